@@ -1,0 +1,130 @@
+/**
+ * The error catalogue. Every error a step throws on purpose is a small class whose `name` is
+ * part of the state machine's contract: ASL `ErrorEquals` matches these names, and a test checks
+ * that every name the ASL uses is listed in {@link ERROR_NAMES}. Never rename one casually.
+ *
+ * Two families, handled differently (see shared DESIGN.md):
+ *  - data rejections (the file is bad): caught in the ASL, quarantined, never retried;
+ *  - pipeline faults (something failed): retried with backoff where transient, otherwise the
+ *    execution fails at the task so a redrive resumes there.
+ */
+
+/** Why a whole file was rejected. Stable codes: reports, notifications and dashboards key on them. */
+export const REJECTION_REASONS = [
+  'EMPTY_FILE',
+  'HEADER_ONLY',
+  'UNREADABLE_ENCODING',
+  'BINARY_CONTENT',
+  'MALFORMED_CSV',
+  'HEADER_MISMATCH',
+  'TOO_MANY_BAD_ROWS',
+  'UNKNOWN_DATASET',
+  'KEY_NOT_ALLOWED',
+  'FILE_TOO_LARGE',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+/** The file itself is unusable; a corrected upload is the fix. Caught by the ASL → quarantine. */
+export class FileRejectedError extends Error {
+  override readonly name = 'FileRejectedError';
+  constructor(
+    readonly reason: RejectionReason,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(`${reason}: ${message}`);
+  }
+}
+
+/** A dataset contract under schemas/ is itself broken; names the file, JSON pointer and fix. */
+export class ContractError extends Error {
+  override readonly name = 'ContractError';
+  constructor(
+    readonly file: string,
+    readonly pointer: string,
+    readonly problem: string,
+    readonly fix: string,
+  ) {
+    super(`${file}#${pointer}: ${problem}. Fix: ${fix}`);
+  }
+}
+
+/** The claim step found this bucket/key/version already claimed: the event is a duplicate. */
+export class DuplicateDeliveryError extends Error {
+  override readonly name = 'DuplicateDeliveryError';
+}
+
+/** An event for an older version of a key arrived after a newer version was claimed. */
+export class StaleVersionError extends Error {
+  override readonly name = 'StaleVersionError';
+}
+
+/** A transient dependency failure (throttling, 5xx, timeout) worth retrying with backoff. */
+export class TransientDependencyError extends Error {
+  override readonly name = 'TransientDependencyError';
+}
+
+/** The crawler is already running; retried with backoff by the ASL. */
+export class CrawlerRunningError extends Error {
+  override readonly name = 'CrawlerRunningError';
+}
+
+/** The crawler has not reached READY yet; the poll loop retries. */
+export class CrawlerNotReadyError extends Error {
+  override readonly name = 'CrawlerNotReadyError';
+}
+
+/** The last crawl ended FAILED or CANCELLED. A pipeline fault: fails the run at Catalog. */
+export class CrawlFailedError extends Error {
+  override readonly name = 'CrawlFailedError';
+}
+
+/** Athena's view of the output disagrees with what validate/transform reported. */
+export class VerificationFailedError extends Error {
+  override readonly name = 'VerificationFailedError';
+}
+
+/** The transform engine failed (Glue job FAILED/TIMEOUT/ERROR, or the local engine threw). */
+export class TransformFailedError extends Error {
+  override readonly name = 'TransformFailedError';
+}
+
+/** Names the project throws on purpose. */
+export const PROJECT_ERROR_NAMES = [
+  'FileRejectedError',
+  'ContractError',
+  'DuplicateDeliveryError',
+  'StaleVersionError',
+  'TransientDependencyError',
+  'CrawlerRunningError',
+  'CrawlerNotReadyError',
+  'CrawlFailedError',
+  'VerificationFailedError',
+  'TransformFailedError',
+] as const;
+
+/** Names raised by AWS services and the Step Functions runtime that the ASL may match. */
+export const SERVICE_ERROR_NAMES = [
+  'States.ALL',
+  'States.Timeout',
+  'States.TaskFailed',
+  'States.Permissions',
+  'States.HeartbeatTimeout',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+  'Glue.ConcurrentRunsExceededException',
+  'Glue.AWSGlueException',
+  'Glue.InternalServiceException',
+  'Glue.OperationTimeoutException',
+  'Glue.ThrottlingException',
+  'Glue.CrawlerRunningException',
+  'Athena.TooManyRequestsException',
+  'Athena.InternalServerException',
+  'Sns.ThrottledException',
+  'Sns.InternalErrorException',
+] as const;
+
+export const ERROR_NAMES: readonly string[] = [...PROJECT_ERROR_NAMES, ...SERVICE_ERROR_NAMES];

@@ -1,0 +1,60 @@
+/**
+ * The input every execution starts from: the S3 "Object Created" event as EventBridge delivers
+ * it. The local runtime builds exactly this shape, so the ASL sees the same input in both worlds.
+ */
+export interface S3ObjectCreatedEvent {
+  readonly version: string;
+  readonly id: string;
+  readonly 'detail-type': 'Object Created';
+  readonly source: 'aws.s3';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: {
+    readonly version: string;
+    readonly bucket: { readonly name: string };
+    readonly object: {
+      readonly key: string;
+      readonly size: number;
+      readonly etag: string;
+      readonly 'version-id'?: string;
+      readonly sequencer: string;
+    };
+    readonly 'request-id': string;
+    readonly requester: string;
+    readonly reason: string;
+  };
+}
+
+/** The object one execution is about, as the steps pass it along. */
+export interface SourceObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly sequencer?: string;
+}
+
+/** S3 URL-encodes keys in its event payloads ("red flower.csv" → "red+flower.csv"). */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+}
+
+/** The real key of an event's object: decoded once, here, and nowhere else. */
+export function decodeEventKey(encoded: string): string {
+  return decodeURIComponent(encoded.replace(/\+/g, ' '));
+}
+
+export function sourceObjectOf(event: S3ObjectCreatedEvent): SourceObject {
+  const o = event.detail.object;
+  return {
+    bucket: event.detail.bucket.name,
+    key: decodeEventKey(o.key),
+    ...(o['version-id'] !== undefined && { versionId: o['version-id'] }),
+    size: o.size,
+    etag: o.etag,
+    sequencer: o.sequencer,
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * One Logger and one Metrics for every step, created once and imported (never per handler).
+ * Handlers add the run's persistent keys (dataset, runId, objectKey) with {@link bindRun}.
+ * Settings come from the environment the way Powertools documents them (POWERTOOLS_LOG_LEVEL,
+ * POWERTOOLS_METRICS_DISABLED, ...); locally the runtime sets them so output stays readable.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+export const SERVICE_NAME = 'serverless-etl';
+/** The one metric namespace for the whole pipeline (dashboards and alarms key on it). */
+export const METRICS_NAMESPACE = 'ServerlessEtl';
+
+export const logger = new Logger({ serviceName: SERVICE_NAME });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+
+export interface RunKeys {
+  readonly dataset?: string;
+  readonly runId?: string;
+  readonly objectKey?: string;
+}
+
+/** Sets the keys every log line of this invocation carries, and the dataset metric dimension. */
+export function bindRun(keys: RunKeys): void {
+  logger.resetKeys();
+  logger.appendPersistentKeys({ ...keys });
+  if (keys.dataset) metrics.setDefaultDimensions({ dataset: keys.dataset });
+}

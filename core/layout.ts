@@ -1,0 +1,136 @@
+/**
+ * Where everything lives, in one place. Landing bucket: `incoming/<dataset>/.../<name>.csv`
+ * (the only prefix the trigger rule matches). Lake bucket: every output prefix below, none of
+ * which can ever match the trigger (different bucket, and none starts with `incoming/`).
+ *
+ * Object keys are untrusted input. {@link checkLandingKey} is the allowlist every step applies
+ * before a key is used anywhere; past it, output names are built from {@link sourceIdOf} (a hash
+ * plus a sanitised stem), so no key text ever reaches a filesystem path, an S3 prefix or SQL.
+ */
+import { createHash } from 'node:crypto';
+import { DATASET_NAME } from './contract';
+
+export const LANDING_PREFIX = 'incoming/';
+export const MAX_KEY_BYTES = 1024;
+
+export type KeyCheck =
+  | { readonly ok: true; readonly dataset: string; readonly fileName: string }
+  | { readonly ok: false; readonly problem: string; readonly fix: string };
+
+// Letters, marks and digits of any script, emoji, and a few punctuation marks that are common in
+// file names and harmless everywhere we use them. Everything else (quotes, `;`, `\`, control
+// characters, `*?<>|$` ...) is refused by name below.
+const SEGMENT = /^(?:[\p{L}\p{M}\p{N}\p{Extended_Pictographic}\u200d\ufe0f _.+=:@,()!%&~-])+$/u;
+
+/** Checks a landing key against the allowlist. The key is the decoded one (see core/events). */
+export function checkLandingKey(key: string): KeyCheck {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > MAX_KEY_BYTES)
+    return {
+      ok: false,
+      problem: `key is ${bytes} bytes, over S3's ${MAX_KEY_BYTES}`,
+      fix: 'use a shorter name',
+    };
+  if (!key.startsWith(LANDING_PREFIX)) {
+    return {
+      ok: false,
+      problem: `key is outside ${LANDING_PREFIX}`,
+      fix: `upload to ${LANDING_PREFIX}<dataset>/<file>.csv`,
+    };
+  }
+  if (key.endsWith('/'))
+    return {
+      ok: false,
+      problem: 'key is a folder marker, not a file',
+      fix: 'upload a .csv file into the folder',
+    };
+  if (/\p{Cc}/u.test(key))
+    return {
+      ok: false,
+      problem: 'key contains control characters',
+      fix: 'rename the file with printable characters only',
+    };
+  const bad = /['"`;\\*?<>|$#^{}[\]]/.exec(key);
+  if (bad)
+    return {
+      ok: false,
+      problem: `key contains the character ${JSON.stringify(bad[0])}`,
+      fix: 'rename the file with letters, digits, spaces and - _ . + = : @ , ( ) only',
+    };
+  if (key.includes('--'))
+    return { ok: false, problem: 'key contains "--"', fix: 'rename the file without a double hyphen' };
+  const segments = key.slice(LANDING_PREFIX.length).split('/');
+  const dataset = segments[0] ?? '';
+  if (segments.length < 2 || dataset === '') {
+    return {
+      ok: false,
+      problem: 'key has no dataset folder',
+      fix: `upload to ${LANDING_PREFIX}<dataset>/<file>.csv`,
+    };
+  }
+  if (!DATASET_NAME.test(dataset)) {
+    return {
+      ok: false,
+      problem: `"${dataset}" is not a valid dataset name`,
+      fix: 'use the lower-case name of a contract under schemas/',
+    };
+  }
+  for (const seg of segments.slice(1)) {
+    if (seg === '' || seg === '.' || seg === '..')
+      return { ok: false, problem: 'key has an empty, "." or ".." segment', fix: 'remove it from the path' };
+    if (!SEGMENT.test(seg))
+      return {
+        ok: false,
+        problem: `key segment ${JSON.stringify(seg)} has characters outside the allowlist`,
+        fix: 'rename the file with letters, digits, spaces and - _ . + = : @ , ( ) only',
+      };
+  }
+  const fileName = segments[segments.length - 1]!;
+  if (!/\.csv$/i.test(fileName))
+    return { ok: false, problem: 'file name does not end in .csv', fix: 'upload CSV files named *.csv' };
+  return { ok: true, dataset, fileName };
+}
+
+/**
+ * Stable id of a landing key: `<stem>-<12 hex of sha256(key)>`, safe in paths, S3 prefixes and
+ * SQL literals. Output objects are named by it, so a re-run (or a newer version) of the same key
+ * replaces exactly its own output.
+ */
+export function sourceIdOf(key: string): string {
+  const base = key.slice(key.lastIndexOf('/') + 1).replace(/\.csv$/i, '');
+  const stem =
+    base
+      .normalize('NFKD')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'file';
+  return `${stem}-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+}
+
+/** Stable id of one version of a key (versionId, else etag), safe in paths. */
+export function versionTagOf(versionId: string | undefined, etag: string): string {
+  return createHash('sha256')
+    .update(versionId ?? `etag:${etag}`)
+    .digest('hex')
+    .slice(0, 12);
+}
+
+/** Keys in the lake bucket. All built from safe ids, never from raw key text. */
+export const lake = {
+  /** Canonical valid rows of one version of one source file (JSON Lines, see core/staging). */
+  stagingPrefix: (dataset: string, sourceId: string, versionTag: string) =>
+    `staging/${dataset}/${sourceId}/${versionTag}/`,
+  rejectsPrefix: (dataset: string, sourceId: string, versionTag: string) =>
+    `rejects/${dataset}/${sourceId}/${versionTag}/`,
+  curatedTablePrefix: (dataset: string) => `curated/${dataset}/`,
+  /** One object per (source file, partition): replaced as a unit on re-run. */
+  curatedObject: (dataset: string, partitionColumn: string, day: string, sourceId: string) =>
+    `curated/${dataset}/${partitionColumn}=${day}/${sourceId}.snappy.parquet`,
+  manifest: (dataset: string, sourceId: string) => `manifests/${dataset}/${sourceId}.json`,
+  /** Quarantine and archive keep the original name under the dataset, plus the version tag. */
+  quarantinePrefix: (dataset: string, sourceId: string, versionTag: string) =>
+    `quarantine/${dataset}/${sourceId}/${versionTag}/`,
+  archivePrefix: (dataset: string, sourceId: string, versionTag: string) =>
+    `archive/${dataset}/${sourceId}/${versionTag}/`,
+};
