@@ -39,7 +39,11 @@ describe('dataset contracts', () => {
     const c = findContract('registrations')!;
     expect(c.primaryKey).toEqual(['registration_id']);
     expect(c.partition.column).toBe('event_date');
-    expect(c.columns.find((x) => x.name === 'amount')).toMatchObject({ type: 'decimal', precision: 12, scale: 2 });
+    expect(c.columns.find((x) => x.name === 'amount')).toMatchObject({
+      type: 'decimal',
+      precision: 12,
+      scale: 2,
+    });
     const plan = compilePlan(c);
     expect(plan.dedupe.orderBy).toEqual([
       { column: 'registered_at', direction: 'desc' },
@@ -65,13 +69,21 @@ describe('dataset contracts', () => {
   });
 
   test('decimal without scale, scale above precision', () => {
-    expect(contractErrorOf(parseMutated((d) => delete d['x-etl'].columns.amount.scale)).pointer).toBe('/x-etl/columns/amount');
-    expect(contractErrorOf(parseMutated((d) => (d['x-etl'].columns.amount.scale = 13))).pointer).toBe('/x-etl/columns/amount/scale');
+    expect(contractErrorOf(parseMutated((d) => delete d['x-etl'].columns.amount.scale)).pointer).toBe(
+      '/x-etl/columns/amount',
+    );
+    expect(contractErrorOf(parseMutated((d) => (d['x-etl'].columns.amount.scale = 13))).pointer).toBe(
+      '/x-etl/columns/amount/scale',
+    );
   });
 
   test('partition column must be a required date', () => {
-    expect(contractErrorOf(parseMutated((d) => (d['x-etl'].partition.column = 'event_id'))).problem).toMatch(/is string/);
-    expect(contractErrorOf(parseMutated((d) => (d['x-etl'].partition.column = 'nope'))).pointer).toBe('/x-etl/partition/column');
+    expect(contractErrorOf(parseMutated((d) => (d['x-etl'].partition.column = 'event_id'))).problem).toMatch(
+      /is string/,
+    );
+    expect(contractErrorOf(parseMutated((d) => (d['x-etl'].partition.column = 'nope'))).pointer).toBe(
+      '/x-etl/partition/column',
+    );
   });
 
   test('primary key must exist and be required', () => {
@@ -86,12 +98,18 @@ describe('dataset contracts', () => {
   });
 
   test('a property with no SQL type, and a typo in the row schema', () => {
-    expect(contractErrorOf(parseMutated((d) => delete d['x-etl'].columns.notes)).fix).toMatch(/x-etl\.columns/);
-    expect(contractErrorOf(parseMutated((d) => (d.properties.quantity.minimun = 1))).problem).toMatch(/does not compile/);
+    expect(contractErrorOf(parseMutated((d) => delete d['x-etl'].columns.notes)).fix).toMatch(
+      /x-etl\.columns/,
+    );
+    expect(contractErrorOf(parseMutated((d) => (d.properties.quantity.minimun = 1))).problem).toMatch(
+      /does not compile/,
+    );
   });
 
   test('unknown time zone', () => {
-    const err = contractErrorOf(parseMutated((d) => (d['x-etl'].columns.registered_at.defaultTimezone = 'Mars/Olympus')));
+    const err = contractErrorOf(
+      parseMutated((d) => (d['x-etl'].columns.registered_at.defaultTimezone = 'Mars/Olympus')),
+    );
     expect(err.pointer).toBe('/x-etl/columns/registered_at/defaultTimezone');
   });
 });
