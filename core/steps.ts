@@ -73,3 +73,44 @@ export interface TransformManifest {
   readonly startedAt: string;
   readonly finishedAt: string;
 }
+
+/**
+ * What a step's code does to AWS, declared as data next to the handler (`export const iamNeeds`).
+ * The CDK stack grants exactly these (infra/ resolves each name to the deployed resource) and
+ * test/infra/least-privilege.test.ts fails when a declared action is not granted or a granted
+ * action is not declared. KMS use is derived by the stack from the S3/DynamoDB/SNS actions on
+ * key-encrypted resources; CloudWatch Logs and X-Ray for the function itself are added by the stack.
+ *
+ * @example
+ * export const iamNeeds: IamNeeds = [
+ *   { on: 'landingBucket', actions: ['s3:GetObject', 's3:GetObjectVersion'], prefixes: ['incoming/'], why: 'stream the CSV' },
+ *   { on: 'lakeBucket', actions: ['s3:PutObject'], prefixes: ['staging/', 'rejects/'], why: 'write staging and rejects' },
+ * ];
+ */
+export type IamResourceName =
+  | 'landingBucket'
+  | 'lakeBucket'
+  | 'athenaResultsBucket'
+  | 'ledgerTable'
+  | 'glueDatabase'
+  | 'glueCrawler'
+  | 'glueJob'
+  | 'athenaWorkGroup'
+  | 'notificationTopic'
+  | 'stateMachine';
+
+export interface IamNeed {
+  /** The stack resource the actions apply to. */
+  readonly on: IamResourceName;
+  /** IAM actions, exact names (no wildcards), e.g. `s3:GetObject`, `dynamodb:PutItem`. */
+  readonly actions: readonly string[];
+  /**
+   * Buckets only: key prefixes (ending in `/`) the object actions are limited to, and the
+   * `s3:prefix` condition for `s3:ListBucket*`. Omitted = the whole bucket.
+   */
+  readonly prefixes?: readonly string[];
+  /** Why the code needs it (shown in reviews and test failures). */
+  readonly why: string;
+}
+
+export type IamNeeds = readonly IamNeed[];
