@@ -114,3 +114,24 @@ export interface IamNeed {
 }
 
 export type IamNeeds = readonly IamNeed[];
+
+/**
+ * Environment variables the stack sets on the step functions, by resource (values are resource
+ * names or ARNs, never secrets). Handlers' AWS wiring reads these. The state machine's ARN is only
+ * given to functions outside the state machine (reconcile), since a task cannot know its own
+ * machine's ARN without a dependency cycle — tasks get `$$.StateMachine.Id` from the context object.
+ */
+export const STEP_ENV: Readonly<Record<IamResourceName | 'schemasDir', string>> = {
+  landingBucket: 'LANDING_BUCKET',
+  lakeBucket: 'LAKE_BUCKET',
+  athenaResultsBucket: 'ATHENA_RESULTS_BUCKET',
+  ledgerTable: 'LEDGER_TABLE',
+  glueDatabase: 'GLUE_DATABASE',
+  glueCrawler: 'GLUE_CRAWLER',
+  glueJob: 'GLUE_JOB',
+  athenaWorkGroup: 'ATHENA_WORKGROUP',
+  notificationTopic: 'NOTIFICATION_TOPIC_ARN',
+  stateMachine: 'STATE_MACHINE_ARN',
+  /** Folder holding the bundled dataset contracts (`<dataset>.schema.json`). */
+  schemasDir: 'SCHEMAS_DIR',
+};
