@@ -72,6 +72,8 @@ export interface TransformManifest {
   readonly objects: readonly string[];
   readonly startedAt: string;
   readonly finishedAt: string;
+  /** Where the time went, in milliseconds, by phase (engine-specific names, e.g. read, write, publish). */
+  readonly timingsMs?: Readonly<Record<string, number>>;
 }
 
 /**
