@@ -1,0 +1,393 @@
+/**
+ * The local lake: an {@link ObjectStore} backed by a folder, so the offline pipeline reads and
+ * writes files a person can open with any tool.
+ *
+ * Layout under `rootDir`:
+ * ```
+ * <bucket>/<key>                                    the current version of each object
+ * .versions/<bucket>/<sha256(key)>/<versionId>       the bytes of every version ever put
+ * .versions/<bucket>/<sha256(key)>/<versionId>.json  its metadata (key, etag, size, time, ...)
+ * .versions/<bucket>/<sha256(key)>/current           versionId the current file was linked from
+ * .names/<sha256(segment)>                           original text of an over-long key segment
+ * ```
+ * Keys are untrusted: every key segment that could leave its folder or confuse a tool (`.`, `..`,
+ * empty, `\`, control characters, `%` itself) is percent-encoded, so `../../etc/passwd` becomes
+ * the file `<bucket>/%2E%2E/%2E%2E/etc/passwd` inside the bucket folder. Segments longer than a
+ * file name may be are shortened to a prefix plus a hash, and their full text kept under `.names/`.
+ *
+ * Writes are atomic: bytes go to a temp file in the target folder, then `rename`. The current file
+ * is a hard link to its version file (no second copy of a 1 GB input); a tool that edits it in
+ * place therefore edits that version too — replace files, don't edit them.
+ *
+ * Limits (S3 allows these, a file system does not): a key that is also a "folder" of another key
+ * (`a` and `a/b`) fails with a clear error; on case-insensitive file systems `A.csv` and `a.csv`
+ * are one file.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, promises as fs, type Stats } from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  NoSuchKeyError,
+  type ObjectInfo,
+  type ObjectRef,
+  type ObjectStore,
+  type PutOptions,
+} from '../../core/ports';
+
+/** S3's bucket naming rule (lower case, digits, dots, hyphens): also keeps bucket folders safe. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/** Longest encoded segment kept verbatim; ext4/APFS allow 255 bytes per file name. */
+const MAX_SEGMENT_BYTES = 200;
+/** Temp files start with `%t`: an encoded segment never does (`%` is always followed by hex). */
+const TEMP_PREFIX = '%tmp-';
+/** Marks a shortened segment: `<prefix>%~<hash>`; never produced by percent-encoding either. */
+const LONG_SEGMENT = /%~([0-9a-f]{64})$/;
+/** An empty key segment (`a//b`, or a folder marker `a/`): `%` alone never comes from encoding. */
+const EMPTY_SEGMENT = '%';
+
+interface VersionMeta {
+  readonly key: string;
+  readonly versionId: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly lastModified: string;
+  readonly contentType?: string;
+  readonly metadata?: Record<string, string>;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function encodeChar(ch: string): string {
+  return [...Buffer.from(ch, 'utf8')]
+    .map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`)
+    .join('');
+}
+
+/** Folder-backed object store with versions. @example new LocalObjectStore('.etl/lake') */
+export class LocalObjectStore implements ObjectStore {
+  readonly rootDir: string;
+
+  constructor(rootDir: string) {
+    this.rootDir = path.resolve(rootDir);
+  }
+
+  /** The file holding the current version of `bucket/key` (it may not exist). */
+  pathOf(bucket: string, key: string): string {
+    return path.join(this.bucketDir(bucket), ...key.split('/').map((s) => this.encodeSegment(s)));
+  }
+
+  async get(ref: ObjectRef): Promise<Readable> {
+    const file = ref.versionId
+      ? this.versionFile(ref.bucket, ref.key, ref.versionId)
+      : this.pathOf(ref.bucket, ref.key);
+    let handle: fs.FileHandle;
+    try {
+      // Open now, so a missing object fails here and a concurrent put cannot change what we read.
+      handle = await fs.open(file, 'r');
+      if ((await handle.stat()).isDirectory()) {
+        await handle.close();
+        throw Object.assign(new Error('is a folder'), { code: 'ENOENT' });
+      }
+    } catch (e) {
+      if (isMissing(e)) throw new NoSuchKeyError(describe(ref));
+      throw e;
+    }
+    return handle.createReadStream();
+  }
+
+  async head(ref: ObjectRef): Promise<ObjectInfo | undefined> {
+    if (ref.versionId) {
+      const meta = await this.readMeta(ref.bucket, ref.key, ref.versionId);
+      return meta && infoOf(meta);
+    }
+    const stat = await statFile(this.pathOf(ref.bucket, ref.key));
+    if (!stat) return undefined;
+    const current = await readText(path.join(this.versionDir(ref.bucket, ref.key), 'current'));
+    if (current) {
+      const versionStat = await statFile(this.versionFile(ref.bucket, ref.key, current));
+      const meta = await this.readMeta(ref.bucket, ref.key, current);
+      // Same inode = the file is still the hard link put() made, not something copied in by hand.
+      if (meta && versionStat && versionStat.ino === stat.ino) return infoOf(meta);
+    }
+    // A file placed in the folder by hand: no version, a cheap stand-in etag.
+    return {
+      key: ref.key,
+      size: stat.size,
+      etag: createHash('md5').update(`${stat.size}:${stat.mtimeMs}:${stat.ino}`).digest('hex'),
+      lastModified: stat.mtime,
+    };
+  }
+
+  async put(
+    bucket: string,
+    key: string,
+    body: Buffer | string | Readable,
+    options: PutOptions = {},
+  ): Promise<ObjectInfo> {
+    const target = this.pathOf(bucket, key);
+    const versionDir = this.versionDir(bucket, key);
+    await fs.mkdir(versionDir, { recursive: true });
+    await this.mkdirFor(target, key);
+
+    const versionId = randomUUID().replace(/-/g, '');
+    const versionFile = path.join(versionDir, versionId);
+    const tmp = path.join(versionDir, `${TEMP_PREFIX}${versionId}`);
+    const md5 = createHash('md5');
+    let size = 0;
+    const source =
+      typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
+    try {
+      await pipeline(
+        source,
+        new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            md5.update(chunk);
+            size += chunk.length;
+            done(null, chunk);
+          },
+        }),
+        createWriteStream(tmp),
+      );
+      await fs.rename(tmp, versionFile);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    const meta: VersionMeta = {
+      key,
+      versionId,
+      etag: md5.digest('hex'),
+      size,
+      lastModified: new Date().toISOString(),
+      ...(options.contentType !== undefined && { contentType: options.contentType }),
+      ...(options.metadata !== undefined && { metadata: { ...options.metadata } }),
+    };
+    await writeAtomic(path.join(versionDir, `${versionId}.json`), JSON.stringify(meta));
+
+    // Publish: link the version into the bucket folder under a temp name, then rename over the
+    // current file, so readers see the old object or the new one, never half of one.
+    const tmpLink = path.join(path.dirname(target), `${TEMP_PREFIX}${versionId}`);
+    try {
+      await fs.link(versionFile, tmpLink);
+    } catch {
+      await fs.copyFile(versionFile, tmpLink); // e.g. a file system without hard links
+    }
+    try {
+      await fs.rename(tmpLink, target);
+    } catch (e) {
+      await fs.rm(tmpLink, { force: true });
+      throw this.conflictError(e, bucket, key);
+    }
+    await writeAtomic(path.join(versionDir, 'current'), versionId);
+    return infoOf(meta);
+  }
+
+  async copy(source: ObjectRef, bucket: string, key: string): Promise<void> {
+    const head = await this.head(source);
+    if (!head) throw new NoSuchKeyError(describe(source));
+    const meta = head.versionId ? await this.readMeta(source.bucket, source.key, head.versionId) : undefined;
+    await this.put(bucket, key, await this.get(source), {
+      ...(meta?.contentType !== undefined && { contentType: meta.contentType }),
+      ...(meta?.metadata !== undefined && { metadata: meta.metadata }),
+    });
+  }
+
+  async delete(ref: ObjectRef): Promise<void> {
+    // Like S3 in a versioned bucket: the current object goes, its versions stay.
+    const target = this.pathOf(ref.bucket, ref.key);
+    await fs.rm(target, { force: true });
+    await fs.rm(path.join(this.versionDir(ref.bucket, ref.key), 'current'), { force: true });
+    // Remove folders left empty, so a later key `a` is not blocked by an empty folder `a/`.
+    const bucketDir = this.bucketDir(ref.bucket);
+    for (let dir = path.dirname(target); dir.startsWith(bucketDir + path.sep); dir = path.dirname(dir)) {
+      try {
+        await fs.rmdir(dir);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  async *list(bucket: string, prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk only the folder the prefix's complete segments name; filter the rest by key text.
+    const segments = prefix.split('/');
+    const walkRoot = path.join(
+      this.bucketDir(bucket),
+      ...segments.slice(0, -1).map((s) => this.encodeSegment(s)),
+    );
+    const keyBase = segments
+      .slice(0, -1)
+      .map((s) => `${s}/`)
+      .join('');
+    const keys: string[] = [];
+    await this.collectKeys(walkRoot, keyBase, prefix, keys);
+    keys.sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))); // S3's order
+    for (const key of keys) {
+      const info = await this.head({ bucket, key });
+      if (info) yield info;
+    }
+  }
+
+  private async collectKeys(dir: string, keyBase: string, prefix: string, out: string[]): Promise<void> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (e) {
+      if (isMissing(e) || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw e;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_PREFIX)) continue;
+      const key = keyBase + (await this.decodeSegment(entry.name));
+      if (entry.isDirectory()) {
+        const sub = `${key}/`;
+        if (sub.startsWith(prefix) || prefix.startsWith(sub))
+          await this.collectKeys(path.join(dir, entry.name), sub, prefix, out);
+      } else if (entry.isFile() && key.startsWith(prefix)) {
+        out.push(key);
+      }
+    }
+  }
+
+  private bucketDir(bucket: string): string {
+    if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) {
+      throw new Error(
+        `bucket name ${JSON.stringify(bucket)} is not allowed: use S3 bucket naming (a-z 0-9 . -)`,
+      );
+    }
+    return path.join(this.rootDir, bucket);
+  }
+
+  private versionDir(bucket: string, key: string): string {
+    return path.join(this.rootDir, '.versions', bucket, sha256(key));
+  }
+
+  private versionFile(bucket: string, key: string, versionId: string): string {
+    // versionIds are ours (hex), but a caller may pass anything: never let one name a path.
+    if (!/^[0-9a-f]{32}$/.test(versionId)) return path.join(this.versionDir(bucket, key), '%invalid');
+    return path.join(this.versionDir(bucket, key), versionId);
+  }
+
+  private async readMeta(bucket: string, key: string, versionId: string): Promise<VersionMeta | undefined> {
+    const text = await readText(`${this.versionFile(bucket, key, versionId)}.json`);
+    return text ? (JSON.parse(text) as VersionMeta) : undefined;
+  }
+
+  /** Percent-encodes what could escape the folder or confuse a tool; injective by construction. */
+  private encodeSegment(segment: string): string {
+    if (segment === '') return EMPTY_SEGMENT;
+    if (segment === '.') return '%2E';
+    if (segment === '..') return '%2E%2E';
+    // eslint-disable-next-line no-control-regex
+    const encoded = segment.replace(/[%\\/\u0000-\u001f\u007f]/g, encodeChar);
+    if (Buffer.byteLength(encoded) <= MAX_SEGMENT_BYTES) return encoded;
+    const hash = sha256(segment);
+    // Record the full text (synchronously small) so list() can give the real key back.
+    void this.rememberLongSegment(hash, segment);
+    let head = encoded.slice(0, 100);
+    head = head.replace(/%[0-9A-F]?$/, ''); // never cut an escape in half
+    return `${head}%~${hash}`;
+  }
+
+  private pendingNames = new Map<string, Promise<void>>();
+
+  private rememberLongSegment(hash: string, segment: string): Promise<void> {
+    let p = this.pendingNames.get(hash);
+    if (!p) {
+      p = (async () => {
+        const dir = path.join(this.rootDir, '.names');
+        await fs.mkdir(dir, { recursive: true });
+        await writeAtomic(path.join(dir, hash), segment);
+      })();
+      this.pendingNames.set(hash, p);
+    }
+    return p;
+  }
+
+  private async decodeSegment(name: string): Promise<string> {
+    if (name === EMPTY_SEGMENT) return '';
+    const long = LONG_SEGMENT.exec(name);
+    if (long) {
+      await this.pendingNames.get(long[1]!);
+      const full = await readText(path.join(this.rootDir, '.names', long[1]!));
+      if (full !== undefined) return full;
+    }
+    return decodeURIComponent(name);
+  }
+
+  private async mkdirFor(target: string, key: string): Promise<void> {
+    try {
+      await fs.mkdir(path.dirname(target), { recursive: true });
+    } catch (e) {
+      throw this.conflictError(e, '', key);
+    }
+    // Make sure a long segment's name is on disk before anyone lists it.
+    await Promise.all(this.pendingNames.values());
+  }
+
+  private conflictError(e: unknown, bucket: string, key: string): Error {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
+      return new Error(
+        `local object store: key ${JSON.stringify(key)}${bucket ? ` in ${bucket}` : ''} clashes with another key that ` +
+          `uses the same name as both a file and a folder (S3 allows this, a file system does not): rename one of them`,
+      );
+    }
+    return e as Error;
+  }
+}
+
+function infoOf(meta: VersionMeta): ObjectInfo {
+  return {
+    key: meta.key,
+    size: meta.size,
+    etag: meta.etag,
+    versionId: meta.versionId,
+    lastModified: new Date(meta.lastModified),
+  };
+}
+
+function describe(ref: ObjectRef): string {
+  return `${ref.bucket}/${ref.key}${ref.versionId ? ` (version ${ref.versionId})` : ''} does not exist`;
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+async function statFile(file: string): Promise<Stats | undefined> {
+  try {
+    const stat = await fs.stat(file);
+    return stat.isFile() ? stat : undefined;
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `${TEMP_PREFIX}${randomUUID()}`);
+  await fs.writeFile(tmp, text);
+  await fs.rename(tmp, file);
+}
+
+/** For tests and tools: read a whole object into memory (small objects only). */
+export async function readObjectText(store: ObjectStore, ref: ObjectRef): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.get(ref)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,270 @@
+/**
+ * One contract for every ObjectStore adapter: the local folder store in a tmp dir, and the S3
+ * store against a moto server (versioned buckets). Both must behave the same for the steps.
+ */
+import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { LocalObjectStore, readObjectText } from '../../adapters/local/object-store';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
+import { NoSuchKeyError, type ObjectInfo, type ObjectStore } from '../../core/ports';
+import { startMoto, resetMoto, type MotoServer } from '../support/moto';
+import { requirePythonSide } from '../support/python';
+
+interface Harness {
+  store: ObjectStore;
+  /** Creates the (versioned) buckets one test uses. */
+  makeBuckets(...names: string[]): Promise<void>;
+}
+
+async function collect(it: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const info of it) out.push(info);
+  return out;
+}
+
+function objectStoreContract(name: string, setup: () => Promise<Harness>) {
+  describe(`${name}: ObjectStore contract`, () => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await setup();
+      await h.makeBuckets('landing', 'lake');
+    });
+
+    test('put then get returns the same bytes; head reports size and version', async () => {
+      const info = await h.store.put('landing', 'incoming/registrations/a.csv', 'id\n1\n');
+      expect(info.size).toBe(5);
+      expect(info.versionId).toEqual(expect.any(String));
+      expect(await readObjectText(h.store, { bucket: 'landing', key: 'incoming/registrations/a.csv' })).toBe(
+        'id\n1\n',
+      );
+      const head = await h.store.head({ bucket: 'landing', key: 'incoming/registrations/a.csv' });
+      expect(head).toMatchObject({ key: 'incoming/registrations/a.csv', size: 5, versionId: info.versionId });
+      expect(head!.etag).not.toMatch(/"/);
+    });
+
+    test('every put is a version; get and head with a versionId return that version', async () => {
+      const v1 = await h.store.put('landing', 'k.csv', 'first');
+      const v2 = await h.store.put('landing', 'k.csv', 'second, longer');
+      expect(v2.versionId).not.toBe(v1.versionId);
+      expect(
+        await readObjectText(h.store, { bucket: 'landing', key: 'k.csv', versionId: v1.versionId }),
+      ).toBe('first');
+      expect(await readObjectText(h.store, { bucket: 'landing', key: 'k.csv' })).toBe('second, longer');
+      expect((await h.store.head({ bucket: 'landing', key: 'k.csv', versionId: v1.versionId }))!.size).toBe(
+        5,
+      );
+    });
+
+    test('a streamed put uploads the whole stream, larger than one S3 part', async () => {
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      const body = Readable.from(
+        (function* () {
+          for (let i = 0; i < 6; i++) yield chunk;
+        })(),
+      );
+      const info = await h.store.put('lake', 'staging/big.jsonl', body, {
+        contentType: 'application/x-ndjson',
+      });
+      expect(info.size).toBe(6 * 1024 * 1024);
+      expect((await h.store.head({ bucket: 'lake', key: 'staging/big.jsonl' }))!.size).toBe(6 * 1024 * 1024);
+    });
+
+    test('missing objects: get rejects with NoSuchKeyError, head is undefined', async () => {
+      await expect(h.store.get({ bucket: 'landing', key: 'nope.csv' })).rejects.toBeInstanceOf(
+        NoSuchKeyError,
+      );
+      expect(await h.store.head({ bucket: 'landing', key: 'nope.csv' })).toBeUndefined();
+    });
+
+    test('delete removes the current object, keeps earlier versions, and is idempotent', async () => {
+      const v1 = await h.store.put('landing', 'd.csv', 'keep me');
+      await h.store.delete({ bucket: 'landing', key: 'd.csv' });
+      await h.store.delete({ bucket: 'landing', key: 'd.csv' });
+      expect(await h.store.head({ bucket: 'landing', key: 'd.csv' })).toBeUndefined();
+      expect(
+        await readObjectText(h.store, { bucket: 'landing', key: 'd.csv', versionId: v1.versionId }),
+      ).toBe('keep me');
+    });
+
+    test('copy copies the exact version asked for, across buckets', async () => {
+      const v1 = await h.store.put('landing', 'incoming/x/c.csv', 'v1');
+      await h.store.put('landing', 'incoming/x/c.csv', 'v2');
+      await h.store.copy(
+        { bucket: 'landing', key: 'incoming/x/c.csv', versionId: v1.versionId },
+        'lake',
+        'archive/c.csv',
+      );
+      expect(await readObjectText(h.store, { bucket: 'lake', key: 'archive/c.csv' })).toBe('v1');
+      await expect(
+        h.store.copy({ bucket: 'landing', key: 'incoming/x/none.csv' }, 'lake', 'archive/none.csv'),
+      ).rejects.toBeInstanceOf(NoSuchKeyError);
+    });
+
+    test('list yields current objects under a prefix in key order (UTF-8 byte order, like S3)', async () => {
+      for (const key of [
+        'p/b.csv',
+        'p/a.csv',
+        'p/sub/c.csv',
+        'p/\u{1F600}.csv',
+        'p/\uFF21.csv',
+        'q/z.csv',
+        'pp.csv',
+      ]) {
+        await h.store.put('lake', key, key);
+      }
+      await h.store.delete({ bucket: 'lake', key: 'p/b.csv' });
+      const keys = (await collect(h.store.list('lake', 'p/'))).map((o) => o.key);
+      expect(keys).toEqual(['p/a.csv', 'p/sub/c.csv', 'p/\uFF21.csv', 'p/\u{1F600}.csv']);
+      expect((await collect(h.store.list('lake', 'p'))).map((o) => o.key)).toContain('pp.csv');
+      expect((await collect(h.store.list('lake', 'p/s'))).map((o) => o.key)).toEqual(['p/sub/c.csv']);
+    });
+
+    test('hostile keys round-trip exactly: ../, \\, control characters, %2F, spaces, emoji, 1024 bytes', async () => {
+      const keys = [
+        'incoming/x/../../../escape.csv',
+        'incoming/x/./dot.csv',
+        'incoming/x//empty-segment.csv',
+        'incoming/x/back\\slash.csv',
+        'incoming/x/ctl\u0001\u001f.csv',
+        'incoming/x/a%2Fb.csv',
+        'incoming/x/%2E%2E',
+        'incoming/x/red flower+1 = ok:@.csv',
+        'incoming/x/\u{1F600} caf\u00e9.csv',
+        `incoming/x/${'l'.repeat(1024 - 'incoming/x/'.length - 4)}.csv`,
+        'incoming/x/folder/',
+      ];
+      for (const key of keys) await h.store.put('landing', key, `body of ${key}`);
+      for (const key of keys) {
+        expect(await readObjectText(h.store, { bucket: 'landing', key })).toBe(`body of ${key}`);
+      }
+      const listed = (await collect(h.store.list('landing', 'incoming/x/'))).map((o) => o.key);
+      expect([...listed].sort()).toEqual([...keys].sort());
+    });
+  });
+}
+
+// ---- the local adapter, in a tmp dir -------------------------------------------------------
+
+const roots: string[] = [];
+afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true })));
+
+function localHarness(): Promise<Harness> {
+  const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+  roots.push(root);
+  return Promise.resolve({ store: new LocalObjectStore(root), makeBuckets: () => Promise.resolve() });
+}
+
+objectStoreContract('LocalObjectStore', localHarness);
+
+describe('LocalObjectStore: files a person can open, and no key escapes its bucket', () => {
+  test('objects are plain files at <root>/<bucket>/<key>', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const store = new LocalObjectStore(root);
+    await store.put('lake', 'staging/registrations/part-00000.jsonl', '{"a":"1"}\n');
+    expect(
+      readFileSync(path.join(root, 'lake', 'staging', 'registrations', 'part-00000.jsonl'), 'utf8'),
+    ).toBe('{"a":"1"}\n');
+  });
+
+  test('a ../ key stays inside the bucket folder', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const store = new LocalObjectStore(root);
+    await store.put('landing', '../../outside.csv', 'x');
+    await store.put('landing', '/../abs.csv', 'y');
+    expect(existsSync(path.join(root, '..', 'outside.csv'))).toBe(false);
+    expect(existsSync(path.join(root, 'outside.csv'))).toBe(false);
+    expect(
+      store.pathOf('landing', '../../outside.csv').startsWith(path.join(root, 'landing') + path.sep),
+    ).toBe(true);
+    expect(readdirSync(path.join(root, 'landing')).sort()).toEqual(['%', '%2E%2E']);
+    expect(await readObjectText(store, { bucket: 'landing', key: '/../abs.csv' })).toBe('y');
+  });
+
+  test('bucket names that could name another folder are refused', async () => {
+    const store = new LocalObjectStore(mkdtempSync(path.join(tmpdir(), 'etl-store-')));
+    await expect(store.put('../etc', 'k', 'x')).rejects.toThrow(/bucket name/);
+    await expect(store.put('.versions', 'k', 'x')).rejects.toThrow(/bucket name/);
+  });
+
+  test('a file copied into the bucket folder by hand is an object without a version', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    mkdirSync(path.join(root, 'landing', 'incoming', 'registrations'), { recursive: true });
+    writeFileSync(path.join(root, 'landing', 'incoming', 'registrations', 'hand.csv'), 'id\n');
+    const store = new LocalObjectStore(root);
+    const head = await store.head({ bucket: 'landing', key: 'incoming/registrations/hand.csv' });
+    expect(head).toMatchObject({ size: 3 });
+    expect(head!.versionId).toBeUndefined();
+    expect((await collect(store.list('landing', 'incoming/'))).map((o) => o.key)).toEqual([
+      'incoming/registrations/hand.csv',
+    ]);
+  });
+
+  test('temp files of an unfinished write are never listed', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const store = new LocalObjectStore(root);
+    await store.put('lake', 'staging/a.jsonl', 'a');
+    writeFileSync(path.join(root, 'lake', 'staging', '%tmp-crashed'), 'half');
+    expect((await collect(store.list('lake', 'staging/'))).map((o) => o.key)).toEqual(['staging/a.jsonl']);
+  });
+
+  test('a failing stream leaves no object behind', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const store = new LocalObjectStore(root);
+    const failing = new Readable({
+      read() {
+        this.push('partial');
+        this.destroy(new Error('network gone'));
+      },
+    });
+    await expect(store.put('lake', 'staging/x.jsonl', failing)).rejects.toThrow('network gone');
+    expect(await store.head({ bucket: 'lake', key: 'staging/x.jsonl' })).toBeUndefined();
+    expect(await collect(store.list('lake', ''))).toEqual([]);
+  });
+});
+
+// ---- the S3 adapter, against moto ------------------------------------------------------------
+
+const runS3 = requirePythonSide('moto', 'S3ObjectStore contract');
+(runS3 ? describe : describe.skip)('S3ObjectStore (moto)', () => {
+  let moto: MotoServer;
+  let client: S3Client;
+  beforeAll(async () => {
+    moto = await startMoto();
+    client = new S3Client(moto.clientConfig);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await moto?.stop();
+  });
+
+  objectStoreContract('S3ObjectStore', async () => {
+    await resetMoto(moto);
+    return {
+      store: new S3ObjectStore(client),
+      makeBuckets: async (...names) => {
+        for (const Bucket of names) {
+          await client.send(new CreateBucketCommand({ Bucket }));
+          await client.send(
+            new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+          );
+        }
+      },
+    };
+  });
+});
