@@ -1,0 +1,251 @@
+/**
+ * The definition's paths, executed by aws-local-stepfunctions (the local runtime's interpreter)
+ * with stub tasks: which terminal state each outcome reaches, what each task receives, and that
+ * pipeline faults fail at the failing task instead of being caught.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { StateMachine, ExecutionError } from 'aws-local-stepfunctions';
+import { loadDefinition, TASK_STATES, WAIT_STATES } from '../../statemachines/definition';
+import { FileRejectedError, TransientDependencyError, CrawlerRunningError } from '../../core/errors';
+import { SAMPLE_SUBSTITUTIONS } from './sample-substitutions';
+
+type Json = Record<string, unknown>;
+type Stub = (input: Json) => Json | Promise<Json>;
+
+const EVENT = JSON.parse(
+  readFileSync(path.join(__dirname, '../fixtures/steps/event-registrations.json'), 'utf8'),
+) as Json;
+
+const source = { bucket: 'serverless-etl-landing', key: 'incoming/registrations/2026/march sign-ups.csv' };
+const location = (key: string) => ({ bucket: 'lake', key });
+
+/** Stubs returning what each real step returns on the happy path. */
+function happyStubs(): Record<string, Stub> {
+  return {
+    Claim: (i) => ({
+      status: 'CLAIMED',
+      runId: i.runId,
+      dataset: 'registrations',
+      source,
+      sourceId: 's-1',
+      versionTag: 'v-1',
+    }),
+    Validate: () => ({
+      dataset: 'registrations',
+      sourceId: 's-1',
+      versionTag: 'v-1',
+      rowsRead: 10,
+      rowsValid: 9,
+      rowsRejected: 1,
+      rejectRatio: 0.1,
+      staging: location('staging/registrations/s-1/v-1/'),
+      report: location('staging/registrations/s-1/v-1/report.json'),
+    }),
+    Transform: () => ({
+      Id: 'jr_1',
+      JobRunState: 'SUCCEEDED',
+      StartedOn: '2026-11-22T08:00:00Z',
+      ExecutionTime: 3,
+      Extra: 'x',
+    }),
+    StartCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'RUNNING' }),
+    PollCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'READY', lastCrawl: 'SUCCEEDED' }),
+    Verify: () => ({ rowsOut: 9, checks: 3 }),
+    Archive: () => ({ archived: location('archive/x.csv'), notice: { status: 'SUCCEEDED', rowsOut: 9 } }),
+    Notify: () => ({ MessageId: 'm-1' }),
+    Quarantine: () => ({ reason: 'HEADER_MISMATCH', notice: { status: 'REJECTED' } }),
+    NotifyRejected: () => ({ MessageId: 'm-2' }),
+  };
+}
+
+async function execute(stubs: Record<string, Stub>) {
+  const calls: { state: string; input: Json }[] = [];
+  const handlers = Object.fromEntries(
+    Object.keys(TASK_STATES).map((state) => [
+      state,
+      async (input: unknown) => {
+        calls.push({ state, input: input as Json });
+        return (await stubs[state]!(input as Json)) as never;
+      },
+    ]),
+  );
+  const machine = new StateMachine(loadDefinition(SAMPLE_SUBSTITUTIONS) as never);
+  const run = machine.run(EVENT as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      waitTimeOverrides: Object.fromEntries(WAIT_STATES.map((w) => [w, 0])),
+      retryIntervalOverrides: Object.fromEntries(Object.keys(TASK_STATES).map((s) => [s, 0])),
+    },
+    context: { Execution: { Name: 'run-0001' } },
+  });
+  const visited: string[] = [];
+  const collect = (async () => {
+    for await (const e of run.eventLogs) if (e.type === 'StateEntered') visited.push(e.state.name);
+  })();
+  let output: Json | undefined;
+  let error: Error | undefined;
+  try {
+    output = (await run.result) as Json;
+  } catch (e) {
+    error = e as Error;
+  }
+  await collect;
+  return { output, error, calls, visited, inputOf: (s: string) => calls.find((c) => c.state === s)?.input };
+}
+
+describe('pipeline state machine paths', () => {
+  test('a good file runs every step once and ends in Succeeded with small, named results', async () => {
+    const { output, visited, inputOf } = await execute(happyStubs());
+
+    expect(visited).toEqual([
+      'Claim',
+      'ClaimOutcome',
+      'Validate',
+      'Transform',
+      'StartCrawl',
+      'WaitForCrawl',
+      'PollCrawl',
+      'Verify',
+      'Archive',
+      'Notify',
+      'Succeeded',
+    ]);
+    expect(inputOf('Claim')).toEqual({ runId: 'run-0001', event: EVENT });
+    expect(inputOf('Validate')).toEqual({ runId: 'run-0001', source });
+    expect(inputOf('Transform')).toEqual({
+      JobName: SAMPLE_SUBSTITUTIONS.GlueJobName,
+      Arguments: {
+        '--run_id': 'run-0001',
+        '--dataset': 'registrations',
+        '--source_id': 's-1',
+        '--version_tag': 'v-1',
+        '--staging_bucket': 'lake',
+        '--staging_prefix': 'staging/registrations/s-1/v-1/',
+        '--lake_bucket': SAMPLE_SUBSTITUTIONS.LakeBucket,
+      },
+    });
+    expect(output!.transform).toEqual({
+      id: 'jr_1',
+      state: 'SUCCEEDED',
+      startedOn: '2026-11-22T08:00:00Z',
+      executionTime: 3,
+    });
+    expect(inputOf('Verify')).toMatchObject({
+      sourceId: 's-1',
+      rowsValid: 9,
+      database: SAMPLE_SUBSTITUTIONS.GlueDatabase,
+    });
+    expect(inputOf('Archive')).toMatchObject({
+      source,
+      counts: { rowsRead: 10, rowsValid: 9, rowsRejected: 1, rowsOut: 9 },
+    });
+    const notify = inputOf('Notify')!;
+    expect(notify.Subject).toBe('serverless-etl SUCCEEDED: registrations');
+    expect(JSON.parse(notify.Message as string)).toEqual({ status: 'SUCCEEDED', rowsOut: 9 });
+    expect(output!.notify).toEqual({ messageId: 'm-1' });
+  });
+
+  test.each([
+    ['DUPLICATE', 'DuplicateDelivery'],
+    ['STALE', 'StaleVersion'],
+  ])('a %s claim ends in the Succeed state %s without validating', async (status, terminal) => {
+    const stubs = happyStubs();
+    stubs.Claim = (i) => ({
+      status,
+      runId: i.runId,
+      dataset: 'registrations',
+      source,
+      sourceId: 's-1',
+      versionTag: 'v-1',
+    });
+
+    const { error, visited, calls } = await execute(stubs);
+
+    expect(error).toBeUndefined();
+    expect(visited).toEqual(['Claim', 'ClaimOutcome', terminal]);
+    expect(calls.map((c) => c.state)).toEqual(['Claim']);
+  });
+
+  test('a file rejected by Validate is quarantined, announced as REJECTED, and fails as FileRejected', async () => {
+    const stubs = happyStubs();
+    stubs.Validate = () => {
+      throw new FileRejectedError('HEADER_MISMATCH', 'column "amount" is missing');
+    };
+
+    const { error, visited, inputOf } = await execute(stubs);
+
+    expect(visited.slice(-4)).toEqual(['Validate', 'Quarantine', 'NotifyRejected', 'FileRejected']);
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(inputOf('Quarantine')).toEqual({
+      runId: 'run-0001',
+      detail: EVENT.detail,
+      rejection: { Error: 'FileRejectedError', Cause: 'HEADER_MISMATCH: column "amount" is missing' },
+      lakeBucket: SAMPLE_SUBSTITUTIONS.LakeBucket,
+    });
+    expect(inputOf('NotifyRejected')).toMatchObject({ Subject: 'serverless-etl REJECTED: HEADER_MISMATCH' });
+  });
+
+  test('a key rejected by Claim goes to Quarantine with the raw event detail (there is no claim yet)', async () => {
+    const stubs = happyStubs();
+    stubs.Claim = () => {
+      throw new FileRejectedError('KEY_NOT_ALLOWED', 'key contains ";"');
+    };
+
+    const { visited, inputOf } = await execute(stubs);
+
+    expect(visited).toEqual(['Claim', 'Quarantine', 'NotifyRejected', 'FileRejected']);
+    expect(inputOf('Quarantine')!.detail).toEqual(EVENT.detail);
+  });
+
+  test('a transform that fails for good fails the execution at Transform: not caught, not announced', async () => {
+    const stubs = happyStubs();
+    stubs.Transform = () => {
+      throw Object.assign(new Error('job run jr_1 FAILED'), { name: 'States.TaskFailed' });
+    };
+
+    const { error, visited, calls } = await execute(stubs);
+
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(visited[visited.length - 1]).toBe('Transform');
+    expect(calls.filter((c) => c.state === 'Transform')).toHaveLength(1);
+    expect(calls.map((c) => c.state)).not.toContain('Quarantine');
+  });
+
+  test('transient errors are retried and then succeed: a busy crawler, a throttled verify', async () => {
+    const stubs = happyStubs();
+    let crawlAttempts = 0;
+    let verifyAttempts = 0;
+    const start = stubs.StartCrawl!;
+    const verify = stubs.Verify!;
+    stubs.StartCrawl = (i) => {
+      if (++crawlAttempts < 3) throw new CrawlerRunningError('crawler serverless-etl-curated is RUNNING');
+      return start(i);
+    };
+    stubs.Verify = (i) => {
+      if (++verifyAttempts < 2) throw new TransientDependencyError('Athena TooManyRequestsException');
+      return verify(i);
+    };
+
+    const { error, visited } = await execute(stubs);
+
+    expect(error).toBeUndefined();
+    expect([crawlAttempts, verifyAttempts]).toEqual([3, 2]);
+    expect(visited[visited.length - 1]).toBe('Succeeded');
+  });
+
+  test('verification failure is not retried and fails the execution at Verify', async () => {
+    const stubs = happyStubs();
+    let attempts = 0;
+    stubs.Verify = () => {
+      attempts++;
+      throw Object.assign(new Error('row count 8 != rowsOut 9'), { name: 'VerificationFailedError' });
+    };
+
+    const { error, visited } = await execute(stubs);
+
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(attempts).toBe(1);
+    expect(visited[visited.length - 1]).toBe('Verify');
+  });
+});

@@ -1,0 +1,18 @@
+/** Placeholder values that look like a real deployment, for rendering the definition in tests. */
+import type { DefinitionSubstitutions } from '../../statemachines/definition';
+
+const fn = (name: string) => `arn:aws:lambda:eu-west-1:123456789012:function:serverless-etl-${name}`;
+
+export const SAMPLE_SUBSTITUTIONS: DefinitionSubstitutions = {
+  ClaimFunctionArn: fn('claim'),
+  ValidateFunctionArn: fn('validate'),
+  QuarantineFunctionArn: fn('quarantine'),
+  CatalogFunctionArn: fn('catalog'),
+  VerifyFunctionArn: fn('verify'),
+  ArchiveFunctionArn: fn('archive'),
+  GlueJobName: 'serverless-etl-transform',
+  CrawlerName: 'serverless-etl-curated',
+  GlueDatabase: 'serverless_etl',
+  LakeBucket: 'serverless-etl-lake-123456789012',
+  TopicArn: 'arn:aws:sns:eu-west-1:123456789012:serverless-etl-notices',
+};
