@@ -42,17 +42,16 @@ export const GLUE_JOB_TIMEOUT_MINUTES = 60;
 export const TRANSFORM_TASK_TIMEOUT_SECONDS = GLUE_JOB_TIMEOUT_MINUTES * 60 + 15 * 60;
 
 /**
- * Arguments the Transform task passes to the Glue job (and the local engine): the job reads
- * them with getResolvedOptions(sys.argv, [...names without "--"]).
+ * Arguments the Transform task passes to the Glue job (glue/etl_job.py reads them with
+ * getResolvedOptions): `--staging` = `s3://<bucket>/<staging prefix>`, `--lake` = `s3://<lake>/`,
+ * plus the file's dataset, sourceId and versionTag.
  */
 export const TRANSFORM_JOB_ARGUMENTS = [
-  '--run_id',
+  '--staging',
+  '--lake',
   '--dataset',
   '--source_id',
   '--version_tag',
-  '--staging_bucket',
-  '--staging_prefix',
-  '--lake_bucket',
 ] as const;
 
 /**

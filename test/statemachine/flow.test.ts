@@ -116,13 +116,11 @@ describe('pipeline state machine paths', () => {
     expect(inputOf('Transform')).toEqual({
       JobName: SAMPLE_SUBSTITUTIONS.GlueJobName,
       Arguments: {
-        '--run_id': 'run-0001',
+        '--staging': 's3://lake/staging/registrations/s-1/v-1/',
+        '--lake': `s3://${SAMPLE_SUBSTITUTIONS.LakeBucket}/`,
         '--dataset': 'registrations',
         '--source_id': 's-1',
         '--version_tag': 'v-1',
-        '--staging_bucket': 'lake',
-        '--staging_prefix': 'staging/registrations/s-1/v-1/',
-        '--lake_bucket': SAMPLE_SUBSTITUTIONS.LakeBucket,
       },
     });
     expect(output!.transform).toEqual({
