@@ -1,0 +1,348 @@
+/**
+ * The embedded transform engine: executes a {@link TransformPlan} with DuckDB over a staging
+ * folder and publishes Parquet into the local lake folder. This is the reference output that
+ * the Glue PySpark job (glue/) and local/engines/spark.ts must match; the parity suite compares
+ * them row by row and type by type.
+ *
+ * ## Output contract (keep in sync with the code below and with glue/)
+ *
+ * Objects: `curated/<dataset>/<partition.name>=YYYY-MM-DD/<sourceId>.snappy.parquet`
+ * (core/layout `lake.curatedObject`) — exactly one object per (source file, partition day).
+ * The partition column is NOT inside the files: it exists only as the Hive folder. Column order
+ * inside a file = `plan.columns` minus the partition column, named by `PlanColumn.name`.
+ * Compression Snappy. Every column nullable (OPTIONAL).
+ *
+ * | plan type      | Parquet physical                              | Parquet logical / converted     |
+ * |----------------|-----------------------------------------------|---------------------------------|
+ * | string         | BYTE_ARRAY                                    | UTF8 (String)                   |
+ * | integer        | INT64                                         | INT_64 / none (plain int64)     |
+ * | decimal(p,s)   | INT32 p≤9, INT64 p≤18, FIXED_LEN_BYTE_ARRAY p>18 | DECIMAL(p,s)                  |
+ * | double         | DOUBLE                                        | none                            |
+ * | boolean        | BOOLEAN                                       | none                            |
+ * | date           | INT32                                         | DATE                            |
+ * | timestamp      | INT64                                         | TIMESTAMP(isAdjustedToUTC=true, MICROS) |
+ *
+ * (DuckDB's physical choice for decimals happens to equal Spark's; what must match is the
+ * logical type and the values. Spark must set spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS
+ * and write timestamps as TimestampType — UTC-adjusted — not TimestampNTZ.)
+ *
+ * Values: each staging value (null or canonical text, core/staging.ts) is checked against
+ * core/plan `canonicalPattern` and then CAST — never TRY_CAST, never auto-detected — so a value
+ * that is not canonical fails the transform (TransformFailedError naming the line and column)
+ * instead of being silently rounded or nulled. Null stays null; the empty string stays "".
+ * Timestamps are the instants the UTC text names. Rows: one per `plan.dedupe.key`: the first after
+ * sorting by `plan.dedupe.orderBy` on the TYPED values, NULLS LAST in every direction; the last
+ * orderBy entry is `_line`, so exact ties are deterministic. Row order inside a file is unspecified.
+ *
+ * Manifest: `manifests/<dataset>/<sourceId>.json` (core/steps TransformManifest, engine 'duckdb'):
+ * rowsIn = staging rows, rowsOut = rows written, duplicatesDropped = rowsIn − rowsOut, partitions
+ * and objects sorted ascending. Zero rows out → no objects, and this source's old objects removed.
+ *
+ * Safety: everything is written under `<lake>/_tmp/<sourceId>-<nonce>/` first (readers never look
+ * there), then published by local/engines/publish.ts (atomic renames, stale own objects removed,
+ * manifest last). A failure before publishing leaves the lake exactly as it was.
+ */
+import { availableParallelism } from 'node:os';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { TransformFailedError } from '../../core/errors';
+import {
+  LINE_COLUMN,
+  canonicalPattern,
+  stagingTypeOf,
+  type PlanType,
+  type TransformPlan,
+} from '../../core/plan';
+import type { TransformManifest } from '../../core/steps';
+import { createRunTempDir, publishCuratedObjects, writeManifest, type StagedObject } from './publish';
+import { checkRequest, type TransformRequest } from './request';
+
+/** Tuning for one DuckDB run. Every field is optional; the defaults suit a laptop. */
+export interface DuckdbEngineOptions {
+  /**
+   * DuckDB `memory_limit`, e.g. '2GB'. Past it DuckDB spills to `tempDirectory`. Measured: a 1 GiB
+   * registrations file needed ≈2.6 GB RSS with 2 threads and failed under '1GB'.
+   * @default DuckDB's own default (80% of RAM)
+   */
+  readonly memoryLimit?: string;
+  /** @default os.availableParallelism() */
+  readonly threads?: number;
+  /** Where DuckDB spills. @default `spill/` inside the run's temp folder (removed afterwards) */
+  readonly tempDirectory?: string;
+  /**
+   * Largest staging line (one JSON object) in bytes; DuckDB's read buffer grows with it.
+   * @default 64 MiB
+   */
+  readonly maxLineBytes?: number;
+  /**
+   * Parquet writers DuckDB keeps open while writing partitions. When fewer than the partitions a
+   * file spans, DuckDB closes and reopens writers and a partition gets several files, which this
+   * engine then merges into one. @default the number of partitions in the file
+   */
+  readonly maxOpenFiles?: number;
+  /** Fault injection for tests and the local runtime's kill drills. */
+  readonly hooks?: {
+    /** Called when every Parquet file sits complete in the temp folder, before anything is published. */
+    readonly afterTempWrite?: (tempDir: string) => void | Promise<void>;
+  };
+}
+
+/**
+ * Runs one transform: staging folder → typed, deduplicated, partitioned Snappy Parquet in the
+ * lake folder, plus the manifest, which is also returned.
+ *
+ * @throws TransformFailedError — no `_SUCCESS` in staging, a non-canonical or uncastable value
+ *   (the message names the line and column), a bad plan or request, or any DuckDB failure.
+ *   The lake is unchanged when it throws before publishing.
+ * @example
+ * const manifest = await runTransform({
+ *   plan, sourceId, versionTag,
+ *   stagingDir: path.join(root, 'lake', lake.stagingPrefix(dataset, sourceId, versionTag)),
+ *   lakeDir: path.join(root, 'lake'),
+ * }, { memoryLimit: '2GB' });
+ */
+export async function runTransform(
+  request: TransformRequest,
+  options: DuckdbEngineOptions = {},
+): Promise<TransformManifest> {
+  const startedAt = new Date();
+  const { plan, parts } = checkRequest(request);
+  const { sourceId, lakeDir } = request;
+  const timingsMs: Record<string, number> = {};
+  const tempDir = await createRunTempDir(lakeDir, sourceId);
+  try {
+    let clock = Date.now();
+    const written = await writePartitions(plan, parts, tempDir, sourceId, request.stagingDir, options);
+    timingsMs.transform = Date.now() - clock;
+    await options.hooks?.afterTempWrite?.(tempDir);
+
+    clock = Date.now();
+    const { objects } = await publishCuratedObjects({
+      lakeDir,
+      dataset: plan.dataset,
+      partitionColumn: plan.partition.name,
+      sourceId,
+      staged: written.staged,
+    });
+    const manifest: TransformManifest = {
+      dataset: plan.dataset,
+      sourceId,
+      versionTag: request.versionTag,
+      engine: 'duckdb',
+      rowsIn: written.rowsIn,
+      rowsOut: written.rowsOut,
+      duplicatesDropped: written.rowsIn - written.rowsOut,
+      partitions: written.staged.map((s) => s.day).sort(),
+      objects,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      timingsMs: { ...timingsMs, publish: Date.now() - clock },
+    };
+    await writeManifest(lakeDir, manifest);
+    return manifest;
+  } finally {
+    await fs.rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+interface Written {
+  readonly rowsIn: number;
+  readonly rowsOut: number;
+  readonly staged: readonly StagedObject[];
+}
+
+/** Reads, casts, dedupes and writes one Parquet file per partition into `<tempDir>/out/`. */
+async function writePartitions(
+  plan: TransformPlan,
+  parts: readonly string[],
+  tempDir: string,
+  sourceId: string,
+  stagingDir: string,
+  options: DuckdbEngineOptions,
+): Promise<Written> {
+  if (parts.length === 0) return { rowsIn: 0, rowsOut: 0, staged: [] };
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(options.threads ?? availableParallelism()),
+    ...(options.memoryLimit !== undefined && { memory_limit: options.memoryLimit }),
+    temp_directory: options.tempDirectory ?? path.join(tempDir, 'spill'),
+    // Row order inside a file carries no meaning here; keeping it costs memory on large files.
+    preserve_insertion_order: 'false',
+    // Everything needed (json, parquet, icu) is built in; never fetch an extension at run time.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const connection = await instance.connect();
+  try {
+    const where = `transform of ${sourceId} (staging ${stagingDir})`;
+    // Only display depends on the zone (the casts read the Z), but keep every run the same anywhere.
+    await run(connection, where, `SET TimeZone = 'UTC'`);
+    // Materialised once, typed: every value is checked and cast here, before anything is written,
+    // and rowsIn / the partition count come from the table instead of a second parse of the JSON.
+    await run(connection, where, `CREATE TEMP TABLE typed AS ${typedSelect(plan, parts, options)}`);
+    const [rowsIn, partitions] = (
+      await runRows(
+        connection,
+        where,
+        `SELECT count(*), count(DISTINCT ${ident(plan.partition.source)}) FROM typed`,
+      )
+    )[0]!.map(Number) as [number, number];
+    if (rowsIn === 0) return { rowsIn: 0, rowsOut: 0, staged: [] };
+
+    await run(
+      connection,
+      where,
+      `SET partitioned_write_max_open_files = ${Math.max(1, Math.floor(options.maxOpenFiles ?? partitions))}`,
+    );
+    const outDir = path.join(tempDir, 'out');
+    const stats = await runRows(
+      connection,
+      where,
+      `COPY (${dedupedSelect(plan)}) TO ${sqlString(outDir)} (FORMAT parquet, COMPRESSION snappy, ` +
+        `PARTITION_BY (${ident(plan.partition.name)}), FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
+    );
+    const rowsOut = stats.reduce((sum, row) => sum + Number(row[1]), 0);
+    const staged = await onePerPartition(connection, where, plan, outDir, tempDir);
+    return { rowsIn, rowsOut, staged };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The staging read (every column VARCHAR, `_line` BIGINT) with each needed column checked and cast. */
+function typedSelect(plan: TransformPlan, parts: readonly string[], options: DuckdbEngineOptions): string {
+  const needed = new Set<string>([
+    ...plan.columns.map((c) => c.source),
+    ...plan.dedupe.orderBy.map((o) => o.column).filter((c) => c !== LINE_COLUMN),
+  ]);
+  const columns = [
+    ...plan.stagingColumns.map((c) => `${ident(c)}: 'VARCHAR'`),
+    `${ident(LINE_COLUMN)}: 'BIGINT'`,
+  ];
+  const select = plan.stagingColumns
+    .filter((c) => needed.has(c))
+    .map((c) => `${castExpression(c, stagingTypeOf(plan, c))} AS ${ident(c)}`);
+  return (
+    `SELECT ${[...select, ident(LINE_COLUMN)].join(', ')} FROM read_json([${parts.map(sqlString).join(', ')}], ` +
+    `columns = {${columns.join(', ')}}, format = 'newline_delimited', records = true, ` +
+    `maximum_object_size = ${Math.floor(options.maxLineBytes ?? 64 * 1024 * 1024)})`
+  );
+}
+
+/** SQL type per plan type: the table in the header comment is what these write. */
+function sqlType(t: PlanType): string {
+  switch (t.type) {
+    case 'string':
+      return 'VARCHAR';
+    case 'integer':
+      return 'BIGINT';
+    case 'decimal':
+      return `DECIMAL(${t.precision}, ${t.scale})`;
+    case 'double':
+      return 'DOUBLE';
+    case 'boolean':
+      return 'BOOLEAN';
+    case 'date':
+      return 'DATE';
+    case 'timestamp':
+      // The canonical text ends in Z, so the cast reads the instant whatever the session zone.
+      return 'TIMESTAMPTZ';
+  }
+}
+
+function castExpression(column: string, t: PlanType): string {
+  const v = ident(column);
+  const pattern = canonicalPattern(t);
+  if (pattern === undefined) return v;
+  const typeName = t.type === 'decimal' ? `decimal(${t.precision},${t.scale})` : t.type;
+  const problem =
+    `'staging line ' || coalesce(CAST(${ident(LINE_COLUMN)} AS VARCHAR), '?') || ', column ${column}: ' || ` +
+    `to_json(left(${v}, 60)) || ' is not canonical ${typeName} text'`;
+  return (
+    `CASE WHEN ${v} IS NULL THEN NULL WHEN regexp_full_match(${v}, ${sqlString(pattern)}) ` +
+    `THEN CAST(${v} AS ${sqlType(t)}) ELSE error(${problem}) END`
+  );
+}
+
+/** One row per key, the plan's winner; output columns renamed and in plan order. */
+function dedupedSelect(plan: TransformPlan): string {
+  const order = plan.dedupe.orderBy
+    .map((o) => `${ident(o.column)} ${o.direction === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`)
+    .join(', ');
+  const output = plan.columns.map((c) => `${ident(c.source)} AS ${ident(c.name)}`).join(', ');
+  return (
+    `SELECT ${output} FROM typed QUALIFY row_number() OVER ` +
+    `(PARTITION BY ${plan.dedupe.key.map(ident).join(', ')} ORDER BY ${order}) = 1`
+  );
+}
+
+/**
+ * Lists what DuckDB wrote (`<col>=<day>/part_N.parquet`) and makes it one file per partition,
+ * merging when DuckDB had to split a partition (more partitions than open writers).
+ */
+async function onePerPartition(
+  connection: DuckDBConnection,
+  where: string,
+  plan: TransformPlan,
+  outDir: string,
+  tempDir: string,
+): Promise<StagedObject[]> {
+  const prefix = `${plan.partition.name}=`;
+  const folders = (await fs.readdir(outDir, { withFileTypes: true }).catch(() => [])).filter((d) =>
+    d.isDirectory(),
+  );
+  const staged: StagedObject[] = [];
+  for (const folder of folders) {
+    const day = folder.name.slice(prefix.length);
+    if (!folder.name.startsWith(prefix) || !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+      throw new TransformFailedError(
+        `${where}: DuckDB wrote an unexpected partition folder ${JSON.stringify(folder.name)}. Fix: report this as an engine bug`,
+      );
+    }
+    const dir = path.join(outDir, folder.name);
+    const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.parquet')).sort();
+    const single = path.join(tempDir, `${day}.snappy.parquet`);
+    if (files.length === 1) {
+      await fs.rename(path.join(dir, files[0]!), single);
+    } else {
+      const list = files.map((f) => sqlString(path.join(dir, f))).join(', ');
+      await run(
+        connection,
+        where,
+        `COPY (SELECT * FROM read_parquet([${list}], hive_partitioning = false)) TO ${sqlString(single)} ` +
+          `(FORMAT parquet, COMPRESSION snappy)`,
+      );
+    }
+    staged.push({ day, file: single });
+  }
+  return staged.sort((a, b) => a.day.localeCompare(b.day));
+}
+
+async function run(connection: DuckDBConnection, where: string, sql: string): Promise<void> {
+  await runRows(connection, where, sql);
+}
+
+async function runRows(connection: DuckDBConnection, where: string, sql: string): Promise<unknown[][]> {
+  try {
+    return (await connection.runAndReadAll(sql)).getRows() as unknown[][];
+  } catch (e) {
+    const message = (e as Error).message.split('\n')[0]!;
+    const fix = /out of memory/i.test(message)
+      ? 'raise the engine memoryLimit, lower threads, or give tempDirectory more disk'
+      : 'staging must be exactly what the validate step writes (core/staging.ts); re-run the validate ' +
+        'step for this file — the original is untouched';
+    throw new TransformFailedError(`${where}: ${message}. Fix: ${fix}`);
+  }
+}
+
+/** Plan names are checked identifiers (core/plan checkPlan); quoting keeps reserved words usable. */
+function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function sqlString(text: string): string {
+  if (text.includes('\0'))
+    throw new TransformFailedError(`a path or pattern contains a NUL byte: ${JSON.stringify(text)}`);
+  return `'${text.replaceAll("'", "''")}'`;
+}

@@ -1,0 +1,139 @@
+/**
+ * Publishing a finished transform into the local lake folder: the part every local engine shares
+ * once its Parquet files sit complete in a temp folder.
+ *
+ * Order matters, and each step is safe to repeat (a re-run after a crash converges):
+ *  1. each new object is renamed into place — one atomic rename per object, which replaces this
+ *     source's old object in the same partition and never touches another source's objects;
+ *  2. this source's objects in partitions the run no longer produced are deleted (found by
+ *     scanning the table's partition folders, plus the previous manifest's list);
+ *  3. the manifest is written to a temp file and renamed into place.
+ * A crash between 1 and 3 can leave some partitions new and some old, each object whole; the
+ * manifest is then stale or missing until the re-run, which is the signal that the run did not finish.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { lake } from '../../core/layout';
+import type { TransformManifest } from '../../core/steps';
+
+/** Lake-relative folder for in-flight work: not under curated/ or manifests/, so no reader sees it. */
+export const LAKE_TMP_PREFIX = '_tmp/';
+
+/** One finished Parquet file waiting in the temp folder for its partition. */
+export interface StagedObject {
+  /** Partition value, YYYY-MM-DD. */
+  readonly day: string;
+  /** Absolute path of the finished file (inside the lake folder, so rename stays atomic). */
+  readonly file: string;
+}
+
+export interface PublishArgs {
+  readonly lakeDir: string;
+  readonly dataset: string;
+  /** The partition column's output name (folder `<name>=YYYY-MM-DD`). */
+  readonly partitionColumn: string;
+  readonly sourceId: string;
+  readonly staged: readonly StagedObject[];
+}
+
+export interface PublishResult {
+  /** Lake keys this source now owns, sorted. */
+  readonly objects: readonly string[];
+  /** Lake keys of this source's objects removed because their partitions are gone. */
+  readonly removed: readonly string[];
+}
+
+/** A fresh temp folder `<lakeDir>/_tmp/<sourceId>-<nonce>/` for one run. */
+export async function createRunTempDir(lakeDir: string, sourceId: string): Promise<string> {
+  const dir = path.join(lakeDir, LAKE_TMP_PREFIX, `${sourceId}-${randomBytes(6).toString('hex')}`);
+  await fs.mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Steps 1 and 2 above: moves the staged objects into place, then removes stale own objects. */
+export async function publishCuratedObjects(args: PublishArgs): Promise<PublishResult> {
+  const objects: string[] = [];
+  for (const s of [...args.staged].sort((a, b) => a.day.localeCompare(b.day))) {
+    const key = lake.curatedObject(args.dataset, args.partitionColumn, s.day, args.sourceId);
+    await renameIntoPlace(s.file, path.join(args.lakeDir, key));
+    objects.push(key);
+  }
+  const keep = new Set(objects);
+  const removed: string[] = [];
+  for (const key of await ownedObjects(args)) {
+    if (keep.has(key)) continue;
+    await fs.rm(path.join(args.lakeDir, key), { force: true });
+    await removeIfEmpty(path.dirname(path.join(args.lakeDir, key)));
+    removed.push(key);
+  }
+  return { objects, removed: removed.sort() };
+}
+
+/** Step 3 above: the manifest, written whole or not at all. */
+export async function writeManifest(lakeDir: string, manifest: TransformManifest): Promise<string> {
+  const key = lake.manifest(manifest.dataset, manifest.sourceId);
+  const tmp = path.join(
+    lakeDir,
+    LAKE_TMP_PREFIX,
+    `${manifest.sourceId}-${randomBytes(6).toString('hex')}.manifest.json`,
+  );
+  await fs.mkdir(path.dirname(tmp), { recursive: true });
+  await fs.writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  await renameIntoPlace(tmp, path.join(lakeDir, key));
+  return key;
+}
+
+/**
+ * Every object this source owns now: `curated/<dataset>/<col>=*\/<sourceId>.snappy.parquet`, plus
+ * whatever the previous manifest listed (covers a partition column renamed between runs).
+ */
+async function ownedObjects(args: PublishArgs): Promise<string[]> {
+  const table = lake.curatedTablePrefix(args.dataset);
+  const fileName = `${args.sourceId}.snappy.parquet`;
+  const owned = new Set<string>();
+  const tableDir = path.join(args.lakeDir, table);
+  const folders = existsSync(tableDir) ? await fs.readdir(tableDir, { withFileTypes: true }) : [];
+  for (const f of folders) {
+    if (f.isDirectory() && existsSync(path.join(tableDir, f.name, fileName))) {
+      owned.add(`${table}${f.name}/${fileName}`);
+    }
+  }
+  const manifestFile = path.join(args.lakeDir, lake.manifest(args.dataset, args.sourceId));
+  if (existsSync(manifestFile)) {
+    try {
+      const previous = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as Partial<TransformManifest>;
+      for (const key of previous.objects ?? []) {
+        // Only keys this run could have written itself; a damaged manifest must not delete anything else.
+        const rest = typeof key === 'string' && key.startsWith(table) ? key.slice(table.length) : '';
+        if (/^[a-z_][a-z0-9_]*=\d{4}-\d{2}-\d{2}\/[^/]+$/.test(rest) && rest.endsWith(`/${fileName}`)) {
+          if (existsSync(path.join(args.lakeDir, key))) owned.add(key);
+        }
+      }
+    } catch {
+      // An unreadable manifest is replaced at the end of this run; the folder scan above suffices.
+    }
+  }
+  return [...owned].sort();
+}
+
+async function renameIntoPlace(from: string, to: string): Promise<void> {
+  await fs.mkdir(path.dirname(to), { recursive: true });
+  try {
+    await fs.rename(from, to);
+  } catch (e) {
+    // Another run may have removed the (then empty) partition folder between mkdir and rename.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(from)) throw e;
+    await fs.mkdir(path.dirname(to), { recursive: true });
+    await fs.rename(from, to);
+  }
+}
+
+async function removeIfEmpty(dir: string): Promise<void> {
+  try {
+    await fs.rmdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw e;
+  }
+}
