@@ -58,3 +58,18 @@ export function sourceObjectOf(event: S3ObjectCreatedEvent): SourceObject {
     sequencer: o.sequencer,
   };
 }
+
+/** Width sequencers are padded to; S3 sequencers are far shorter. */
+const SEQUENCER_WIDTH = 64;
+
+/**
+ * A key whose string order is the order of S3 events on one object key. S3 documents sequencers
+ * as hexadecimal strings of varying length, compared by padding the shorter with zeros (on the
+ * right) and comparing lexicographically; padding every sequencer to one fixed width does that,
+ * and lets a database compare them with a plain string condition.
+ */
+export function sequencerOrderKey(sequencer: string): string {
+  const hex = sequencer.trim().toUpperCase();
+  if (!/^[0-9A-F]{1,64}$/.test(hex)) throw new Error(`S3 sequencer "${sequencer}" is not 1-64 hex digits`);
+  return hex.padEnd(SEQUENCER_WIDTH, '0');
+}

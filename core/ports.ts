@@ -49,3 +49,127 @@ export interface ObjectStore {
 export class NoSuchKeyError extends Error {
   override readonly name = 'NoSuchKeyError';
 }
+
+// ---------------------------------------------------------------------------------------------
+// Ledger: which bucket/key/version has been claimed by which run, and how it ended.
+// ---------------------------------------------------------------------------------------------
+
+/** CLAIMED while a run owns the version; STALE when a newer version was claimed first. */
+export type LedgerStatus = 'CLAIMED' | 'STALE' | 'SUCCEEDED' | 'REJECTED' | 'FAILED';
+
+/** One version of one landing object. `versionTag` is versionTagOf(versionId, etag). */
+export interface LedgerRef {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionTag: string;
+}
+
+export interface LedgerClaim extends LedgerRef {
+  readonly runId: string;
+  readonly versionId?: string;
+  /**
+   * sequencerOrderKey(event sequencer) (core/events.ts): fixed width, so string order is event
+   * order. Omitted when the event carries none; then no staleness check is possible.
+   */
+  readonly sequencerKey?: string;
+  readonly claimedAt: string;
+}
+
+export interface LedgerRecord extends LedgerClaim {
+  readonly status: LedgerStatus;
+  readonly updatedAt: string;
+  /** Short machine-readable outcome detail, e.g. the rejection reason code. */
+  readonly detail?: string;
+}
+
+export type ClaimOutcome =
+  | { readonly outcome: 'CLAIMED'; readonly record: LedgerRecord }
+  /** This bucket/key/version was claimed before (by another run). */
+  | { readonly outcome: 'DUPLICATE'; readonly record: LedgerRecord }
+  /** A newer version of the key is already claimed; `latest` says which. */
+  | {
+      readonly outcome: 'STALE';
+      readonly latest: { readonly versionTag: string; readonly sequencerKey: string };
+    };
+
+export interface Ledger {
+  /**
+   * First write wins: records the claim unless this version is already claimed (DUPLICATE) or a
+   * newer version of the key is (STALE). Re-claiming with the same runId (a retried task) returns
+   * CLAIMED again, so a retry after a crash between the two writes cannot strand a run.
+   */
+  claim(claim: LedgerClaim): Promise<ClaimOutcome>;
+  /**
+   * Records how a run ended. Only a CLAIMED (or never-claimed) version moves; settling again with
+   * the same status is a no-op, and an already different final status is left as it is (returned).
+   */
+  settle(
+    ref: LedgerRef,
+    status: 'SUCCEEDED' | 'REJECTED' | 'FAILED',
+    runId: string,
+    detail?: string,
+  ): Promise<LedgerRecord>;
+  get(ref: LedgerRef): Promise<LedgerRecord | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog: the crawler that registers curated/ tables and partitions.
+// ---------------------------------------------------------------------------------------------
+
+export type CrawlerState = 'READY' | 'RUNNING' | 'STOPPING';
+
+export interface LastCrawl {
+  readonly status: 'SUCCEEDED' | 'CANCELLED' | 'FAILED';
+  readonly startTime?: Date;
+  readonly errorMessage?: string;
+}
+
+export interface CrawlerStatus {
+  readonly state: CrawlerState;
+  /** Absent until the crawler has run once. */
+  readonly lastCrawl?: LastCrawl;
+}
+
+export interface Catalog {
+  /** Starts a crawl. Rejects with CrawlerRunningError (core/errors) when one is in progress. */
+  startCrawler(name: string): Promise<void>;
+  getCrawler(name: string): Promise<CrawlerStatus>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// QueryEngine: SQL over the curated tables (Athena on AWS, DuckDB locally).
+// ---------------------------------------------------------------------------------------------
+
+export type QueryParameter = string | number | boolean;
+/** Every value as text (Athena returns text; the local engine converts to match), null for NULL. */
+export type QueryRow = Readonly<Record<string, string | null>>;
+
+export interface QueryOptions {
+  /** Database (Glue database) the table names resolve in. */
+  readonly database: string;
+}
+
+export interface QueryEngine {
+  /**
+   * Runs one statement with `?` placeholders bound to `parameters` in order, and returns every
+   * row. Values are always passed as parameters, never spliced into the SQL text. Tables expose
+   * the pseudo-column `"$path"` (the data file's location), as Athena does.
+   */
+  query(sql: string, parameters: readonly QueryParameter[], options: QueryOptions): Promise<QueryRow[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifier: SUCCEEDED / REJECTED notices (SNS on AWS, an outbox file locally).
+// ---------------------------------------------------------------------------------------------
+
+export interface Notice {
+  /** ASCII, at most 100 characters (SNS e-mail subject rules). */
+  readonly subject: string;
+  readonly message: string;
+  /** String message attributes subscribers filter on (e.g. status, dataset). */
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+export interface Notifier {
+  publish(notice: Notice): Promise<{ readonly messageId: string }>;
+}
