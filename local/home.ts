@@ -1,0 +1,66 @@
+/**
+ * The local "account": one plain folder (default `.etl/` in the current directory) laid out like
+ * the buckets, so anyone can open the Parquet with any tool.
+ *
+ * ```
+ * .etl/landing/incoming/<dataset>/<file>.csv   the landing bucket (what `etl watch` watches)
+ * .etl/lake/{staging,curated,rejects,quarantine,archive,manifests}/...   the lake bucket
+ * .etl/runs/<runId>.json                       one record per execution (GetExecutionHistory shape)
+ * .etl/outbox/<time>-<subject>.json            what SNS would have sent
+ * .etl/faults.json                             optional fault injection (see local/faults.ts)
+ * ```
+ */
+import path from 'node:path';
+
+/** Bucket names the local runtime uses; each is a folder under the home. */
+export const LOCAL_BUCKETS = { landing: 'landing', lake: 'lake' } as const;
+
+/** Where one local installation keeps everything. All paths are absolute. */
+export interface EtlHome {
+  readonly root: string;
+  readonly landingBucket: string;
+  readonly lakeBucket: string;
+  /** `<root>/landing/` — the landing bucket's folder. */
+  readonly landingDir: string;
+  /** `<root>/landing/incoming/` — where files are dropped. */
+  readonly incomingDir: string;
+  readonly lakeDir: string;
+  readonly runsDir: string;
+  readonly outboxDir: string;
+  readonly faultsFile: string;
+  /** Local Glue catalog / ledger state owned by the local adapters. */
+  readonly stateDir: string;
+}
+
+export interface HomeOptions {
+  /** Explicit `--home`. */
+  readonly home?: string;
+  /** Environment to read ETL_HOME from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Directory a relative home (and the default `.etl`) is resolved against. @default process.cwd() */
+  readonly cwd?: string;
+}
+
+/** Resolves the home: `--home`, else `ETL_HOME`, else `./.etl`. */
+export function resolveHome(options: HomeOptions = {}): EtlHome {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const root = path.resolve(cwd, options.home ?? env.ETL_HOME ?? '.etl');
+  return homeAt(root);
+}
+
+/** The layout under an absolute root. */
+export function homeAt(root: string): EtlHome {
+  return {
+    root,
+    landingBucket: LOCAL_BUCKETS.landing,
+    lakeBucket: LOCAL_BUCKETS.lake,
+    landingDir: path.join(root, LOCAL_BUCKETS.landing),
+    incomingDir: path.join(root, LOCAL_BUCKETS.landing, 'incoming'),
+    lakeDir: path.join(root, LOCAL_BUCKETS.lake),
+    runsDir: path.join(root, 'runs'),
+    outboxDir: path.join(root, 'outbox'),
+    faultsFile: path.join(root, 'faults.json'),
+    stateDir: path.join(root, 'state'),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * SQL over the local lake with the table names the Glue catalog would have: one DuckDB view per
+ * dataset that has a contract and curated Parquet, over `curated/<dataset>/**\/*.parquet` with
+ * hive partitioning (so the partition column is a real column, as in Athena).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { findContract, DEFAULT_SCHEMAS_DIR } from '../core/contract';
+
+export interface LakeTable {
+  readonly table: string;
+  readonly dataset: string;
+  /** The glob the view reads. */
+  readonly files: string;
+}
+
+export interface QueryResult {
+  readonly columns: readonly string[];
+  /** JSON-safe values (DuckDB's JSON conversion: big integers and decimals as strings). */
+  readonly rows: readonly Record<string, unknown>[];
+}
+
+/** SQL string literal: the only place a path enters SQL, with quotes doubled. */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+function hasParquet(dir: string): boolean {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith('.parquet')) return true;
+    if (entry.isDirectory() && hasParquet(path.join(dir, entry.name))) return true;
+  }
+  return false;
+}
+
+/** Tables the catalog would list for the lake folder `lakeDir`. */
+export function lakeTables(lakeDir: string, schemasDir = DEFAULT_SCHEMAS_DIR): LakeTable[] {
+  const curated = path.join(lakeDir, 'curated');
+  if (!existsSync(curated)) return [];
+  return readdirSync(curated, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) => {
+      const contract = findContract(d.name, schemasDir);
+      const dir = path.join(curated, d.name); // = lake.curatedTablePrefix(dataset)
+      if (!contract || !hasParquet(dir)) return [];
+      return [{ table: contract.table, dataset: d.name, files: path.join(dir, '**', '*.parquet') }];
+    });
+}
+
+/** Runs one SQL statement (read-only views over the lake) and returns every row. */
+export async function queryLake(lakeDir: string, sql: string, schemasDir?: string): Promise<QueryResult> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    for (const t of lakeTables(lakeDir, schemasDir)) {
+      await connection.run(
+        `CREATE VIEW "${t.table}" AS SELECT * FROM read_parquet(${literal(t.files)}, hive_partitioning = true)`,
+      );
+    }
+    const reader = await connection.runAndReadAll(sql);
+    return { columns: reader.columnNames(), rows: reader.getRowObjectsJson() };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The local landing bucket: putting a file there and building the EventBridge "Object Created"
+ * event S3 would send for it, byte for byte the shape the deployed state machine receives.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { encodeEventKey, type S3ObjectCreatedEvent } from '../core/events';
+import { LANDING_PREFIX } from '../core/layout';
+import type { ObjectInfo, ObjectStore } from '../core/ports';
+
+const LOCAL_REGION = 'local';
+const LOCAL_ACCOUNT = '000000000000';
+let lastSequencer = 0n;
+
+/**
+ * S3's sequencer: a hex string that orders events for the same key. Monotonic in this process,
+ * and time-based so it also orders runs started by different processes.
+ */
+export function nextSequencer(now = Date.now()): string {
+  let seq = BigInt(now) * 1000n;
+  if (seq <= lastSequencer) seq = lastSequencer + 1n;
+  lastSequencer = seq;
+  return seq.toString(16).toUpperCase().padStart(18, '0');
+}
+
+/** The event EventBridge delivers for an object put into the landing bucket. */
+export function objectCreatedEvent(bucket: string, info: ObjectInfo, now = new Date()): S3ObjectCreatedEvent {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: LOCAL_ACCOUNT,
+    time: now.toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: LOCAL_REGION,
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: bucket },
+      object: {
+        key: encodeEventKey(info.key),
+        size: info.size,
+        etag: info.etag,
+        ...(info.versionId !== undefined && { 'version-id': info.versionId }),
+        sequencer: nextSequencer(now.getTime()),
+      },
+      'request-id': randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase(),
+      requester: LOCAL_ACCOUNT,
+      reason: 'PutObject',
+    },
+  };
+}
+
+/** `incoming/<dataset>/<file name>`: where `etl run` puts a file. */
+export function landingKeyFor(dataset: string, file: string): string {
+  return `${LANDING_PREFIX}${dataset}/${path.basename(file)}`;
+}
+
+/** Uploads a local file into the landing bucket (streamed) and returns its new version's info. */
+export async function putInLanding(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  file: string,
+): Promise<ObjectInfo> {
+  return store.put(bucket, key, createReadStream(file), { contentType: 'text/csv' });
+}

@@ -1,0 +1,290 @@
+/**
+ * The local runtime: executes the pipeline's ASL with aws-local-stepfunctions, every Task state
+ * mapped to a local implementation, and records each execution as a run record in the shape of
+ * GetExecutionHistory (see history.ts, run-record.ts).
+ *
+ * Local differences from AWS, on purpose: Wait states and Retry pauses take no time (the local
+ * dependencies answer at once), and a Task without TimeoutSeconds gets AWS's "no timeout" instead
+ * of the library's 60 s default, so a slow local Spark transform is not cut off.
+ */
+import type { RunOptions as EngineRunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { S3ObjectCreatedEvent } from '../core/events';
+import { decodeEventKey } from '../core/events';
+import { checkLandingKey } from '../core/layout';
+import { loadInterpreter } from './interpreter';
+import { FaultInjector, type FaultPlan } from './faults';
+import { HistoryBuilder, taskResourceOf, type EngineEvent, type HistoryEvent } from './history';
+import {
+  REDRIVABLE_STATUSES,
+  RunStore,
+  newRunId,
+  redrivePoint,
+  visitsOf,
+  type ExecutionStatus,
+  type RunRecord,
+} from './run-record';
+
+/** Name of the Fail state a rejected file ends in; such runs are shown as REJECTED. */
+export const REJECTED_STATE = 'FileRejected';
+const LOCAL_ACCOUNT = '000000000000';
+const STATE_MACHINE_NAME = 'serverless-etl-local';
+/** setTimeout's ceiling (2^31-1 ms): AWS's 99999999 s default would overflow it and fire at once. */
+const NO_TIMEOUT_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
+
+type TaskHandlers = NonNullable<NonNullable<EngineRunOptions['overrides']>['taskResourceLocalHandlers']>;
+
+/** What one Task attempt receives besides its input. */
+export interface TaskContext {
+  readonly runId: string;
+  readonly stateName: string;
+}
+
+/**
+ * A local implementation of one Task state: gets the state's effective input (after InputPath
+ * and Parameters) and returns what the service integration would (before ResultSelector and
+ * ResultPath). Throwing an error whose `name` is X is a task failure with Error X, and its
+ * `message` becomes the Cause.
+ */
+export type LocalTask = (input: unknown, context: TaskContext) => Promise<unknown>;
+
+/** Finds the local implementation of a Task state, from its name and definition. */
+export type TaskResolver = (stateName: string, state: Readonly<Record<string, unknown>>) => LocalTask;
+
+export interface LocalRuntimeOptions {
+  /** The state machine definition, placeholders already substituted. */
+  readonly definition: StateMachineDefinition;
+  readonly resolveTask: TaskResolver;
+  readonly runs: RunStore;
+  /** Recorded on each run (duckdb, spark, ...). */
+  readonly engine: string;
+  /** Called after each history event is recorded: progress output, watch logs. */
+  readonly onEvent?: (event: HistoryEvent, record: RunRecord) => void;
+  /** Derives counts and output locations from the state data; called on every record update. */
+  readonly summarise?: (record: RunRecord) => void;
+  /** Check the definition with asl-validator when the runtime is built. @default true */
+  readonly validate?: boolean;
+}
+
+export interface RunOptions {
+  /** Execution name. @default a new sortable id */
+  readonly runId?: string;
+  readonly faults?: FaultPlan;
+}
+
+/** A started execution. */
+export interface RunHandle {
+  readonly runId: string;
+  /** Settles with the final record; never rejects for a failed execution (see record.status). */
+  readonly done: Promise<RunRecord>;
+  /** StopExecution: the run ends ABORTED (a Task already running finishes in the background). */
+  abort(): void;
+}
+
+/** Thrown by {@link LocalRuntime.redrive} when the run cannot be redriven. */
+export class RedriveRefusedError extends Error {
+  override readonly name = 'RedriveRefusedError';
+}
+
+export class LocalRuntime {
+  private readonly stateMachineArn: string;
+  private readonly definition: StateMachineDefinition;
+
+  constructor(private readonly options: LocalRuntimeOptions) {
+    this.stateMachineArn = `arn:aws:states:local:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+    this.definition = withLocalTimeouts(options.definition);
+    // Validate once here (asl-validator compiles its schemas each time: ~100 ms); every run then
+    // skips it, including a redrive's copy, which starts mid-way ("unreachable states").
+    if (options.validate ?? true) {
+      const { StateMachine } = loadInterpreter();
+      new StateMachine(this.definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    }
+  }
+
+  /** StartExecution with the S3 event as input. */
+  start(event: S3ObjectCreatedEvent, runOptions: RunOptions = {}): RunHandle {
+    const key = decodeEventKey(event.detail.object.key);
+    const check = checkLandingKey(key);
+    const dataset = check.ok ? check.dataset : undefined;
+    const runId = runOptions.runId ?? newRunId(dataset);
+    const record: RunRecord = {
+      runId,
+      executionArn: `arn:aws:states:local:${LOCAL_ACCOUNT}:execution:${STATE_MACHINE_NAME}:${runId}`,
+      stateMachineArn: this.stateMachineArn,
+      status: 'RUNNING',
+      displayStatus: 'RUNNING',
+      ...(dataset !== undefined && { dataset }),
+      source: {
+        bucket: event.detail.bucket.name,
+        key,
+        ...(event.detail.object['version-id'] !== undefined && {
+          versionId: event.detail.object['version-id'],
+        }),
+      },
+      engine: this.options.engine,
+      input: event,
+      startDate: new Date().toISOString(),
+      redriveCount: 0,
+      counts: {},
+      outputs: {},
+      pid: process.pid,
+      events: [],
+    };
+    this.options.runs.save(record);
+    return this.execute(record, this.definition, event, runOptions.faults ?? {}, false);
+  }
+
+  /**
+   * RedriveExecution: only FAILED, TIMED_OUT and ABORTED runs; resumes at the state that did not
+   * finish, with the input it received, without re-running the states that succeeded. Appends to
+   * the same record and increments redriveCount.
+   */
+  redrive(runId: string, faults: FaultPlan = {}): RunHandle {
+    const record = this.options.runs.load(runId);
+    if (!record) throw new RedriveRefusedError(`no run "${runId}" in ${this.options.runs.dir}`);
+    if (!REDRIVABLE_STATUSES.includes(record.status))
+      throw new RedriveRefusedError(
+        `run ${runId} is ${record.status}; only FAILED, TIMED_OUT or ABORTED runs can be redriven` +
+          (record.status === 'RUNNING' ? ' (wait for it to end, or abort it)' : ''),
+      );
+    if (record.displayStatus === 'REJECTED')
+      throw new RedriveRefusedError(
+        `run ${runId} was REJECTED: the file itself is bad and a redrive would fail the same way. ` +
+          'Fix the file and upload it again (etl run <fixed.csv>).',
+      );
+    const point = redrivePoint(record);
+    if (!point || !(point.state in this.definition.States))
+      throw new RedriveRefusedError(`run ${runId} has no failed state to resume at`);
+    const resumed: StateMachineDefinition = { ...this.definition, StartAt: point.state };
+    record.redriveCount += 1;
+    record.redriveDate = new Date().toISOString();
+    record.status = 'RUNNING';
+    record.displayStatus = 'RUNNING';
+    record.pid = process.pid;
+    delete record.error;
+    delete record.cause;
+    delete record.stopDate;
+    delete record.endState;
+    const builder = new HistoryBuilder(record.events, (s) => this.resourceOf(s));
+    builder.redriven(record.redriveCount);
+    record.events = [...builder.all];
+    this.options.runs.save(record);
+    return this.execute(record, resumed, point.input, faults, true);
+  }
+
+  private resourceOf(stateName: string) {
+    const state = this.definition.States[stateName] as { Resource?: string } | undefined;
+    return taskResourceOf(state?.Resource);
+  }
+
+  private execute(
+    record: RunRecord,
+    definition: StateMachineDefinition,
+    input: unknown,
+    faults: FaultPlan,
+    isRedrive: boolean,
+  ): RunHandle {
+    const { runs, onEvent, summarise } = this.options;
+    const injector = new FaultInjector(faults);
+    const builder = new HistoryBuilder(record.events, (s) => this.resourceOf(s));
+    const { StateMachine } = loadInterpreter();
+    const machine = new StateMachine(definition, { validationOptions: { noValidate: true } });
+    const taskHandlers: TaskHandlers = {};
+    const waits: Record<string, number> = {};
+    const retryPauses: Record<string, number> = {};
+    for (const [name, state] of Object.entries(definition.States)) {
+      const s = state as unknown as Record<string, unknown>;
+      if (s.Type === 'Wait') waits[name] = 0;
+      if (Array.isArray(s.Retry)) retryPauses[name] = 0;
+      if (s.Type !== 'Task') continue;
+      const task = this.options.resolveTask(name, s);
+      taskHandlers[name] = async (taskInput) => {
+        injector.check(name);
+        return (await task(taskInput, { runId: record.runId, stateName: name })) as never;
+      };
+    }
+    const execution = machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: taskHandlers,
+        waitTimeOverrides: waits,
+        retryIntervalOverrides: retryPauses,
+      },
+      context: {
+        Execution: {
+          Id: record.executionArn,
+          Name: record.runId,
+          RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/local`,
+        },
+        StateMachine: { Id: record.stateMachineArn, Name: STATE_MACHINE_NAME },
+      },
+    });
+
+    const recordEvents = (async () => {
+      for await (const e of execution.eventLogs as AsyncIterable<EngineEvent>) {
+        const before = builder.all.length;
+        builder.add(e, isRedrive);
+        record.events = [...builder.all];
+        applyTerminal(record, e);
+        summarise?.(record);
+        runs.save(record);
+        for (const h of builder.all.slice(before)) onEvent?.(h, record);
+      }
+    })();
+
+    const done = (async () => {
+      try {
+        record.output = await execution.result;
+      } catch {
+        // The failure is in the event stream (ExecutionFailed/Aborted/Timeout); the record has it.
+      }
+      await recordEvents;
+      if (record.status === 'RUNNING') {
+        // The stream closed without a terminal event (should not happen): do not leave it RUNNING.
+        record.status = 'FAILED';
+        record.displayStatus = 'FAILED';
+        record.error = 'States.Runtime';
+        record.cause = 'the local runtime ended without a terminal event';
+        record.stopDate = new Date().toISOString();
+      }
+      summarise?.(record);
+      runs.save(record);
+      return record;
+    })();
+    return { runId: record.runId, done, abort: () => execution.abort() };
+  }
+}
+
+const TERMINAL_EVENTS: Readonly<Record<string, ExecutionStatus>> = {
+  ExecutionSucceeded: 'SUCCEEDED',
+  ExecutionFailed: 'FAILED',
+  ExecutionAborted: 'ABORTED',
+  ExecutionTimeout: 'TIMED_OUT',
+};
+
+function applyTerminal(record: RunRecord, e: EngineEvent): void {
+  const status: ExecutionStatus | undefined = TERMINAL_EVENTS[e.type];
+  if (!status) return;
+  record.status = status;
+  record.stopDate = new Date(e.timestamp).toISOString();
+  if (status === 'SUCCEEDED') record.output = e.output;
+  if (status === 'FAILED') {
+    record.error = e.Error ?? 'States.Runtime';
+    record.cause = typeof e.Cause === 'string' ? e.Cause : JSON.stringify(e.Cause ?? null);
+  }
+  const last = visitsOf(record).at(-1);
+  if (last) record.endState = last.name;
+  record.displayStatus =
+    status === 'FAILED' && last?.type === 'Fail' && last.name === REJECTED_STATE ? 'REJECTED' : status;
+}
+
+/** A copy where every Task without a timeout gets AWS's (effectively unlimited) default. */
+function withLocalTimeouts(definition: StateMachineDefinition): StateMachineDefinition {
+  const states: Record<string, unknown> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    const s = state as unknown as Record<string, unknown>;
+    states[name] =
+      s.Type === 'Task' && s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined
+        ? { ...s, TimeoutSeconds: NO_TIMEOUT_SECONDS }
+        : s;
+  }
+  return { ...definition, States: states as StateMachineDefinition['States'] };
+}
