@@ -1,0 +1,97 @@
+/**
+ * The parent side of a measurement: bundles the workers (so a child is plain `node file.js`, with
+ * no TypeScript loader inflating its memory — tsx adds ≈37 MB of RSS to every process), then runs
+ * each measurement in a fresh child and collects its {@link WorkerReport}.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { BENCH_DIR, REPO_ROOT } from './inputs';
+import type { WorkerReport } from './workers/worker';
+
+const WORKERS_SRC = path.join(REPO_ROOT, 'bench', 'workers');
+const WORKERS_OUT = path.join(BENCH_DIR, 'workers');
+
+/** A finished measurement: the child's own report plus the wall clock the parent saw. */
+export interface Measurement extends WorkerReport {
+  readonly worker: string;
+  /** Including process start and module loading. */
+  readonly wallSeconds: number;
+}
+
+/** Bundles every bench/workers/*.ts except the shared worker.ts; packages stay external. */
+export async function buildWorkers(): Promise<void> {
+  const entryPoints = readdirSync(WORKERS_SRC)
+    .filter((f) => f.endsWith('.ts') && f !== 'worker.ts')
+    .map((f) => path.join(WORKERS_SRC, f));
+  await build({
+    entryPoints,
+    outdir: WORKERS_OUT,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    packages: 'external',
+    sourcemap: 'inline',
+    logLevel: 'warning',
+    // core/contract.ts finds schemas/ relative to its own folder; in a bundle that folder would be
+    // .bench/workers, so pin it to where the module really lives.
+    define: { __dirname: JSON.stringify(path.join(REPO_ROOT, 'core')) },
+  });
+}
+
+export interface RunOptions {
+  /** Kill the child after this long (it then reports as failed). @default 1 hour */
+  readonly timeoutMs?: number;
+  /** Extra Node flags, e.g. `--max-old-space-size=4096` or `--cpu-prof`. */
+  readonly nodeFlags?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Runs `worker` (a bench/workers file name without .ts) in a fresh Node process. */
+export async function runWorker(
+  worker: string,
+  args: object,
+  options: RunOptions = {},
+): Promise<Measurement> {
+  const file = path.join(WORKERS_OUT, `${worker}.js`);
+  const started = performance.now();
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), file, JSON.stringify(args)], {
+    cwd: REPO_ROOT,
+    // The code under test may log to stdout; only errors are worth showing.
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...options.env,
+    },
+  });
+  let stderr = '';
+  let reported = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
+    reported += d.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 3_600_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('close', (c, s) => resolve([c, s])),
+  );
+  clearTimeout(timer);
+  const wallSeconds = (performance.now() - started) / 1000;
+  const line = reported.trim().split('\n').pop();
+  if (line) return { worker, wallSeconds, ...(JSON.parse(line) as WorkerReport) };
+  const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+  return {
+    worker,
+    wallSeconds,
+    ok: false,
+    seconds: wallSeconds,
+    bytes: 0,
+    peakRssBytes: 0,
+    error: `${why} without a report${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+  };
+}

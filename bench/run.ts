@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: measures the pipeline's hot paths against their ceilings in one run and writes
+ * bench/RESULTS.md. Every measurement runs in a fresh child process (bench/measure.ts), so each
+ * peak-memory figure is that process's own. The machine is shared and noisy: read the ratios.
+ *
+ * @example
+ *   npm run bench                                  # 10MB,100MB,1GB; validate, transform, run
+ *   npm run bench -- --sizes 10MB --only validate  # a quick look
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { ensureInput, REPO_ROOT, type BenchInput } from './inputs';
+import { buildWorkers, runWorker, type Measurement } from './measure';
+import { parseSize } from './registrations-generator';
+import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
+
+const PARTS = ['validate', 'transform', 'run'] as const;
+type Part = (typeof PARTS)[number];
+
+interface BenchOptions {
+  readonly sizes: readonly string[];
+  readonly only: readonly Part[];
+  readonly seed: number;
+  readonly repeat: number;
+  readonly write: boolean;
+}
+
+/** Targets from the issues, in one place. */
+const TARGETS = {
+  /** Validate throughput as a share of bare csv-parse on the same file. */
+  validateVsParse: 0.6,
+  /** Validate peak RSS on the 1 GB file. */
+  validatePeakBytes: 300 * MIB,
+  /** DuckDB engine throughput as a share of a hand-written COPY. */
+  transformVsCeiling: 0.8,
+  /** `etl run samples/registrations.csv` wall clock, median. */
+  endToEndSeconds: 3,
+};
+
+function workerAvailable(worker: string): boolean {
+  return existsSync(path.join(REPO_ROOT, 'bench', 'workers', `${worker}.ts`));
+}
+
+/** Runs the measurements `repeat` times interleaved (A B A B …) and keeps each one's median run. */
+async function interleaved(
+  repeat: number,
+  jobs: ReadonlyArray<readonly [string, () => Promise<Measurement>]>,
+): Promise<Map<string, Measurement>> {
+  const runs = new Map<string, Measurement[]>();
+  for (let r = 0; r < repeat; r++) {
+    for (const [name, job] of jobs) {
+      const m = await job();
+      runs.set(name, [...(runs.get(name) ?? []), m]);
+      if (!m.ok) break;
+    }
+  }
+  const result = new Map<string, Measurement>();
+  for (const [name, ms] of runs) {
+    const ok = ms.filter((m) => m.ok);
+    if (ok.length === 0) {
+      result.set(name, ms[0]!);
+      continue;
+    }
+    const mid = median(ok.map((m) => m.seconds));
+    result.set(
+      name,
+      ok.reduce((a, b) => (Math.abs(b.seconds - mid) < Math.abs(a.seconds - mid) ? b : a)),
+    );
+  }
+  return result;
+}
+
+function failureNote(label: string, m: Measurement | undefined): string[] {
+  return m && !m.ok ? [`- ${label} FAILED: ${m.error}`] : [];
+}
+
+async function benchValidate(inputs: readonly BenchInput[], options: BenchOptions): Promise<string[]> {
+  const out: string[] = [];
+  const hasValidate = workerAvailable('validate');
+  const hasInMemory = workerAvailable('in-memory');
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const input of inputs) {
+    const small = input.stats.bytes <= 128 * MIB;
+    const jobs: [string, () => Promise<Measurement>][] = [
+      ['csv-parse', () => runWorker('csv-parse', { file: input.file })],
+    ];
+    if (hasValidate) jobs.push(['validate', () => runWorker('validate', { file: input.file })]);
+    if (hasInMemory && small) {
+      // The naive Lambda needs the whole file several times over in the heap.
+      jobs.push([
+        'in-memory',
+        () => runWorker('in-memory', { file: input.file }, { nodeFlags: ['--max-old-space-size=8192'] }),
+      ]);
+    }
+    const repeat = input.stats.bytes <= 16 * MIB ? Math.max(options.repeat, 3) : options.repeat;
+    const m = await interleaved(repeat, jobs);
+    const parse = m.get('csv-parse')!;
+    const validate = m.get('validate');
+    const inMemory = m.get('in-memory');
+    const parseRate = parse.ok ? parse.bytes / parse.seconds : 0;
+    const validateRate = validate?.ok ? validate.bytes / validate.seconds : 0;
+    const ratio = parseRate > 0 && validateRate > 0 ? validateRate / parseRate : undefined;
+    const is1G = input.stats.bytes >= 1024 * MIB;
+    rows.push([
+      input.label,
+      input.stats.rows.toLocaleString('en'),
+      parse.ok ? mibPerSecond(parse.bytes, parse.seconds) : 'failed',
+      parse.ok ? mib(parse.peakRssBytes) : '—',
+      validate ? (validate.ok ? mibPerSecond(validate.bytes, validate.seconds) : 'failed') : 'n/a',
+      validate?.ok ? mib(validate.peakRssBytes) : '—',
+      ratio !== undefined ? `${percent(ratio)} ${verdict(ratio >= TARGETS.validateVsParse)}` : '—',
+      is1G && validate?.ok
+        ? verdict(validate.peakRssBytes < TARGETS.validatePeakBytes)
+        : is1G
+          ? '—'
+          : 'n/a (1 GB only)',
+      inMemory
+        ? inMemory.ok
+          ? `${mibPerSecond(inMemory.bytes, inMemory.seconds)} MiB/s, ${mib(inMemory.peakRssBytes)} MB`
+          : 'failed'
+        : small
+          ? 'n/a'
+          : 'not run (10 MB / 100 MB only)',
+    ]);
+    notes.push(
+      ...failureNote(`${input.label} csv-parse`, parse),
+      ...failureNote(`${input.label} validate`, validate),
+      ...failureNote(`${input.label} in-memory`, inMemory),
+    );
+    console.log(`  validate ${input.label}: done`);
+  }
+  out.push(
+    '## Validate (issue 2)',
+    '',
+    'Validate step (`validateObject` streaming from a LocalObjectStore, writing staging + rejects) vs csv-parse',
+    'alone on the same file (arrays of strings, no casting, streamed: the ceiling). Peak = the process’s own',
+    `maxRSS. Targets: validate ≥ ${percent(TARGETS.validateVsParse)} of csv-parse; peak < ${mib(TARGETS.validatePeakBytes)} MB at 1 GB.`,
+    '',
+    renderTable(
+      [
+        'size',
+        'rows',
+        'csv-parse MiB/s',
+        'csv-parse peak MB',
+        'validate MiB/s',
+        'validate peak MB',
+        'validate/csv-parse',
+        'peak < 300 MB',
+        'load-everything baseline',
+      ],
+      rows,
+    ),
+    '',
+  );
+  if (!hasValidate) out.push('- validate: not measured — functions/validate has no bench worker yet.');
+  out.push(...notes, '');
+  return out;
+}
+
+async function main(options: BenchOptions): Promise<void> {
+  const started = new Date();
+  console.log(`bench: sizes ${options.sizes.join(', ')}; parts ${options.only.join(', ')}`);
+  await buildWorkers();
+  const inputs: BenchInput[] = [];
+  for (const label of options.sizes) {
+    inputs.push(await ensureInput(label, parseSize(label), options.seed, (l) => console.log(l)));
+  }
+  const sections: string[] = [];
+  const show = (lines: string[]) => {
+    console.log('\n' + lines.join('\n'));
+    sections.push(...lines);
+  };
+  if (options.only.includes('validate')) show(await benchValidate(inputs, options));
+
+  const command = `npm run bench -- --sizes ${options.sizes.join(',')} --only ${options.only.join(',')} --seed ${options.seed}`;
+  const doc = [
+    '# Benchmark results',
+    '',
+    `Produced by \`${command}\` (bench/run.ts), ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`,
+    '',
+    ...machineInfo(),
+    '',
+    ...sections,
+  ].join('\n');
+  if (options.write) {
+    writeFileSync(path.join(REPO_ROOT, 'bench', 'RESULTS.md'), doc + '\n');
+    console.log('\nwrote bench/RESULTS.md');
+  }
+}
+
+function list<T extends string>(allowed: readonly T[]) {
+  return (value: string): T[] => {
+    const items = value.split(',').map((s) => s.trim());
+    for (const item of items) {
+      if (!allowed.includes(item as T)) {
+        throw new InvalidArgumentError(`"${item}" is not one of ${allowed.join(', ')}`);
+      }
+    }
+    return items as T[];
+  };
+}
+
+function sizes(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim().toUpperCase());
+  for (const item of items) {
+    try {
+      parseSize(item);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  }
+  return items;
+}
+
+const program = new Command()
+  .name('bench')
+  .description('Measure validate, transform and end-to-end against their ceilings; write bench/RESULTS.md.')
+  .option('--sizes <list>', 'input sizes, binary units', sizes, ['10MB', '100MB', '1GB'])
+  .option('--only <parts>', `comma list of ${PARTS.join(', ')}`, list(PARTS), [...PARTS])
+  .option('--seed <n>', 'generator seed for the inputs', (v) => Number.parseInt(v, 10), 1)
+  .option(
+    '--repeat <n>',
+    'runs per measurement (median kept; 10 MB always ≥ 3)',
+    (v) => Number.parseInt(v, 10),
+    1,
+  )
+  .option('--no-write', 'print only; leave bench/RESULTS.md alone')
+  .action(async (opts: BenchOptions) => {
+    await main(opts);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});

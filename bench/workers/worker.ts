@@ -1,0 +1,52 @@
+/**
+ * The child-process side of a measurement. Each measurement runs in a fresh Node process so the
+ * peak RSS it reports is its own: nothing another measurement allocated (or a cached input, or the
+ * harness itself) can inflate or hide it. The result travels on fd 3, because the code under test
+ * may log to stdout (Powertools does).
+ */
+import { writeSync } from 'node:fs';
+
+/** What a worker's job returns: the bytes it processed and anything worth printing. */
+export interface WorkDone {
+  /** Input bytes the throughput is computed from. */
+  readonly bytes: number;
+  readonly rows?: number;
+  readonly details?: Record<string, unknown>;
+}
+
+/** The JSON one worker writes on fd 3 when it ends. */
+export interface WorkerReport {
+  readonly ok: boolean;
+  /** Seconds spent in the job itself (after module loading). */
+  readonly seconds: number;
+  readonly bytes: number;
+  readonly rows?: number;
+  /** The process's own peak resident set (`process.resourceUsage().maxRSS`), in bytes. */
+  readonly peakRssBytes: number;
+  readonly details?: Record<string, unknown>;
+  readonly error?: string;
+}
+
+/** Runs `job` with the JSON arguments the harness passed, then reports on fd 3 and exits. */
+export function runAsWorker<A>(job: (args: A) => Promise<WorkDone>): void {
+  const args = JSON.parse(process.argv[2] ?? '{}') as A;
+  const started = performance.now();
+  const report = (r: Omit<WorkerReport, 'seconds' | 'peakRssBytes'>) => {
+    const full: WorkerReport = {
+      ...r,
+      seconds: (performance.now() - started) / 1000,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+    writeSync(3, JSON.stringify(full) + '\n');
+  };
+  job(args).then(
+    (done) => {
+      report({ ok: true, ...done });
+      process.exit(0);
+    },
+    (e: unknown) => {
+      report({ ok: false, bytes: 0, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+      process.exit(1);
+    },
+  );
+}
