@@ -1,0 +1,310 @@
+/**
+ * Cell coercion: CSV text → the canonical staging text of the column's SQL type (core/staging.ts).
+ * One small function per column, built once per contract; each returns the canonical string or a
+ * {@link RowProblem} whose message tells the data owner what to write instead. Nothing is ever
+ * rounded, clamped or guessed: a value that does not fit is a row error.
+ */
+import type { ColumnSpec } from '../../core/contract';
+import { daysInMonth, daysFromCivil, formatUtcSeconds, ZoneResolver } from './local-time';
+import { RowProblem } from './row-errors';
+
+/** Canonical text, or why the cell cannot be that type. */
+export type Coercer = (text: string) => string | RowProblem;
+
+/** Counts what coercion decided silently but legitimately, for the report. */
+export interface CoercionNotes {
+  /** Wall-clock times in the repeated hour of a DST change, resolved to the earlier instant. */
+  ambiguousLocalTimes: number;
+}
+
+const INT64_MAX = '9223372036854775807';
+const INT64_MIN_ABS = '9223372036854775808';
+
+const quote = (text: string) => JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
+
+/** "1,234" / "1 234" / "1.234.567" / "1'234" with groups of three: thousands separators. */
+const THOUSANDS = /^[+-]?\d{1,3}(?:([,. '\u00a0\u202f])\d{3})(?:\1\d{3})*(?:[.,]\d+)?$/;
+const DECIMAL_COMMA = /^[+-]?\d*,\d+$/;
+const NON_FINITE = /^[+-]?(?:nan|inf|infinity)$/i;
+
+function numberShapeProblem(text: string, what: string, example: string): RowProblem {
+  if (NON_FINITE.test(text.trim())) {
+    return new RowProblem(
+      'NOT_A_NUMBER',
+      `${quote(text)} is not a number; leave the cell empty for a missing value`,
+    );
+  }
+  const grouped = THOUSANDS.exec(text);
+  if (grouped) {
+    const plain = text.split(grouped[1]!).join('').replace(',', '.');
+    return new RowProblem(
+      'THOUSANDS_SEPARATOR',
+      `${quote(text)} has a thousands separator; write ${quote(plain)} (digits only, "." before any fraction)`,
+    );
+  }
+  if (DECIMAL_COMMA.test(text)) {
+    return new RowProblem(
+      'DECIMAL_COMMA',
+      `${quote(text)} uses a decimal comma; write ${quote(text.replace(',', '.'))} (a point before the fraction)`,
+    );
+  }
+  return new RowProblem(
+    what === 'an integer' ? 'NOT_AN_INTEGER' : 'NOT_A_DECIMAL',
+    `${quote(text)} is not ${what}; write it like ${example}`,
+  );
+}
+
+const INTEGER = /^([+-]?)0*(\d+)$/;
+
+/** int64, exact: compared as digit strings, never through a float. */
+export function coerceInteger(text: string): string | RowProblem {
+  const m = INTEGER.exec(text);
+  if (!m)
+    return numberShapeProblem(text, 'an integer', '"42" or "-7" (whole number, no fraction or exponent)');
+  const negative = m[1] === '-';
+  const digits = m[2]!;
+  if (digits.length >= 19) {
+    const limit = negative ? INT64_MIN_ABS : INT64_MAX;
+    if (digits.length > 19 || digits > limit) {
+      return new RowProblem(
+        'INTEGER_OUT_OF_RANGE',
+        `${quote(text)} is outside the 64-bit integer range (${negative ? '-' + INT64_MIN_ABS : INT64_MAX}); store it in a string or decimal column`,
+      );
+    }
+  }
+  return negative && digits !== '0' ? `-${digits}` : digits;
+}
+
+const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+
+/** decimal(precision, scale), exact string arithmetic: too many digits is an error, never rounded. */
+export function decimalCoercer(precision: number, scale: number): Coercer {
+  const maxIntegerDigits = precision - scale;
+  const zeros = '0'.repeat(scale);
+  return (text) => {
+    const m = DECIMAL.exec(text);
+    if (!m || (m[2] === '' && (m[3] === undefined || m[3] === ''))) {
+      return numberShapeProblem(
+        text,
+        `a decimal(${precision},${scale})`,
+        '"1234.50" (no exponent, no separators)',
+      );
+    }
+    const intDigits = m[2]!.replace(/^0+/, '');
+    let frac = m[3] ?? '';
+    if (frac.length > scale) {
+      const trimmed = frac.replace(/0+$/, '');
+      if (trimmed.length > scale) {
+        return new RowProblem(
+          'DECIMAL_TOO_MANY_FRACTION_DIGITS',
+          `${quote(text)} has ${trimmed.length} digits after the point; the column keeps ${scale} — round it yourself before uploading (values are never rounded silently)`,
+        );
+      }
+      frac = trimmed;
+    }
+    if (intDigits.length > maxIntegerDigits) {
+      return new RowProblem(
+        'DECIMAL_TOO_MANY_DIGITS',
+        `${quote(text)} has ${intDigits.length} digits before the point; decimal(${precision},${scale}) allows ${maxIntegerDigits}`,
+      );
+    }
+    const fracPadded = frac + zeros.slice(frac.length);
+    const body = scale === 0 ? intDigits || '0' : `${intDigits || '0'}.${fracPadded}`;
+    const isZero = intDigits === '' && !/[1-9]/.test(fracPadded);
+    return m[1] === '-' && !isZero ? `-${body}` : body;
+  };
+}
+
+const DOUBLE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** IEEE double; NaN, ±Infinity and overflow (1e309) are errors, not values. */
+export function coerceDouble(text: string): string | RowProblem {
+  if (!DOUBLE.test(text)) return numberShapeProblem(text, 'a number', '"0.25" or "1.5e-3"');
+  const n = Number(text);
+  if (!Number.isFinite(n)) {
+    return new RowProblem(
+      'NUMBER_OUT_OF_RANGE',
+      `${quote(text)} is beyond the largest double (about 1.8e308); check the value`,
+    );
+  }
+  if (n === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ''))) {
+    return new RowProblem(
+      'NUMBER_OUT_OF_RANGE',
+      `${quote(text)} is too small for a double and would become 0`,
+    );
+  }
+  return String(n === 0 ? 0 : n); // String(-0) is "0" already; keeps canonical text unique
+}
+
+/** true/false in any case, or 1/0. Nothing else ("yes", "Y") is guessed. */
+export function coerceBoolean(text: string): string | RowProblem {
+  switch (text.length) {
+    case 1:
+      if (text === '1') return 'true';
+      if (text === '0') return 'false';
+      break;
+    case 4:
+      if (text.toLowerCase() === 'true') return 'true';
+      break;
+    case 5:
+      if (text.toLowerCase() === 'false') return 'false';
+      break;
+  }
+  return new RowProblem('NOT_A_BOOLEAN', `${quote(text)} is not a boolean; write true or false (or 1 or 0)`);
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MONTH_NAMES = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/** Checks y-m-d exists; returns a message when it does not. */
+function calendarProblem(text: string, y: number, mo: number, d: number): string | undefined {
+  if (y < 1) return `${quote(text)} is before year 0001`;
+  if (mo < 1 || mo > 12) return `${quote(text)} has month ${mo}; months are 01–12`;
+  const dim = daysInMonth(y, mo);
+  if (d < 1 || d > dim) return `${quote(text)} does not exist: ${MONTH_NAMES[mo - 1]} ${y} has ${dim} days`;
+  return undefined;
+}
+
+/** A real calendar day, years 0001–9999, written YYYY-MM-DD. */
+export function coerceDate(text: string): string | RowProblem {
+  const m = DATE.exec(text);
+  if (!m) {
+    return new RowProblem(
+      'INVALID_DATE',
+      `${quote(text)} is not a date; write it as YYYY-MM-DD, e.g. "2024-03-31"`,
+    );
+  }
+  const problem = calendarProblem(text, +m[1]!, +m[2]!, +m[3]!);
+  return problem ? new RowProblem('INVALID_DATE', problem) : text;
+}
+
+const TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:\s?(Z|[+-]\d{2}(?::?\d{2})?))?$/i;
+
+/**
+ * A timestamp → UTC `YYYY-MM-DDTHH:MM:SS.ffffffZ`. With a zone (Z, ±HH, ±HH:MM) it is converted;
+ * without one it is read as wall-clock time in `defaultTimezone` (see {@link ZoneResolver} for
+ * DST gaps and repeats). More than microsecond precision is refused unless the extra digits are 0.
+ */
+export function timestampCoercer(defaultTimezone: string, notes: CoercionNotes): Coercer {
+  const zone =
+    defaultTimezone === 'UTC' || defaultTimezone === 'Etc/UTC'
+      ? undefined
+      : new ZoneResolver(defaultTimezone);
+  return (text) => {
+    const m = TIMESTAMP.exec(text);
+    if (!m) {
+      return new RowProblem(
+        'INVALID_TIMESTAMP',
+        `${quote(text)} is not a timestamp; write it as ISO 8601, e.g. "2024-03-31T14:05:00Z" or "2024-03-31 14:05:00+02:00"`,
+      );
+    }
+    const y = +m[1]!,
+      mo = +m[2]!,
+      d = +m[3]!,
+      h = +m[4]!,
+      mi = +m[5]!,
+      s = m[6] === undefined ? 0 : +m[6];
+    const dateProblem = calendarProblem(text, y, mo, d);
+    if (dateProblem) return new RowProblem('INVALID_TIMESTAMP', dateProblem);
+    if (h > 23 || mi > 59 || s > 59) {
+      return new RowProblem(
+        'INVALID_TIMESTAMP',
+        `${quote(text)} has no such time of day (00:00:00–23:59:59)`,
+      );
+    }
+    let frac = m[7] ?? '';
+    if (frac.length > 6) {
+      if (/[1-9]/.test(frac.slice(6))) {
+        return new RowProblem(
+          'INVALID_TIMESTAMP',
+          `${quote(text)} is more precise than microseconds; write at most 6 fraction digits`,
+        );
+      }
+      frac = frac.slice(0, 6);
+    }
+    const wall = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    let utc: number;
+    const tz = m[8];
+    if (tz !== undefined) {
+      let offset = 0;
+      if (tz !== 'Z' && tz !== 'z') {
+        const digits = tz.slice(1).replace(':', '');
+        const oh = +digits.slice(0, 2),
+          om = digits.length > 2 ? +digits.slice(2) : 0;
+        if (oh > 18 || om > 59)
+          return new RowProblem('INVALID_TIMESTAMP', `${quote(text)} has an impossible UTC offset ${tz}`);
+        offset = (oh * 3600 + om * 60) * (tz[0] === '-' ? -1 : 1);
+      }
+      utc = wall - offset;
+    } else if (zone === undefined) {
+      utc = wall;
+    } else {
+      const r = zone.resolve(wall);
+      if (r.kind === 'nonexistent') {
+        return new RowProblem(
+          'NONEXISTENT_LOCAL_TIME',
+          `${quote(text)} does not exist in ${defaultTimezone} (the clocks skipped it for daylight saving); add the UTC offset you meant, e.g. "${text}+01:00"`,
+        );
+      }
+      if (r.kind === 'ambiguous') notes.ambiguousLocalTimes++;
+      utc = r.epochSeconds;
+    }
+    const out = formatUtcSeconds(utc);
+    if (out.year < 1 || out.year > 9999) {
+      return new RowProblem('INVALID_TIMESTAMP', `${quote(text)} falls outside years 0001–9999 in UTC`);
+    }
+    return `${out.text}.${frac.padEnd(6, '0')}Z`;
+  };
+}
+
+/** Strings are kept exactly as read (no trimming: spaces may be meaningful). */
+const keepString: Coercer = (text) => text;
+
+/** The coercer for one contract column. */
+export function coercerFor(column: ColumnSpec, notes: CoercionNotes): Coercer {
+  switch (column.type) {
+    case 'string':
+      return keepString;
+    case 'integer':
+      return coerceInteger;
+    case 'decimal':
+      return decimalCoercer(column.precision!, column.scale!);
+    case 'double':
+      return coerceDouble;
+    case 'boolean':
+      return coerceBoolean;
+    case 'date':
+      return coerceDate;
+    case 'timestamp':
+      return timestampCoercer(column.defaultTimezone ?? 'UTC', notes);
+  }
+}
+
+/** The JavaScript value ajv checks for a canonical text (the row schema's JSON type). */
+export function schemaValueOf(type: ColumnSpec['type'], canonical: string): unknown {
+  switch (type) {
+    case 'integer':
+    case 'decimal':
+    case 'double':
+      // int64 past 2^53 / decimal(38) lose digits here; only bounds checks see this value.
+      return Number(canonical);
+    case 'boolean':
+      return canonical === 'true';
+    default:
+      return canonical;
+  }
+}

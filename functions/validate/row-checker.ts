@@ -1,0 +1,261 @@
+/**
+ * From one CSV record to one staging line (or row errors): coercion per column, then ajv on the
+ * typed values — only for the columns whose schema adds checks beyond the type (pattern, enum,
+ * email, bounds, lengths ...). `date` / `date-time` formats are left out of that schema because
+ * coercion has already proved those values are real dates and times.
+ *
+ * The row schema is compiled once per contract file version (path + mtime + size), not per file.
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import {
+  createAjv,
+  DEFAULT_SCHEMAS_DIR,
+  findContract,
+  type ColumnSpec,
+  type DatasetContract,
+} from '../../core/contract';
+import { compilePlan, LINE_COLUMN, type TransformPlan } from '../../core/plan';
+import { coercerFor, schemaValueOf, type Coercer, type CoercionNotes } from './coerce';
+import { QUOTED_EMPTY, type Cell } from './csv-records';
+import type { HeaderMapping } from './header';
+import { RowProblem, truncateValue, type RowError, type RowErrorCode } from './row-errors';
+
+/** A contract with everything derived from it that is worth computing once. */
+export interface CompiledContract {
+  readonly contract: DatasetContract;
+  readonly plan: TransformPlan;
+  /** ajv over the typed values that need it; undefined when no column does. */
+  readonly validateRow: ValidateFunction | undefined;
+  /** Per contract column: does ajv need its value? */
+  readonly checkedByAjv: readonly boolean[];
+}
+
+/** Keywords that only describe; a property with nothing else adds no check beyond its type. */
+const DESCRIPTIVE = new Set([
+  'type',
+  'description',
+  'title',
+  '$comment',
+  'examples',
+  'default',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+]);
+/** Top-level keywords the per-column schema handles; anything else needs the whole row in ajv. */
+const ROW_LEVEL_HANDLED = new Set([
+  ...DESCRIPTIVE,
+  '$schema',
+  '$id',
+  '$defs',
+  'properties',
+  'required',
+  'additionalProperties',
+]);
+
+function compile(contract: DatasetContract): CompiledContract {
+  const schema = contract.rowSchema;
+  const properties = schema.properties as Record<string, Record<string, unknown>>;
+  const needsWholeRow = Object.keys(schema).some((k) => !ROW_LEVEL_HANDLED.has(k));
+  const checked: boolean[] = [];
+  const reduced: Record<string, unknown> = {};
+  for (const column of contract.columns) {
+    const prop = { ...properties[column.name] };
+    const proven = column.type === 'date' ? 'date' : column.type === 'timestamp' ? 'date-time' : undefined;
+    if (proven && prop.format === proven) delete prop.format;
+    const adds = Object.keys(prop).some((k) => !DESCRIPTIVE.has(k));
+    checked.push(adds || needsWholeRow);
+    if (adds || needsWholeRow) reduced[column.name] = prop;
+  }
+  let validateRow: ValidateFunction | undefined;
+  if (Object.keys(reduced).length > 0) {
+    const rowSchema: Record<string, unknown> = needsWholeRow
+      ? { ...schema, properties: reduced, required: [] }
+      : {
+          ...(schema.$schema !== undefined && { $schema: schema.$schema }),
+          ...(schema.$defs !== undefined && { $defs: schema.$defs }),
+          type: 'object',
+          properties: reduced,
+        };
+    delete rowSchema.$id; // one schema per Ajv anyway; an $id would only collide on recompiles
+    validateRow = createAjv().compile(rowSchema);
+  }
+  return { contract, plan: compilePlan(contract), validateRow, checkedByAjv: checked };
+}
+
+const cache = new Map<string, { stamp: string; compiled: CompiledContract }>();
+
+/**
+ * The compiled contract of a dataset, or undefined when it has none. A broken contract throws
+ * ContractError (a pipeline fault, not a rejection of the file).
+ */
+export function loadCompiledContract(
+  dataset: string,
+  schemasDir: string = DEFAULT_SCHEMAS_DIR,
+): CompiledContract | undefined {
+  const file = path.join(schemasDir, `${dataset}.schema.json`);
+  let stamp: string;
+  try {
+    const st = statSync(file);
+    stamp = `${st.mtimeMs}:${st.size}`;
+  } catch {
+    return undefined;
+  }
+  const hit = cache.get(file);
+  if (hit && hit.stamp === stamp) return hit.compiled;
+  const contract = findContract(dataset, schemasDir);
+  if (!contract) return undefined;
+  const compiled = compile(contract);
+  cache.set(file, { stamp, compiled });
+  return compiled;
+}
+
+const FORMULA_START = new Set([0x3d /* = */, 0x2b /* + */, 0x2d /* - */, 0x40 /* @ */, 0x09, 0x0d]);
+
+/** A spreadsheet-formula-looking cell: kept as text, listed in the report. */
+export interface FormulaCell {
+  readonly line: number;
+  readonly column: string;
+  readonly value: string;
+}
+
+/** Result of one row: its staging line, or its errors. */
+export type RowOutcome =
+  | { readonly line: string; readonly errors?: undefined }
+  | { readonly line?: undefined; readonly errors: RowError[] };
+
+/** Checks rows of one file. Built per run (coercion notes are per file). */
+export class RowChecker {
+  readonly notes: CoercionNotes = { ambiguousLocalTimes: 0 };
+  formulaCellCount = 0;
+  readonly formulaSamples: FormulaCell[] = [];
+  private readonly columns: readonly ColumnSpec[];
+  private readonly coercers: readonly Coercer[];
+  private readonly keyPrefixes: readonly string[];
+  private readonly isString: readonly boolean[];
+
+  constructor(
+    private readonly compiled: CompiledContract,
+    private readonly header: HeaderMapping,
+    private readonly delimiter: string,
+    private readonly maxFormulaSamples: number,
+  ) {
+    this.columns = compiled.contract.columns;
+    this.coercers = this.columns.map((c) => coercerFor(c, this.notes));
+    this.keyPrefixes = this.columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
+    this.isString = this.columns.map((c) => c.type === 'string');
+  }
+
+  /** `record` = cells only (the start line already taken off). */
+  check(record: Cell[], lineNo: number): RowOutcome {
+    const width = this.header.width;
+    if (record.length !== width) {
+      const short = record.length < width;
+      const text = record.map((c) => (c === QUOTED_EMPTY ? '""' : c)).join(this.delimiter);
+      return {
+        errors: [
+          {
+            line: lineNo,
+            column: null,
+            value: truncateValue(text),
+            reason: short ? 'SHORT_ROW' : 'LONG_ROW',
+            message: short
+              ? `line ${lineNo} has ${record.length} fields but the header has ${width}; add the missing fields (empty ones still need their delimiters)`
+              : `line ${lineNo} has ${record.length} fields but the header has ${width}; quote fields that contain "${this.delimiter}" or remove the extra fields`,
+          },
+        ],
+      };
+    }
+    const { sourceIndex } = this.header;
+    const { validateRow, checkedByAjv } = this.compiled;
+    const typed: Record<string, unknown> | undefined = validateRow ? Object.create(null) : undefined;
+    let out = '';
+    let errors: RowError[] | undefined;
+    for (let i = 0; i < this.columns.length; i++) {
+      const cell = record[sourceIndex[i]!]!;
+      const column = this.columns[i]!;
+      let canonical: string | null;
+      if (cell === '' || (cell === QUOTED_EMPTY && !this.isString[i])) {
+        canonical = null;
+      } else if (cell === QUOTED_EMPTY) {
+        canonical = '';
+      } else {
+        const r = this.coercers[i]!(cell);
+        if (r instanceof RowProblem) {
+          (errors ??= []).push(this.cellError(lineNo, column.name, cell, r.code, r.message));
+          continue;
+        }
+        canonical = r;
+        if (this.isString[i] && FORMULA_START.has(cell.charCodeAt(0)))
+          this.noteFormula(lineNo, column.name, cell);
+      }
+      if (canonical === null) {
+        if (column.required) {
+          (errors ??= []).push(
+            this.cellError(
+              lineNo,
+              column.name,
+              null,
+              'REQUIRED_EMPTY',
+              `column ${JSON.stringify(column.name)} is required but empty on line ${lineNo}`,
+            ),
+          );
+          continue;
+        }
+        out += this.keyPrefixes[i] + 'null';
+      } else {
+        out += this.keyPrefixes[i] + JSON.stringify(canonical);
+        if (typed && checkedByAjv[i]) typed[column.name] = schemaValueOf(column.type, canonical);
+      }
+    }
+    if (errors) return { errors };
+    if (typed && !validateRow!(typed)) {
+      return { errors: [this.schemaError(lineNo, validateRow!.errors![0]!, record)] };
+    }
+    return { line: `${out},"${LINE_COLUMN}":${lineNo}}\n` };
+  }
+
+  private noteFormula(line: number, column: string, value: string): void {
+    this.formulaCellCount++;
+    if (this.formulaSamples.length < this.maxFormulaSamples)
+      this.formulaSamples.push({ line, column, value: truncateValue(value) });
+  }
+
+  private cellError(
+    line: number,
+    column: string,
+    value: string | null,
+    reason: RowErrorCode,
+    message: string,
+  ): RowError {
+    return {
+      line,
+      column,
+      value: value === null ? null : truncateValue(value),
+      reason,
+      message: `line ${line}, column ${JSON.stringify(column)}: ${message}`,
+    };
+  }
+
+  private schemaError(line: number, err: ErrorObject, record: Cell[]): RowError {
+    const column =
+      err.instancePath.split('/')[1] ?? (err.params as { missingProperty?: string }).missingProperty ?? null;
+    const index = column === null ? -1 : this.columns.findIndex((c) => c.name === column);
+    const cell = index === -1 ? undefined : record[this.header.sourceIndex[index]!];
+    const value = typeof cell === 'string' ? cell : null;
+    let rule = `${err.message ?? 'is invalid'}`;
+    if (err.keyword === 'enum')
+      rule = `must be one of ${(err.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    const reason: RowErrorCode = 'SCHEMA_VIOLATION';
+    const shown = value === null ? '' : `${JSON.stringify(truncateValue(String(value)))} `;
+    return {
+      line,
+      column,
+      value: value === null ? null : truncateValue(String(value)),
+      reason,
+      message: `line ${line}${column ? `, column ${JSON.stringify(column)}` : ''}: ${shown}${rule} (contract rule "${err.keyword}")`,
+    };
+  }
+}

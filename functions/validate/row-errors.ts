@@ -1,0 +1,51 @@
+/**
+ * Row-level problem codes. They appear in rejects.jsonl and report.json, so dashboards and data
+ * owners can group by them: keep them stable (add new ones, never rename).
+ */
+export const ROW_ERROR_CODES = [
+  'SHORT_ROW',
+  'LONG_ROW',
+  'REQUIRED_EMPTY',
+  'NOT_AN_INTEGER',
+  'INTEGER_OUT_OF_RANGE',
+  'NOT_A_DECIMAL',
+  'DECIMAL_TOO_MANY_FRACTION_DIGITS',
+  'DECIMAL_TOO_MANY_DIGITS',
+  'NOT_A_NUMBER',
+  'NUMBER_OUT_OF_RANGE',
+  'THOUSANDS_SEPARATOR',
+  'DECIMAL_COMMA',
+  'NOT_A_BOOLEAN',
+  'INVALID_DATE',
+  'INVALID_TIMESTAMP',
+  'NONEXISTENT_LOCAL_TIME',
+  'SCHEMA_VIOLATION',
+] as const;
+export type RowErrorCode = (typeof ROW_ERROR_CODES)[number];
+
+/** Why one cell (or the whole row, when `column` is null) was rejected. */
+export class RowProblem {
+  constructor(
+    readonly code: RowErrorCode,
+    readonly message: string,
+  ) {}
+}
+
+/** One line of rejects.jsonl. */
+export interface RowError {
+  /** 1-based physical line the record starts on. */
+  readonly line: number;
+  /** The CSV header name, or null for a whole-row problem (short/long row). */
+  readonly column: string | null;
+  /** The offending text, truncated to {@link MAX_REPORTED_VALUE} characters. */
+  readonly value: string | null;
+  readonly reason: RowErrorCode;
+  readonly message: string;
+}
+
+/** Longest cell text copied into rejects and the report (a 2 MiB cell must not be copied whole). */
+export const MAX_REPORTED_VALUE = 200;
+
+export function truncateValue(value: string): string {
+  return value.length > MAX_REPORTED_VALUE ? `${value.slice(0, MAX_REPORTED_VALUE)}…` : value;
+}

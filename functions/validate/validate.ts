@@ -1,0 +1,445 @@
+/**
+ * The validate step's core: stream one landing object through
+ *   ObjectStore.get → ByteInspector (binary? UTF-8?) → csv-parse (array records) → RecordSink
+ *   (header check, coercion, ajv) → staging part-*.jsonl / rejects.jsonl (streamed puts)
+ * with backpressure end to end, then write plan.json, report.json and `_SUCCESS` last.
+ *
+ * A file-level problem throws FileRejectedError (reason code, the key, the line/column, the fix);
+ * staging parts already written are then deleted and `_SUCCESS` is never written, so the
+ * transform never sees part of a rejected file. The landing object is only ever read.
+ */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CsvError } from 'csv-parse';
+import { DEFAULT_SCHEMAS_DIR, listDatasets } from '../../core/contract';
+import { FileRejectedError, type RejectionReason } from '../../core/errors';
+import type { SourceObject } from '../../core/events';
+import { checkLandingKey, lake, sourceIdOf, versionTagOf } from '../../core/layout';
+import type { ObjectRef, ObjectStore } from '../../core/ports';
+import { STAGING_SUCCESS } from '../../core/staging';
+import type { Location, ValidateInput, ValidateResult } from '../../core/steps';
+import { createRecordParser, QUOTED_EMPTY, type Cell, type LineTracker, type RawRecord } from './csv-records';
+import { checkHeader, type HeaderMapping } from './header';
+import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
+import { loadCompiledContract, RowChecker, type CompiledContract, type FormulaCell } from './row-checker';
+import type { RowError } from './row-errors';
+import { ObjectTextWriter, StagingWriter } from './writers';
+
+/** Safety limits; each one turns a hostile or broken file into a clear rejection. */
+export interface ValidateLimits {
+  /** Longest CSV record (bytes) before MALFORMED_CSV. A 2 MiB field is fine. @default 16 MiB */
+  readonly maxRecordBytes: number;
+  /** Widest header accepted before HEADER_MISMATCH. @default 1000 */
+  readonly maxHeaderColumns: number;
+  /** Start a new staging part after this many characters. @default 256 MiB */
+  readonly partChars: number;
+  /** Row errors and formula cells listed in report.json. @default 100 */
+  readonly reportSampleSize: number;
+  /** Lines written to rejects.jsonl; later row errors are only counted. @default 1,000,000 */
+  readonly maxRejectLines: number;
+}
+
+export const DEFAULT_LIMITS: ValidateLimits = {
+  maxRecordBytes: 16 * 1024 * 1024,
+  maxHeaderColumns: 1000,
+  partChars: 256 * 1024 * 1024,
+  reportSampleSize: 100,
+  maxRejectLines: 1_000_000,
+};
+
+/** What the validate step needs from the outside world. */
+export interface ValidateDeps {
+  /** Reads the landing object and writes the lake (any bucket). */
+  readonly store: ObjectStore;
+  /** Bucket for staging/ and rejects/. */
+  readonly lakeBucket: string;
+  /** Folder of dataset contracts. @default the repository's schemas/ */
+  readonly schemasDir?: string;
+  readonly limits?: Partial<ValidateLimits>;
+}
+
+/** report.json. */
+export interface ValidationReport {
+  readonly status: 'VALID' | 'REJECTED';
+  readonly runId: string;
+  readonly dataset: string;
+  readonly source: SourceObject;
+  readonly sourceId: string;
+  readonly versionTag: string;
+  readonly rejection?: { readonly reason: RejectionReason; readonly message: string };
+  readonly counts: {
+    readonly rowsRead: number;
+    readonly rowsValid: number;
+    readonly rowsRejected: number;
+    readonly rejectRatio: number;
+    readonly rejectThreshold: number;
+    readonly bytesRead: number;
+  };
+  /** Row errors by reason code. */
+  readonly reasons: Record<string, number>;
+  readonly firstErrors: readonly RowError[];
+  readonly rejectsTruncated: boolean;
+  readonly formulaCells: { readonly count: number; readonly cells: readonly FormulaCell[] };
+  /** Wall-clock times in a repeated DST hour, resolved to the earlier instant. */
+  readonly ambiguousLocalTimes: number;
+  readonly staging?: Location;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationMs: number;
+}
+
+/** Receives csv-parse records: the header first, then rows. */
+class RecordSink extends Writable {
+  header: HeaderMapping | undefined;
+  checker: RowChecker | undefined;
+  rowsRead = 0;
+  rowsValid = 0;
+  rowsRejected = 0;
+  rejectLines = 0;
+  rowErrors = 0;
+  readonly reasons = new Map<string, number>();
+  readonly firstErrors: RowError[] = [];
+  rejects: ObjectTextWriter | undefined;
+
+  constructor(
+    private readonly compiled: CompiledContract,
+    private readonly fileKey: string,
+    private readonly limits: ValidateLimits,
+    private readonly staging: StagingWriter,
+    private readonly openRejects: () => ObjectTextWriter,
+  ) {
+    super({ objectMode: true, highWaterMark: 256 });
+  }
+
+  override _write(record: RawRecord, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const line = record.pop() as number;
+    const cells = record as Cell[];
+    if (!this.header) {
+      // Lines holding only spaces before the header are blank lines, not a header.
+      if (cells.every((c) => c !== QUOTED_EMPTY && c.trim() === '')) return callback();
+      try {
+        this.header = checkHeader(
+          this.compiled.contract,
+          cells,
+          this.fileKey,
+          line,
+          this.limits.maxHeaderColumns,
+        );
+      } catch (e) {
+        return callback(e as Error);
+      }
+      this.checker = new RowChecker(
+        this.compiled,
+        this.header,
+        this.compiled.contract.csv.delimiter,
+        this.limits.reportSampleSize,
+      );
+      return callback();
+    }
+    this.rowsRead++;
+    const outcome = this.checker!.check(cells, line);
+    let wait: Promise<void> | undefined;
+    if (outcome.line !== undefined) {
+      this.rowsValid++;
+      wait = this.staging.write(outcome.line);
+    } else {
+      this.rowsRejected++;
+      let text = '';
+      for (const err of outcome.errors) {
+        this.rowErrors++;
+        this.reasons.set(err.reason, (this.reasons.get(err.reason) ?? 0) + 1);
+        if (this.firstErrors.length < this.limits.reportSampleSize) this.firstErrors.push(err);
+        if (this.rejectLines < this.limits.maxRejectLines) {
+          this.rejectLines++;
+          text += `${JSON.stringify(err)}\n`;
+        }
+      }
+      if (text) wait = (this.rejects ??= this.openRejects()).write(text);
+    }
+    if (wait) wait.then(() => callback(), callback);
+    else callback();
+  }
+}
+
+function rejection(
+  reason: RejectionReason,
+  key: string,
+  problem: string,
+  fix: string,
+  details: Record<string, unknown> = {},
+): FileRejectedError {
+  return new FileRejectedError(reason, `${JSON.stringify(key)}: ${problem}. Fix: ${fix}`, {
+    key,
+    ...details,
+  });
+}
+
+/** Counts line breaks (CRLF, LF or CR) before a byte offset: the line the offset is on. */
+async function lineAtOffset(store: ObjectStore, ref: ObjectRef, offset: number): Promise<number> {
+  let line = 1;
+  let seen = 0;
+  let lastWasCr = false;
+  for await (const chunk of await store.get(ref)) {
+    const buf = chunk as Buffer;
+    const end = Math.min(buf.length, offset - seen);
+    for (let i = 0; i < end; i++) {
+      const b = buf[i];
+      if (b === 0x0a) {
+        if (!lastWasCr) line++;
+        lastWasCr = false;
+      } else if (b === 0x0d) {
+        line++;
+        lastWasCr = true;
+      } else lastWasCr = false;
+    }
+    seen += buf.length;
+    if (seen >= offset) break;
+  }
+  return line;
+}
+
+const CSV_FIXES: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'close the quoted field, and write a quote inside a quoted field as two quotes ("")',
+  CSV_INVALID_CLOSING_QUOTE: 'quote the whole field and double the quotes inside it, e.g. "a""b" for a"b',
+  INVALID_OPENING_QUOTE:
+    'quote the whole field and double the quotes inside it, e.g. "5"" screen" for 5" screen',
+  CSV_MAX_RECORD_SIZE:
+    'check for a missing line break or an unclosed quote; records must be shorter than the limit',
+};
+
+/** Turns csv-parse's error into a rejection with the physical line and what to do. */
+function malformedCsv(
+  e: CsvError,
+  key: string,
+  lines: LineTracker,
+  header: HeaderMapping | undefined,
+  limits: ValidateLimits,
+): FileRejectedError {
+  const info = e as unknown as { lines?: number; column?: number | string | null; empty_lines?: number };
+  let line = lines.physical(info.lines ?? 0);
+  let problem: string;
+  switch (e.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      line = lines.nextRecordStart({ empty_lines: info.empty_lines ?? 0 });
+      problem = `the record starting on line ${line} opens a quoted field that is never closed`;
+      break;
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      problem = `line ${line} has text right after a closing quote (like "a"b)`;
+      break;
+    case 'INVALID_OPENING_QUOTE':
+      problem = `line ${line} has a quote inside an unquoted field`;
+      break;
+    case 'CSV_MAX_RECORD_SIZE':
+      line = lines.nextRecordStart({ empty_lines: info.empty_lines ?? 0 });
+      problem = `the record starting on line ${line} is longer than ${limits.maxRecordBytes} bytes`;
+      break;
+    default:
+      problem = `line ${line}: ${e.message}`;
+  }
+  const index = typeof info.column === 'number' ? info.column : undefined;
+  const columnName = index !== undefined && header ? header.names[index] : undefined;
+  if (columnName !== undefined) problem += ` (column ${JSON.stringify(columnName)})`;
+  return rejection(
+    'MALFORMED_CSV',
+    key,
+    problem,
+    CSV_FIXES[e.code] ?? 'save the file as standard CSV (RFC 4180)',
+    {
+      line,
+      ...(columnName !== undefined && { column: columnName }),
+      csvError: e.code,
+    },
+  );
+}
+
+async function clearPrefix(store: ObjectStore, bucket: string, prefix: string): Promise<void> {
+  const keys: string[] = [];
+  for await (const o of store.list(bucket, prefix)) keys.push(o.key);
+  // _SUCCESS first: from then on, no reader trusts this prefix while it is half replaced.
+  keys.sort((a, b) => Number(b.endsWith(STAGING_SUCCESS)) - Number(a.endsWith(STAGING_SUCCESS)));
+  for (const key of keys) await store.delete({ bucket, key });
+}
+
+/**
+ * Validates one landing object and writes staging + rejects + report.
+ * @throws FileRejectedError when the file as a whole is unusable (see core/errors REJECTION_REASONS)
+ * @throws ContractError when the dataset's contract is broken (a pipeline fault)
+ * @example const result = await validateObject({ store, lakeBucket: 'lake' }, { runId, source });
+ */
+export async function validateObject(deps: ValidateDeps, input: ValidateInput): Promise<ValidateResult> {
+  const startedAt = new Date();
+  const limits: ValidateLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const { source, runId } = input;
+  const key = source.key;
+  const keyCheck = checkLandingKey(key);
+  if (!keyCheck.ok) throw rejection('KEY_NOT_ALLOWED', key, keyCheck.problem, keyCheck.fix);
+  const dataset = keyCheck.dataset;
+  const schemasDir = deps.schemasDir ?? DEFAULT_SCHEMAS_DIR;
+  const compiled = loadCompiledContract(dataset, schemasDir);
+  if (!compiled) {
+    throw rejection(
+      'UNKNOWN_DATASET',
+      key,
+      `there is no contract for dataset "${dataset}"`,
+      `upload into a folder of a known dataset (${listDatasets(schemasDir).join(', ') || 'none yet'}), or add schemas/${dataset}.schema.json`,
+      { dataset },
+    );
+  }
+  const { contract } = compiled;
+  const sourceId = sourceIdOf(key);
+  const versionTag = versionTagOf(source.versionId, source.etag);
+  const bucket = deps.lakeBucket;
+  const stagingPrefix = lake.stagingPrefix(dataset, sourceId, versionTag);
+  const rejectsPrefix = lake.rejectsPrefix(dataset, sourceId, versionTag);
+  const reportRef: Location = { bucket, key: `${rejectsPrefix}report.json` };
+  const rejectsRef: Location = { bucket, key: `${rejectsPrefix}rejects.jsonl` };
+
+  // A re-run of the same version replaces its own outputs only.
+  await clearPrefix(deps.store, bucket, stagingPrefix);
+  await clearPrefix(deps.store, bucket, rejectsPrefix);
+
+  const landing: ObjectRef = {
+    bucket: source.bucket,
+    key,
+    ...(source.versionId !== undefined && { versionId: source.versionId }),
+  };
+  const staging = new StagingWriter(deps.store, bucket, stagingPrefix, limits.partChars);
+  const inspector = new ByteInspector();
+  const { parser, lines } = createRecordParser(contract.csv, { maxRecordBytes: limits.maxRecordBytes });
+  const sink = new RecordSink(
+    compiled,
+    key,
+    limits,
+    staging,
+    () => new ObjectTextWriter(deps.store, bucket, rejectsRef.key, 'application/x-ndjson'),
+  );
+
+  const writeReport = async (status: ValidationReport['status'], rejected?: FileRejectedError) => {
+    const finishedAt = new Date();
+    const report: ValidationReport = {
+      status,
+      runId,
+      dataset,
+      source,
+      sourceId,
+      versionTag,
+      ...(rejected && { rejection: { reason: rejected.reason, message: rejected.message } }),
+      counts: {
+        rowsRead: sink.rowsRead,
+        rowsValid: sink.rowsValid,
+        rowsRejected: sink.rowsRejected,
+        rejectRatio: ratio(sink),
+        rejectThreshold: contract.rejectThreshold,
+        bytesRead: inspector.bytesRead,
+      },
+      reasons: Object.fromEntries([...sink.reasons].sort(([a], [b]) => a.localeCompare(b))),
+      firstErrors: sink.firstErrors,
+      rejectsTruncated: sink.rowErrors > sink.rejectLines,
+      formulaCells: { count: sink.checker?.formulaCellCount ?? 0, cells: sink.checker?.formulaSamples ?? [] },
+      ambiguousLocalTimes: sink.checker?.notes.ambiguousLocalTimes ?? 0,
+      ...(status === 'VALID' && { staging: { bucket, key: stagingPrefix } }),
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    };
+    await deps.store.put(bucket, reportRef.key, `${JSON.stringify(report, null, 2)}\n`, {
+      contentType: 'application/json',
+    });
+  };
+
+  /** Undo staging, keep the row errors, write the report, and throw the rejection. */
+  const reject = async (e: FileRejectedError): Promise<never> => {
+    await staging.abort();
+    await clearPrefix(deps.store, bucket, stagingPrefix);
+    await sink.rejects?.end();
+    const details = { ...e.details, report: reportRef, ...(sink.rejects && { rejects: rejectsRef }) };
+    const final = new FileRejectedError(e.reason, e.message.slice(e.reason.length + 2), details);
+    await writeReport('REJECTED', final);
+    throw final;
+  };
+
+  try {
+    await pipeline(await deps.store.get(landing), inspector, parser, sink);
+  } catch (e) {
+    if (e instanceof FileRejectedError) return reject(e);
+    if (e instanceof UnreadableBytesError) {
+      const line = await lineAtOffset(deps.store, landing, e.byteOffset);
+      return reject(
+        rejection(e.reason, key, `${e.problem}, on line ${line}`, e.fix, { line, byteOffset: e.byteOffset }),
+      );
+    }
+    if (e instanceof CsvError) return reject(malformedCsv(e, key, lines, sink.header, limits));
+    await staging.abort();
+    await sink.rejects?.abort();
+    throw e;
+  }
+
+  if (inspector.bytesRead === 0)
+    return reject(
+      rejection(
+        'EMPTY_FILE',
+        key,
+        'the file is empty (0 bytes)',
+        'upload the file again with its header and rows',
+      ),
+    );
+  if (!inspector.sawContent || !sink.header) {
+    return reject(
+      rejection(
+        'EMPTY_FILE',
+        key,
+        'the file holds only whitespace',
+        'upload the file again with its header and rows',
+      ),
+    );
+  }
+  if (sink.rowsRead === 0) {
+    return reject(
+      rejection(
+        'HEADER_ONLY',
+        key,
+        'the file has a header but no data rows',
+        'upload the file with its rows (or do not upload empty extracts)',
+      ),
+    );
+  }
+  if (ratio(sink) > contract.rejectThreshold) {
+    return reject(
+      rejection(
+        'TOO_MANY_BAD_ROWS',
+        key,
+        `${sink.rowsRejected} of ${sink.rowsRead} rows (${(100 * ratio(sink)).toFixed(2)}%) are invalid, above the ${dataset} limit of ${(100 * contract.rejectThreshold).toFixed(2)}%; the first is: ${sink.firstErrors[0]?.message ?? 'n/a'}`,
+        `correct the rows listed in ${rejectsRef.key} (reasons by code in ${reportRef.key}) and upload the file again`,
+        { rowsRead: sink.rowsRead, rowsRejected: sink.rowsRejected, rejectRatio: ratio(sink) },
+      ),
+    );
+  }
+
+  await staging.end();
+  await deps.store.put(bucket, `${stagingPrefix}plan.json`, `${JSON.stringify(compiled.plan, null, 2)}\n`, {
+    contentType: 'application/json',
+  });
+  await sink.rejects?.end();
+  await writeReport('VALID');
+  // Last: from here on the transform may read this prefix.
+  await deps.store.put(bucket, `${stagingPrefix}${STAGING_SUCCESS}`, '', { contentType: 'text/plain' });
+
+  return {
+    dataset,
+    sourceId,
+    versionTag,
+    rowsRead: sink.rowsRead,
+    rowsValid: sink.rowsValid,
+    rowsRejected: sink.rowsRejected,
+    rejectRatio: ratio(sink),
+    bytesRead: inspector.bytesRead,
+    formulaCells: sink.checker?.formulaCellCount ?? 0,
+    staging: { bucket, key: stagingPrefix },
+    ...(sink.rejects && { rejects: rejectsRef }),
+    report: reportRef,
+  };
+}
+
+function ratio(sink: RecordSink): number {
+  return sink.rowsRead === 0 ? 0 : sink.rowsRejected / sink.rowsRead;
+}
