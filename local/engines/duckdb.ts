@@ -256,12 +256,16 @@ function castExpression(column: string, t: PlanType): string {
   const pattern = canonicalPattern(t);
   if (pattern === undefined) return v;
   const typeName = t.type === 'decimal' ? `decimal(${t.precision},${t.scale})` : t.type;
-  const problem =
-    `'staging line ' || coalesce(CAST(${ident(LINE_COLUMN)} AS VARCHAR), '?') || ', column ${column}: ' || ` +
-    `to_json(left(${v}, 60)) || ' is not canonical ${typeName} text'`;
+  const problem = (what: string) =>
+    `error('staging line ' || coalesce(CAST(${ident(LINE_COLUMN)} AS VARCHAR), '?') || ', column ${column}: ' || ` +
+    `to_json(left(${v}, 60)) || ' ${what}')`;
+  // The pattern rules out text a cast would silently round or reinterpret; what is left to fail is
+  // range (int64, calendar days), and TRY_CAST + error() reports it with the line, never as null.
   return (
-    `CASE WHEN ${v} IS NULL THEN NULL WHEN regexp_full_match(${v}, ${sqlString(pattern)}) ` +
-    `THEN CAST(${v} AS ${sqlType(t)}) ELSE error(${problem}) END`
+    `CASE WHEN ${v} IS NULL THEN NULL ` +
+    `WHEN regexp_full_match(${v}, ${sqlString(pattern)}) ` +
+    `THEN coalesce(TRY_CAST(${v} AS ${sqlType(t)}), ${problem(`is not a valid ${typeName} (no such day, or out of range)`)}) ` +
+    `ELSE ${problem(`is not canonical ${typeName} text`)} END`
   );
 }
 

@@ -1,0 +1,222 @@
+/**
+ * Output safety of the DuckDB engine: a re-run replaces exactly its own objects, a failure at any
+ * point before publishing leaves the lake as it was, and bad staging is refused with a message
+ * that names the file, line and column.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { TransformFailedError } from '../../core/errors';
+import { runTransform } from '../../local/engines/duckdb';
+import type { TransformRequest } from '../../local/engines/request';
+import { LakeReader, filesUnder, freshLake, readManifest, registrationsPlan, staging } from './lake-fixture';
+
+let reader: LakeReader;
+let lake: ReturnType<typeof freshLake>;
+beforeAll(async () => {
+  reader = await LakeReader.open();
+});
+afterAll(() => reader.close());
+beforeEach(() => {
+  lake = freshLake();
+});
+afterEach(() => lake.remove());
+
+const MINE = 'signups-0123456789ab';
+const OTHER = 'other-file-ba9876543210';
+
+/** Runs the registrations plan for `sourceId` on a staging fixture into the test's lake. */
+function transform(sourceId: string, fixture: string, extra: Partial<TransformRequest> = {}) {
+  return runTransform(
+    {
+      plan: registrationsPlan(),
+      sourceId,
+      versionTag: 'v1',
+      stagingDir: staging('registrations', fixture),
+      lakeDir: lake.dir,
+      ...extra,
+    },
+    { threads: 1 },
+  );
+}
+
+/** Every file of the lake with a hash of its bytes: equal snapshots mean nothing changed. */
+function snapshot(): Record<string, string> {
+  return Object.fromEntries(
+    filesUnder(lake.dir).map((f) => [
+      f,
+      createHash('sha256')
+        .update(readFileSync(path.join(lake.dir, f)))
+        .digest('hex'),
+    ]),
+  );
+}
+
+const object = (day: string, sourceId: string) =>
+  `curated/registrations/event_date=${day}/${sourceId}.snappy.parquet`;
+
+async function tableRows(): Promise<Record<string, unknown>[]> {
+  return reader.rows(
+    `SELECT registration_id, event_date, attendee_notes FROM ${reader.curated(lake.dir, 'registrations')}
+     ORDER BY registration_id`,
+  );
+}
+
+describe('re-runs replace exactly their own output', () => {
+  test('rows that moved partitions: own stale object removed, the other file untouched', async () => {
+    await transform(OTHER, 'other-source');
+    await transform(MINE, 'rerun-v1');
+    const otherBefore = snapshot();
+
+    const manifest = await transform(MINE, 'rerun-v2', { versionTag: 'v2' });
+
+    expect(manifest.objects).toEqual([object('2024-01-02', MINE), object('2024-01-03', MINE)]);
+    expect(manifest.partitions).toEqual(['2024-01-02', '2024-01-03']);
+    const after = snapshot();
+    expect(after[object('2024-01-01', MINE)]).toBeUndefined();
+    for (const key of [
+      object('2024-01-01', OTHER),
+      object('2024-01-02', OTHER),
+      `manifests/registrations/${OTHER}.json`,
+    ]) {
+      expect(after[key]).toBe(otherBefore[key]);
+    }
+    expect(await tableRows()).toEqual([
+      { registration_id: 'REG-00000011', event_date: '2024-01-02', attendee_notes: 'v2 moved' },
+      { registration_id: 'REG-00000012', event_date: '2024-01-03', attendee_notes: 'v2 moved' },
+      { registration_id: 'REG-00000091', event_date: '2024-01-01', attendee_notes: 'other' },
+      { registration_id: 'REG-00000092', event_date: '2024-01-02', attendee_notes: 'other' },
+    ]);
+    expect(readManifest(lake.dir, 'registrations', MINE)).toMatchObject({ versionTag: 'v2', rowsOut: 2 });
+  });
+
+  test('running the same file twice writes the same objects and no duplicate rows', async () => {
+    const first = await transform(MINE, 'dedupe');
+    const second = await transform(MINE, 'dedupe');
+
+    expect(second.objects).toEqual(first.objects);
+    expect(await tableRows()).toHaveLength(first.rowsOut);
+  });
+
+  test('zero valid rows: no objects, manifest says 0, and the earlier run of the file is removed', async () => {
+    await transform(OTHER, 'other-source');
+    await transform(MINE, 'rerun-v1');
+
+    const manifest = await transform(MINE, 'zero-rows', { versionTag: 'v3' });
+
+    expect(manifest).toMatchObject({
+      rowsIn: 0,
+      rowsOut: 0,
+      duplicatesDropped: 0,
+      partitions: [],
+      objects: [],
+    });
+    expect(filesUnder(lake.dir).filter((f) => f.includes(MINE))).toEqual([
+      `manifests/registrations/${MINE}.json`,
+    ]);
+    expect((await tableRows()).map((r) => r.registration_id)).toEqual(['REG-00000091', 'REG-00000092']);
+  });
+
+  test('the staging input is never modified', async () => {
+    const stagingFile = path.join(staging('registrations', 'dedupe'), 'part-00000.jsonl');
+    const before = readFileSync(stagingFile);
+
+    await transform(MINE, 'dedupe');
+
+    expect(readFileSync(stagingFile).equals(before)).toBe(true);
+  });
+});
+
+describe('nothing half-written is ever visible', () => {
+  test('a crash after the temp write leaves the previous output and manifest exactly as they were', async () => {
+    await transform(OTHER, 'other-source');
+    await transform(MINE, 'rerun-v1');
+    const before = snapshot();
+
+    const crashed = runTransform(
+      {
+        plan: registrationsPlan(),
+        sourceId: MINE,
+        versionTag: 'v2',
+        stagingDir: staging('registrations', 'rerun-v2'),
+        lakeDir: lake.dir,
+      },
+      {
+        threads: 1,
+        hooks: {
+          afterTempWrite: () => {
+            throw new Error('simulated crash after the temp write');
+          },
+        },
+      },
+    );
+
+    await expect(crashed).rejects.toThrow('simulated crash');
+    expect(snapshot()).toEqual(before);
+  });
+
+  test('a crash on the first run of a file leaves no curated object and no manifest', async () => {
+    let sawTempFiles = 0;
+    const crashed = runTransform(
+      {
+        plan: registrationsPlan(),
+        sourceId: MINE,
+        versionTag: 'v1',
+        stagingDir: staging('registrations', 'dedupe'),
+        lakeDir: lake.dir,
+      },
+      {
+        threads: 1,
+        hooks: {
+          afterTempWrite: (tempDir) => {
+            sawTempFiles = filesUnder(tempDir).filter((f) => f.endsWith('.parquet')).length;
+            throw new Error('simulated crash after the temp write');
+          },
+        },
+      },
+    );
+
+    await expect(crashed).rejects.toThrow('simulated crash');
+    expect(sawTempFiles).toBeGreaterThan(0);
+    expect(filesUnder(lake.dir)).toEqual([]);
+  });
+});
+
+describe('bad staging is refused with a clear error', () => {
+  test('a staging folder without _SUCCESS is refused and nothing is written', async () => {
+    const run = transform(MINE, 'no-success');
+
+    await expect(run).rejects.toThrow(TransformFailedError);
+    await expect(run).rejects.toThrow(/no-success has no _SUCCESS marker.*re-run the validate step/);
+    expect(filesUnder(lake.dir)).toEqual([]);
+  });
+
+  test('a value that is not canonical fails the transform, naming the line and column', async () => {
+    await transform(MINE, 'rerun-v1');
+    const before = snapshot();
+
+    const run = transform(MINE, 'not-canonical');
+
+    await expect(run).rejects.toThrow(TransformFailedError);
+    await expect(run).rejects.toThrow(
+      /staging line 3, column amount: "1\.5" is not canonical decimal\(12,2\) text/,
+    );
+    expect(snapshot()).toEqual(before);
+  });
+
+  test('a date that does not exist fails the cast instead of becoming null', async () => {
+    const run = transform(MINE, 'impossible-date');
+
+    await expect(run).rejects.toThrow(TransformFailedError);
+    await expect(run).rejects.toThrow(/staging line 2, column event_date: "2024-02-30" is not a valid date/);
+    expect(filesUnder(lake.dir)).toEqual([]);
+  });
+
+  test('a plan from another dataset, or a source id that is not a sourceIdOf() id, is refused', async () => {
+    await expect(transform(MINE, 'dedupe', { dataset: 'payments' })).rejects.toThrow(
+      /plan is for dataset "registrations", the request for "payments"/,
+    );
+    await expect(transform('../escape', 'dedupe')).rejects.toThrow(/is not a core\/layout sourceIdOf\(\) id/);
+    expect(filesUnder(lake.dir)).toEqual([]);
+  });
+});
