@@ -1,0 +1,188 @@
+/**
+ * One Lambda per pipeline step (functions/<step>/handler.ts), each with its own role granting
+ * exactly the step's declared `iamNeeds`, its own encrypted log group, Powertools settings by
+ * environment, and the dataset contracts bundled beside the code.
+ *
+ * Bundling uses the local esbuild (never Docker): `@aws-sdk/*` stays external because the
+ * nodejs22.x runtime ships it, and schemas/ is copied into the bundle (SCHEMAS_DIR points there).
+ */
+import type { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
+import { STEP_ENV, type IamNeed, type IamNeeds, type IamResourceName } from '../../core/steps';
+import { statementsFor, type IamResourceMap } from '../iam-needs';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+/** Where the bundled contracts live inside every function package. */
+export const BUNDLED_SCHEMAS_DIR = '/var/task/schemas';
+
+/** How one step's function is sized. */
+export interface StepFunctionSettings {
+  /** Memory in MiB; CPU scales with it (1769 MiB = one full vCPU). */
+  readonly memoryMiB: number;
+  /** Function timeout. */
+  readonly timeout: Duration;
+}
+
+export interface StepFunctionsProps {
+  /** Steps to build: folder name under `functionsDir` → sizing. */
+  readonly steps: Readonly<Record<string, StepFunctionSettings>>;
+  /** Resources the steps' `iamNeeds` may name, and the value of each one's environment variable. */
+  readonly resources: IamResourceMap;
+  readonly environmentValues: Readonly<Partial<Record<IamResourceName, string>>>;
+  readonly key: kms.IKey;
+  readonly logRetention: logs.RetentionDays;
+  /** Prefix of the functions' log group names. */
+  readonly namePrefix: string;
+  /** Folder with one sub-folder per step. @default <repo>/functions */
+  readonly functionsDir?: string;
+  /** Folder with the dataset contracts to bundle. @default <repo>/schemas */
+  readonly schemasDir?: string;
+  /** POWERTOOLS_LOG_LEVEL. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/** A built step: the function, its role and what it declared. */
+export interface StepFunction {
+  readonly step: string;
+  readonly fn: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly iamNeeds: IamNeeds;
+}
+
+/** Reads a step's declared needs: `export const iamNeeds` from its handler.ts (or iam.ts). */
+export function loadIamNeeds(functionsDir: string, step: string): IamNeeds {
+  const candidates = ['iam.ts', 'handler.ts'].map((f) => path.join(functionsDir, step, f));
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(file) as { iamNeeds?: unknown };
+    if (mod.iamNeeds === undefined) continue;
+    const needs = mod.iamNeeds;
+    const valid =
+      Array.isArray(needs) &&
+      needs.every(
+        (n: Partial<IamNeed>) =>
+          typeof n === 'object' &&
+          n !== null &&
+          typeof n.on === 'string' &&
+          Array.isArray(n.actions) &&
+          typeof n.why === 'string',
+      );
+    if (!valid) {
+      throw new Error(
+        `${file}: iamNeeds must be an array of { on, actions, prefixes?, why } (IamNeeds in core/steps.ts).`,
+      );
+    }
+    return needs as IamNeeds;
+  }
+  throw new Error(
+    `${path.join(functionsDir, step)}: no \`export const iamNeeds: IamNeeds\` in handler.ts or iam.ts. Fix: declare the AWS actions the step uses (core/steps.ts IamNeeds); the stack grants exactly those.`,
+  );
+}
+
+export class StepFunctions extends Construct {
+  readonly byStep: ReadonlyMap<string, StepFunction>;
+
+  constructor(scope: Construct, id: string, props: StepFunctionsProps) {
+    super(scope, id);
+    const functionsDir = props.functionsDir ?? path.join(REPO_ROOT, 'functions');
+    const schemasDir = props.schemasDir ?? path.join(REPO_ROOT, 'schemas');
+    const built = new Map<string, StepFunction>();
+
+    for (const [step, settings] of Object.entries(props.steps)) {
+      const entry = path.join(functionsDir, step, 'handler.ts');
+      if (!existsSync(entry)) {
+        throw new Error(
+          `${entry} does not exist. Fix: every step in the state machine needs functions/${step}/handler.ts exporting \`handler\`.`,
+        );
+      }
+      const iamNeeds = loadIamNeeds(functionsDir, step);
+      const title = step[0]!.toUpperCase() + step.slice(1);
+
+      const logGroup = new logs.LogGroup(this, `${title}Logs`, {
+        logGroupName: `/aws/lambda/${props.namePrefix}-${step}`,
+        retention: props.logRetention,
+        encryptionKey: props.key,
+      });
+      const role = new iam.Role(this, `${title}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `${step} step: exactly the actions functions/${step} declares in iamNeeds`,
+      });
+      // Instead of AWSLambdaBasicExecutionRole (any log group in the account): this one only.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteOwnLogGroup',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      for (const statement of statementsFor(`functions/${step}`, iamNeeds, props.resources, props.key)) {
+        role.addToPrincipalPolicy(statement);
+      }
+
+      const environment: Record<string, string> = {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        [STEP_ENV.schemasDir]: BUNDLED_SCHEMAS_DIR,
+        NODE_OPTIONS: '--enable-source-maps',
+      };
+      for (const [name, value] of Object.entries(props.environmentValues)) {
+        environment[STEP_ENV[name as IamResourceName]] = value;
+      }
+
+      const fn = new nodejs.NodejsFunction(this, title, {
+        functionName: `${props.namePrefix}-${step}`,
+        description: `serverless-etl ${step} step (functions/${step})`,
+        entry,
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: settings.memoryMiB,
+        timeout: settings.timeout,
+        role,
+        logGroup,
+        tracing: lambda.Tracing.ACTIVE,
+        environment,
+        projectRoot: REPO_ROOT,
+        depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+        bundling: {
+          forceDockerBundling: false,
+          minify: true,
+          sourceMap: true,
+          sourcesContent: false,
+          target: 'node22',
+          format: nodejs.OutputFormat.CJS,
+          // The nodejs22.x runtime ships AWS SDK v3; bundling it would add megabytes and cold-start time.
+          externalModules: ['@aws-sdk/*'],
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir: string, outputDir: string) => [
+              `mkdir -p "${outputDir}/schemas"`,
+              `cp "${schemasDir}"/*.schema.json "${outputDir}/schemas/"`,
+            ],
+          },
+        },
+      });
+      built.set(step, { step, fn, role, logGroup, iamNeeds });
+    }
+    this.byStep = built;
+  }
+
+  /** The built step, or a clear error naming it. */
+  get(step: string): StepFunction {
+    const s = this.byStep.get(step);
+    if (!s) throw new Error(`StepFunctions: no function for step "${step}"`);
+    return s;
+  }
+}

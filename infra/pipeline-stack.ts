@@ -1,0 +1,391 @@
+/**
+ * The whole pipeline in one stack: storage, ledger, step functions, the Glue transform, the
+ * catalog and Athena, the state machine from statemachines/pipeline.asl.json, the trigger rule,
+ * the reconcile schedule, and alerts. Several datasets share it (one crawler target and one
+ * reject-rate alarm per dataset contract).
+ */
+import {
+  Annotations,
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
+import { LANDING_PREFIX } from '../core/layout';
+import {
+  DEFINITION_PLACEHOLDERS,
+  TASK_STATES,
+  loadDefinition,
+  readDefinitionText,
+  type DefinitionSubstitutions,
+} from '../statemachines/definition';
+import type { PipelineConfig } from './config';
+import { executionsArnOf, type IamResourceMap } from './iam-needs';
+import { GlueTransform } from './constructs/glue-transform';
+import { LakeCatalog } from './constructs/lake-catalog';
+import { LakeStorage } from './constructs/lake-storage';
+import { NotificationTopic, PipelineAlerts } from './constructs/pipeline-alerts';
+import { StepFunctions, type StepFunctionSettings } from './constructs/step-functions';
+import { addPipelineNagSuppressions } from './nag-suppressions';
+
+export interface EtlPipelineStackProps extends StackProps {
+  readonly config: PipelineConfig;
+  /** Folder with one sub-folder per step function. @default <repo>/functions */
+  readonly functionsDir?: string;
+}
+
+/** Memory per step: validate streams and checks every row (CPU-bound), so it gets a full vCPU. */
+const STEP_MEMORY_MIB: Readonly<Record<string, number>> = {
+  claim: 256,
+  validate: 1769,
+  quarantine: 512,
+  catalog: 256,
+  verify: 256,
+  archive: 512,
+  reconcile: 512,
+};
+
+/** Lambda steps of the state machine, from the definition module (TASK_STATES), in order of first use. */
+export function stateMachineSteps(): string[] {
+  const steps: string[] = [];
+  for (const t of Object.values(TASK_STATES)) {
+    if (t.kind === 'lambda' && !steps.includes(t.function)) steps.push(t.function);
+  }
+  return steps;
+}
+
+/** `claim` → `ClaimFunctionArn`, the definition's placeholder for that step. */
+export function placeholderOf(step: string): string {
+  return `${step[0]!.toUpperCase()}${step.slice(1)}FunctionArn`;
+}
+
+/**
+ * Each step's timeout: a little under the shortest TimeoutSeconds of the Task states that call
+ * it, so Lambda's own timeout (with its log line) fires before the state's States.Timeout.
+ */
+export function stepTimeouts(): Map<string, Duration> {
+  const asl = JSON.parse(readDefinitionText()) as {
+    States: Record<string, { Resource?: string; TimeoutSeconds?: number }>;
+  };
+  const out = new Map<string, Duration>();
+  for (const step of stateMachineSteps()) {
+    const seconds = Object.values(asl.States)
+      .filter((s) => s.Resource === `\${${placeholderOf(step)}}`)
+      .map((s) => s.TimeoutSeconds ?? 60);
+    if (seconds.length === 0)
+      throw new Error(`statemachines/pipeline.asl.json: no Task state uses \${${placeholderOf(step)}}`);
+    const task = Math.min(...seconds);
+    out.set(step, Duration.seconds(Math.min(900, Math.max(3, task - Math.max(2, Math.ceil(task * 0.05))))));
+  }
+  return out;
+}
+
+export class EtlPipelineStack extends Stack {
+  readonly storage: LakeStorage;
+  readonly ledger: dynamodb.Table;
+  readonly catalog: LakeCatalog;
+  readonly transform: GlueTransform;
+  readonly steps: StepFunctions;
+  readonly stateMachine: sfn.StateMachine;
+  readonly stateMachineRole: iam.Role;
+  readonly triggerRule: events.Rule;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly notifications: NotificationTopic;
+  readonly alerts: PipelineAlerts;
+  readonly reconcile: StepFunctions;
+  readonly reconcileSchedule: scheduler.Schedule;
+
+  constructor(scope: Construct, id: string, props: EtlPipelineStackProps) {
+    super(scope, id, props);
+    const config = props.config;
+    const prefix = config.namePrefix;
+    const retention = config.logRetentionDays as logs.RetentionDays;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.storage = new LakeStorage(this, 'Storage', {
+      namePrefix: prefix,
+      stagingExpirationDays: config.stagingExpirationDays,
+      noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
+      athenaResultsExpirationDays: config.athenaResultsExpirationDays,
+      retainData: config.retainData,
+    });
+    const key = this.storage.key;
+
+    this.ledger = new dynamodb.Table(this, 'Ledger', {
+      tableName: `${prefix}-ledger`,
+      // The claim step's ledger adapter owns the key schema (pk = bucket/key, sk = version or latest).
+      partitionKey: { name: LEDGER_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+
+    this.transform = new GlueTransform(this, 'Transform', {
+      namePrefix: prefix,
+      lakeBucket: this.storage.lakeBucket,
+      key,
+      maxWorkers: config.glue.maxWorkers,
+      maxConcurrentRuns: config.glue.maxConcurrentRuns,
+    });
+    this.catalog = new LakeCatalog(this, 'Catalog', {
+      namePrefix: prefix,
+      datasets: config.datasets,
+      lakeBucket: this.storage.lakeBucket,
+      athenaResultsBucket: this.storage.athenaResultsBucket,
+      key,
+      securityConfigurationName: this.transform.securityConfigurationName,
+      bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
+    });
+    this.catalog.crawler.node.addDependency(this.transform.job);
+
+    // The notification topic is needed by the steps (the state machine publishes to it) and the
+    // alerts need the state machine: the topic lives in alerts, created before the machine.
+    const stateMachineName = `${prefix}-pipeline`;
+    const stateMachineArn = this.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    const resources: IamResourceMap = {
+      landingBucket: { kind: 'bucket', bucketArn: this.storage.landingBucket.bucketArn },
+      lakeBucket: { kind: 'bucket', bucketArn: this.storage.lakeBucket.bucketArn },
+      athenaResultsBucket: { kind: 'bucket', bucketArn: this.storage.athenaResultsBucket.bucketArn },
+      ledgerTable: { kind: 'arns', arns: [this.ledger.tableArn] },
+      glueDatabase: { kind: 'arns', arns: this.catalog.catalogArns },
+      glueCrawler: {
+        kind: 'arns',
+        arns: [
+          this.formatArn({ service: 'glue', resource: 'crawler', resourceName: this.catalog.crawlerName }),
+        ],
+      },
+      glueJob: {
+        kind: 'arns',
+        arns: [this.formatArn({ service: 'glue', resource: 'job', resourceName: this.transform.jobName })],
+      },
+      athenaWorkGroup: {
+        kind: 'arns',
+        arns: [
+          this.formatArn({
+            service: 'athena',
+            resource: 'workgroup',
+            resourceName: this.catalog.workGroupName,
+          }),
+        ],
+      },
+    };
+    const environmentValues = {
+      landingBucket: this.storage.landingBucket.bucketName,
+      lakeBucket: this.storage.lakeBucket.bucketName,
+      athenaResultsBucket: this.storage.athenaResultsBucket.bucketName,
+      ledgerTable: this.ledger.tableName,
+      glueDatabase: this.catalog.databaseName,
+      glueCrawler: this.catalog.crawlerName,
+      glueJob: this.transform.jobName,
+      athenaWorkGroup: this.catalog.workGroupName,
+    };
+
+    const timeouts = stepTimeouts();
+    const stepSettings: Record<string, StepFunctionSettings> = {};
+    for (const step of stateMachineSteps()) {
+      stepSettings[step] = { memoryMiB: STEP_MEMORY_MIB[step] ?? 512, timeout: timeouts.get(step)! };
+    }
+    this.steps = new StepFunctions(this, 'Steps', {
+      steps: stepSettings,
+      resources,
+      environmentValues,
+      key,
+      logRetention: retention,
+      namePrefix: prefix,
+      functionsDir: props.functionsDir,
+      schemasDir: config.schemasDir,
+    });
+
+    // --- the state machine -------------------------------------------------------------------
+    this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
+      queueName: `${prefix}-trigger-dlq`,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small when many
+      // state machines log (AWS's recommendation for Step Functions).
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      retention,
+      encryptionKey: key,
+      removalPolicy,
+    });
+
+    this.notifications = new NotificationTopic(this, 'Notifications', {
+      namePrefix: prefix,
+      key,
+      notificationEmail: config.notificationEmail,
+    });
+    const topic = this.notifications.topic;
+
+    const substitutions: Record<string, string> = {
+      GlueJobName: this.transform.jobName,
+      CrawlerName: this.catalog.crawlerName,
+      GlueDatabase: this.catalog.databaseName,
+      LakeBucket: this.storage.lakeBucket.bucketName,
+      TopicArn: topic.topicArn,
+    };
+    for (const step of stateMachineSteps())
+      substitutions[placeholderOf(step)] = this.steps.get(step).fn.functionArn;
+    const missing = Object.keys(DEFINITION_PLACEHOLDERS).filter((p) => !(p in substitutions));
+    if (missing.length > 0) {
+      throw new Error(
+        `EtlPipelineStack: no value for definition placeholder(s) ${missing.join(', ')} (statemachines/definition.ts).`,
+      );
+    }
+    // Fails the synth, not the deploy, when the file and this map disagree on a placeholder.
+    loadDefinition(substitutions as DefinitionSubstitutions);
+
+    this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description:
+        'Pipeline state machine: invoke the step functions, run the transform job, publish notices',
+    });
+    this.stateMachineRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeStepFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: stateMachineSteps().map((step) => this.steps.get(step).fn.functionArn),
+      }),
+    );
+    // glue:startJobRun.sync starts the run, polls it, and stops it when the execution is stopped.
+    this.stateMachineRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunTransformJobSync',
+        actions: ['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
+        resources: [
+          this.formatArn({ service: 'glue', resource: 'job', resourceName: this.transform.jobName }),
+        ],
+      }),
+    );
+    this.stateMachineRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishNotices',
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+      }),
+    );
+    this.stateMachineRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishToEncryptedTopic',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.keyArn],
+      }),
+    );
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      // The file itself, inline: one definition for both runtimes; CloudFormation fills the
+      // placeholders (definitionSubstitutions), the local runtime fills them with local values.
+      definitionBody: sfn.DefinitionBody.fromString(readDefinitionText()),
+      definitionSubstitutions: substitutions,
+      role: this.stateMachineRole,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+
+    // --- the trigger -------------------------------------------------------------------------
+    this.triggerRule = new events.Rule(this, 'Trigger', {
+      description: `A .csv under ${LANDING_PREFIX} in the landing bucket starts one pipeline execution`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [this.storage.landingBucket.bucketName] },
+          // EventBridge cannot AND a prefix and a suffix on one field; a wildcard can. `.CSV` is
+          // matched too, since the key allowlist accepts it. Outputs live in the lake bucket and
+          // never start with incoming/, so they can never trigger a run.
+          object: { key: [{ wildcard: `${LANDING_PREFIX}*.csv` }, { wildcard: `${LANDING_PREFIX}*.CSV` }] },
+        },
+      },
+      targets: [
+        new targets.SfnStateMachine(this.stateMachine, {
+          deadLetterQueue: this.deadLetterQueue,
+          maxEventAge: Duration.hours(24),
+          retryAttempts: 185,
+        }),
+      ],
+    });
+
+    this.alerts = new PipelineAlerts(this, 'Alerts', {
+      namePrefix: prefix,
+      topic,
+      stateMachine: this.stateMachine,
+      glueJobName: this.transform.jobName,
+      deadLetterQueue: this.deadLetterQueue,
+      triggerRule: this.triggerRule,
+      datasets: config.datasets,
+    });
+
+    // --- reconcile: files whose event was missed ----------------------------------------------
+    this.reconcile = new StepFunctions(this, 'Reconcile', {
+      steps: { reconcile: { memoryMiB: STEP_MEMORY_MIB.reconcile!, timeout: Duration.minutes(5) } },
+      resources: {
+        ...resources,
+        stateMachine: {
+          kind: 'stateMachine',
+          stateMachineArn,
+          executionsArn: executionsArnOf(this, stateMachineName),
+        },
+      },
+      environmentValues: { ...environmentValues, stateMachine: stateMachineArn },
+      key,
+      logRetention: retention,
+      namePrefix: prefix,
+      functionsDir: props.functionsDir,
+      schemasDir: config.schemasDir,
+    });
+    this.reconcileSchedule = new scheduler.Schedule(this, 'ReconcileSchedule', {
+      scheduleName: `${prefix}-reconcile`,
+      description: `Starts runs for ${LANDING_PREFIX} files with no finished ledger record (missed or dead-lettered events)`,
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(config.reconcileEveryMinutes)),
+      target: new schedulerTargets.LambdaInvoke(this.reconcile.get('reconcile').fn, {
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
+    });
+
+    // --- outputs the CLI reads (etl ... --stack <name>) ----------------------------------------
+    new CfnOutput(this, 'LandingBucketName', { value: this.storage.landingBucket.bucketName });
+    new CfnOutput(this, 'LakeBucketName', { value: this.storage.lakeBucket.bucketName });
+    new CfnOutput(this, 'AthenaResultsBucketName', { value: this.storage.athenaResultsBucket.bucketName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
+    new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.databaseName });
+    new CfnOutput(this, 'GlueJobName', { value: this.transform.jobName });
+    new CfnOutput(this, 'CrawlerName', { value: this.catalog.crawlerName });
+    new CfnOutput(this, 'AthenaWorkGroupName', { value: this.catalog.workGroupName });
+    new CfnOutput(this, 'NotificationTopicArn', { value: topic.topicArn });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DashboardName', { value: this.alerts.dashboard.dashboardName });
+
+    for (const warning of config.warnings) Annotations.of(this).addWarningV2('etl:config', warning);
+    addPipelineNagSuppressions(this, { deadLetterQueue: this.deadLetterQueue });
+  }
+}
