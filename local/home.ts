@@ -8,6 +8,8 @@
  * .etl/runs/<runId>.json                       one record per execution (GetExecutionHistory shape)
  * .etl/outbox/<time>-<subject>.json            what SNS would have sent
  * .etl/faults.json                             optional fault injection (see local/faults.ts)
+ * .etl/ledger/, .etl/catalog/                  the claim ledger and the local Glue catalog
+ * .etl/.versions/                              every version of every object (versioned buckets)
  * ```
  */
 import path from 'node:path';
@@ -28,8 +30,10 @@ export interface EtlHome {
   readonly runsDir: string;
   readonly outboxDir: string;
   readonly faultsFile: string;
-  /** Local Glue catalog / ledger state owned by the local adapters. */
-  readonly stateDir: string;
+  /** The claim ledger (adapters/local/ledger.ts). */
+  readonly ledgerDir: string;
+  /** The local Glue catalog: crawler state and tables (adapters/local). */
+  readonly catalogDir: string;
 }
 
 export interface HomeOptions {
@@ -61,6 +65,7 @@ export function homeAt(root: string): EtlHome {
     runsDir: path.join(root, 'runs'),
     outboxDir: path.join(root, 'outbox'),
     faultsFile: path.join(root, 'faults.json'),
-    stateDir: path.join(root, 'state'),
+    ledgerDir: path.join(root, 'ledger'),
+    catalogDir: path.join(root, 'catalog'),
   };
 }

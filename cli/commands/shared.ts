@@ -1,0 +1,69 @@
+/**
+ * What the local commands share: opening the local pipeline with progress wired to the terminal,
+ * and ending a run with its summary (or its `--json` object) and exit code.
+ */
+import { resolveHome, type EtlHome } from '../../local/home';
+import { createLocalPipeline, type EngineName, type LocalPipeline } from '../../local/pipeline';
+import type { RunRecord } from '../../local/run-record';
+import { EXIT, type CliIo } from '../io';
+import { progressLine, runResultView, shortPath, summaryLines } from '../render';
+
+export interface HomeFlag {
+  readonly home?: string;
+}
+
+export function homeOf(opts: HomeFlag, io: CliIo): EtlHome {
+  return resolveHome({ ...(opts.home !== undefined && { home: opts.home }), env: io.env, cwd: io.cwd });
+}
+
+export interface PipelineFlags extends HomeFlag {
+  readonly engine?: EngineName;
+  readonly json?: boolean;
+}
+
+/**
+ * The local pipeline; unless `--json`, each state's line is printed as it finishes and every
+ * notification as it is published. `label` prefixes progress lines (watch runs several at once).
+ */
+export function openPipeline(
+  opts: PipelineFlags,
+  io: CliIo,
+  label?: (record: RunRecord) => string,
+): LocalPipeline {
+  const home = homeOf(opts, io);
+  const quiet = opts.json === true;
+  return createLocalPipeline({
+    home,
+    ...(opts.engine && { engine: opts.engine }),
+    ...(!quiet && {
+      onEvent: (event, record) => {
+        const line = progressLine(event, record);
+        if (line) io.out(`${label ? label(record) : ''}${line}\n`);
+      },
+      onNotify: (message) => {
+        const where = shortPath(home.outboxDir, io.cwd);
+        io.out(`  ✉ ${message.Subject ?? '(no subject)'}  → ${where}/\n`);
+      },
+    }),
+  });
+}
+
+/** Exit code of a finished run: 0 succeeded (also a duplicate delivery), 2 rejected, 1 otherwise. */
+export function exitCodeOf(record: RunRecord): number {
+  if (record.displayStatus === 'SUCCEEDED') return EXIT.ok;
+  if (record.displayStatus === 'REJECTED') return EXIT.rejected;
+  return EXIT.failed;
+}
+
+/** Prints the outcome of a run (summary, or only the JSON object) and returns the exit code. */
+export function reportRun(
+  record: RunRecord,
+  pipeline: LocalPipeline,
+  opts: PipelineFlags,
+  io: CliIo,
+): number {
+  const view = runResultView(record, pipeline.runs.fileOf(record.runId));
+  if (opts.json) io.out(`${JSON.stringify(view)}\n`);
+  else io.out(`${summaryLines(view, io.cwd).join('\n')}\n`);
+  return exitCodeOf(record);
+}

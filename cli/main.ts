@@ -1,0 +1,157 @@
+/**
+ * `etl` — the pipeline's command line. Locally it runs the same state machine as AWS on a folder
+ * (`.etl/`, or `--home` / ETL_HOME).
+ *
+ * ```
+ * etl run <file.csv> [--dataset NAME] [--engine duckdb|spark] [--json]
+ * etl watch [--concurrency N]
+ * etl runs [--status S] [--dataset D]      etl runs show <id>
+ * etl redrive <id>
+ * etl query "<SQL>"
+ * etl reconcile
+ * ```
+ * Exit codes: 0 succeeded, 2 the file was rejected, 1 anything else failed.
+ *
+ * Tests call {@link main} in-process with their own {@link CliIo}; `bin/etl` runs this file.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, processIo, UsageError, type CliIo } from './io';
+import { runCommand } from './commands/run';
+import { runsCommand, showCommand } from './commands/runs';
+import { redriveCommand } from './commands/redrive';
+import { queryCommand } from './commands/query';
+import { watchCommand } from './commands/watch';
+import { reconcileCommand } from './commands/reconcile';
+import { ENGINES } from '../local/pipeline';
+
+/**
+ * Runs the CLI with `argv` (arguments only, without node and the script) and returns the exit code.
+ *
+ * @example
+ * const code = await main(['run', 'samples/registrations.csv', '--json'], io);
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('etl')
+    .description(
+      'Event-driven CSV → Parquet ETL: run the pipeline locally on a folder, inspect and redrive runs.',
+    )
+    .option('--home <dir>', 'local home folder (default: $ETL_HOME or ./.etl)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showHelpAfterError('(etl --help for usage)');
+  const globals = () => program.opts<{ home?: string }>();
+  const engineOption = () =>
+    new Option('--engine <engine>', 'transform engine for the Glue step').choices(ENGINES).default('duckdb');
+
+  program
+    .command('run')
+    .description('put a CSV into the local landing area and run the pipeline on it')
+    .argument('<file>', 'the CSV file')
+    .option('--dataset <name>', "dataset (default: the file's folder name, when it has a contract)")
+    .addOption(engineOption())
+    .option('--json', 'print only one JSON object with the outcome')
+    .action(async (file: string, opts: { dataset?: string; engine: 'duckdb' | 'spark'; json?: boolean }) => {
+      code = await runCommand(file, { ...opts, ...globals() }, io);
+    });
+
+  program
+    .command('watch')
+    .description(
+      'run the pipeline on every CSV dropped into <home>/landing/incoming/<dataset>/ (Ctrl-C stops)',
+    )
+    .option('--concurrency <n>', 'runs at the same time', (v) => positiveInt(v, '--concurrency'), 4)
+    .option(
+      '--settle-ms <ms>',
+      'a file must be unchanged this long before it runs',
+      (v) => positiveInt(v, '--settle-ms'),
+      1000,
+    )
+    .addOption(engineOption())
+    .option('--json', 'print one JSON line per finished run')
+    .action(
+      async (opts: { concurrency: number; settleMs: number; engine: 'duckdb' | 'spark'; json?: boolean }) => {
+        code = await watchCommand({ ...opts, ...globals() }, io);
+      },
+    );
+
+  const runs = program
+    .command('runs')
+    .description('list runs, newest first')
+    .option(
+      '--status <status>',
+      'only runs with this status (RUNNING, SUCCEEDED, FAILED, REJECTED, TIMED_OUT, ABORTED)',
+    )
+    .option('--dataset <name>', 'only runs of this dataset')
+    .option('--json', 'print JSON')
+    .action(async (opts: { status?: string; dataset?: string; json?: boolean }) => {
+      code = await runsCommand({ ...opts, ...globals() }, io);
+    });
+  runs
+    .command('show')
+    .description("draw a run's state path with each state's status, duration, retries and error")
+    .argument('<id>', 'run id (from etl runs)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      code = await showCommand(id, { ...opts, ...globals() }, io);
+    });
+
+  program
+    .command('redrive')
+    .description('resume a FAILED, TIMED_OUT or ABORTED run at the state that failed')
+    .argument('<id>', 'run id')
+    .addOption(engineOption())
+    .option('--json', 'print only one JSON object with the outcome')
+    .action(async (id: string, opts: { engine: 'duckdb' | 'spark'; json?: boolean }) => {
+      code = await redriveCommand(id, { ...opts, ...globals() }, io);
+    });
+
+  program
+    .command('query')
+    .description('run SQL over the local lake (tables named as in the Glue catalog, e.g. registrations)')
+    .argument('<sql>', 'one SQL statement')
+    .option('--json', 'print JSON')
+    .action(async (sql: string, opts: { json?: boolean }) => {
+      code = await queryCommand(sql, { ...opts, ...globals() }, io);
+    });
+
+  program
+    .command('reconcile')
+    .description('start runs for landing files that have no finished run (missed events, killed runner)')
+    .addOption(engineOption())
+    .option('--json', 'print JSON')
+    .action(async (opts: { engine: 'duckdb' | 'spark'; json?: boolean }) => {
+      code = await reconcileCommand({ ...opts, ...globals() }, io);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.failed;
+    if (e instanceof UsageError) {
+      io.err(`etl: ${e.message}\n`);
+      return EXIT.failed;
+    }
+    io.err(`etl: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+function positiveInt(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${name} must be a whole number ≥ 1, got "${value}"`);
+  return n;
+}
+
+if (require.main === module) {
+  const stop = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(130);
+    stop.abort();
+  });
+  void main(process.argv.slice(2), processIo(stop.signal)).then((code) => process.exit(code));
+}

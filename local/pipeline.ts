@@ -1,0 +1,191 @@
+/**
+ * The pipeline, wired for a laptop: the real ASL (statemachines/pipeline.asl.json) on the local
+ * runtime, every Task state mapped to the same code AWS runs, built with local adapters.
+ *
+ * | state                  | runs                                                             |
+ * |------------------------|------------------------------------------------------------------|
+ * | Claim, Validate, ...   | `functions/<step>/handler.ts` `createHandler(localDeps)`          |
+ * | Transform (Glue .sync) | local/engines/duckdb.ts (default) or spark.ts (`--engine spark`)  |
+ * | Notify*, (SNS publish) | the outbox folder + a line on the terminal                        |
+ *
+ * Handlers and engines are loaded on first use (DuckDB only when a transform or query runs), and
+ * the AWS SDK never (see no-aws.ts).
+ */
+import path from 'node:path';
+import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { DEFAULT_SCHEMAS_DIR } from '../core/contract';
+import type { TransformPlan } from '../core/plan';
+import type { TransformManifest } from '../core/steps';
+import type { DefinitionSubstitutions } from '../statemachines/definition';
+import { LocalObjectStore } from '../adapters/local/object-store';
+import type { EtlHome } from './home';
+import { invokeLambda, runGlueJobSync, TaskFailure, type StartJobRunInput } from './integrations';
+import { installNoAwsLoader } from './no-aws';
+import { Outbox, type OutboxMessage, type PublishInput } from './outbox';
+import { RunStore } from './run-record';
+import { LocalRuntime, type LocalTask, type LocalRuntimeOptions } from './runtime';
+import { summariseRun } from './summary';
+import { readFileSync } from 'node:fs';
+
+/** Which engine runs the Transform state. */
+export type EngineName = 'duckdb' | 'spark';
+export const ENGINES: readonly EngineName[] = ['duckdb', 'spark'];
+
+const LOCAL_ACCOUNT = '000000000000';
+const functionArn = (name: string) => `arn:aws:lambda:local:${LOCAL_ACCOUNT}:function:serverless-etl-${name}`;
+
+/** The values the local runtime puts into the ASL's placeholders. */
+export function localSubstitutions(home: EtlHome): DefinitionSubstitutions {
+  return {
+    ClaimFunctionArn: functionArn('claim'),
+    ValidateFunctionArn: functionArn('validate'),
+    QuarantineFunctionArn: functionArn('quarantine'),
+    CatalogFunctionArn: functionArn('catalog'),
+    VerifyFunctionArn: functionArn('verify'),
+    ArchiveFunctionArn: functionArn('archive'),
+    GlueJobName: 'serverless-etl-transform',
+    CrawlerName: 'serverless-etl-curated',
+    GlueDatabase: 'serverless_etl',
+    LakeBucket: home.lakeBucket,
+    TopicArn: `arn:aws:sns:local:${LOCAL_ACCOUNT}:serverless-etl-notifications`,
+  };
+}
+
+export interface LocalPipelineOptions {
+  readonly home: EtlHome;
+  /** @default 'duckdb' */
+  readonly engine?: EngineName;
+  /** @default the repository's schemas/ */
+  readonly schemasDir?: string;
+  /** Progress: called after each history event is recorded. */
+  readonly onEvent?: LocalRuntimeOptions['onEvent'];
+  /** Called for every message published to the local SNS topic. */
+  readonly onNotify?: (message: OutboxMessage) => void;
+  /** Check the ASL with asl-validator at start (~100 ms). @default true */
+  readonly validateDefinition?: boolean;
+}
+
+/** The pieces of one local installation, ready to run files. */
+export interface LocalPipeline {
+  readonly home: EtlHome;
+  readonly store: LocalObjectStore;
+  readonly runs: RunStore;
+  readonly outbox: Outbox;
+  readonly runtime: LocalRuntime;
+  readonly engine: EngineName;
+}
+
+/** Builds the local pipeline for a home folder. Cheap: nothing heavy loads until a run needs it. */
+export function createLocalPipeline(options: LocalPipelineOptions): LocalPipeline {
+  const { home } = options;
+  const engine = options.engine ?? 'duckdb';
+  const schemasDir = options.schemasDir ?? DEFAULT_SCHEMAS_DIR;
+  // Powertools reads these when the shared Logger/Metrics are created (first handler load):
+  // locally logs stay off the terminal unless asked for, and no EMF blobs are printed.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  installNoAwsLoader();
+
+  const store = new LocalObjectStore(home.root);
+  const runs = new RunStore(home.runsDir);
+  const outbox = new Outbox(home.outboxDir, options.onNotify);
+  const pathOf = (bucket: string, key: string) => store.pathOf(bucket, key);
+
+  /** One loader per Lambda function; each loads its handler module on first invocation. */
+  const lambdas: Record<string, () => (input: never) => Promise<unknown>> = {
+    claim: () => {
+      const { createHandler } = load<typeof import('../functions/claim/handler')>('claim');
+      const { LocalLedger } =
+        require('../adapters/local/ledger') as typeof import('../adapters/local/ledger'); // eslint-disable-line @typescript-eslint/no-require-imports
+      return createHandler({ ledger: new LocalLedger(home.ledgerDir), schemasDir });
+    },
+    validate: () => {
+      const { createHandler } = load<typeof import('../functions/validate/handler')>('validate');
+      return createHandler({ store, lakeBucket: home.lakeBucket, schemasDir });
+    },
+  };
+  const loaded = new Map<string, (input: never) => Promise<unknown>>();
+  const lambdaTask = (fn: string): LocalTask => {
+    return (input) =>
+      invokeLambda(async () => {
+        let handler = loaded.get(fn);
+        if (!handler) {
+          const factory = lambdas[fn];
+          if (!factory)
+            throw new TaskFailure(
+              'Lambda.ResourceNotFoundException',
+              `Function not found: ${functionArn(fn)} (no local wiring for functions/${fn} in local/pipeline.ts)`,
+            );
+          handler = factory();
+          loaded.set(fn, handler);
+        }
+        return handler(input as never);
+      });
+  };
+
+  const transform = async (args: Readonly<Record<string, string>>): Promise<TransformManifest> => {
+    const staging = parseS3Uri(args['--staging'], '--staging');
+    const lakeUri = parseS3Uri(args['--lake'], '--lake');
+    const stagingDir = pathOf(staging.bucket, staging.key.replace(/\/$/, ''));
+    const lakeDir = path.join(home.root, lakeUri.bucket);
+    const plan = JSON.parse(readFileSync(path.join(stagingDir, 'plan.json'), 'utf8')) as TransformPlan;
+    const request = {
+      plan,
+      ...(args['--dataset'] !== undefined && { dataset: args['--dataset'] }),
+      sourceId: args['--source_id'] ?? '',
+      versionTag: args['--version_tag'] ?? '',
+      stagingDir,
+      lakeDir,
+    };
+    if (engine === 'spark') {
+      const { runSparkTransform } = require('./engines/spark') as typeof import('./engines/spark'); // eslint-disable-line @typescript-eslint/no-require-imports
+      return runSparkTransform(request);
+    }
+    const { runTransform } = require('./engines/duckdb') as typeof import('./engines/duckdb'); // eslint-disable-line @typescript-eslint/no-require-imports
+    return runTransform(request);
+  };
+
+  const resolveTask = (stateName: string, state: Readonly<Record<string, unknown>>): LocalTask => {
+    const resource = String(state.Resource ?? '');
+    if (resource === 'arn:aws:states:::glue:startJobRun.sync')
+      return (input) => runGlueJobSync(input as StartJobRunInput, transform);
+    if (resource === 'arn:aws:states:::sns:publish')
+      return async (input, ctx) => outbox.publish(input as PublishInput, ctx.runId);
+    const fn = /^arn:aws:lambda:[^:]*:[^:]*:function:serverless-etl-([a-z]+)$/.exec(resource)?.[1];
+    if (fn) return lambdaTask(fn);
+    return async () => {
+      throw new TaskFailure(
+        'States.Runtime',
+        `state ${stateName}: the local runtime has no implementation for resource ${resource}`,
+      );
+    };
+  };
+
+  const { loadDefinition } =
+    require('../statemachines/definition') as typeof import('../statemachines/definition'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const runtime = new LocalRuntime({
+    definition: loadDefinition(localSubstitutions(home)) as unknown as StateMachineDefinition,
+    resolveTask,
+    runs,
+    engine,
+    validate: options.validateDefinition ?? true,
+    ...(options.onEvent && { onEvent: options.onEvent }),
+    summarise: (record) => summariseRun(record, pathOf, home.lakeDir),
+  });
+  return { home, store, runs, outbox, runtime, engine };
+}
+
+/** Loads `functions/<name>/handler.ts` through the CommonJS loader (where the no-AWS hook sits). */
+function load<T>(name: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(`../functions/${name}/handler`) as T;
+}
+
+function parseS3Uri(uri: string | undefined, argument: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri ?? '');
+  if (!m)
+    throw new Error(
+      `Glue job argument ${argument} is ${JSON.stringify(uri)}, expected s3://<bucket>/<prefix>`,
+    );
+  return { bucket: m[1]!, key: m[2]! };
+}
