@@ -133,4 +133,10 @@ export const lake = {
     `quarantine/${dataset}/${sourceId}/${versionTag}/`,
   archivePrefix: (dataset: string, sourceId: string, versionTag: string) =>
     `archive/${dataset}/${sourceId}/${versionTag}/`,
+  /**
+   * Quarantine for files no dataset can own (KEY_NOT_ALLOWED, UNKNOWN_DATASET): the key is not
+   * safe (or not routable), so only its hash-based id names the folder; reason.json keeps the key.
+   */
+  unroutedQuarantinePrefix: (sourceId: string, versionTag: string) =>
+    `quarantine/_unrouted/${sourceId}/${versionTag}/`,
 };
