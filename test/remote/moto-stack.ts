@@ -8,6 +8,7 @@ import { CreateWorkGroupCommand } from '@aws-sdk/client-athena';
 import { CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { connectStack, createRemoteClients, type RemoteOptions, type RemoteStack } from '../../remote';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { MotoServer } from '../support/moto';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures', 'remote');
@@ -53,4 +54,34 @@ export async function deployStandInStack(moto: MotoServer, stackName = 'etl-test
     }),
   );
   return remote;
+}
+
+const SFN_TIMESTAMP = /"(creationDate|startDate|stopDate|timestamp|redriveDate|updateDate)":\s*"([^"]+)"/g;
+
+/**
+ * moto 5.1.4's Step Functions sends timestamps as ISO strings; the real service (awsJson1_0)
+ * sends epoch seconds, and the JS SDK rejects anything else. This test-only middleware sits just
+ * below the SDK's deserializer and rewrites those fields to what AWS would send, so the client
+ * under test is otherwise untouched.
+ */
+export function acceptMotoTimestamps(sfn: SFNClient): void {
+  sfn.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const response = out.response as { body?: unknown };
+      const body = response.body as (AsyncIterable<Uint8Array> & object) | undefined;
+      if (body && Symbol.asyncIterator in body) {
+        const chunks: Uint8Array[] = [];
+        for await (const c of body) chunks.push(c);
+        const text = Buffer.concat(chunks).toString('utf8');
+        const fixed = text.replace(
+          SFN_TIMESTAMP,
+          (_m, key: string, iso: string) => `"${key}": ${Date.parse(iso) / 1000}`,
+        );
+        response.body = new Uint8Array(Buffer.from(fixed, 'utf8'));
+      }
+      return out;
+    },
+    { step: 'deserialize', priority: 'low', name: 'acceptMotoTimestamps' },
+  );
 }
