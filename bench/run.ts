@@ -7,10 +7,11 @@
  *   npm run bench                                  # 10MB,100MB,1GB; validate, transform, run
  *   npm run bench -- --sizes 10MB --only validate  # a quick look
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ensureInput, REPO_ROOT, type BenchInput } from './inputs';
+import { pythonSide } from '../test/support/python';
+import { BENCH_DIR, ensureInput, REPO_ROOT, type BenchInput } from './inputs';
 import { buildWorkers, runWorker, type Measurement } from './measure';
 import { parseSize } from './registrations-generator';
 import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
@@ -86,7 +87,17 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
     const jobs: [string, () => Promise<Measurement>][] = [
       ['csv-parse', () => runWorker('csv-parse', { file: input.file })],
     ];
-    if (hasValidate) jobs.push(['validate', () => runWorker('validate', { file: input.file })]);
+    if (hasValidate) {
+      jobs.push([
+        'validate',
+        async () => {
+          const v = await runWorker('validate', { file: input.file, root: validateRoot(input) });
+          // Each run replaces the last one's lake, so the staging to keep is the latest run's.
+          if (v.ok) keepStaging(input, v);
+          return v;
+        },
+      ]);
+    }
     if (hasInMemory && small) {
       // The naive Lambda needs the whole file several times over in the heap.
       jobs.push([
@@ -159,6 +170,154 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
   return out;
 }
 
+/** Where the validate worker writes its lake for `input`; the transform reuses its staging. */
+function validateRoot(input: BenchInput): string {
+  return path.join(BENCH_DIR, `lake-${input.label}-seed${input.stats.seed}`);
+}
+
+const stagingMarker = (input: BenchInput) => `${validateRoot(input)}.staging.json`;
+
+/** Records that the validate run left complete staging for `input` (what the transform reads). */
+function keepStaging(input: BenchInput, validate: Measurement): void {
+  writeFileSync(stagingMarker(input), JSON.stringify(validate.details));
+}
+
+/** The staging folder the validate step wrote for `input`, validating once more if there is none. */
+async function stagingFor(input: BenchInput): Promise<string | { error: string }> {
+  const kept = existsSync(stagingMarker(input))
+    ? (JSON.parse(readFileSync(stagingMarker(input), 'utf8')) as { stagingDir: string }).stagingDir
+    : undefined;
+  if (kept !== undefined && existsSync(kept)) return kept;
+  console.log(`  producing staging for ${input.label} with the validate step (once) ...`);
+  const v = await runWorker('validate', { file: input.file, root: validateRoot(input) });
+  if (!v.ok) return { error: `validate failed, so there is no staging: ${v.error}` };
+  keepStaging(input, v);
+  return (v.details as { stagingDir: string }).stagingDir;
+}
+
+function transformRow(name: string, m: Measurement | undefined, reference?: Measurement): string[] {
+  if (!m) return [name, 'not run', '', '', '', '', '', ''];
+  if (!m.ok) return [name, 'failed', '', '', '', '', '', ''];
+  const ratio =
+    reference?.ok && reference !== m
+      ? m.bytes / m.seconds / (reference.bytes / reference.seconds)
+      : undefined;
+  return [
+    name,
+    m.seconds.toFixed(1),
+    mibPerSecond(m.bytes, m.seconds),
+    Math.round((m.rows ?? 0) / m.seconds).toLocaleString('en'),
+    (m.rows ?? 0).toLocaleString('en'),
+    String((m.details as { files?: number } | undefined)?.files ?? '—'),
+    mib(m.peakRssBytes),
+    ratio === undefined ? '—' : percent(ratio),
+  ];
+}
+
+async function benchTransform(inputs: readonly BenchInput[], options: BenchOptions): Promise<string[]> {
+  const out = ['## Transform (issue 3)', ''];
+  if (!workerAvailable('validate')) {
+    return [
+      ...out,
+      "- not measured: the transform reads the validate step's staging, and validate has no bench worker yet.",
+      '',
+    ];
+  }
+  // The transform targets are about the biggest file; the largest selected size stands in for 1 GB.
+  const input = [...inputs].sort((a, b) => b.stats.bytes - a.stats.bytes)[0]!;
+  const staging = await stagingFor(input);
+  if (typeof staging !== 'string') return [...out, `- not measured: ${staging.error}`, ''];
+  const m = await interleaved(options.repeat, [
+    [
+      'engine',
+      () =>
+        runWorker('duckdb-engine', {
+          stagingDir: staging,
+          lakeDir: path.join(BENCH_DIR, 'out-engine'),
+          dataset: 'registrations',
+        }),
+    ],
+    [
+      'ceiling',
+      () =>
+        runWorker('duckdb-ceiling', {
+          stagingDir: staging,
+          outDir: path.join(BENCH_DIR, 'out-ceiling'),
+          dataset: 'registrations',
+        }),
+    ],
+  ]);
+  const engine = m.get('engine')!;
+  const ceiling = m.get('ceiling')!;
+  const rows = [
+    transformRow('DuckDB engine (local/engines/duckdb.ts)', engine, ceiling),
+    transformRow('bare DuckDB COPY (ceiling)', ceiling),
+  ];
+  const notes = [...failureNote('engine', engine), ...failureNote('ceiling', ceiling)];
+  if (engine.ok && ceiling.ok) {
+    const ratio = engine.bytes / engine.seconds / (ceiling.bytes / ceiling.seconds);
+    notes.push(
+      `- engine/ceiling throughput: ${percent(ratio)} — target ≥ ${percent(TARGETS.transformVsCeiling)}: ${verdict(ratio >= TARGETS.transformVsCeiling)}`,
+    );
+    if (engine.rows !== ceiling.rows)
+      notes.push(`- WARNING: rows out differ (engine ${engine.rows}, ceiling ${ceiling.rows})`);
+    const timings = (engine.details as { timingsMs?: Record<string, number> } | undefined)?.timingsMs;
+    if (timings)
+      notes.push(
+        `- engine phases (ms): ${Object.entries(timings)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+  }
+  const spark = await benchSpark(inputs);
+  if (spark.row) rows.push(spark.row);
+  notes.push(...spark.notes);
+  out.push(
+    `Input: the validate step's staging (JSON Lines) of the ${input.label} file — ${mib(engine.bytes || ceiling.bytes)} MiB, throughput is staging MiB/s.`,
+    'Both cast every column, keep one row per registration_id (latest registered_at, ties by line) and write',
+    'Snappy Parquet partitioned by event_date, one file per partition; the engine also checks every value is canonical,',
+    'materialises a typed table, writes to a temp folder, publishes and writes the manifest.',
+    '',
+    renderTable(['engine', 'seconds', 'MiB/s', 'rows/s', 'rows out', 'files', 'peak MB', 'vs ceiling'], rows),
+    '',
+    ...notes,
+    '',
+  );
+  return out;
+}
+
+/** Local Spark on the 100 MB file's staging, for reference (needs Java 17 + pyspark in .venv). */
+async function benchSpark(inputs: readonly BenchInput[]): Promise<{ row?: string[]; notes: string[] }> {
+  if (!workerAvailable('spark'))
+    return { notes: ['- local Spark: not measured — local/engines/spark.ts has no bench worker yet.'] };
+  if (!pythonSide.spark())
+    return {
+      notes: [
+        '- local Spark: skipped — Java 17 + pyspark (.venv) not found; `npm run setup:python` installs them.',
+      ],
+    };
+  const input = inputs.find((i) => i.label === '100MB');
+  if (!input) return { notes: ['- local Spark: skipped — it runs on the 100MB file; add 100MB to --sizes.'] };
+  const staging = await stagingFor(input);
+  if (typeof staging !== 'string') return { notes: [`- local Spark: not measured: ${staging.error}`] };
+  const m = await runWorker('spark', {
+    stagingDir: staging,
+    lakeDir: path.join(BENCH_DIR, 'out-spark'),
+    dataset: 'registrations',
+  });
+  return {
+    row: transformRow(`local Spark (100MB staging, for reference)`, m),
+    notes: [
+      ...failureNote('spark', m),
+      ...(m.ok
+        ? [
+            "- Spark's seconds include starting the JVM and the Spark session (its wall clock as the local runtime pays it).",
+          ]
+        : []),
+    ],
+  };
+}
+
 async function main(options: BenchOptions): Promise<void> {
   const started = new Date();
   console.log(`bench: sizes ${options.sizes.join(', ')}; parts ${options.only.join(', ')}`);
@@ -173,6 +332,7 @@ async function main(options: BenchOptions): Promise<void> {
     sections.push(...lines);
   };
   if (options.only.includes('validate')) show(await benchValidate(inputs, options));
+  if (options.only.includes('transform')) show(await benchTransform(inputs, options));
 
   const command = `npm run bench -- --sizes ${options.sizes.join(',')} --only ${options.only.join(',')} --seed ${options.seed}`;
   const doc = [

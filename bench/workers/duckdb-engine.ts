@@ -1,0 +1,31 @@
+/**
+ * The embedded transform engine (local/engines/duckdb.ts) on a staging folder, exactly as the local
+ * runtime calls it: temp folder, canonical-text checks, one file per partition, publish, manifest.
+ */
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { findContract } from '../../core/contract';
+import { compilePlan } from '../../core/plan';
+import { runTransform } from '../../local/engines/duckdb';
+import { runAsWorker } from './worker';
+
+runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string }>(
+  async ({ stagingDir, lakeDir, dataset }) => {
+    rmSync(lakeDir, { recursive: true, force: true });
+    const manifest = await runTransform({
+      plan: compilePlan(findContract(dataset)!),
+      sourceId: 'bench-000000000000',
+      versionTag: 'bench',
+      stagingDir,
+      lakeDir,
+    });
+    const bytes = readdirSync(stagingDir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .reduce((sum, f) => sum + statSync(path.join(stagingDir, f)).size, 0);
+    return {
+      bytes,
+      rows: manifest.rowsOut,
+      details: { files: manifest.objects.length, rowsIn: manifest.rowsIn, timingsMs: manifest.timingsMs },
+    };
+  },
+);

@@ -1,0 +1,42 @@
+/**
+ * The validate step's core (functions/validate `validateObject`) on one CSV, through the local
+ * lake adapter, exactly as the local runtime runs it: read the landing object as a stream, write
+ * staging part files, rejects and the report. Copying the input into the store is not timed.
+ */
+import { createReadStream, rmSync } from 'node:fs';
+import path from 'node:path';
+import { STAGING_SUCCESS } from '../../core/staging';
+import { LocalObjectStore } from '../../adapters/local/object-store';
+import { validateObject } from '../../functions/validate/validate';
+import { runAsWorker } from './worker';
+
+runAsWorker<{ file: string; root: string }>(async ({ file, root }, clock) => {
+  rmSync(root, { recursive: true, force: true });
+  const store = new LocalObjectStore(root);
+  const key = 'incoming/registrations/bench.csv';
+  const info = await store.put('landing', key, createReadStream(file));
+  clock.restart();
+  const result = await validateObject(
+    { store, lakeBucket: 'lake' },
+    {
+      runId: 'bench',
+      source: {
+        bucket: 'landing',
+        key,
+        size: info.size,
+        etag: info.etag,
+        ...(info.versionId !== undefined && { versionId: info.versionId }),
+      },
+    },
+  );
+  return {
+    bytes: result.bytesRead,
+    rows: result.rowsRead,
+    details: {
+      rowsValid: result.rowsValid,
+      rowsRejected: result.rowsRejected,
+      formulaCells: result.formulaCells,
+      stagingDir: path.dirname(store.pathOf(result.staging.bucket, result.staging.key + STAGING_SUCCESS)),
+    },
+  };
+});
