@@ -159,7 +159,8 @@ function firstInvalidUtf8(buf: Buffer): number {
     if (ok) lo = mid;
     else hi = mid - 1;
   }
-  return lo;
+  // The longest valid prefix may end in the lead bytes of the broken sequence: point at its start.
+  return lo - incompleteTail(buf.subarray(0, lo));
 }
 
 /** Bytes at the end of `buf` that start a multi-byte sequence not yet complete. */
