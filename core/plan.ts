@@ -219,3 +219,16 @@ export function checkPlan(value: unknown, source: string): TransformPlan {
     fail('/output', 'must be parquet, snappy, micros', recompile);
   return p;
 }
+
+/** Parses plan JSON (staging's plan.json) and checks it; `source` names the file in errors. */
+export function parsePlan(text: string, source: string): TransformPlan {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new TransformFailedError(
+      `${source}: transform plan is not valid JSON (${(e as Error).message}). Fix: re-run the validate step, which writes it`,
+    );
+  }
+  return checkPlan(value, source);
+}
