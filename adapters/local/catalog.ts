@@ -1,0 +1,177 @@
+/**
+ * The local catalog: what the Glue crawler and Data Catalog are on AWS, as one JSON file a person
+ * can read. A "crawl" scans the lake folder's curated/<dataset>/ folders and records each table:
+ * its location, its columns (from the dataset's transform plan) and the partitions that hold
+ * Parquet files. The crawl runs to completion inside startCrawler, so a poll right after it sees
+ * READY — unless a test holds the crawler RUNNING with {@link LocalCatalog.holdCrawler}.
+ *
+ * ```json
+ * { "tables": { "registrations": { "dataset": "registrations", "location": "curated/registrations/", ... } },
+ *   "crawlers": { "serverless-etl-curated": { "state": "READY", "lastCrawl": { "status": "SUCCEEDED", ... } } } }
+ * ```
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DATASET_NAME, findContract } from '../../core/contract';
+import { CrawlerRunningError } from '../../core/errors';
+import { lake } from '../../core/layout';
+import { compilePlan } from '../../core/plan';
+import type { Catalog, CrawlerState, CrawlerStatus } from '../../core/ports';
+
+export interface CatalogColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+export interface CatalogTable {
+  readonly dataset: string;
+  readonly table: string;
+  /** Prefix in the lake bucket, e.g. `curated/registrations/`. */
+  readonly location: string;
+  readonly columns: readonly CatalogColumn[];
+  readonly partitionKeys: readonly CatalogColumn[];
+  /** Partition values found (folders `<key>=<value>/` holding Parquet), sorted. */
+  readonly partitions: readonly string[];
+  readonly updatedAt: string;
+}
+
+interface CrawlerRecord {
+  readonly state: CrawlerState;
+  readonly lastCrawl?: {
+    status: 'SUCCEEDED' | 'CANCELLED' | 'FAILED';
+    startTime: string;
+    errorMessage?: string;
+  };
+}
+
+export interface CatalogFile {
+  readonly tables: Record<string, CatalogTable>;
+  readonly crawlers: Record<string, CrawlerRecord>;
+}
+
+export interface LocalCatalogOptions {
+  /** The JSON catalog file (created on first crawl). */
+  readonly catalogFile: string;
+  /** Folder holding the lake bucket's keys (LocalObjectStore: `<rootDir>/<lakeBucket>`). */
+  readonly lakeDir: string;
+  /** Folder of dataset contracts. @default the repository's schemas/ */
+  readonly schemasDir?: string;
+}
+
+/** @example new LocalCatalog({ catalogFile: '.etl/catalog.json', lakeDir: '.etl/lake/lake' }) */
+export class LocalCatalog implements Catalog {
+  constructor(private readonly options: LocalCatalogOptions) {}
+
+  async startCrawler(name: string): Promise<void> {
+    const before = await this.read();
+    const state = before.crawlers[name]?.state ?? 'READY';
+    if (state !== 'READY') throw new CrawlerRunningError(`crawler ${name} is ${state}`);
+    const startTime = new Date().toISOString();
+    await this.write({
+      ...before,
+      crawlers: { ...before.crawlers, [name]: { ...before.crawlers[name], state: 'RUNNING' } },
+    });
+    let tables: Record<string, CatalogTable>;
+    try {
+      tables = await this.crawl();
+    } catch (e) {
+      const now = await this.read();
+      await this.write({
+        ...now,
+        crawlers: {
+          ...now.crawlers,
+          [name]: {
+            state: 'READY',
+            lastCrawl: { status: 'FAILED', startTime, errorMessage: (e as Error).message },
+          },
+        },
+      });
+      return;
+    }
+    const now = await this.read();
+    await this.write({
+      tables: { ...now.tables, ...tables },
+      crawlers: {
+        ...now.crawlers,
+        [name]: { state: 'READY', lastCrawl: { status: 'SUCCEEDED', startTime } },
+      },
+    });
+  }
+
+  async getCrawler(name: string): Promise<CrawlerStatus> {
+    const record = (await this.read()).crawlers[name];
+    if (!record) return { state: 'READY' };
+    return {
+      state: record.state,
+      ...(record.lastCrawl && {
+        lastCrawl: {
+          status: record.lastCrawl.status,
+          startTime: new Date(record.lastCrawl.startTime),
+          ...(record.lastCrawl.errorMessage !== undefined && { errorMessage: record.lastCrawl.errorMessage }),
+        },
+      }),
+    };
+  }
+
+  /** The tables the last crawls found. */
+  async tables(): Promise<CatalogTable[]> {
+    return Object.values((await this.read()).tables);
+  }
+
+  /** Test and demo aid: puts the crawler in `state` as if another crawl were in progress. */
+  async holdCrawler(name: string, state: CrawlerState = 'RUNNING'): Promise<void> {
+    const now = await this.read();
+    await this.write({ ...now, crawlers: { ...now.crawlers, [name]: { ...now.crawlers[name], state } } });
+  }
+
+  private async crawl(): Promise<Record<string, CatalogTable>> {
+    const curated = path.join(this.options.lakeDir, 'curated');
+    const entries = await fs.readdir(curated, { withFileTypes: true }).catch(() => []);
+    const tables: Record<string, CatalogTable> = {};
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !DATASET_NAME.test(entry.name)) continue;
+      const contract = findContract(entry.name, this.options.schemasDir);
+      if (!contract) continue; // like a crawler exclusion: folders without a contract are not tables
+      const plan = compilePlan(contract);
+      const partitionPrefix = `${plan.partition.name}=`;
+      const partitions: string[] = [];
+      for (const part of await fs.readdir(path.join(curated, entry.name), { withFileTypes: true })) {
+        if (!part.isDirectory() || !part.name.startsWith(partitionPrefix)) continue;
+        const files = await fs.readdir(path.join(curated, entry.name, part.name));
+        if (files.some((f) => f.endsWith('.parquet')))
+          partitions.push(part.name.slice(partitionPrefix.length));
+      }
+      const column = (c: (typeof plan.columns)[number]) => ({
+        name: c.name,
+        type: c.type === 'decimal' ? `decimal(${c.precision},${c.scale})` : c.type,
+      });
+      tables[contract.table] = {
+        dataset: contract.dataset,
+        table: contract.table,
+        location: lake.curatedTablePrefix(contract.dataset),
+        columns: plan.columns.filter((c) => c.name !== plan.partition.name).map(column),
+        partitionKeys: plan.columns.filter((c) => c.name === plan.partition.name).map(column),
+        partitions: partitions.sort(),
+        updatedAt: new Date().toISOString(),
+      };
+    }
+    return tables;
+  }
+
+  private async read(): Promise<CatalogFile> {
+    try {
+      return JSON.parse(await fs.readFile(this.options.catalogFile, 'utf8')) as CatalogFile;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { tables: {}, crawlers: {} };
+      throw e;
+    }
+  }
+
+  private async write(file: CatalogFile): Promise<void> {
+    await fs.mkdir(path.dirname(this.options.catalogFile), { recursive: true });
+    const tmp = `${this.options.catalogFile}.${randomUUID()}.tmp`;
+    await fs.writeFile(tmp, `${JSON.stringify(file, null, 2)}\n`);
+    await fs.rename(tmp, this.options.catalogFile);
+  }
+}

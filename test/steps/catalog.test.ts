@@ -1,0 +1,112 @@
+/**
+ * Catalog scenarios with the local catalog (a JSON file over a tmp lake folder): a crawl registers
+ * the table and its partitions, a crawler already running is CrawlerRunningError (retried by the
+ * ASL), polling waits for READY, and a failed crawl fails the run.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalCatalog } from '../../adapters/local/catalog';
+import { logger } from '../../core/instrumentation';
+import type { Catalog } from '../../core/ports';
+import { pollCrawl, startCrawl } from '../../functions/catalog/catalog';
+import { createHandler } from '../../functions/catalog/handler';
+
+const CRAWLER = 'serverless-etl-curated';
+let dir: string;
+let catalog: LocalCatalog;
+beforeAll(() => logger.setLogLevel('SILENT'));
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'catalog-'));
+  const lakeDir = path.join(dir, 'lake');
+  for (const day of ['2026-03-01', '2026-03-02']) {
+    mkdirSync(path.join(lakeDir, 'curated/registrations', `event_date=${day}`), { recursive: true });
+    writeFileSync(
+      path.join(lakeDir, 'curated/registrations', `event_date=${day}`, 'march-0123456789ab.snappy.parquet'),
+      'PAR1',
+    );
+  }
+  mkdirSync(path.join(lakeDir, 'curated/registrations/event_date=2026-03-03'), { recursive: true });
+  catalog = new LocalCatalog({ catalogFile: path.join(dir, 'catalog.json'), lakeDir });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = { runId: 'run-1', dataset: 'registrations', crawlerName: CRAWLER };
+
+describe('catalog', () => {
+  test('start then poll: the crawl registers the table, its columns and the partitions holding Parquet', async () => {
+    const handler = createHandler({ catalog });
+
+    const started = await handler({ action: 'start', ...base });
+    const polled = await handler({ action: 'poll', ...base, requestedAt: started.requestedAt });
+
+    expect(polled).toMatchObject({ state: 'READY', lastCrawl: { status: 'SUCCEEDED' } });
+    const [table] = await catalog.tables();
+    expect(table).toMatchObject({
+      table: 'registrations',
+      location: 'curated/registrations/',
+      partitionKeys: [{ name: 'event_date', type: 'date' }],
+      partitions: ['2026-03-01', '2026-03-02'],
+    });
+    expect(table!.columns).toContainEqual({ name: 'amount', type: 'decimal(12,2)' });
+    expect(table!.columns.map((c) => c.name)).toContain('attendee_notes');
+  });
+
+  test('a crawler already running is CrawlerRunningError, so the ASL retries the start', async () => {
+    await catalog.holdCrawler(CRAWLER);
+
+    await expect(startCrawl({ action: 'start', ...base }, { catalog })).rejects.toMatchObject({
+      name: 'CrawlerRunningError',
+      message: expect.stringContaining('RUNNING'),
+    });
+  });
+
+  test('polling a crawler that is still running is CrawlerNotReadyError', async () => {
+    const started = await startCrawl({ action: 'start', ...base }, { catalog });
+    await catalog.holdCrawler(CRAWLER, 'STOPPING');
+
+    await expect(
+      pollCrawl({ action: 'poll', ...base, requestedAt: started.requestedAt }, { catalog }),
+    ).rejects.toMatchObject({
+      name: 'CrawlerNotReadyError',
+    });
+  });
+
+  test('a READY crawler whose last crawl predates ours has not picked ours up yet: not ready', async () => {
+    const stale: Catalog = {
+      startCrawler: async () => undefined,
+      getCrawler: async () => ({
+        state: 'READY',
+        lastCrawl: { status: 'SUCCEEDED', startTime: new Date('2026-01-01T00:00:00Z') },
+      }),
+    };
+
+    await expect(
+      pollCrawl({ action: 'poll', ...base, requestedAt: '2026-11-22T08:00:00.000Z' }, { catalog: stale }),
+    ).rejects.toMatchObject({ name: 'CrawlerNotReadyError' });
+  });
+
+  test.each(['FAILED', 'CANCELLED'] as const)(
+    'a crawl that ended %s fails the run with CrawlFailedError and the fix',
+    async (status) => {
+      const failed: Catalog = {
+        startCrawler: async () => undefined,
+        getCrawler: async () => ({
+          state: 'READY',
+          lastCrawl: {
+            status,
+            startTime: new Date('2026-11-22T08:00:05Z'),
+            errorMessage: 'Insufficient Lake Formation permission(s)',
+          },
+        }),
+      };
+
+      await expect(
+        pollCrawl({ action: 'poll', ...base, requestedAt: '2026-11-22T08:00:00.000Z' }, { catalog: failed }),
+      ).rejects.toMatchObject({
+        name: 'CrawlFailedError',
+        message: expect.stringMatching(new RegExp(`${status}: Insufficient Lake Formation.*Fix: .*redrive`)),
+      });
+    },
+  );
+});
