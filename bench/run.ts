@@ -7,7 +7,8 @@
  *   npm run bench                                  # 10MB,100MB,1GB; validate, transform, run
  *   npm run bench -- --sizes 10MB --only validate  # a quick look
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { pythonSide } from '../test/support/python';
@@ -25,6 +26,7 @@ interface BenchOptions {
   readonly seed: number;
   readonly repeat: number;
   readonly write: boolean;
+  readonly runs: number;
 }
 
 /** Targets from the issues, in one place. */
@@ -318,6 +320,115 @@ async function benchSpark(inputs: readonly BenchInput[]): Promise<{ row?: string
   };
 }
 
+interface RunView {
+  readonly status: string;
+  readonly endState?: string;
+  readonly error?: string;
+  readonly durationMs?: number;
+  readonly states: readonly { name: string; type: string; status: string; durationMs?: number }[];
+}
+
+/** One `bin/etl run <file> --json` in a fresh home; wall clock includes starting the process. */
+async function timeEtlRun(
+  file: string,
+  home: string,
+): Promise<{ wallSeconds: number; peakRssBytes?: number; view?: RunView; error?: string }> {
+  const rssFile = `${home}.rss`;
+  const started = performance.now();
+  // GNU time reports the max RSS of bin/etl's Node process (bin/etl execs it, so it is the same process).
+  const useTime = existsSync('/usr/bin/time');
+  const [cmd, ...args] = [
+    ...(useTime ? ['/usr/bin/time', '-o', rssFile, '-f', '%M'] : []),
+    path.join(REPO_ROOT, 'bin', 'etl'),
+    '--home',
+    home,
+    'run',
+    file,
+    '--json',
+  ];
+  const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  await new Promise((resolve) => child.on('close', resolve));
+  const wallSeconds = (performance.now() - started) / 1000;
+  const kb =
+    useTime && existsSync(rssFile) ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : NaN;
+  const peakRssBytes = Number.isFinite(kb) ? kb * 1024 : undefined;
+  try {
+    const view = JSON.parse(stdout) as RunView;
+    return { wallSeconds, ...(peakRssBytes !== undefined && { peakRssBytes }), view };
+  } catch {
+    return {
+      wallSeconds,
+      error: `no JSON on stdout; stderr: ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    };
+  }
+}
+
+async function benchEndToEnd(options: BenchOptions): Promise<string[]> {
+  const out = ['## End to end (issue 4)', ''];
+  if (!existsSync(path.join(REPO_ROOT, 'bin', 'etl')))
+    return [...out, '- not measured: bin/etl is not there yet.', ''];
+  const sample = path.join(REPO_ROOT, 'samples', 'registrations.csv');
+  const runs: Awaited<ReturnType<typeof timeEtlRun>>[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    const home = path.join(BENCH_DIR, `etl-home-${i}`);
+    rmSync(home, { recursive: true, force: true });
+    runs.push(await timeEtlRun(sample, home));
+  }
+  const views = runs.flatMap((r) => (r.view ? [r.view] : []));
+  const wall = median(runs.map((r) => r.wallSeconds));
+  const peaks = runs.flatMap((r) => (r.peakRssBytes !== undefined ? [r.peakRssBytes] : []));
+  const allSucceeded = views.length === runs.length && views.every((v) => v.status === 'SUCCEEDED');
+  // Per state: the median of its durations over the runs (a state visited twice counts its sum).
+  const names: string[] = [];
+  const perRun = views.map((v) => {
+    const sums = new Map<string, number>();
+    for (const st of v.states) {
+      if (!names.includes(st.name)) names.push(st.name);
+      sums.set(st.name, (sums.get(st.name) ?? 0) + (st.durationMs ?? 0));
+    }
+    return sums;
+  });
+  const stateRows = names.map((name) => {
+    const ms = median(perRun.map((r) => r.get(name) ?? 0));
+    return { name, ms };
+  });
+  const totalMs = median(views.map((v) => v.durationMs ?? 0));
+  const slowest = [...stateRows].sort((a, b) => b.ms - a.ms)[0];
+  out.push(
+    `\`bin/etl run samples/registrations.csv --json\` (3,000 rows), ${options.runs} runs, each in a fresh \`--home\`;`,
+    'wall clock from spawning the process to its exit (Node start, tsx, module loading, the whole state machine).',
+    '',
+    renderTable(
+      ['run', 'status', 'wall s', 'execution s', 'peak MB'],
+      runs.map((r, i) => [
+        String(i + 1),
+        r.view
+          ? `${r.view.status}${r.view.status !== 'SUCCEEDED' && r.view.endState ? ` at ${r.view.endState} (${r.view.error ?? ''})` : ''}`
+          : `no result: ${r.error}`,
+        r.wallSeconds.toFixed(2),
+        r.view?.durationMs !== undefined ? (r.view.durationMs / 1000).toFixed(2) : '—',
+        r.peakRssBytes !== undefined ? mib(r.peakRssBytes) : '—',
+      ]),
+    ),
+    '',
+    renderTable(
+      ['state', 'median ms', 'share of execution'],
+      stateRows.map((r) => [r.name, String(Math.round(r.ms)), totalMs > 0 ? percent(r.ms / totalMs) : '—']),
+    ),
+    '',
+    `- median wall clock: ${wall.toFixed(2)} s — target < ${TARGETS.endToEndSeconds} s: ${allSucceeded ? verdict(wall < TARGETS.endToEndSeconds) : 'FAIL (not every run SUCCEEDED)'}`,
+    ...(slowest ? [`- slowest state: ${slowest.name} (median ${Math.round(slowest.ms)} ms)`] : []),
+    ...(peaks.length ? [`- peak RSS (median): ${mib(median(peaks))} MB`] : []),
+    `- outside the execution (process start, loading, setting up the local lake): median ${(wall - totalMs / 1000).toFixed(2)} s`,
+    '',
+  );
+  return out;
+}
+
 async function main(options: BenchOptions): Promise<void> {
   const started = new Date();
   console.log(`bench: sizes ${options.sizes.join(', ')}; parts ${options.only.join(', ')}`);
@@ -333,6 +444,7 @@ async function main(options: BenchOptions): Promise<void> {
   };
   if (options.only.includes('validate')) show(await benchValidate(inputs, options));
   if (options.only.includes('transform')) show(await benchTransform(inputs, options));
+  if (options.only.includes('run')) show(await benchEndToEnd(options));
 
   const command = `npm run bench -- --sizes ${options.sizes.join(',')} --only ${options.only.join(',')} --seed ${options.seed}`;
   const doc = [
@@ -386,6 +498,7 @@ const program = new Command()
     (v) => Number.parseInt(v, 10),
     1,
   )
+  .option('--runs <n>', 'end-to-end runs (median reported)', (v) => Number.parseInt(v, 10), 5)
   .option('--no-write', 'print only; leave bench/RESULTS.md alone')
   .action(async (opts: BenchOptions) => {
     await main(opts);
