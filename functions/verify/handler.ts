@@ -1,0 +1,83 @@
+/**
+ * Verify Lambda: `createHandler(deps)` for any wiring (locally: LocalQueryEngine over the lake
+ * folder), `handler` wired to Athena and S3 from the environment on first use.
+ */
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { S3Client } from '@aws-sdk/client-s3';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AthenaQueryEngine } from '../../adapters/aws/athena-query-engine';
+import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
+import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
+import { bindRun, logger, metrics } from '../../core/instrumentation';
+import type { IamNeeds } from '../../core/steps';
+import { verifyOutput, type VerifyDeps, type VerifyInput, type VerifyResult } from './verify';
+
+export const iamNeeds: IamNeeds = [
+  {
+    on: 'athenaWorkGroup',
+    actions: [
+      'athena:StartQueryExecution',
+      'athena:GetQueryExecution',
+      'athena:GetQueryResults',
+      'athena:StopQueryExecution',
+    ],
+    why: 'run the verification queries',
+  },
+  {
+    on: 'glueDatabase',
+    actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+    why: "Athena resolves the table with the caller's Glue permissions",
+  },
+  {
+    on: 'lakeBucket',
+    actions: ['s3:GetObject'],
+    prefixes: ['curated/', 'manifests/'],
+    why: 'read the manifest; Athena reads the Parquet as the caller',
+  },
+  {
+    on: 'lakeBucket',
+    actions: ['s3:ListBucket'],
+    prefixes: ['curated/', 'manifests/'],
+    why: 'Athena lists partitions; HEAD of a missing manifest answers 404',
+  },
+  {
+    on: 'athenaResultsBucket',
+    actions: ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
+    why: 'Athena writes and reads query results as the caller',
+  },
+];
+
+export function createHandler(deps: VerifyDeps): (input: VerifyInput) => Promise<VerifyResult> {
+  return async (input) => {
+    bindRun({ runId: input.runId, dataset: input.dataset });
+    try {
+      const result = await verifyOutput(input, deps);
+      logger.info('output verified', {
+        sourceId: input.sourceId,
+        rowsOut: result.rowsOut,
+        checks: result.checks,
+      });
+      metrics.addMetric('FilesVerified', MetricUnit.Count, 1);
+      return result;
+    } catch (e) {
+      if ((e as Error).name === 'VerificationFailedError')
+        metrics.addMetric('VerificationFailures', MetricUnit.Count, 1);
+      throw e;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+let wired: ((input: VerifyInput) => Promise<VerifyResult>) | undefined;
+export const handler = (input: VerifyInput): Promise<VerifyResult> =>
+  (wired ??= createHandler({
+    store: new S3ObjectStore(new S3Client({})),
+    query: new AthenaQueryEngine(new AthenaClient({}), {
+      workGroup: requireStepEnv('athenaWorkGroup'),
+      ...(optionalStepEnv('athenaResultsBucket') !== undefined && {
+        outputLocation: `s3://${optionalStepEnv('athenaResultsBucket')!}/verify/`,
+      }),
+    }),
+    ...(optionalStepEnv('schemasDir') !== undefined && { schemasDir: optionalStepEnv('schemasDir')! }),
+  }))(input);

@@ -1,0 +1,146 @@
+/**
+ * Verify: ask the query engine (Athena, or DuckDB locally) what the table now holds for this
+ * source file, and compare it with what validate and transform reported. Three checks over this
+ * file's objects only (`"$path"` ends in `/<sourceId>.snappy.parquet`): the row count equals the
+ * manifest's rowsOut, required columns have no NULLs, primary keys are unique. Any mismatch is a
+ * VerificationFailedError listing every problem (not retried: the data will not change by itself).
+ */
+import type { Readable } from 'node:stream';
+import { findContract, type DatasetContract } from '../../core/contract';
+import { VerificationFailedError } from '../../core/errors';
+import { lake } from '../../core/layout';
+import type { ObjectStore, QueryEngine, QueryParameter } from '../../core/ports';
+import type { TransformManifest } from '../../core/steps';
+
+/** Verify: Parameters { runId, dataset, sourceId, versionTag, rowsValid, lakeBucket, database }. */
+export interface VerifyInput {
+  readonly runId: string;
+  readonly dataset: string;
+  readonly sourceId: string;
+  readonly versionTag: string;
+  /** Validate's count of valid rows: the transform's rowsIn must equal it. */
+  readonly rowsValid: number;
+  readonly lakeBucket: string;
+  readonly database: string;
+}
+
+/** Kept at $.verify. */
+export interface VerifyResult {
+  readonly rowsOut: number;
+  readonly duplicatesDropped: number;
+  readonly objects: number;
+  readonly partitions: number;
+  readonly checks: readonly string[];
+}
+
+export interface VerifyDeps {
+  readonly store: ObjectStore;
+  readonly query: QueryEngine;
+  /** Folder of dataset contracts. @default the repository's schemas/ */
+  readonly schemasDir?: string;
+}
+
+export interface VerifyQuery {
+  readonly check: string;
+  readonly sql: string;
+  readonly parameters: readonly QueryParameter[];
+}
+
+// Contract column and table names are SQL identifiers by construction (core/contract validates
+// them); quoting them is enough. Everything else goes in as a parameter.
+const q = (name: string) => `"${name}"`;
+
+/** The verification queries for one source file. Pure: tests assert their shape. */
+export function verifyQueries(contract: DatasetContract, sourceId: string): VerifyQuery[] {
+  const table = q(contract.table);
+  const thisFile = `%/curated/${contract.dataset}/%/${sourceId}.snappy.parquet`;
+  const out = contract.columns.filter((c) => !c.drop);
+  const required = out.filter((c) => c.required).map((c) => c.outputName);
+  const keys = contract.primaryKey.map((k) => out.find((c) => c.name === k)!.outputName);
+  return [
+    {
+      check: 'rowCount',
+      sql: `SELECT count(*) AS row_count FROM ${table} WHERE "$path" LIKE ?`,
+      parameters: [thisFile],
+    },
+    {
+      check: 'requiredNotNull',
+      sql:
+        `SELECT ${required.map((c) => `sum(CASE WHEN ${q(c)} IS NULL THEN 1 ELSE 0 END) AS ${q(c)}`).join(', ')} ` +
+        `FROM ${table} WHERE "$path" LIKE ?`,
+      parameters: [thisFile],
+    },
+    {
+      check: 'keysUnique',
+      sql:
+        `SELECT count(*) AS duplicate_keys FROM (SELECT ${keys.map(q).join(', ')} FROM ${table} ` +
+        `WHERE "$path" LIKE ? GROUP BY ${keys.map(q).join(', ')} HAVING count(*) > 1) AS d`,
+      parameters: [thisFile],
+    },
+  ];
+}
+
+async function readManifest(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+): Promise<TransformManifest | undefined> {
+  if (!(await store.head({ bucket, key }))) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of (await store.get({ bucket, key })) as Readable)
+    chunks.push(Buffer.from(chunk as Buffer));
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as TransformManifest;
+}
+
+export async function verifyOutput(input: VerifyInput, deps: VerifyDeps): Promise<VerifyResult> {
+  const manifestKey = lake.manifest(input.dataset, input.sourceId);
+  const where = `s3://${input.lakeBucket}/${manifestKey}`;
+  const fix = `Fix: inspect ${where} and the objects it lists, then redrive the run (it resumes at Verify) or re-run the transform.`;
+  const manifest = await readManifest(deps.store, input.lakeBucket, manifestKey);
+  if (!manifest)
+    throw new VerificationFailedError(`${where} does not exist: the transform wrote no manifest. ${fix}`);
+  const problems: string[] = [];
+  if (manifest.versionTag !== input.versionTag) {
+    // Another version of the same key was transformed after this one: its output is in place.
+    problems.push(`manifest is for version ${manifest.versionTag}, this run is version ${input.versionTag}`);
+  }
+  if (manifest.rowsIn !== input.rowsValid) {
+    problems.push(`transform read ${manifest.rowsIn} rows but validate wrote ${input.rowsValid} valid rows`);
+  }
+  const contract = findContract(input.dataset, deps.schemasDir);
+  if (!contract)
+    throw new VerificationFailedError(`no contract for dataset "${input.dataset}" any more. ${fix}`);
+  const checks: string[] = [];
+  if (manifest.rowsOut > 0) {
+    for (const query of verifyQueries(contract, input.sourceId)) {
+      const [row] = await deps.query.query(query.sql, query.parameters, { database: input.database });
+      checks.push(query.check);
+      const num = (v: string | null | undefined) => (v === null || v === undefined ? 0 : Number(v));
+      if (query.check === 'rowCount' && num(row?.row_count) !== manifest.rowsOut) {
+        problems.push(
+          `the table has ${num(row?.row_count)} rows from this file, the transform reported rowsOut ${manifest.rowsOut}`,
+        );
+      }
+      if (query.check === 'requiredNotNull') {
+        for (const [column, nulls] of Object.entries(row ?? {})) {
+          if (num(nulls) > 0) problems.push(`required column ${column} is NULL in ${num(nulls)} rows`);
+        }
+      }
+      if (query.check === 'keysUnique' && num(row?.duplicate_keys) > 0) {
+        problems.push(
+          `${num(row?.duplicate_keys)} primary keys (${contract.primaryKey.join(', ')}) occur more than once`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new VerificationFailedError(`${input.dataset}/${input.sourceId}: ${problems.join('; ')}. ${fix}`);
+  }
+  return {
+    rowsOut: manifest.rowsOut,
+    duplicatesDropped: manifest.duplicatesDropped,
+    objects: manifest.objects.length,
+    partitions: manifest.partitions.length,
+    checks,
+  };
+}

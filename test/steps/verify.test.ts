@@ -1,0 +1,159 @@
+/**
+ * Verify scenarios with the local query engine (DuckDB over a tmp lake folder, the same SQL as
+ * Athena): only this file's objects are counted, a count below the manifest's rowsOut fails the
+ * run, NULLs in required columns and duplicate keys are reported, and values are parameters.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { LocalCatalog } from '../../adapters/local/catalog';
+import { LocalObjectStore } from '../../adapters/local/object-store';
+import { LocalQueryEngine } from '../../adapters/local/query-engine';
+import { findContract } from '../../core/contract';
+import { logger } from '../../core/instrumentation';
+import { lake as layout } from '../../core/layout';
+import type { TransformManifest } from '../../core/steps';
+import { createHandler } from '../../functions/verify/handler';
+import { verifyOutput, verifyQueries, type VerifyInput } from '../../functions/verify/verify';
+
+const LAKE = 'serverless-etl-lake';
+const FILES = {
+  mine: 'march-aaaaaaaaaaaa',
+  other: 'april-bbbbbbbbbbbb',
+  broken: 'may-cccccccccccc',
+} as const;
+const ROWS_CSV = path.join(__dirname, '../fixtures/steps/curated-rows.csv');
+
+let dir: string;
+let store: LocalObjectStore;
+let engine: LocalQueryEngine;
+
+/** Writes the fixture rows as curated Parquet: one object per (file, day), named by source id. */
+async function writeCurated(lakeDir: string): Promise<void> {
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  await db.run(`CREATE TABLE rows AS SELECT * FROM read_csv('${ROWS_CSV}', all_varchar = true)`);
+  const parts = (await db.runAndReadAll('SELECT DISTINCT file, event_date FROM rows')).getRowObjectsJson();
+  for (const { file, event_date } of parts as { file: keyof typeof FILES; event_date: string }[]) {
+    const folder = path.join(lakeDir, 'curated/registrations', `event_date=${event_date}`);
+    mkdirSync(folder, { recursive: true });
+    await db.run(
+      `COPY (SELECT registration_id, event_id, nullif(attendee_email, '') AS attendee_email, ticket_type,
+                    CAST(amount AS DECIMAL(12,2)) AS amount, currency, CAST(quantity AS BIGINT) AS quantity,
+                    CAST(registered_at AS TIMESTAMP) AS registered_at, attendee_notes
+             FROM rows WHERE file = '${file}' AND event_date = '${event_date}')
+       TO '${path.join(folder, `${FILES[file]}.snappy.parquet`)}' (FORMAT parquet, COMPRESSION snappy)`,
+    );
+  }
+  db.closeSync();
+}
+
+async function putManifest(sourceId: string, over: Partial<TransformManifest> = {}): Promise<void> {
+  const manifest: TransformManifest = {
+    dataset: 'registrations',
+    sourceId,
+    versionTag: '0123456789ab',
+    engine: 'duckdb',
+    rowsIn: 3,
+    rowsOut: 3,
+    duplicatesDropped: 0,
+    partitions: ['2026-03-01', '2026-03-02'],
+    objects: [],
+    startedAt: '2026-11-22T08:00:00.000Z',
+    finishedAt: '2026-11-22T08:00:02.000Z',
+    ...over,
+  };
+  await store.put(LAKE, layout.manifest('registrations', sourceId), JSON.stringify(manifest));
+}
+
+const input = (over: Partial<VerifyInput> = {}): VerifyInput => ({
+  runId: 'run-1',
+  dataset: 'registrations',
+  sourceId: FILES.mine,
+  versionTag: '0123456789ab',
+  rowsValid: 3,
+  lakeBucket: LAKE,
+  database: 'serverless_etl',
+  ...over,
+});
+
+beforeAll(async () => {
+  logger.setLogLevel('SILENT');
+  dir = mkdtempSync(path.join(tmpdir(), 'verify-'));
+  store = new LocalObjectStore(path.join(dir, 'lake'));
+  const lakeDir = path.join(dir, 'lake', LAKE);
+  await writeCurated(lakeDir);
+  const catalog = new LocalCatalog({ catalogFile: path.join(dir, 'catalog.json'), lakeDir });
+  await catalog.startCrawler('crawler');
+  engine = new LocalQueryEngine({ lakeDir, catalog });
+});
+afterAll(() => {
+  engine.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('verify', () => {
+  test("counts only this file's objects and passes when they match the manifest", async () => {
+    await putManifest(FILES.mine);
+
+    const result = await createHandler({ store, query: engine })(input());
+
+    expect(result).toEqual({
+      rowsOut: 3,
+      duplicatesDropped: 0,
+      objects: 0,
+      partitions: 2,
+      checks: ['rowCount', 'requiredNotNull', 'keysUnique'],
+    });
+  });
+
+  test('the table holding fewer rows than the transform reported fails with VerificationFailedError', async () => {
+    await putManifest(FILES.mine, { rowsIn: 4, rowsOut: 4 });
+
+    await expect(verifyOutput(input({ rowsValid: 4 }), { store, query: engine })).rejects.toMatchObject({
+      name: 'VerificationFailedError',
+      message: expect.stringMatching(/has 3 rows from this file, the transform reported rowsOut 4.*Fix: /),
+    });
+  });
+
+  test('a NULL in a required column and a duplicated key are both reported', async () => {
+    await putManifest(FILES.broken, { rowsIn: 2, rowsOut: 2, partitions: ['2026-03-03'] });
+
+    await expect(
+      verifyOutput(input({ sourceId: FILES.broken, rowsValid: 2 }), { store, query: engine }),
+    ).rejects.toThrow(
+      /required column attendee_email is NULL in 1 rows; 1 primary keys \(registration_id\) occur more than once/,
+    );
+  });
+
+  test('a transform that read a different number of rows than validate wrote is a mismatch', async () => {
+    await putManifest(FILES.mine, { rowsIn: 5 });
+
+    await expect(verifyOutput(input(), { store, query: engine })).rejects.toThrow(
+      /transform read 5 rows but validate wrote 3 valid rows/,
+    );
+  });
+
+  test('output of another version of the same key (a newer upload) is not accepted as this run', async () => {
+    await putManifest(FILES.mine, { versionTag: 'ffffffffffff' });
+
+    await expect(verifyOutput(input(), { store, query: engine })).rejects.toThrow(
+      /manifest is for version ffffffffffff/,
+    );
+  });
+
+  test('a missing manifest names where it should be', async () => {
+    await expect(
+      verifyOutput(input({ sourceId: 'june-dddddddddddd' }), { store, query: engine }),
+    ).rejects.toThrow(`s3://${LAKE}/manifests/registrations/june-dddddddddddd.json does not exist`);
+  });
+
+  test('the source id travels as a parameter, never inside the SQL text', () => {
+    const queries = verifyQueries(findContract('registrations')!, FILES.mine);
+
+    for (const q of queries) {
+      expect(q.sql).not.toContain(FILES.mine);
+      expect(q.parameters).toEqual([`%/curated/registrations/%/${FILES.mine}.snappy.parquet`]);
+    }
+  });
+});
