@@ -55,7 +55,13 @@ import {
   type TransformPlan,
 } from '../../core/plan';
 import type { TransformManifest } from '../../core/steps';
-import { createRunTempDir, publishCuratedObjects, writeManifest, type StagedObject } from './publish';
+import {
+  createRunTempDir,
+  publishCuratedObjects,
+  withPublishLock,
+  writeManifest,
+  type StagedObject,
+} from './publish';
 import { checkRequest, type TransformRequest } from './request';
 
 /** Tuning for one DuckDB run. Every field is optional; the defaults suit a laptop. */
@@ -118,29 +124,31 @@ export async function runTransform(
     await options.hooks?.afterTempWrite?.(tempDir);
 
     clock = Date.now();
-    const { objects } = await publishCuratedObjects({
-      lakeDir,
-      dataset: plan.dataset,
-      partitionColumn: plan.partition.name,
-      sourceId,
-      staged: written.staged,
+    return await withPublishLock(lakeDir, sourceId, async () => {
+      const { objects } = await publishCuratedObjects({
+        lakeDir,
+        dataset: plan.dataset,
+        partitionColumn: plan.partition.name,
+        sourceId,
+        staged: written.staged,
+      });
+      const manifest: TransformManifest = {
+        dataset: plan.dataset,
+        sourceId,
+        versionTag: request.versionTag,
+        engine: 'duckdb',
+        rowsIn: written.rowsIn,
+        rowsOut: written.rowsOut,
+        duplicatesDropped: written.rowsIn - written.rowsOut,
+        partitions: written.staged.map((s) => s.day).sort(),
+        objects,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        timingsMs: { ...timingsMs, publish: Date.now() - clock },
+      };
+      await writeManifest(lakeDir, manifest);
+      return manifest;
     });
-    const manifest: TransformManifest = {
-      dataset: plan.dataset,
-      sourceId,
-      versionTag: request.versionTag,
-      engine: 'duckdb',
-      rowsIn: written.rowsIn,
-      rowsOut: written.rowsOut,
-      duplicatesDropped: written.rowsIn - written.rowsOut,
-      partitions: written.staged.map((s) => s.day).sort(),
-      objects,
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      timingsMs: { ...timingsMs, publish: Date.now() - clock },
-    };
-    await writeManifest(lakeDir, manifest);
-    return manifest;
   } finally {
     await fs.rm(tempDir, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { TransformFailedError } from '../../core/errors';
 import { lake } from '../../core/layout';
 import type { TransformManifest } from '../../core/steps';
 
@@ -49,6 +50,46 @@ export async function createRunTempDir(lakeDir: string, sourceId: string): Promi
   const dir = path.join(lakeDir, LAKE_TMP_PREFIX, `${sourceId}-${randomBytes(6).toString('hex')}`);
   await fs.mkdir(dir, { recursive: true });
   return dir;
+}
+
+/** How long a publish lock may be held before it is taken as a crashed publisher's leftover. */
+const STALE_LOCK_MS = 10 * 60_000;
+const LOCK_WAIT_MS = 60_000;
+
+/**
+ * Runs `publish` while holding `<lake>/_tmp/<sourceId>.publish.lock` (created exclusively). Two
+ * runs of one source (say, two versions of a key in flight at once) then publish one after the
+ * other, each as a whole, instead of interleaving renames and deletes. Which version should win
+ * is the claim step's decision, not the engine's: the last publisher wins.
+ */
+export async function withPublishLock<T>(
+  lakeDir: string,
+  sourceId: string,
+  publish: () => Promise<T>,
+): Promise<T> {
+  const lock = path.join(lakeDir, LAKE_TMP_PREFIX, `${sourceId}.publish.lock`);
+  await fs.mkdir(path.dirname(lock), { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await fs.open(lock, 'wx')).close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const held = await fs.stat(lock).catch(() => undefined);
+      if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await fs.rm(lock, { force: true });
+      else if (Date.now() > deadline)
+        throw new TransformFailedError(
+          `publish of ${sourceId}: another run has held ${lock} for over ${LOCK_WAIT_MS / 1000} s. Fix: let it finish and re-run; if no run is active, delete the lock file`,
+        );
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  try {
+    return await publish();
+  } finally {
+    await fs.rm(lock, { force: true });
+  }
 }
 
 /** Steps 1 and 2 above: moves the staged objects into place, then removes stale own objects. */

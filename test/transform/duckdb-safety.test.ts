@@ -117,6 +117,16 @@ describe('re-runs replace exactly their own output', () => {
     expect((await tableRows()).map((r) => r.registration_id)).toEqual(['REG-00000091', 'REG-00000092']);
   });
 
+  test('two runs of one source at once publish one after the other, never interleaved', async () => {
+    await Promise.all([transform(MINE, 'rerun-v1'), transform(MINE, 'rerun-v2', { versionTag: 'v2' })]);
+
+    const manifest = readManifest(lake.dir, 'registrations', MINE);
+    expect(filesUnder(path.join(lake.dir, 'curated')).map((f) => `curated/${f}`)).toEqual(manifest.objects);
+    const notes = new Set((await tableRows()).map((r) => r.attendee_notes));
+    expect(notes).toEqual(new Set([manifest.versionTag === 'v2' ? 'v2 moved' : 'v1']));
+    expect(filesUnder(path.join(lake.dir, '_tmp'))).toEqual([]);
+  });
+
   test('the staging input is never modified', async () => {
     const stagingFile = path.join(staging('registrations', 'dedupe'), 'part-00000.jsonl');
     const before = readFileSync(stagingFile);
