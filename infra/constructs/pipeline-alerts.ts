@@ -223,11 +223,14 @@ export class PipelineAlerts extends Construct {
       });
     const rejectRates: cloudwatch.IMetric[] = [];
     for (const d of props.datasets) {
+      // Ids are per dataset: the dashboard graphs every dataset's ratio in one widget.
+      const read = `read_${d.dataset}`;
+      const rejected = `rejected_${d.dataset}`;
       const rate = new cloudwatch.MathExpression({
-        expression: 'IF(rowsRead > 0, rowsRejected / rowsRead, 0)',
+        expression: `IF(${read} > 0, ${rejected} / ${read}, 0)`,
         usingMetrics: {
-          rowsRead: datasetMetric(d.dataset, PIPELINE_METRICS.rowsRead),
-          rowsRejected: datasetMetric(d.dataset, PIPELINE_METRICS.rowsRejected),
+          [read]: datasetMetric(d.dataset, PIPELINE_METRICS.rowsRead),
+          [rejected]: datasetMetric(d.dataset, PIPELINE_METRICS.rowsRejected),
         },
         label: `${d.dataset} reject ratio`,
         period,

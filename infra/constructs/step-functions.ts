@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
 import { STEP_ENV, type IamNeed, type IamNeeds, type IamResourceName } from '../../core/steps';
@@ -99,12 +99,14 @@ export class StepFunctions extends Construct {
     const built = new Map<string, StepFunction>();
 
     for (const [step, settings] of Object.entries(props.steps)) {
-      const entry = path.join(functionsDir, step, 'handler.ts');
-      if (!existsSync(entry)) {
+      const declared = path.join(functionsDir, step, 'handler.ts');
+      if (!existsSync(declared)) {
         throw new Error(
-          `${entry} does not exist. Fix: every step in the state machine needs functions/${step}/handler.ts exporting \`handler\`.`,
+          `${declared} does not exist. Fix: every step in the state machine needs functions/${step}/handler.ts exporting \`handler\`.`,
         );
       }
+      // The real path: esbuild and CDK require the entry to sit under the project root.
+      const entry = realpathSync(declared);
       const iamNeeds = loadIamNeeds(functionsDir, step);
       const title = step[0]!.toUpperCase() + step.slice(1);
 

@@ -84,7 +84,9 @@ describe('stack configuration', () => {
 
   test('a retention CloudWatch Logs does not accept lists the ones it does', () => {
     const err = configErrorOf(() =>
-      loadConfig({ context: contextOf({ 'etl:notificationEmail': 'a@data.test', 'etl:logRetentionDays': 31 }) }),
+      loadConfig({
+        context: contextOf({ 'etl:notificationEmail': 'a@data.test', 'etl:logRetentionDays': 31 }),
+      }),
     );
 
     expect(err.message).toContain('"logRetentionDays" from context etl:logRetentionDays');
@@ -109,7 +111,10 @@ describe('stack configuration', () => {
   test('an unreadable schemas folder is a configuration error, not a crash', () => {
     const err = configErrorOf(() =>
       loadConfig({
-        context: contextOf({ 'etl:notificationEmail': 'a@data.test', 'etl:schemasDir': '/nonexistent/schemas' }),
+        context: contextOf({
+          'etl:notificationEmail': 'a@data.test',
+          'etl:schemasDir': '/nonexistent/schemas',
+        }),
       }),
     );
 

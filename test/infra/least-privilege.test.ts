@@ -1,0 +1,194 @@
+import { readDefinitionText } from '../../statemachines/definition';
+import {
+  LAMBDA_TRACING_ACTIONS,
+  STATE_MACHINE_LOGGING_ACTIONS,
+  STATE_MACHINE_TRACING_ACTIONS,
+  audit,
+  grantsOf,
+  usesOfDefinition,
+  usesOfNeeds,
+  type ResourceMarkers,
+  type TemplateJson,
+  type Use,
+} from './iam-audit';
+import { synthPipeline, type Synthesized } from './synth';
+
+let synth: Synthesized;
+let template: TemplateJson;
+let markers: ResourceMarkers;
+
+const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) =>
+  synth.stack.getLogicalId(construct.node.defaultChild as never);
+
+beforeAll(() => {
+  synth = synthPipeline();
+  template = synth.template.toJSON() as TemplateJson;
+  const s = synth.stack;
+  markers = {
+    landingBucket: logicalIdOf(s.storage.landingBucket),
+    lakeBucket: logicalIdOf(s.storage.lakeBucket),
+    athenaResultsBucket: logicalIdOf(s.storage.athenaResultsBucket),
+    ledgerTable: logicalIdOf(s.ledger),
+    glueDatabase: `database/${s.catalog.databaseName}`,
+    glueCrawler: `crawler/${s.catalog.crawlerName}`,
+    glueJob: `job/${s.transform.jobName}`,
+    athenaWorkGroup: `workgroup/${s.catalog.workGroupName}`,
+    notificationTopic: logicalIdOf(s.notifications.topic),
+    stateMachine: `stateMachine:${s.stateMachine.stateMachineName}`,
+    key: logicalIdOf(s.storage.key as never),
+  };
+});
+
+/** A rendered substitution value → what a granting resource must contain to be about it. */
+function markerOfSubstitution(placeholder: string): string {
+  const [, sm] = Object.entries(template.Resources).find(
+    ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+  )!;
+  const value = sm.Properties.DefinitionSubstitutions[placeholder];
+  if (value === undefined) throw new Error(`no substitution for ${placeholder}`);
+  if (typeof value === 'object' && 'Fn::GetAtt' in value) return value['Fn::GetAtt'][0];
+  if (typeof value === 'object' && 'Ref' in value) return value.Ref;
+  if (placeholder === 'GlueJobName') return `job/${value}`;
+  return String(value);
+}
+
+function roleOf(functionLogicalId: string): string {
+  return template.Resources[functionLogicalId]!.Properties.Role['Fn::GetAtt'][0];
+}
+
+describe('least privilege: every role grants exactly what its code or definition uses', () => {
+  test('the state machine role grants what the ASL Task states use, plus logging and tracing', () => {
+    const asl = JSON.parse(readDefinitionText());
+    const uses: Use[] = [
+      ...usesOfDefinition(asl, markerOfSubstitution, markers.key),
+      ...STATE_MACHINE_LOGGING_ACTIONS.map((action) => ({
+        action,
+        markers: ['*'],
+        why: 'LoggingConfiguration',
+      })),
+      ...STATE_MACHINE_TRACING_ACTIONS.map((action) => ({
+        action,
+        markers: ['*'],
+        why: 'TracingConfiguration',
+      })),
+    ];
+
+    const findings = audit(grantsOf(template, logicalIdOf(synth.stack.stateMachineRole)), uses);
+
+    expect(findings).toEqual([]);
+  });
+
+  test.each(['claim', 'validate', 'quarantine', 'catalog', 'verify', 'archive'])(
+    'the %s function role grants exactly its declared iamNeeds',
+    (step) => {
+      const built = synth.stack.steps.get(step);
+      const uses: Use[] = [
+        ...usesOfNeeds(built.iamNeeds, markers),
+        ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+          action,
+          markers: [logicalIdOf(built.logGroup)],
+          why: 'its own log group',
+        })),
+        ...LAMBDA_TRACING_ACTIONS.map((action) => ({ action, markers: ['*'], why: 'active tracing' })),
+      ];
+
+      const findings = audit(grantsOf(template, roleOf(logicalIdOf(built.fn))), uses);
+
+      expect(findings).toEqual([]);
+    },
+  );
+
+  test('the reconcile function role grants exactly its declared iamNeeds', () => {
+    const built = synth.stack.reconcile.get('reconcile');
+    const uses: Use[] = [
+      ...usesOfNeeds(built.iamNeeds, markers),
+      ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+        action,
+        markers: [logicalIdOf(built.logGroup)],
+        why: 'its own log group',
+      })),
+      ...LAMBDA_TRACING_ACTIONS.map((action) => ({ action, markers: ['*'], why: 'active tracing' })),
+    ];
+
+    expect(audit(grantsOf(template, roleOf(logicalIdOf(built.fn))), uses)).toEqual([]);
+  });
+
+  test('the audit catches a granted action no code uses, and a used action that is not granted', () => {
+    const built = synth.stack.steps.get('claim');
+    const role = roleOf(logicalIdOf(built.fn));
+    const doctored = structuredClone(template);
+    const policy = Object.values(doctored.Resources).find(
+      (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((x: { Ref: string }) => x.Ref === role),
+    )!;
+    policy.Properties.PolicyDocument.Statement.push({
+      Effect: 'Allow',
+      Action: 's3:DeleteObject',
+      Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [markers.landingBucket, 'Arn'] }, '/*']] },
+    });
+    const needsWithExtra = [
+      ...built.iamNeeds,
+      { on: 'ledgerTable' as const, actions: ['dynamodb:Scan'], why: 'a use the stack never heard of' },
+    ];
+
+    const findings = audit(grantsOf(doctored, role), [
+      ...usesOfNeeds(needsWithExtra, markers),
+      ...['logs:CreateLogStream', 'logs:PutLogEvents', ...LAMBDA_TRACING_ACTIONS].map((action) => ({
+        action,
+        markers: [],
+        why: 'baseline',
+      })),
+    ]);
+
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'unused', action: 's3:DeleteObject' }),
+        expect.objectContaining({ kind: 'missing', action: 'dynamodb:Scan' }),
+      ]),
+    );
+  });
+
+  test('no policy anywhere grants an action wildcard such as "*" or "s3:*"', () => {
+    for (const [id, r] of Object.entries(template.Resources)) {
+      if (r.Type !== 'AWS::IAM::Policy') continue;
+      for (const st of r.Properties.PolicyDocument.Statement) {
+        for (const action of ([] as string[]).concat(st.Action)) {
+          expect(`${id}: ${action}`).not.toMatch(/\*/);
+        }
+      }
+    }
+  });
+
+  test('no role carries a managed policy (each one is written for its job)', () => {
+    for (const r of Object.values(template.Resources)) {
+      if (r.Type === 'AWS::IAM::Role') expect(r.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  test('the Glue job deletes only under tmp/ and curated/, and writes only there and to manifests/', () => {
+    const grants = grantsOf(template, logicalIdOf(synth.stack.transform.role));
+    const lake = markers.lakeBucket;
+    const under = (action: string) =>
+      grants
+        .filter((g) => g.action === action)
+        .map((g) => (g.resource.includes(lake) ? /"(\/[a-z-]+\/)\*"/.exec(g.resource)?.[1] : g.resource));
+
+    expect(under('s3:DeleteObject').sort()).toEqual(['/curated/', '/tmp/']);
+    expect(under('s3:PutObject').sort()).toEqual(['/curated/', '/manifests/', '/tmp/']);
+    expect(under('s3:GetObject').filter((p) => p?.startsWith('/'))).toEqual(['/staging/', '/tmp/']);
+    expect(grants.map((g) => g.action).filter((a) => /Delete/.test(a))).toEqual([
+      's3:DeleteObject',
+      's3:DeleteObject',
+    ]);
+  });
+
+  test("the crawler reads only curated/ and changes only the pipeline database's tables", () => {
+    const grants = grantsOf(template, logicalIdOf(synth.stack.catalog.crawlerRole));
+    const database = synth.stack.catalog.databaseName;
+
+    for (const g of grants.filter((x) => x.action.startsWith('s3:GetObject')))
+      expect(g.resource).toContain('/curated/*');
+    for (const g of grants.filter((x) => x.action.startsWith('glue:'))) {
+      expect(g.resource).toMatch(new RegExp(`:catalog"|database/${database}"|table/${database}/\\*"`));
+    }
+  });
+});

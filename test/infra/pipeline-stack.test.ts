@@ -1,0 +1,457 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- synthesized CloudFormation is untyped JSON; these walk it freely */
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import path from 'node:path';
+import { LANDING_PREFIX } from '../../core/layout';
+import { LAKE_PREFIXES } from '../../infra/constructs/lake-storage';
+import { STACK_OUTPUTS } from '../../remote/stack-outputs';
+import {
+  DEFINITION_PLACEHOLDERS,
+  GLUE_JOB_TIMEOUT_MINUTES,
+  readDefinitionText,
+} from '../../statemachines/definition';
+import { synthPipeline, TEST_EMAIL, type Synthesized } from './synth';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+
+const FIXTURE_SCHEMAS = path.resolve(__dirname, '../fixtures/infra/schemas');
+const asl = JSON.parse(readDefinitionText()) as {
+  States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }>;
+};
+
+let synth: Synthesized;
+let template: Template;
+let resources: Record<string, Resource>;
+
+beforeAll(() => {
+  // Two datasets (registrations, payments) share the stack.
+  synth = synthPipeline({ settings: { schemasDir: FIXTURE_SCHEMAS, stagingExpirationDays: 5 } });
+  template = synth.template;
+  resources = template.toJSON().Resources as Record<string, Resource>;
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) =>
+  synth.stack.getLogicalId(construct.node.defaultChild as never);
+
+/** EventBridge `wildcard`: `*` matches any run of characters, everything else literally. */
+function wildcardMatches(pattern: string, key: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+  return re.test(key);
+}
+
+describe('trigger: S3 Object Created under incoming/*.csv starts the state machine', () => {
+  test('the rule matches Object Created events of the landing bucket, incoming/ and .csv only', () => {
+    const landing = logicalIdOf(synth.stack.storage.landingBucket);
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [{ Ref: landing }] },
+          object: { key: [{ wildcard: 'incoming/*.csv' }, { wildcard: 'incoming/*.CSV' }] },
+        },
+      },
+    });
+  });
+
+  test('uploads match and no output prefix ever can (no recursion)', () => {
+    const [, rule] = ofType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern.source[0] === 'aws.s3',
+    )!;
+    const wildcards = (rule.Properties.EventPattern.detail.object.key as { wildcard: string }[]).map(
+      (k) => k.wildcard,
+    );
+    const matches = (key: string) => wildcards.some((w) => wildcardMatches(w, key));
+
+    expect(matches(`${LANDING_PREFIX}registrations/2024/jan.csv`)).toBe(true);
+    expect(matches(`${LANDING_PREFIX}registrations/JAN.CSV`)).toBe(true);
+    expect(matches(`${LANDING_PREFIX}registrations/notes.txt`)).toBe(false);
+    for (const prefix of Object.values(LAKE_PREFIXES)) {
+      expect(matches(`${prefix}registrations/x/part-00000.csv`)).toBe(false);
+    }
+    // And outputs are in another bucket, which the pattern does not name.
+    expect(JSON.stringify(rule.Properties.EventPattern.detail.bucket)).not.toContain(
+      logicalIdOf(synth.stack.storage.lakeBucket),
+    );
+  });
+
+  test('the landing bucket sends its events to EventBridge natively (no custom resource)', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+    });
+    expect(ofType('Custom::S3BucketNotifications')).toHaveLength(0);
+  });
+
+  test('the state machine target retries for a day and dead-letters into an encrypted queue', () => {
+    const queue = logicalIdOf(synth.stack.deadLetterQueue);
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: logicalIdOf(synth.stack.stateMachine) },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
+        }),
+      ],
+    });
+    expect(resources[queue]!.Properties.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [logicalIdOf(synth.stack.storage.key as never), 'Arn'],
+    });
+  });
+});
+
+describe('storage: private, TLS-only, versioned, encrypted, logged, expiring', () => {
+  test('all four buckets block every kind of public access and are versioned', () => {
+    const buckets = ofType('AWS::S3::Bucket');
+
+    expect(buckets).toHaveLength(4);
+    for (const [, b] of buckets) {
+      expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(b.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    }
+  });
+
+  test('every bucket policy denies requests without TLS', () => {
+    const policies = ofType('AWS::S3::BucketPolicy');
+
+    expect(policies).toHaveLength(4);
+    for (const [, p] of policies) {
+      expect(p.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      );
+    }
+  });
+
+  test('data buckets use SSE-KMS with the rotating key; the log bucket SSE-S3; data buckets log access', () => {
+    const key = logicalIdOf(synth.stack.storage.key as never);
+    const logs = logicalIdOf(synth.stack.storage.accessLogsBucket);
+    const { landingBucket, lakeBucket, athenaResultsBucket } = synth.stack.storage;
+
+    for (const bucket of [landingBucket, lakeBucket, athenaResultsBucket]) {
+      const props = resources[logicalIdOf(bucket)]!.Properties;
+      expect(
+        props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault,
+      ).toEqual({
+        SSEAlgorithm: 'aws:kms',
+        KMSMasterKeyID: { 'Fn::GetAtt': [key, 'Arn'] },
+      });
+      expect(props.LoggingConfiguration.DestinationBucketName).toEqual({ Ref: logs });
+    }
+    expect(
+      resources[logs]!.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0]
+        .ServerSideEncryptionByDefault,
+    ).toEqual({ SSEAlgorithm: 'AES256' });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test('staging expires after the configured days and old versions expire everywhere', () => {
+    const lake = resources[logicalIdOf(synth.stack.storage.lakeBucket)]!.Properties;
+    const rules = lake.LifecycleConfiguration.Rules as Record<string, any>[];
+
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'staging/', ExpirationInDays: 5, Status: 'Enabled' }),
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 } }),
+      ]),
+    );
+    for (const [, b] of ofType('AWS::S3::Bucket')) {
+      const noncurrent = (b.Properties.LifecycleConfiguration.Rules as Record<string, any>[]).some(
+        (r) => r.NoncurrentVersionExpiration,
+      );
+      expect(noncurrent).toBe(true);
+    }
+  });
+
+  test('the key lets EventBridge and CloudWatch alarms publish to the encrypted topic and queue', () => {
+    const [, key] = ofType('AWS::KMS::Key')[0]!;
+    const statement = (key.Properties.KeyPolicy.Statement as Record<string, any>[]).find(
+      (s) => s.Sid === 'EventBridgeAndAlarmsPublishToEncryptedTopicAndQueue',
+    );
+
+    expect([...(statement!.Principal.Service as string[])].sort()).toEqual([
+      'cloudwatch.amazonaws.com',
+      'events.amazonaws.com',
+    ]);
+    expect(statement?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+  });
+});
+
+describe('state machine: the ASL file, Standard, logged, traced', () => {
+  test('every placeholder of the definition is substituted', () => {
+    const [, sm] = ofType('AWS::StepFunctions::StateMachine')[0]!;
+
+    expect(Object.keys(sm.Properties.DefinitionSubstitutions).sort()).toEqual(
+      Object.keys(DEFINITION_PLACEHOLDERS).sort(),
+    );
+    expect(sm.Properties.DefinitionString).toBe(readDefinitionText());
+  });
+
+  test('Standard type, ALL-level logging with execution data to an encrypted log group, X-Ray on', () => {
+    const logGroup = logicalIdOf(synth.stack.node.findChild('StateMachineLogs') as never);
+
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroup, 'Arn'] } } }],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    expect(resources[logGroup]!.Properties).toMatchObject({
+      RetentionInDays: 30,
+      KmsKeyId: expect.anything(),
+    });
+  });
+
+  test('each step function times out before the Task state that calls it', () => {
+    const substitutions = ofType('AWS::StepFunctions::StateMachine')[0]![1].Properties
+      .DefinitionSubstitutions;
+    for (const state of Object.values(asl.States)) {
+      const placeholder = /^\$\{(\w+FunctionArn)\}$/.exec(state.Resource ?? '')?.[1];
+      if (!placeholder) continue;
+      const fnId = substitutions[placeholder]['Fn::GetAtt'][0] as string;
+
+      expect(resources[fnId]!.Properties.Timeout).toBeLessThan(state.TimeoutSeconds!);
+    }
+  });
+});
+
+describe('transform: Glue 5.0 job, bounded, encrypted', () => {
+  test("the job's timeout is shorter than the Transform task's", () => {
+    const job = ofType('AWS::Glue::Job')[0]![1].Properties;
+
+    expect(job.Timeout).toBe(GLUE_JOB_TIMEOUT_MINUTES);
+    expect(job.Timeout * 60).toBeLessThan(asl.States.Transform!.TimeoutSeconds!);
+  });
+
+  test('Glue 5.0, autoscaling G.1X workers up to the configured maximum, a deliberate concurrency cap', () => {
+    template.hasResourceProperties('AWS::Glue::Job', {
+      GlueVersion: '5.0',
+      WorkerType: 'G.1X',
+      NumberOfWorkers: 10,
+      ExecutionProperty: { MaxConcurrentRuns: 5 },
+      MaxRetries: 0,
+      Command: {
+        Name: 'glueetl',
+        PythonVersion: '3',
+        ScriptLocation: { 'Fn::Sub': Match.stringLikeRegexp('^s3://.*\\.py$') },
+      },
+      DefaultArguments: Match.objectLike({
+        '--enable-auto-scaling': 'true',
+        '--job-bookmark-option': 'job-bookmark-disable',
+      }),
+      SecurityConfiguration: 'serverless-etl-glue',
+    });
+  });
+
+  test('the security configuration encrypts S3 output, logs and bookmarks with the key', () => {
+    const key = { 'Fn::GetAtt': [logicalIdOf(synth.stack.storage.key as never), 'Arn'] };
+
+    template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
+      EncryptionConfiguration: {
+        S3Encryptions: [{ S3EncryptionMode: 'SSE-KMS', KmsKeyArn: key }],
+        CloudWatchEncryption: { CloudWatchEncryptionMode: 'SSE-KMS', KmsKeyArn: key },
+        JobBookmarksEncryption: { JobBookmarksEncryptionMode: 'CSE-KMS', KmsKeyArn: key },
+      },
+    });
+  });
+
+  test('the crawler has one curated/ target per dataset and never drops a table', () => {
+    const crawler = ofType('AWS::Glue::Crawler')[0]![1].Properties;
+    const paths = (crawler.Targets.S3Targets as { Path: unknown }[]).map((t) => JSON.stringify(t.Path));
+
+    expect(paths).toHaveLength(2);
+    expect(paths[0]).toContain('/curated/payments/');
+    expect(paths[1]).toContain('/curated/registrations/');
+    expect(crawler.SchemaChangePolicy).toEqual({
+      UpdateBehavior: 'UPDATE_IN_DATABASE',
+      DeleteBehavior: 'LOG',
+    });
+    expect(crawler.RecrawlPolicy).toEqual({ RecrawlBehavior: 'CRAWL_EVERYTHING' });
+  });
+
+  test('the Athena workgroup enforces encrypted results and a bytes-scanned cutoff', () => {
+    template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+        ResultConfiguration: Match.objectLike({
+          EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: Match.anyValue() },
+        }),
+      }),
+    });
+  });
+});
+
+describe('step functions: Node 22 on arm64, Powertools by environment, no secrets', () => {
+  test('every function is nodejs22.x arm64, traced, logging to its own encrypted log group', () => {
+    const functions = ofType('AWS::Lambda::Function');
+
+    expect(functions).toHaveLength(7); // six steps + reconcile
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+      const logGroup = resources[fn.Properties.LoggingConfig.LogGroup.Ref]!;
+      expect(logGroup.Properties).toMatchObject({ RetentionInDays: 30, KmsKeyId: expect.anything() });
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'serverless-etl',
+        POWERTOOLS_METRICS_NAMESPACE: 'ServerlessEtl',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        SCHEMAS_DIR: '/var/task/schemas',
+      });
+    }
+  });
+
+  test('no environment variable carries a secret', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      for (const [name, value] of Object.entries(
+        fn.Properties.Environment.Variables as Record<string, unknown>,
+      )) {
+        expect(name).not.toMatch(/SECRET|PASSWORD|TOKEN|ACCESS_KEY|CREDENTIAL/i);
+        expect(JSON.stringify(value)).not.toMatch(/AKIA[0-9A-Z]{16}/);
+      }
+    }
+  });
+});
+
+describe('ledger and reconcile', () => {
+  test('the ledger is keyed pk/sk, on demand, encrypted with the key, recoverable to a point in time', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+  });
+
+  test('a schedule invokes the reconcile function every hour', () => {
+    const reconcile = logicalIdOf(synth.stack.reconcile.get('reconcile').fn);
+
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [reconcile, 'Arn'] } }),
+    });
+  });
+});
+
+describe('alerts: an encrypted topic, readable failure mail, alarms that all notify', () => {
+  test('the topic is encrypted with the key and mails the configured address', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: TEST_EMAIL });
+  });
+
+  test('a failed, timed-out or aborted execution sends the console link and both redrive commands', () => {
+    const topic = logicalIdOf(synth.stack.notifications.topic);
+    const [, rule] = ofType('AWS::Events::Rule').find(
+      ([, r]) => r.Properties.EventPattern['detail-type'][0] === 'Step Functions Execution Status Change',
+    )!;
+
+    expect(rule.Properties.EventPattern.detail).toEqual({
+      status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+      stateMachineArn: [{ Ref: logicalIdOf(synth.stack.stateMachine) }],
+    });
+    const target = rule.Properties.Targets[0];
+    expect(target.Arn).toEqual({ Ref: topic });
+    const text = target.InputTransformer.InputTemplate as string;
+    expect(text).toContain('aws stepfunctions redrive-execution --execution-arn <detail-executionArn>');
+    expect(text).toContain('etl redrive <detail-name> --stack EtlTest');
+    expect(text).toContain(
+      'console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<detail-executionArn>',
+    );
+  });
+
+  test('every alarm notifies the topic, and the required ones exist', () => {
+    const topic = logicalIdOf(synth.stack.notifications.topic);
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+
+    for (const [, a] of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: topic }]);
+    const names = alarms.map(([, a]) => a.Properties.AlarmName as string);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'serverless-etl-ExecutionsFailed',
+        'serverless-etl-ExecutionsTimedOut',
+        'serverless-etl-ExecutionsAborted',
+        'serverless-etl-GlueJobFailed',
+        'serverless-etl-DeadLetterQueueNotEmpty',
+        'serverless-etl-TriggerRuleFailedInvocations',
+        'serverless-etl-RejectRate-registrations',
+        'serverless-etl-RejectRate-payments',
+      ]),
+    );
+  });
+
+  test("each dataset's reject-rate alarm uses that contract's threshold over the validate metrics", () => {
+    const alarm = (name: string) =>
+      ofType('AWS::CloudWatch::Alarm').find(([, a]) => a.Properties.AlarmName === name)![1].Properties;
+
+    for (const [dataset, threshold] of [
+      ['registrations', 0.05],
+      ['payments', 0.01],
+    ] as const) {
+      const a = alarm(`serverless-etl-RejectRate-${dataset}`);
+      expect(a.Threshold).toBe(threshold);
+      expect(a.ComparisonOperator).toBe('GreaterThanThreshold');
+      const stats = (a.Metrics as Record<string, any>[]).filter((m) => m.MetricStat);
+      expect(stats.map((m) => m.MetricStat.Metric.MetricName).sort()).toEqual(['RowsRead', 'RowsRejected']);
+      for (const m of stats) {
+        expect(m.MetricStat.Metric.Namespace).toBe('ServerlessEtl');
+        expect(m.MetricStat.Metric.Dimensions).toEqual(
+          expect.arrayContaining([{ Name: 'dataset', Value: dataset }]),
+        );
+      }
+    }
+  });
+
+  test('the DLQ alarm fires on a single visible message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'serverless-etl-DeadLetterQueueNotEmpty',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  test('one dashboard shows runs, durations, rows, rejects and DLQ depth', () => {
+    const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0]!;
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+
+    for (const title of [
+      'Runs by status',
+      'Run duration',
+      'Rows read / valid / rejected',
+      'Reject ratio',
+      'Dead-letter queue depth',
+    ]) {
+      expect(body).toContain(title);
+    }
+  });
+});
+
+test('the stack publishes every output the remote CLI reads', () => {
+  const outputs = Object.keys(template.toJSON().Outputs as object);
+
+  expect(outputs).toEqual(expect.arrayContaining(Object.keys(STACK_OUTPUTS)));
+});
