@@ -2,7 +2,7 @@
  * The remote backend of the `etl` CLI: the same verbs as the local runtime, against a deployed
  * stack (`--stack NAME`, `--profile`, `--region`). See remote/README.md.
  */
-export { createRemoteClients, destroyRemoteClients, RegionMissingError } from './clients';
+export { createRemoteClients, destroyRemoteClients, regionOf, RegionMissingError } from './clients';
 export type { RemoteClients, RemoteOptions } from './clients';
 export { connectStack, resolveStack, StackNotFoundError } from './stack';
 export type { ConnectOptions, RemoteStack } from './stack';

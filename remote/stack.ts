@@ -74,6 +74,7 @@ export interface ConnectOptions extends RemoteOptions {
  */
 export async function connectStack(options: ConnectOptions): Promise<RemoteStack> {
   const clients = createRemoteClients(options);
+  await regionOf(clients, options.profile); // fails first, naming the profile, when no region is set
   const info = await resolveStack(options.stack, clients);
   return { info, clients };
 }
