@@ -224,13 +224,14 @@ function typedSelect(plan: TransformPlan, parts: readonly string[], options: Duc
     ...plan.columns.map((c) => c.source),
     ...plan.dedupe.orderBy.map((o) => o.column).filter((c) => c !== LINE_COLUMN),
   ]);
+  const mustHaveValue = new Set([...plan.dedupe.key, plan.partition.source]);
   const columns = [
     ...plan.stagingColumns.map((c) => `${ident(c)}: 'VARCHAR'`),
     `${ident(LINE_COLUMN)}: 'BIGINT'`,
   ];
   const select = plan.stagingColumns
     .filter((c) => needed.has(c))
-    .map((c) => `${castExpression(c, stagingTypeOf(plan, c))} AS ${ident(c)}`);
+    .map((c) => `${castExpression(c, stagingTypeOf(plan, c), mustHaveValue.has(c))} AS ${ident(c)}`);
   return (
     `SELECT ${[...select, ident(LINE_COLUMN)].join(', ')} FROM read_json([${parts.map(sqlString).join(', ')}], ` +
     `columns = {${columns.join(', ')}}, format = 'newline_delimited', records = true, ` +
@@ -259,21 +260,30 @@ function sqlType(t: PlanType): string {
   }
 }
 
-function castExpression(column: string, t: PlanType): string {
+/**
+ * One staging column, checked and typed. `mustHaveValue` marks key and partition columns: the
+ * contract makes them required, so a null there means staging was not written by validate — and
+ * would otherwise merge keyless rows into one or write a `=NULL` folder.
+ */
+function castExpression(column: string, t: PlanType, mustHaveValue: boolean): string {
   const v = ident(column);
-  const pattern = canonicalPattern(t);
-  if (pattern === undefined) return v;
-  const typeName = t.type === 'decimal' ? `decimal(${t.precision},${t.scale})` : t.type;
   const problem = (what: string) =>
     `error('staging line ' || coalesce(CAST(${ident(LINE_COLUMN)} AS VARCHAR), '?') || ', column ${column}: ' || ` +
-    `to_json(left(${v}, 60)) || ' ${what}')`;
+    `${what})`;
+  const whenNull = mustHaveValue ? problem(`'is empty, but it is a key or partition column'`) : 'NULL';
+  const pattern = canonicalPattern(t);
+  if (pattern === undefined)
+    return mustHaveValue ? `CASE WHEN ${v} IS NULL THEN ${whenNull} ELSE ${v} END` : v;
+  const typeName = t.type === 'decimal' ? `decimal(${t.precision},${t.scale})` : t.type;
+  const shown = `to_json(left(${v}, 60))`;
   // The pattern rules out text a cast would silently round or reinterpret; what is left to fail is
   // range (int64, calendar days), and TRY_CAST + error() reports it with the line, never as null.
   return (
-    `CASE WHEN ${v} IS NULL THEN NULL ` +
+    `CASE WHEN ${v} IS NULL THEN ${whenNull} ` +
     `WHEN regexp_full_match(${v}, ${sqlString(pattern)}) ` +
-    `THEN coalesce(TRY_CAST(${v} AS ${sqlType(t)}), ${problem(`is not a valid ${typeName} (no such day, or out of range)`)}) ` +
-    `ELSE ${problem(`is not canonical ${typeName} text`)} END`
+    `THEN coalesce(TRY_CAST(${v} AS ${sqlType(t)}), ` +
+    `${problem(`${shown} || ' is not a valid ${typeName} (no such day, or out of range)'`)}) ` +
+    `ELSE ${problem(`${shown} || ' is not canonical ${typeName} text'`)} END`
   );
 }
 

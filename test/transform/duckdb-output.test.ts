@@ -75,6 +75,30 @@ describe('dedupe keeps the row the contract says wins', () => {
     expect(manifest).toMatchObject({ rowsIn: 8, rowsOut: 4, duplicatesDropped: 4, engine: 'duckdb' });
   });
 
+  test('duplicates spread over two part files are deduplicated together; other files are ignored', async () => {
+    const manifest = await runTransform(
+      {
+        plan: registrationsPlan(),
+        sourceId: SOURCE,
+        versionTag: 'v1',
+        stagingDir: staging('registrations', 'two-parts'),
+        lakeDir: lake.dir,
+      },
+      { threads: 2 },
+    );
+
+    const rows = await reader.rows(
+      `SELECT registration_id, attendee_notes, event_date FROM ${reader.curated(lake.dir, 'registrations')}
+       ORDER BY registration_id`,
+    );
+    expect(rows).toEqual([
+      { registration_id: 'REG-00000021', attendee_notes: 'part 1, newer, wins', event_date: '2024-04-02' },
+      { registration_id: 'REG-00000022', attendee_notes: 'part 0, only', event_date: '2024-04-01' },
+      { registration_id: 'REG-00000023', attendee_notes: 'part 1, only', event_date: '2024-04-02' },
+    ]);
+    expect(manifest).toMatchObject({ rowsIn: 4, rowsOut: 3, partitions: ['2024-04-01', '2024-04-02'] });
+  });
+
   test('kitchen sink: typed sort on a dropped column, nulls last both ways, instants, first line on ties', async () => {
     await runTransform(
       {

@@ -222,6 +222,15 @@ describe('bad staging is refused with a clear error', () => {
     expect(filesUnder(lake.dir)).toEqual([]);
   });
 
+  test('an empty key is refused, naming the line, instead of merging keyless rows', async () => {
+    const run = transform(MINE, 'empty-key');
+
+    await expect(run).rejects.toThrow(
+      /staging line 3, column registration_id: is empty, but it is a key or partition column/,
+    );
+    expect(filesUnder(lake.dir)).toEqual([]);
+  });
+
   test('a plan from another dataset, or a source id that is not a sourceIdOf() id, is refused', async () => {
     await expect(transform(MINE, 'dedupe', { dataset: 'payments' })).rejects.toThrow(
       /plan is for dataset "registrations", the request for "payments"/,
