@@ -14,8 +14,8 @@
  *
  * | plan type      | Parquet physical                              | Parquet logical / converted     |
  * |----------------|-----------------------------------------------|---------------------------------|
- * | string         | BYTE_ARRAY                                    | UTF8 (String)                   |
- * | integer        | INT64                                         | INT_64 / none (plain int64)     |
+ * | string         | BYTE_ARRAY                                    | converted UTF8 (Spark also sets logical STRING) |
+ * | integer        | INT64                                         | DuckDB annotates INT_64, Spark none: both int64 |
  * | decimal(p,s)   | INT32 p≤9, INT64 p≤18, FIXED_LEN_BYTE_ARRAY p>18 | DECIMAL(p,s)                  |
  * | double         | DOUBLE                                        | none                            |
  * | boolean        | BOOLEAN                                       | none                            |
@@ -26,10 +26,12 @@
  * logical type and the values. Spark must set spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS
  * and write timestamps as TimestampType — UTC-adjusted — not TimestampNTZ.)
  *
- * Values: each staging value (null or canonical text, core/staging.ts) is checked against
- * core/plan `canonicalPattern` and then CAST — never TRY_CAST, never auto-detected — so a value
- * that is not canonical fails the transform (TransformFailedError naming the line and column)
- * instead of being silently rounded or nulled. Null stays null; the empty string stays "".
+ * Values: staging is read with every column VARCHAR (never auto-detected); each value (null or
+ * canonical text, core/staging.ts) is checked against core/plan `canonicalPattern`, then cast.
+ * Text that is not canonical, or that the cast cannot represent (2024-02-30, past int64), fails
+ * the transform with a TransformFailedError naming the staging line and column — it is never
+ * rounded, reinterpreted or turned into null. A null key or partition value fails the same way.
+ * Null stays null; the empty string stays "".
  * Timestamps are the instants the UTC text names. Rows: one per `plan.dedupe.key`: the first after
  * sorting by `plan.dedupe.orderBy` on the TYPED values, NULLS LAST in every direction; the last
  * orderBy entry is `_line`, so exact ties are deterministic. Row order inside a file is unspecified.
