@@ -16,13 +16,24 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, processIo, UsageError, type CliIo } from './io';
-import { runCommand } from './commands/run';
-import { runsCommand, showCommand } from './commands/runs';
-import { redriveCommand } from './commands/redrive';
-import { queryCommand } from './commands/query';
-import { watchCommand } from './commands/watch';
-import { reconcileCommand } from './commands/reconcile';
-import { ENGINES } from '../local/pipeline';
+
+/** Transform engines `--engine` accepts (local/pipeline.ts EngineName). */
+const ENGINES = ['duckdb', 'spark'] as const;
+
+/*
+ * Commands are loaded when chosen (require, not import(): the no-AWS hook in local/no-aws.ts sits
+ * on the CommonJS loader), so `etl runs` does not pay for the contract compiler or DuckDB.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const commands = {
+  run: () => require('./commands/run') as typeof import('./commands/run'),
+  runs: () => require('./commands/runs') as typeof import('./commands/runs'),
+  redrive: () => require('./commands/redrive') as typeof import('./commands/redrive'),
+  query: () => require('./commands/query') as typeof import('./commands/query'),
+  watch: () => require('./commands/watch') as typeof import('./commands/watch'),
+  reconcile: () => require('./commands/reconcile') as typeof import('./commands/reconcile'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
  * Runs the CLI with `argv` (arguments only, without node and the script) and returns the exit code.
@@ -52,7 +63,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .addOption(engineOption())
     .option('--json', 'print only one JSON object with the outcome')
     .action(async (file: string, opts: { dataset?: string; engine: 'duckdb' | 'spark'; json?: boolean }) => {
-      code = await runCommand(file, { ...opts, ...globals() }, io);
+      code = await commands.run().runCommand(file, { ...opts, ...globals() }, io);
     });
 
   program
@@ -71,7 +82,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--json', 'print one JSON line per finished run')
     .action(
       async (opts: { concurrency: number; settleMs: number; engine: 'duckdb' | 'spark'; json?: boolean }) => {
-        code = await watchCommand({ ...opts, ...globals() }, io);
+        code = await commands.watch().watchCommand({ ...opts, ...globals() }, io);
       },
     );
 
@@ -85,7 +96,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--dataset <name>', 'only runs of this dataset')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; dataset?: string; json?: boolean }) => {
-      code = await runsCommand({ ...opts, ...globals() }, io);
+      code = await commands.runs().runsCommand({ ...opts, ...globals() }, io);
     });
   runs
     .command('show')
@@ -93,7 +104,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .argument('<id>', 'run id (from etl runs)')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      code = await showCommand(id, { ...opts, ...globals() }, io);
+      code = await commands.runs().showCommand(id, { ...opts, ...globals() }, io);
     });
 
   program
@@ -103,7 +114,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .addOption(engineOption())
     .option('--json', 'print only one JSON object with the outcome')
     .action(async (id: string, opts: { engine: 'duckdb' | 'spark'; json?: boolean }) => {
-      code = await redriveCommand(id, { ...opts, ...globals() }, io);
+      code = await commands.redrive().redriveCommand(id, { ...opts, ...globals() }, io);
     });
 
   program
@@ -112,16 +123,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .argument('<sql>', 'one SQL statement')
     .option('--json', 'print JSON')
     .action(async (sql: string, opts: { json?: boolean }) => {
-      code = await queryCommand(sql, { ...opts, ...globals() }, io);
+      code = await commands.query().queryCommand(sql, { ...opts, ...globals() }, io);
     });
 
   program
     .command('reconcile')
     .description('start runs for landing files that have no finished run (missed events, killed runner)')
+    .option('--concurrency <n>', 'runs at the same time', (v) => positiveInt(v, '--concurrency'), 4)
     .addOption(engineOption())
-    .option('--json', 'print JSON')
-    .action(async (opts: { engine: 'duckdb' | 'spark'; json?: boolean }) => {
-      code = await reconcileCommand({ ...opts, ...globals() }, io);
+    .option('--json', 'print one JSON line per finished run')
+    .action(async (opts: { concurrency: number; engine: 'duckdb' | 'spark'; json?: boolean }) => {
+      code = await commands.reconcile().reconcileCommand({ ...opts, ...globals() }, io);
     });
 
   try {

@@ -20,9 +20,17 @@ export interface RunKeys {
   readonly objectKey?: string;
 }
 
+/** The dataset dimension last set, so a warm container (or the local runtime) sets it only on change. */
+let boundDataset: string | undefined;
+
 /** Sets the keys every log line of this invocation carries, and the dataset metric dimension. */
 export function bindRun(keys: RunKeys): void {
   logger.resetKeys();
   logger.appendPersistentKeys({ ...keys });
-  if (keys.dataset) metrics.setDefaultDimensions({ dataset: keys.dataset });
+  // Powertools warns on stderr ("Dimension ... has already been added") each time a default
+  // dimension is set again, i.e. on every invocation after the first: set it only when it changes.
+  if (keys.dataset && keys.dataset !== boundDataset) {
+    metrics.setDefaultDimensions({ dataset: keys.dataset });
+    boundDataset = keys.dataset;
+  }
 }

@@ -8,7 +8,7 @@
  * .etl/runs/<runId>.json                       one record per execution (GetExecutionHistory shape)
  * .etl/outbox/<time>-<subject>.json            what SNS would have sent
  * .etl/faults.json                             optional fault injection (see local/faults.ts)
- * .etl/ledger/, .etl/catalog/                  the claim ledger and the local Glue catalog
+ * .etl/ledger/, .etl/catalog.json             the claim ledger and the local Glue catalog
  * .etl/.versions/                              every version of every object (versioned buckets)
  * ```
  */
@@ -32,8 +32,8 @@ export interface EtlHome {
   readonly faultsFile: string;
   /** The claim ledger (adapters/local/ledger.ts). */
   readonly ledgerDir: string;
-  /** The local Glue catalog: crawler state and tables (adapters/local). */
-  readonly catalogDir: string;
+  /** The local Glue catalog: crawler state and tables (adapters/local/catalog.ts). */
+  readonly catalogFile: string;
 }
 
 export interface HomeOptions {
@@ -66,6 +66,6 @@ export function homeAt(root: string): EtlHome {
     outboxDir: path.join(root, 'outbox'),
     faultsFile: path.join(root, 'faults.json'),
     ledgerDir: path.join(root, 'ledger'),
-    catalogDir: path.join(root, 'catalog'),
+    catalogFile: path.join(root, 'catalog.json'),
   };
 }

@@ -73,6 +73,8 @@ export interface LocalPipeline {
   readonly outbox: Outbox;
   readonly runtime: LocalRuntime;
   readonly engine: EngineName;
+  /** Releases what the steps opened (the local query engine's DuckDB). */
+  close(): void;
 }
 
 /** Builds the local pipeline for a home folder. Cheap: nothing heavy loads until a run needs it. */
@@ -91,18 +93,65 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   const outbox = new Outbox(home.outboxDir, options.onNotify);
   const pathOf = (bucket: string, key: string) => store.pathOf(bucket, key);
 
-  /** One loader per Lambda function; each loads its handler module on first invocation. */
+  // Adapters shared by the steps, created on first use (the query engine opens DuckDB).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  let ledger: import('../adapters/local/ledger').LocalLedger | undefined;
+  const localLedger = () => {
+    const { LocalLedger } = require('../adapters/local/ledger') as typeof import('../adapters/local/ledger');
+    return (ledger ??= new LocalLedger(home.ledgerDir));
+  };
+  let catalog: import('../adapters/local/catalog').LocalCatalog | undefined;
+  const localCatalog = () => {
+    const { LocalCatalog } =
+      require('../adapters/local/catalog') as typeof import('../adapters/local/catalog');
+    return (catalog ??= new LocalCatalog({
+      catalogFile: home.catalogFile,
+      lakeDir: home.lakeDir,
+      schemasDir,
+    }));
+  };
+  let queryEngine: import('../adapters/local/query-engine').LocalQueryEngine | undefined;
+  const localQueryEngine = () => {
+    const { LocalQueryEngine } =
+      require('../adapters/local/query-engine') as typeof import('../adapters/local/query-engine');
+    return (queryEngine ??= new LocalQueryEngine({ lakeDir: home.lakeDir, catalog: localCatalog() }));
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  /** One factory per Lambda function: the step's own createHandler with local adapters. */
   const lambdas: Record<string, () => (input: never) => Promise<unknown>> = {
-    claim: () => {
-      const { createHandler } = load<typeof import('../functions/claim/handler')>('claim');
-      const { LocalLedger } =
-        require('../adapters/local/ledger') as typeof import('../adapters/local/ledger'); // eslint-disable-line @typescript-eslint/no-require-imports
-      return createHandler({ ledger: new LocalLedger(home.ledgerDir), schemasDir });
-    },
-    validate: () => {
-      const { createHandler } = load<typeof import('../functions/validate/handler')>('validate');
-      return createHandler({ store, lakeBucket: home.lakeBucket, schemasDir });
-    },
+    claim: () =>
+      load<typeof import('../functions/claim/handler')>('claim').createHandler({
+        ledger: localLedger(),
+        schemasDir,
+      }),
+    validate: () =>
+      load<typeof import('../functions/validate/handler')>('validate').createHandler({
+        store,
+        lakeBucket: home.lakeBucket,
+        schemasDir,
+      }),
+    quarantine: () =>
+      load<typeof import('../functions/quarantine/handler')>('quarantine').createHandler({
+        store,
+        ledger: localLedger(),
+        schemasDir,
+      }),
+    catalog: () =>
+      load<typeof import('../functions/catalog/handler')>('catalog').createHandler({
+        catalog: localCatalog(),
+      }),
+    verify: () =>
+      load<typeof import('../functions/verify/handler')>('verify').createHandler({
+        store,
+        query: localQueryEngine(),
+        schemasDir,
+      }),
+    archive: () =>
+      load<typeof import('../functions/archive/handler')>('archive').createHandler({
+        store,
+        ledger: localLedger(),
+      }),
   };
   const loaded = new Map<string, (input: never) => Promise<unknown>>();
   const lambdaTask = (fn: string): LocalTask => {
@@ -172,7 +221,15 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     ...(options.onEvent && { onEvent: options.onEvent }),
     summarise: (record) => summariseRun(record, pathOf, home.lakeDir),
   });
-  return { home, store, runs, outbox, runtime, engine };
+  return {
+    home,
+    store,
+    runs,
+    outbox,
+    runtime,
+    engine,
+    close: () => queryEngine?.close(),
+  };
 }
 
 /** Loads `functions/<name>/handler.ts` through the CommonJS loader (where the no-AWS hook sits). */

@@ -69,6 +69,11 @@ export interface RunOptions {
   /** Execution name. @default a new sortable id */
   readonly runId?: string;
   readonly faults?: FaultPlan;
+  /**
+   * Test hook: awaited before every Task attempt, after fault injection. Lets a scenario change
+   * the world between two states (e.g. remove a curated file before Verify).
+   */
+  readonly beforeTask?: (stateName: string, input: unknown) => Promise<void> | void;
 }
 
 /** A started execution. */
@@ -130,7 +135,7 @@ export class LocalRuntime {
       events: [],
     };
     this.options.runs.save(record);
-    return this.execute(record, this.definition, event, runOptions.faults ?? {}, false);
+    return this.execute(record, this.definition, event, runOptions, false);
   }
 
   /**
@@ -138,7 +143,7 @@ export class LocalRuntime {
    * finish, with the input it received, without re-running the states that succeeded. Appends to
    * the same record and increments redriveCount.
    */
-  redrive(runId: string, faults: FaultPlan = {}): RunHandle {
+  redrive(runId: string, runOptions: Omit<RunOptions, 'runId'> = {}): RunHandle {
     const record = this.options.runs.load(runId);
     if (!record) throw new RedriveRefusedError(`no run "${runId}" in ${this.options.runs.dir}`);
     if (!REDRIVABLE_STATUSES.includes(record.status))
@@ -168,7 +173,7 @@ export class LocalRuntime {
     builder.redriven(record.redriveCount);
     record.events = [...builder.all];
     this.options.runs.save(record);
-    return this.execute(record, resumed, point.input, faults, true);
+    return this.execute(record, resumed, point.input, runOptions, true);
   }
 
   private resourceOf(stateName: string) {
@@ -180,11 +185,12 @@ export class LocalRuntime {
     record: RunRecord,
     definition: StateMachineDefinition,
     input: unknown,
-    faults: FaultPlan,
+    runOptions: Omit<RunOptions, 'runId'>,
     isRedrive: boolean,
   ): RunHandle {
     const { runs, onEvent, summarise } = this.options;
-    const injector = new FaultInjector(faults);
+    const injector = new FaultInjector(runOptions.faults ?? {});
+    const beforeTask = runOptions.beforeTask;
     const builder = new HistoryBuilder(record.events, (s) => this.resourceOf(s));
     const { StateMachine } = loadInterpreter();
     const machine = new StateMachine(definition, { validationOptions: { noValidate: true } });
@@ -199,6 +205,7 @@ export class LocalRuntime {
       const task = this.options.resolveTask(name, s);
       taskHandlers[name] = async (taskInput) => {
         injector.check(name);
+        await beforeTask?.(name, taskInput);
         return (await task(taskInput, { runId: record.runId, stateName: name })) as never;
       };
     }

@@ -18,7 +18,7 @@ export async function redriveCommand(id: string, opts: PipelineFlags, io: CliIo)
   }
   let handle;
   try {
-    handle = pipeline.runtime.redrive(id, readFaultFile(pipeline.home.faultsFile));
+    handle = pipeline.runtime.redrive(id, { faults: readFaultFile(pipeline.home.faultsFile) });
   } catch (e) {
     if (e instanceof RedriveRefusedError) {
       io.err(`etl: redrive refused: ${e.message}\n`);

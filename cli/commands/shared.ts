@@ -32,17 +32,29 @@ export function openPipeline(
 ): LocalPipeline {
   const home = homeOf(opts, io);
   const quiet = opts.json === true;
+  // A notice is published while its Notify state runs, before that state's progress line is
+  // printed (lines follow the event stream): hold it and print it under that line.
+  const notices = new Map<string, string[]>();
   return createLocalPipeline({
     home,
     ...(opts.engine && { engine: opts.engine }),
     ...(!quiet && {
       onEvent: (event, record) => {
         const line = progressLine(event, record);
-        if (line) io.out(`${label ? label(record) : ''}${line}\n`);
+        if (!line) return;
+        const prefix = label ? label(record) : '';
+        io.out(`${prefix}${line}\n`);
+        const exited = event.stateExitedEventDetails?.name;
+        const held = notices.get(record.runId);
+        if (held && (exited === undefined || /^Notify/.test(exited) || event.type.startsWith('Execution'))) {
+          for (const n of held.splice(0)) io.out(`${prefix}${n}\n`);
+        }
       },
       onNotify: (message) => {
         const where = shortPath(home.outboxDir, io.cwd);
-        io.out(`  ✉ ${message.Subject ?? '(no subject)'}  → ${where}/\n`);
+        const list = notices.get(message.runId) ?? [];
+        list.push(`    ✉ ${message.Subject ?? '(no subject)'}  → ${where}/`);
+        notices.set(message.runId, list);
       },
     }),
   });
