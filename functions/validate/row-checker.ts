@@ -112,7 +112,21 @@ export function loadCompiledContract(
   return compiled;
 }
 
-const FORMULA_START = new Set([0x3d /* = */, 0x2b /* + */, 0x2d /* - */, 0x40 /* @ */, 0x09, 0x0d]);
+/** First characters that make a spreadsheet evaluate a cell: = + - @ tab CR. */
+const FORMULA_START = new Uint8Array(128);
+for (const ch of '=+-@\t\r') FORMULA_START[ch.charCodeAt(0)] = 1;
+
+/**
+ * One reusable object for ajv, with a fixed shape (fast property access) and no prototype, so a
+ * column named `__proto__` or `constructor` is just a property.
+ */
+function typedRowHolder(names: readonly string[]): Record<string, unknown> {
+  function TypedRow(this: Record<string, unknown>) {
+    for (const n of names) this[n] = undefined;
+  }
+  TypedRow.prototype = Object.create(null) as object;
+  return new (TypedRow as unknown as new () => Record<string, unknown>)();
+}
 
 /** A spreadsheet-formula-looking cell: kept as text, listed in the report. */
 export interface FormulaCell {
@@ -146,9 +160,15 @@ export class RowChecker {
     this.coercers = this.columns.map((c) => coercerFor(c, this.notes));
     this.keyPrefixes = this.columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
     this.isString = this.columns.map((c) => c.type === 'string');
+    this.checkedNames = this.columns.filter((_, i) => compiled.checkedByAjv[i]).map((c) => c.name);
+    this.typed = compiled.validateRow ? typedRowHolder(this.checkedNames) : undefined;
   }
 
-  /** `record` = cells only (the start line already taken off). */
+  private readonly checkedNames: readonly string[];
+  /** Reused for every row: ajv keeps no reference to it. */
+  private readonly typed: Record<string, unknown> | undefined;
+
+  /** Checks one record (its cells) that starts on line `lineNo`. */
   check(record: Cell[], lineNo: number): RowOutcome {
     const width = this.header.width;
     if (record.length !== width) {
@@ -170,7 +190,8 @@ export class RowChecker {
     }
     const { sourceIndex } = this.header;
     const { validateRow, checkedByAjv } = this.compiled;
-    const typed: Record<string, unknown> | undefined = validateRow ? Object.create(null) : undefined;
+    const typed = this.typed;
+    if (typed) for (const name of this.checkedNames) typed[name] = undefined;
     let out = '';
     let errors: RowError[] | undefined;
     for (let i = 0; i < this.columns.length; i++) {
@@ -181,6 +202,9 @@ export class RowChecker {
         canonical = null;
       } else if (cell === QUOTED_EMPTY) {
         canonical = '';
+      } else if (this.isString[i]) {
+        canonical = cell;
+        if (FORMULA_START[cell.charCodeAt(0)] === 1) this.noteFormula(lineNo, column.name, cell);
       } else {
         const r = this.coercers[i]!(cell);
         if (r instanceof RowProblem) {
@@ -188,8 +212,6 @@ export class RowChecker {
           continue;
         }
         canonical = r;
-        if (this.isString[i] && FORMULA_START.has(cell.charCodeAt(0)))
-          this.noteFormula(lineNo, column.name, cell);
       }
       if (canonical === null) {
         if (column.required) {
@@ -206,7 +228,8 @@ export class RowChecker {
         }
         out += this.keyPrefixes[i] + 'null';
       } else {
-        out += this.keyPrefixes[i] + JSON.stringify(canonical);
+        // Canonical numbers, dates, times and booleans never need JSON escaping; strings may.
+        out += this.keyPrefixes[i] + (this.isString[i] ? JSON.stringify(canonical) : `"${canonical}"`);
         if (typed && checkedByAjv[i]) typed[column.name] = schemaValueOf(column.type, canonical);
       }
     }

@@ -1,7 +1,7 @@
 /**
  * The validate step's core: stream one landing object through
- *   ObjectStore.get → ByteInspector (binary? UTF-8?) → csv-parse (array records) → RecordSink
- *   (header check, coercion, ajv) → staging part-*.jsonl / rejects.jsonl (streamed puts)
+ *   ObjectStore.get → ByteInspector (binary? UTF-8?) → CsvValidationSink (csv-parse array
+ *   records → header check, coercion, ajv) → staging part-*.jsonl / rejects.jsonl (streamed puts)
  * with backpressure end to end, then write plan.json, report.json and `_SUCCESS` last.
  *
  * A file-level problem throws FileRejectedError (reason code, the key, the line/column, the fix);
@@ -18,7 +18,7 @@ import { checkLandingKey, lake, sourceIdOf, versionTagOf } from '../../core/layo
 import type { ObjectRef, ObjectStore } from '../../core/ports';
 import { STAGING_SUCCESS } from '../../core/staging';
 import type { Location, ValidateInput, ValidateResult } from '../../core/steps';
-import { createRecordParser, QUOTED_EMPTY, type Cell, type LineTracker, type RawRecord } from './csv-records';
+import { CsvRecordReader, QUOTED_EMPTY, type Cell, type LineTracker } from './csv-records';
 import { checkHeader, type HeaderMapping } from './header';
 import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
 import { loadCompiledContract, RowChecker, type CompiledContract, type FormulaCell } from './row-checker';
@@ -88,8 +88,11 @@ export interface ValidationReport {
   readonly durationMs: number;
 }
 
-/** Receives csv-parse records: the header first, then rows. */
-class RecordSink extends Writable {
+/**
+ * Receives the checked bytes, parses them and checks each record: the header first, then rows.
+ * It only asks for the next chunk once the outputs of this one are accepted (backpressure).
+ */
+class CsvValidationSink extends Writable {
   header: HeaderMapping | undefined;
   checker: RowChecker | undefined;
   rowsRead = 0;
@@ -100,65 +103,87 @@ class RecordSink extends Writable {
   readonly reasons = new Map<string, number>();
   readonly firstErrors: RowError[] = [];
   rejects: ObjectTextWriter | undefined;
+  private wait: Promise<unknown> | undefined;
 
   constructor(
+    readonly reader: CsvRecordReader,
     private readonly compiled: CompiledContract,
     private readonly fileKey: string,
     private readonly limits: ValidateLimits,
     private readonly staging: StagingWriter,
     private readonly openRejects: () => ObjectTextWriter,
   ) {
-    super({ objectMode: true, highWaterMark: 256 });
+    super({ highWaterMark: 256 * 1024 });
   }
 
-  override _write(record: RawRecord, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const line = record.pop() as number;
-    const cells = record as Cell[];
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    try {
+      this.reader.feed(chunk, this.onRecord);
+    } catch (e) {
+      return callback(e as Error);
+    }
+    this.afterChunk(callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    try {
+      this.reader.feed(undefined, this.onRecord);
+    } catch (e) {
+      return callback(e as Error);
+    }
+    this.afterChunk(callback);
+  }
+
+  private afterChunk(callback: (error?: Error | null) => void): void {
+    const wait = this.wait;
+    this.wait = undefined;
+    if (wait) wait.then(() => callback(), callback);
+    else callback();
+  }
+
+  private later(wait: Promise<unknown> | undefined): void {
+    if (wait) this.wait = this.wait ? Promise.all([this.wait, wait]) : wait;
+  }
+
+  private readonly onRecord = (cells: Cell[], line: number): void => {
     if (!this.header) {
       // Lines holding only spaces before the header are blank lines, not a header.
-      if (cells.every((c) => c !== QUOTED_EMPTY && c.trim() === '')) return callback();
-      try {
-        this.header = checkHeader(
-          this.compiled.contract,
-          cells,
-          this.fileKey,
-          line,
-          this.limits.maxHeaderColumns,
-        );
-      } catch (e) {
-        return callback(e as Error);
-      }
+      if (cells.every((c) => c !== QUOTED_EMPTY && c.trim() === '')) return;
+      this.header = checkHeader(
+        this.compiled.contract,
+        cells,
+        this.fileKey,
+        line,
+        this.limits.maxHeaderColumns,
+      );
       this.checker = new RowChecker(
         this.compiled,
         this.header,
         this.compiled.contract.csv.delimiter,
         this.limits.reportSampleSize,
       );
-      return callback();
+      return;
     }
     this.rowsRead++;
     const outcome = this.checker!.check(cells, line);
-    let wait: Promise<void> | undefined;
     if (outcome.line !== undefined) {
       this.rowsValid++;
-      wait = this.staging.write(outcome.line);
-    } else {
-      this.rowsRejected++;
-      let text = '';
-      for (const err of outcome.errors) {
-        this.rowErrors++;
-        this.reasons.set(err.reason, (this.reasons.get(err.reason) ?? 0) + 1);
-        if (this.firstErrors.length < this.limits.reportSampleSize) this.firstErrors.push(err);
-        if (this.rejectLines < this.limits.maxRejectLines) {
-          this.rejectLines++;
-          text += `${JSON.stringify(err)}\n`;
-        }
-      }
-      if (text) wait = (this.rejects ??= this.openRejects()).write(text);
+      this.later(this.staging.write(outcome.line));
+      return;
     }
-    if (wait) wait.then(() => callback(), callback);
-    else callback();
-  }
+    this.rowsRejected++;
+    let text = '';
+    for (const err of outcome.errors) {
+      this.rowErrors++;
+      this.reasons.set(err.reason, (this.reasons.get(err.reason) ?? 0) + 1);
+      if (this.firstErrors.length < this.limits.reportSampleSize) this.firstErrors.push(err);
+      if (this.rejectLines < this.limits.maxRejectLines) {
+        this.rejectLines++;
+        text += `${JSON.stringify(err)}\n`;
+      }
+    }
+    if (text) this.later((this.rejects ??= this.openRejects()).write(text));
+  };
 }
 
 function rejection(
@@ -305,8 +330,9 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   };
   const staging = new StagingWriter(deps.store, bucket, stagingPrefix, limits.partChars);
   const inspector = new ByteInspector();
-  const { parser, lines } = createRecordParser(contract.csv, { maxRecordBytes: limits.maxRecordBytes });
-  const sink = new RecordSink(
+  const reader = new CsvRecordReader(contract.csv, { maxRecordBytes: limits.maxRecordBytes });
+  const sink = new CsvValidationSink(
+    reader,
     compiled,
     key,
     limits,
@@ -359,7 +385,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   };
 
   try {
-    await pipeline(await deps.store.get(landing), inspector, parser, sink);
+    await pipeline(await deps.store.get(landing), inspector, sink);
   } catch (e) {
     if (e instanceof FileRejectedError) return reject(e);
     if (e instanceof UnreadableBytesError) {
@@ -368,7 +394,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
         rejection(e.reason, key, `${e.problem}, on line ${line}`, e.fix, { line, byteOffset: e.byteOffset }),
       );
     }
-    if (e instanceof CsvError) return reject(malformedCsv(e, key, lines, sink.header, limits));
+    if (e instanceof CsvError) return reject(malformedCsv(e, key, reader.lines, sink.header, limits));
     await staging.abort();
     await sink.rejects?.abort();
     throw e;
@@ -440,6 +466,6 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   };
 }
 
-function ratio(sink: RecordSink): number {
+function ratio(sink: CsvValidationSink): number {
   return sink.rowsRead === 0 ? 0 : sink.rowsRejected / sink.rowsRead;
 }
