@@ -15,4 +15,12 @@ export type { RedriveResult, RunFilter, RunListing } from './runs';
 export { athenaLiteral, queryLake, QueryFailedError, QueryTimeoutError } from './query';
 export type { QueryColumn, QueryOptions, QueryParameter, QueryResult } from './query';
 export { REDRIVABLE_STATUSES, RUN_STATUSES, runSourceOfInput, runStepsFromHistory } from './run-view';
-export type { RunSource, RunStatus, RunSummary, RunView, StepStatus, StepView } from './run-view';
+export type {
+  HistoryEventLike,
+  RunSource,
+  RunStatus,
+  RunSummary,
+  RunView,
+  StepStatus,
+  StepView,
+} from './run-view';

@@ -5,7 +5,6 @@
  *
  * Times are ISO-8601 strings so a view serialises to `--json` unchanged.
  */
-import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { decodeEventKey } from '../core/events';
 import { checkLandingKey, LANDING_PREFIX } from '../core/layout';
 
@@ -120,6 +119,17 @@ export function runSourceOfInput(input: string | undefined): RunSource {
   return { ...(folder && { dataset: folder }), sourceKey };
 }
 
+/**
+ * One execution history event, as GetExecutionHistory returns it (the SDK's `HistoryEvent`, with
+ * Date timestamps) or as the local runtime records it (local/history.ts, ISO-string timestamps).
+ * Only id, type, timestamp and the `...EventDetails` object are read.
+ */
+export interface HistoryEventLike {
+  readonly id?: number;
+  readonly type?: string;
+  readonly timestamp?: Date | string;
+}
+
 interface Visit {
   readonly name: string;
   readonly type: string;
@@ -140,7 +150,7 @@ const ATTEMPT_SUCCEEDED = /^(?:Task|LambdaFunction|Activity)Succeeded$/;
 const ATTEMPT_FAILED =
   /^(?:Task(?:Failed|TimedOut|StartFailed|SubmitFailed)|LambdaFunction(?:Failed|TimedOut|StartFailed|ScheduleFailed)|Activity(?:Failed|TimedOut|ScheduleFailed))$/;
 
-function detailsOf(event: HistoryEvent): { error?: string; cause?: string; name?: string } {
+function detailsOf(event: HistoryEventLike): { error?: string; cause?: string; name?: string } {
   for (const [k, v] of Object.entries(event)) {
     if (k.endsWith('EventDetails') && v && typeof v === 'object')
       return v as { error?: string; cause?: string };
@@ -155,11 +165,12 @@ function detailsOf(event: HistoryEvent): { error?: string; cause?: string; name?
  * is exact for this project's linear state machine; inside a Map or Parallel state with
  * concurrent branches, inner states of the same name are merged into one row.
  */
-export function runStepsFromHistory(events: readonly HistoryEvent[]): StepView[] {
+export function runStepsFromHistory(events: readonly HistoryEventLike[]): StepView[] {
   const sorted = [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
   const visits: Visit[] = [];
   const open: Visit[] = [];
-  const at = (e: HistoryEvent) => (e.timestamp instanceof Date ? e.timestamp : new Date(e.timestamp ?? 0));
+  const at = (e: HistoryEventLike) =>
+    e.timestamp instanceof Date ? e.timestamp : new Date(e.timestamp ?? 0);
 
   const closeOpen = (status: StepStatus, when: Date, error?: string, cause?: string) => {
     for (const v of open.splice(0)) {

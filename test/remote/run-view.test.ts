@@ -1,3 +1,4 @@
+import type { HistoryEvent as LocalHistoryEvent } from '../../local/history';
 import { runSourceOfInput, runStepsFromHistory, showRun } from '../../remote';
 import { startAwsJsonStub, type AwsJsonStub } from './aws-json-stub';
 import { historyEvents, remoteOnStub, wireFixture } from './stub-fixtures';
@@ -97,6 +98,16 @@ describe('turning an execution history into steps', () => {
     );
 
     expect(runStepsFromHistory(reentered)).toEqual(expected);
+  });
+
+  test("the local runtime's records (ISO-string timestamps) give the same steps as the service's history", () => {
+    const events = historyEvents(HISTORY);
+    const local = events.map((e) => ({
+      ...e,
+      timestamp: e.timestamp!.toISOString(),
+    })) as unknown as LocalHistoryEvent[];
+
+    expect(runStepsFromHistory(local)).toEqual(runStepsFromHistory(events));
   });
 
   test('events out of order are put back in id order first', () => {
