@@ -6,8 +6,10 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { build, type Plugin } from 'esbuild';
 import { BENCH_DIR, REPO_ROOT } from './inputs';
+import { sampleTreePeak } from './process-tree';
 import type { WorkerReport } from './workers/worker';
 
 const WORKERS_SRC = path.join(REPO_ROOT, 'bench', 'workers');
@@ -18,7 +20,31 @@ export interface Measurement extends WorkerReport {
   readonly worker: string;
   /** Including process start and module loading. */
   readonly wallSeconds: number;
+  /**
+   * Peak of the summed RSS of the worker and every process it started (Spark's JVM, say), sampled
+   * from /proc every 250 ms (bench/process-tree.ts); absent off Linux.
+   */
+  readonly treePeakBytes?: number;
 }
+
+/**
+ * Modules find files next to them through `__dirname` (core/contract.ts → schemas/, the Spark
+ * engine → glue/). In a bundle `__dirname` would be .bench/workers for all of them, so each module
+ * that uses it gets its own real folder as a module-level constant (esbuild renames the copies).
+ */
+const realDirname: Plugin = {
+  name: 'real-dirname',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes('__dirname')) return undefined;
+      return {
+        contents: `const __dirname = ${JSON.stringify(path.dirname(args.path))};\n${text}`,
+        loader: 'ts',
+      };
+    });
+  },
+};
 
 /** Bundles every bench/workers/*.ts except the shared worker.ts; packages stay external. */
 export async function buildWorkers(): Promise<void> {
@@ -35,9 +61,7 @@ export async function buildWorkers(): Promise<void> {
     packages: 'external',
     sourcemap: 'inline',
     logLevel: 'warning',
-    // core/contract.ts finds schemas/ relative to its own folder; in a bundle that folder would be
-    // .bench/workers, so pin it to where the module really lives.
-    define: { __dirname: JSON.stringify(path.join(REPO_ROOT, 'core')) },
+    plugins: [realDirname],
   });
 }
 
@@ -68,6 +92,7 @@ export async function runWorker(
       ...options.env,
     },
   });
+  const treeSampler = child.pid !== undefined ? sampleTreePeak(child.pid) : undefined;
   let stderr = '';
   let reported = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -82,8 +107,17 @@ export async function runWorker(
   );
   clearTimeout(timer);
   const wallSeconds = (performance.now() - started) / 1000;
+  const sampledPeak = treeSampler?.stop();
+  const treePeakBytes = sampledPeak ? sampledPeak : undefined;
   const line = reported.trim().split('\n').pop();
-  if (line) return { worker, wallSeconds, ...(JSON.parse(line) as WorkerReport) };
+  if (line) {
+    return {
+      worker,
+      wallSeconds,
+      ...(treePeakBytes !== undefined && { treePeakBytes }),
+      ...(JSON.parse(line) as WorkerReport),
+    };
+  }
   const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
   return {
     worker,

@@ -32,13 +32,14 @@ function sqlType(c: PlanColumn): string {
 }
 
 runAsWorker<{ stagingDir: string; outDir: string; dataset: string }>(
-  async ({ stagingDir, outDir, dataset }) => {
+  async ({ stagingDir, outDir, dataset }, clock) => {
     const plan = compilePlan(findContract(dataset)!);
     const parts = readdirSync(stagingDir)
       .filter((f) => f.endsWith('.jsonl'))
       .map((f) => path.join(stagingDir, f));
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
+    clock.restart();
     const db = await DuckDBInstance.create(':memory:', {
       threads: String(availableParallelism()),
       preserve_insertion_order: 'false',

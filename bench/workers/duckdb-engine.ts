@@ -10,8 +10,9 @@ import { runTransform } from '../../local/engines/duckdb';
 import { runAsWorker } from './worker';
 
 runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string }>(
-  async ({ stagingDir, lakeDir, dataset }) => {
+  async ({ stagingDir, lakeDir, dataset }, clock) => {
     rmSync(lakeDir, { recursive: true, force: true });
+    clock.restart();
     const manifest = await runTransform({
       plan: compilePlan(findContract(dataset)!),
       sourceId: 'bench-000000000000',
