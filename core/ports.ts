@@ -102,14 +102,23 @@ export interface Ledger {
   /**
    * Records how a run ended. Only a CLAIMED (or never-claimed) version moves; settling again with
    * the same status is a no-op, and an already different final status is left as it is (returned).
+   * STALE: the run stopped because a newer version of the key was claimed meanwhile.
    */
   settle(
     ref: LedgerRef,
-    status: 'SUCCEEDED' | 'REJECTED' | 'FAILED',
+    status: 'SUCCEEDED' | 'REJECTED' | 'FAILED' | 'STALE',
     runId: string,
     detail?: string,
   ): Promise<LedgerRecord>;
   get(ref: LedgerRef): Promise<LedgerRecord | undefined>;
+  /** The newest claimed version of a key (by sequencer), when any claim carried a sequencer. */
+  latest(ref: { readonly bucket: string; readonly key: string }): Promise<LatestClaim | undefined>;
+}
+
+export interface LatestClaim {
+  readonly versionTag: string;
+  readonly sequencerKey: string;
+  readonly runId: string;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ export const TRANSFORM_JOB_ARGUMENTS = [
 export const TASK_STATES = {
   Claim: { kind: 'lambda', function: 'claim' },
   Validate: { kind: 'lambda', function: 'validate' },
+  CheckStillLatest: { kind: 'lambda', function: 'claim' },
   Transform: { kind: 'glue' },
   StartCrawl: { kind: 'lambda', function: 'catalog' },
   PollCrawl: { kind: 'lambda', function: 'catalog' },
@@ -86,6 +87,7 @@ export const OUTCOME_STATES = {
   Succeeded: 'processed, archived and announced',
   DuplicateDelivery: 'same bucket/key/version already claimed',
   StaleVersion: 'a newer version of the key is already claimed',
+  Superseded: 'a newer version of the key was claimed while this one validated',
   FileRejected: 'quarantined with reason.json; announced as REJECTED',
 } as const;
 

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type {
   ClaimOutcome,
+  LatestClaim,
   Ledger,
   LedgerClaim,
   LedgerRecord,
@@ -121,7 +122,7 @@ export class DynamoDbLedger implements Ledger {
 
   async settle(
     ref: LedgerRef,
-    status: 'SUCCEEDED' | 'REJECTED' | 'FAILED',
+    status: 'SUCCEEDED' | 'REJECTED' | 'FAILED' | 'STALE',
     runId: string,
     detail?: string,
   ): Promise<LedgerRecord> {
@@ -166,6 +167,12 @@ export class DynamoDbLedger implements Ledger {
   async get(ref: LedgerRef): Promise<LedgerRecord | undefined> {
     const item = await this.getItem(pkOf(ref), versionSk(ref.versionTag));
     return item ? fromItem(item) : undefined;
+  }
+
+  async latest(ref: { bucket: string; key: string }): Promise<LatestClaim | undefined> {
+    const item = await this.getItem(pkOf(ref), LATEST);
+    if (!item?.versionTag?.S || !item.sequencerKey?.S) return undefined;
+    return { versionTag: item.versionTag.S, sequencerKey: item.sequencerKey.S, runId: item.runId?.S ?? '' };
   }
 
   private async getItem(pk: string, sk: string): Promise<Record<string, AttributeValue> | undefined> {

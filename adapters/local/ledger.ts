@@ -13,13 +13,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ClaimOutcome, Ledger, LedgerClaim, LedgerRecord, LedgerRef } from '../../core/ports';
+import type {
+  ClaimOutcome,
+  LatestClaim,
+  Ledger,
+  LedgerClaim,
+  LedgerRecord,
+  LedgerRef,
+} from '../../core/ports';
 
-interface Latest {
-  readonly versionTag: string;
-  readonly sequencerKey: string;
-  readonly runId: string;
-}
+type Latest = LatestClaim;
 
 const VERSION_TAG = /^[A-Za-z0-9_-]{1,64}$/;
 /** A lock older than this was left by a killed process; taking it over is safe. */
@@ -61,7 +64,7 @@ export class LocalLedger implements Ledger {
 
   async settle(
     ref: LedgerRef,
-    status: 'SUCCEEDED' | 'REJECTED' | 'FAILED',
+    status: 'SUCCEEDED' | 'REJECTED' | 'FAILED' | 'STALE',
     runId: string,
     detail?: string,
   ): Promise<LedgerRecord> {
@@ -97,6 +100,10 @@ export class LocalLedger implements Ledger {
 
   async get(ref: LedgerRef): Promise<LedgerRecord | undefined> {
     return readJson<LedgerRecord>(this.recordFile(ref));
+  }
+
+  async latest(ref: { bucket: string; key: string }): Promise<LatestClaim | undefined> {
+    return readJson<Latest>(path.join(this.keyDir(ref), 'latest.json'));
   }
 
   private keyDir(ref: { bucket: string; key: string }): string {

@@ -60,3 +60,45 @@ function orderKeyOf(sequencer: string | undefined): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * CheckStillLatest: Parameters { action: "recheck", runId, source ($.claim.source), versionTag }.
+ * Runs between Validate and Transform, because a newer upload of the same key may have been
+ * claimed while this run validated; transforming now would overwrite the newer version's output.
+ */
+export interface RecheckInput {
+  readonly action: 'recheck';
+  readonly runId: string;
+  readonly source: import('../../core/events').SourceObject;
+  readonly versionTag: string;
+}
+
+/** Kept at $.recheck. */
+export interface RecheckResult {
+  readonly status: 'CURRENT' | 'SUPERSEDED';
+  /** The newer version that owns the key now, when SUPERSEDED. */
+  readonly latestVersionTag?: string;
+}
+
+export async function recheckClaim(
+  input: RecheckInput,
+  deps: Pick<ClaimDeps, 'ledger'>,
+): Promise<RecheckResult> {
+  const ours = orderKeyOf(input.source.sequencer);
+  const latest = await deps.ledger.latest({ bucket: input.source.bucket, key: input.source.key });
+  if (
+    ours === undefined ||
+    !latest ||
+    latest.versionTag === input.versionTag ||
+    latest.sequencerKey <= ours
+  ) {
+    return { status: 'CURRENT' };
+  }
+  await deps.ledger.settle(
+    { bucket: input.source.bucket, key: input.source.key, versionTag: input.versionTag },
+    'STALE',
+    input.runId,
+    `superseded by version ${latest.versionTag}`,
+  );
+  return { status: 'SUPERSEDED', latestVersionTag: latest.versionTag };
+}

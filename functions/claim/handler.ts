@@ -8,7 +8,7 @@ import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
 import type { ClaimInput, ClaimResult, IamNeeds } from '../../core/steps';
-import { claimObject, type ClaimDeps } from './claim';
+import { claimObject, recheckClaim, type ClaimDeps, type RecheckInput, type RecheckResult } from './claim';
 
 export const iamNeeds: IamNeeds = [
   {
@@ -18,27 +18,40 @@ export const iamNeeds: IamNeeds = [
   },
 ];
 
-export function createHandler(deps: ClaimDeps): (input: ClaimInput) => Promise<ClaimResult> {
-  return async (input) => {
-    bindRun({ runId: input.runId, objectKey: input.event.detail.object.key });
-    try {
-      const result = await claimObject(input, deps);
-      bindRun({ runId: input.runId, dataset: result.dataset, objectKey: result.source.key });
-      logger.info('claim decided', { status: result.status, versionTag: result.versionTag });
-      metrics.addMetric(
-        `Claim${result.status[0]}${result.status.slice(1).toLowerCase()}`,
-        MetricUnit.Count,
-        1,
-      );
+type ClaimStepInput = ClaimInput | RecheckInput;
+type ClaimStepResult<I> = I extends RecheckInput ? RecheckResult : ClaimResult;
+
+/** One function, two states: Claim (the event) and CheckStillLatest (`action: "recheck"`). */
+export function createHandler(
+  deps: ClaimDeps,
+): <I extends ClaimStepInput>(input: I) => Promise<ClaimStepResult<I>> {
+  const run = async (input: ClaimStepInput): Promise<ClaimResult | RecheckResult> => {
+    if ('action' in input && input.action === 'recheck') {
+      bindRun({ runId: input.runId, objectKey: input.source.key });
+      const result = await recheckClaim(input, deps);
+      logger.info('claim rechecked', { status: result.status, latestVersionTag: result.latestVersionTag });
+      if (result.status === 'SUPERSEDED') metrics.addMetric('ClaimSuperseded', MetricUnit.Count, 1);
       return result;
+    }
+    const claim = input as ClaimInput;
+    bindRun({ runId: claim.runId, objectKey: claim.event.detail.object.key });
+    const result = await claimObject(claim, deps);
+    bindRun({ runId: claim.runId, dataset: result.dataset, objectKey: result.source.key });
+    logger.info('claim decided', { status: result.status, versionTag: result.versionTag });
+    metrics.addMetric(`Claim${result.status[0]}${result.status.slice(1).toLowerCase()}`, MetricUnit.Count, 1);
+    return result;
+  };
+  return async <I extends ClaimStepInput>(input: I) => {
+    try {
+      return (await run(input)) as ClaimStepResult<I>;
     } finally {
       metrics.publishStoredMetrics();
     }
   };
 }
 
-let wired: ((input: ClaimInput) => Promise<ClaimResult>) | undefined;
-export const handler = (input: ClaimInput): Promise<ClaimResult> =>
+let wired: ReturnType<typeof createHandler> | undefined;
+export const handler = <I extends ClaimStepInput>(input: I): Promise<ClaimStepResult<I>> =>
   (wired ??= createHandler({
     ledger: new DynamoDbLedger(new DynamoDBClient({}), requireStepEnv('ledgerTable')),
     ...(optionalStepEnv('schemasDir') !== undefined && { schemasDir: optionalStepEnv('schemasDir')! }),

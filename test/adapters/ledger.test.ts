@@ -71,6 +71,11 @@ function ledgerContract(name: string, make: () => Promise<Ledger>) {
       });
       expect((await ledger.get(claimOf()))?.status).toBe('STALE');
       expect(newest.outcome).toBe('CLAIMED');
+      expect(await ledger.latest(claimOf())).toEqual({
+        versionTag: 'cccccccccccc',
+        sequencerKey: sequencerOrderKey('00617F0829B0'),
+        runId: 'run-newest',
+      });
     });
 
     test('a newer version after an older one is claimed normally', async () => {

@@ -163,6 +163,7 @@ describe('pipeline.asl.json', () => {
     expect(resultPaths).toMatchObject({
       Claim: '$.claim',
       Validate: '$.validate',
+      CheckStillLatest: '$.recheck',
       Transform: '$.transform',
       StartCrawl: '$.catalog',
       PollCrawl: '$.catalog',

@@ -42,6 +42,7 @@ function happyStubs(): Record<string, Stub> {
       staging: location('staging/registrations/s-1/v-1/'),
       report: location('staging/registrations/s-1/v-1/report.json'),
     }),
+    CheckStillLatest: () => ({ status: 'CURRENT' }),
     Transform: () => ({
       Id: 'jr_1',
       JobRunState: 'SUCCEEDED',
@@ -102,6 +103,8 @@ describe('pipeline state machine paths', () => {
       'Claim',
       'ClaimOutcome',
       'Validate',
+      'CheckStillLatest',
+      'StillLatest',
       'Transform',
       'StartCrawl',
       'WaitForCrawl',
@@ -163,6 +166,23 @@ describe('pipeline state machine paths', () => {
     expect(error).toBeUndefined();
     expect(visited).toEqual(['Claim', 'ClaimOutcome', terminal]);
     expect(calls.map((c) => c.state)).toEqual(['Claim']);
+  });
+
+  test('a newer version claimed while this one validated: the run stops at Superseded, before Transform', async () => {
+    const stubs = happyStubs();
+    stubs.CheckStillLatest = () => ({ status: 'SUPERSEDED', latestVersionTag: 'v-2' });
+
+    const { error, visited, calls, inputOf } = await execute(stubs);
+
+    expect(error).toBeUndefined();
+    expect(visited.slice(-3)).toEqual(['CheckStillLatest', 'StillLatest', 'Superseded']);
+    expect(inputOf('CheckStillLatest')).toEqual({
+      action: 'recheck',
+      runId: 'run-0001',
+      source,
+      versionTag: 'v-1',
+    });
+    expect(calls.map((c) => c.state)).not.toContain('Transform');
   });
 
   test('a file rejected by Validate is quarantined, announced as REJECTED, and fails as FileRejected', async () => {

@@ -10,7 +10,7 @@ import { FileRejectedError } from '../../core/errors';
 import { encodeEventKey, type S3ObjectCreatedEvent } from '../../core/events';
 import { sourceIdOf, versionTagOf } from '../../core/layout';
 import { createHandler } from '../../functions/claim/handler';
-import { claimObject } from '../../functions/claim/claim';
+import { claimObject, recheckClaim } from '../../functions/claim/claim';
 
 const BASE = JSON.parse(
   readFileSync(path.join(__dirname, '../fixtures/steps/event-registrations.json'), 'utf8'),
@@ -106,5 +106,39 @@ describe('claim', () => {
       reason: 'UNKNOWN_DATASET',
       message: expect.stringMatching(/^UNKNOWN_DATASET: .*"invoices".*Fix:/),
     });
+  });
+
+  test('a newer version claimed while this one validated: the recheck says SUPERSEDED and the ledger says STALE', async () => {
+    const key = 'incoming/registrations/2026/march sign-ups.csv';
+    const older = eventFor(key, { 'version-id': 'v1', sequencer: '00617F08299329D189' });
+    const newer = eventFor(key, { 'version-id': 'v2', sequencer: '00617F0829A0000000' });
+    const first = await claimObject({ runId: 'run-old', event: older }, { ledger });
+    await claimObject({ runId: 'run-new', event: newer }, { ledger });
+
+    const recheck = await createHandler({ ledger })({
+      action: 'recheck',
+      runId: 'run-old',
+      source: first.source,
+      versionTag: first.versionTag,
+    });
+
+    expect(recheck).toEqual({
+      status: 'SUPERSEDED',
+      latestVersionTag: versionTagOf('v2', BASE.detail.object.etag),
+    });
+    expect(
+      (await ledger.get({ bucket: first.source.bucket, key, versionTag: first.versionTag }))?.status,
+    ).toBe('STALE');
+  });
+
+  test('the newest claimed version rechecks CURRENT', async () => {
+    const first = await claimObject({ runId: 'run-1', event: BASE }, { ledger });
+
+    const recheck = await recheckClaim(
+      { action: 'recheck', runId: 'run-1', source: first.source, versionTag: first.versionTag },
+      { ledger },
+    );
+
+    expect(recheck).toEqual({ status: 'CURRENT' });
   });
 });
