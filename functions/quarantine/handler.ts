@@ -32,9 +32,9 @@ export const iamNeeds: IamNeeds = [
   },
   {
     on: 'lakeBucket',
-    actions: ['s3:GetObject', 's3:PutObject'],
+    actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
     prefixes: ['quarantine/'],
-    why: 'write the copy and reason.json, check the copy',
+    why: 'write the copy and reason.json, check the copy (put reads back the version it wrote)',
   },
   {
     on: 'lakeBucket',
