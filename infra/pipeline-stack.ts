@@ -366,6 +366,9 @@ export class EtlPipelineStack extends Stack {
       description: `Starts runs for ${LANDING_PREFIX} files with no finished ledger record (missed or dead-lettered events)`,
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(config.reconcileEveryMinutes)),
       target: new schedulerTargets.LambdaInvoke(this.reconcile.get('reconcile').fn, {
+        // functions/reconcile ReconcileInput: leave uploads younger than 15 minutes to their own
+        // event, and start at most 100 runs per sweep so a backlog drains over several sweeps.
+        input: scheduler.ScheduleTargetInput.fromObject({ minAgeMinutes: 15, maxStarts: 100 }),
         retryAttempts: 2,
         maxEventAge: Duration.hours(1),
       }),
