@@ -14,8 +14,16 @@ export { executionArnOf, listRuns, redriveRun, RedriveRefusedError, RunNotFoundE
 export type { RedriveResult, RunFilter, RunListing } from './runs';
 export { athenaLiteral, queryLake, QueryFailedError, QueryTimeoutError } from './query';
 export type { QueryColumn, QueryOptions, QueryParameter, QueryResult } from './query';
-export { REDRIVABLE_STATUSES, RUN_STATUSES, runSourceOfInput, runStepsFromHistory } from './run-view';
+export {
+  displayStatusOf,
+  REDRIVABLE_STATUSES,
+  REJECTED_ERROR,
+  RUN_STATUSES,
+  runSourceOfInput,
+  runStepsFromHistory,
+} from './run-view';
 export type {
+  DisplayStatus,
   HistoryEventLike,
   RunSource,
   RunStatus,

@@ -72,12 +72,27 @@ export interface RunSummary {
   /** The landing key, decoded. */
   readonly sourceKey?: string;
   readonly redriveCount: number;
+  /** Why the run failed (the execution's error): `FileRejectedError` for a rejected file. */
+  readonly error?: string;
+}
+
+/** What people see: REJECTED is a FAILED run that ended in the FileRejected Fail state. */
+export type DisplayStatus = RunStatus | 'REJECTED';
+
+/** The execution error a FileRejected Fail state ends a run with (core/errors.ts). */
+export const REJECTED_ERROR = 'FileRejectedError';
+
+/**
+ * The status to show: a data rejection (the file is bad, fix the upload) reads differently from
+ * a pipeline fault (redrive it), as the local `etl runs` shows them.
+ */
+export function displayStatusOf(run: Pick<RunSummary, 'status' | 'error'>): DisplayStatus {
+  return run.status === 'FAILED' && run.error === REJECTED_ERROR ? 'REJECTED' : run.status;
 }
 
 /** `etl runs show <id>`. */
 export interface RunView extends RunSummary {
-  /** Why the run failed (the execution's error and cause). */
-  readonly error?: string;
+  /** The execution's cause, next to `error`. */
   readonly cause?: string;
   /** States in the order they were first entered. */
   readonly steps: readonly StepView[];

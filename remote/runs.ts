@@ -15,9 +15,11 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import {
+  displayStatusOf,
   REDRIVABLE_STATUSES,
   runSourceOfInput,
   runStepsFromHistory,
+  type DisplayStatus,
   type RunStatus,
   type RunSummary,
   type RunView,
@@ -26,7 +28,8 @@ import type { RemoteStack } from './stack';
 
 /** What `etl runs --status S --dataset D` asks for. */
 export interface RunFilter {
-  readonly status?: RunStatus;
+  /** REJECTED lists FAILED runs whose error is FileRejectedError (a data rejection). */
+  readonly status?: DisplayStatus;
   readonly dataset?: string;
   /** Most runs returned, newest first. @default 50 */
   readonly limit?: number;
@@ -105,30 +108,33 @@ export function executionArnOf(remote: RemoteStack, id: string): string {
 export async function listRuns(remote: RemoteStack, filter: RunFilter = {}): Promise<RunListing> {
   const limit = filter.limit ?? 50;
   const scanLimit = filter.scanLimit ?? 1000;
+  // Without a filter that needs DescribeExecution, every listed execution matches.
+  const everyMatches = filter.dataset === undefined && filter.status !== 'REJECTED';
   const runs: RunSummary[] = [];
   let scanned = 0;
   const pages = paginateListExecutions(
-    { client: remote.clients.sfn, pageSize: Math.min(100, Math.max(limit, 1) * (filter.dataset ? 4 : 1)) },
+    { client: remote.clients.sfn, pageSize: Math.min(100, Math.max(limit, 1) * (everyMatches ? 1 : 4)) },
     {
       stateMachineArn: remote.info.stateMachineArn,
-      ...(filter.status !== undefined && { statusFilter: filter.status }),
+      ...(filter.status !== undefined && {
+        statusFilter: filter.status === 'REJECTED' ? 'FAILED' : filter.status,
+      }),
     },
   );
   for await (const page of pages) {
     const items = page.executions ?? [];
     for (let i = 0; i < items.length; i += 4) {
-      // Without a dataset filter every execution matches: stop before describing any extra.
-      if (filter.dataset === undefined && runs.length === limit) return { runs, more: true };
-      const room = filter.dataset === undefined ? limit - runs.length : 4;
-      const batch = items.slice(i, i + Math.min(4, room));
+      if (everyMatches && runs.length === limit) return { runs, more: true };
+      const batch = items.slice(i, i + Math.min(4, everyMatches ? limit - runs.length : 4));
       scanned += batch.length;
       const described = await Promise.all(batch.map((item) => describeForList(remote, item)));
       for (const run of described) {
         if (filter.dataset !== undefined && run.dataset !== filter.dataset) continue;
+        if (filter.status === 'REJECTED' && displayStatusOf(run) !== 'REJECTED') continue;
         if (runs.length === limit) return { runs, more: true };
         runs.push(run);
       }
-      if (filter.dataset !== undefined && scanned >= scanLimit) return { runs, more: true };
+      if (!everyMatches && scanned >= scanLimit) return { runs, more: true };
     }
   }
   return { runs, more: false };
@@ -136,11 +142,13 @@ export async function listRuns(remote: RemoteStack, filter: RunFilter = {}): Pro
 
 async function describeForList(remote: RemoteStack, item: ExecutionListItem): Promise<RunSummary> {
   let input: string | undefined;
+  let error: string | undefined;
   try {
     const d = await remote.clients.sfn.send(
       new DescribeExecutionCommand({ executionArn: item.executionArn }),
     );
     input = d.input;
+    error = d.error;
   } catch (err) {
     // An execution can age out between the list and the describe; list it without its source.
     if (!(err instanceof ExecutionDoesNotExist)) throw err;
@@ -155,6 +163,7 @@ async function describeForList(remote: RemoteStack, item: ExecutionListItem): Pr
       redriveCount: item.redriveCount,
     },
     input,
+    error,
   );
 }
 
@@ -163,7 +172,7 @@ type ExecutionFacts = Partial<
   Pick<ExecutionListItem, 'executionArn' | 'name' | 'status' | 'startDate' | 'stopDate' | 'redriveCount'>
 >;
 
-function summaryOf(e: ExecutionFacts, input: string | undefined): RunSummary {
+function summaryOf(e: ExecutionFacts, input: string | undefined, error: string | undefined): RunSummary {
   const started = e.startDate ?? new Date(0);
   return {
     id: e.name ?? e.executionArn?.slice(e.executionArn.lastIndexOf(':') + 1) ?? '?',
@@ -177,6 +186,7 @@ function summaryOf(e: ExecutionFacts, input: string | undefined): RunSummary {
     }),
     ...runSourceOfInput(input),
     redriveCount: e.redriveCount ?? 0,
+    ...(error !== undefined && { error }),
   };
 }
 
@@ -206,8 +216,7 @@ export async function showRun(remote: RemoteStack, id: string): Promise<RunView>
   );
   for await (const page of pages) events.push(...(page.events ?? []));
   return {
-    ...summaryOf(d, d.input),
-    ...(d.error !== undefined && { error: d.error }),
+    ...summaryOf(d, d.input, d.error),
     ...(d.cause !== undefined && { cause: d.cause }),
     steps: runStepsFromHistory(events),
   };

@@ -10,6 +10,7 @@ import {
 import { encodeEventKey } from '../../core/events';
 import {
   createRemoteClients,
+  displayStatusOf,
   listRuns,
   redriveRun,
   RedriveRefusedError,
