@@ -17,6 +17,11 @@ export interface CliIo {
 
 /** The real process. */
 export function processIo(signal?: AbortSignal): CliIo {
+  // `etl runs | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   return {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

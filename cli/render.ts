@@ -61,11 +61,12 @@ export function progressLine(event: HistoryEvent, record: RunRecord): string | u
     }
     return `  ${MARK.ok} ${pad(v.name)} SUCCEEDED  ${formatDuration(v.durationMs).padStart(8)}${retries}`;
   }
-  if (event.taskFailedEventDetails) {
+  if (event.type === 'TaskScheduled') {
+    // A second schedule of the same visit is a Retry at work: say which error it answers.
     const v = visits.at(-1);
-    if (!v) return undefined;
-    const d = event.taskFailedEventDetails;
-    return `  ${MARK.retry} ${pad(v.name)} attempt ${v.errors.length} failed: ${d.error}: ${oneLine(readableCause(d.cause), 100)}`;
+    if (!v || v.attempts < 2) return undefined;
+    const last = v.errors.at(-1);
+    return `  ${MARK.retry} ${pad(v.name)} retry ${v.attempts - 1} after ${last?.error ?? 'an error'}: ${oneLine(readableCause(last?.cause), 100)}`;
   }
   if (
     event.type === 'ExecutionFailed' ||
@@ -106,6 +107,8 @@ export interface RunResultView {
   readonly cause?: string;
   readonly redriveCount: number;
   readonly durationMs?: number;
+  /** REJECTED runs: the reason code and message. */
+  readonly rejection?: { readonly reason: string; readonly message: string };
   readonly outputs: RunRecord['outputs'] & { readonly record: string };
   readonly states: readonly {
     name: string;
@@ -141,6 +144,7 @@ export function runResultView(record: RunRecord, recordFile: string): RunResultV
     ...(record.cause !== undefined && { cause: record.cause }),
     redriveCount: record.redriveCount,
     ...(durationMs !== undefined && { durationMs }),
+    ...(record.rejection && { rejection: record.rejection }),
     outputs: { ...record.outputs, record: recordFile },
     states: visitsOf(record).map((v) => {
       const last = v.status === 'SUCCEEDED' ? undefined : v.errors.at(-1);
@@ -185,15 +189,13 @@ export function summaryLines(view: RunResultView, cwd: string): string[] {
   if (o.curated) lines.push(`  output     ${shortPath(o.curated, cwd)}`);
   if (o.rejects) lines.push(`  rejects    ${shortPath(o.rejects, cwd)}`);
   if (o.report) lines.push(`  report     ${shortPath(o.report, cwd)}`);
-  if (o.quarantine)
-    lines.push(`  quarantine ${shortPath(o.quarantine, cwd)} (the original, with the reason)`);
+  if (view.rejection)
+    lines.push(`  reason     ${view.rejection.reason}: ${oneLine(view.rejection.message, 400)}`);
+  if (o.quarantine) lines.push(`  quarantine ${shortPath(o.quarantine, cwd)} (the original)`);
+  if (o.reasonFile) lines.push(`  why        ${shortPath(o.reasonFile, cwd)}`);
   if (o.archive) lines.push(`  archive    ${shortPath(o.archive, cwd)}`);
-  if (
-    view.status === 'REJECTED' ||
-    view.status === 'FAILED' ||
-    view.status === 'TIMED_OUT' ||
-    view.status === 'ABORTED'
-  ) {
+  const failedRun = view.status === 'FAILED' || view.status === 'TIMED_OUT' || view.status === 'ABORTED';
+  if (failedRun || (view.status === 'REJECTED' && !view.rejection)) {
     const failing = view.states.findLast((s) => s.error !== undefined);
     if (failing)
       lines.push(

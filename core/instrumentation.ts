@@ -12,7 +12,9 @@ export const SERVICE_NAME = 'serverless-etl';
 export const METRICS_NAMESPACE = 'ServerlessEtl';
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
-export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+// Metrics' own warnings (e.g. "No application metrics to publish") go through the Logger: structured
+// on AWS, and silenced with the log level locally instead of printed to the terminal.
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
 
 export interface RunKeys {
   readonly dataset?: string;

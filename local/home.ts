@@ -6,7 +6,7 @@
  * .etl/landing/incoming/<dataset>/<file>.csv   the landing bucket (what `etl watch` watches)
  * .etl/lake/{staging,curated,rejects,quarantine,archive,manifests}/...   the lake bucket
  * .etl/runs/<runId>.json                       one record per execution (GetExecutionHistory shape)
- * .etl/outbox/<time>-<subject>.json            what SNS would have sent
+ * .etl/outbox.jsonl                            what SNS would have sent, one message a line
  * .etl/faults.json                             optional fault injection (see local/faults.ts)
  * .etl/ledger/, .etl/catalog.json             the claim ledger and the local Glue catalog
  * .etl/.versions/                              every version of every object (versioned buckets)
@@ -28,7 +28,8 @@ export interface EtlHome {
   readonly incomingDir: string;
   readonly lakeDir: string;
   readonly runsDir: string;
-  readonly outboxDir: string;
+  /** The local SNS topic's messages (adapters/local/notifier.ts). */
+  readonly outboxFile: string;
   readonly faultsFile: string;
   /** The claim ledger (adapters/local/ledger.ts). */
   readonly ledgerDir: string;
@@ -63,7 +64,7 @@ export function homeAt(root: string): EtlHome {
     incomingDir: path.join(root, LOCAL_BUCKETS.landing, 'incoming'),
     lakeDir: path.join(root, LOCAL_BUCKETS.lake),
     runsDir: path.join(root, 'runs'),
-    outboxDir: path.join(root, 'outbox'),
+    outboxFile: path.join(root, 'outbox.jsonl'),
     faultsFile: path.join(root, 'faults.json'),
     ledgerDir: path.join(root, 'ledger'),
     catalogFile: path.join(root, 'catalog.json'),

@@ -17,11 +17,11 @@ import { DEFAULT_SCHEMAS_DIR } from '../core/contract';
 import type { TransformPlan } from '../core/plan';
 import type { TransformManifest } from '../core/steps';
 import type { DefinitionSubstitutions } from '../statemachines/definition';
+import { LocalNotifier } from '../adapters/local/notifier';
 import { LocalObjectStore } from '../adapters/local/object-store';
 import type { EtlHome } from './home';
 import { invokeLambda, runGlueJobSync, TaskFailure, type StartJobRunInput } from './integrations';
 import { installNoAwsLoader } from './no-aws';
-import { Outbox, type OutboxMessage, type PublishInput } from './outbox';
 import { RunStore } from './run-record';
 import { LocalRuntime, type LocalTask, type LocalRuntimeOptions } from './runtime';
 import { summariseRun } from './summary';
@@ -60,9 +60,24 @@ export interface LocalPipelineOptions {
   /** Progress: called after each history event is recorded. */
   readonly onEvent?: LocalRuntimeOptions['onEvent'];
   /** Called for every message published to the local SNS topic. */
-  readonly onNotify?: (message: OutboxMessage) => void;
+  readonly onNotify?: (notice: PublishedNotice) => void;
   /** Check the ASL with asl-validator at start (~100 ms). @default true */
   readonly validateDefinition?: boolean;
+}
+
+/** sns:publish's task input (the subset the pipeline sends). */
+export interface PublishInput {
+  readonly TopicArn: string;
+  readonly Subject?: string;
+  readonly Message: string;
+  readonly MessageAttributes?: Readonly<Record<string, { DataType: string; StringValue?: string }>>;
+}
+
+/** A message the local SNS topic received, as shown on the terminal. */
+export interface PublishedNotice {
+  readonly runId: string;
+  readonly subject: string;
+  readonly messageId: string;
 }
 
 /** The pieces of one local installation, ready to run files. */
@@ -70,7 +85,8 @@ export interface LocalPipeline {
   readonly home: EtlHome;
   readonly store: LocalObjectStore;
   readonly runs: RunStore;
-  readonly outbox: Outbox;
+  /** The local SNS topic: `<home>/outbox.jsonl` (adapters/local/notifier.ts). */
+  readonly notifier: LocalNotifier;
   readonly runtime: LocalRuntime;
   readonly engine: EngineName;
   /** Releases what the steps opened (the local query engine's DuckDB). */
@@ -90,7 +106,22 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
 
   const store = new LocalObjectStore(home.root);
   const runs = new RunStore(home.runsDir);
-  const outbox = new Outbox(home.outboxDir, options.onNotify);
+  // The terminal line is the CLI's business (it prints it under the Notify state's line).
+  const notifier = new LocalNotifier({ outboxFile: home.outboxFile, print: () => {} });
+  const publish = async (input: PublishInput, runId: string) => {
+    const attributes = Object.fromEntries(
+      Object.entries(input.MessageAttributes ?? {}).flatMap(([k, v]) =>
+        v.StringValue === undefined ? [] : [[k, v.StringValue]],
+      ),
+    );
+    const { messageId } = await notifier.publish({
+      subject: input.Subject ?? '',
+      message: input.Message,
+      ...(Object.keys(attributes).length > 0 && { attributes }),
+    });
+    options.onNotify?.({ runId, subject: input.Subject ?? '', messageId });
+    return { MessageId: messageId };
+  };
   const pathOf = (bucket: string, key: string) => store.pathOf(bucket, key);
 
   // Adapters shared by the steps, created on first use (the query engine opens DuckDB).
@@ -199,7 +230,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     if (resource === 'arn:aws:states:::glue:startJobRun.sync')
       return (input) => runGlueJobSync(input as StartJobRunInput, transform);
     if (resource === 'arn:aws:states:::sns:publish')
-      return async (input, ctx) => outbox.publish(input as PublishInput, ctx.runId);
+      return (input, ctx) => publish(input as PublishInput, ctx.runId);
     const fn = /^arn:aws:lambda:[^:]*:[^:]*:function:serverless-etl-([a-z]+)$/.exec(resource)?.[1];
     if (fn) return lambdaTask(fn);
     return async () => {
@@ -225,7 +256,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     home,
     store,
     runs,
-    outbox,
+    notifier,
     runtime,
     engine,
     close: () => queryEngine?.close(),

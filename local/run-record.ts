@@ -33,6 +33,8 @@ export interface RunOutputs {
   rejects?: string;
   report?: string;
   quarantine?: string;
+  /** reason.json next to the quarantined original. */
+  reasonFile?: string;
   archive?: string;
 }
 
@@ -58,6 +60,8 @@ export interface RunRecord {
   redriveDate?: string;
   counts: RunCounts;
   outputs: RunOutputs;
+  /** Why the file was rejected (REJECTED runs): the stable reason code and the message. */
+  rejection?: { reason: string; message: string };
   /** The process running it; a RUNNING record whose process is gone was interrupted. */
   pid: number;
   events: HistoryEvent[];

@@ -79,13 +79,20 @@ export function summariseRun(record: RunRecord, pathOf: PathOf, lakeDir: string)
   if (verified !== undefined) counts.rowsWritten = verified;
   const q = quarantine && findLocation(quarantine);
   if (q) outputs.quarantine = local(pathOf, q);
+  if (quarantine && isLocation(quarantine.reasonFile))
+    outputs.reasonFile = local(pathOf, quarantine.reasonFile);
+  if (typeof quarantine?.reason === 'string')
+    record.rejection = {
+      reason: quarantine.reason,
+      message: typeof quarantine.message === 'string' ? quarantine.message : '',
+    };
   const a = archive && findLocation(archive);
   if (a) outputs.archive = local(pathOf, a);
 }
 
 /** The first bucket/key location in a step result (its own field name varies by step). */
 function findLocation(result: Record<string, unknown>): Location | undefined {
-  for (const k of ['original', 'object', 'location', 'target', 'archived', 'quarantined']) {
+  for (const k of ['quarantined', 'archived', 'original', 'object', 'location', 'target']) {
     if (isLocation(result[k])) return result[k];
   }
   if (isLocation(result)) return result;

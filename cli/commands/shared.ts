@@ -50,11 +50,10 @@ export function openPipeline(
           for (const n of held.splice(0)) io.out(`${prefix}${n}\n`);
         }
       },
-      onNotify: (message) => {
-        const where = shortPath(home.outboxDir, io.cwd);
-        const list = notices.get(message.runId) ?? [];
-        list.push(`    ✉ ${message.Subject ?? '(no subject)'}  → ${where}/`);
-        notices.set(message.runId, list);
+      onNotify: (notice) => {
+        const list = notices.get(notice.runId) ?? [];
+        list.push(`    ✉ ${notice.subject || '(no subject)'}  → ${shortPath(home.outboxFile, io.cwd)}`);
+        notices.set(notice.runId, list);
       },
     }),
   });
