@@ -42,6 +42,20 @@ export const GLUE_JOB_TIMEOUT_MINUTES = 60;
 export const TRANSFORM_TASK_TIMEOUT_SECONDS = GLUE_JOB_TIMEOUT_MINUTES * 60 + 15 * 60;
 
 /**
+ * Timeout of each step's Lambda function (CDK sets it from here). Each is shorter than its Task's
+ * TimeoutSeconds, so a slow function times out as itself (a Lambda error the ASL can name) rather
+ * than as the task. Checked against the ASL by test/statemachine/asl.test.ts.
+ */
+export const FUNCTION_TIMEOUT_SECONDS = {
+  claim: 20,
+  validate: 840,
+  quarantine: 240,
+  catalog: 20,
+  verify: 270,
+  archive: 240,
+} as const;
+
+/**
  * Arguments the Transform task passes to the Glue job (glue/etl_job.py reads them with
  * getResolvedOptions): `--staging` = `s3://<bucket>/<staging prefix>`, `--lake` = `s3://<lake>/`,
  * plus the file's dataset, sourceId and versionTag.

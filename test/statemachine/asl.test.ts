@@ -5,6 +5,7 @@
  */
 import {
   DEFINITION_PLACEHOLDERS,
+  FUNCTION_TIMEOUT_SECONDS,
   GLUE_JOB_TIMEOUT_MINUTES,
   TASK_STATES,
   TRANSFORM_JOB_ARGUMENTS,
@@ -147,6 +148,19 @@ describe('pipeline.asl.json', () => {
     expect(definition.States.Quarantine!.Next).toBe('NotifyRejected');
     expect(definition.States.NotifyRejected!.Next).toBe('FileRejected');
     expect(definition.States.FileRejected!.Type).toBe('Fail');
+  });
+
+  test('every Lambda function times out before its Task does', () => {
+    for (const [name, task] of Object.entries(TASK_STATES)) {
+      if (task.kind !== 'lambda') continue;
+      expect({
+        name,
+        shorter: FUNCTION_TIMEOUT_SECONDS[task.function] < definition.States[name]!.TimeoutSeconds!,
+      }).toEqual({
+        name,
+        shorter: true,
+      });
+    }
   });
 
   test('the Glue task outlives the Glue job and passes every job argument', () => {
