@@ -205,6 +205,7 @@ const run = requirePythonSide('moto', 'remote runs');
       const view = await showRun(remote, 'run-ord-1');
 
       expect(view.error).toBe('FileRejectedError');
+      expect(displayStatusOf(view)).toBe('REJECTED');
       expect(view.steps.map((s) => [s.name, s.status])).toEqual([
         ['Claim', 'SUCCEEDED'],
         ['Route', 'SUCCEEDED'],
