@@ -1,0 +1,872 @@
+"""The transform step: staging JSON Lines of one source file -> typed, deduplicated, partitioned
+Snappy Parquet in the curated lake, plus the file's manifest.
+
+One self-contained script, because Glue runs a single uploaded file (extra modules would need
+--extra-py-files). The thin entry point at the bottom parses arguments (Glue's getResolvedOptions
+when awsglue is importable, argparse otherwise) and does I/O; everything it calls is a plain
+function that the tests in glue/tests import directly.
+
+It executes the TransformPlan that core/plan.ts compiles from the dataset contract (plan.json,
+written by the validate step into the staging prefix). It never re-derives rules from the
+contract, so this job and the embedded DuckDB engine (local/engines/duckdb.ts) run the same plan.
+
+Output contract (shared with the DuckDB engine, proven by test/parity):
+  curated/<dataset>/<partition>=YYYY-MM-DD/<sourceId>.snappy.parquet  one object per (file, day)
+  manifests/<dataset>/<sourceId>.json                                  core/steps.ts TransformManifest
+Parquet types: string -> UTF8, integer -> INT64, decimal(p,s) -> DECIMAL(p,s), double -> DOUBLE,
+boolean -> BOOLEAN, date -> DATE, timestamp -> TIMESTAMP(isAdjustedToUTC, MICROS). The partition
+column is the folder only, never inside the files.
+
+Run locally:
+  .venv/bin/python glue/etl_job.py --staging <dir> --lake <dir> --dataset registrations \
+      --source_id <id> --version_tag <tag>
+On Glue the same arguments are job arguments and the locations are s3:// URIs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Protocol, Sequence
+from urllib.parse import urlparse
+
+PLAN_VERSION = 1
+LINE_COLUMN = "_line"
+STAGING_SUCCESS = "_SUCCESS"
+PLAN_FILE = "plan.json"
+# In-flight work in the lake (local/engines/publish.ts LAKE_TMP_PREFIX): outside curated/ and
+# manifests/, so no reader ever sees it.
+LAKE_TMP_PREFIX = "_tmp/"
+STAGING_PART = re.compile(r"^part-\d{5,}\.jsonl$")
+COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "timestamp")
+# The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
+# column names and folder names, so anything else in a plan means it was not compiled by us.
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
+# core/layout sourceIdOf() and versionTagOf() shapes, as local/engines/request.ts checks them.
+SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+VERSION_TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TEMP_KEY = re.compile(r"^(?!curated/)(?:[A-Za-z0-9_=.-]+/)*[A-Za-z0-9_=.-]+/?$")
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Printed on stdout/stderr so a caller (local/engines/spark.ts) can find the outcome among Spark's
+# own log lines.
+RESULT_MARK = "ETL_JOB_RESULT "
+ERROR_MARK = "ETL_JOB_ERROR "
+
+log = logging.getLogger("etl_job")
+
+
+class TransformInputError(Exception):
+    """The job's input is unusable (missing _SUCCESS, broken plan, bad argument). The message
+    names the location or field and the fix; retrying without fixing the input cannot help."""
+
+
+# --------------------------------------------------------------------------------------------
+# The plan
+# --------------------------------------------------------------------------------------------
+
+
+def load_plan(text: str, where: str) -> dict[str, Any]:
+    """Parses and checks a plan.json (core/plan.ts TransformPlan). Every problem names `where`,
+    the field and the fix, because a plan this job cannot execute faithfully must stop it."""
+
+    def bad(field: str, problem: str, fix: str) -> TransformInputError:
+        return TransformInputError(f"{where}: {field}: {problem}. Fix: {fix}")
+
+    def check_type(t: Any, field: str) -> None:
+        if not isinstance(t, dict) or t.get("type") not in COLUMN_TYPES:
+            raise bad(field, f"has no known type ({t!r})", f"use one of {COLUMN_TYPES}")
+        if t["type"] == "decimal":
+            p, s = t.get("precision"), t.get("scale")
+            if not (isinstance(p, int) and isinstance(s, int) and 1 <= p <= 38 and 0 <= s <= p):
+                raise bad(field, f"decimal({p},{s}) is not a valid precision/scale", "fix the contract")
+
+    try:
+        plan = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise bad("(file)", f"not valid JSON ({e})", "re-run the validate step to rewrite plan.json")
+    if not isinstance(plan, dict):
+        raise bad("(file)", "not a JSON object", "re-run the validate step to rewrite plan.json")
+    if plan.get("planVersion") != PLAN_VERSION:
+        raise bad(
+            "planVersion",
+            f"is {plan.get('planVersion')!r}, this job executes version {PLAN_VERSION}",
+            "deploy the Glue job built from the same commit as the validate step",
+        )
+    for name in ("dataset", "table"):
+        if not isinstance(plan.get(name), str) or not IDENTIFIER.match(plan[name]):
+            raise bad(name, f"{plan.get(name)!r} is not a lower-case identifier", "fix the contract")
+    staging = plan.get("stagingColumns")
+    if not isinstance(staging, list) or not staging or not all(isinstance(s, str) for s in staging):
+        raise bad("stagingColumns", "must be a non-empty list of names", "re-run validate")
+    for s in staging:
+        if not IDENTIFIER.match(s):
+            raise bad("stagingColumns", f"{s!r} is not an identifier", "fix the contract")
+    types = plan.get("stagingTypes")
+    if not isinstance(types, dict):
+        raise bad("stagingTypes", "missing", "re-run validate (plans carry a type per staging column)")
+    for s in staging:
+        check_type(types.get(s), f"stagingTypes.{s}")
+    columns = plan.get("columns")
+    if not isinstance(columns, list) or not columns:
+        raise bad("columns", "must be a non-empty list", "re-run validate")
+    seen: set[str] = set()
+    for i, c in enumerate(columns):
+        f = f"columns[{i}]"
+        if not isinstance(c, dict):
+            raise bad(f, "is not an object", "re-run validate")
+        if c.get("source") not in staging:
+            raise bad(f"{f}.source", f"{c.get('source')!r} is not a staging column", "re-run validate")
+        if not isinstance(c.get("name"), str) or not IDENTIFIER.match(c["name"]):
+            raise bad(f"{f}.name", f"{c.get('name')!r} is not an identifier", "fix the contract")
+        if c["name"] in seen:
+            raise bad(f"{f}.name", f"{c['name']!r} is written twice", "fix the contract")
+        seen.add(c["name"])
+        check_type(c, f)
+    dedupe = plan.get("dedupe")
+    if not isinstance(dedupe, dict) or not isinstance(dedupe.get("key"), list) or not dedupe["key"]:
+        raise bad("dedupe.key", "must be a non-empty list", "re-run validate")
+    for k in dedupe["key"]:
+        if not any(c["source"] == k for c in columns):
+            raise bad("dedupe.key", f"{k!r} is not an output column", "re-run validate")
+    order = dedupe.get("orderBy")
+    if not isinstance(order, list) or not order or order[-1].get("column") != LINE_COLUMN:
+        raise bad(
+            "dedupe.orderBy",
+            f"must end with {LINE_COLUMN} so ties are broken deterministically",
+            "re-run validate",
+        )
+    for i, o in enumerate(order):
+        if not isinstance(o, dict) or o.get("column") not in (*staging, LINE_COLUMN):
+            raise bad(f"dedupe.orderBy[{i}]", f"{o!r} names no staging column", "re-run validate")
+        if o.get("direction") not in ("asc", "desc"):
+            raise bad(f"dedupe.orderBy[{i}].direction", f"{o.get('direction')!r}", "use asc or desc")
+    part = plan.get("partition")
+    if not isinstance(part, dict):
+        raise bad("partition", "missing", "re-run validate")
+    pcol = next((c for c in columns if c["source"] == part.get("source")), None)
+    if pcol is None or pcol["type"] != "date" or pcol["name"] != part.get("name"):
+        raise bad("partition", f"{part!r} is not a date output column", "partition by a date column")
+    output = plan.get("output", {})
+    if output != {"format": "parquet", "compression": "snappy", "timestampUnit": "micros"}:
+        raise bad("output", f"{output!r} is not parquet/snappy/micros", "re-run validate")
+    return plan
+
+
+# --------------------------------------------------------------------------------------------
+# Lake layout (mirrors core/layout.ts `lake`)
+# --------------------------------------------------------------------------------------------
+
+
+def curated_table_prefix(dataset: str) -> str:
+    return f"curated/{dataset}/"
+
+
+def curated_object(dataset: str, partition_column: str, day: str, source_id: str) -> str:
+    """One object per (source file, partition), replaced as a unit on re-run."""
+    return f"curated/{dataset}/{partition_column}={day}/{source_id}.snappy.parquet"
+
+
+def manifest_key(dataset: str, source_id: str) -> str:
+    return f"manifests/{dataset}/{source_id}.json"
+
+
+def is_owned_object(key: str, dataset: str, source_id: str) -> bool:
+    """Whether a curated key is one of this source file's objects (in any partition folder, also
+    one named after a partition column renamed since): `curated/<ds>/<col>=<day>/<id>.snappy.parquet`."""
+    return (
+        re.fullmatch(
+            re.escape(f"curated/{dataset}/")
+            + r"[a-z_][a-z0-9_]*=\d{4}-\d{2}-\d{2}/"
+            + re.escape(f"{source_id}.snappy.parquet"),
+            key,
+        )
+        is not None
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Object stores: a local folder laid out like a bucket, or an S3 prefix
+# --------------------------------------------------------------------------------------------
+
+
+class Store(Protocol):
+    """Keys are relative to the store's root (a folder, or s3://bucket/prefix/)."""
+
+    def spark_path(self, key: str) -> str: ...
+    def exists(self, key: str) -> bool: ...
+    def read_text(self, key: str) -> str: ...
+    def write_text(self, key: str, text: str) -> None: ...
+    def list(self, prefix: str) -> list[str]: ...
+    def move(self, src: str, dst: str) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def delete_prefix(self, prefix: str) -> None: ...
+
+
+class LocalStore:
+    """A folder used as a bucket (`<root>/<key>`), as the local runtime lays out its lake."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.abspath(root)
+
+    def _path(self, key: str) -> str:
+        path = os.path.normpath(os.path.join(self.root, key))
+        # Keys are built from checked ids, but a path must never escape the lake whatever happens.
+        if path != self.root and not path.startswith(self.root + os.sep):
+            raise TransformInputError(f"key {key!r} leaves the lake folder {self.root}")
+        return path
+
+    def spark_path(self, key: str) -> str:
+        return self._path(key)
+
+    def exists(self, key: str) -> bool:
+        return os.path.isfile(self._path(key))
+
+    def read_text(self, key: str) -> str:
+        with open(self._path(key), encoding="utf-8") as f:
+            return f.read()
+
+    def write_text(self, key: str, text: str) -> None:
+        # Write beside, then rename: a reader sees the old file or the new one, never half of one.
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix)
+        if not os.path.isdir(base):
+            return []
+        keys = []
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                full = os.path.join(dirpath, name)
+                keys.append(os.path.relpath(full, self.root).replace(os.sep, "/"))
+        return sorted(keys)
+
+    def move(self, src: str, dst: str) -> None:
+        target = self._path(dst)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Same filesystem (the temp prefix lives in the lake folder), so this is an atomic rename
+        # that replaces the previous object in one step.
+        os.replace(self._path(src), target)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            return
+        # An empty folder is no object (S3 shows none); drop it as local/engines/publish.ts does.
+        try:
+            os.rmdir(os.path.dirname(path))
+        except OSError:
+            pass
+
+    def delete_prefix(self, prefix: str) -> None:
+        import shutil
+
+        path = self._path(prefix)
+        shutil.rmtree(path, ignore_errors=True)
+        # Folders are not objects: drop the empty parents too, as S3 would show them (never the
+        # lake folder itself).
+        parent = os.path.dirname(path.rstrip(os.sep))
+        while parent.startswith(self.root + os.sep):
+            try:
+                os.rmdir(parent)
+            except OSError:
+                break
+            parent = os.path.dirname(parent)
+
+
+class S3Store:
+    """An S3 bucket (and optional prefix). boto3 is on Glue; locally it comes with moto."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3")
+        self.s3 = client
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def spark_path(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=self.prefix + key)
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def read_text(self, key: str) -> str:
+        body = self.s3.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"]
+        return body.read().decode("utf-8")
+
+    def write_text(self, key: str, text: str) -> None:
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=self.prefix + key,
+            Body=text.encode("utf-8"),
+            ContentType="application/json",
+        )
+
+    def list(self, prefix: str) -> list[str]:
+        keys = []
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix + prefix
+        )
+        for page in pages:
+            keys.extend(o["Key"][len(self.prefix) :] for o in page.get("Contents", []))
+        return sorted(keys)
+
+    def move(self, src: str, dst: str) -> None:
+        # S3 has no rename: copy (one atomic PUT as seen by readers; the managed copy switches to
+        # multipart above 8 MB and still appears at once when complete), then delete the source.
+        self.s3.copy(
+            {"Bucket": self.bucket, "Key": self.prefix + src}, self.bucket, self.prefix + dst
+        )
+        self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + src)
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        keys = self.list(prefix)
+        for i in range(0, len(keys), 1000):
+            self.s3.delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": self.prefix + k} for k in keys[i : i + 1000]]},
+            )
+
+
+def open_store(uri: str, s3_client: Any = None) -> Store:
+    """`s3://bucket/prefix/` -> S3Store; a local path or file:// URI -> LocalStore."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("s3", "s3a"):
+        prefix = parsed.path.lstrip("/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return S3Store(parsed.netloc, prefix, s3_client)
+    if parsed.scheme == "file":
+        return LocalStore(parsed.path)
+    if parsed.scheme == "":
+        return LocalStore(uri)
+    raise TransformInputError(f"{uri}: unsupported location; use s3://bucket/prefix/ or a folder")
+
+
+# --------------------------------------------------------------------------------------------
+# Pure DataFrame functions
+# --------------------------------------------------------------------------------------------
+
+
+def staging_schema(plan: dict[str, Any]):
+    """Explicit staging schema: every contract column a string, `_line` a long. Never inferred,
+    so a value can never change type because of what a sample happened to contain."""
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    fields = [StructField(name, StringType(), True) for name in plan["stagingColumns"]]
+    fields.append(StructField(LINE_COLUMN, LongType(), False))
+    return StructType(fields)
+
+
+def read_staging(spark, paths: Sequence[str], plan: dict[str, Any]):
+    """Reads staging JSON Lines with the explicit schema in FAILFAST mode: a malformed line stops
+    the job instead of turning into a row of nulls (PERMISSIVE's silent default)."""
+    schema = staging_schema(plan)
+    if not paths:
+        return spark.createDataFrame([], schema)
+    return (
+        spark.read.schema(schema)
+        .option("mode", "FAILFAST")
+        .option("encoding", "UTF-8")
+        .option("multiLine", "false")
+        .json(list(paths))
+    )
+
+
+# Canonical staging text (core/staging.ts) as regular expressions matching a WHOLE value. A copy of
+# core/plan.ts `canonicalPattern`, kept equal by test/glue/patterns.test.ts: the DuckDB engine
+# uses that one, this job runs on Glue without Node.
+_YEAR = "(?:000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+_DAY = f"{_YEAR}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+
+
+def canonical_pattern(t: dict[str, Any]) -> str | None:
+    """The canonical text of a type (None for strings, which are stored as read)."""
+    kind = t["type"]
+    if kind == "string":
+        return None
+    if kind == "integer":
+        return "-?(?:0|[1-9][0-9]{0,18})"
+    if kind == "decimal":
+        scale = t.get("scale") or 0
+        whole = (t.get("precision") or 0) - scale
+        int_part = "0" if whole == 0 else f"(?:0|[1-9][0-9]{{0,{whole - 1}}})"
+        return f"-?{int_part}" + (f"\\.[0-9]{{{scale}}}" if scale > 0 else "")
+    if kind == "double":
+        return "-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:e[+-][0-9]+)?"
+    if kind == "boolean":
+        return "true|false"
+    if kind == "date":
+        return _DAY
+    if kind == "timestamp":
+        return f"{_DAY}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{{6}}Z"
+    raise TransformInputError(f"unknown column type {kind!r}")
+
+
+def sql_type(t: dict[str, Any]) -> str:
+    """Spark SQL type of a plan type. Timestamps are TimestampType (an instant, written as
+    TIMESTAMP(isAdjustedToUTC=true, MICROS)); integers are 64-bit."""
+    if t["type"] == "decimal":
+        return f"decimal({t['precision']},{t['scale']})"
+    return {
+        "string": "string",
+        "integer": "bigint",
+        "double": "double",
+        "boolean": "boolean",
+        "date": "date",
+        "timestamp": "timestamp",
+    }[t["type"]]
+
+
+def typed_column(source: str, t: dict[str, Any]):
+    """One staging string as its typed value. A value that is not canonical text, or does not
+    exist (2024-02-30, past int64), fails the job with a message naming the source line and the
+    column: a cast alone would forgive (round, truncate or null it) and the two engines forgive
+    differently, so neither may."""
+    from pyspark.sql import functions as F
+
+    raw = F.col(f"`{source}`")
+    pattern = canonical_pattern(t)
+    if pattern is None:
+        return raw
+    value = F.expr(f"try_cast(`{source}` AS {sql_type(t)})")
+    # rlike finds a match anywhere: anchor it, with \z (`$` would also match before a final \n).
+    not_canonical = raw.isNotNull() & (~raw.rlike(f"^(?:{pattern})\\z") | value.isNull())
+    # Same words as the DuckDB engine: `staging line 7, column amount: "1.234" is not canonical
+    # decimal(12,2) text`.
+    type_name = sql_type(t) if t["type"] == "decimal" else t["type"]
+    message = F.concat(
+        F.lit("staging line "),
+        F.coalesce(F.col(LINE_COLUMN).cast("string"), F.lit("?")),
+        F.lit(f", column {source}: "),
+        F.regexp_extract(F.to_json(F.array(F.substring(raw, 1, 60))), r"^\[(.*)\]$", 1),
+        F.lit(
+            f" is not canonical {type_name} text. Fix: staging must be exactly what the validate "
+            "step writes (core/staging.ts); re-run the validate step for this file — the original "
+            "is untouched"
+        ),
+    )
+    return F.when(not_canonical, F.raise_error(message)).otherwise(value)
+
+
+def _internal(source: str) -> str:
+    # Contract identifiers match ^[a-z_][a-z0-9_]*$ and may start with `__`; the trailing `__` and
+    # the `etl` infix keep internal names clear of any sane contract's names.
+    return f"__etl_{source}__"
+
+
+def apply_plan(raw, plan: dict[str, Any]):
+    """Staging rows -> typed, deduplicated rows: the plan's output columns in order, with the
+    partition column replaced by its `YYYY-MM-DD` text (the folder name).
+
+    Dedupe keeps, per plan.dedupe.key, the first row after sorting by plan.dedupe.orderBy with
+    nulls last in either direction. Order columns compare as their typed values (9.00 sorts below
+    10.00, timestamps as instants), dropped ones too (plan.stagingTypes). The last order column is
+    always `_line`, so exact ties are broken by position in the source file."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    # Only columns the output or the dedupe order use are checked and cast (as the DuckDB engine
+    # does): a dropped, unused column is never read, so it cannot fail the job.
+    needed = {c["source"] for c in plan["columns"]} | {
+        o["column"] for o in plan["dedupe"]["orderBy"] if o["column"] != LINE_COLUMN
+    }
+    typed = raw.select(
+        *[
+            typed_column(s, plan["stagingTypes"][s]).alias(_internal(s))
+            for s in plan["stagingColumns"]
+            if s in needed
+        ],
+        F.col(LINE_COLUMN).alias("__etl_line__"),
+    )
+
+    def ref(source: str):
+        return F.col("__etl_line__" if source == LINE_COLUMN else _internal(source))
+
+    order = [
+        ref(o["column"]).asc_nulls_last()
+        if o["direction"] == "asc"
+        else ref(o["column"]).desc_nulls_last()
+        for o in plan["dedupe"]["orderBy"]
+    ]
+    window = Window.partitionBy(*[ref(k) for k in plan["dedupe"]["key"]]).orderBy(*order)
+    kept = typed.withColumn("__etl_rank__", F.row_number().over(window)).where(
+        F.col("__etl_rank__") == 1
+    )
+    part_source = plan["partition"]["source"]
+    out = []
+    for c in plan["columns"]:
+        if c["source"] == part_source:
+            out.append(F.date_format(ref(c["source"]), "yyyy-MM-dd").alias(c["name"]))
+        else:
+            out.append(ref(c["source"]).alias(c["name"]))
+    return kept.select(*out)
+
+
+def configure_session(spark) -> None:
+    """Session settings the output contract depends on (set at runtime, so they hold on Glue too)."""
+    conf = {
+        # Timestamps are instants; parse and write them in UTC whatever the machine's zone.
+        "spark.sql.session.timeZone": "UTC",
+        # Belt and braces: typed_column already refuses what does not parse; ANSI makes any other
+        # arithmetic or cast surprise fail loudly instead of producing null.
+        "spark.sql.ansi.enabled": "true",
+        "spark.sql.parquet.compression.codec": "snappy",
+        # INT96 is Spark's legacy default; Athena and DuckDB read TIMESTAMP_MICROS as an instant.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        # Standard Parquet decimals (INT32/INT64/FIXED_LEN_BYTE_ARRAY by precision), as DuckDB.
+        "spark.sql.parquet.writeLegacyFormat": "false",
+        # Dates/timestamps before 1582 are written as the proleptic Gregorian values they are;
+        # the default (EXCEPTION) would fail on year 0001, which the staging format allows.
+        "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+        "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+        "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+        "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+        # One file per (task, partition) and one task per partition value: never split.
+        "spark.sql.files.maxRecordsPerFile": "0",
+        # Spark only ever writes to a fresh temp prefix; the curated prefix is changed object by
+        # object below. Should anyone point Spark at it, dynamic mode keeps other files' rows.
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+    for k, v in conf.items():
+        spark.conf.set(k, v)
+
+
+def write_partitioned(out, plan: dict[str, Any], temp_path: str) -> None:
+    """Writes rows to `temp_path/<partition>=<day>/part-*.snappy.parquet`, exactly one file per
+    day: repartitioning by the day sends every row of a day to one task."""
+    from pyspark.sql import functions as F
+
+    part = plan["partition"]["name"]
+    keys = [c["name"] for c in plan["columns"] if c["source"] in plan["dedupe"]["key"]]
+    (
+        out.repartition(F.col(part))
+        # Sorted by key inside each file: deterministic files and tighter Parquet statistics.
+        .sortWithinPartitions(part, *keys)
+        .write.mode("errorifexists")
+        .option("compression", "snappy")
+        .partitionBy(part)
+        .parquet(temp_path)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The job
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    staging: str
+    lake: str
+    dataset: str
+    source_id: str
+    version_tag: str
+    plan: str | None = None
+    temp: str | None = None
+    engine: str = "spark"
+
+
+def check_args(args: JobArgs) -> None:
+    """Ids become keys and paths; only the safe forms core/layout.ts produces are accepted."""
+    if not IDENTIFIER.match(args.dataset):
+        raise TransformInputError(f"--dataset {args.dataset!r} is not a dataset name")
+    if not SOURCE_ID.match(args.source_id):
+        raise TransformInputError(f"--source_id {args.source_id!r} is not a sourceIdOf() id")
+    if not VERSION_TAG.match(args.version_tag):
+        raise TransformInputError(f"--version_tag {args.version_tag!r} is not a versionTagOf() tag")
+    if args.temp is not None and (not TEMP_KEY.match(args.temp) or ".." in args.temp.split("/")):
+        raise TransformInputError(
+            f"--temp {args.temp!r}: give a key prefix inside the lake, outside curated/ "
+            "(readers must never see a half-written object)"
+        )
+    if args.engine not in ("glue", "spark"):
+        raise TransformInputError(f"--engine {args.engine!r}: use glue or spark")
+
+
+def _dir_uri(uri: str) -> str:
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def open_staging(args: JobArgs, s3_client: Any = None) -> tuple[Store, list[str], dict[str, Any]]:
+    """Checks the staging prefix is complete and loads the plan, before any Spark work starts."""
+    staging = open_store(_dir_uri(args.staging), s3_client)
+    if not staging.exists(STAGING_SUCCESS):
+        raise TransformInputError(
+            f"{_dir_uri(args.staging)} has no {STAGING_SUCCESS}: the validate step did not finish "
+            "writing this file's staging rows. Re-run (or redrive) the run from Validate; "
+            "the transform never reads a half-written staging prefix."
+        )
+    parts = [k for k in staging.list("") if "/" not in k and STAGING_PART.match(k)]
+    if args.plan:
+        plan_uri = args.plan
+        plan_text = open_store(os.path.dirname(plan_uri) or ".", s3_client).read_text(
+            os.path.basename(plan_uri)
+        )
+    else:
+        plan_uri = _dir_uri(args.staging) + PLAN_FILE
+        if not staging.exists(PLAN_FILE):
+            raise TransformInputError(
+                f"{plan_uri} is missing: the validate step writes the compiled plan there. "
+                "Re-run Validate, or pass --plan."
+            )
+        plan_text = staging.read_text(PLAN_FILE)
+    plan = load_plan(plan_text, plan_uri)
+    if plan["dataset"] != args.dataset:
+        raise TransformInputError(
+            f"{plan_uri}: plan is for dataset {plan['dataset']!r}, the job was started for "
+            f"{args.dataset!r}. Fix the job arguments."
+        )
+    return staging, [staging.spark_path(p) for p in parts], plan
+
+
+def written_days(lake: Store, temp_key: str, partition_column: str) -> dict[str, str]:
+    """The Parquet file Spark wrote for each day under the temp prefix ({day: key}). Refuses two
+    files for one day: the output contract is one object per (source file, day)."""
+    written: dict[str, str] = {}
+    pattern = re.compile(re.escape(partition_column) + r"=(\d{4}-\d{2}-\d{2})/part-[^/]+\.parquet")
+    for key in lake.list(temp_key):
+        m = pattern.fullmatch(key[len(temp_key) :])
+        if m:
+            if m.group(1) in written:
+                raise RuntimeError(f"Spark wrote two files for {partition_column}={m.group(1)}")
+            written[m.group(1)] = key
+    return written
+
+
+def publish(
+    lake: Store, written: dict[str, str], dataset: str, partition_column: str, source_id: str
+) -> list[str]:
+    """Moves each day's file to its final name, then removes this source file's objects in days it
+    no longer has rows for. Other files' objects are never touched (a partition folder is never
+    removed while it holds anything). Each move replaces one whole object, so a reader sees the old object or the new
+    one; if the job dies midway, a re-run finishes the job. Returns the keys now owned."""
+    objects = []
+    for day in sorted(written):
+        final = curated_object(dataset, partition_column, day, source_id)
+        lake.move(written[day], final)
+        objects.append(final)
+    keep = set(objects)
+    for key in lake.list(curated_table_prefix(dataset)):
+        if key not in keep and is_owned_object(key, dataset, source_id):
+            lake.delete(key)
+    return objects
+
+
+def _ms_since(t: float) -> int:
+    return round((time.monotonic() - t) * 1000)
+
+
+def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
+    """Runs the transform for one source file and returns its manifest (also written to the lake)."""
+    started = _now()
+    check_args(args)
+    _staging, part_paths, plan = open_staging(args, s3_client)
+    configure_session(spark)
+    lake = open_store(_dir_uri(args.lake), s3_client)
+    part = plan["partition"]["name"]
+
+    t0 = time.monotonic()
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    # Rows in and out are observed during the one write job instead of counted by extra jobs
+    # (each a full read of the staging JSON).
+    seen_in, seen_out = Observation("rows_in"), Observation("rows_out")
+    raw = read_staging(spark, part_paths, plan).observe(seen_in, F.count(F.lit(1)).alias("rows"))
+    out = apply_plan(raw, plan).observe(seen_out, F.count(F.lit(1)).alias("rows"))
+
+    # Temp prefix outside curated/ and inside the lake (same filesystem locally, so moves are
+    # renames): if the job dies here, readers see nothing of this run.
+    temp_key = args.temp or f"{LAKE_TMP_PREFIX}{args.source_id}-{uuid.uuid4().hex[:12]}/"
+    temp_key = _dir_uri(temp_key)
+    timings: dict[str, int] = {"plan": _ms_since(t0)}
+    try:
+        t1 = time.monotonic()
+        write_partitioned(out, plan, lake.spark_path(temp_key))
+        timings["transformWrite"] = _ms_since(t1)
+        t2 = time.monotonic()
+        rows_in, rows_out = int(seen_in.get["rows"]), int(seen_out.get["rows"])
+        written = written_days(lake, temp_key, part)
+        objects = publish(lake, written, args.dataset, part, args.source_id)
+        timings["publish"] = _ms_since(t2)
+    finally:
+        lake.delete_prefix(temp_key)
+
+    manifest = {
+        "dataset": args.dataset,
+        "sourceId": args.source_id,
+        "versionTag": args.version_tag,
+        "engine": args.engine,
+        "rowsIn": rows_in,
+        "rowsOut": rows_out,
+        "duplicatesDropped": rows_in - rows_out,
+        "partitions": sorted(written),
+        "objects": objects,
+        "startedAt": started,
+        "finishedAt": _now(),
+        "timingsMs": timings,
+    }
+    lake.write_text(manifest_key(args.dataset, args.source_id), json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+REQUIRED = ("staging", "lake", "dataset", "source_id", "version_tag")
+OPTIONAL = ("plan", "temp", "engine")
+
+
+def _glue_args(argv: list[str]) -> JobArgs | None:
+    """Glue passes `--JOB_NAME` and friends; getResolvedOptions only knows required names, so
+    optional ones are looked up when present."""
+    try:
+        from awsglue.utils import getResolvedOptions  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    present = [o for o in OPTIONAL if f"--{o}" in argv]
+    opts = getResolvedOptions(argv, ["JOB_NAME", *REQUIRED, *present])
+    values = {k: opts[k] for k in (*REQUIRED, *present)}
+    values.setdefault("engine", "glue")
+    return JobArgs(**values)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Staging JSON Lines -> curated Parquet (one source file)")
+    p.add_argument("--staging", help="staging prefix of the file: folder or s3:// URI")
+    p.add_argument("--lake", help="lake root: folder laid out like the bucket, or s3://bucket/")
+    p.add_argument("--dataset")
+    p.add_argument("--source_id")
+    p.add_argument("--version_tag")
+    p.add_argument("--plan", help="plan.json location (default: <staging>/plan.json)")
+    p.add_argument("--temp", help="temp prefix inside the lake, outside curated/ (default: _tmp/<source_id>-<nonce>/)")
+    p.add_argument("--engine", default="spark", choices=("spark", "glue"))
+    p.add_argument(
+        "--jobs",
+        help="local batching: a JSON file with a list of job argument objects, run one after "
+        "another in one Spark session (saves the JVM start per file)",
+    )
+    p.add_argument("--master", default=os.environ.get("ETL_SPARK_MASTER", "local[2]"))
+    p.add_argument("--driver_memory", default=os.environ.get("ETL_SPARK_DRIVER_MEMORY", "1g"))
+    return p
+
+
+def _local_session(master: str, driver_memory: str):
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.appName("serverless-etl-transform")
+        .master(master)
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # Small shuffles for one file on one machine (AQE coalesces further); Glue sets its own.
+        .config("spark.sql.shuffle.partitions", os.environ.get("ETL_SPARK_SHUFFLE_PARTITIONS", "4"))
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def describe_error(e: BaseException) -> dict[str, str]:
+    """An exception as {type, message}, without the Java stack a Py4J error carries."""
+    text = str(e)
+    if "\n\tat " in text or "Py4J" in type(e).__name__:
+        lines = [line for line in text.splitlines() if line.strip() and not line.startswith("\tat ")]
+        causes = [line for line in lines if line.startswith("Caused by: ")]
+        # The innermost cause is what went wrong (e.g. a non-canonical value on a named line);
+        # the outer lines only say which Spark stage carried it.
+        text = causes[-1][len("Caused by: ") :] if causes else "\n".join(lines[:3])
+    return {"type": type(e).__name__, "message": text[:4000]}
+
+
+def main(argv: list[str]) -> int:
+    """Runs one job (Glue or local), or a local batch (--jobs). For each job it prints one line
+    `ETL_JOB_RESULT {"job": i, "ok": true, "manifest": ...}` or `... "ok": false, "error": ...`
+    and exits 1 if any job failed. A failed job in a batch does not stop the next one."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s etl_job %(levelname)s %(message)s")
+    try:
+        glue = _glue_args(argv)
+        if glue is not None:
+            from pyspark.sql import SparkSession
+
+            manifest = run_job(SparkSession.builder.getOrCreate(), glue)
+            print(RESULT_MARK + json.dumps({"job": 0, "ok": True, "manifest": manifest}), flush=True)
+            return 0
+        ns = _parser().parse_args(argv[1:])
+        if ns.jobs:
+            with open(ns.jobs, encoding="utf-8") as f:
+                jobs = [JobArgs(**j) for j in json.load(f)]
+        else:
+            missing = [f"--{k}" for k in REQUIRED if getattr(ns, k) is None]
+            if missing:
+                raise TransformInputError(f"missing arguments: {' '.join(missing)}")
+            jobs = [JobArgs(**{k: getattr(ns, k) for k in (*REQUIRED, *OPTIONAL)})]
+    except Exception as e:  # noqa: BLE001 — reported in one parseable line
+        print(ERROR_MARK + json.dumps(describe_error(e)), file=sys.stderr, flush=True)
+        raise
+    failed = 0
+    spark = None
+    try:
+        for i, job in enumerate(jobs):
+            try:
+                # Input checks first: a missing _SUCCESS is reported without starting a JVM.
+                check_args(job)
+                open_staging(job)
+                if spark is None:
+                    spark = _local_session(ns.master, ns.driver_memory)
+                manifest = run_job(spark, job)
+                log.info(
+                    "transformed %s: %s rows in, %s out",
+                    job.source_id,
+                    manifest["rowsIn"],
+                    manifest["rowsOut"],
+                )
+                line = {"job": i, "ok": True, "manifest": manifest}
+            except Exception as e:  # noqa: BLE001 — the caller decides what a failure means
+                failed += 1
+                line = {"job": i, "ok": False, "error": describe_error(e)}
+                print(ERROR_MARK + json.dumps(line["error"]), file=sys.stderr, flush=True)
+            print(RESULT_MARK + json.dumps(line), flush=True)
+    finally:
+        if spark is not None:
+            spark.stop()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
