@@ -260,6 +260,11 @@ function eventDayMs(event: number): number {
   return YEAR_START_MS + ((event * 37) % DAYS_IN_2024) * DAY_MS;
 }
 
+/** event_date text of every event, computed once (Date formatting was a sixth of the generator's time). */
+const EVENT_DATES: readonly string[] = Array.from({ length: EVENT_COUNT + 1 }, (_, event) =>
+  dateOf(eventDayMs(event)),
+);
+
 function amountText(cents: number, currency: string): string {
   if (currency === 'JPY') return String(Math.round(cents / 100));
   return `${Math.floor(cents / 100)}.${pad(cents % 100, 2)}`;
@@ -438,7 +443,7 @@ export class RegistrationsGenerator {
     return [
       `REG-${pad(reg.id, 8)}`,
       `EVT-${pad(reg.event, 4)}`,
-      dateOf(eventDayMs(reg.event)),
+      EVENT_DATES[reg.event]!,
       reg.email,
       reg.ticket,
       String(reg.quantity),
@@ -454,7 +459,7 @@ export class RegistrationsGenerator {
     const s = this.stats;
     s.validRows++;
     if (!duplicate) s.distinctValidIds++;
-    const date = dateOf(eventDayMs(reg.event));
+    const date = EVENT_DATES[reg.event]!;
     if (!this.dates.has(date)) {
       this.dates.add(date);
       s.partitions = this.dates.size;
