@@ -92,7 +92,11 @@ export class S3ObjectStore implements ObjectStore {
       const out = await upload.done();
       versionId = out.VersionId;
     } else {
-      const out = await this.client.send(new PutObjectCommand({ ...params, Body: body }));
+      // A Buffer with its length: the SDK needs it (an empty string reads as "unknown length").
+      const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+      const out = await this.client.send(
+        new PutObjectCommand({ ...params, Body: bytes, ContentLength: bytes.length }),
+      );
       versionId = out.VersionId;
     }
     // One HEAD gives size and time for streamed bodies too (their length is unknown up front).
