@@ -100,8 +100,8 @@ export interface Ledger {
    */
   claim(claim: LedgerClaim): Promise<ClaimOutcome>;
   /**
-   * Records how a run ended. Only a CLAIMED (or never-claimed) version moves; settling again with
-   * the same status is a no-op, and an already different final status is left as it is (returned).
+   * Records how a run ended. Only a CLAIMED, FAILED (a redriven run may still end otherwise) or
+   * never-claimed version moves; SUCCEEDED, REJECTED and STALE are final and returned unchanged.
    * STALE: the run stopped because a newer version of the key was claimed meanwhile.
    */
   settle(

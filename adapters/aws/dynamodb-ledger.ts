@@ -133,13 +133,14 @@ export class DynamoDbLedger implements Ledger {
           TableName: this.tableName,
           Key: { pk: S(pkOf(ref)), sk: S(versionSk(ref.versionTag)) },
           UpdateExpression: `SET #status = :st, updatedAt = :now${detail !== undefined ? ', detail = :d' : ''}`,
-          // Only a run in progress moves; a final status is never overwritten.
-          ConditionExpression: 'attribute_exists(pk) AND #status = :claimed',
+          // Only a run in progress (or a FAILED one being redriven) moves; a final status stays.
+          ConditionExpression: 'attribute_exists(pk) AND (#status = :claimed OR #status = :failed)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':st': S(status),
             ':now': S(now),
             ':claimed': S('CLAIMED'),
+            ':failed': S('FAILED'),
             ...(detail !== undefined && { ':d': S(detail) }),
           },
           ReturnValues: 'ALL_NEW',

@@ -87,7 +87,8 @@ export class LocalLedger implements Ledger {
       if (await createExclusive(file, record)) return record;
       return this.settle(ref, status, runId, detail);
     }
-    if (existing.status !== 'CLAIMED') return existing;
+    // Only a run in progress (or a FAILED one being redriven) moves; a final status stays.
+    if (existing.status !== 'CLAIMED' && existing.status !== 'FAILED') return existing;
     const settled: LedgerRecord = {
       ...existing,
       status,

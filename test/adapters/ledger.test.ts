@@ -97,6 +97,15 @@ function ledgerContract(name: string, make: () => Promise<Ledger>) {
       expect((await ledger.get(claimOf()))?.status).toBe('SUCCEEDED');
     });
 
+    test('a FAILED run that is redriven and then succeeds ends SUCCEEDED', async () => {
+      await ledger.claim(claimOf());
+
+      await ledger.settle(claimOf(), 'FAILED', 'run-1', 'FAILED');
+      const redriven = await ledger.settle(claimOf(), 'SUCCEEDED', 'run-1');
+
+      expect(redriven.status).toBe('SUCCEEDED');
+    });
+
     test('settling a version that was never claimed (rejected by Claim) records the outcome', async () => {
       const rejected = await ledger.settle(
         claimOf({ versionTag: 'dddddddddddd' }),

@@ -1,0 +1,44 @@
+/**
+ * Record-failure Lambda (target of the execution-status EventBridge rule, not a Task state):
+ * `createHandler(deps)` for any wiring, `handler` wired to DynamoDB on first use.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
+import { requireStepEnv } from '../../adapters/aws/step-env';
+import { bindRun, logger, metrics } from '../../core/instrumentation';
+import type { LedgerRecord } from '../../core/ports';
+import type { IamNeeds } from '../../core/steps';
+import { recordFailure, type ExecutionStatusChange, type RecordFailureDeps } from './record-failure';
+
+export const iamNeeds: IamNeeds = [
+  {
+    on: 'ledgerTable',
+    actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+    why: 'record FAILED for a run that failed, timed out or was aborted',
+  },
+];
+
+export function createHandler(
+  deps: RecordFailureDeps,
+): (event: ExecutionStatusChange) => Promise<LedgerRecord | undefined> {
+  return async (event) => {
+    bindRun({ runId: event.detail.name });
+    try {
+      const record = await recordFailure(event, deps);
+      if (record) {
+        logger.warn('run failed', { status: event.detail.status, ledgerStatus: record.status });
+        metrics.addMetric('RunsFailed', MetricUnit.Count, 1);
+      }
+      return record;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+let wired: ((event: ExecutionStatusChange) => Promise<LedgerRecord | undefined>) | undefined;
+export const handler = (event: ExecutionStatusChange): Promise<LedgerRecord | undefined> =>
+  (wired ??= createHandler({
+    ledger: new DynamoDbLedger(new DynamoDBClient({}), requireStepEnv('ledgerTable')),
+  }))(event);

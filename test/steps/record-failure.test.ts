@@ -1,0 +1,64 @@
+/**
+ * A run that fails outside the rejection path (a pipeline fault) is recorded FAILED from the
+ * execution-status event, and a later successful redrive still ends SUCCEEDED.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalLedger } from '../../adapters/local/ledger';
+import { logger } from '../../core/instrumentation';
+import type { S3ObjectCreatedEvent } from '../../core/events';
+import { claimObject } from '../../functions/claim/claim';
+import { createHandler } from '../../functions/record-failure/handler';
+import type { ExecutionStatusChange } from '../../functions/record-failure/record-failure';
+
+const EVENT = readFileSync(path.join(__dirname, '../fixtures/steps/event-registrations.json'), 'utf8');
+const statusChange = (status: string, input: string | null = EVENT): ExecutionStatusChange => ({
+  'detail-type': 'Step Functions Execution Status Change',
+  detail: { name: 'run-1', status, input },
+});
+
+let dir: string;
+let ledger: LocalLedger;
+beforeAll(() => logger.setLogLevel('SILENT'));
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'record-failure-'));
+  ledger = new LocalLedger(dir);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a FAILED execution marks its claimed version FAILED; a redrive that succeeds moves it to SUCCEEDED', async () => {
+  const claim = await claimObject(
+    { runId: 'run-1', event: JSON.parse(EVENT) as S3ObjectCreatedEvent },
+    { ledger },
+  );
+  const ref = { bucket: claim.source.bucket, key: claim.source.key, versionTag: claim.versionTag };
+
+  const failed = await createHandler({ ledger })(statusChange('FAILED'));
+  const redriven = await ledger.settle(ref, 'SUCCEEDED', 'run-1');
+
+  expect(failed).toMatchObject({ status: 'FAILED', detail: 'FAILED' });
+  expect(redriven.status).toBe('SUCCEEDED');
+});
+
+test.each([
+  ['a SUCCEEDED execution', statusChange('SUCCEEDED')],
+  ['an execution without input', statusChange('TIMED_OUT', null)],
+  ['an input that is not an S3 event', statusChange('ABORTED', '{"hello":"world"}')],
+])('%s changes nothing', async (_what, event) => {
+  expect(await createHandler({ ledger })(event)).toBeUndefined();
+});
+
+test('a rejected file stays REJECTED even if its execution (which ends in Fail) reports FAILED', async () => {
+  const claim = await claimObject(
+    { runId: 'run-1', event: JSON.parse(EVENT) as S3ObjectCreatedEvent },
+    { ledger },
+  );
+  await ledger.settle(
+    { bucket: claim.source.bucket, key: claim.source.key, versionTag: claim.versionTag },
+    'REJECTED',
+    'run-1',
+  );
+
+  expect(await createHandler({ ledger })(statusChange('FAILED'))).toMatchObject({ status: 'REJECTED' });
+});
