@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { pythonSide } from '../test/support/python';
 import { BENCH_DIR, ensureInput, REPO_ROOT, type BenchInput } from './inputs';
-import { buildWorkers, runWorker, workerBuilt, type Measurement } from './measure';
+import { buildWorkers, profileWorkersInto, runWorker, workerBuilt, type Measurement } from './measure';
 import { parseSize } from './registrations-generator';
 import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
 
@@ -27,6 +27,7 @@ interface BenchOptions {
   readonly repeat: number;
   readonly write: boolean;
   readonly runs: number;
+  readonly profile?: boolean;
 }
 
 /** Targets from the issues, in one place. */
@@ -438,6 +439,10 @@ async function benchEndToEnd(options: BenchOptions): Promise<string[]> {
 async function main(options: BenchOptions): Promise<void> {
   const started = new Date();
   console.log(`bench: sizes ${options.sizes.join(', ')}; parts ${options.only.join(', ')}`);
+  if (options.profile) {
+    profileWorkersInto(path.join(BENCH_DIR, 'profiles'));
+    console.log('  profiling: CPU profiles go to .bench/profiles/; RESULTS.md is left alone');
+  }
   for (const [worker, why] of await buildWorkers()) {
     console.log(`  (worker ${worker} left out — its code under test does not build yet: ${why})`);
   }
@@ -464,7 +469,7 @@ async function main(options: BenchOptions): Promise<void> {
     '',
     ...sections,
   ].join('\n');
-  if (options.write) {
+  if (options.write && !options.profile) {
     writeFileSync(path.join(REPO_ROOT, 'bench', 'RESULTS.md'), doc + '\n');
     console.log('\nwrote bench/RESULTS.md');
   }
@@ -507,6 +512,7 @@ const program = new Command()
     1,
   )
   .option('--runs <n>', 'end-to-end runs (median reported)', (v) => Number.parseInt(v, 10), 5)
+  .option('--profile', 'write a CPU profile per worker to .bench/profiles/ (slows them; implies --no-write)')
   .option('--no-write', 'print only; leave bench/RESULTS.md alone')
   .action(async (opts: BenchOptions) => {
     await main(opts);
