@@ -64,7 +64,7 @@ import {
   writeManifest,
   type StagedObject,
 } from './publish';
-import { checkRequest, type TransformRequest } from './request';
+import { checkRequest, checkStagingColumns, type TransformRequest } from './request';
 
 /** Tuning for one DuckDB run. Every field is optional; the defaults suit a laptop. */
 export interface DuckdbEngineOptions {
@@ -122,6 +122,7 @@ export async function runTransform(
 ): Promise<TransformManifest> {
   const startedAt = new Date();
   const { plan, parts } = checkRequest(request);
+  await checkStagingColumns(plan, parts);
   const { sourceId, lakeDir } = request;
   const timingsMs: Record<string, number> = {};
   const tempDir = await createRunTempDir(lakeDir, sourceId);

@@ -2,10 +2,10 @@
  * What every local transform engine (DuckDB here, local Spark in spark.ts) is asked to do, and the
  * checks on that request that come before any SQL or path is built from it.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TransformFailedError } from '../../core/errors';
-import { checkPlan, type TransformPlan } from '../../core/plan';
+import { LINE_COLUMN, checkPlan, type TransformPlan } from '../../core/plan';
 import { STAGING_SUCCESS } from '../../core/staging';
 
 /** One transform of one version of one source file. */
@@ -60,4 +60,55 @@ export function checkRequest(request: TransformRequest): { plan: TransformPlan; 
     .sort()
     .map((f) => path.join(request.stagingDir, f));
   return { plan, parts };
+}
+
+/**
+ * Checks that each part file's first record has exactly the plan's staging columns plus `_line`.
+ * A JSON reader given explicit columns quietly returns null for a missing key and ignores an
+ * extra one, so staging written under another version of the contract would otherwise load as
+ * nulls. One line per part is enough: the validate step writes every record with the same keys.
+ */
+export async function checkStagingColumns(plan: TransformPlan, parts: readonly string[]): Promise<void> {
+  const expected = [...plan.stagingColumns, LINE_COLUMN];
+  for (const part of parts) {
+    const line = await firstLineOf(part);
+    if (line === undefined) continue; // an empty part holds no rows
+    let keys: string[];
+    try {
+      const record = JSON.parse(line) as unknown;
+      if (typeof record !== 'object' || record === null || Array.isArray(record))
+        throw new Error('not an object');
+      keys = Object.keys(record);
+    } catch (e) {
+      throw new TransformFailedError(
+        `${part}: the first line is not a JSON object (${(e as Error).message}). Fix: re-run the validate step for this file — the original is untouched`,
+      );
+    }
+    const missing = expected.filter((k) => !keys.includes(k));
+    const extra = keys.filter((k) => !expected.includes(k));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new TransformFailedError(
+        `${part}: staging columns do not match the ${plan.dataset} plan` +
+          (missing.length ? `; missing ${missing.map((k) => JSON.stringify(k)).join(', ')}` : '') +
+          (extra.length ? `; unexpected ${extra.map((k) => JSON.stringify(k)).join(', ')}` : '') +
+          `. Fix: staging and plan come from different contract versions — re-run the validate step for this file`,
+      );
+    }
+  }
+}
+
+/** The first line of a file without reading the rest (staging lines can be megabytes long). */
+async function firstLineOf(file: string): Promise<string | undefined> {
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+  let text = '';
+  try {
+    for await (const chunk of stream) {
+      text += chunk as string;
+      const end = text.indexOf('\n');
+      if (end >= 0) return text.slice(0, end);
+    }
+  } finally {
+    stream.destroy();
+  }
+  return text === '' ? undefined : text;
 }

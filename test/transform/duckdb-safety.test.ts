@@ -222,6 +222,15 @@ describe('bad staging is refused with a clear error', () => {
     expect(filesUnder(lake.dir)).toEqual([]);
   });
 
+  test('staging written under another contract version is refused, naming the columns', async () => {
+    const run = transform(MINE, 'other-contract');
+
+    await expect(run).rejects.toThrow(
+      /other-contract\/part-00000\.jsonl: staging columns do not match the registrations plan; missing "notes"; unexpected "comment"/,
+    );
+    expect(filesUnder(lake.dir)).toEqual([]);
+  });
+
   test('an empty key is refused, naming the line, instead of merging keyless rows', async () => {
     const run = transform(MINE, 'empty-key');
 
