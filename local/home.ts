@@ -50,7 +50,8 @@ export interface HomeOptions {
 export function resolveHome(options: HomeOptions = {}): EtlHome {
   const cwd = options.cwd ?? process.cwd();
   const env = options.env ?? process.env;
-  const root = path.resolve(cwd, options.home ?? env.ETL_HOME ?? '.etl');
+  // An empty ETL_HOME counts as unset (a shell's `ETL_HOME= etl ...`), never as "the cwd itself".
+  const root = path.resolve(cwd, options.home || env.ETL_HOME || '.etl');
   return homeAt(root);
 }
 

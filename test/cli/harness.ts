@@ -38,17 +38,22 @@ export class Sandbox {
 
   /** `etl <args>` with this sandbox as working directory; resolves with exit code and output. */
   async etl(args: readonly string[], signal?: AbortSignal): Promise<EtlResult> {
+    return this.start(args, signal).done;
+  }
+
+  /** Starts `etl <args>` and returns at once: for long-running commands such as `watch`. */
+  start(args: readonly string[], signal?: AbortSignal): { done: Promise<EtlResult>; output: () => string } {
     let out = '';
     let err = '';
-    const code = await main(args, {
+    const done = main(args, {
       out: (t) => (out += t),
       err: (t) => (err += t),
       cwd: this.dir,
       env: { ...process.env, ETL_HOME: this.home },
       isTTY: false,
       ...(signal && { signal }),
-    });
-    return { code, out, err };
+    }).then((code) => ({ code, out, err }));
+    return { done, output: () => out };
   }
 
   /** `etl <args> --json`, parsed. */
@@ -65,6 +70,15 @@ export class Sandbox {
       );
     }
     return { code: r.code, json, err: r.err };
+  }
+
+  /** Resolves when `check` returns true, polling; fails after `timeoutMs` with `what`. */
+  async until(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   remove(): void {
