@@ -1,0 +1,33 @@
+/**
+ * The real Glue job script on local Spark (local/engines/spark.ts) on a staging folder, for
+ * reference next to DuckDB. Its time includes starting the JVM and the Spark session, as the local
+ * runtime pays it; its memory is the JVM's, so read the harness's `treePeakBytes`, not this process's maxRSS.
+ */
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { findContract } from '../../core/contract';
+import { compilePlan } from '../../core/plan';
+import { runSparkTransform } from '../../local/engines/spark';
+import { runAsWorker } from './worker';
+
+runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string }>(
+  async ({ stagingDir, lakeDir, dataset }, clock) => {
+    rmSync(lakeDir, { recursive: true, force: true });
+    clock.restart();
+    const manifest = await runSparkTransform({
+      plan: compilePlan(findContract(dataset)!),
+      sourceId: 'bench-000000000000',
+      versionTag: 'bench',
+      stagingDir,
+      lakeDir,
+    });
+    const bytes = readdirSync(stagingDir)
+      .filter((f) => f.endsWith('.jsonl'))
+      .reduce((sum, f) => sum + statSync(path.join(stagingDir, f)).size, 0);
+    return {
+      bytes,
+      rows: manifest.rowsOut,
+      details: { files: manifest.objects.length, rowsIn: manifest.rowsIn },
+    };
+  },
+);
