@@ -36,7 +36,9 @@ export async function moveOriginal(
     key: source.key,
     ...(source.versionId !== undefined && { versionId: source.versionId }),
   };
-  const original = await store.head(ref);
+  let original = await store.head(ref);
+  // Without a version id the key may hold a newer upload by now; its bytes are not ours to move.
+  if (original && source.versionId === undefined && original.etag !== source.etag) original = undefined;
   let copy = await store.head(destination);
   if (!original) {
     if (copy) return { destination, size: copy.size, originalRemoved: true, note: 'already moved' };

@@ -89,3 +89,19 @@ describe('archive', () => {
     );
   });
 });
+
+describe('archive without versions', () => {
+  test('an unversioned key overwritten meanwhile is not moved: the newer upload stays, the error says why', async () => {
+    const { input } = await landAndClaim();
+    const unversioned = {
+      ...input,
+      source: { ...input.source, versionId: undefined },
+    } as unknown as ArchiveInput;
+    await lake.store.put(LANDING, KEY, 'registration_id\nREG-00000009\n');
+
+    await expect(archiveObject(unversioned, { store: lake.store, ledger: lake.ledger })).rejects.toThrow(
+      /no longer exists/,
+    );
+    expect(await readText(lake.store, LANDING, KEY)).toBe('registration_id\nREG-00000009\n');
+  });
+});
