@@ -100,6 +100,8 @@ export class EtlPipelineStack extends Stack {
   readonly transform: GlueTransform;
   readonly steps: StepFunctions;
   readonly stateMachine: sfn.StateMachine;
+  /** The state machine's physical name (`<prefix>-pipeline`), known at synth time. */
+  readonly stateMachineName: string;
   readonly stateMachineRole: iam.Role;
   readonly triggerRule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
@@ -157,6 +159,7 @@ export class EtlPipelineStack extends Stack {
     // The notification topic is needed by the steps (the state machine publishes to it) and the
     // alerts need the state machine: the topic lives in alerts, created before the machine.
     const stateMachineName = `${prefix}-pipeline`;
+    this.stateMachineName = stateMachineName;
     const stateMachineArn = this.formatArn({
       service: 'states',
       resource: 'stateMachine',

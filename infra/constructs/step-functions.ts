@@ -22,6 +22,8 @@ import { statementsFor, type IamResourceMap } from '../iam-needs';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Where the bundled contracts live inside every function package. */
 export const BUNDLED_SCHEMAS_DIR = '/var/task/schemas';
+/** Folder of the bundled code inside the package (see afterBundling). */
+export const BUNDLED_HANDLER_DIR = 'functions';
 
 /** How one step's function is sized. */
 export interface StepFunctionSettings {
@@ -146,7 +148,7 @@ export class StepFunctions extends Construct {
         functionName: `${props.namePrefix}-${step}`,
         description: `serverless-etl ${step} step (functions/${step})`,
         entry,
-        handler: 'handler',
+        handler: `${BUNDLED_HANDLER_DIR}/index.handler`,
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: settings.memoryMiB,
@@ -169,8 +171,13 @@ export class StepFunctions extends Construct {
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
+            // The package is laid out like the repository: code in functions/, contracts in
+            // schemas/ beside it. core/contract.ts's default (../schemas from the code) then
+            // finds them even in a handler that does not read SCHEMAS_DIR.
             afterBundling: (_inputDir: string, outputDir: string) => [
-              `mkdir -p "${outputDir}/schemas"`,
+              `mkdir -p "${outputDir}/functions" "${outputDir}/schemas"`,
+              `mv "${outputDir}/index.js" "${outputDir}/functions/index.js"`,
+              `if [ -f "${outputDir}/index.js.map" ]; then mv "${outputDir}/index.js.map" "${outputDir}/functions/index.js.map"; fi`,
               `cp "${schemasDir}"/*.schema.json "${outputDir}/schemas/"`,
             ],
           },

@@ -34,7 +34,7 @@ beforeAll(() => {
     glueJob: `job/${s.transform.jobName}`,
     athenaWorkGroup: `workgroup/${s.catalog.workGroupName}`,
     notificationTopic: logicalIdOf(s.notifications.topic),
-    stateMachine: `stateMachine:${s.stateMachine.stateMachineName}`,
+    stateMachine: `stateMachine:${s.stateMachineName}`,
     key: logicalIdOf(s.storage.key as never),
   };
 });

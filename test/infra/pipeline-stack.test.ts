@@ -307,6 +307,7 @@ describe('step functions: Node 22 on arm64, Powertools by environment, no secret
     expect(functions).toHaveLength(7); // six steps + reconcile
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
+        Handler: 'functions/index.handler', // the bundle sits in functions/, contracts in schemas/
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
