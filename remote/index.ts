@@ -10,8 +10,16 @@ export { STACK_OUTPUTS, StackOutputsMissingError, stackInfoFromOutputs } from '.
 export type { StackInfo, StackOutputName } from './stack-outputs';
 export { uploadFile, UploadRefusedError } from './upload';
 export type { UploadOptions, UploadResult } from './upload';
-export { executionArnOf, listRuns, redriveRun, RedriveRefusedError, RunNotFoundError, showRun } from './runs';
-export type { RedriveResult, RunFilter, RunListing } from './runs';
+export {
+  executionArnOf,
+  findRunOfUpload,
+  listRuns,
+  redriveRun,
+  RedriveRefusedError,
+  RunNotFoundError,
+  showRun,
+} from './runs';
+export type { FindRunOptions, RedriveResult, RunFilter, RunListing } from './runs';
 export { athenaLiteral, queryLake, QueryFailedError, QueryTimeoutError } from './query';
 export type { QueryColumn, QueryOptions, QueryParameter, QueryResult } from './query';
 export {

@@ -71,6 +71,8 @@ export interface RunSummary {
   readonly dataset?: string;
   /** The landing key, decoded. */
   readonly sourceKey?: string;
+  /** The landing object's S3 version, when the bucket is versioned. */
+  readonly sourceVersionId?: string;
   readonly redriveCount: number;
   /** Why the run failed (the execution's error): `FileRejectedError` for a rejected file. */
   readonly error?: string;
@@ -102,10 +104,12 @@ export interface RunView extends RunSummary {
 export interface RunSource {
   readonly dataset?: string;
   readonly sourceKey?: string;
+  /** The S3 version the run is about (versioned landing bucket). */
+  readonly sourceVersionId?: string;
 }
 
 /**
- * Reads dataset and key from an execution input. The input is the EventBridge S3 event
+ * Reads dataset, key and version from an execution input. The input is the EventBridge S3 event
  * (core/events.ts), whose key is URL-encoded; the dataset is the key segment after `incoming/`.
  * Anything else (a hand-started execution, a reconcile sweep) yields an empty source.
  */
@@ -117,8 +121,11 @@ export function runSourceOfInput(input: string | undefined): RunSource {
   } catch {
     return {};
   }
-  const encoded = (parsed as { detail?: { object?: { key?: unknown } } } | null)?.detail?.object?.key;
+  const object = (parsed as { detail?: { object?: { key?: unknown; 'version-id'?: unknown } } } | null)
+    ?.detail?.object;
+  const encoded = object?.key;
   if (typeof encoded !== 'string') return {};
+  const version = typeof object?.['version-id'] === 'string' ? { sourceVersionId: object['version-id'] } : {};
   let sourceKey: string;
   try {
     sourceKey = decodeEventKey(encoded);
@@ -126,12 +133,12 @@ export function runSourceOfInput(input: string | undefined): RunSource {
     return {}; // malformed %-escape: not a real S3 event
   }
   const check = checkLandingKey(sourceKey);
-  if (check.ok) return { dataset: check.dataset, sourceKey };
+  if (check.ok) return { dataset: check.dataset, sourceKey, ...version };
   // A key the allowlist refuses still names a dataset folder worth showing (the run rejected it).
   const folder = sourceKey.startsWith(LANDING_PREFIX)
     ? sourceKey.slice(LANDING_PREFIX.length).split('/')[0]
     : undefined;
-  return { ...(folder && { dataset: folder }), sourceKey };
+  return { ...(folder && { dataset: folder }), sourceKey, ...version };
 }
 
 /**

@@ -3,6 +3,7 @@
  * machine: ListExecutions, DescribeExecution + GetExecutionHistory, RedriveExecution.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DescribeExecutionCommand,
   ExecutionDoesNotExist,
@@ -25,6 +26,8 @@ import {
   type RunView,
 } from './run-view';
 import type { RemoteStack } from './stack';
+import type { UploadResult } from './upload';
+import { checkLandingKey } from '../core/layout';
 
 /** What `etl runs --status S --dataset D` asks for. */
 export interface RunFilter {
@@ -285,5 +288,40 @@ function refusalOf(id: string, status: RunStatus, stackName: string): string {
       return `run "${id}" SUCCEEDED: ${only}; there is nothing to resume. Fix: to process the file again, upload it again (etl upload).`;
     default:
       return `run "${id}" is ${status}: ${only}.`;
+  }
+}
+
+export interface FindRunOptions {
+  /** Give up after this long: EventBridge usually starts the run within seconds. @default 60000 */
+  readonly timeoutMs?: number;
+  /** Wait between looks. @default 2000 */
+  readonly pollMs?: number;
+}
+
+/**
+ * The run an upload started (`etl upload --wait`): the newest execution whose input is the S3
+ * event for exactly this key and, on a versioned bucket, this version. Undefined when none has
+ * started within the timeout (the trigger is asynchronous; the reconcile sweep starts missed ones).
+ */
+export async function findRunOfUpload(
+  remote: RemoteStack,
+  upload: Pick<UploadResult, 'key' | 'versionId'>,
+  options: FindRunOptions = {},
+): Promise<RunSummary | undefined> {
+  const check = checkLandingKey(upload.key);
+  if (!check.ok) throw new Error(`"${upload.key}" is not a landing key: ${check.problem}`);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  for (;;) {
+    const { runs } = await listRuns(remote, { dataset: check.dataset, limit: 20, scanLimit: 100 });
+    const run = runs.find(
+      (r) =>
+        r.sourceKey === upload.key &&
+        (upload.versionId === undefined ||
+          r.sourceVersionId === undefined ||
+          r.sourceVersionId === upload.versionId),
+    );
+    if (run) return run;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(Math.min(options.pollMs ?? 2000, Math.max(0, deadline - Date.now())));
   }
 }

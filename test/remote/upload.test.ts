@@ -3,10 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { uploadFile, UploadRefusedError, type RemoteStack } from '../../remote';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { encodeEventKey } from '../../core/events';
+import { findRunOfUpload, uploadFile, UploadRefusedError, type RemoteStack } from '../../remote';
 import { resetMoto, startMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
-import { deployStandInStack, FIXTURES } from './moto-stack';
+import { acceptMotoTimestamps, deployStandInStack, FIXTURES } from './moto-stack';
 
 const UPLOADS = path.join(FIXTURES, 'upload');
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -20,6 +22,7 @@ const run = requirePythonSide('moto', 'remote upload');
   afterAll(async () => moto.stop());
   beforeEach(async () => {
     remote = await deployStandInStack(moto);
+    acceptMotoTimestamps(remote.clients.sfn);
     tmp = mkdtempSync(path.join(tmpdir(), 'etl-upload-'));
   });
   afterEach(async () => {
@@ -110,5 +113,44 @@ const run = requirePythonSide('moto', 'remote upload');
     await expect(uploadFile(remote, missing, 'registrations')).rejects.toThrow(
       `${missing}: cannot be read (ENOENT)`,
     );
+  });
+
+  /** What the trigger rule would do: start an execution with the S3 event for key + version. */
+  async function triggerRun(name: string, key: string, versionId: string): Promise<void> {
+    const detail = {
+      bucket: { name: remote.info.landingBucket },
+      object: { key: encodeEventKey(key), 'version-id': versionId },
+    };
+    await remote.clients.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: remote.info.stateMachineArn,
+        name,
+        input: JSON.stringify({ detail }),
+      }),
+    );
+  }
+
+  test('--wait finds the run this upload started: same key and same version, not an earlier one', async () => {
+    const file = path.join(UPLOADS, 'jan 2026.csv');
+    const first = await uploadFile(remote, file, 'registrations');
+    await triggerRun('run-first-version', first.key, first.versionId!);
+    const second = await uploadFile(remote, file, 'registrations');
+    // The trigger is asynchronous: the run for the second version starts a moment later.
+    setTimeout(() => void triggerRun('run-second-version', second.key, second.versionId!), 300);
+
+    const run = await findRunOfUpload(remote, second, { timeoutMs: 10_000, pollMs: 100 });
+
+    expect(second.versionId).not.toBe(first.versionId);
+    expect(run).toMatchObject({
+      id: 'run-second-version',
+      sourceKey: second.key,
+      sourceVersionId: second.versionId,
+    });
+  });
+
+  test('--wait gives up after its timeout when no run starts', async () => {
+    const put = await uploadFile(remote, path.join(UPLOADS, 'jan 2026.csv'), 'registrations');
+
+    expect(await findRunOfUpload(remote, put, { timeoutMs: 300, pollMs: 100 })).toBeUndefined();
   });
 });
