@@ -173,7 +173,6 @@ export class GlueTransform extends Construct {
         '--enable-metrics': 'true',
         '--enable-observability-metrics': 'true',
         '--TempDir': `s3://${lake.bucketName}/${LAKE_PREFIXES.temp}glue/`,
-        '--lake': `s3://${lake.bucketName}/`,
       },
     });
     this.job.addResourceDependency(securityConfiguration);
