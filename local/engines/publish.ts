@@ -45,9 +45,26 @@ export interface PublishResult {
   readonly removed: readonly string[];
 }
 
-/** A fresh temp folder `<lakeDir>/_tmp/<sourceId>-<nonce>/` for one run. */
+/** A temp folder untouched this long belongs to a run that was killed, not to one in progress. */
+const ABANDONED_TEMP_MS = 24 * 60 * 60_000;
+
+/**
+ * A fresh temp folder `<lakeDir>/_tmp/<sourceId>-<nonce>/` for one run. Also removes this
+ * source's temp folders left by runs killed over a day ago (a run that ends in any other way
+ * removes its own), so repeated kill-and-retry does not fill the disk.
+ */
 export async function createRunTempDir(lakeDir: string, sourceId: string): Promise<string> {
-  const dir = path.join(lakeDir, LAKE_TMP_PREFIX, `${sourceId}-${randomBytes(6).toString('hex')}`);
+  const tmpRoot = path.join(lakeDir, LAKE_TMP_PREFIX);
+  const nonce = /^[0-9a-f]{12}$/;
+  for (const entry of await fs.readdir(tmpRoot, { withFileTypes: true }).catch(() => [])) {
+    const rest = entry.name.startsWith(`${sourceId}-`) ? entry.name.slice(sourceId.length + 1) : '';
+    if (!entry.isDirectory() || !nonce.test(rest)) continue;
+    const folder = path.join(tmpRoot, entry.name);
+    const stat = await fs.stat(folder).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > ABANDONED_TEMP_MS)
+      await fs.rm(folder, { recursive: true, force: true });
+  }
+  const dir = path.join(tmpRoot, `${sourceId}-${randomBytes(6).toString('hex')}`);
   await fs.mkdir(dir, { recursive: true });
   return dir;
 }

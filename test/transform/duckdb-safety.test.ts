@@ -4,7 +4,7 @@
  * that names the file, line and column.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TransformFailedError } from '../../core/errors';
 import { runTransform } from '../../local/engines/duckdb';
@@ -189,6 +189,26 @@ describe('nothing half-written is ever visible', () => {
     await expect(crashed).rejects.toThrow('simulated crash');
     expect(sawTempFiles).toBeGreaterThan(0);
     expect(filesUnder(lake.dir)).toEqual([]);
+  });
+
+  test('temp folders of this source left by a run killed over a day ago are swept; others stay', async () => {
+    const killedLongAgo = path.join(lake.dir, '_tmp', `${MINE}-0123456789ab`);
+    const killedRecently = path.join(lake.dir, '_tmp', `${MINE}-ba9876543210`);
+    const otherSource = path.join(lake.dir, '_tmp', `${OTHER}-0123456789ab`);
+    for (const dir of [killedLongAgo, killedRecently, otherSource]) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'half.parquet'), 'partial');
+    }
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+    utimesSync(killedLongAgo, twoDaysAgo, twoDaysAgo);
+    utimesSync(otherSource, twoDaysAgo, twoDaysAgo);
+
+    await transform(MINE, 'one-day');
+
+    expect(filesUnder(path.join(lake.dir, '_tmp'))).toEqual([
+      `${OTHER}-0123456789ab/half.parquet`,
+      `${MINE}-ba9876543210/half.parquet`,
+    ]);
   });
 });
 
