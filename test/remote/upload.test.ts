@@ -58,6 +58,13 @@ const run = requirePythonSide('moto', 'remote upload');
     expect(sha256(await landed(put.key))).toBe(sha256(readFileSync(file)));
   });
 
+  test("a 0-byte file is uploaded as it is: rejecting it (EMPTY_FILE) is the pipeline's job", async () => {
+    const put = await uploadFile(remote, path.join(UPLOADS, 'empty.csv'), 'registrations');
+
+    expect(put).toMatchObject({ key: 'incoming/registrations/empty.csv', size: 0, multipart: false });
+    expect((await landed(put.key)).length).toBe(0);
+  });
+
   test('a file bigger than one part goes up as a streamed multipart upload, byte for byte', async () => {
     const big = path.join(tmp, 'big.csv');
     const row = 'r-0000001,someone@example.com,2026-01-01T10:00:00Z\n';
