@@ -126,7 +126,7 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
   describe('GlueCatalog', () => {
     const base = { runId: 'run-1', dataset: 'registrations', crawlerName: 'serverless-etl-curated' };
 
-    test('start, a second start while running is CrawlerRunningError, polling a running crawler is not ready', async () => {
+    test('start; a second start while running is CrawlerRunningError at the port and joined by the step; polling waits', async () => {
       const glue = glueClient();
       await glue.send(
         new CreateCrawlerCommand({
@@ -141,10 +141,12 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
 
       const started = await startCrawl({ action: 'start', ...base }, { catalog });
 
+      expect(started.started).toBe(true);
       expect(await catalog.getCrawler(base.crawlerName)).toMatchObject({ state: 'RUNNING' });
-      await expect(startCrawl({ action: 'start', ...base }, { catalog })).rejects.toMatchObject({
+      await expect(catalog.startCrawler(base.crawlerName)).rejects.toMatchObject({
         name: 'CrawlerRunningError',
       });
+      expect(await startCrawl({ action: 'start', ...base }, { catalog })).toMatchObject({ started: false });
       await expect(
         pollCrawl({ action: 'poll', ...base, requestedAt: started.requestedAt }, { catalog }),
       ).rejects.toMatchObject({ name: 'CrawlerNotReadyError' });

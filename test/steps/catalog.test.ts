@@ -52,13 +52,33 @@ describe('catalog', () => {
     expect(table!.columns.map((c) => c.name)).toContain('attendee_notes');
   });
 
-  test('a crawler already running is CrawlerRunningError, so the ASL retries the start', async () => {
+  test('the catalog port reports a crawler already running as CrawlerRunningError', async () => {
     await catalog.holdCrawler(CRAWLER);
 
-    await expect(startCrawl({ action: 'start', ...base }, { catalog })).rejects.toMatchObject({
+    await expect(catalog.startCrawler(CRAWLER)).rejects.toMatchObject({
       name: 'CrawlerRunningError',
       message: expect.stringContaining('RUNNING'),
     });
+  });
+
+  test("a crawl already running (another file's) is joined; the poll then starts a crawl that covers this run", async () => {
+    await catalog.holdCrawler(CRAWLER);
+    const handler = createHandler({ catalog });
+
+    const joined = await handler({ action: 'start', ...base });
+    const whileRunning = handler({ action: 'poll', ...base, requestedAt: joined.requestedAt });
+    await expect(whileRunning).rejects.toMatchObject({ name: 'CrawlerNotReadyError' });
+    await catalog.holdCrawler(CRAWLER, 'READY'); // the other file's crawl ends; it never crawled for us
+    const restarted = handler({ action: 'poll', ...base, requestedAt: joined.requestedAt });
+    await expect(restarted).rejects.toMatchObject({
+      name: 'CrawlerNotReadyError',
+      message: expect.stringContaining('started a new crawl'),
+    });
+    const done = await handler({ action: 'poll', ...base, requestedAt: joined.requestedAt });
+
+    expect(joined.started).toBe(false);
+    expect(done).toMatchObject({ state: 'READY', lastCrawl: { status: 'SUCCEEDED' } });
+    expect((await catalog.tables())[0]!.partitions).toEqual(['2026-03-01', '2026-03-02']);
   });
 
   test('polling a crawler that is still running is CrawlerNotReadyError', async () => {
@@ -72,9 +92,10 @@ describe('catalog', () => {
     });
   });
 
-  test('a READY crawler whose last crawl predates ours has not picked ours up yet: not ready', async () => {
+  test('a READY crawler whose last crawl predates ours gets a new crawl, and the poll waits for it', async () => {
+    const starts: string[] = [];
     const stale: Catalog = {
-      startCrawler: async () => undefined,
+      startCrawler: async (name) => void starts.push(name),
       getCrawler: async () => ({
         state: 'READY',
         lastCrawl: { status: 'SUCCEEDED', startTime: new Date('2026-01-01T00:00:00Z') },
@@ -84,6 +105,7 @@ describe('catalog', () => {
     await expect(
       pollCrawl({ action: 'poll', ...base, requestedAt: '2026-11-22T08:00:00.000Z' }, { catalog: stale }),
     ).rejects.toMatchObject({ name: 'CrawlerNotReadyError' });
+    expect(starts).toEqual([CRAWLER]);
   });
 
   test.each(['FAILED', 'CANCELLED'] as const)(
