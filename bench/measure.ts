@@ -51,15 +51,15 @@ const realDirname: Plugin = {
  * built on its own, so a worker whose code under test is not there yet (another engineer's module)
  * is left out — reported by the returned map — instead of stopping the whole bench.
  */
-export async function buildWorkers(): Promise<Map<string, string>> {
-  rmSync(WORKERS_OUT, { recursive: true, force: true });
+export async function buildWorkers(outDir: string = WORKERS_OUT): Promise<Map<string, string>> {
+  rmSync(outDir, { recursive: true, force: true });
   const failed = new Map<string, string>();
   const entries = readdirSync(WORKERS_SRC).filter((f) => f.endsWith('.ts') && f !== 'worker.ts');
   for (const entry of entries) {
     try {
       await build({
         entryPoints: [path.join(WORKERS_SRC, entry)],
-        outdir: WORKERS_OUT,
+        outdir: outDir,
         bundle: true,
         platform: 'node',
         format: 'cjs',
@@ -77,8 +77,8 @@ export async function buildWorkers(): Promise<Map<string, string>> {
 }
 
 /** True when `worker` was built (its code under test exists). */
-export function workerBuilt(worker: string): boolean {
-  return existsSync(path.join(WORKERS_OUT, `${worker}.js`));
+export function workerBuilt(worker: string, workersDir: string = WORKERS_OUT): boolean {
+  return existsSync(path.join(workersDir, `${worker}.js`));
 }
 
 export interface RunOptions {
@@ -87,6 +87,8 @@ export interface RunOptions {
   /** Extra Node flags, e.g. `--max-old-space-size=4096` or `--cpu-prof`. */
   readonly nodeFlags?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** Where {@link buildWorkers} put the bundles. @default .bench/workers */
+  readonly workersDir?: string;
 }
 
 let profileDir: string | undefined;
@@ -106,7 +108,7 @@ export async function runWorker(
   args: object,
   options: RunOptions = {},
 ): Promise<Measurement> {
-  const file = path.join(WORKERS_OUT, `${worker}.js`);
+  const file = path.join(options.workersDir ?? WORKERS_OUT, `${worker}.js`);
   const started = performance.now();
   const profileFlags = profileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${worker}-${Date.now()}.cpuprofile`]
