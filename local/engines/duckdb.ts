@@ -227,6 +227,12 @@ async function writePartitions(
       );
       rowsOut += stats.reduce((sum, row) => sum + Number(row[1]), 0);
     }
+    const winners = days.reduce((sum, d) => sum + d.rows, 0);
+    if (rowsOut !== winners) {
+      throw new TransformFailedError(
+        `${where}: wrote ${rowsOut} rows but deduplication kept ${winners}. Fix: report this as an engine bug; nothing was published`,
+      );
+    }
     const staged = await onePerPartition(
       connection,
       where,
