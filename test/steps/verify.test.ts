@@ -156,4 +156,22 @@ describe('verify', () => {
       expect(q.parameters).toEqual([`%/curated/registrations/%/${FILES.mine}.snappy.parquet`]);
     }
   });
+
+  test('a hostile value bound as a parameter stays a value: no match, no SQL error, the table intact', async () => {
+    const hostile = '%\' OR 1=1; DROP VIEW "registrations"; --';
+
+    const rows = await engine.query(
+      'SELECT count(*) AS n FROM "registrations" WHERE "$path" LIKE ?',
+      [hostile],
+      {
+        database: 'serverless_etl',
+      },
+    );
+    const after = await engine.query('SELECT count(*) AS n FROM "registrations"', [], {
+      database: 'serverless_etl',
+    });
+
+    expect(rows).toEqual([{ n: '0' }]);
+    expect(after).toEqual([{ n: '7' }]);
+  });
 });
