@@ -166,9 +166,9 @@ const run = requirePythonSide('moto', 'remote runs');
     async function finishedRun(name: string, key: string): Promise<RemoteStack> {
       const remote = remoteOn(clients, await createPipeline(`etl-${name}`));
       const executionArn = await startRun(remote.info.stateMachineArn, name, key);
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 45_000;
       while ((await clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).status === 'RUNNING') {
-        if (Date.now() > deadline) throw new Error(`${name} still RUNNING after 20 s`);
+        if (Date.now() > deadline) throw new Error(`${name} still RUNNING after 45 s (a loaded machine?)`);
         await sleep(50);
       }
       return remote;
