@@ -64,9 +64,10 @@ const SEQUENCER_WIDTH = 64;
 
 /**
  * A key whose string order is the order of S3 events on one object key. S3 documents sequencers
- * as hexadecimal strings of varying length, compared by padding the shorter with zeros (on the
- * right) and comparing lexicographically; padding every sequencer to one fixed width does that,
- * and lets a database compare them with a plain string condition.
+ * as hexadecimal strings of varying length, compared by right-padding the shorter with zeros and
+ * comparing lexicographically (the current "Event message structure" page; older copies said
+ * "left pad" — the AWS Go/Rust event types quote the right-pad wording). Padding every sequencer
+ * to one fixed width does that, and lets a database compare them with a plain string condition.
  */
 export function sequencerOrderKey(sequencer: string): string {
   const hex = sequencer.trim().toUpperCase();
