@@ -28,6 +28,8 @@ import {
 export const REJECTED_STATE = 'FileRejected';
 const LOCAL_ACCOUNT = '000000000000';
 const STATE_MACHINE_NAME = 'serverless-etl-local';
+/** Longest a progressing run's record lags behind its events. */
+const SAVE_DELAY_MS = 25;
 /** setTimeout's ceiling (2^31-1 ms): AWS's 99999999 s default would overflow it and fire at once. */
 const NO_TIMEOUT_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
 
@@ -225,6 +227,14 @@ export class LocalRuntime {
       },
     });
 
+    // Events come in bursts (a state's exit and the next one's entry): the record is rewritten
+    // once per burst, within SAVE_DELAY_MS, and at once when the run ends.
+    let saveTimer: NodeJS.Timeout | undefined;
+    const saveNow = () => {
+      clearTimeout(saveTimer);
+      saveTimer = undefined;
+      runs.save(record);
+    };
     const recordEvents = (async () => {
       for await (const e of execution.eventLogs as AsyncIterable<EngineEvent>) {
         const before = builder.all.length;
@@ -232,7 +242,8 @@ export class LocalRuntime {
         record.events = [...builder.all];
         applyTerminal(record, e);
         summarise?.(record);
-        runs.save(record);
+        if (record.status !== 'RUNNING') saveNow();
+        else saveTimer ??= setTimeout(saveNow, SAVE_DELAY_MS);
         for (const h of builder.all.slice(before)) onEvent?.(h, record);
       }
     })();
@@ -253,7 +264,7 @@ export class LocalRuntime {
         record.stopDate = new Date().toISOString();
       }
       summarise?.(record);
-      runs.save(record);
+      saveNow();
       return record;
     })();
     return { runId: record.runId, done, abort: () => execution.abort() };

@@ -37,6 +37,7 @@ export function openPipeline(
   const notices = new Map<string, string[]>();
   return createLocalPipeline({
     home,
+    validateDefinition: io.env.ETL_VALIDATE_ASL === '1',
     ...(opts.engine && { engine: opts.engine }),
     ...(!quiet && {
       onEvent: (event, record) => {

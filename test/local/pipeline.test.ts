@@ -38,6 +38,10 @@ describe('local pipeline', () => {
     return objectCreatedEvent(pipeline.home.landingBucket, info);
   };
 
+  test('the real definition passes the interpreter validation (the CLI skips it for speed)', () => {
+    expect(() => createLocalPipeline({ home: homeAt(root), validateDefinition: true })).not.toThrow();
+  });
+
   test('the same event delivered twice: one transform, the second run ends at DuplicateDelivery', async () => {
     const event = await land();
 
