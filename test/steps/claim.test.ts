@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalLedger } from '../../adapters/local/ledger';
 import { FileRejectedError } from '../../core/errors';
-import { encodeEventKey, type S3ObjectCreatedEvent } from '../../core/events';
+import { encodeEventKey, sequencerOrderKey, type S3ObjectCreatedEvent } from '../../core/events';
 import { sourceIdOf, versionTagOf } from '../../core/layout';
 import { createHandler } from '../../functions/claim/handler';
 import { claimObject, recheckClaim } from '../../functions/claim/claim';
@@ -140,5 +140,12 @@ describe('claim', () => {
     );
 
     expect(recheck).toEqual({ status: 'CURRENT' });
+  });
+
+  test('sequencers of different lengths order as S3 documents: right-padded with zeros, then compared as text', () => {
+    expect(sequencerOrderKey('00617F0829A') > sequencerOrderKey('00617F08299329D189')).toBe(true);
+    expect(sequencerOrderKey('9') > sequencerOrderKey('10')).toBe(true);
+    expect(sequencerOrderKey('00617f0829a')).toBe(sequencerOrderKey('00617F0829A0'));
+    expect(() => sequencerOrderKey("1'; --")).toThrow(/not 1-64 hex digits/);
   });
 });
