@@ -157,6 +157,7 @@ export async function runWorker(
     wallSeconds,
     ok: false,
     seconds: wallSeconds,
+    cpuSeconds: 0,
     bytes: 0,
     peakRssBytes: 0,
     error: `${why} without a report${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`,

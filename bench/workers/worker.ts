@@ -19,6 +19,11 @@ export interface WorkerReport {
   readonly ok: boolean;
   /** Seconds spent in the job itself (after module loading). */
   readonly seconds: number;
+  /**
+   * CPU seconds (user + system, all threads) this process spent on the job. On a busy shared
+   * machine this moves far less than wall time, so ratios of it show the code's own cost.
+   */
+  readonly cpuSeconds: number;
   readonly bytes: number;
   readonly rows?: number;
   /** The process's own peak resident set (`process.resourceUsage().maxRSS`), in bytes. */
@@ -37,15 +42,19 @@ export interface WorkClock {
 export function runAsWorker<A>(job: (args: A, clock: WorkClock) => Promise<WorkDone>): void {
   const args = JSON.parse(process.argv[2] ?? '{}') as A;
   let started = performance.now();
+  let cpuAtStart = process.cpuUsage();
   const clock: WorkClock = {
     restart: () => {
       started = performance.now();
+      cpuAtStart = process.cpuUsage();
     },
   };
-  const report = (r: Omit<WorkerReport, 'seconds' | 'peakRssBytes'>) => {
+  const report = (r: Omit<WorkerReport, 'seconds' | 'cpuSeconds' | 'peakRssBytes'>) => {
+    const cpu = process.cpuUsage(cpuAtStart);
     const full: WorkerReport = {
       ...r,
       seconds: (performance.now() - started) / 1000,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
     writeSync(3, JSON.stringify(full) + '\n');
