@@ -2,6 +2,7 @@
  * The DuckDB engine's output: which rows survive dedupe, what values and types land in Parquet,
  * and how the objects are laid out. These properties are the reference the Glue job must match.
  */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runTransform } from '../../local/engines/duckdb';
 import {
@@ -211,6 +212,35 @@ describe('values survive exactly', () => {
     expect(values.get('dst-spring-after')!.seen_us).toBe(micros('2024-03-31T01:30:00Z'));
     expect(values.get('dst-fall-first')!.seen_us).toBe(micros('2024-10-27T00:30:00Z'));
     expect(values.get('dst-fall-second')!.seen_us).toBe(micros('2024-10-27T01:30:00Z'));
+  });
+});
+
+describe('large values', () => {
+  test('a 2 MiB text field survives byte for byte', async () => {
+    // Generated rather than committed: a 2 MiB fixture file would only repeat one character.
+    const stagingDir = path.join(lake.dir, 'staging-big-field');
+    mkdirSync(stagingDir);
+    const notes = 'é'.repeat(1024 * 1024) + ' end';
+    const line = readFileSync(
+      path.join(staging('registrations', 'one-day'), 'part-00000.jsonl'),
+      'utf8',
+    ).split('\n')[0]!;
+    writeFileSync(
+      path.join(stagingDir, 'part-00000.jsonl'),
+      `${JSON.stringify({ ...JSON.parse(line), notes })}\n`,
+    );
+    writeFileSync(path.join(stagingDir, '_SUCCESS'), '');
+
+    await runTransform(
+      { plan: registrationsPlan(), sourceId: SOURCE, versionTag: 'v1', stagingDir, lakeDir: lake.dir },
+      { threads: 1 },
+    );
+
+    const [row] = await reader.rows(
+      `SELECT attendee_notes, octet_length(encode(attendee_notes)) AS bytes FROM ${reader.curated(lake.dir, 'registrations')}`,
+    );
+    expect(Number(row!.bytes)).toBe(Buffer.byteLength(notes));
+    expect(row!.attendee_notes).toBe(notes);
   });
 });
 
