@@ -25,18 +25,31 @@ export interface ClaimDeps {
 export async function claimObject(input: ClaimInput, deps: ClaimDeps): Promise<ClaimResult> {
   const source = sourceObjectOf(input.event);
   const where = `s3://${source.bucket}/${JSON.stringify(source.key).slice(1, -1)}`;
-  const check = checkLandingKey(source.key);
-  if (!check.ok) {
-    throw new FileRejectedError('KEY_NOT_ALLOWED', `${where}: ${check.problem}. Fix: ${check.fix}`);
-  }
-  if (!findContract(check.dataset, deps.schemasDir)) {
-    throw new FileRejectedError(
-      'UNKNOWN_DATASET',
-      `${where}: no contract for dataset "${check.dataset}". Fix: upload under incoming/<dataset>/ for a dataset with a schemas/<dataset>.schema.json, or add that contract`,
-    );
-  }
   const sourceId = sourceIdOf(source.key);
   const versionTag = versionTagOf(source.versionId, source.etag);
+  // A second delivery of an event already rejected (and quarantined) is a duplicate, not a
+  // second rejection: one REJECTED notice per file version.
+  const rejectOnce = async (rejection: FileRejectedError, dataset: string): Promise<ClaimResult> => {
+    const earlier = await deps.ledger.get({ bucket: source.bucket, key: source.key, versionTag });
+    if (earlier?.status !== 'REJECTED') throw rejection;
+    return { status: 'DUPLICATE', runId: input.runId, dataset, source, sourceId, versionTag };
+  };
+  const check = checkLandingKey(source.key);
+  if (!check.ok) {
+    return rejectOnce(
+      new FileRejectedError('KEY_NOT_ALLOWED', `${where}: ${check.problem}. Fix: ${check.fix}`),
+      '',
+    );
+  }
+  if (!findContract(check.dataset, deps.schemasDir)) {
+    return rejectOnce(
+      new FileRejectedError(
+        'UNKNOWN_DATASET',
+        `${where}: no contract for dataset "${check.dataset}". Fix: upload under incoming/<dataset>/ for a dataset with a schemas/<dataset>.schema.json, or add that contract`,
+      ),
+      check.dataset,
+    );
+  }
   const outcome = await deps.ledger.claim({
     bucket: source.bucket,
     key: source.key,

@@ -148,4 +148,22 @@ describe('claim', () => {
     expect(sequencerOrderKey('00617f0829a')).toBe(sequencerOrderKey('00617F0829A0'));
     expect(() => sequencerOrderKey("1'; --")).toThrow(/not 1-64 hex digits/);
   });
+
+  test('a rejected key delivered again is a DUPLICATE once the first delivery was quarantined', async () => {
+    const event = eventFor('incoming/registrations/bad;name.csv');
+    await expect(claimObject({ runId: 'run-1', event }, { ledger })).rejects.toMatchObject({
+      reason: 'KEY_NOT_ALLOWED',
+    });
+    const first = { bucket: BASE.detail.bucket.name, key: 'incoming/registrations/bad;name.csv' };
+    await ledger.settle(
+      { ...first, versionTag: versionTagOf(BASE.detail.object['version-id'], BASE.detail.object.etag) },
+      'REJECTED',
+      'run-1',
+      'KEY_NOT_ALLOWED',
+    );
+
+    const again = await claimObject({ runId: 'run-2', event }, { ledger });
+
+    expect(again.status).toBe('DUPLICATE');
+  });
 });
