@@ -32,6 +32,7 @@ const commands = {
   query: () => require('./commands/query') as typeof import('./commands/query'),
   watch: () => require('./commands/watch') as typeof import('./commands/watch'),
   reconcile: () => require('./commands/reconcile') as typeof import('./commands/reconcile'),
+  remote: () => require('./commands/remote') as typeof import('./commands/remote'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -48,10 +49,26 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       'Event-driven CSV → Parquet ETL: run the pipeline locally on a folder, inspect and redrive runs.',
     )
     .option('--home <dir>', 'local home folder (default: $ETL_HOME or ./.etl)')
+    .option(
+      '--stack <name>',
+      'act on a deployed stack instead of the local folder (run, runs, redrive, query)',
+    )
+    .option('--profile <name>', 'AWS profile for --stack')
+    .option('--region <region>', 'AWS region for --stack')
+    .addOption(new Option('--endpoint <url>', 'one endpoint for every AWS service (an emulator)').hideHelp())
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showHelpAfterError('(etl --help for usage)');
   const globals = () => program.opts<{ home?: string }>();
+  const remote = () => {
+    const g = program.opts<{ stack?: string; profile?: string; region?: string; endpoint?: string }>();
+    return g.stack === undefined ? undefined : { ...g, stack: g.stack };
+  };
+  /** Refuses local-only verbs with --stack. */
+  const localOnly = (verb: string) => {
+    if (remote())
+      throw new UsageError(`etl ${verb} works on the local folder only; on AWS the stack does this itself`);
+  };
   const engineOption = () =>
     new Option('--engine <engine>', 'transform engine for the Glue step').choices(ENGINES).default('duckdb');
 
@@ -62,9 +79,23 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--dataset <name>', "dataset (default: the file's folder name, when it has a contract)")
     .addOption(engineOption())
     .option('--json', 'print only one JSON object with the outcome')
-    .action(async (file: string, opts: { dataset?: string; engine: 'duckdb' | 'spark'; json?: boolean }) => {
-      code = await commands.run().runCommand(file, { ...opts, ...globals() }, io);
-    });
+    .option(
+      '--wait <seconds>',
+      'with --stack: how long to wait for the run to start (0: do not look)',
+      (v) => nonNegativeInt(v, '--wait'),
+      30,
+    )
+    .action(
+      async (
+        file: string,
+        opts: { dataset?: string; engine: 'duckdb' | 'spark'; json?: boolean; wait: number },
+      ) => {
+        const r = remote();
+        code = r
+          ? await commands.remote().remoteRun(file, { ...r, ...opts }, io)
+          : await commands.run().runCommand(file, { ...opts, ...globals() }, io);
+      },
+    );
 
   program
     .command('watch')
@@ -82,6 +113,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--json', 'print one JSON line per finished run')
     .action(
       async (opts: { concurrency: number; settleMs: number; engine: 'duckdb' | 'spark'; json?: boolean }) => {
+        localOnly('watch');
         code = await commands.watch().watchCommand({ ...opts, ...globals() }, io);
       },
     );
@@ -96,7 +128,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .option('--dataset <name>', 'only runs of this dataset')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; dataset?: string; json?: boolean }) => {
-      code = await commands.runs().runsCommand({ ...opts, ...globals() }, io);
+      const r = remote();
+      code = r
+        ? await commands.remote().remoteRuns({ ...r, ...opts }, io)
+        : await commands.runs().runsCommand({ ...opts, ...globals() }, io);
     });
   runs
     .command('show')
@@ -104,7 +139,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .argument('<id>', 'run id (from etl runs)')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      code = await commands.runs().showCommand(id, { ...opts, ...globals() }, io);
+      const r = remote();
+      code = r
+        ? await commands.remote().remoteShow(id, { ...r, ...opts }, io)
+        : await commands.runs().showCommand(id, { ...opts, ...globals() }, io);
     });
 
   program
@@ -114,7 +152,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .addOption(engineOption())
     .option('--json', 'print only one JSON object with the outcome')
     .action(async (id: string, opts: { engine: 'duckdb' | 'spark'; json?: boolean }) => {
-      code = await commands.redrive().redriveCommand(id, { ...opts, ...globals() }, io);
+      const r = remote();
+      code = r
+        ? await commands.remote().remoteRedrive(id, { ...r, ...opts }, io)
+        : await commands.redrive().redriveCommand(id, { ...opts, ...globals() }, io);
     });
 
   program
@@ -123,7 +164,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .argument('<sql>', 'one SQL statement')
     .option('--json', 'print JSON')
     .action(async (sql: string, opts: { json?: boolean }) => {
-      code = await commands.query().queryCommand(sql, { ...opts, ...globals() }, io);
+      const r = remote();
+      code = r
+        ? await commands.remote().remoteQuery(sql, { ...r, ...opts }, io)
+        : await commands.query().queryCommand(sql, { ...opts, ...globals() }, io);
     });
 
   program
@@ -133,6 +177,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .addOption(engineOption())
     .option('--json', 'print one JSON line per finished run')
     .action(async (opts: { concurrency: number; engine: 'duckdb' | 'spark'; json?: boolean }) => {
+      localOnly('reconcile');
       code = await commands.reconcile().reconcileCommand({ ...opts, ...globals() }, io);
     });
 
@@ -148,6 +193,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     io.err(`etl: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return EXIT.failed;
   }
+}
+
+function nonNegativeInt(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`${name} must be a whole number ≥ 0, got "${value}"`);
+  return n;
 }
 
 function positiveInt(value: string, name: string): number {
