@@ -117,6 +117,13 @@ describe('re-runs replace exactly their own output', () => {
     expect((await tableRows()).map((r) => r.registration_id)).toEqual(['REG-00000091', 'REG-00000092']);
   });
 
+  test('a staging folder holding only _SUCCESS is a file with zero valid rows', async () => {
+    const manifest = await transform(MINE, 'success-only');
+
+    expect(manifest).toMatchObject({ rowsIn: 0, rowsOut: 0, objects: [] });
+    expect(filesUnder(lake.dir)).toEqual([`manifests/registrations/${MINE}.json`]);
+  });
+
   test('two runs of one source at once publish one after the other, never interleaved', async () => {
     await Promise.all([transform(MINE, 'rerun-v1'), transform(MINE, 'rerun-v2', { versionTag: 'v2' })]);
 
