@@ -9,40 +9,9 @@ import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { requireStepEnv } from '../../adapters/aws/step-env';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
-import type { IamNeeds } from '../../core/steps';
 import { archiveObject, type ArchiveDeps, type ArchiveInput, type ArchiveResult } from './archive';
 
-export const iamNeeds: IamNeeds = [
-  {
-    on: 'landingBucket',
-    actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'],
-    prefixes: ['incoming/'],
-    why: 'copy the processed version, then remove it from landing',
-  },
-  {
-    on: 'landingBucket',
-    actions: ['s3:ListBucket'],
-    prefixes: ['incoming/'],
-    why: 'HEAD of a missing key answers 404, not 403',
-  },
-  {
-    on: 'lakeBucket',
-    actions: ['s3:GetObject', 's3:PutObject'],
-    prefixes: ['archive/'],
-    why: 'write the archived copy and check it',
-  },
-  {
-    on: 'lakeBucket',
-    actions: ['s3:ListBucket'],
-    prefixes: ['archive/'],
-    why: 'HEAD of a missing copy answers 404, not 403',
-  },
-  {
-    on: 'ledgerTable',
-    actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-    why: 'record SUCCEEDED',
-  },
-];
+export { iamNeeds } from './iam';
 
 export function createHandler(deps: ArchiveDeps): (input: ArchiveInput) => Promise<ArchiveResult> {
   return async (input) => {

@@ -6,16 +6,9 @@ import { GlueClient } from '@aws-sdk/client-glue';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GlueCatalog } from '../../adapters/aws/glue-catalog';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
-import type { IamNeeds } from '../../core/steps';
 import { pollCrawl, startCrawl, type CatalogDeps, type CatalogInput, type CatalogResult } from './catalog';
 
-export const iamNeeds: IamNeeds = [
-  {
-    on: 'glueCrawler',
-    actions: ['glue:StartCrawler', 'glue:GetCrawler'],
-    why: 'start the crawl over curated/ and poll it',
-  },
-];
+export { iamNeeds } from './iam';
 
 export function createHandler(deps: CatalogDeps): (input: CatalogInput) => Promise<CatalogResult> {
   return async (input) => {

@@ -7,16 +7,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
-import type { ClaimInput, ClaimResult, IamNeeds } from '../../core/steps';
+import type { ClaimInput, ClaimResult } from '../../core/steps';
 import { claimObject, recheckClaim, type ClaimDeps, type RecheckInput, type RecheckResult } from './claim';
 
-export const iamNeeds: IamNeeds = [
-  {
-    on: 'ledgerTable',
-    actions: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
-    why: 'first-write-wins claim of bucket/key/version, latest-version check',
-  },
-];
+export { iamNeeds } from './iam';
 
 type ClaimStepInput = ClaimInput | RecheckInput;
 type ClaimStepResult<I> = I extends RecheckInput ? RecheckResult : ClaimResult;

@@ -9,7 +9,6 @@ import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
-import type { IamNeeds } from '../../core/steps';
 import {
   quarantineObject,
   type QuarantineDeps,
@@ -17,37 +16,7 @@ import {
   type QuarantineResult,
 } from './quarantine';
 
-export const iamNeeds: IamNeeds = [
-  {
-    on: 'landingBucket',
-    actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'],
-    prefixes: ['incoming/'],
-    why: 'copy the original version, then remove it from landing',
-  },
-  {
-    on: 'landingBucket',
-    actions: ['s3:ListBucket'],
-    prefixes: ['incoming/'],
-    why: 'HEAD of a missing key answers 404, not 403',
-  },
-  {
-    on: 'lakeBucket',
-    actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
-    prefixes: ['quarantine/'],
-    why: 'write the copy and reason.json, check the copy (put reads back the version it wrote)',
-  },
-  {
-    on: 'lakeBucket',
-    actions: ['s3:ListBucket'],
-    prefixes: ['quarantine/'],
-    why: 'HEAD of a missing copy answers 404, not 403',
-  },
-  {
-    on: 'ledgerTable',
-    actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-    why: 'record REJECTED',
-  },
-];
+export { iamNeeds } from './iam';
 
 export function createHandler(deps: QuarantineDeps): (input: QuarantineInput) => Promise<QuarantineResult> {
   return async (input) => {

@@ -8,16 +8,9 @@ import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { requireStepEnv } from '../../adapters/aws/step-env';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
 import type { LedgerRecord } from '../../core/ports';
-import type { IamNeeds } from '../../core/steps';
 import { recordFailure, type ExecutionStatusChange, type RecordFailureDeps } from './record-failure';
 
-export const iamNeeds: IamNeeds = [
-  {
-    on: 'ledgerTable',
-    actions: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-    why: 'record FAILED for a run that failed, timed out or was aborted',
-  },
-];
+export { iamNeeds } from './iam';
 
 export function createHandler(
   deps: RecordFailureDeps,

@@ -9,43 +9,9 @@ import { AthenaQueryEngine } from '../../adapters/aws/athena-query-engine';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
-import type { IamNeeds } from '../../core/steps';
 import { verifyOutput, type VerifyDeps, type VerifyInput, type VerifyResult } from './verify';
 
-export const iamNeeds: IamNeeds = [
-  {
-    on: 'athenaWorkGroup',
-    actions: [
-      'athena:StartQueryExecution',
-      'athena:GetQueryExecution',
-      'athena:GetQueryResults',
-      'athena:StopQueryExecution',
-    ],
-    why: 'run the verification queries',
-  },
-  {
-    on: 'glueDatabase',
-    actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-    why: "Athena resolves the table with the caller's Glue permissions",
-  },
-  {
-    on: 'lakeBucket',
-    actions: ['s3:GetObject'],
-    prefixes: ['curated/', 'manifests/'],
-    why: 'read the manifest; Athena reads the Parquet as the caller',
-  },
-  {
-    on: 'lakeBucket',
-    actions: ['s3:ListBucket'],
-    prefixes: ['curated/', 'manifests/'],
-    why: 'Athena lists partitions; HEAD of a missing manifest answers 404',
-  },
-  {
-    on: 'athenaResultsBucket',
-    actions: ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
-    why: 'Athena writes and reads query results as the caller',
-  },
-];
+export { iamNeeds } from './iam';
 
 export function createHandler(deps: VerifyDeps): (input: VerifyInput) => Promise<VerifyResult> {
   return async (input) => {
