@@ -717,8 +717,13 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
         write_partitioned(out, plan, lake.spark_path(temp_key))
         timings["transformWrite"] = _ms_since(t1)
         t2 = time.monotonic()
-        rows_in, rows_out = int(seen_in.get["rows"]), int(seen_out.get["rows"])
         written = written_days(lake, temp_key, part)
+        # Observation.get waits for metrics that an action over zero rows may never report (it
+        # would block forever). No file written means no row out, and then no row in either:
+        # dedupe keeps one row of every key, so any row in gives at least one row out.
+        rows_in, rows_out = (
+            (int(seen_in.get["rows"]), int(seen_out.get["rows"])) if written else (0, 0)
+        )
         objects = publish(lake, written, args.dataset, part, args.source_id)
         timings["publish"] = _ms_since(t2)
     finally:

@@ -1,0 +1,226 @@
+"""Unit tests for the Glue job's pure functions and its publish step (local folder and S3 on a
+moto server). Spark-backed tests share one small session (conftest.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+
+import pytest
+
+import etl_job
+from etl_job import JobArgs, LocalStore, S3Store, TransformInputError
+
+SOURCE_ID = "orders-0123456789ab"
+
+
+# ------------------------------------------------------------------------------ plan checks
+
+
+def test_a_plan_from_core_plan_loads_unchanged(mix_plan):
+    loaded = etl_job.load_plan(json.dumps(mix_plan), "s3://lake/staging/x/plan.json")
+    assert loaded == mix_plan
+
+
+@pytest.mark.parametrize(
+    "breakage, field",
+    [
+        (lambda p: p.update(planVersion=2), "planVersion"),
+        (lambda p: p.pop("stagingTypes"), "stagingTypes"),
+        (lambda p: p["dedupe"]["orderBy"].pop(), "dedupe.orderBy"),
+        (lambda p: p["columns"][0].update(name="Order Id; DROP"), "columns[0].name"),
+        (lambda p: p["stagingTypes"]["amount"].update(scale=40), "stagingTypes.amount"),
+        (lambda p: p["partition"].update(source="label", name="label"), "partition"),
+    ],
+)
+def test_a_broken_plan_is_refused_naming_the_file_and_field(mix_plan, breakage, field):
+    plan = copy.deepcopy(mix_plan)
+    breakage(plan)
+    with pytest.raises(TransformInputError) as err:
+        etl_job.load_plan(json.dumps(plan), "staging/parity_mix/a/v1/plan.json")
+    assert "staging/parity_mix/a/v1/plan.json" in str(err.value)
+    assert field in str(err.value)
+    assert "Fix:" in str(err.value)
+
+
+# ------------------------------------------------------------------------------ canonical text
+
+
+@pytest.mark.parametrize(
+    "plan_type, good, bad",
+    [
+        ({"type": "integer"}, ["0", "-42", "9223372036854775807"], ["01", "1.0", "+1", " 1", "1e3"]),
+        (
+            {"type": "decimal", "precision": 12, "scale": 2},
+            ["0.00", "-1234567890.12", "1.50"],
+            ["1.5", "1.234", "12345678901.00", ".50", "1,50"],
+        ),
+        ({"type": "decimal", "precision": 5, "scale": 5}, ["0.99999", "-0.00001"], ["1.00000", "0.9"]),
+        ({"type": "boolean"}, ["true", "false"], ["TRUE", "1", "yes"]),
+        ({"type": "date"}, ["0001-01-01", "2024-02-29"], ["2024-2-29", "24-02-29", "2024-13-01"]),
+        (
+            {"type": "timestamp"},
+            ["2024-03-31T01:30:00.000000Z"],
+            ["2024-03-31T01:30:00Z", "2024-03-31 01:30:00.000000Z", "2024-03-31T01:30:00.000000+01:00"],
+        ),
+        ({"type": "double"}, ["0.1", "1e+300", "-0", "5e-324"], ["NaN", "Infinity", "1E5", ".5"]),
+    ],
+)
+def test_canonical_patterns_accept_canonical_text_only(plan_type, good, bad):
+    pattern = re.compile(rf"(?:{etl_job.canonical_pattern(plan_type)})\Z")
+    assert [g for g in good if not pattern.match(g)] == []
+    assert [b for b in bad if pattern.match(b)] == []
+
+
+# ------------------------------------------------------------------------------ job arguments
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"source_id": "../../etc"},
+        {"version_tag": "v1/../x"},
+        {"dataset": "Orders"},
+        {"temp": "curated/parity_mix/"},
+        {"temp": "_tmp/../curated/"},
+    ],
+)
+def test_ids_that_could_escape_their_place_are_refused(change):
+    args = {
+        "staging": "/tmp/s",
+        "lake": "/tmp/l",
+        "dataset": "parity_mix",
+        "source_id": SOURCE_ID,
+        "version_tag": "v1",
+        **change,
+    }
+    with pytest.raises(TransformInputError):
+        etl_job.check_args(JobArgs(**args))
+
+
+def test_staging_without_success_is_refused_before_spark_starts(staging_copy):
+    staging = staging_copy("missing_success")
+    args = JobArgs(staging, os.path.dirname(staging), "parity_mix", SOURCE_ID, "v1")
+    with pytest.raises(TransformInputError, match="has no _SUCCESS.*Re-run"):
+        etl_job.open_staging(args)
+
+
+# ------------------------------------------------------------------------------ publishing
+
+
+def _seed(store, keys: dict[str, str]) -> None:
+    for key, text in keys.items():
+        store.write_text(key, text)
+
+
+def _publish_scenario(store) -> None:
+    """File A owned days 01..03; file B shares day 02. A's re-run now has rows for 02 and 04."""
+    _seed(
+        store,
+        {
+            f"curated/t/d=2024-05-01/{SOURCE_ID}.snappy.parquet": "A old 01",
+            f"curated/t/d=2024-05-02/{SOURCE_ID}.snappy.parquet": "A old 02",
+            f"curated/t/d=2024-05-03/{SOURCE_ID}.snappy.parquet": "A old 03",
+            "curated/t/d=2024-05-02/other-ba9876543210.snappy.parquet": "B 02",
+            "_tmp/run/d=2024-05-02/part-00000-x.snappy.parquet": "A new 02",
+            "_tmp/run/d=2024-05-04/part-00001-x.snappy.parquet": "A new 04",
+            "_tmp/run/d=2024-05-04/.part-00001-x.snappy.parquet.crc": "checksum",
+        },
+    )
+    written = etl_job.written_days(store, "_tmp/run/", "d")
+    assert written == {
+        "2024-05-02": "_tmp/run/d=2024-05-02/part-00000-x.snappy.parquet",
+        "2024-05-04": "_tmp/run/d=2024-05-04/part-00001-x.snappy.parquet",
+    }
+    objects = etl_job.publish(store, written, "t", "d", SOURCE_ID)
+    store.delete_prefix("_tmp/run/")
+
+    assert objects == [
+        f"curated/t/d=2024-05-02/{SOURCE_ID}.snappy.parquet",
+        f"curated/t/d=2024-05-04/{SOURCE_ID}.snappy.parquet",
+    ]
+    assert store.list("") == sorted(
+        [*objects, "curated/t/d=2024-05-02/other-ba9876543210.snappy.parquet"]
+    )
+    assert store.read_text(objects[0]) == "A new 02"
+    assert store.read_text("curated/t/d=2024-05-02/other-ba9876543210.snappy.parquet") == "B 02"
+
+
+def test_publish_replaces_only_this_files_objects_in_a_local_lake(tmp_path):
+    _publish_scenario(LocalStore(str(tmp_path / "lake")))
+    # The emptied day folders are gone, as on S3 (publish.ts does the same for DuckDB).
+    assert sorted(os.listdir(tmp_path / "lake" / "curated" / "t")) == ["d=2024-05-02", "d=2024-05-04"]
+
+
+def test_publish_replaces_only_this_files_objects_in_s3(moto_s3):
+    moto_s3.create_bucket(Bucket="lake-publish")
+    _publish_scenario(S3Store("lake-publish", "", moto_s3))
+
+
+def test_s3_locations_open_as_s3_stores_with_their_prefix(moto_s3):
+    moto_s3.create_bucket(Bucket="lake-staging")
+    moto_s3.put_object(Bucket="lake-staging", Key="staging/t/a/v1/_SUCCESS", Body=b"")
+    store = etl_job.open_store("s3://lake-staging/staging/t/a/v1", moto_s3)
+    assert isinstance(store, S3Store)
+    assert store.exists("_SUCCESS")
+    assert not store.exists("plan.json")
+    assert store.spark_path("part-00000.jsonl") == "s3://lake-staging/staging/t/a/v1/part-00000.jsonl"
+
+
+def test_a_local_key_cannot_leave_the_lake_folder(tmp_path):
+    with pytest.raises(TransformInputError, match="leaves the lake"):
+        LocalStore(str(tmp_path)).write_text("../outside.json", "{}")
+
+
+# ------------------------------------------------------------------------------ Spark
+
+
+def _rows(spark, plan, rows):
+    raw = spark.createDataFrame(
+        [{**{c: None for c in plan["stagingColumns"]}, **r} for r in rows],
+        etl_job.staging_schema(plan),
+    )
+    return etl_job.apply_plan(raw, plan).collect()
+
+
+def test_dedupe_keeps_the_first_row_by_typed_order_nulls_last_then_line(spark, mix_plan):
+    day = {"event_day": "2024-01-01"}
+    kept = _rows(
+        spark,
+        mix_plan,
+        [
+            # revision is dropped from the output but orders as an integer: 10 beats 9.
+            {"order_id": "A", "line_no": "1", "revision": "9", "note": "loses", "_line": 2, **day},
+            {"order_id": "A", "line_no": "1", "revision": "10", "note": "kept", "_line": 3, **day},
+            # desc nulls last: a null revision never wins over a value.
+            {"order_id": "C", "line_no": "1", "revision": None, "note": "loses", "_line": 4, **day},
+            {"order_id": "C", "line_no": "1", "revision": "1", "note": "kept", "_line": 5, **day},
+            # exact tie: the plan's tie-breaker is _line ascending (firstLine).
+            {"order_id": "B", "line_no": "1", "note": "kept", "_line": 6, **day},
+            {"order_id": "B", "line_no": "1", "note": "loses", "_line": 7, **day},
+        ],
+    )
+    assert sorted((r["order_id"], r["comment"]) for r in kept) == [
+        ("A", "kept"),
+        ("B", "kept"),
+        ("C", "kept"),
+    ]
+    # Output columns are renamed and the dropped one is gone; the partition is YYYY-MM-DD text.
+    assert kept[0].asDict().keys() == {c["name"] for c in mix_plan["columns"]}
+    assert {r["sale_date"] for r in kept} == {"2024-01-01"}
+
+
+def test_a_value_that_is_not_canonical_fails_naming_line_and_column(spark, mix_plan):
+    with pytest.raises(Exception) as err:
+        _rows(
+            spark,
+            mix_plan,
+            [{"order_id": "X", "line_no": "1", "event_day": "2024-01-01", "amount": "1.234", "_line": 9}],
+        )
+    assert 'staging line 9, column amount: "1.234" is not canonical decimal(38,2) text' in str(err.value)
+
+
+# End-to-end runs of the job (one object per day, manifest, re-runs, failures) are in the parity
+# suite, test/parity, which runs this script on local Spark next to the DuckDB engine.
