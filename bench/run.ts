@@ -473,6 +473,8 @@ async function benchEndToEnd(options: BenchOptions): Promise<string[]> {
 
 async function main(options: BenchOptions): Promise<void> {
   const started = new Date();
+  // Taken first, so the load average is the one the run started under.
+  const machine = machineInfo();
   console.log(`bench: sizes ${options.sizes.join(', ')}; parts ${options.only.join(', ')}`);
   if (options.profile) {
     profileWorkersInto(path.join(BENCH_DIR, 'profiles'));
@@ -485,29 +487,33 @@ async function main(options: BenchOptions): Promise<void> {
   for (const label of options.sizes) {
     inputs.push(await ensureInput(label, parseSize(label), options.seed, (l) => console.log(l)));
   }
+  const command = `npm run bench -- --sizes ${options.sizes.join(',')} --only ${options.only.join(',')} --seed ${options.seed}`;
   const sections: string[] = [];
+  // RESULTS.md is rewritten after every part, so a run stopped half-way still leaves what it measured.
+  const write = (finished: boolean) => {
+    if (!options.write || options.profile) return;
+    const seconds = ((Date.now() - started.getTime()) / 1000).toFixed(0);
+    const doc = [
+      '# Benchmark results',
+      '',
+      `Produced by \`${command}\` (bench/run.ts), ${finished ? `${seconds} s` : `INCOMPLETE — stopped or still running after ${seconds} s`}.`,
+      '',
+      ...machine,
+      '',
+      ...sections,
+    ].join('\n');
+    writeFileSync(path.join(REPO_ROOT, 'bench', 'RESULTS.md'), doc + '\n');
+  };
   const show = (lines: string[]) => {
     console.log('\n' + lines.join('\n'));
     sections.push(...lines);
+    write(false);
   };
   if (options.only.includes('validate')) show(await benchValidate(inputs, options));
   if (options.only.includes('transform')) show(await benchTransform(inputs, options));
   if (options.only.includes('run')) show(await benchEndToEnd(options));
-
-  const command = `npm run bench -- --sizes ${options.sizes.join(',')} --only ${options.only.join(',')} --seed ${options.seed}`;
-  const doc = [
-    '# Benchmark results',
-    '',
-    `Produced by \`${command}\` (bench/run.ts), ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`,
-    '',
-    ...machineInfo(),
-    '',
-    ...sections,
-  ].join('\n');
-  if (options.write && !options.profile) {
-    writeFileSync(path.join(REPO_ROOT, 'bench', 'RESULTS.md'), doc + '\n');
-    console.log('\nwrote bench/RESULTS.md');
-  }
+  write(true);
+  if (options.write && !options.profile) console.log('\nwrote bench/RESULTS.md');
 }
 
 function list<T extends string>(allowed: readonly T[]) {
