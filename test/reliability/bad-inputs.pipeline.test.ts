@@ -492,10 +492,13 @@ beforeAll(async () => {
   parquetBytes = readFileSync(out);
   expect(parquetBytes.subarray(0, 4).toString()).toBe('PAR1');
 
+  // Land everything first: a put racing another run's Archive of the last object in the same
+  // landing folder fails (GAP-5, see hostile-keys.test.ts), which is not what this suite is about.
+  const landed = new Map<string, Landed>();
+  for (const c of CASES) landed.set(c.name, await home.land(c.key, c.bytes()));
   await inBatches(CASES, 3, async (c) => {
-    const landed = await home.land(c.key, c.bytes());
-    const record = await home.run(landed.event);
-    outcomes.set(c.name, { landed, record });
+    const record = await home.run(landed.get(c.name)!.event);
+    outcomes.set(c.name, { landed: landed.get(c.name)!, record });
   });
 }, 300_000);
 afterAll(() => home.dispose());

@@ -1,0 +1,237 @@
+/**
+ * Faults injected into every Task state of the real pipeline with the local runtime's fault
+ * injection (local/faults.ts): the error names the ASL's Retry and Catch match, exactly as AWS
+ * would raise them. Transient failures must be retried (visible in the run's history) and the run
+ * must succeed; a permanent failure must leave the run FAILED at that state with its input
+ * untouched, and a redrive after the fault is gone must finish it without duplicating a row.
+ *
+ * test/cli/faults.test.ts covers the CLI side (fault file, `etl runs show`, `etl redrive`) for the
+ * Transform and crawler states; this suite covers every state through the runtime's API.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { LocalNotifier } from '../../adapters/local/notifier';
+import type { FaultPlan } from '../../local/faults';
+import { visitsOf, type RunRecord } from '../../local/run-record';
+import { fixture, inBatches, ReliabilityHome, type Landed } from './support';
+
+const BASE = fixture('event_sessions/base.csv').toString('utf8');
+/** base.csv (20 sessions) with session ids unique to scenario `n`. */
+const sessions = (n: number) => BASE.replace(/SES-0000/g, `SES-${String(n).padStart(4, '0')}`);
+const BAD = 'not,the,header\n1,2,3\n'; // HEADER_MISMATCH: takes the Quarantine path
+
+/** Task states on the success path, and the two only a rejected file visits. */
+const LAMBDA_STATES = ['Claim', 'Validate', 'CheckStillLatest', 'StartCrawl', 'PollCrawl', 'Verify', 'Archive'] as const;
+const REJECT_PATH = ['Quarantine', 'NotifyRejected'] as const;
+
+/** What "throttled" and "a 5xx" look like to each kind of task, by the names the ASL retries. */
+const TRANSIENT: Readonly<Record<string, { throttle: string; serverError: string }>> = {
+  ...Object.fromEntries(
+    [...LAMBDA_STATES, 'Quarantine'].map((s) => [s, { throttle: 'Lambda.TooManyRequestsException', serverError: 'Lambda.ServiceException' }]),
+  ),
+  Transform: { throttle: 'Glue.ThrottlingException', serverError: 'Glue.InternalServiceException' },
+  Notify: { throttle: 'Sns.ThrottledException', serverError: 'Sns.InternalErrorException' },
+  NotifyRejected: { throttle: 'Sns.ThrottledException', serverError: 'Sns.InternalErrorException' },
+};
+const SUCCESS_PATH = [...LAMBDA_STATES, 'Transform', 'Notify'];
+
+const home = new ReliabilityHome('etl-faults-');
+let scenario = 0;
+const landSessions = async (name: string): Promise<Landed> =>
+  home.land(`incoming/event_sessions/${name}.csv`, sessions(++scenario));
+
+const tasksFailed = (r: RunRecord, state: string) =>
+  visitsOf(r)
+    .filter((v) => v.name === state)
+    .flatMap((v) => v.errors.map((e) => e.error));
+const landingPath = (l: Landed) => home.pipeline.store.pathOf(home.home.landingBucket, l.key);
+
+afterAll(() => home.dispose());
+
+/**
+ * Lands every file before any run starts. Putting into a landing folder while another run's
+ * Archive deletes the last object in it fails the put (see hostile-keys.test.ts, GAP-5), so the
+ * scenarios here never overlap the two.
+ */
+async function landAll(names: readonly string[], land: (name: string) => Promise<Landed>) {
+  const out: Record<string, Landed> = {};
+  for (const n of names) out[n] = await land(n);
+  return out;
+}
+
+describe('transient failures in every state are retried and the run succeeds', () => {
+  const runs: Record<string, RunRecord> = {};
+  const plans: Record<string, FaultPlan> = {
+    // Every state of the success path throttled twice in one run, and a 5xx once in another;
+    // a dependency's own throttling (S3, DynamoDB, Athena), as the adapters classify it, in a third.
+    throttle: Object.fromEntries(SUCCESS_PATH.map((s) => [s, { error: TRANSIENT[s]!.throttle, times: 2 }])),
+    serverError: Object.fromEntries(SUCCESS_PATH.map((s) => [s, { error: TRANSIENT[s]!.serverError, times: 1 }])),
+    dependency: Object.fromEntries(
+      [...LAMBDA_STATES, 'Transform'].map((s) => [s, { error: 'TransientDependencyError', times: 1 }]),
+    ),
+    rejectThrottle: Object.fromEntries(REJECT_PATH.map((s) => [s, { error: TRANSIENT[s]!.throttle, times: 2 }])),
+    rejectServerError: Object.fromEntries(REJECT_PATH.map((s) => [s, { error: TRANSIENT[s]!.serverError, times: 1 }])),
+  };
+
+  beforeAll(async () => {
+    const landed = await landAll(Object.keys(plans), (name) =>
+      name.startsWith('reject') ? home.land(`incoming/event_sessions/${name}.csv`, BAD) : landSessions(name),
+    );
+    await inBatches(Object.entries(plans), 3, async ([name, faults]) => {
+      runs[name] = await home.run(landed[name]!.event, { faults });
+    });
+  }, 120_000);
+
+  test.each(SUCCESS_PATH)('%s throttled twice, then a 5xx once: retried, the run succeeds, retries in the history', (state) => {
+    for (const [plan, n] of [
+      ['throttle', 2],
+      ['serverError', 1],
+    ] as const) {
+      const run = runs[plan]!;
+      expect({ plan, status: run.displayStatus, end: run.endState }).toEqual({ plan, status: 'SUCCEEDED', end: 'Succeeded' });
+      expect(tasksFailed(run, state)).toEqual(Array(n).fill(TRANSIENT[state]![plan === 'throttle' ? 'throttle' : 'serverError']));
+      const visit = visitsOf(run).filter((v) => v.name === state).at(-1)!;
+      expect(visit).toMatchObject({ status: 'SUCCEEDED', retries: n, attempts: n + 1 });
+    }
+  });
+
+  test.each([...LAMBDA_STATES, 'Transform'])('%s: a dependency throttled (TransientDependencyError) is retried too', (state) => {
+    const run = runs.dependency!;
+    expect(run.displayStatus).toBe('SUCCEEDED');
+    expect(tasksFailed(run, state)).toEqual(['TransientDependencyError']);
+  });
+
+  test.each(REJECT_PATH)('%s (rejected file) throttled twice, then a 5xx once: retried, the file still ends REJECTED', (state) => {
+    for (const [plan, n] of [
+      ['rejectThrottle', 2],
+      ['rejectServerError', 1],
+    ] as const) {
+      const run = runs[plan]!;
+      expect({ plan, status: run.displayStatus, reason: run.rejection?.reason }).toEqual({
+        plan,
+        status: 'REJECTED',
+        reason: 'HEADER_MISMATCH',
+      });
+      expect(visitsOf(run).find((v) => v.name === state)).toMatchObject({ status: 'SUCCEEDED', retries: n });
+    }
+  });
+
+  test('each retried run wrote its rows exactly once', async () => {
+    for (const plan of ['throttle', 'serverError', 'dependency']) {
+      const run = runs[plan]!;
+      expect(run.counts).toMatchObject({ rowsRead: 20, rowsWritten: 20 });
+    }
+    const [{ n, ids }] = await home.query<{ n: string; ids: string }>(
+      'SELECT count(*) AS n, count(DISTINCT session_id) AS ids FROM event_sessions',
+    );
+    expect(Number(ids)).toBe(Number(n));
+  });
+});
+
+/** States.Timeout: what a Lambda task that ran past its TimeoutSeconds fails with. */
+describe('GAP-3 (pinned, flip when fixed): a timed-out task (States.Timeout) is not retried', () => {
+  const states = [...LAMBDA_STATES, 'Transform'];
+  const runs: Record<string, { landed: Landed; failed: RunRecord; keptAt: string[]; redriven?: RunRecord }> = {};
+
+  beforeAll(async () => {
+    const all = await landAll(states, (state) => landSessions(`timeout-${state}`));
+    await inBatches(states, 3, async (state) => {
+      const landed = all[state]!;
+      const failed = await home.run(landed.event, { faults: { [state]: { error: 'States.Timeout', times: 1 } } });
+      runs[state] = { landed, failed: structuredClone(failed), keptAt: home.originalLocations(failed, landed) };
+      runs[state]!.redriven = await home.pipeline.runtime.redrive(failed.runId).done;
+    });
+  }, 120_000);
+
+  test.each(states)('%s timed out once: the run FAILS there (expected: retried); input untouched; a redrive completes it', (state) => {
+    const { landed, failed, keptAt, redriven } = runs[state]!;
+    // Observed today: no Retry matches States.Timeout, so one timeout fails the run.
+    expect({ status: failed.status, endState: failed.endState, error: failed.error }).toEqual({
+      status: 'FAILED',
+      endState: state,
+      error: 'States.Timeout',
+    });
+    expect(keptAt).toEqual([landingPath(landed)]);
+    expect(redriven).toMatchObject({ status: 'SUCCEEDED', endState: 'Succeeded', redriveCount: 1 });
+    expect(redriven!.counts.rowsWritten).toBe(20);
+  });
+});
+
+describe('a permanent failure in each state: FAILED there, input untouched; fault removed → redrive completes, no duplicate rows', () => {
+  const states = [...SUCCESS_PATH, ...REJECT_PATH];
+  const runs: Record<string, { landed: Landed; failed: RunRecord; keptAt: string[]; redriven: RunRecord }> = {};
+
+  beforeAll(async () => {
+    const all = await landAll(states, (state) =>
+      (REJECT_PATH as readonly string[]).includes(state)
+        ? home.land(`incoming/event_sessions/permanent-${state}.csv`, BAD)
+        : landSessions(`permanent-${state}`),
+    );
+    await inBatches(states, 3, async (state) => {
+      const landed = all[state]!;
+      // No `times`: every attempt fails, retries included. States.TaskFailed is never retried.
+      const failed = structuredClone(
+        await home.run(landed.event, { faults: { [state]: { error: 'States.TaskFailed', cause: `${state} is down` } } }),
+      );
+      const keptAt = home.originalLocations(failed, landed);
+      const redriven = await home.pipeline.runtime.redrive(failed.runId).done; // the fault is gone
+      runs[state] = { landed, failed, keptAt, redriven };
+    });
+  }, 180_000);
+
+  test.each(states)('%s fails for good', (state) => {
+    const { landed, failed, keptAt, redriven } = runs[state]!;
+    const rejectPath = (REJECT_PATH as readonly string[]).includes(state);
+
+    expect({ status: failed.displayStatus, endState: failed.endState, error: failed.error }).toEqual({
+      status: 'FAILED',
+      endState: state,
+      error: 'States.TaskFailed',
+    });
+    expect(failed.cause).toContain(`${state} is down`);
+    // The input is untouched, byte for byte: in landing, or where the step before moved it
+    // (Notify runs after Archive, NotifyRejected after Quarantine).
+    const mover = state === 'Notify' ? 'archive' : state === 'NotifyRejected' ? 'quarantine' : undefined;
+    expect(keptAt).toEqual([mover ? failed.outputs[mover]! : landingPath(landed)]);
+
+    expect(redriven.redriveCount).toBe(1);
+    const visits = visitsOf(redriven);
+    expect(visits.filter((v) => v.name === state).map((v) => v.status)).toEqual(['FAILED', 'SUCCEEDED']);
+    // States before the failing one ran once: the redrive resumed at the failed state.
+    const first = visits.findIndex((v) => v.name === state);
+    for (const v of visits.slice(0, first)) expect(visits.filter((w) => w.name === v.name)).toHaveLength(1);
+    if (rejectPath) {
+      expect(redriven).toMatchObject({ displayStatus: 'REJECTED', endState: 'FileRejected' });
+      expect(home.originalLocations(redriven, landed)).toEqual([redriven.outputs.quarantine]);
+    } else {
+      expect(redriven).toMatchObject({ displayStatus: 'SUCCEEDED', endState: 'Succeeded' });
+      expect(redriven.counts.rowsWritten).toBe(20);
+      expect(home.originalLocations(redriven, landed)).toEqual([redriven.outputs.archive]);
+    }
+  });
+
+  test('after every redrive the table holds each session exactly once', async () => {
+    const [{ n, ids }] = await home.query<{ n: string; ids: string }>(
+      'SELECT count(*) AS n, count(DISTINCT session_id) AS ids FROM event_sessions',
+    );
+    const succeeded = new Set(
+      readdirSync(home.home.runsDir)
+        .map((f) => JSON.parse(readFileSync(path.join(home.home.runsDir, f), 'utf8')) as RunRecord)
+        .filter((r) => r.displayStatus === 'SUCCEEDED')
+        .map((r) => r.source!.key),
+    );
+    expect(Number(ids)).toBe(Number(n));
+    expect(Number(n)).toBe(20 * succeeded.size);
+  });
+
+  test('GAP-4 (pinned, flip when fixed): a FAILED run sends no execution-status FAILED notice to the local outbox', async () => {
+    // On AWS an EventBridge rule on "Step Functions Execution Status Change" (FAILED) feeds SNS and
+    // functions/record-failure. The local runtime wires neither: nothing in the outbox says FAILED.
+    const notices = await new LocalNotifier({ outboxFile: home.home.outboxFile }).read();
+    const failedRunIds = Object.values(runs).map((r) => r.failed.runId);
+    const aboutFailures = notices.filter(
+      (n) => n.attributes?.status === 'FAILED' || /FAILED/.test(n.subject) || failedRunIds.some((id) => n.subject.includes(id)),
+    );
+    expect(aboutFailures).toEqual([]);
+  });
+});
