@@ -105,6 +105,7 @@ export async function reconcileCommand(opts: ReconcileFlags, io: CliIo): Promise
     }
   }
   await queue.idle();
+  pipeline.close();
   if (!opts.json) {
     const n = (a: Decision['action']) => decisions.filter((d) => d.action === a).length;
     io.out(

@@ -27,7 +27,9 @@ export async function redriveCommand(id: string, opts: PipelineFlags, io: CliIo)
     throw e;
   }
   if (!opts.json) io.out(`redrive ${id}\n`);
+  io.signal?.addEventListener('abort', () => handle.abort(), { once: true });
   const record = await handle.done;
+  pipeline.close();
   return reportRun(record, pipeline, opts, io);
 }
 

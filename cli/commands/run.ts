@@ -62,6 +62,8 @@ export async function runCommand(file: string, opts: RunFlags, io: CliIo): Promi
   const info = await putInLanding(pipeline.store, home.landingBucket, key, source);
   const event = objectCreatedEvent(home.landingBucket, info);
   const handle = pipeline.runtime.start(event, { faults: readFaultFile(home.faultsFile) });
+  // Ctrl-C is StopExecution: the run ends ABORTED, and `etl redrive` resumes it.
+  io.signal?.addEventListener('abort', () => handle.abort(), { once: true });
   if (!opts.json) {
     io.out(
       `${shortPath(source, io.cwd)} → ${shortPath(pipeline.store.pathOf(home.landingBucket, key), io.cwd)}\n`,
@@ -69,5 +71,6 @@ export async function runCommand(file: string, opts: RunFlags, io: CliIo): Promi
     io.out(`run ${handle.runId} (${dataset}, engine ${pipeline.engine})\n`);
   }
   const record = await handle.done;
+  pipeline.close();
   return reportRun(record, pipeline, opts, io);
 }

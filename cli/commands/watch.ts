@@ -116,6 +116,7 @@ export async function watchCommand(opts: WatchFlags, io: CliIo): Promise<number>
   for (const t of timers.values()) clearTimeout(t);
   if (queue.active > 0 && !opts.json) io.out(`stopping: waiting for ${queue.active} run(s) to finish\n`);
   await queue.idle();
+  pipeline.close();
   if (!opts.json) io.out('stopped\n');
   return EXIT.ok;
 }
