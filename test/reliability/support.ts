@@ -51,8 +51,9 @@ export class ReliabilityHome {
   readonly root: string;
   readonly pipeline: LocalPipeline;
 
-  constructor(prefix = 'etl-reliability-') {
-    this.root = mkdtempSync(path.join(tmpdir(), prefix));
+  /** @param root use this (new, empty) folder as the home instead of a fresh temp folder */
+  constructor(prefix = 'etl-reliability-', root?: string) {
+    this.root = root ?? mkdtempSync(path.join(tmpdir(), prefix));
     this.pipeline = createLocalPipeline({ home: homeAt(this.root) });
   }
 
@@ -120,11 +121,7 @@ export class ReliabilityHome {
 
   /** Every file under the home: relative path → sha256 (the whole-home snapshot for diffs). */
   snapshot(): Map<string, string> {
-    const map = new Map<string, string>();
-    for (const f of filesUnder(this.root)) {
-      map.set(path.relative(this.root, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
-    }
-    return map;
+    return snapshotOf(this.root);
   }
 
   dispose(): void {
@@ -140,6 +137,15 @@ export function filesUnder(dir: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name))
     .sort();
+}
+
+/** Every file under `root`: relative path → sha256 of its bytes. */
+export function snapshotOf(root: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const f of filesUnder(root)) {
+    map.set(path.relative(root, f), createHash('sha256').update(readFileSync(f)).digest('hex'));
+  }
+  return map;
 }
 
 /** Paths added or changed between two snapshots. */
