@@ -230,39 +230,22 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
       lakeBucket: 'serverless-etl-lake',
       database: 'serverless_etl',
     };
-    const nullCounts = {
-      header: [
-        'registration_id',
-        'event_id',
-        'event_date',
-        'attendee_email',
-        'ticket_type',
-        'amount',
-        'currency',
-        'quantity',
-        'registered_at',
-      ],
-      rows: [['0', '0', '0', '0', '0', '0', '0', '0', '0']],
-    };
+    /** What Athena answers to the first verification query: the row count and NULLs per required column. */
+    const rowsAndNulls = (rows: string) => ({
+      header: ['rows:total', 'nulls:registration_id', 'nulls:attendee_email'],
+      rows: [[rows, '0', '0']],
+    });
 
     test('passes when Athena agrees with the manifest', async () => {
       const deps = await arrange(3);
-      await cannedAthena([
-        { header: ['row_count'], rows: [['3']] },
-        nullCounts,
-        { header: ['duplicate_keys'], rows: [['0']] },
-      ]);
+      await cannedAthena([rowsAndNulls('3'), { header: ['duplicate_keys'], rows: [['0']] }]);
 
       await expect(verifyOutput(input, deps)).resolves.toMatchObject({ rowsOut: 3 });
     });
 
     test('fails with VerificationFailedError when Athena sees fewer rows than the transform reported', async () => {
       const deps = await arrange(3);
-      await cannedAthena([
-        { header: ['row_count'], rows: [['2']] },
-        nullCounts,
-        { header: ['duplicate_keys'], rows: [['0']] },
-      ]);
+      await cannedAthena([rowsAndNulls('2'), { header: ['duplicate_keys'], rows: [['0']] }]);
 
       await expect(verifyOutput(input, deps)).rejects.toMatchObject({
         name: 'VerificationFailedError',

@@ -103,7 +103,7 @@ describe('verify', () => {
       duplicatesDropped: 0,
       objects: 0,
       partitions: 2,
-      checks: ['rowCount', 'requiredNotNull', 'keysUnique'],
+      checks: ['rowsAndNulls', 'keysUnique'],
     });
   });
 
