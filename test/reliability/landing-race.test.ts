@@ -1,0 +1,38 @@
+/**
+ * GAP-5: the local object store removes a "folder" when its last object is deleted (so a later key
+ * `a` is not blocked by an empty folder `a/`). A put into that same folder at that moment fails:
+ * put() creates the folder, delete() removes it again (empty: the new object is not linked in
+ * yet), and put()'s link and copy both fail with ENOENT. In the pipeline that is one run's Archive
+ * or Quarantine (delete in incoming/<dataset>/) racing another upload or `etl watch` adopting a
+ * dropped file into the same folder. S3 has no folders, so this exists only locally.
+ *
+ * Pinned (flip when fixed): today every such put fails. Fix suggested in docs/reliability.md.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalObjectStore } from '../../adapters/local/object-store';
+
+test('GAP-5 (pinned, flip when fixed): a put racing the delete of the last object in its folder fails with ENOENT', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'etl-race-'));
+  const store = new LocalObjectStore(dir);
+  try {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      await store.put('landing', `incoming/event_sessions/archived-${i}.csv`, 'a,b\n1,2\n');
+
+      const [, put] = await Promise.allSettled([
+        store.delete({ bucket: 'landing', key: `incoming/event_sessions/archived-${i}.csv` }),
+        store.put('landing', `incoming/event_sessions/new-${i}.csv`, 'a,b\n3,4\n'),
+      ]);
+
+      outcomes.push(put.status === 'fulfilled' ? 'stored' : String((put.reason as NodeJS.ErrnoException).code));
+      await store.delete({ bucket: 'landing', key: `incoming/event_sessions/new-${i}.csv` });
+    }
+    // Expected once fixed: every put stored. Observed: they fail.
+    expect(outcomes.filter((o) => o !== 'stored').length).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o !== 'stored').every((o) => o === 'ENOENT')).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
