@@ -273,6 +273,11 @@ async function benchTransform(inputs: readonly BenchInput[], options: BenchOptio
     notes.push(
       `- engine/ceiling throughput: ${percent(ratio)} — target ≥ ${percent(TARGETS.transformVsCeiling)}: ${verdict(ratio >= TARGETS.transformVsCeiling)}`,
     );
+    if (engine.cpuSeconds > 0) {
+      notes.push(
+        `- same on CPU time (all threads): ${percent(ceiling.cpuSeconds / engine.cpuSeconds)} — steadier than wall time on a busy machine`,
+      );
+    }
     if (engine.rows !== ceiling.rows)
       notes.push(`- WARNING: rows out differ (engine ${engine.rows}, ceiling ${ceiling.rows})`);
     const timings = (engine.details as { timingsMs?: Record<string, number> } | undefined)?.timingsMs;
