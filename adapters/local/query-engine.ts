@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import type { QueryEngine, QueryParameter, QueryRow } from '../../core/ports';
+import type { QueryEngine, QueryOptions, QueryParameter, QueryRow } from '../../core/ports';
 import type { LocalCatalog } from './catalog';
 
 export interface LocalQueryEngineOptions {
@@ -30,8 +30,12 @@ export class LocalQueryEngine implements QueryEngine {
 
   constructor(private readonly options: LocalQueryEngineOptions) {}
 
-  /** `options.database` is ignored: the local catalog has one database. */
-  async query(sql: string, parameters: readonly QueryParameter[]): Promise<QueryRow[]> {
+  /** `_options.database` is ignored: the local catalog has one database. */
+  async query(
+    sql: string,
+    parameters: readonly QueryParameter[],
+    _options?: QueryOptions,
+  ): Promise<QueryRow[]> {
     const connection = await (this.connection ??= this.connect());
     // Views are rebuilt per query: the catalog changes as crawls run.
     for (const table of await this.options.catalog.tables()) {
