@@ -167,6 +167,13 @@ export class EtlPipelineStack extends Stack {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
 
+    this.notifications = new NotificationTopic(this, 'Notifications', {
+      namePrefix: prefix,
+      key,
+      notificationEmail: config.notificationEmail,
+    });
+    const topic = this.notifications.topic;
+
     const resources: IamResourceMap = {
       landingBucket: { kind: 'bucket', bucketArn: this.storage.landingBucket.bucketArn },
       lakeBucket: { kind: 'bucket', bucketArn: this.storage.lakeBucket.bucketArn },
@@ -193,6 +200,7 @@ export class EtlPipelineStack extends Stack {
           }),
         ],
       },
+      notificationTopic: { kind: 'arns', arns: [topic.topicArn] },
     };
     const environmentValues = {
       landingBucket: this.storage.landingBucket.bucketName,
@@ -203,6 +211,7 @@ export class EtlPipelineStack extends Stack {
       glueCrawler: this.catalog.crawlerName,
       glueJob: this.transform.jobName,
       athenaWorkGroup: this.catalog.workGroupName,
+      notificationTopic: topic.topicArn,
     };
 
     const timeouts = stepTimeouts();
@@ -238,13 +247,6 @@ export class EtlPipelineStack extends Stack {
       encryptionKey: key,
       removalPolicy,
     });
-
-    this.notifications = new NotificationTopic(this, 'Notifications', {
-      namePrefix: prefix,
-      key,
-      notificationEmail: config.notificationEmail,
-    });
-    const topic = this.notifications.topic;
 
     const substitutions: Record<string, string> = {
       GlueJobName: this.transform.jobName,

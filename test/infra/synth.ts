@@ -5,7 +5,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { existsSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type PipelineConfig } from '../../infra/config';
@@ -32,27 +32,6 @@ export interface Synthesized {
   readonly config: PipelineConfig;
 }
 
-const STEPS = ['claim', 'validate', 'quarantine', 'catalog', 'verify', 'archive', 'reconcile'];
-
-/**
- * The functions folder the tests synthesize: each step's real folder under functions/ once its
- * handler declares iamNeeds, else the fixture stand-in (while that step is still being written).
- */
-export function functionsDirForTests(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'etl-functions-'));
-  for (const step of STEPS) {
-    const real = path.join(REPO_ROOT, 'functions', step);
-    const handler = path.join(real, 'handler.ts');
-    const ready = existsSync(handler) && /export const iamNeeds\b/.test(readFileSync(handler, 'utf8'));
-    symlinkSync(
-      ready ? real : path.join(REPO_ROOT, 'test/fixtures/infra/functions', step),
-      path.join(dir, step),
-      'dir',
-    );
-  }
-  return dir;
-}
-
 export function synthPipeline(options: SynthOptions = {}): Synthesized {
   // The same context `cdk synth` uses (cdk.json: feature flags and default settings).
   const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as {
@@ -71,7 +50,7 @@ export function synthPipeline(options: SynthOptions = {}): Synthesized {
   const config = loadConfig({ context: (k) => app.node.tryGetContext(k), env: {} });
   const stack = new EtlPipelineStack(app, 'EtlTest', {
     config,
-    functionsDir: options.functionsDir ?? functionsDirForTests(),
+    ...(options.functionsDir !== undefined && { functionsDir: options.functionsDir }),
   });
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const template = Template.fromStack(stack);
