@@ -96,7 +96,8 @@ export class LocalObjectStore implements ObjectStore {
       if (isMissing(e)) throw new NoSuchKeyError(describe(ref));
       throw e;
     }
-    return handle.createReadStream();
+    // 1 MiB reads: fewer thread-pool round trips than the 64 KiB default (they add up on 1 GB).
+    return handle.createReadStream({ highWaterMark: 1024 * 1024 });
   }
 
   async head(ref: ObjectRef): Promise<ObjectInfo | undefined> {
@@ -150,7 +151,7 @@ export class LocalObjectStore implements ObjectStore {
             done(null, chunk);
           },
         }),
-        createWriteStream(tmp),
+        createWriteStream(tmp, { highWaterMark: 1024 * 1024 }),
       );
       await fs.rename(tmp, versionFile);
     } catch (e) {

@@ -10,14 +10,15 @@ import type { ObjectInfo, ObjectStore } from '../../core/ports';
 import { STAGING_PART } from '../../core/staging';
 
 /** Gather this much text before handing it to the stream. */
-const BATCH_CHARS = 256 * 1024;
+const BATCH_CHARS = 1024 * 1024;
 
 /** One object being written from a stream of text. */
 export class ObjectTextWriter {
-  private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  private readonly body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
   private readonly upload: Promise<ObjectInfo>;
   private failure: unknown;
   private pending = '';
+  private drained: Promise<void> | undefined;
   /** Characters accepted so far (≈ bytes for ASCII-heavy data; used for part sizing only). */
   chars = 0;
 
@@ -51,7 +52,11 @@ export class ObjectTextWriter {
     const chunk = this.pending;
     this.pending = '';
     if (this.body.write(chunk)) return undefined;
-    return once(this.body, 'drain').then(() => undefined);
+    // One shared wait per drain, however many writes are queued behind it.
+    this.drained ??= once(this.body, 'drain').then(() => {
+      this.drained = undefined;
+    });
+    return this.drained;
   }
 
   /** Writes what is left and waits until the object exists. */
