@@ -209,7 +209,11 @@ function positiveInt(value: string, name: string): number {
   return n;
 }
 
-if (require.main === module) {
+/**
+ * Runs the CLI as this process: argv from the command line, Ctrl-C stops `watch` (and aborts a
+ * running `run`) cleanly, a second Ctrl-C exits at once, the exit code is the command's.
+ */
+export function runCli(): void {
   const stop = new AbortController();
   let interrupts = 0;
   process.on('SIGINT', () => {
@@ -219,3 +223,5 @@ if (require.main === module) {
   });
   void main(process.argv.slice(2), processIo(stop.signal)).then((code) => process.exit(code));
 }
+
+if (require.main === module) runCli();

@@ -153,41 +153,55 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
 
-  /** One factory per Lambda function: the step's own createHandler with local adapters. */
+  /**
+   * One factory per Lambda function: the step's own createHandler with local adapters. Plain
+   * `require` with literal paths: loaded on first use, through the CommonJS loader (where the
+   * no-AWS hook sits), and visible to a bundler.
+   */
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const lambdas: Record<string, () => (input: never) => Promise<unknown>> = {
     claim: () =>
-      load<typeof import('../functions/claim/handler')>('claim').createHandler({
+      (require('../functions/claim/handler') as typeof import('../functions/claim/handler')).createHandler({
         ledger: localLedger(),
         schemasDir,
       }),
     validate: () =>
-      load<typeof import('../functions/validate/handler')>('validate').createHandler({
+      (
+        require('../functions/validate/handler') as typeof import('../functions/validate/handler')
+      ).createHandler({
         store,
         lakeBucket: home.lakeBucket,
         schemasDir,
       }),
     quarantine: () =>
-      load<typeof import('../functions/quarantine/handler')>('quarantine').createHandler({
+      (
+        require('../functions/quarantine/handler') as typeof import('../functions/quarantine/handler')
+      ).createHandler({
         store,
         ledger: localLedger(),
         schemasDir,
       }),
     catalog: () =>
-      load<typeof import('../functions/catalog/handler')>('catalog').createHandler({
+      (
+        require('../functions/catalog/handler') as typeof import('../functions/catalog/handler')
+      ).createHandler({
         catalog: localCatalog(),
       }),
     verify: () =>
-      load<typeof import('../functions/verify/handler')>('verify').createHandler({
+      (require('../functions/verify/handler') as typeof import('../functions/verify/handler')).createHandler({
         store,
         query: localQueryEngine(),
         schemasDir,
       }),
     archive: () =>
-      load<typeof import('../functions/archive/handler')>('archive').createHandler({
+      (
+        require('../functions/archive/handler') as typeof import('../functions/archive/handler')
+      ).createHandler({
         store,
         ledger: localLedger(),
       }),
   };
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const loaded = new Map<string, (input: never) => Promise<unknown>>();
   const lambdaTask = (fn: string): LocalTask => {
     return (input) =>
@@ -265,12 +279,6 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     engine,
     close: () => queryEngine?.close(),
   };
-}
-
-/** Loads `functions/<name>/handler.ts` through the CommonJS loader (where the no-AWS hook sits). */
-function load<T>(name: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(`../functions/${name}/handler`) as T;
 }
 
 function parseS3Uri(uri: string | undefined, argument: string): { bucket: string; key: string } {
