@@ -9,6 +9,7 @@ import path from 'node:path';
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { ContractError } from './errors';
+import { DATASET_NAME } from './dataset-name';
 
 export const COLUMN_TYPES = [
   'string',
@@ -78,7 +79,7 @@ export interface DatasetContract {
   readonly rowSchema: Record<string, unknown>;
 }
 
-export const DATASET_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+export { DATASET_NAME };
 const IDENTIFIER = '^[a-z_][a-z0-9_]{0,127}$';
 
 /** JSON Schema of the x-etl block itself. */

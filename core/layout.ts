@@ -8,7 +8,7 @@
  * plus a sanitised stem), so no key text ever reaches a filesystem path, an S3 prefix or SQL.
  */
 import { createHash } from 'node:crypto';
-import { DATASET_NAME } from './contract';
+import { DATASET_NAME } from './dataset-name';
 
 export const LANDING_PREFIX = 'incoming/';
 export const MAX_KEY_BYTES = 1024;
