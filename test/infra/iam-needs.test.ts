@@ -1,0 +1,135 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import path from 'node:path';
+import type { IamNeeds } from '../../core/steps';
+import { loadIamNeeds } from '../../infra/constructs/step-functions';
+import { statementsFor, type IamResourceMap } from '../../infra/iam-needs';
+import { NEEDS_DECLARED_BY_INFRA } from '../../infra/needs-declared-by-infra';
+
+const STEP_FOLDERS = path.resolve(__dirname, '../fixtures/infra/step-folders');
+const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const LAKE = 'arn:aws:s3:::lake';
+
+const stack = new Stack(new App(), 'Needs');
+const key = kms.Key.fromKeyArn(stack, 'Key', KEY_ARN);
+const resources: IamResourceMap = {
+  lakeBucket: { kind: 'bucket', bucketArn: LAKE },
+  ledgerTable: { kind: 'arns', arns: ['arn:aws:dynamodb:eu-west-1:111122223333:table/ledger'] },
+  stateMachine: {
+    kind: 'stateMachine',
+    stateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:pipe',
+    executionsArn: 'arn:aws:states:eu-west-1:111122223333:execution:pipe:*',
+  },
+};
+
+/** The statements as IAM JSON. */
+function render(needs: IamNeeds): Record<string, unknown>[] {
+  return statementsFor('functions/test', needs, resources, key).map(
+    (s) => stack.resolve(s.toStatementJson()) as Record<string, unknown>,
+  );
+}
+
+describe('iamNeeds → IAM statements', () => {
+  test('object actions are limited to the declared prefixes; listing carries an s3:prefix condition', () => {
+    const statements = render([
+      {
+        on: 'lakeBucket',
+        actions: ['s3:GetObject', 's3:ListBucket'],
+        prefixes: ['staging/', 'rejects/'],
+        why: 't',
+      },
+    ]);
+
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: 's3:GetObject',
+          Resource: [`${LAKE}/staging/*`, `${LAKE}/rejects/*`],
+        }),
+        expect.objectContaining({
+          Action: 's3:ListBucket',
+          Resource: LAKE,
+          Condition: { StringLike: { 's3:prefix': ['staging/*', 'rejects/*'] } },
+        }),
+      ]),
+    );
+  });
+
+  test('reading an SSE-KMS object adds Decrypt only; writing adds GenerateDataKey, on the key alone', () => {
+    const reads = render([{ on: 'lakeBucket', actions: ['s3:GetObject'], why: 't' }]);
+    const writes = render([{ on: 'lakeBucket', actions: ['s3:PutObject'], why: 't' }]);
+
+    expect(reads.find((s) => JSON.stringify(s.Action).includes('kms:'))).toEqual({
+      Action: 'kms:Decrypt',
+      Effect: 'Allow',
+      Resource: KEY_ARN,
+    });
+    expect(writes.find((s) => JSON.stringify(s.Action).includes('kms:'))?.Action).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+    ]);
+  });
+
+  test('execution-level Step Functions actions go to the executions ARN, starting to the machine', () => {
+    const statements = render([
+      { on: 'stateMachine', actions: ['states:StartExecution', 'states:DescribeExecution'], why: 't' },
+    ]);
+
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: 'arn:aws:states:eu-west-1:111122223333:stateMachine:pipe',
+      }),
+      expect.objectContaining({
+        Action: 'states:DescribeExecution',
+        Resource: 'arn:aws:states:eu-west-1:111122223333:execution:pipe:*',
+      }),
+    ]);
+  });
+
+  test('a wildcard action is refused, naming the step and the fix', () => {
+    expect(() => render([{ on: 'lakeBucket', actions: ['s3:*'], why: 't' }])).toThrow(
+      /functions\/test: iamNeeds action "s3:\*" on lakeBucket is not an exact IAM action/,
+    );
+  });
+
+  test('a prefix that is not a folder is refused', () => {
+    expect(() =>
+      render([{ on: 'lakeBucket', actions: ['s3:GetObject'], prefixes: ['staging'], why: 't' }]),
+    ).toThrow(/prefix "staging" on lakeBucket must be a key prefix ending in "\/"/);
+  });
+
+  test('a resource the stack does not give this function is refused, listing the known ones', () => {
+    expect(() => render([{ on: 'glueCrawler', actions: ['glue:StartCrawler'], why: 't' }])).toThrow(
+      /names "glueCrawler", which this stack does not give to that function. Known: lakeBucket, ledgerTable, stateMachine/,
+    );
+  });
+});
+
+describe('reading a step folder', () => {
+  test('needs may live in iam.ts beside the handler', () => {
+    expect(loadIamNeeds(STEP_FOLDERS, 'declared-in-iam-file')).toEqual({
+      needs: [{ on: 'ledgerTable', actions: ['dynamodb:GetItem'], why: 'fixture' }],
+      fallback: false,
+    });
+  });
+
+  test('a step without iamNeeds and without a declaration by infra stops the synth with the fix', () => {
+    expect(() => loadIamNeeds(STEP_FOLDERS, 'undeclared')).toThrow(
+      /undeclared: no `export const iamNeeds: IamNeeds` in handler.ts or iam.ts. Fix: declare the AWS actions/,
+    );
+  });
+
+  test('iamNeeds of the wrong shape are refused, naming the file', () => {
+    expect(() => loadIamNeeds(STEP_FOLDERS, 'malformed')).toThrow(
+      /malformed\/handler.ts: iamNeeds must be an array of/,
+    );
+  });
+
+  test("infra's declaration is used only for a handler that exports none, and says so", () => {
+    expect(loadIamNeeds(STEP_FOLDERS, 'validate')).toEqual({
+      needs: NEEDS_DECLARED_BY_INFRA.validate,
+      fallback: true,
+    });
+  });
+});
