@@ -90,7 +90,7 @@ export function decimalCoercer(precision: number, scale: number): Coercer {
         '"1234.50" (no exponent, no separators)',
       );
     }
-    const intDigits = m[2]!.replace(/^0+/, '');
+    const intDigits = m[2]!.charCodeAt(0) === 48 ? m[2]!.replace(/^0+/, '') : m[2]!;
     let frac = m[3] ?? '';
     if (frac.length > scale) {
       const trimmed = frac.replace(/0+$/, '');
@@ -110,8 +110,9 @@ export function decimalCoercer(precision: number, scale: number): Coercer {
     }
     const fracPadded = frac + zeros.slice(frac.length);
     const body = scale === 0 ? intDigits || '0' : `${intDigits || '0'}.${fracPadded}`;
+    if (m[1] !== '-') return body;
     const isZero = intDigits === '' && !/[1-9]/.test(fracPadded);
-    return m[1] === '-' && !isZero ? `-${body}` : body;
+    return isZero ? body : `-${body}`;
   };
 }
 
@@ -178,8 +179,30 @@ function calendarProblem(text: string, y: number, mo: number, d: number): string
   return undefined;
 }
 
+/** Value of the 2 or 4 ASCII digits at `at`, or -1 if any is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+  let v = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** Fast check of `YYYY-MM-DD` at `at` being a real day (years 0001–9999); false = take the slow path. */
+function isPlainDate(text: string, at: number): boolean {
+  if (text.charCodeAt(at + 4) !== 45 || text.charCodeAt(at + 7) !== 45) return false;
+  const y = digitsAt(text, at, 4),
+    m = digitsAt(text, at + 5, 2),
+    d = digitsAt(text, at + 8, 2);
+  return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
+}
+
 /** A real calendar day, years 0001–9999, written YYYY-MM-DD. */
 export function coerceDate(text: string): string | RowProblem {
+  // The common case without a regex; anything unusual takes the path that explains the problem.
+  if (text.length === 10 && isPlainDate(text, 0)) return text;
   const m = DATE.exec(text);
   if (!m) {
     return new RowProblem(
@@ -205,6 +228,23 @@ export function timestampCoercer(defaultTimezone: string, notes: CoercionNotes):
       ? undefined
       : new ZoneResolver(defaultTimezone);
   return (text) => {
+    // Fast path for the common `YYYY-MM-DDTHH:MM:SSZ` (already UTC, whole seconds).
+    if (text.length === 20 && text.charCodeAt(19) === 90 /* Z */ && isPlainDate(text, 0)) {
+      const sep = text.charCodeAt(10);
+      if (
+        (sep === 84 /* T */ || sep === 32) &&
+        text.charCodeAt(13) === 58 &&
+        text.charCodeAt(16) === 58 &&
+        digitsAt(text, 11, 2) >= 0 &&
+        digitsAt(text, 11, 2) <= 23 &&
+        digitsAt(text, 14, 2) >= 0 &&
+        digitsAt(text, 14, 2) <= 59 &&
+        digitsAt(text, 17, 2) >= 0 &&
+        digitsAt(text, 17, 2) <= 59
+      ) {
+        return `${text.slice(0, 10)}T${text.slice(11, 19)}.000000Z`;
+      }
+    }
     const m = TIMESTAMP.exec(text);
     if (!m) {
       return new RowProblem(
