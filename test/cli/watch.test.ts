@@ -76,6 +76,31 @@ describe('etl reconcile', () => {
     expect(second.out).toMatch(/nothing to reconcile/); // archived: no longer in landing
   });
 
+  test('many files at once: every one runs, never more than --concurrency at a time', async () => {
+    const incoming = path.join(box.home, 'landing/incoming/registrations');
+    mkdirSync(incoming, { recursive: true });
+    const names = Array.from({ length: 6 }, (_, i) => `batch-${i}.csv`);
+    for (const n of names) copyFileSync(SMALL, path.join(incoming, n));
+
+    const r = await box.etl(['reconcile', '--concurrency', '2']);
+
+    expect(r.code).toBe(0);
+    const runs = new RunStore(path.join(box.home, 'runs')).list();
+    expect(runs.map((x) => path.basename(x.source!.key)).sort()).toEqual(names);
+    expect(runs.every((x) => x.status === 'SUCCEEDED')).toBe(true);
+    // Most runs in flight at any instant, from the records' start and stop times.
+    const edges = runs.flatMap((x) => [
+      { at: Date.parse(x.startDate), d: 1 },
+      { at: Date.parse(x.stopDate!), d: -1 },
+    ]);
+    edges.sort((a, b) => a.at - b.at || a.d - b.d);
+    let inFlight = 0;
+    let most = 0;
+    for (const e of edges) most = Math.max(most, (inFlight += e.d));
+    expect(most).toBeLessThanOrEqual(2);
+    expect(most).toBe(2); // and the bound was actually used
+  });
+
   test('a run whose runner was killed mid-Transform is shown INTERRUPTED and redriven from Transform', async () => {
     mkdirSync(box.home, { recursive: true });
     writeFileSync(
