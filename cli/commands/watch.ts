@@ -108,10 +108,13 @@ export async function watchCommand(opts: WatchFlags, io: CliIo): Promise<number>
       `watching ${shortPath(home.incomingDir, io.cwd)}/<dataset>/*.csv (concurrency ${opts.concurrency}, engine ${pipeline.engine}); Ctrl-C stops\n`,
     );
 
+  // Node's recursive fs.watch on Linux does not hold the process open by itself: this does, until Ctrl-C.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     if (io.signal?.aborted) resolve();
     io.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
+  clearInterval(keepAlive);
   watcher.close();
   for (const t of timers.values()) clearTimeout(t);
   if (queue.active > 0 && !opts.json) io.out(`stopping: waiting for ${queue.active} run(s) to finish\n`);
