@@ -13,6 +13,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contract';
 import { lake } from '../../core/layout';
+import { compilePlan, type PlanColumn } from '../../core/plan';
 import { LAKE_PREFIXES } from './lake-storage';
 
 export interface LakeCatalogProps {
@@ -33,9 +34,31 @@ export function glueDatabaseNameOf(namePrefix: string): string {
   return `${namePrefix.replace(/-/g, '_')}_lake`;
 }
 
+/** The Glue/Athena type of a curated column (the Parquet types glue/etl_job.py writes). */
+export function glueTypeOf(column: PlanColumn): string {
+  switch (column.type) {
+    case 'string':
+      return 'string';
+    case 'integer':
+      return 'bigint';
+    case 'decimal':
+      return `decimal(${column.precision},${column.scale})`;
+    case 'double':
+      return 'double';
+    case 'boolean':
+      return 'boolean';
+    case 'date':
+      return 'date';
+    case 'timestamp':
+      return 'timestamp';
+  }
+}
+
 export class LakeCatalog extends Construct {
   readonly database: glue.CfnDatabase;
   readonly databaseName: string;
+  /** One curated table per dataset, typed from its contract. */
+  readonly tables: glue.CfnTable[];
   readonly crawler: glue.CfnCrawler;
   readonly crawlerName: string;
   readonly crawlerRole: iam.Role;
@@ -124,32 +147,59 @@ export class LakeCatalog extends Construct {
       }),
     );
 
+    // One table per dataset, its schema compiled from the contract (the same plan both transform
+    // engines execute), so the table exists and is typed before the first file arrives, and a
+    // crawl can never infer a different type from one file's Parquet.
+    this.tables = props.datasets.map((contract) => {
+      const plan = compilePlan(contract);
+      const table = new glue.CfnTable(this, `Table_${contract.dataset}`, {
+        catalogId: stack.account,
+        databaseName: this.databaseName,
+        tableInput: {
+          name: plan.table,
+          description: `Curated ${contract.dataset} (schemas/${contract.dataset}.schema.json)`,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: { classification: 'parquet', 'parquet.compression': 'SNAPPY', EXTERNAL: 'TRUE' },
+          partitionKeys: [{ name: plan.partition.name, type: 'date' }],
+          storageDescriptor: {
+            location: `s3://${props.lakeBucket.bucketName}/${lake.curatedTablePrefix(contract.dataset)}`,
+            inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+            serdeInfo: {
+              serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+            },
+            columns: plan.columns
+              .filter((c) => c.name !== plan.partition.name)
+              .map((c) => ({ name: c.name, type: glueTypeOf(c) })),
+          },
+        },
+      });
+      table.addResourceDependency(this.database);
+      return table;
+    });
+
     this.crawlerName = `${props.namePrefix}-curated`;
     this.crawler = new glue.CfnCrawler(this, 'Crawler', {
       name: this.crawlerName,
-      description: 'Registers curated Parquet tables and their date partitions; started by the Catalog step',
+      description: 'Adds the date partitions of the curated tables; started by the Catalog step',
       role: this.crawlerRole.roleArn,
-      databaseName: this.databaseName,
       crawlerSecurityConfiguration: props.securityConfigurationName,
-      // One target per dataset: the crawler names each table after its folder (the dataset), and
-      // never wanders into staging/, rejects/ or quarantine/.
+      // Catalog targets: the crawler looks only at the locations of these tables (curated/<dataset>/,
+      // one per dataset), never at staging/, rejects/ or quarantine/, and adds partitions to the
+      // tables the contracts define instead of inventing tables of its own.
       targets: {
-        s3Targets: props.datasets.map((d) => ({
-          path: `s3://${props.lakeBucket.bucketName}/${lake.curatedTablePrefix(d.dataset)}`,
-          exclusions: ['**/_SUCCESS', '**/_temporary/**', '**.json'],
-        })),
+        catalogTargets: [{ databaseName: this.databaseName, tables: props.datasets.map((d) => d.table) }],
       },
-      // A contract change (a new column) updates the table; an object that disappears (a re-run
-      // replaced it) is only logged, so a table is never dropped by a crawl.
-      schemaChangePolicy: { updateBehavior: 'UPDATE_IN_DATABASE', deleteBehavior: 'LOG' },
+      // The schema belongs to the contract (redeploy to change it): crawls only log differences,
+      // and an object that disappears (a re-run replaced it) is only logged too.
+      schemaChangePolicy: { updateBehavior: 'LOG', deleteBehavior: 'LOG' },
       recrawlPolicy: { recrawlBehavior: 'CRAWL_EVERYTHING' },
       configuration: JSON.stringify({
         Version: 1.0,
         CrawlerOutput: { Partitions: { AddOrUpdateBehavior: 'InheritFromTable' } },
-        Grouping: { TableGroupingPolicy: 'CombineCompatibleSchemas' },
       }),
     });
-    this.crawler.addResourceDependency(this.database);
+    for (const table of this.tables) this.crawler.addResourceDependency(table);
 
     this.workGroupName = `${props.namePrefix}-queries`;
     this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {

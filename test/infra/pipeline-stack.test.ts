@@ -297,18 +297,38 @@ describe('transform: Glue 5.0 job, bounded, encrypted', () => {
     });
   });
 
-  test('the crawler has one curated/ target per dataset and never drops a table', () => {
+  test("the crawler looks only at the datasets' tables and never changes their schema or drops them", () => {
     const crawler = ofType('AWS::Glue::Crawler')[0]![1].Properties;
-    const paths = (crawler.Targets.S3Targets as { Path: unknown }[]).map((t) => JSON.stringify(t.Path));
 
-    expect(paths).toHaveLength(2);
-    expect(paths[0]).toContain('/curated/payments/');
-    expect(paths[1]).toContain('/curated/registrations/');
-    expect(crawler.SchemaChangePolicy).toEqual({
-      UpdateBehavior: 'UPDATE_IN_DATABASE',
-      DeleteBehavior: 'LOG',
+    expect(crawler.Targets).toEqual({
+      CatalogTargets: [{ DatabaseName: 'serverless_etl_lake', Tables: ['payments', 'registrations'] }],
     });
+    expect(crawler.SchemaChangePolicy).toEqual({ UpdateBehavior: 'LOG', DeleteBehavior: 'LOG' });
     expect(crawler.RecrawlPolicy).toEqual({ RecrawlBehavior: 'CRAWL_EVERYTHING' });
+  });
+
+  test("each dataset's table is typed from its contract, partitioned by its date folder", () => {
+    const table = ofType('AWS::Glue::Table')
+      .map(([, t]) => t.Properties.TableInput)
+      .find((t) => t.Name === 'registrations');
+    const columns = Object.fromEntries(
+      (table.StorageDescriptor.Columns as { Name: string; Type: string }[]).map((c) => [c.Name, c.Type]),
+    );
+
+    expect(columns).toEqual({
+      registration_id: 'string',
+      event_id: 'string',
+      attendee_email: 'string',
+      ticket_type: 'string',
+      amount: 'decimal(12,2)',
+      currency: 'string',
+      quantity: 'bigint',
+      registered_at: 'timestamp',
+      attendee_notes: 'string', // renamed by the contract
+    });
+    expect(table.PartitionKeys).toEqual([{ Name: 'event_date', Type: 'date' }]);
+    expect(JSON.stringify(table.StorageDescriptor.Location)).toContain('/curated/registrations/');
+    expect(table.StorageDescriptor.SerdeInfo.SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
   });
 
   test('the Athena workgroup enforces encrypted results and a bytes-scanned cutoff', () => {
