@@ -47,12 +47,18 @@ export function createHandler(deps: ValidateDeps): ValidateHandler {
 
 let wired: ValidateHandler | undefined;
 
-/** The Lambda entry point (AWS adapters; LAKE_BUCKET names the lake bucket). */
+/** The Lambda entry point (AWS adapters; LAKE_BUCKET names the lake bucket, SCHEMAS_DIR optional). */
 export const handler: ValidateHandler = async (input) => {
   if (!wired) {
     const lakeBucket = process.env.LAKE_BUCKET;
     if (!lakeBucket) throw new Error('LAKE_BUCKET is not set: the stack must pass the lake bucket name');
-    wired = createHandler({ store: new S3ObjectStore(new S3Client({})), lakeBucket });
+    // SCHEMAS_DIR: where the bundle ships the contracts (default: core/contract DEFAULT_SCHEMAS_DIR).
+    const schemasDir = process.env.SCHEMAS_DIR;
+    wired = createHandler({
+      store: new S3ObjectStore(new S3Client({})),
+      lakeBucket,
+      ...(schemasDir && { schemasDir }),
+    });
   }
   return wired(input);
 };
