@@ -4,7 +4,8 @@
  *
  * - Lambda (a function ARN as Resource): the handler's result is the task result; a thrown error
  *   becomes Error = its `name` (Lambda's errorType) and Cause = the JSON Lambda puts there,
- *   `{"errorType","errorMessage","trace"}`.
+ *   `{"errorType","errorMessage","trace"}`. Through `lambda:invoke` the same, with the input's
+ *   `Payload` passed in and the result wrapped as `{ Payload, StatusCode, ... }`.
  * - glue:startJobRun.sync: the transform engine runs; success returns the JobRun object
  *   (Id, JobRunState, StartedOn, ExecutionTime, ...); a failed run is `States.TaskFailed` with the
  *   JobRun (JobRunState FAILED, ErrorMessage) as Cause, as the .sync integration reports it.
@@ -39,6 +40,27 @@ export async function invokeLambda<T>(handler: () => Promise<T>): Promise<T> {
     const name = e instanceof Error && e.name ? e.name : 'Error';
     throw new TaskFailure(name, lambdaCauseOf(e));
   }
+}
+
+/** `arn:aws:states:::lambda:invoke`'s task input. */
+export interface LambdaInvokeInput {
+  readonly FunctionName: string;
+  readonly Payload?: unknown;
+}
+
+/** What `arn:aws:states:::lambda:invoke` returns: the function's result under `Payload`. */
+export function lambdaInvokeResult(payload: unknown): {
+  ExecutedVersion: string;
+  Payload: unknown;
+  StatusCode: number;
+  SdkHttpMetadata: { HttpStatusCode: number };
+} {
+  return {
+    ExecutedVersion: '$LATEST',
+    Payload: payload,
+    StatusCode: 200,
+    SdkHttpMetadata: { HttpStatusCode: 200 },
+  };
 }
 
 /** glue:startJobRun.sync's task input. */

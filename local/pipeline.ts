@@ -20,7 +20,14 @@ import type { DefinitionSubstitutions } from '../statemachines/definition';
 import { LocalNotifier } from '../adapters/local/notifier';
 import { LocalObjectStore } from '../adapters/local/object-store';
 import type { EtlHome } from './home';
-import { invokeLambda, runGlueJobSync, TaskFailure, type StartJobRunInput } from './integrations';
+import {
+  invokeLambda,
+  lambdaInvokeResult,
+  runGlueJobSync,
+  TaskFailure,
+  type LambdaInvokeInput,
+  type StartJobRunInput,
+} from './integrations';
 import { installNoAwsLoader } from './no-aws';
 import { RunStore } from './run-record';
 import { LocalRuntime, type LocalTask, type LocalRuntimeOptions } from './runtime';
@@ -249,8 +256,20 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       return (input) => runGlueJobSync(input as StartJobRunInput, transform);
     if (resource === 'arn:aws:states:::sns:publish')
       return (input, ctx) => publish(input as PublishInput, ctx.runId);
-    const fn = /^arn:aws:lambda:[^:]*:[^:]*:function:serverless-etl-([a-z]+)$/.exec(resource)?.[1];
+    const fn = functionOf(resource);
     if (fn) return lambdaTask(fn);
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      return async (input, ctx) => {
+        const { FunctionName, Payload } = input as LambdaInvokeInput;
+        const invoked = functionOf(String(FunctionName));
+        if (!invoked)
+          throw new TaskFailure(
+            'Lambda.ResourceNotFoundException',
+            `Function not found: ${String(FunctionName)}`,
+          );
+        return lambdaInvokeResult(await lambdaTask(invoked)(Payload, ctx));
+      };
+    }
     return async () => {
       throw new TaskFailure(
         'States.Runtime',
@@ -279,6 +298,11 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     engine,
     close: () => queryEngine?.close(),
   };
+}
+
+/** `arn:aws:lambda:…:function:serverless-etl-<step>[:qualifier]` → `<step>`. */
+function functionOf(arn: string): string | undefined {
+  return /^arn:aws:lambda:[^:]*:[^:]*:function:serverless-etl-([a-z]+)(?::[^:]+)?$/.exec(arn)?.[1];
 }
 
 function parseS3Uri(uri: string | undefined, argument: string): { bucket: string; key: string } {
