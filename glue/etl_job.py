@@ -784,25 +784,43 @@ def _parser() -> argparse.ArgumentParser:
         help="local batching: a JSON file with a list of job argument objects, run one after "
         "another in one Spark session (saves the JVM start per file)",
     )
+    p.add_argument(
+        "--conf",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra Spark setting for the local session (repeatable)",
+    )
     p.add_argument("--master", default=os.environ.get("ETL_SPARK_MASTER", "local[2]"))
     p.add_argument("--driver_memory", default=os.environ.get("ETL_SPARK_DRIVER_MEMORY", "1g"))
     return p
 
 
-def _local_session(master: str, driver_memory: str):
+def _local_session(master: str, driver_memory: str, extra: Sequence[str] = ()):
+    """Plain local Spark, quiet, no UI. `extra` (`spark.key=value`) is applied last, so it wins."""
     from pyspark.sql import SparkSession
 
-    spark = (
+    builder = (
         SparkSession.builder.appName("serverless-etl-transform")
         .master(master)
         .config("spark.driver.memory", driver_memory)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         # Small shuffles for one file on one machine (AQE coalesces further); Glue sets its own.
-        .config("spark.sql.shuffle.partitions", os.environ.get("ETL_SPARK_SHUFFLE_PARTITIONS", "4"))
+        .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
+        # A local run is a short-lived JVM on a small machine: compiling (C2, whole-stage
+        # codegen) costs more than it saves. Measured on 2 busy cores: the parity batch 214 s ->
+        # 46 s, a 100 MB staging file 100 s -> 82 s. Glue keeps its own defaults.
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        .config("spark.sql.codegen.wholeStage", "false")
     )
+    for setting in extra:
+        key, sep, value = setting.partition("=")
+        if not sep or not key.startswith("spark."):
+            raise TransformInputError(f"--conf {setting!r}: use spark.<key>=<value>")
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -853,7 +871,7 @@ def main(argv: list[str]) -> int:
                 check_args(job)
                 open_staging(job)
                 if spark is None:
-                    spark = _local_session(ns.master, ns.driver_memory)
+                    spark = _local_session(ns.master, ns.driver_memory, ns.conf)
                 manifest = run_job(spark, job)
                 log.info(
                     "transformed %s: %s rows in, %s out",

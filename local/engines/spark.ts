@@ -34,6 +34,11 @@ export interface SparkEngineOptions {
   readonly driverMemory?: string;
   /** Kill the job after this long. @default no limit */
   readonly timeoutMs?: number;
+  /**
+   * Extra Spark settings for the session (applied last), e.g. `{ 'spark.sql.shuffle.partitions': '8' }`.
+   * @default none
+   */
+  readonly sparkConf?: Readonly<Record<string, string>>;
 }
 
 /** One request's outcome in a batch: its manifest, or why it failed. */
@@ -104,7 +109,8 @@ export async function runSparkTransforms(
     if (jobs.length > 0) {
       const jobsFile = path.join(work, 'jobs.json');
       writeFileSync(jobsFile, JSON.stringify(jobs.map((j) => j.args)));
-      const { lines, stderrTail, exit } = await runJobScript(['--jobs', jobsFile], options);
+      const conf = Object.entries(options.sparkConf ?? {}).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
+      const { lines, stderrTail, exit } = await runJobScript(['--jobs', jobsFile, ...conf], options);
       for (const line of lines) {
         const job = jobs[line.job];
         if (!job) continue;
