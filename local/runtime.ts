@@ -111,7 +111,9 @@ export class LocalRuntime {
   start(event: S3ObjectCreatedEvent, runOptions: RunOptions = {}): RunHandle {
     const key = decodeEventKey(event.detail.object.key);
     const check = checkLandingKey(key);
-    const dataset = check.ok ? check.dataset : undefined;
+    // A key the allowlist refuses still names a dataset folder worth filing the run under.
+    const folder = /^incoming\/([a-z][a-z0-9_]{0,62})\//.exec(key)?.[1];
+    const dataset = check.ok ? check.dataset : folder;
     const runId = runOptions.runId ?? newRunId(dataset);
     const record: RunRecord = {
       runId,
