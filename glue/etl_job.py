@@ -42,9 +42,10 @@ PLAN_VERSION = 1
 LINE_COLUMN = "_line"
 STAGING_SUCCESS = "_SUCCESS"
 PLAN_FILE = "plan.json"
-# In-flight work in the lake (local/engines/publish.ts LAKE_TMP_PREFIX): outside curated/ and
-# manifests/, so no reader ever sees it.
-LAKE_TMP_PREFIX = "_tmp/"
+# In-flight work in the lake: outside curated/ and manifests/, so no reader ever sees it. Under
+# the lake bucket's tmp/ prefix, which the stack's job role may write and delete and whose
+# lifecycle rule expires what a killed run leaves behind (infra/constructs/lake-storage.ts).
+LAKE_TMP_PREFIX = "tmp/transform/"
 STAGING_PART = re.compile(r"^part-\d{5,}\.jsonl$")
 COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "timestamp")
 # The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
@@ -777,7 +778,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source_id")
     p.add_argument("--version_tag")
     p.add_argument("--plan", help="plan.json location (default: <staging>/plan.json)")
-    p.add_argument("--temp", help="temp prefix inside the lake, outside curated/ (default: _tmp/<source_id>-<nonce>/)")
+    p.add_argument("--temp", help="temp prefix inside the lake, outside curated/ (default: tmp/transform/<source_id>-<nonce>/)")
     p.add_argument("--engine", default="spark", choices=("spark", "glue"))
     p.add_argument(
         "--jobs",

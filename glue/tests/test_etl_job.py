@@ -107,6 +107,54 @@ def test_staging_without_success_is_refused_before_spark_starts(staging_copy):
         etl_job.open_staging(args)
 
 
+def test_on_glue_the_job_arguments_come_from_get_resolved_options(monkeypatch):
+    """Glue passes `--JOB_NAME` and its own arguments; optional ones may be absent."""
+    import sys
+    import types
+
+    seen = {}
+
+    def get_resolved_options(argv, names):
+        seen["names"] = names
+        return {n: argv[argv.index(f"--{n}") + 1] for n in names}
+
+    utils = types.ModuleType("awsglue.utils")
+    utils.getResolvedOptions = get_resolved_options
+    monkeypatch.setitem(sys.modules, "awsglue", types.ModuleType("awsglue"))
+    monkeypatch.setitem(sys.modules, "awsglue.utils", utils)
+    argv = ["etl_job.py", "--JOB_NAME", "serverless-etl-transform", "--job-bookmark-option", "x"]
+    argv += ["--staging", "s3://lake/staging/parity_mix/a/v1/", "--lake", "s3://lake/"]
+    argv += ["--dataset", "parity_mix", "--source_id", SOURCE_ID, "--version_tag", "v1"]
+
+    args = etl_job._glue_args(argv)
+
+    assert "plan" not in seen["names"] and "temp" not in seen["names"]
+    assert args == JobArgs(
+        "s3://lake/staging/parity_mix/a/v1/", "s3://lake/", "parity_mix", SOURCE_ID, "v1", engine="glue"
+    )
+
+
+def test_staging_on_s3_is_checked_and_its_parts_read_as_s3_paths(moto_s3, mix_plan):
+    moto_s3.create_bucket(Bucket="lake-open")
+    prefix = f"staging/parity_mix/{SOURCE_ID}/v1/"
+    for name, body in {
+        "part-00000.jsonl": b"{}\n",
+        "part-00001.jsonl": b"{}\n",
+        "plan.json": json.dumps(mix_plan).encode(),
+        "_SUCCESS": b"",
+    }.items():
+        moto_s3.put_object(Bucket="lake-open", Key=prefix + name, Body=body)
+    args = JobArgs(f"s3://lake-open/{prefix}", "s3://lake-open/", "parity_mix", SOURCE_ID, "v1")
+
+    _store, parts, plan = etl_job.open_staging(args, moto_s3)
+
+    assert parts == [f"s3://lake-open/{prefix}part-00000.jsonl", f"s3://lake-open/{prefix}part-00001.jsonl"]
+    assert plan == mix_plan
+    moto_s3.delete_object(Bucket="lake-open", Key=prefix + "_SUCCESS")
+    with pytest.raises(TransformInputError, match="has no _SUCCESS"):
+        etl_job.open_staging(args, moto_s3)
+
+
 # ------------------------------------------------------------------------------ publishing
 
 
@@ -124,18 +172,18 @@ def _publish_scenario(store) -> None:
             f"curated/t/d=2024-05-02/{SOURCE_ID}.snappy.parquet": "A old 02",
             f"curated/t/d=2024-05-03/{SOURCE_ID}.snappy.parquet": "A old 03",
             "curated/t/d=2024-05-02/other-ba9876543210.snappy.parquet": "B 02",
-            "_tmp/run/d=2024-05-02/part-00000-x.snappy.parquet": "A new 02",
-            "_tmp/run/d=2024-05-04/part-00001-x.snappy.parquet": "A new 04",
-            "_tmp/run/d=2024-05-04/.part-00001-x.snappy.parquet.crc": "checksum",
+            "tmp/transform/run/d=2024-05-02/part-00000-x.snappy.parquet": "A new 02",
+            "tmp/transform/run/d=2024-05-04/part-00001-x.snappy.parquet": "A new 04",
+            "tmp/transform/run/d=2024-05-04/.part-00001-x.snappy.parquet.crc": "checksum",
         },
     )
-    written = etl_job.written_days(store, "_tmp/run/", "d")
+    written = etl_job.written_days(store, "tmp/transform/run/", "d")
     assert written == {
-        "2024-05-02": "_tmp/run/d=2024-05-02/part-00000-x.snappy.parquet",
-        "2024-05-04": "_tmp/run/d=2024-05-04/part-00001-x.snappy.parquet",
+        "2024-05-02": "tmp/transform/run/d=2024-05-02/part-00000-x.snappy.parquet",
+        "2024-05-04": "tmp/transform/run/d=2024-05-04/part-00001-x.snappy.parquet",
     }
     objects = etl_job.publish(store, written, "t", "d", SOURCE_ID)
-    store.delete_prefix("_tmp/run/")
+    store.delete_prefix("tmp/transform/run/")
 
     assert objects == [
         f"curated/t/d=2024-05-02/{SOURCE_ID}.snappy.parquet",
