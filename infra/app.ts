@@ -3,7 +3,7 @@
  * synthesize: the stack is environment-agnostic unless CDK_DEFAULT_ACCOUNT/REGION are set by the
  * CLI from a profile.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { InfraConfigError, loadConfig } from './config';
 import { EtlPipelineStack } from './pipeline-stack';
@@ -29,6 +29,9 @@ new EtlPipelineStack(app, stackName, {
       env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
     }),
 });
+// Cost allocation and ownership: every taggable resource says which pipeline it belongs to.
+Tags.of(app).add('Project', 'serverless-etl');
+Tags.of(app).add('PipelinePrefix', config.namePrefix);
 // Every synth is checked against the AWS Solutions rules; acknowledged findings carry reasons
 // (infra/nag-suppressions.ts).
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

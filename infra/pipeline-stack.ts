@@ -13,6 +13,8 @@ import {
   Stack,
   type StackProps,
 } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -378,6 +380,20 @@ export class EtlPipelineStack extends Stack {
         maxEventAge: Duration.hours(1),
       }),
     });
+
+    // A sweep that fails is silent by nature (nothing is started): its errors alarm like the rest.
+    const reconcileErrors = new cloudwatch.Alarm(this, 'ReconcileErrors', {
+      alarmName: `${prefix}-ReconcileErrors`,
+      alarmDescription: 'The reconcile sweep failed: files whose event was missed are not being started',
+      metric: this.reconcile
+        .get('reconcile')
+        .fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    reconcileErrors.addAlarmAction(new cwActions.SnsAction(topic));
 
     // --- outputs the CLI reads (etl ... --stack <name>) ----------------------------------------
     new CfnOutput(this, 'LandingBucketName', { value: this.storage.landingBucket.bucketName });

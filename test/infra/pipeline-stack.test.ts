@@ -444,6 +444,7 @@ describe('alerts: an encrypted topic, readable failure mail, alarms that all not
         'serverless-etl-TriggerRuleFailedInvocations',
         'serverless-etl-RejectRate-registrations',
         'serverless-etl-RejectRate-payments',
+        'serverless-etl-ReconcileErrors',
       ]),
     );
   });
