@@ -5,11 +5,11 @@
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { InfraConfigError, loadConfig } from './config';
+import { InfraConfigError, loadConfig, type PipelineConfig } from './config';
 import { EtlPipelineStack } from './pipeline-stack';
 
 const app = new App();
-let config;
+let config: PipelineConfig;
 try {
   config = loadConfig({ context: (key) => app.node.tryGetContext(key), env: process.env });
 } catch (e) {
