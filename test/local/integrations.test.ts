@@ -36,7 +36,10 @@ describe('service integration shapes', () => {
       async () => {
         throw new TransformFailedError('line 7, column amount: "1,5" is not canonical');
       },
-    ).catch((e: Error) => e);
+    ).then(
+      () => new Error('expected the job run to fail'),
+      (e: Error) => e,
+    );
 
     expect(failure.name).toBe('States.TaskFailed');
     const run = JSON.parse(failure.message) as Record<string, unknown>;
