@@ -5,7 +5,7 @@
  */
 import type { HistoryEvent as SfnHistoryEvent } from '@aws-sdk/client-sfn';
 import { runStepsFromHistory } from '../../remote/run-view';
-import { isInterrupted, RunStore, type RunRecord } from '../../local/run-record';
+import { isInterrupted, REDRIVABLE_STATUSES, RunStore, type RunRecord } from '../../local/run-record';
 import { UsageError, EXIT, type CliIo } from '../io';
 import { formatDuration, runGraphLines, table } from '../render';
 import { homeOf, type HomeFlag } from './shared';
@@ -131,6 +131,16 @@ export async function showCommand(
     },
     steps,
   );
+  const c = record.counts;
+  if (c.rowsRead !== undefined)
+    lines.push(
+      '',
+      `  rows read ${c.rowsRead} · valid ${c.rowsValid ?? '?'} · rejected ${c.rowsRejected ?? '?'}` +
+        (c.rowsWritten !== undefined ? ` · written ${c.rowsWritten}` : ''),
+    );
+  if (record.rejection) lines.push(`  rejected: ${record.rejection.reason}: ${record.rejection.message}`);
+  if (REDRIVABLE_STATUSES.includes(record.status) && record.displayStatus !== 'REJECTED')
+    lines.push(`  resume it with: etl redrive ${record.runId}`);
   io.out(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }
