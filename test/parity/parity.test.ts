@@ -6,7 +6,8 @@
  *
  * DuckDB's output is also checked against golden expectations (expected.json per case, reviewed
  * by hand: see each case's `why`), so the reference itself cannot drift unnoticed, and that half
- * runs even where Spark is not installed. Spark starts ONCE for the whole suite (one batch).
+ * runs even where Spark is not installed. Spark starts ONCE for the whole suite (one batch), in a
+ * machine time zone with DST (America/St_Johns) to prove the job never uses the machine's zone.
  *
  * Regenerate goldens after a deliberate change: UPDATE_PARITY_GOLDENS=1 jest test/parity — then
  * review the diff of every expected.json.
@@ -114,7 +115,17 @@ beforeAll(async () => {
     }
   }
   if (sparkAvailable) {
-    const results = await runSparkTransforms(sparkRequests.map((r) => r.request));
+    // Spark runs in a zone with DST and a half-hour offset, as on a laptop in Newfoundland: the
+    // job's UTC session zone, not the machine's, must decide every date and instant.
+    const machineZone = process.env.TZ;
+    process.env.TZ = 'America/St_Johns';
+    let results;
+    try {
+      results = await runSparkTransforms(sparkRequests.map((r) => r.request));
+    } finally {
+      if (machineZone === undefined) delete process.env.TZ;
+      else process.env.TZ = machineZone;
+    }
     for (const c of cases) {
       const outcomes: Outcome[] = results
         .filter((_, i) => sparkRequests[i]!.c === c)
