@@ -272,3 +272,28 @@ def test_a_value_that_is_not_canonical_fails_naming_line_and_column(spark, mix_p
 
 # End-to-end runs of the job (one object per day, manifest, re-runs, failures) are in the parity
 # suite, test/parity, which runs this script on local Spark next to the DuckDB engine.
+
+
+def test_a_run_that_dies_before_publishing_leaves_the_lake_as_it_was(
+    spark, staging_copy, mix_plan, tmp_path, monkeypatch
+):
+    staging = staging_copy("duplicate_keys")
+    with open(os.path.join(staging, "plan.json"), "w") as f:
+        json.dump(mix_plan, f)
+    lake = LocalStore(str(tmp_path / "lake"))
+    earlier = {
+        f"curated/parity_mix/sale_date=2024-01-01/{SOURCE_ID}.snappy.parquet": "previous run",
+        f"manifests/parity_mix/{SOURCE_ID}.json": '{"versionTag": "v0"}',
+    }
+    _seed(lake, earlier)
+
+    def die(*_args, **_kwargs):
+        raise RuntimeError("killed between the Spark write and the publish")
+
+    monkeypatch.setattr(etl_job, "publish", die)
+    with pytest.raises(RuntimeError, match="killed"):
+        etl_job.run_job(spark, JobArgs(staging, lake.root, "parity_mix", SOURCE_ID, "v1"))
+
+    # Spark's files never left the temp prefix, which is gone; readers saw nothing of this run.
+    assert [k for k in lake.list("") if not k.startswith("staging/")] == sorted(earlier)
+    assert all(lake.read_text(k) == text for k, text in earlier.items())
