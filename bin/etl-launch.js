@@ -25,16 +25,32 @@ function isFresh() {
   }
 }
 
+/**
+ * Worker threads the bundled code starts. Their entry is bundled beside the bundle, and the module
+ * that starts one sees the bundle's folder as `__dirname`, which is how the Lambda bundle ships
+ * them (functions/validate/parallel.ts looks for `validate-parse-worker.js` next to itself). From
+ * the sources they would need tsx in the worker, which a bundled process does not have.
+ */
+const WORKERS = [
+  {
+    entry: 'functions/validate/parse-worker.ts',
+    out: 'validate-parse-worker.js',
+    startedBy: 'functions/validate/parallel.ts',
+  },
+];
+
 /** Each module's own folder for `__dirname` (files such as schemas/ are found relative to it). */
 const keepDirname = {
   name: 'keep-dirname',
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, (args) => {
       if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const rel = path.relative(root, args.path).split(path.sep).join('/');
+      const dir = WORKERS.some((w) => w.startedBy === rel) ? cacheDir : path.dirname(args.path);
       const text = fs.readFileSync(args.path, 'utf8');
       return {
         contents: text
-          .replace(/\b__dirname\b/g, JSON.stringify(path.dirname(args.path)))
+          .replace(/\b__dirname\b/g, JSON.stringify(dir))
           .replace(/\b__filename\b/g, JSON.stringify(args.path)),
         loader: 'ts',
       };
@@ -59,6 +75,22 @@ async function build() {
     plugins: [keepDirname],
   });
   const inputs = Object.keys(result.metafile.inputs);
+  for (const w of WORKERS) {
+    if (!fs.existsSync(path.join(root, w.entry))) continue;
+    const worker = await esbuild.build({
+      entryPoints: [path.join(root, w.entry)],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node22',
+      packages: 'external',
+      outfile: path.join(cacheDir, w.out),
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [keepDirname],
+    });
+    inputs.push(...Object.keys(worker.metafile.inputs));
+  }
   // Inputs first, bundle last: a reader never pairs a new bundle with an old input list.
   fs.writeFileSync(`${inputsFile}.${process.pid}.tmp`, JSON.stringify(inputs));
   fs.renameSync(`${inputsFile}.${process.pid}.tmp`, inputsFile);
