@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
 import { STEP_ENV, type IamNeed, type IamNeeds, type IamResourceName } from '../../core/steps';
@@ -25,6 +25,8 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const BUNDLED_SCHEMAS_DIR = '/var/task/schemas';
 /** Folder of the bundled code inside the package (see afterBundling). */
 export const BUNDLED_HANDLER_DIR = 'functions';
+/** The project's esbuild (the same one NodejsFunction bundles with). */
+const ESBUILD = path.join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
 
 /** How one step's function is sized. */
 export interface StepFunctionSettings {
@@ -156,6 +158,16 @@ export class StepFunctions extends Construct {
         environment[STEP_ENV[name as IamResourceName]] = value;
       }
 
+      // Worker-thread entry points (`<name>-worker.ts`, e.g. validate's parse-worker.ts) are
+      // started by file name at run time, so esbuild's one-file bundle would not contain them:
+      // each is bundled on its own, beside the handler, as `<step>-<name>-worker.js`.
+      const workers = readdirSync(path.dirname(entry))
+        .filter((f) => /^[a-z0-9-]+-worker\.ts$/.test(f))
+        .map((f) => ({
+          source: path.join(path.dirname(entry), f),
+          bundled: `${step}-${f.replace(/\.ts$/, '.js')}`,
+        }));
+
       const fn = new nodejs.NodejsFunction(this, title, {
         functionName: `${props.namePrefix}-${step}`,
         description: `serverless-etl ${step} step (functions/${step})`,
@@ -191,6 +203,10 @@ export class StepFunctions extends Construct {
               `mv "${outputDir}/index.js" "${outputDir}/functions/index.js"`,
               `if [ -f "${outputDir}/index.js.map" ]; then mv "${outputDir}/index.js.map" "${outputDir}/functions/index.js.map"; fi`,
               `cp "${schemasDir}"/*.schema.json "${outputDir}/schemas/"`,
+              ...workers.map(
+                (w) =>
+                  `"${ESBUILD}" "${w.source}" --bundle --platform=node --target=node22 --format=cjs --minify --external:@aws-sdk/* --log-level=warning --outfile="${outputDir}/${BUNDLED_HANDLER_DIR}/${w.bundled}"`,
+              ),
             ],
           },
         },

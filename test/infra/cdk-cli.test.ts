@@ -3,7 +3,15 @@
  * esbuild bundling of every function, and no AWS credentials anywhere in the environment.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../support/python';
@@ -53,7 +61,10 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
     stderr: '',
   });
   const template = JSON.parse(readFileSync(path.join(outdir, 'ServerlessEtl.template.json'), 'utf8')) as {
-    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    Resources: Record<
+      string,
+      { Type: string; Metadata?: Record<string, string>; Properties: { FunctionName: string } }
+    >;
   };
   const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
   expect(functions).toHaveLength(7);
@@ -70,6 +81,15 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
     const bundle = path.join(outdir, fn.Metadata!['aws:asset:path']!);
     const code = readFileSync(path.join(bundle, 'functions', 'index.js'), 'utf8');
 
+    // Worker-thread entries are started by file name, so each ships beside the handler.
+    const step = fn.Properties.FunctionName.replace(/^serverless-etl-/, '');
+    for (const worker of readdirSync(path.join(REPO_ROOT, 'functions', step)).filter((f) =>
+      /-worker\.ts$/.test(f),
+    )) {
+      expect(existsSync(path.join(bundle, 'functions', `${step}-${worker.replace(/\.ts$/, '.js')}`))).toBe(
+        true,
+      );
+    }
     // The contracts travel with the code; SCHEMAS_DIR points at them.
     expect(existsSync(path.join(bundle, 'schemas', 'registrations.schema.json'))).toBe(true);
     // AWS SDK v3 stays external (the runtime ships it): required, never inlined.
