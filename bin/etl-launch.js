@@ -84,11 +84,12 @@ async function build() {
       format: 'cjs',
       target: 'node22',
       packages: 'external',
-      outfile: path.join(cacheDir, w.out),
+      outfile: `${path.join(cacheDir, w.out)}.${process.pid}.tmp`,
       metafile: true,
       logLevel: 'silent',
       plugins: [keepDirname],
     });
+    fs.renameSync(`${path.join(cacheDir, w.out)}.${process.pid}.tmp`, path.join(cacheDir, w.out));
     inputs.push(...Object.keys(worker.metafile.inputs));
   }
   // Inputs first, bundle last: a reader never pairs a new bundle with an old input list.
