@@ -11,7 +11,7 @@
  * {@link CsvRecordReader} checks those internals exist and test/validate covers the results, so
  * a csv-parse upgrade that changes them fails loudly instead of mis-reading files.
  */
-import { Parser } from 'csv-parse';
+import { Parser, type CsvError } from 'csv-parse';
 import type { CsvDialect } from '../../core/contract';
 
 /** Stands in for a quoted empty field (`""`) in a record. */
@@ -68,6 +68,42 @@ export interface RecordReaderOptions {
 export type OnRecord = (cells: Cell[], line: number) => void;
 
 /**
+ * A csv-parse error reduced to what a rejection needs, as plain data (it crosses from the parsing
+ * worker thread to the main thread, where an Error's own fields would not survive).
+ */
+export interface ParseFailure {
+  /** csv-parse's error code, e.g. CSV_QUOTE_NOT_CLOSED. */
+  readonly code: string;
+  readonly message: string;
+  /** Physical line of csv-parse's position when it failed. */
+  readonly line: number;
+  /** Physical line where the unfinished record started. */
+  readonly recordStart: number;
+  /** 0-based field index csv-parse was in, when it says. */
+  readonly column?: number;
+}
+
+/** Malformed CSV, as a {@link ParseFailure}: what the record sources fail with. */
+export class ParseFailureError extends Error {
+  constructor(readonly failure: ParseFailure) {
+    super(failure.message);
+    this.name = 'ParseFailureError';
+  }
+}
+
+/** Describes a csv-parse error with the physical lines of {@link LineTracker}. */
+export function parseFailureOf(e: CsvError, lines: LineTracker): ParseFailure {
+  const info = e as unknown as { lines?: number; column?: number | string | null; empty_lines?: number };
+  return {
+    code: e.code,
+    message: e.message,
+    line: lines.physical(info.lines ?? 0),
+    recordStart: lines.nextRecordStart({ empty_lines: info.empty_lines ?? 0 }),
+    ...(typeof info.column === 'number' && { column: info.column }),
+  };
+}
+
+/**
  * csv-parse for one file, fed chunk by chunk. Records are handed to a callback synchronously
  * while a chunk is parsed — no object-mode stream between parser and validator, whose per-record
  * cost was a large share of the step's time.
@@ -78,6 +114,8 @@ export type OnRecord = (cells: Cell[], line: number) => void;
  */
 export class CsvRecordReader {
   readonly lines = new LineTracker();
+  /** Quoted empty fields seen so far (lets a caller skip looking for them in most records). */
+  quotedEmpties = 0;
   private readonly api: CsvParseApi & {
     parse(
       chunk: Buffer | undefined,
@@ -111,10 +149,14 @@ export class CsvRecordReader {
       );
     }
     const onField = api.__onField;
+    const countQuotedEmpty = () => this.quotedEmpties++;
     api.__onField = function (this: CsvParseApi) {
       const quotedEmpty = this.state.wasQuoting && this.state.field.length === 0;
       const err = onField.call(this);
-      if (quotedEmpty && err === undefined) this.state.record[this.state.record.length - 1] = QUOTED_EMPTY;
+      if (quotedEmpty && err === undefined) {
+        this.state.record[this.state.record.length - 1] = QUOTED_EMPTY;
+        countQuotedEmpty();
+      }
       return err;
     };
     this.api = api;

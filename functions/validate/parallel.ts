@@ -1,0 +1,185 @@
+/**
+ * The two-thread validate path: csv-parse runs in a worker thread (parse-worker.ts) while this
+ * thread inspects bytes, checks rows and writes staging and rejects. On 2 free cores that is about
+ * the throughput of the slower of the two halves instead of their sum.
+ *
+ * - Order: each input chunk sent is answered by exactly one batch, and message order is kept, so
+ *   records reach the {@link RecordValidator} in file order with the same cells, quoted-empty
+ *   marks and physical lines as in the single-thread path (outputs are byte-identical).
+ * - Memory stays flat: at most {@link MAX_IN_FLIGHT} chunks are between the threads; the write
+ *   callback is held (so the byte stream above pauses) until a batch has been checked and its
+ *   outputs accepted by the store.
+ * - Transfer: input bytes are gathered into one fresh buffer of ≈1 MiB that is moved, not copied;
+ *   records come back as one string per batch (record-batches.ts).
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type { CsvDialect } from '../../core/contract';
+import { ParseFailureError } from './csv-records';
+import type { ParseWorkerData } from './parse-worker';
+import { forEachRecord, type ParseReply, type ParseRequest, type RecordBatch } from './record-batches';
+import type { RecordValidator } from './validate';
+
+/** Below this size `'auto'` stays on one thread: starting a worker (≈30–50 ms) would dominate. */
+export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+
+/** The worker entry's file name in a bundle, next to the bundled handler. */
+export const BUNDLED_PARSE_WORKER = 'validate-parse-worker.js';
+
+/** Input is gathered to this size before it is sent to the worker (S3 streams give ≈16–64 KiB). */
+const POST_BYTES = 1024 * 1024;
+
+/** Chunks sent to the worker and not yet checked here, at most. */
+const MAX_IN_FLIGHT = 3;
+
+/** How to start the parse worker here, or undefined when its file is not available. */
+export function parseWorkerEntry(): { readonly file: string; readonly execArgv?: string[] } | undefined {
+  // A bundle (Lambda) ships the worker as its own file beside the handler's.
+  const bundled = path.join(__dirname, BUNDLED_PARSE_WORKER);
+  if (existsSync(bundled)) return { file: bundled };
+  // From source (tsx, jest, the bench's bundles): the TypeScript entry, through tsx's loader.
+  const source = path.join(__dirname, 'parse-worker.ts');
+  if (!existsSync(source)) return undefined;
+  const hasTsLoader = process.execArgv.some((a) => a.includes('tsx'));
+  return hasTsLoader ? { file: source } : { file: source, execArgv: ['--import', 'tsx'] };
+}
+
+/**
+ * Whether this run parses in a worker thread. `'auto'`: the object is at least
+ * {@link PARALLEL_MIN_BYTES}, the process has 2+ CPUs and the worker file is there.
+ * @throws Error when `true` is asked for and the worker file is missing
+ */
+export function useParallel(setting: boolean | 'auto', objectBytes: number | undefined): boolean {
+  if (setting === false) return false;
+  if (setting === 'auto') {
+    return (
+      (objectBytes ?? 0) >= PARALLEL_MIN_BYTES &&
+      availableParallelism() >= 2 &&
+      parseWorkerEntry() !== undefined
+    );
+  }
+  if (!parseWorkerEntry()) {
+    throw new Error(
+      `validate: parallel parsing needs ${BUNDLED_PARSE_WORKER} next to the handler (functions/validate/README.md, "Two threads")`,
+    );
+  }
+  return true;
+}
+
+/** Takes the checked bytes (a Writable like the single-thread sink) and parses them in a worker. */
+export class ParallelRecordSource extends Writable {
+  private readonly worker: Worker;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private inFlight = 0;
+  /** The write callback held back while {@link MAX_IN_FLIGHT} chunks are out. */
+  private resume: ((error?: Error | null) => void) | undefined;
+  /** `_final`'s callback, answered when the last batch is checked. */
+  private finished: ((error?: Error | null) => void) | undefined;
+  private checking: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+  private closing = false;
+
+  constructor(
+    dialect: CsvDialect,
+    maxRecordBytes: number,
+    private readonly validator: Pick<RecordValidator, 'onRecord' | 'takeWait'>,
+  ) {
+    super({ highWaterMark: 256 * 1024 });
+    const entry = parseWorkerEntry();
+    if (!entry) throw new Error(`validate: ${BUNDLED_PARSE_WORKER} / parse-worker.ts not found`);
+    const workerData: ParseWorkerData = { dialect, maxRecordBytes };
+    this.worker = new Worker(entry.file, {
+      workerData,
+      ...(entry.execArgv && { execArgv: entry.execArgv }),
+    });
+    this.worker.on('message', (reply: ParseReply) => this.onReply(reply));
+    this.worker.on('error', (e) => this.fail(e));
+    this.worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`validate: the parse worker exited (code ${code})`));
+    });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.failure) return callback(this.failure);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < POST_BYTES) return callback();
+    this.post();
+    if (this.inFlight < MAX_IN_FLIGHT) callback();
+    else this.resume = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.failure) return callback(this.failure);
+    if (this.pendingBytes > 0) this.post();
+    this.finished = callback;
+    this.inFlight++;
+    this.worker.postMessage({ end: true } satisfies ParseRequest);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Whatever stopped the pipeline (a byte problem, say), no batch is checked after it.
+    this.failure ??= error ?? new Error('validate: record source destroyed');
+    callback(error);
+  }
+
+  /** Stops the worker (always called by validateObject when the pipeline is over). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+
+  private post(): void {
+    // One fresh buffer, moved to the worker: stream chunks may be views into shared pools.
+    const bytes = new Uint8Array(this.pendingBytes);
+    let at = 0;
+    for (const c of this.pending) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight++;
+    this.worker.postMessage({ chunk: bytes } satisfies ParseRequest, [bytes.buffer]);
+  }
+
+  private onReply(reply: ParseReply): void {
+    if ('crash' in reply) return this.fail(new Error(`validate: the parse worker failed: ${reply.crash}`));
+    this.checking = this.checking
+      .then(() => this.check(reply.batch))
+      .catch((e: unknown) => this.fail(e as Error));
+  }
+
+  private async check(batch: RecordBatch): Promise<void> {
+    if (this.failure) return;
+    forEachRecord(batch, this.validator.onRecord);
+    const wait = this.validator.takeWait();
+    if (wait) await wait;
+    if (this.failure) return;
+    if (batch.failure) throw new ParseFailureError(batch.failure);
+    this.inFlight--;
+    if (batch.last) {
+      const finished = this.finished;
+      this.finished = undefined;
+      finished?.();
+    } else if (this.resume && this.inFlight < MAX_IN_FLIGHT) {
+      const resume = this.resume;
+      this.resume = undefined;
+      resume();
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    // A held callback carries the error into the pipeline; otherwise the stream is destroyed.
+    const held = this.finished ?? this.resume;
+    this.finished = this.resume = undefined;
+    if (held) held(error);
+    else this.destroy(error);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Records crossing from the parsing thread to the checking thread, cheaply.
+ *
+ * Structured clone of an array of arrays of strings costs about as much as parsing them, so a batch
+ * is one string plus two typed arrays (moved, not copied):
+ *  - `text`: every cell of every record, each followed by a NUL. The byte inspector refuses NUL
+ *    bytes before csv-parse sees them, so no cell can contain one; the string stays one-byte
+ *    (Latin-1) whenever the cells are, which keeps the copy and everything after it cheap;
+ *  - `counts[i]`: how many cells record i has (short and long rows are passed through unchanged);
+ *  - `lines[i]`: the physical line record i starts on;
+ *  - `quotedEmpty`: indexes (into the batch's cells) of quoted empty fields `""`, rare enough for
+ *    a plain array.
+ */
+import { QUOTED_EMPTY, type Cell, type OnRecord, type ParseFailure } from './csv-records';
+
+export interface RecordBatch {
+  readonly text: string;
+  readonly counts: Uint32Array;
+  readonly lines: Float64Array;
+  readonly quotedEmpty: readonly number[];
+  /** The records are followed by this csv-parse error; nothing after it was parsed. */
+  readonly failure?: ParseFailure;
+  /** True for the batch that answers the end of the input. */
+  readonly last: boolean;
+}
+
+/** Messages from the checking thread to the parsing thread. */
+export type ParseRequest = { readonly chunk: Uint8Array } | { readonly end: true };
+
+/** Messages from the parsing thread: a batch, or a crash that is not about the CSV. */
+export type ParseReply = { readonly batch: RecordBatch } | { readonly crash: string };
+
+/** Gathers records into a {@link RecordBatch}. */
+export class RecordBatchBuilder {
+  private text = '';
+  private counts = new Uint32Array(4096);
+  private lines = new Float64Array(4096);
+  private quotedEmpty: number[] = [];
+  private records = 0;
+  private cells = 0;
+
+  /** Adds one record; `hasQuotedEmpty` false promises it holds no {@link QUOTED_EMPTY}. */
+  add(record: Cell[], line: number, hasQuotedEmpty: boolean): void {
+    if (this.records === this.counts.length) this.grow();
+    if (hasQuotedEmpty) {
+      for (let i = 0; i < record.length; i++) {
+        const cell = record[i]!;
+        if (cell === QUOTED_EMPTY) {
+          this.quotedEmpty.push(this.cells + i);
+          this.text += '\0';
+        } else this.text += `${cell}\0`;
+      }
+    } else if (record.length > 0) {
+      this.text += `${(record as string[]).join('\0')}\0`;
+    }
+    this.counts[this.records] = record.length;
+    this.lines[this.records] = line;
+    this.records++;
+    this.cells += record.length;
+  }
+
+  /** The batch so far (the builder starts empty again), and the buffers to transfer with it. */
+  take(last: boolean, failure?: ParseFailure): { batch: RecordBatch; transfer: ArrayBuffer[] } {
+    const counts = this.counts.slice(0, this.records);
+    const lines = this.lines.slice(0, this.records);
+    const batch: RecordBatch = {
+      text: this.text,
+      counts,
+      lines,
+      quotedEmpty: this.quotedEmpty,
+      ...(failure && { failure }),
+      last,
+    };
+    this.text = '';
+    this.quotedEmpty = [];
+    this.records = 0;
+    this.cells = 0;
+    return { batch, transfer: [counts.buffer, lines.buffer] };
+  }
+
+  private grow(): void {
+    const counts = new Uint32Array(this.counts.length * 2);
+    counts.set(this.counts);
+    const lines = new Float64Array(this.lines.length * 2);
+    lines.set(this.lines);
+    this.counts = counts;
+    this.lines = lines;
+  }
+}
+
+/** Calls `onRecord` for each record of a batch, in order, with the cells csv-parse gave. */
+export function forEachRecord(batch: RecordBatch, onRecord: OnRecord): void {
+  const { counts, lines } = batch;
+  if (counts.length === 0) return;
+  const cells: Cell[] = batch.text.split('\0');
+  for (const i of batch.quotedEmpty) cells[i] = QUOTED_EMPTY;
+  let at = 0;
+  for (let r = 0; r < counts.length; r++) {
+    const end = at + counts[r]!;
+    onRecord(cells.slice(at, end), lines[r]!);
+    at = end;
+  }
+}
