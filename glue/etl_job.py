@@ -35,7 +35,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 from urllib.parse import urlparse
 
 PLAN_VERSION = 1
@@ -46,7 +46,8 @@ PLAN_FILE = "plan.json"
 # the lake bucket's tmp/ prefix, which the stack's job role may write and delete and whose
 # lifecycle rule expires what a killed run leaves behind (infra/constructs/lake-storage.ts).
 LAKE_TMP_PREFIX = "tmp/transform/"
-STAGING_PART = re.compile(r"^part-\d{5,}\.jsonl$")
+# Exactly the part names the DuckDB engine reads (local/engines/request.ts), so both read the same.
+STAGING_PART = re.compile(r"^part-\d{5}\.jsonl$")
 COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "timestamp")
 # The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
 # column names and folder names, so anything else in a plan means it was not compiled by us.
@@ -54,8 +55,7 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 # core/layout sourceIdOf() and versionTagOf() shapes, as local/engines/request.ts checks them.
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 VERSION_TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-TEMP_KEY = re.compile(r"^(?!curated/)(?:[A-Za-z0-9_=.-]+/)*[A-Za-z0-9_=.-]+/?$")
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TEMP_KEY = re.compile(r"^(?!curated/|manifests/|staging/)(?:[A-Za-z0-9_=.-]+/)*[A-Za-z0-9_=.-]+/?$")
 # Printed on stdout/stderr so a caller (local/engines/spark.ts) can find the outcome among Spark's
 # own log lines.
 RESULT_MARK = "ETL_JOB_RESULT "
