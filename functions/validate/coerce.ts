@@ -77,11 +77,41 @@ export function coerceInteger(text: string): string | RowProblem {
 
 const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
 
+/**
+ * For `[1-9][0-9]*` optionally followed by `.` and digits, with at most `maxInt` integer digits
+ * and `scale` fraction digits: the index of the point (or the length when there is none); else -1.
+ */
+function plainDecimalShape(text: string, maxInt: number, scale: number): number {
+  const first = text.charCodeAt(0);
+  if (first < 49 || first > 57) return -1;
+  let i = 1;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+  }
+  if (i > maxInt) return -1;
+  if (i === text.length) return i;
+  if (text.charCodeAt(i) !== 46) return -1;
+  if (text.length - i - 1 > scale) return -1;
+  for (let j = i + 1; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c < 48 || c > 57) return -1;
+  }
+  return i;
+}
+
 /** decimal(precision, scale), exact string arithmetic: too many digits is an error, never rounded. */
 export function decimalCoercer(precision: number, scale: number): Coercer {
   const maxIntegerDigits = precision - scale;
   const zeros = '0'.repeat(scale);
   return (text) => {
+    // The common case without a regex: unsigned, no leading zero, few enough digits both sides.
+    const fast = plainDecimalShape(text, maxIntegerDigits, scale);
+    if (fast !== -1) {
+      if (scale === 0) return fast === text.length ? text : text.slice(0, fast);
+      const frac = fast === text.length ? '' : text.slice(fast + 1);
+      return `${text.slice(0, fast)}.${frac}${zeros.slice(frac.length)}`;
+    }
     const m = DECIMAL.exec(text);
     if (!m || (m[2] === '' && (m[3] === undefined || m[3] === ''))) {
       return numberShapeProblem(

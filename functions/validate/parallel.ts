@@ -9,12 +9,13 @@
  * - Memory stays flat: at most {@link MAX_IN_FLIGHT} chunks are between the threads; the write
  *   callback is held (so the byte stream above pauses) until a batch has been checked and its
  *   outputs accepted by the store.
- * - Transfer: input bytes are gathered into one fresh buffer of ≈1 MiB that is moved, not copied;
+ * - Transfer: input bytes are gathered into one fresh buffer of ≈256 KiB that is moved, not copied;
  *   records come back as one string per batch (record-batches.ts).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { CsvDialect } from '../../core/contract';
@@ -29,11 +30,14 @@ export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
 /** The worker entry's file name in a bundle, next to the bundled handler. */
 export const BUNDLED_PARSE_WORKER = 'validate-parse-worker.js';
 
-/** Input is gathered to this size before it is sent to the worker (S3 streams give ≈16–64 KiB). */
-const POST_BYTES = 1024 * 1024;
+/**
+ * Input is gathered to this size before it is sent to the worker (S3 streams give ≈16–64 KiB).
+ * Small enough that one batch's records die young in the checking thread's heap.
+ */
+const POST_BYTES = 256 * 1024;
 
 /** Chunks sent to the worker and not yet checked here, at most. */
-const MAX_IN_FLIGHT = 3;
+const MAX_IN_FLIGHT = 4;
 
 /** How to start the parse worker here, or undefined when its file is not available. */
 export function parseWorkerEntry(): { readonly file: string; readonly execArgv?: string[] } | undefined {
@@ -43,8 +47,18 @@ export function parseWorkerEntry(): { readonly file: string; readonly execArgv?:
   // From source (tsx, jest, the bench's bundles): the TypeScript entry, through tsx's loader.
   const source = path.join(__dirname, 'parse-worker.ts');
   if (!existsSync(source)) return undefined;
-  const hasTsLoader = process.execArgv.some((a) => a.includes('tsx'));
-  return hasTsLoader ? { file: source } : { file: source, execArgv: ['--import', 'tsx'] };
+  if (process.execArgv.some((a) => a.includes('tsx'))) return { file: source }; // inherited
+  const loader = tsxLoader();
+  return loader ? { file: source, execArgv: ['--import', loader] } : undefined;
+}
+
+/** tsx's loader as a file URL (wherever the process was started from), if it is installed. */
+function tsxLoader(): string | undefined {
+  try {
+    return pathToFileURL(require.resolve('tsx')).href;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -90,14 +90,24 @@ export class RecordBatchBuilder {
 
 /** Calls `onRecord` for each record of a batch, in order, with the cells csv-parse gave. */
 export function forEachRecord(batch: RecordBatch, onRecord: OnRecord): void {
-  const { counts, lines } = batch;
-  if (counts.length === 0) return;
-  const cells: Cell[] = batch.text.split('\0');
-  for (const i of batch.quotedEmpty) cells[i] = QUOTED_EMPTY;
+  const { text, counts, lines, quotedEmpty } = batch;
+  // Cut record by record (not one split of the whole batch): each record's cells then die young,
+  // instead of a batch-wide array surviving, and being copied by, every scavenge while it is checked.
   let at = 0;
+  let cell = 0;
+  let nextQuoted = quotedEmpty.length > 0 ? quotedEmpty[0]! : -1;
+  let q = 0;
   for (let r = 0; r < counts.length; r++) {
-    const end = at + counts[r]!;
-    onRecord(cells.slice(at, end), lines[r]!);
-    at = end;
+    const n = counts[r]!;
+    const cells = new Array<Cell>(n);
+    for (let k = 0; k < n; k++, cell++) {
+      const end = text.indexOf('\0', at);
+      if (cell === nextQuoted) {
+        cells[k] = QUOTED_EMPTY;
+        nextQuoted = ++q < quotedEmpty.length ? quotedEmpty[q]! : -1;
+      } else cells[k] = text.slice(at, end);
+      at = end + 1;
+    }
+    onRecord(cells, lines[r]!);
   }
 }

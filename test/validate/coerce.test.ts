@@ -60,6 +60,11 @@ describe('decimals (exact, never rounded)', () => {
     ['-0.00', '0.00'],
     ['999.99', '999.99'],
     ['1.500', '1.50'], // trailing zeros beyond the scale change nothing
+    ['7', '7.00'],
+    ['12.', '12.00'],
+    ['99.9', '99.90'],
+    ['0.5', '0.50'],
+    ['+12.5', '12.50'],
   ])('%s → %s', (text, canonical) => expect(dec(text)).toBe(canonical));
 
   test('more fraction digits than the scale is an error, not a rounding', () => {
@@ -80,6 +85,10 @@ describe('decimals (exact, never rounded)', () => {
 
   test('scale 0 has no point; 38 digits stay exact', () => {
     expect(decimalCoercer(10, 0)('42')).toBe('42');
+    expect(decimalCoercer(10, 0)('42.')).toBe('42');
+    expect(decimalCoercer(10, 0)('42.000')).toBe('42');
+    expect(problem(decimalCoercer(10, 0)('42.5')).code).toBe('DECIMAL_TOO_MANY_FRACTION_DIGITS');
+    expect(problem(decimalCoercer(3, 0)('1234')).code).toBe('DECIMAL_TOO_MANY_DIGITS');
     expect(decimalCoercer(38, 0)('12345678901234567890123456789012345678')).toBe(
       '12345678901234567890123456789012345678',
     );

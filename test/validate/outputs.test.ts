@@ -199,3 +199,25 @@ test('the shipped registrations contract: a sample validates end to end', async 
   expect(rows[0]).toMatchObject({ amount: '12.50', quantity: '1', notes: 'hello, "world"' });
   expect(rows[1]).toMatchObject({ registered_at: '2024-04-01T08:00:00.000000Z', notes: null });
 });
+
+test('string cells are escaped in staging exactly as JSON.stringify escapes them', async () => {
+  const weird = [
+    'say "hi"',
+    'back\\slash',
+    'tab\there',
+    'ctl\u0001x',
+    'emoji 😀 pair',
+    'line\u2028sep',
+    'plain é',
+  ];
+  const csv = `${HEADER}\n${weird.map((w, i) => `${i + 1},"${w.replaceAll('"', '""')}",,,,,2024-03-01,,`).join('\n')}\n`;
+
+  const result = await lake.validate(await lake.upload('incoming/people/escapes.csv', csv));
+
+  const text = await lake.text(`${result.staging.key}part-00000.jsonl`);
+  const names = text
+    .trimEnd()
+    .split('\n')
+    .map((line) => /"name":("(?:[^"\\]|\\.)*")/.exec(line)![1]);
+  expect(names).toEqual(weird.map((w) => JSON.stringify(w)));
+});
