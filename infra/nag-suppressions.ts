@@ -108,7 +108,7 @@ function acknowledge(scope: IConstruct, id: string, reason: string): void {
  */
 export function addPipelineNagSuppressions(
   stack: Stack,
-  parts: { readonly deadLetterQueue: IConstruct },
+  parts: { readonly deadLetterQueues: readonly IConstruct[] },
 ): void {
   acknowledgeWildcards(stack);
   for (const fn of stack.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
@@ -118,9 +118,11 @@ export function addPipelineNagSuppressions(
       'nodejs22.x is the runtime the project requires and tests (package.json engines; the local runtime runs the same handlers on Node 22); a newer runtime is a deliberate upgrade',
     );
   }
-  acknowledge(
-    parts.deadLetterQueue,
-    'AwsSolutions-SQS3',
-    "this queue is itself the dead-letter queue of the trigger rule's target; it is drained by reconcile/redrive, and its depth alarms",
-  );
+  for (const queue of parts.deadLetterQueues) {
+    acknowledge(
+      queue,
+      'AwsSolutions-SQS3',
+      "this queue is itself the dead-letter queue of an EventBridge rule's target (the trigger's, or record-failure's); its depth alarms and it is drained by reconcile/redrive or by hand",
+    );
+  }
 }

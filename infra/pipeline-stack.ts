@@ -58,7 +58,23 @@ const STEP_MEMORY_MIB: Readonly<Record<string, number>> = {
   verify: 256,
   archive: 512,
   reconcile: 512,
+  'record-failure': 256,
 };
+
+/** The Fail state a rejected file ends in; its `Error` is what the failure e-mail rule skips. */
+export const REJECTED_FAIL_STATE = 'FileRejected';
+
+/** The `Error` of the rejected-file Fail state (`FileRejectedError`), read from the definition. */
+export function rejectionErrorOf(definitionText: string = readDefinitionText()): string {
+  const asl = JSON.parse(definitionText) as { States: Record<string, { Type: string; Error?: string }> };
+  const state = asl.States[REJECTED_FAIL_STATE];
+  if (state?.Type !== 'Fail' || typeof state.Error !== 'string' || state.Error === '') {
+    throw new Error(
+      `statemachines/pipeline.asl.json: no Fail state ${REJECTED_FAIL_STATE} with an Error; the failure e-mail rule needs it to leave rejected files out.`,
+    );
+  }
+  return state.Error;
+}
 
 /** Lambda steps of the state machine, from the definition module (TASK_STATES), in order of first use. */
 export function stateMachineSteps(): string[] {
@@ -111,6 +127,10 @@ export class EtlPipelineStack extends Stack {
   readonly alerts: PipelineAlerts;
   readonly reconcile: StepFunctions;
   readonly reconcileSchedule: scheduler.Schedule;
+  /** functions/record-failure: marks the ledger FAILED for runs that failed, timed out or were aborted. */
+  readonly recordFailure: StepFunctions;
+  readonly recordFailureRule: events.Rule;
+  readonly recordFailureDeadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: EtlPipelineStackProps) {
     super(scope, id, props);
@@ -347,8 +367,79 @@ export class EtlPipelineStack extends Stack {
       glueJobName: this.transform.jobName,
       deadLetterQueue: this.deadLetterQueue,
       triggerRule: this.triggerRule,
+      rejectionError: rejectionErrorOf(),
       datasets: config.datasets,
     });
+
+    // --- record-failure: the ledger learns of runs that failed, timed out or were aborted -------
+    // Faults are not caught in the state machine (a redrive resumes at the failing task), so no
+    // state can write FAILED: this rule does, from outside. It matches rejected runs too (they end
+    // FAILED): the ledger's conditional settle leaves their final REJECTED record as it is.
+    this.recordFailure = new StepFunctions(this, 'RecordFailure', {
+      steps: {
+        'record-failure': { memoryMiB: STEP_MEMORY_MIB['record-failure']!, timeout: Duration.seconds(30) },
+      },
+      resources,
+      environmentValues,
+      key,
+      logRetention: retention,
+      namePrefix: prefix,
+      functionsDir: props.functionsDir,
+      schemasDir: config.schemasDir,
+    });
+    const recordFailureFn = this.recordFailure.get('record-failure').fn;
+    this.recordFailureDeadLetterQueue = new sqs.Queue(this, 'RecordFailureDeadLetters', {
+      queueName: `${prefix}-record-failure-dlq`,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.recordFailureRule = new events.Rule(this, 'RecordFailureRule', {
+      description:
+        'A pipeline execution FAILED, TIMED_OUT or was ABORTED: record FAILED in the ledger (functions/record-failure)',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+        },
+      },
+      targets: [
+        new targets.LambdaFunction(recordFailureFn, {
+          deadLetterQueue: this.recordFailureDeadLetterQueue,
+          maxEventAge: Duration.hours(24),
+          retryAttempts: 185,
+        }),
+      ],
+    });
+    const recordFailureAlarms = [
+      new cloudwatch.Alarm(this, 'RecordFailureErrors', {
+        alarmName: `${prefix}-RecordFailureErrors`,
+        alarmDescription:
+          'functions/record-failure failed: a failed run may still show CLAIMED in the ledger (its failure e-mail is sent regardless)',
+        metric: recordFailureFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'RecordFailureDeadLettersNotEmpty', {
+        alarmName: `${prefix}-RecordFailureDeadLettersNotEmpty`,
+        alarmDescription:
+          'Execution status events could not reach functions/record-failure and wait in its dead-letter queue: the ledger misses those FAILED records',
+        metric: this.recordFailureDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    for (const a of recordFailureAlarms) a.addAlarmAction(new cwActions.SnsAction(topic));
 
     // --- reconcile: files whose event was missed ----------------------------------------------
     this.reconcile = new StepFunctions(this, 'Reconcile', {
@@ -410,6 +501,8 @@ export class EtlPipelineStack extends Stack {
     new CfnOutput(this, 'DashboardName', { value: this.alerts.dashboard.dashboardName });
 
     for (const warning of config.warnings) Annotations.of(this).addWarningV2('etl:config', warning);
-    addPipelineNagSuppressions(this, { deadLetterQueue: this.deadLetterQueue });
+    addPipelineNagSuppressions(this, {
+      deadLetterQueues: [this.deadLetterQueue, this.recordFailureDeadLetterQueue],
+    });
   }
 }

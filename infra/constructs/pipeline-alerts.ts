@@ -1,7 +1,8 @@
 /**
  * Telling people: the encrypted notification topic (the state machine's SUCCEEDED/REJECTED
  * notices and every alarm), a readable e-mail for each failed/timed-out/aborted execution with
- * the console link and the redrive commands, Glue job failures, the alarms, and one dashboard.
+ * the console link and the redrive commands (not for rejected files: they get the REJECTED
+ * notice), Glue job failures, the alarms, and one dashboard.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -33,6 +34,12 @@ export interface PipelineAlertsProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** The trigger rule (S3 Object Created → state machine): its failed deliveries alarm. */
   readonly triggerRule: events.IRule;
+  /**
+   * The `Error` of the state machine's Fail state for rejected files (`FileRejectedError`). Such
+   * executions end FAILED, but the state machine has already sent their REJECTED notice: no
+   * failure e-mail for them.
+   */
+  readonly rejectionError: string;
   readonly datasets: readonly DatasetContract[];
   /** Period over which alarms evaluate. @default 5 minutes */
   readonly alarmPeriod?: Duration;
@@ -67,6 +74,26 @@ export class NotificationTopic extends Construct {
   }
 }
 
+/**
+ * The `detail` of the failure e-mail rule's pattern: TIMED_OUT and ABORTED executions, and FAILED
+ * ones unless their `error` is the rejection error (those already got the REJECTED notice).
+ * EventBridge's `anything-but` matches any value present, `null` included, but never a missing
+ * field: the `exists: false` branch keeps a FAILED event without `error` mailed too.
+ */
+export function executionFailedDetail(
+  stateMachineArn: string,
+  rejectionError: string,
+): Record<string, unknown> {
+  return {
+    stateMachineArn: [stateMachineArn],
+    $or: [
+      { status: ['FAILED'], error: [{ 'anything-but': [rejectionError] }] },
+      { status: ['FAILED'], error: [{ exists: false }] },
+      { status: ['TIMED_OUT', 'ABORTED'] },
+    ],
+  };
+}
+
 export class PipelineAlerts extends Construct {
   readonly topic: sns.ITopic;
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -85,15 +112,11 @@ export class PipelineAlerts extends Construct {
     const executionName = events.EventField.fromPath('$.detail.name');
     const region = events.EventField.fromPath('$.region');
     this.executionFailedRule = new events.Rule(this, 'ExecutionFailedNotice', {
-      description:
-        'A pipeline execution FAILED, TIMED_OUT or was ABORTED: e-mail how to look and how to redrive',
+      description: `A pipeline execution FAILED (other than ${props.rejectionError}), TIMED_OUT or was ABORTED: e-mail how to look and how to redrive`,
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
-        detail: {
-          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-          stateMachineArn: [props.stateMachine.stateMachineArn],
-        },
+        detail: executionFailedDetail(props.stateMachine.stateMachineArn, props.rejectionError),
       },
       targets: [
         new targets.SnsTopic(this.topic, {
@@ -162,7 +185,7 @@ export class PipelineAlerts extends Construct {
     const sm = props.stateMachine;
     alarm(
       'ExecutionsFailed',
-      'Pipeline executions failed: see the execution e-mail, fix, redrive',
+      'Pipeline executions failed (a rejected file counts too: its run ends FAILED): see the execution e-mail (or the REJECTED notice), fix, redrive',
       sm.metricFailed({ period, statistic: 'Sum' }),
     );
     alarm(

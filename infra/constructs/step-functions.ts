@@ -124,7 +124,11 @@ export class StepFunctions extends Construct {
           `functions/${step}/handler.ts does not export iamNeeds; granting the needs infra/needs-declared-by-infra.ts declares for it. Move them into the handler.`,
         );
       }
-      const title = step[0]!.toUpperCase() + step.slice(1);
+      // `record-failure` → `RecordFailure` (construct ids and logical ids).
+      const title = step
+        .split('-')
+        .map((w) => w[0]!.toUpperCase() + w.slice(1))
+        .join('');
 
       const logGroup = new logs.LogGroup(this, `${title}Logs`, {
         logGroupName: `/aws/lambda/${props.namePrefix}-${step}`,

@@ -67,7 +67,7 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
     >;
   };
   const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(7);
+  expect(functions).toHaveLength(8);
 
   // What the nodejs22.x runtime provides besides the bundle: the AWS SDK v3, nothing else.
   const runtimeModules = path.join(outdir, 'lambda-runtime', 'node_modules');

@@ -98,8 +98,11 @@ describe('least privilege: every role grants exactly what its code or definition
     },
   );
 
-  test('the reconcile function role grants exactly its declared iamNeeds', () => {
-    const built = synth.stack.reconcile.get('reconcile');
+  test.each([
+    ['reconcile', () => synth.stack.reconcile],
+    ['record-failure', () => synth.stack.recordFailure],
+  ])('the %s function role grants exactly its declared iamNeeds', (step, group) => {
+    const built = group().get(step);
     const uses: Use[] = [
       ...usesOfNeeds(built.iamNeeds, markers),
       ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LANDING_PREFIX } from '../../core/layout';
 import { LAKE_PREFIXES } from '../../infra/constructs/lake-storage';
+import { rejectionErrorOf } from '../../infra/pipeline-stack';
 import { STACK_OUTPUTS } from '../../remote/stack-outputs';
 import {
   DEFINITION_PLACEHOLDERS,
@@ -66,6 +67,34 @@ function wildcardMatches(pattern: string, key: string): boolean {
       .join('.*')}$`,
   );
   return re.test(key);
+}
+
+/**
+ * EventBridge matching for the subset the stack's status-change patterns use, as AWS documents
+ * it: a value list matches a present field equal to one of them; `anything-but` matches any
+ * present value not listed (`null` included) and never a missing field; `exists: false` matches
+ * only a missing field; `$or` matches when one branch does. Anything else is refused.
+ */
+function eventMatches(pattern: Record<string, any>, event: Record<string, any>): boolean {
+  return Object.entries(pattern).every(([field, condition]) => {
+    if (field === '$or') return (condition as Record<string, any>[]).some((p) => eventMatches(p, event));
+    const present = Object.prototype.hasOwnProperty.call(event, field);
+    const value = event[field];
+    if (!Array.isArray(condition)) {
+      return present && value !== null && typeof value === 'object' && eventMatches(condition, value);
+    }
+    return condition.some((c: unknown) => {
+      if (c !== null && typeof c === 'object' && !('Ref' in c)) {
+        if ('exists' in c) return (c as { exists: boolean }).exists === present;
+        if ('anything-but' in c) {
+          const excluded = ([] as unknown[]).concat((c as Record<string, unknown>)['anything-but']);
+          return present && !excluded.includes(value);
+        }
+        throw new Error(`eventMatches: matcher not modelled: ${JSON.stringify(c)}`);
+      }
+      return present && JSON.stringify(c) === JSON.stringify(value);
+    });
+  });
 }
 
 describe('trigger: S3 Object Created under incoming/*.csv starts the state machine', () => {
@@ -348,7 +377,7 @@ describe('step functions: Node 22 on arm64, Powertools by environment, no secret
   test('every function is nodejs22.x arm64, traced, logging to its own encrypted log group', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    expect(functions).toHaveLength(7); // six steps + reconcile
+    expect(functions).toHaveLength(8); // six steps + reconcile + record-failure
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
         Handler: 'functions/index.handler', // the bundle sits in functions/, contracts in schemas/
@@ -410,14 +439,9 @@ describe('alerts: an encrypted topic, readable failure mail, alarms that all not
 
   test('a failed, timed-out or aborted execution sends the console link and both redrive commands', () => {
     const topic = logicalIdOf(synth.stack.notifications.topic);
-    const [, rule] = ofType('AWS::Events::Rule').find(
-      ([, r]) => r.Properties.EventPattern['detail-type'][0] === 'Step Functions Execution Status Change',
-    )!;
+    const rule = resources[logicalIdOf(synth.stack.alerts.executionFailedRule)]!;
 
-    expect(rule.Properties.EventPattern.detail).toEqual({
-      status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-      stateMachineArn: [{ Ref: logicalIdOf(synth.stack.stateMachine) }],
-    });
+    expect(rule.Properties.Targets).toHaveLength(1);
     const target = rule.Properties.Targets[0];
     expect(target.Arn).toEqual({ Ref: topic });
     const text = target.InputTransformer.InputTemplate as string;
@@ -426,6 +450,88 @@ describe('alerts: an encrypted topic, readable failure mail, alarms that all not
     expect(text).toContain(
       'console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<detail-executionArn>',
     );
+  });
+
+  test('the failure e-mail leaves out rejected files (FAILED with FileRejectedError), not other failures', () => {
+    const stateMachine = { Ref: logicalIdOf(synth.stack.stateMachine) };
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [stateMachine],
+          $or: [
+            { status: ['FAILED'], error: [{ 'anything-but': ['FileRejectedError'] }] },
+            { status: ['FAILED'], error: [{ exists: false }] },
+            { status: ['TIMED_OUT', 'ABORTED'] },
+          ],
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: logicalIdOf(synth.stack.notifications.topic) } })],
+    });
+    // The error skipped is the one the rejected-file Fail state ends with.
+    expect((asl.States.FileRejected as { Type: string; Error?: string }).Error).toBe('FileRejectedError');
+    expect(rejectionErrorOf()).toBe('FileRejectedError');
+    expect(() => rejectionErrorOf('{"States":{}}')).toThrow(/no Fail state FileRejected/);
+
+    const pattern = resources[logicalIdOf(synth.stack.alerts.executionFailedRule)]!.Properties.EventPattern;
+    const event = (status: string, error?: string | null) => ({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: { stateMachineArn: stateMachine, name: 'run-1', status, ...(error !== undefined && { error }) },
+    });
+    expect(eventMatches(pattern, event('FAILED', 'FileRejectedError'))).toBe(false);
+    expect(eventMatches(pattern, event('FAILED', 'TransformFailedError'))).toBe(true);
+    expect(eventMatches(pattern, event('FAILED', 'States.TaskFailed'))).toBe(true);
+    expect(eventMatches(pattern, event('FAILED', null))).toBe(true); // a Fail state without Error
+    expect(eventMatches(pattern, event('FAILED'))).toBe(true); // no error field at all
+    expect(eventMatches(pattern, event('TIMED_OUT', 'States.Timeout'))).toBe(true);
+    expect(eventMatches(pattern, event('ABORTED', null))).toBe(true);
+    expect(eventMatches(pattern, event('SUCCEEDED', null))).toBe(false);
+    expect(eventMatches(pattern, event('RUNNING', null))).toBe(false);
+    const otherMachine = event('FAILED', 'TransformFailedError');
+    otherMachine.detail.stateMachineArn = { Ref: 'SomeOtherMachine' };
+    expect(eventMatches(pattern, otherMachine)).toBe(false);
+  });
+
+  test('every failed, timed-out or aborted run (rejected ones too) invokes record-failure, with retries and a DLQ', () => {
+    const fn = logicalIdOf(synth.stack.recordFailure.get('record-failure').fn);
+    const queue = logicalIdOf(synth.stack.recordFailureDeadLetterQueue);
+
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [{ Ref: logicalIdOf(synth.stack.stateMachine) }],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fn, 'Arn'] },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
+        }),
+      ],
+    });
+    // EventBridge may invoke it (resource policy), from this rule only.
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [logicalIdOf(synth.stack.recordFailureRule), 'Arn'] },
+    });
+    expect(resources[queue]!.Properties.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [logicalIdOf(synth.stack.storage.key as never), 'Arn'],
+    });
+    // Deployed like every step: its own role, log group, the ledger table in its environment.
+    expect(resources[fn]!.Properties).toMatchObject({
+      FunctionName: 'serverless-etl-record-failure',
+      Role: { 'Fn::GetAtt': [logicalIdOf(synth.stack.recordFailure.get('record-failure').role), 'Arn'] },
+      Environment: { Variables: { LEDGER_TABLE: { Ref: logicalIdOf(synth.stack.ledger) } } },
+    });
   });
 
   test('every alarm notifies the topic, and the required ones exist', () => {
@@ -445,6 +551,8 @@ describe('alerts: an encrypted topic, readable failure mail, alarms that all not
         'serverless-etl-RejectRate-registrations',
         'serverless-etl-RejectRate-payments',
         'serverless-etl-ReconcileErrors',
+        'serverless-etl-RecordFailureErrors',
+        'serverless-etl-RecordFailureDeadLettersNotEmpty',
       ]),
     );
   });
