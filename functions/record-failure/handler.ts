@@ -19,7 +19,9 @@ export function createHandler(
     bindRun({ runId: event.detail.name });
     try {
       const record = await recordFailure(event, deps);
-      if (record) {
+      // settle() leaves a REJECTED record alone (rejected runs also end FAILED, at the Fail
+      // state); only a record that really is FAILED counts as a failed run.
+      if (record?.status === 'FAILED') {
         logger.warn('run failed', { status: event.detail.status, ledgerStatus: record.status });
         metrics.addMetric('RunsFailed', MetricUnit.Count, 1);
       }

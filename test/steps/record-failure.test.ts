@@ -62,3 +62,31 @@ test('a rejected file stays REJECTED even if its execution (which ends in Fail) 
 
   expect(await createHandler({ ledger })(statusChange('FAILED'))).toMatchObject({ status: 'REJECTED' });
 });
+
+test('a rejected run is not logged or counted as a failed run', async () => {
+  const claim = await claimObject(
+    { runId: 'run-1', event: JSON.parse(EVENT) as S3ObjectCreatedEvent },
+    { ledger },
+  );
+  await ledger.settle(
+    { bucket: claim.source.bucket, key: claim.source.key, versionTag: claim.versionTag },
+    'REJECTED',
+    'run-1',
+  );
+  const warn = jest.spyOn(logger, 'warn');
+
+  await createHandler({ ledger })(statusChange('FAILED'));
+
+  expect(warn).not.toHaveBeenCalledWith('run failed', expect.anything());
+  warn.mockRestore();
+});
+
+test('a pipeline fault is logged as a failed run', async () => {
+  await claimObject({ runId: 'run-1', event: JSON.parse(EVENT) as S3ObjectCreatedEvent }, { ledger });
+  const warn = jest.spyOn(logger, 'warn');
+
+  await createHandler({ ledger })(statusChange('TIMED_OUT'));
+
+  expect(warn).toHaveBeenCalledWith('run failed', expect.objectContaining({ status: 'TIMED_OUT' }));
+  warn.mockRestore();
+});
