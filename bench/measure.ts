@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { BENCH_DIR, REPO_ROOT } from './inputs';
 import { sampleTreePeak } from './process-tree';
 import type { WorkerReport } from './workers/worker';
@@ -32,19 +32,35 @@ export interface Measurement extends WorkerReport {
  * engine → glue/). In a bundle `__dirname` would be .bench/workers for all of them, so each module
  * that uses it gets its own real folder as a module-level constant (esbuild renames the copies).
  */
-const realDirname: Plugin = {
-  name: 'real-dirname',
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      if (!text.includes('__dirname')) return undefined;
-      return {
-        contents: `const __dirname = ${JSON.stringify(path.dirname(args.path))};\n${text}`,
-        loader: 'ts',
-      };
-    });
+function dirnamePlugin(outDir: string): Plugin {
+  return {
+    name: 'real-dirname',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        if (!text.includes('__dirname')) return undefined;
+        // The validate step looks for its bundled parse-worker thread next to itself, as a Lambda
+        // bundle ships it; the bench builds that file into outDir, so that is "next to itself".
+        const dir = COMPANIONS.some((c) => c.lookedUpBy === args.path) ? outDir : path.dirname(args.path);
+        return { contents: `const __dirname = ${JSON.stringify(dir)};\n${text}`, loader: 'ts' };
+      });
+    },
+  };
+}
+
+/**
+ * Extra bundles some code under test starts by file name (worker threads), built the way a
+ * deployment bundles them, so the bench measures them as deployed (no TypeScript loader in the
+ * thread) rather than from source.
+ */
+const COMPANIONS = [
+  {
+    entry: path.join(REPO_ROOT, 'functions', 'validate', 'parse-worker.ts'),
+    // functions/validate/parallel.ts BUNDLED_PARSE_WORKER
+    outFile: 'validate-parse-worker.js',
+    lookedUpBy: path.join(REPO_ROOT, 'functions', 'validate', 'parallel.ts'),
   },
-};
+];
 
 /**
  * Bundles every bench/workers/*.ts except the shared worker.ts (packages stay external). Each is
@@ -54,21 +70,24 @@ const realDirname: Plugin = {
 export async function buildWorkers(outDir: string = WORKERS_OUT): Promise<Map<string, string>> {
   rmSync(outDir, { recursive: true, force: true });
   const failed = new Map<string, string>();
+  const common: BuildOptions = {
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    packages: 'external',
+    sourcemap: 'inline',
+    logLevel: 'silent',
+    plugins: [dirnamePlugin(outDir)],
+  };
+  for (const companion of COMPANIONS) {
+    if (!existsSync(companion.entry)) continue; // the code under test falls back to its own way
+    await build({ ...common, entryPoints: [companion.entry], outfile: path.join(outDir, companion.outFile) });
+  }
   const entries = readdirSync(WORKERS_SRC).filter((f) => f.endsWith('.ts') && f !== 'worker.ts');
   for (const entry of entries) {
     try {
-      await build({
-        entryPoints: [path.join(WORKERS_SRC, entry)],
-        outdir: outDir,
-        bundle: true,
-        platform: 'node',
-        format: 'cjs',
-        target: 'node22',
-        packages: 'external',
-        sourcemap: 'inline',
-        logLevel: 'silent',
-        plugins: [realDirname],
-      });
+      await build({ ...common, entryPoints: [path.join(WORKERS_SRC, entry)], outdir: outDir });
     } catch (e) {
       failed.set(entry.replace(/\.ts$/, ''), (e as Error).message.split('\n').slice(0, 2).join(' '));
     }
