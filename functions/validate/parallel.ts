@@ -12,7 +12,7 @@
  * - Transfer: input bytes are gathered into one fresh buffer of ≈256 KiB that is moved, not copied;
  *   records come back as one string per batch (record-batches.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,9 +41,13 @@ const MAX_IN_FLIGHT = 4;
 
 /** How to start the parse worker here, or undefined when its file is not available. */
 export function parseWorkerEntry(): { readonly file: string; readonly execArgv?: string[] } | undefined {
-  // A bundle (Lambda) ships the worker as its own file beside the handler's.
-  const bundled = path.join(__dirname, BUNDLED_PARSE_WORKER);
-  if (existsSync(bundled)) return { file: bundled };
+  // A bundle ships the worker as its own file beside the bundle that starts it (the Lambda
+  // handler's index.js), or beside the program's main script (a bundled CLI or benchmark).
+  const main = process.argv[1];
+  for (const dir of [__dirname, ...(main ? [path.dirname(main)] : [])]) {
+    const bundled = path.join(dir, BUNDLED_PARSE_WORKER);
+    if (existsSync(bundled)) return { file: bundled };
+  }
   // From source (tsx, jest, the bench's bundles): the TypeScript entry, through tsx's loader.
   const source = path.join(__dirname, 'parse-worker.ts');
   if (!existsSync(source)) return undefined;
@@ -61,19 +65,39 @@ function tsxLoader(): string | undefined {
   }
 }
 
+/** Lambda gives one vCPU-second per second at this memory size, proportionally more or less. */
+export const LAMBDA_MB_PER_VCPU = 1769;
+
+/**
+ * How many CPUs this process can keep busy. `os.availableParallelism()` counts visible cores,
+ * which overstates what a throttled process gets: Lambda shows 2 cores from 128 MB up to 3,008 MB
+ * but gives CPU time in proportion to memory (1 vCPU at 1,769 MB, 2 at 3,538 MB), and a container
+ * may have a CPU quota (cgroup v2 `cpu.max`).
+ */
+export function cpuBudget(env: NodeJS.ProcessEnv = process.env): number {
+  let budget = availableParallelism();
+  const lambdaMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  if (lambdaMb > 0) budget = Math.min(budget, lambdaMb / LAMBDA_MB_PER_VCPU);
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    if (quota !== 'max' && Number(quota) > 0 && Number(period) > 0)
+      budget = Math.min(budget, Number(quota) / Number(period));
+  } catch {
+    // no cgroup v2 CPU controller here: the visible cores are the budget
+  }
+  return budget;
+}
+
 /**
  * Whether this run parses in a worker thread. `'auto'`: the object is at least
- * {@link PARALLEL_MIN_BYTES}, the process has 2+ CPUs and the worker file is there.
+ * {@link PARALLEL_MIN_BYTES}, the process can keep 2 CPUs busy ({@link cpuBudget}) and the worker
+ * file is there.
  * @throws Error when `true` is asked for and the worker file is missing
  */
 export function useParallel(setting: boolean | 'auto', objectBytes: number | undefined): boolean {
   if (setting === false) return false;
   if (setting === 'auto') {
-    return (
-      (objectBytes ?? 0) >= PARALLEL_MIN_BYTES &&
-      availableParallelism() >= 2 &&
-      parseWorkerEntry() !== undefined
-    );
+    return (objectBytes ?? 0) >= PARALLEL_MIN_BYTES && cpuBudget() >= 2 && parseWorkerEntry() !== undefined;
   }
   if (!parseWorkerEntry()) {
     throw new Error(
@@ -108,6 +132,9 @@ export class ParallelRecordSource extends Writable {
     const workerData: ParseWorkerData = { dialect, maxRecordBytes };
     this.worker = new Worker(entry.file, {
       workerData,
+      // The parser keeps little alive (csv-parse's state and one batch): a small young generation
+      // keeps the second heap's RSS small (the 1 GB target is < 300 MB for the whole process).
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
       ...(entry.execArgv && { execArgv: entry.execArgv }),
     });
     this.worker.on('message', (reply: ParseReply) => this.onReply(reply));
@@ -119,10 +146,13 @@ export class ParallelRecordSource extends Writable {
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.failure) return callback(this.failure);
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < POST_BYTES) return callback();
-    this.post();
+    // Large chunks (the local store reads 1 MiB) go out in POST_BYTES pieces.
+    for (let at = 0; at < chunk.length; at += POST_BYTES) {
+      const piece = at === 0 && chunk.length <= POST_BYTES ? chunk : chunk.subarray(at, at + POST_BYTES);
+      this.pending.push(piece);
+      this.pendingBytes += piece.length;
+      if (this.pendingBytes >= POST_BYTES) this.post();
+    }
     if (this.inFlight < MAX_IN_FLIGHT) callback();
     else this.resume = callback;
   }

@@ -11,7 +11,7 @@ import { registrationsCsvText } from '../../bench/registrations-generator';
 import { DEFAULT_SCHEMAS_DIR } from '../../core/contract';
 import { FileRejectedError } from '../../core/errors';
 import type { SourceObject } from '../../core/events';
-import { PARALLEL_MIN_BYTES, useParallel } from '../../functions/validate/parallel';
+import { cpuBudget, PARALLEL_MIN_BYTES, useParallel } from '../../functions/validate/parallel';
 import { validateObject } from '../../functions/validate/validate';
 import { FIXTURES, LAKE, TestLake, TEST_SCHEMAS } from './harness';
 
@@ -133,7 +133,19 @@ test("'auto' stays on one thread for small objects and on one CPU; false always 
     cpus.mockReturnValue(1);
     expect(useParallel('auto', 10 * PARALLEL_MIN_BYTES)).toBe(false);
     cpus.mockReturnValue(2);
-    expect(useParallel('auto', 10 * PARALLEL_MIN_BYTES)).toBe(true);
+    expect(useParallel('auto', 10 * PARALLEL_MIN_BYTES)).toBe(cpuBudget() >= 2);
+  } finally {
+    cpus.mockRestore();
+  }
+});
+
+test('on Lambda the CPU budget follows memory (1 vCPU per 1,769 MB), not the 2 cores it shows', () => {
+  const cpus = jest.spyOn(os, 'availableParallelism').mockReturnValue(2);
+  try {
+    expect(cpuBudget({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1769' })).toBeLessThanOrEqual(1);
+    expect(cpuBudget({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1770' })).toBeLessThan(2);
+    expect(cpuBudget({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512' })).toBeLessThan(0.3);
+    expect(cpuBudget({})).toBeLessThanOrEqual(2);
   } finally {
     cpus.mockRestore();
   }
