@@ -150,3 +150,34 @@ test('on Lambda the CPU budget follows memory (1 vCPU per 1,769 MB), not the 2 c
     cpus.mockRestore();
   }
 });
+
+test('invalid UTF-8 late in a multi-batch file: the same rejection, line and byte offset', async () => {
+  const bytes = Buffer.concat([
+    Buffer.from(GENERATED),
+    Buffer.from('REG-X,EVT-0001,caf'),
+    Buffer.from([0xe9]),
+    Buffer.from('\n'),
+  ]);
+
+  const { single, parallel } = await bothPaths(
+    'incoming/registrations/latin1.csv',
+    bytes,
+    DEFAULT_SCHEMAS_DIR,
+  );
+
+  expect(single.result).toMatchObject({
+    rejected: 'UNREADABLE_ENCODING',
+    details: { byteOffset: bytes.length - 2 },
+  });
+  // Which rows were checked before the bad chunk was seen depends on timing on both paths (so
+  // whether a rejects file exists may too); the rejection itself does not.
+  const essence = (r: unknown) => {
+    const { rejected, message, details } = r as {
+      rejected: string;
+      message: string;
+      details: Record<string, unknown>;
+    };
+    return { rejected, message, line: details.line, byteOffset: details.byteOffset };
+  };
+  expect(essence(parallel.result)).toEqual(essence(single.result));
+});
