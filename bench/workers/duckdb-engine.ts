@@ -6,20 +6,23 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { findContract } from '../../core/contract';
 import { compilePlan } from '../../core/plan';
-import { runTransform } from '../../local/engines/duckdb';
+import { runTransform, type DuckdbEngineOptions } from '../../local/engines/duckdb';
 import { runAsWorker } from './worker';
 
-runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string }>(
-  async ({ stagingDir, lakeDir, dataset }, clock) => {
+runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string; options?: DuckdbEngineOptions }>(
+  async ({ stagingDir, lakeDir, dataset, options }, clock) => {
     rmSync(lakeDir, { recursive: true, force: true });
     clock.restart();
-    const manifest = await runTransform({
-      plan: compilePlan(findContract(dataset)!),
-      sourceId: 'bench-000000000000',
-      versionTag: 'bench',
-      stagingDir,
-      lakeDir,
-    });
+    const manifest = await runTransform(
+      {
+        plan: compilePlan(findContract(dataset)!),
+        sourceId: 'bench-000000000000',
+        versionTag: 'bench',
+        stagingDir,
+        lakeDir,
+      },
+      options,
+    );
     const bytes = readdirSync(stagingDir)
       .filter((f) => f.endsWith('.jsonl'))
       .reduce((sum, f) => sum + statSync(path.join(stagingDir, f)).size, 0);
