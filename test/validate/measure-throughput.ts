@@ -1,98 +1,114 @@
 /**
- * Manual measurement (not a test, jest does not run it): validate-step throughput against bare
- * csv-parse (array rows) on a generated registrations CSV, plus peak RSS. CPU seconds are
- * reported next to wall time because a shared machine makes wall time noisy.
+ * Manual measurement (not a test, jest does not run it): the validate step on one thread and on
+ * two, against bare csv-parse (arrays of strings, no casting: bench/workers/csv-parse.ts), with the
+ * bench's method — each measurement a fresh `node` process running an esbuild bundle (no tsx in
+ * the measured process), its own CPU seconds (all threads) and peak RSS — interleaved and repeated.
  *
- *   PATH=/work/main/node_modules/.bin:$PATH tsx test/validate/measure-throughput.ts 100
+ *   PATH=/work/main/node_modules/.bin:$PATH tsx test/validate/measure-throughput.ts \
+ *     [--size 100MB | --file some.csv] [--modes parse,one,two] [--repeat 2]
  *
- * The argument is the file size in MiB (default 100). The generator here is a quick stand-in;
- * the official sample generator and benchmark live in bench/.
+ * Inputs come from the bench's cache (.bench/registrations-<size>-seed1.csv, generated once).
+ * The parse worker is bundled beside the validate bundle, as a Lambda package ships it.
  */
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { once } from 'node:events';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse';
-import { LocalObjectStore } from '../../adapters/local/object-store';
-import { validateObject } from '../../functions/validate/validate';
+import { parseArgs } from 'node:util';
+import { build, type Plugin } from 'esbuild';
+import { ensureInput, REPO_ROOT } from '../../bench/inputs';
+import { runWorker, type Measurement } from '../../bench/measure';
+import { parseSize } from '../../bench/registrations-generator';
 
-const TYPES = ['general', 'vip', 'student', 'speaker', 'sponsor', 'volunteer'];
-const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF'];
+const PARALLEL_TS = path.join(REPO_ROOT, 'functions', 'validate', 'parallel.ts');
 
-async function generate(file: string, mib: number): Promise<void> {
-  const out = createWriteStream(file);
-  out.write(
-    'registration_id,event_id,event_date,attendee_email,ticket_type,amount,currency,quantity,registered_at,notes\n',
-  );
-  let bytes = 0;
-  for (let i = 0; bytes < mib * 1024 * 1024;) {
-    let s = '';
-    for (let k = 0; k < 5000; k++, i++) {
-      const day = `2024-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')}`;
-      const note = i % 100 === 0 ? '"likes ""quotes"", and commas"' : i % 3 === 0 ? '' : 'vegetarian meal';
-      s += `REG-${String(i).padStart(8, '0')},EVT-${String(i % 1000).padStart(4, '0')},${day},user${i}@example.com,${TYPES[i % 6]},${(i % 50000) / 100},${CURRENCIES[i % 4]},${(i % 9) + 1},${day}T${String(i % 24).padStart(2, '0')}:15:30Z,${note}\n`;
-    }
-    bytes += s.length;
-    if (!out.write(s)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
+/** Each module keeps its own folder as `__dirname`, except parallel.ts, which sees the bundle's. */
+function dirnames(outDir: string): Plugin {
+  return {
+    name: 'dirnames',
+    setup(b) {
+      b.onLoad({ filter: /\.ts$/ }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        if (!text.includes('__dirname')) return undefined;
+        const dir = args.path === PARALLEL_TS ? outDir : path.dirname(args.path);
+        return { contents: `const __dirname = ${JSON.stringify(dir)};\n${text}`, loader: 'ts' };
+      });
+    },
+  };
 }
 
-async function measure<T>(
-  fn: () => Promise<T>,
-): Promise<{ result: T; wall: number; cpu: number; peakRss: number }> {
-  let peakRss = process.memoryUsage().rss;
-  const timer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const result = await fn();
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  clearInterval(timer);
-  return { result, wall, cpu: (cpu.user + cpu.system) / 1e6, peakRss };
+async function bundle(outDir: string): Promise<void> {
+  const entries: [string, string][] = [
+    ['bench/workers/csv-parse.ts', 'csv-parse.js'],
+    ['test/validate/throughput-worker.ts', 'validate.js'],
+    ['functions/validate/parse-worker.ts', 'validate-parse-worker.js'],
+  ];
+  for (const [entry, out] of entries) {
+    await build({
+      entryPoints: [path.join(REPO_ROOT, entry)],
+      outfile: path.join(outDir, out),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node22',
+      packages: 'external',
+      logLevel: 'silent',
+      plugins: [dirnames(outDir)],
+    });
+  }
 }
 
 async function main(): Promise<void> {
-  const mib = Number(process.argv[2] ?? 100);
-  const dir = mkdtempSync(path.join(tmpdir(), 'validate-measure-'));
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: '100MB' },
+      file: { type: 'string' },
+      modes: { type: 'string', default: 'parse,one,two' },
+      repeat: { type: 'string', default: '2' },
+    },
+  });
+  const file =
+    values.file ?? (await ensureInput(values.size, parseSize(values.size), 1, (l) => console.log(l))).file;
+  // Inside the repository, so the bundles (packages external) find node_modules.
+  const cache = path.join(REPO_ROOT, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(path.join(cache, 'validate-measure-'));
   try {
-    const file = path.join(dir, 'registrations.csv');
-    await generate(file, mib);
-    const size = statSync(file).size / 1024 / 1024;
-
-    const bare = await measure(() =>
-      pipeline(
-        createReadStream(file),
-        parse({}),
-        new Writable({ objectMode: true, write: (_r, _e, cb) => cb() }),
-      ),
-    );
-    const store = new LocalObjectStore(path.join(dir, 'lake'));
-    const key = 'incoming/registrations/measure.csv';
-    const info = await store.put('landing', key, createReadStream(file));
-    const validate = await measure(() =>
-      validateObject(
-        { store, lakeBucket: 'lake' },
-        {
-          runId: 'measure',
-          source: { bucket: 'landing', key, versionId: info.versionId, size: info.size, etag: info.etag },
-        },
-      ),
-    );
-
-    const line = (name: string, m: { wall: number; cpu: number; peakRss: number }) =>
-      `${name}: ${(size / m.wall).toFixed(1)} MiB/s wall, ${(size / m.cpu).toFixed(1)} MiB per CPU-second, peak RSS ${(m.peakRss / 1048576).toFixed(0)} MB`;
-    console.log(
-      `file: ${size.toFixed(1)} MiB, ${validate.result.rowsRead} rows (${validate.result.rowsValid} valid)`,
-    );
-    console.log(line('csv-parse alone (arrays)', bare));
-    console.log(line('validateObject incl. staging + rejects (LocalObjectStore)', validate));
-    console.log(
-      `ratio validate / csv-parse: ${(bare.wall / validate.wall).toFixed(2)} wall, ${(bare.cpu / validate.cpu).toFixed(2)} CPU`,
-    );
+    await bundle(dir);
+    const workersDir = dir;
+    const runs = new Map<string, Measurement[]>();
+    for (let r = 0; r < Number(values.repeat); r++) {
+      for (const mode of values.modes.split(',')) {
+        const load = loadavg()[0]!.toFixed(1);
+        const m =
+          mode === 'parse'
+            ? await runWorker('csv-parse', { file }, { workersDir })
+            : await runWorker(
+                'validate',
+                { file, root: path.join(dir, 'lake'), parallel: mode === 'two' },
+                { workersDir },
+              );
+        if (!m.ok) throw new Error(`${mode}: ${m.error}`);
+        runs.set(mode, [...(runs.get(mode) ?? []), m]);
+        const mib = m.bytes / 1048576;
+        console.log(
+          `${mode.padEnd(5)} ${m.seconds.toFixed(2)} s, ${m.cpuSeconds.toFixed(2)} CPU s, ${(mib / m.seconds).toFixed(1)} MiB/s, ` +
+            `${(mib / m.cpuSeconds).toFixed(1)} MiB per CPU-s, peak ${(m.peakRssBytes / 1048576).toFixed(0)} MB (load ${load})`,
+        );
+      }
+    }
+    // Best run of each (the least disturbed by other processes), then the ratios to bare csv-parse.
+    const best = (mode: string) => runs.get(mode)?.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const parse = best('parse');
+    for (const mode of ['one', 'two']) {
+      const m = best(mode);
+      if (!parse || !m) continue;
+      console.log(
+        `validate (${mode === 'one' ? 'one thread' : 'two threads'}) / csv-parse: ` +
+          `${(parse.seconds / m.seconds).toFixed(2)} wall, ${(parse.cpuSeconds / m.cpuSeconds).toFixed(2)} CPU, ` +
+          `peak ${(m.peakRssBytes / 1048576).toFixed(0)} MB`,
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
