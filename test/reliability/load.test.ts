@@ -146,16 +146,27 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     await new Promise((r) => setTimeout(r, 1500)); // the watcher is up (no output with --json)
     const idleRss = treeRss(child.pid!);
 
-    // Act: the burst, then the redeliveries once the burst has settled.
+    // Act: the burst; a tenth of the valid files are delivered a second time right behind it
+    // (same key, same bytes, written whole and renamed in, as an uploader retrying would).
     const started = Date.now();
     for (const f of files) renameSync(path.join(staged, f.dataset, f.name), incoming(f));
-    const deadline = Math.max(300_000, LOAD_FILES * 4_000);
-    await until(() => finished().length >= files.length, `${files.length} runs to finish (stderr: ${stderr})`, deadline);
-    for (const f of redelivered) writeFileSync(incoming(f), f.csv);
+    await new Promise((r) => setTimeout(r, 100));
+    for (const f of redelivered) {
+      writeFileSync(path.join(staged, f.dataset, f.name), f.csv);
+      renameSync(path.join(staged, f.dataset, f.name), incoming(f));
+    }
+    const landingCsvs = () => filesUnder(path.join(box.home, 'landing/incoming')).filter((p) => p.endsWith('.csv'));
+    // Settled: no run in progress, and every file still in landing belongs to a FAILED run.
+    const settledNow = () => {
+      const all = runs.list();
+      const failedKeys = new Set(all.filter((r) => r.displayStatus === 'FAILED').map((r) => r.source!.key));
+      const stuck = landingCsvs().filter((p) => !failedKeys.has(`incoming/${path.relative(path.join(box.home, 'landing/incoming'), p)}`));
+      return all.length >= files.length && all.every((r) => r.status !== 'RUNNING') && stuck.length === 0;
+    };
     await until(
-      () => finished().length >= files.length + redelivered.length,
-      `${redelivered.length} redelivered runs to finish (stderr: ${stderr})`,
-      deadline,
+      settledNow,
+      `every file to reach a terminal state; still in landing: ${landingCsvs().map((p) => path.basename(p)).join(' ')}; runs ${finished().length} finished of ${runs.list().length} (stderr: ${stderr})`,
+      Number(process.env.RELIABILITY_LOAD_TIMEOUT_MS ?? 60_000 + LOAD_FILES * 2_000),
     );
     const elapsedMs = Date.now() - started;
     clearInterval(sampler);
@@ -163,23 +174,33 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     expect(await exited).toBe(0);
     stopOnFailure = () => {};
 
-    // Assert: every version ran to a terminal state, with the documented outcome.
+    // GAP-7 (see docs/reliability.md): under a burst some runs exhaust PollCrawl's 30 attempts in
+    // milliseconds (local retry pauses are zero) while another run's crawl holds the crawler
+    // RUNNING. They are the only failures allowed, and an operator's redrive must finish them.
+    const failedOnce = runs.list().filter((r) => r.displayStatus === 'FAILED');
+    expect(failedOnce.map((r) => [r.endState, r.error]).filter(([s, e]) => s !== 'PollCrawl' || e !== 'CrawlerNotReadyError')).toEqual([]);
+    for (const r of failedOnce) expect((await box.etlJson(['redrive', r.runId])).json).toMatchObject({ status: 'SUCCEEDED' });
+
+    // Assert: every object version the landing bucket ever held ran to a terminal state, once.
     const records = runs.list();
-    const versions = files.length + redelivered.length;
+    const versionFiles = filesUnder(path.join(box.home, '.versions/landing')).filter((p) => /\/[0-9a-f]{32}\.json$/.test(p));
+    const versions = versionFiles.length;
+    expect(versions).toBeGreaterThanOrEqual(files.length);
     expect(records.filter((r) => r.status === 'RUNNING')).toEqual([]);
     expect(records).toHaveLength(versions);
-    const outcomeOf = new Map<string, string[]>();
-    for (const r of records) outcomeOf.set(r.source!.key, [...(outcomeOf.get(r.source!.key) ?? []), r.displayStatus]);
+    expect(new Set(records.map((r) => `${r.source!.key}#${r.source!.versionId}`)).size).toBe(versions);
+    // The documented outcome per file: its newest version SUCCEEDED or was REJECTED; an older
+    // version overtaken by the redelivery ended SUCCEEDED too (Superseded or StaleVersion included).
     for (const f of files) {
+      const mine = records.filter((r) => r.source!.key === `incoming/${f.dataset}/${f.name}`);
       const want = f.expect === 'REJECTED' ? 'REJECTED' : 'SUCCEEDED';
-      const times = redelivered.includes(f) ? 2 : 1;
-      expect([f.name, outcomeOf.get(`incoming/${f.dataset}/${f.name}`)]).toEqual([f.name, Array(times).fill(want)]);
+      expect([f.name, mine.length > 0, mine.every((r) => r.displayStatus === want)]).toEqual([f.name, true, true]);
     }
     // One ledger record per object version, each settled.
     const ledger = filesUnder(path.join(box.home, 'ledger')).filter((p) => /\/v-[0-9a-f]{12}\.json$/.test(p));
     expect(ledger).toHaveLength(versions);
     const statuses = ledger.map((p) => (JSON.parse(readFileSync(p, 'utf8')) as { status: string }).status);
-    expect(statuses.filter((s) => s !== 'SUCCEEDED' && s !== 'REJECTED')).toEqual([]);
+    expect(statuses.filter((s) => !['SUCCEEDED', 'REJECTED', 'STALE'].includes(s))).toEqual([]);
     // The lake holds exactly the expected rows, none twice.
     for (const ds of ['registrations', 'event_sessions', 'sponsor_payments'] as const) {
       const want = files.filter((f) => f.dataset === ds && f.expect !== 'REJECTED').reduce((n, f) => n + (f.expect as number), 0);
@@ -192,12 +213,14 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     const archived = filesUnder(path.join(lake, 'archive'));
     const quarantined = filesUnder(path.join(lake, 'quarantine')).filter((p) => !p.endsWith('reason.json'));
     const rejectedVersions = records.filter((r) => r.displayStatus === 'REJECTED').length;
-    expect([archived.length, quarantined.length]).toEqual([versions - rejectedVersions, rejectedVersions]);
+    // Archive moves only versions that ran to the end; a superseded one stays a landing version.
+    const overtaken = records.filter((r) => r.endState === 'Superseded' || r.endState === 'StaleVersion' || r.endState === 'DuplicateDelivery').length;
+    expect([archived.length, quarantined.length]).toEqual([versions - rejectedVersions - overtaken, rejectedVersions]);
     expect(filesUnder(path.join(box.home, 'landing/incoming')).filter((f) => !f.endsWith('.keep'))).toEqual([]);
     // Memory stays bounded: small files must not make the watcher grow with the number of files.
     const filesPerSecond = versions / (elapsedMs / 1000);
     process.stdout.write(
-      `load: ${versions} file versions (${files.length} burst + ${redelivered.length} redelivered) in ${(elapsedMs / 1000).toFixed(1)} s = ` +
+      `load: ${versions} file versions (${files.length} files + ${redelivered.length} redelivered, ${overtaken} overtaken, ${failedOnce.length} redriven after GAP-7) in ${(elapsedMs / 1000).toFixed(1)} s = ` +
         `${filesPerSecond.toFixed(2)} files/s; watch process tree RSS idle ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB\n`,
     );
     expect(peakRss).toBeGreaterThan(0);
