@@ -10,14 +10,14 @@ import { LocalObjectStore } from '../../adapters/local/object-store';
 import { validateObject } from '../../functions/validate/validate';
 import { runAsWorker } from './worker';
 
-runAsWorker<{ file: string; root: string }>(async ({ file, root }, clock) => {
+runAsWorker<{ file: string; root: string; parallel?: boolean }>(async ({ file, root, parallel }, clock) => {
   rmSync(root, { recursive: true, force: true });
   const store = new LocalObjectStore(root);
   const key = 'incoming/registrations/bench.csv';
   const info = await store.put('landing', key, createReadStream(file));
   clock.restart();
   const result = await validateObject(
-    { store, lakeBucket: 'lake' },
+    { store, lakeBucket: 'lake', ...(parallel !== undefined && { parallel }) },
     {
       runId: 'bench',
       source: {
