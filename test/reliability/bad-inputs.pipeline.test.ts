@@ -132,26 +132,28 @@ const FILE_CASES: readonly Case[] = [
             .trimEnd() + '\n',
       ],
     ] as const
-  ).map(
-    ([name, file, convert]): Case => ({
-      name,
-      key: `incoming/event_sessions/${file}`,
-      bytes: () => convert(BASE),
-      expect: {
-        status: 'SUCCEEDED',
-        rowsRead: 20,
-        rowsRejected: 0,
-        rowsOut: 20,
-        // Same rows as the LF original: no stray \r glued to the last column or the next key.
-        rows: (rows) => {
-          const s = bySessionId(rows);
-          expect(Object.keys(s).sort()).toEqual(BASE_LINES.slice(1).map((l) => l.split(',')[0]).sort());
-          expect(s['SES-000003']).toMatchObject({ room: 'Lab 1', title: 'Talk number 3', capacity: '35' });
-          expect(String(s['SES-000020']!.starts_at)).toMatch(/^2024-09-10 /);
-        },
+  ).map(([name, file, convert]): Case => ({
+    name,
+    key: `incoming/event_sessions/${file}`,
+    bytes: () => convert(BASE),
+    expect: {
+      status: 'SUCCEEDED',
+      rowsRead: 20,
+      rowsRejected: 0,
+      rowsOut: 20,
+      // Same rows as the LF original: no stray \r glued to the last column or the next key.
+      rows: (rows) => {
+        const s = bySessionId(rows);
+        expect(Object.keys(s).sort()).toEqual(
+          BASE_LINES.slice(1)
+            .map((l) => l.split(',')[0])
+            .sort(),
+        );
+        expect(s['SES-000003']).toMatchObject({ room: 'Lab 1', title: 'Talk number 3', capacity: '35' });
+        expect(String(s['SES-000020']!.starts_at)).toMatch(/^2024-09-10 /);
       },
-    }),
-  ),
+    },
+  })),
   // quoting
   {
     name: 'quoted field with embedded newline (LF and CRLF); embedded delimiter and quotes',
@@ -187,9 +189,9 @@ const FILE_CASES: readonly Case[] = [
     name: 'short row and long row, never silently truncated',
     key: 'incoming/event_sessions/short-long.csv',
     bytes: () =>
-      BASE_LINES.map((l, i) => (i === 4 ? l.split(',').slice(0, 6).join(',') : i === 9 ? `${l},extra,fields` : l)).join(
-        '\n',
-      ) + '\n',
+      BASE_LINES.map((l, i) =>
+        i === 4 ? l.split(',').slice(0, 6).join(',') : i === 9 ? `${l},extra,fields` : l,
+      ).join('\n') + '\n',
     expect: {
       status: 'SUCCEEDED',
       rowsRead: 20,
@@ -223,7 +225,8 @@ const FILE_CASES: readonly Case[] = [
   {
     name: 'header named __proto__',
     key: 'incoming/event_sessions/proto-header.csv',
-    bytes: () => BASE_LINES.map((l, i) => `${l},${i === 0 ? '__proto__' : '"{""polluted"":true}"'}`).join('\n') + '\n',
+    bytes: () =>
+      BASE_LINES.map((l, i) => `${l},${i === 0 ? '__proto__' : '"{""polluted"":true}"'}`).join('\n') + '\n',
     expect: { status: 'REJECTED', reason: 'HEADER_MISMATCH', message: /unknown column\(s\) "__proto__"/ },
   },
   {
@@ -250,7 +253,8 @@ const FILE_CASES: readonly Case[] = [
       rowsRead: 20,
       rowsRejected: 0,
       rowsOut: 20,
-      rows: (rows) => expect(bySessionId(rows)['SES-000007']).toMatchObject({ title: 'Talk number 7', capacity: '55' }),
+      rows: (rows) =>
+        expect(bySessionId(rows)['SES-000007']).toMatchObject({ title: 'Talk number 7', capacity: '55' }),
     },
   },
   {
@@ -260,7 +264,11 @@ const FILE_CASES: readonly Case[] = [
       const lines = fixture('sponsor_payments/payments.csv').toString('utf8').trimEnd().split('\n');
       return lines.map((l) => l.replace(/^([^,]*),([^,]*),/, '$2,$1,')).join('\n') + '\n';
     },
-    expect: { status: 'REJECTED', reason: 'HEADER_MISMATCH', message: /column 1 is "sponsor".*expects "payment_id"/s },
+    expect: {
+      status: 'REJECTED',
+      reason: 'HEADER_MISMATCH',
+      message: /column 1 is "sponsor".*expects "payment_id"/s,
+    },
   },
   {
     name: 'header with extra columns',
@@ -294,7 +302,13 @@ const FILE_CASES: readonly Case[] = [
   {
     name: 'a 2 MiB field',
     key: 'incoming/event_sessions/big-field.csv',
-    bytes: () => withLine(12, fieldsOf(12).with(3, 'x'.repeat(2 * 1024 * 1024)).join(',')),
+    bytes: () =>
+      withLine(
+        12,
+        fieldsOf(12)
+          .with(3, 'x'.repeat(2 * 1024 * 1024))
+          .join(','),
+      ),
     expect: {
       // The contract caps titles at 200 characters: the row is rejected by name, the file is processed.
       status: 'SUCCEEDED',
@@ -442,7 +456,11 @@ const FILE_CASES: readonly Case[] = [
 ];
 
 const ok = (rows = 20): Expect => ({ status: 'SUCCEEDED', rowsRead: rows, rowsRejected: 0, rowsOut: rows });
-const keyNotAllowed = (message: RegExp): Expect => ({ status: 'REJECTED', reason: 'KEY_NOT_ALLOWED', message });
+const keyNotAllowed = (message: RegExp): Expect => ({
+  status: 'REJECTED',
+  reason: 'KEY_NOT_ALLOWED',
+  message,
+});
 
 const KEY_CASES: readonly Case[] = [
   ...(
@@ -453,7 +471,10 @@ const KEY_CASES: readonly Case[] = [
       ['a key with : and =', 'incoming/event_sessions/at=2024-09-12T10:00.csv'],
       ['a key with unicode', 'incoming/event_sessions/Zoë_Übersicht.csv'],
       ['a key with emoji', 'incoming/event_sessions/🎉 party.csv'],
-      ['a 1024-byte key', `incoming/event_sessions/${'k'.repeat(1024 - 'incoming/event_sessions/'.length - 4)}.csv`],
+      [
+        'a 1024-byte key',
+        `incoming/event_sessions/${'k'.repeat(1024 - 'incoming/event_sessions/'.length - 4)}.csv`,
+      ],
     ] as const
   ).map(([name, key]): Case => ({ name, key, bytes: () => BASE, expect: ok() })),
   ...(
@@ -463,7 +484,11 @@ const KEY_CASES: readonly Case[] = [
       ['a key with --', 'incoming/event_sessions/a--b.csv', /"--"/],
       ['a key with ../', 'incoming/event_sessions/../../../etc/passwd.csv', /"\.\." segment/],
       ['a key with \\', 'incoming/event_sessions/..\\..\\x.csv', /character "\\\\"/],
-      ['a key with control characters', 'incoming/event_sessions/bell\u0007\nnewline.csv', /control characters/],
+      [
+        'a key with control characters',
+        'incoming/event_sessions/bell\u0007\nnewline.csv',
+        /control characters/,
+      ],
       ['a "folder" marker key ending in /', 'incoming/event_sessions/folder/', /folder marker/],
       ['a key outside incoming/', 'uploads/event_sessions/a.csv', /outside incoming\//],
     ] as const
@@ -472,7 +497,11 @@ const KEY_CASES: readonly Case[] = [
     name: 'a key for a dataset with no contract',
     key: 'incoming/no_such_dataset/a.csv',
     bytes: () => BASE,
-    expect: { status: 'REJECTED', reason: 'UNKNOWN_DATASET', message: /no contract for dataset "no_such_dataset"/ },
+    expect: {
+      status: 'REJECTED',
+      reason: 'UNKNOWN_DATASET',
+      message: /no contract for dataset "no_such_dataset"/,
+    },
   },
 ];
 
@@ -511,7 +540,11 @@ describe.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const dataset = datasetOf(c.key);
 
     if (c.expect.status === 'REJECTED') {
-      expect({ status: record.displayStatus, endState: record.endState, reason: record.rejection?.reason }).toEqual({
+      expect({
+        status: record.displayStatus,
+        endState: record.endState,
+        reason: record.rejection?.reason,
+      }).toEqual({
         status: 'REJECTED',
         endState: 'FileRejected',
         reason: c.expect.reason,
@@ -530,13 +563,19 @@ describe.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
       endState: 'Succeeded',
       error: undefined,
     });
-    expect(record.counts).toMatchObject({ rowsRead: e.rowsRead, rowsRejected: e.rowsRejected, rowsWritten: e.rowsOut });
+    expect(record.counts).toMatchObject({
+      rowsRead: e.rowsRead,
+      rowsRejected: e.rowsRejected,
+      rowsWritten: e.rowsOut,
+    });
     expect(home.originalLocations(record, landed)).toEqual([record.outputs.archive]);
     // Exactly this file's rows are visible, under names built from its safe id only.
     const rows = await home.rowsOfKey(dataset, c.key);
     expect(rows).toHaveLength(e.rowsOut);
     for (const k of home.outputsOfKey(dataset, c.key))
-      expect(k).toMatch(/^(curated\/[a-z_]+\/[a-z_]+=\d{4}-\d{2}-\d{2}\/|manifests\/[a-z_]+\/)[a-z0-9-]+-[0-9a-f]{12}\.(snappy\.parquet|json)$/);
+      expect(k).toMatch(
+        /^(curated\/[a-z_]+\/[a-z_]+=\d{4}-\d{2}-\d{2}\/|manifests\/[a-z_]+\/)[a-z0-9-]+-[0-9a-f]{12}\.(snappy\.parquet|json)$/,
+      );
     if (e.rejects) {
       const lines = readFileSync(record.outputs.rejects!, 'utf8').trim().split('\n');
       const rejects = lines.map((l) => JSON.parse(l) as { line: number; reason: string; column?: string });

@@ -21,13 +21,24 @@ const sessions = (n: number) => BASE.replace(/SES-0000/g, `SES-${String(n).padSt
 const BAD = 'not,the,header\n1,2,3\n'; // HEADER_MISMATCH: takes the Quarantine path
 
 /** Task states on the success path, and the two only a rejected file visits. */
-const LAMBDA_STATES = ['Claim', 'Validate', 'CheckStillLatest', 'StartCrawl', 'PollCrawl', 'Verify', 'Archive'] as const;
+const LAMBDA_STATES = [
+  'Claim',
+  'Validate',
+  'CheckStillLatest',
+  'StartCrawl',
+  'PollCrawl',
+  'Verify',
+  'Archive',
+] as const;
 const REJECT_PATH = ['Quarantine', 'NotifyRejected'] as const;
 
 /** What "throttled" and "a 5xx" look like to each kind of task, by the names the ASL retries. */
 const TRANSIENT: Readonly<Record<string, { throttle: string; serverError: string }>> = {
   ...Object.fromEntries(
-    [...LAMBDA_STATES, 'Quarantine'].map((s) => [s, { throttle: 'Lambda.TooManyRequestsException', serverError: 'Lambda.ServiceException' }]),
+    [...LAMBDA_STATES, 'Quarantine'].map((s) => [
+      s,
+      { throttle: 'Lambda.TooManyRequestsException', serverError: 'Lambda.ServiceException' },
+    ]),
   ),
   Transform: { throttle: 'Glue.ThrottlingException', serverError: 'Glue.InternalServiceException' },
   Notify: { throttle: 'Sns.ThrottledException', serverError: 'Sns.InternalErrorException' },
@@ -65,12 +76,18 @@ describe('transient failures in every state are retried and the run succeeds', (
     // Every state of the success path throttled twice in one run, and a 5xx once in another;
     // a dependency's own throttling (S3, DynamoDB, Athena), as the adapters classify it, in a third.
     throttle: Object.fromEntries(SUCCESS_PATH.map((s) => [s, { error: TRANSIENT[s]!.throttle, times: 2 }])),
-    serverError: Object.fromEntries(SUCCESS_PATH.map((s) => [s, { error: TRANSIENT[s]!.serverError, times: 1 }])),
+    serverError: Object.fromEntries(
+      SUCCESS_PATH.map((s) => [s, { error: TRANSIENT[s]!.serverError, times: 1 }]),
+    ),
     dependency: Object.fromEntries(
       [...LAMBDA_STATES, 'Transform'].map((s) => [s, { error: 'TransientDependencyError', times: 1 }]),
     ),
-    rejectThrottle: Object.fromEntries(REJECT_PATH.map((s) => [s, { error: TRANSIENT[s]!.throttle, times: 2 }])),
-    rejectServerError: Object.fromEntries(REJECT_PATH.map((s) => [s, { error: TRANSIENT[s]!.serverError, times: 1 }])),
+    rejectThrottle: Object.fromEntries(
+      REJECT_PATH.map((s) => [s, { error: TRANSIENT[s]!.throttle, times: 2 }]),
+    ),
+    rejectServerError: Object.fromEntries(
+      REJECT_PATH.map((s) => [s, { error: TRANSIENT[s]!.serverError, times: 1 }]),
+    ),
   };
 
   beforeAll(async () => {
@@ -82,39 +99,59 @@ describe('transient failures in every state are retried and the run succeeds', (
     });
   }, 120_000);
 
-  test.each(SUCCESS_PATH)('%s throttled twice, then a 5xx once: retried, the run succeeds, retries in the history', (state) => {
-    for (const [plan, n] of [
-      ['throttle', 2],
-      ['serverError', 1],
-    ] as const) {
-      const run = runs[plan]!;
-      expect({ plan, status: run.displayStatus, end: run.endState }).toEqual({ plan, status: 'SUCCEEDED', end: 'Succeeded' });
-      expect(tasksFailed(run, state)).toEqual(Array(n).fill(TRANSIENT[state]![plan === 'throttle' ? 'throttle' : 'serverError']));
-      const visit = visitsOf(run).filter((v) => v.name === state).at(-1)!;
-      expect(visit).toMatchObject({ status: 'SUCCEEDED', retries: n, attempts: n + 1 });
-    }
-  });
+  test.each(SUCCESS_PATH)(
+    '%s throttled twice, then a 5xx once: retried, the run succeeds, retries in the history',
+    (state) => {
+      for (const [plan, n] of [
+        ['throttle', 2],
+        ['serverError', 1],
+      ] as const) {
+        const run = runs[plan]!;
+        expect({ plan, status: run.displayStatus, end: run.endState }).toEqual({
+          plan,
+          status: 'SUCCEEDED',
+          end: 'Succeeded',
+        });
+        expect(tasksFailed(run, state)).toEqual(
+          Array(n).fill(TRANSIENT[state]![plan === 'throttle' ? 'throttle' : 'serverError']),
+        );
+        const visit = visitsOf(run)
+          .filter((v) => v.name === state)
+          .at(-1)!;
+        expect(visit).toMatchObject({ status: 'SUCCEEDED', retries: n, attempts: n + 1 });
+      }
+    },
+  );
 
-  test.each([...LAMBDA_STATES, 'Transform'])('%s: a dependency throttled (TransientDependencyError) is retried too', (state) => {
-    const run = runs.dependency!;
-    expect(run.displayStatus).toBe('SUCCEEDED');
-    expect(tasksFailed(run, state)).toEqual(['TransientDependencyError']);
-  });
+  test.each([...LAMBDA_STATES, 'Transform'])(
+    '%s: a dependency throttled (TransientDependencyError) is retried too',
+    (state) => {
+      const run = runs.dependency!;
+      expect(run.displayStatus).toBe('SUCCEEDED');
+      expect(tasksFailed(run, state)).toEqual(['TransientDependencyError']);
+    },
+  );
 
-  test.each(REJECT_PATH)('%s (rejected file) throttled twice, then a 5xx once: retried, the file still ends REJECTED', (state) => {
-    for (const [plan, n] of [
-      ['rejectThrottle', 2],
-      ['rejectServerError', 1],
-    ] as const) {
-      const run = runs[plan]!;
-      expect({ plan, status: run.displayStatus, reason: run.rejection?.reason }).toEqual({
-        plan,
-        status: 'REJECTED',
-        reason: 'HEADER_MISMATCH',
-      });
-      expect(visitsOf(run).find((v) => v.name === state)).toMatchObject({ status: 'SUCCEEDED', retries: n });
-    }
-  });
+  test.each(REJECT_PATH)(
+    '%s (rejected file) throttled twice, then a 5xx once: retried, the file still ends REJECTED',
+    (state) => {
+      for (const [plan, n] of [
+        ['rejectThrottle', 2],
+        ['rejectServerError', 1],
+      ] as const) {
+        const run = runs[plan]!;
+        expect({ plan, status: run.displayStatus, reason: run.rejection?.reason }).toEqual({
+          plan,
+          status: 'REJECTED',
+          reason: 'HEADER_MISMATCH',
+        });
+        expect(visitsOf(run).find((v) => v.name === state)).toMatchObject({
+          status: 'SUCCEEDED',
+          retries: n,
+        });
+      }
+    },
+  );
 
   test('each retried run wrote its rows exactly once', async () => {
     for (const plan of ['throttle', 'serverError', 'dependency']) {
@@ -131,35 +168,46 @@ describe('transient failures in every state are retried and the run succeeds', (
 /** States.Timeout: what a Lambda task that ran past its TimeoutSeconds fails with. */
 describe('GAP-3 (pinned, flip when fixed): a timed-out task (States.Timeout) is not retried', () => {
   const states = [...LAMBDA_STATES, 'Transform'];
-  const runs: Record<string, { landed: Landed; failed: RunRecord; keptAt: string[]; redriven?: RunRecord }> = {};
+  const runs: Record<string, { landed: Landed; failed: RunRecord; keptAt: string[]; redriven?: RunRecord }> =
+    {};
 
   beforeAll(async () => {
     const all = await landAll(states, (state) => landSessions(`timeout-${state}`));
     await inBatches(states, 3, async (state) => {
       const landed = all[state]!;
-      const failed = await home.run(landed.event, { faults: { [state]: { error: 'States.Timeout', times: 1 } } });
-      runs[state] = { landed, failed: structuredClone(failed), keptAt: home.originalLocations(failed, landed) };
+      const failed = await home.run(landed.event, {
+        faults: { [state]: { error: 'States.Timeout', times: 1 } },
+      });
+      runs[state] = {
+        landed,
+        failed: structuredClone(failed),
+        keptAt: home.originalLocations(failed, landed),
+      };
       runs[state]!.redriven = await home.pipeline.runtime.redrive(failed.runId).done;
     });
   }, 120_000);
 
-  test.each(states)('%s timed out once: the run FAILS there (expected: retried); input untouched; a redrive completes it', (state) => {
-    const { landed, failed, keptAt, redriven } = runs[state]!;
-    // Observed today: no Retry matches States.Timeout, so one timeout fails the run.
-    expect({ status: failed.status, endState: failed.endState, error: failed.error }).toEqual({
-      status: 'FAILED',
-      endState: state,
-      error: 'States.Timeout',
-    });
-    expect(keptAt).toEqual([landingPath(landed)]);
-    expect(redriven).toMatchObject({ status: 'SUCCEEDED', endState: 'Succeeded', redriveCount: 1 });
-    expect(redriven!.counts.rowsWritten).toBe(20);
-  });
+  test.each(states)(
+    '%s timed out once: the run FAILS there (expected: retried); input untouched; a redrive completes it',
+    (state) => {
+      const { landed, failed, keptAt, redriven } = runs[state]!;
+      // Observed today: no Retry matches States.Timeout, so one timeout fails the run.
+      expect({ status: failed.status, endState: failed.endState, error: failed.error }).toEqual({
+        status: 'FAILED',
+        endState: state,
+        error: 'States.Timeout',
+      });
+      expect(keptAt).toEqual([landingPath(landed)]);
+      expect(redriven).toMatchObject({ status: 'SUCCEEDED', endState: 'Succeeded', redriveCount: 1 });
+      expect(redriven!.counts.rowsWritten).toBe(20);
+    },
+  );
 });
 
 describe('a permanent failure in each state: FAILED there, input untouched; fault removed → redrive completes, no duplicate rows', () => {
   const states = [...SUCCESS_PATH, ...REJECT_PATH];
-  const runs: Record<string, { landed: Landed; failed: RunRecord; keptAt: string[]; redriven: RunRecord }> = {};
+  const runs: Record<string, { landed: Landed; failed: RunRecord; keptAt: string[]; redriven: RunRecord }> =
+    {};
 
   beforeAll(async () => {
     const all = await landAll(states, (state) =>
@@ -171,7 +219,9 @@ describe('a permanent failure in each state: FAILED there, input untouched; faul
       const landed = all[state]!;
       // No `times`: every attempt fails, retries included. States.TaskFailed is never retried.
       const failed = structuredClone(
-        await home.run(landed.event, { faults: { [state]: { error: 'States.TaskFailed', cause: `${state} is down` } } }),
+        await home.run(landed.event, {
+          faults: { [state]: { error: 'States.TaskFailed', cause: `${state} is down` } },
+        }),
       );
       const keptAt = home.originalLocations(failed, landed);
       const redriven = await home.pipeline.runtime.redrive(failed.runId).done; // the fault is gone
@@ -230,7 +280,10 @@ describe('a permanent failure in each state: FAILED there, input untouched; faul
     const notices = await new LocalNotifier({ outboxFile: home.home.outboxFile }).read();
     const failedRunIds = Object.values(runs).map((r) => r.failed.runId);
     const aboutFailures = notices.filter(
-      (n) => n.attributes?.status === 'FAILED' || /FAILED/.test(n.subject) || failedRunIds.some((id) => n.subject.includes(id)),
+      (n) =>
+        n.attributes?.status === 'FAILED' ||
+        /FAILED/.test(n.subject) ||
+        failedRunIds.some((id) => n.subject.includes(id)),
     );
     expect(aboutFailures).toEqual([]);
   });

@@ -73,7 +73,9 @@ function expectOnlyOwnedWrites(before: Map<string, string>, after: Map<string, s
   // Nothing that existed before disappeared, except that upload being moved to quarantine (its
   // landing file, and its version's `current` marker: S3's delete marker; the version stays).
   const gone = [...before.keys()].filter((p) => !after.has(p));
-  expect(gone.filter((p) => p !== landingFile && !/^home\/\.versions\/landing\/[0-9a-f]{64}\/current$/.test(p))).toEqual([]);
+  expect(
+    gone.filter((p) => p !== landingFile && !/^home\/\.versions\/landing\/[0-9a-f]{64}\/current$/.test(p)),
+  ).toEqual([]);
 }
 
 describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
@@ -87,9 +89,13 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
 
     expect(record.rejection?.reason).toBe('KEY_NOT_ALLOWED');
     expect(home.originalLocations(record, landed)).toEqual([record.outputs.quarantine]);
-    expect(record.outputs.quarantine).toContain(`${path.sep}_unrouted${path.sep}${sourceIdOf(key)}${path.sep}`);
+    expect(record.outputs.quarantine).toContain(
+      `${path.sep}_unrouted${path.sep}${sourceIdOf(key)}${path.sep}`,
+    );
     // Landing the object itself stays inside the landing bucket folder (segments are encoded).
-    expect(changedPaths(before, afterLanding).every((p) => OWNED.slice(0, 2).some((re) => re.test(p)))).toBe(true);
+    expect(changedPaths(before, afterLanding).every((p) => OWNED.slice(0, 2).some((re) => re.test(p)))).toBe(
+      true,
+    );
     expectOnlyOwnedWrites(afterLanding, snapshot(), landingFile);
   });
 
@@ -151,14 +157,22 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
         }),
       );
       await attempt(`catalog(${dataset === key ? 'key' : 'id'})`, () =>
-        catalogHandler({ catalog })({ action: 'start', runId, dataset, crawlerName: 'serverless-etl-curated' }),
+        catalogHandler({ catalog })({
+          action: 'start',
+          runId,
+          dataset,
+          crawlerName: 'serverless-etl-curated',
+        }),
       );
     }
     // Quarantine last: it is the step that moves the original (as the ASL's Catch would).
     await attempt('quarantine', () =>
       quarantineHandler({ store, ledger })({
         runId,
-        detail: { ...landed.event.detail, object: { ...landed.event.detail.object, key: encodeEventKey(key) } },
+        detail: {
+          ...landed.event.detail,
+          object: { ...landed.event.detail.object, key: encodeEventKey(key) },
+        },
         rejection: { Error: 'FileRejectedError', Cause: `KEY_NOT_ALLOWED: ${JSON.stringify(key)}` },
         lakeBucket,
       }),
@@ -194,10 +208,14 @@ test('verify queries carry the source id as a parameter, never in the SQL text, 
   try {
     const landed = await lakeHome.land('incoming/event_sessions/base.csv', CSV);
     expect((await lakeHome.run(landed.event)).endState).toBe('Succeeded');
-    const catalog = new LocalCatalog({ catalogFile: lakeHome.home.catalogFile, lakeDir: lakeHome.home.lakeDir });
+    const catalog = new LocalCatalog({
+      catalogFile: lakeHome.home.catalogFile,
+      lakeDir: lakeHome.home.lakeDir,
+    });
     const engine = new LocalQueryEngine({ lakeDir: lakeHome.home.lakeDir, catalog });
     const results = [];
-    for (const q of queries) results.push(...(await engine.query(q.sql, q.parameters, { database: 'serverless_etl' })));
+    for (const q of queries)
+      results.push(...(await engine.query(q.sql, q.parameters, { database: 'serverless_etl' })));
     engine.close();
     // Every count the checks return is zero (or NULL: a sum over no rows): the pattern matched nothing.
     expect(results.length).toBeGreaterThan(0);

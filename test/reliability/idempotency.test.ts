@@ -17,7 +17,16 @@ const KEY = 'incoming/event_sessions/schedule.csv';
 const V1 = fixture('event_sessions/base.csv'); // 20 sessions, SES-000001..20
 const V2 = fixture('event_sessions/schedule.csv'); // 6 rows, 5 sessions after dedupe
 const idsOf = (csv: Buffer) =>
-  [...new Set(csv.toString('utf8').trim().split('\n').slice(1).map((l) => l.split(',')[0]!))].sort();
+  [
+    ...new Set(
+      csv
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]!),
+    ),
+  ].sort();
 
 /** A gate a run waits at (in a beforeTask hook) until the scenario opens it. */
 function gate() {
@@ -32,7 +41,13 @@ const stateNames = (r: RunRecord) => visitsOf(r).map((v) => v.name);
 const ledgerRecords = (h: ReliabilityHome) =>
   readdirSync(h.home.ledgerDir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && /^v-[0-9a-f]{12}\.json$/.test(e.name))
-    .map((e) => JSON.parse(readFileSync(path.join(e.parentPath, e.name), 'utf8')) as { status: string; versionTag: string });
+    .map(
+      (e) =>
+        JSON.parse(readFileSync(path.join(e.parentPath, e.name), 'utf8')) as {
+          status: string;
+          versionTag: string;
+        },
+    );
 
 let h: ReliabilityHome;
 beforeEach(() => (h = new ReliabilityHome('etl-idem-')));
@@ -65,7 +80,11 @@ test('a stale event for an older version arriving after the newer one finished l
   const rows = await h.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
   expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
   // One ledger record per object version: the newer SUCCEEDED, the older STALE.
-  expect(ledgerRecords(h).map((r) => r.status).sort()).toEqual(['STALE', 'SUCCEEDED']);
+  expect(
+    ledgerRecords(h)
+      .map((r) => r.status)
+      .sort(),
+  ).toEqual(['STALE', 'SUCCEEDED']);
   // The stale version's bytes were not lost: the landing bucket keeps every version.
   expect(await readVersion(h, KEY, older.info.versionId!)).toEqual(V1);
 });
@@ -144,15 +163,19 @@ test("re-running a file replaces exactly its own rows; another file's rows in th
 
   expect(rerun.endState).toBe('Succeeded');
   const counts = await h.query<{ prefix: string; n: string }>(
-    "SELECT left(session_id, 8) AS prefix, count(*) AS n FROM event_sessions GROUP BY 1 ORDER BY 1",
+    'SELECT left(session_id, 8) AS prefix, count(*) AS n FROM event_sessions GROUP BY 1 ORDER BY 1',
   );
   expect(counts.map((c) => [c.prefix, Number(c.n)])).toEqual([
     ['SES-0000', 20], // the other file: untouched
     ['SES-2000', 5], // this file: only its newest version
   ]);
   // No object of this file is left in a partition its newest version no longer has.
-  const mine = h.curatedObjects('event_sessions').filter((k) => k.endsWith(`/${sourceIdOf(KEY)}.snappy.parquet`));
-  expect(mine.map((k) => k.split('/')[2]).sort()).toEqual(rerun.outputs.partitions!.map((p) => `session_date=${p}`).sort());
+  const mine = h
+    .curatedObjects('event_sessions')
+    .filter((k) => k.endsWith(`/${sourceIdOf(KEY)}.snappy.parquet`));
+  expect(mine.map((k) => k.split('/')[2]).sort()).toEqual(
+    rerun.outputs.partitions!.map((p) => `session_date=${p}`).sort(),
+  );
 });
 
 async function readVersion(home: ReliabilityHome, key: string, versionId: string): Promise<Buffer> {

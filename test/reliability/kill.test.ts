@@ -45,13 +45,19 @@ describe('the runner killed with SIGKILL mid-transform', () => {
   test('nothing half-written is queryable; etl reconcile finishes every interrupted file; rows exact', async () => {
     // Arrange: one complete file already in the table, two large ones dropped for the watcher.
     const settled = box.copyFixture('../reliability/event_sessions/base.csv', 'event_sessions/base.csv');
-    expect((await box.etlJson(['run', settled])).json).toMatchObject({ status: 'SUCCEEDED', rowsWritten: 20 });
+    expect((await box.etlJson(['run', settled])).json).toMatchObject({
+      status: 'SUCCEEDED',
+      rowsWritten: 20,
+    });
     const incoming = path.join(box.home, 'landing/incoming/event_sessions');
     mkdirSync(incoming, { recursive: true });
     const big = ['big-1.csv', 'big-2.csv'];
     big.forEach((name, i) => {
       // Written under a partial name, then renamed: the watcher never sees half a file.
-      writeFileSync(path.join(incoming, `${name}.part`), bigSessionsCsv(100_000 + i * ROWS_PER_FILE, ROWS_PER_FILE));
+      writeFileSync(
+        path.join(incoming, `${name}.part`),
+        bigSessionsCsv(100_000 + i * ROWS_PER_FILE, ROWS_PER_FILE),
+      );
     });
     const runs = new RunStore(path.join(box.home, 'runs'));
     const child = spawn(path.join(REPO, 'bin/etl'), ['watch', '--settle-ms', '200', '--concurrency', '2'], {
@@ -62,7 +68,9 @@ describe('the runner killed with SIGKILL mid-transform', () => {
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_c, signal) => resolve(signal)),
+    );
     await box.until(() => output.includes('watching'), 'the watcher to start', 60_000);
     for (const name of big) renameSync(path.join(incoming, `${name}.part`), path.join(incoming, name));
 
@@ -72,7 +80,12 @@ describe('the runner killed with SIGKILL mid-transform', () => {
       runs
         .list()
         .filter((r) => r.source?.key.startsWith('incoming/event_sessions/big-'))
-        .some((r) => transformUnderWay(r) && existsSync(tmpRoot) && readdirSync(tmpRoot).some((d) => d.startsWith(sourceIdOf(r.source!.key))));
+        .some(
+          (r) =>
+            transformUnderWay(r) &&
+            existsSync(tmpRoot) &&
+            readdirSync(tmpRoot).some((d) => d.startsWith(sourceIdOf(r.source!.key))),
+        );
     await box.until(transforming, `a transform to be under way (watch output: ${output})`, 120_000);
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
@@ -84,7 +97,9 @@ describe('the runner killed with SIGKILL mid-transform', () => {
     const curated = filesUnder(path.join(box.home, 'lake/curated')).filter((f) => f.endsWith('.parquet'));
     for (const f of curated) {
       // Every visible object is a whole Parquet file (DuckDB reads its footer and every row group).
-      await expect(queryLake(path.join(box.home, 'lake'), `SELECT count(*) FROM read_parquet('${f}')`)).resolves.toBeDefined();
+      await expect(
+        queryLake(path.join(box.home, 'lake'), `SELECT count(*) FROM read_parquet('${f}')`),
+      ).resolves.toBeDefined();
     }
     const during = await box.etlJson<{ rows: { n: unknown; ids: unknown }[] }>([
       'query',
@@ -111,6 +126,8 @@ describe('the runner killed with SIGKILL mid-transform', () => {
     const { n, ids } = after.json.rows[0]!;
     expect([Number(n), Number(ids)]).toEqual([20 + 2 * ROWS_PER_FILE, 20 + 2 * ROWS_PER_FILE]);
     // The killed engine's temp folder is not under curated/: readers never saw it.
-    expect(filesUnder(path.join(box.home, 'lake/curated')).every((f) => f.endsWith('.snappy.parquet'))).toBe(true);
+    expect(filesUnder(path.join(box.home, 'lake/curated')).every((f) => f.endsWith('.snappy.parquet'))).toBe(
+      true,
+    );
   }, 300_000);
 });

@@ -26,7 +26,9 @@ test('GAP-5 (pinned, flip when fixed): a put racing the delete of the last objec
         store.put('landing', `incoming/event_sessions/new-${i}.csv`, 'a,b\n3,4\n'),
       ]);
 
-      outcomes.push(put.status === 'fulfilled' ? 'stored' : String((put.reason as NodeJS.ErrnoException).code));
+      outcomes.push(
+        put.status === 'fulfilled' ? 'stored' : String((put.reason as NodeJS.ErrnoException).code),
+      );
       await store.delete({ bucket: 'landing', key: `incoming/event_sessions/new-${i}.csv` });
     }
     // Expected once fixed: every put stored. Observed: they fail.

@@ -43,7 +43,8 @@ function plan(i: number): Planned {
   let header: string;
   let line: (r: number) => string;
   if (dataset === 'registrations') {
-    header = 'registration_id,event_id,event_date,attendee_email,ticket_type,quantity,amount,currency,registered_at,notes';
+    header =
+      'registration_id,event_id,event_date,attendee_email,ticket_type,quantity,amount,currency,registered_at,notes';
     line = (r) =>
       `REG-${pad(i * 100 + r, 8)},EVT-${pad(i % 1000, 4)},${day(r)},p${i}.${r}@example.com,${TICKETS[r % 4]},${1 + (r % 3)},${(r * 12.5).toFixed(2)},${CURRENCIES[r % 5]},${day(r)}T10:00:00Z,burst ${i}`;
   } else if (dataset === 'event_sessions') {
@@ -59,15 +60,28 @@ function plan(i: number): Planned {
   const all = [...body, ...body.slice(0, dupes)];
   if (i % 10 === 7) {
     // A header the contract does not know: the whole file is rejected.
-    return { dataset, name, csv: `${header.replace(/,[a-z_]+$/, ',surprise')}\n${all.join('\n')}\n`, expect: 'REJECTED' };
+    return {
+      dataset,
+      name,
+      csv: `${header.replace(/,[a-z_]+$/, ',surprise')}\n${all.join('\n')}\n`,
+      expect: 'REJECTED',
+    };
   }
   if (i % 10 === 3 && dataset !== 'registrations') {
     // One bad row (a decimal comma in a number column): payments reject the file, sessions the row.
     const broken = [...all];
-    broken[1] = dataset === 'sponsor_payments' ? broken[1]!.replace(/,(\d+)\.(\d\d),/, ',"$1,$2",') : broken[1]!.replace(/,(\d+),(\d{4}-)/, ',"1,$1",$2');
+    broken[1] =
+      dataset === 'sponsor_payments'
+        ? broken[1]!.replace(/,(\d+)\.(\d\d),/, ',"$1,$2",')
+        : broken[1]!.replace(/,(\d+),(\d{4}-)/, ',"1,$1",$2');
     // Sessions allow 10% bad rows: one bad row in fewer than 10 is still too many.
     const sessionsOk = dataset === 'event_sessions' && 1 / all.length <= 0.1;
-    return { dataset, name, csv: `${header}\n${broken.join('\n')}\n`, expect: sessionsOk ? rows - 1 : 'REJECTED' };
+    return {
+      dataset,
+      name,
+      csv: `${header}\n${broken.join('\n')}\n`,
+      expect: sessionsOk ? rows - 1 : 'REJECTED',
+    };
   }
   return { dataset, name, csv: `${header}\n${all.join('\n')}\n`, expect: rows };
 }
@@ -128,11 +142,15 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     }
     const runs = new RunStore(path.join(box.home, 'runs'));
     const finished = () => runs.list().filter((r) => r.status !== 'RUNNING');
-    const child = spawn(path.join(REPO, 'bin/etl'), ['watch', '--settle-ms', '300', '--concurrency', String(CONCURRENCY), '--json'], {
-      cwd: box.dir,
-      env: { ...process.env, ETL_HOME: box.home },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      path.join(REPO, 'bin/etl'),
+      ['watch', '--settle-ms', '300', '--concurrency', String(CONCURRENCY), '--json'],
+      {
+        cwd: box.dir,
+        env: { ...process.env, ETL_HOME: box.home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.resume();
@@ -155,17 +173,22 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
       writeFileSync(path.join(staged, f.dataset, f.name), f.csv);
       renameSync(path.join(staged, f.dataset, f.name), incoming(f));
     }
-    const landingCsvs = () => filesUnder(path.join(box.home, 'landing/incoming')).filter((p) => p.endsWith('.csv'));
+    const landingCsvs = () =>
+      filesUnder(path.join(box.home, 'landing/incoming')).filter((p) => p.endsWith('.csv'));
     // Settled: no run in progress, and every file still in landing belongs to a FAILED run.
     const settledNow = () => {
       const all = runs.list();
       const failedKeys = new Set(all.filter((r) => r.displayStatus === 'FAILED').map((r) => r.source!.key));
-      const stuck = landingCsvs().filter((p) => !failedKeys.has(`incoming/${path.relative(path.join(box.home, 'landing/incoming'), p)}`));
+      const stuck = landingCsvs().filter(
+        (p) => !failedKeys.has(`incoming/${path.relative(path.join(box.home, 'landing/incoming'), p)}`),
+      );
       return all.length >= files.length && all.every((r) => r.status !== 'RUNNING') && stuck.length === 0;
     };
     await until(
       settledNow,
-      `every file to reach a terminal state; still in landing: ${landingCsvs().map((p) => path.basename(p)).join(' ')}; runs ${finished().length} finished of ${runs.list().length} (stderr: ${stderr})`,
+      `every file to reach a terminal state; still in landing: ${landingCsvs()
+        .map((p) => path.basename(p))
+        .join(' ')}; runs ${finished().length} finished of ${runs.list().length} (stderr: ${stderr})`,
       Number(process.env.RELIABILITY_LOAD_TIMEOUT_MS ?? 60_000 + LOAD_FILES * 2_000),
     );
     const elapsedMs = Date.now() - started;
@@ -178,12 +201,19 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     // milliseconds (local retry pauses are zero) while another run's crawl holds the crawler
     // RUNNING. They are the only failures allowed, and an operator's redrive must finish them.
     const failedOnce = runs.list().filter((r) => r.displayStatus === 'FAILED');
-    expect(failedOnce.map((r) => [r.endState, r.error]).filter(([s, e]) => s !== 'PollCrawl' || e !== 'CrawlerNotReadyError')).toEqual([]);
-    for (const r of failedOnce) expect((await box.etlJson(['redrive', r.runId])).json).toMatchObject({ status: 'SUCCEEDED' });
+    expect(
+      failedOnce
+        .map((r) => [r.endState, r.error])
+        .filter(([s, e]) => s !== 'PollCrawl' || e !== 'CrawlerNotReadyError'),
+    ).toEqual([]);
+    for (const r of failedOnce)
+      expect((await box.etlJson(['redrive', r.runId])).json).toMatchObject({ status: 'SUCCEEDED' });
 
     // Assert: every object version the landing bucket ever held ran to a terminal state, once.
     const records = runs.list();
-    const versionFiles = filesUnder(path.join(box.home, '.versions/landing')).filter((p) => /\/[0-9a-f]{32}\.json$/.test(p));
+    const versionFiles = filesUnder(path.join(box.home, '.versions/landing')).filter((p) =>
+      /\/[0-9a-f]{32}\.json$/.test(p),
+    );
     const versions = versionFiles.length;
     expect(versions).toBeGreaterThanOrEqual(files.length);
     expect(records.filter((r) => r.status === 'RUNNING')).toEqual([]);
@@ -194,7 +224,11 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     for (const f of files) {
       const mine = records.filter((r) => r.source!.key === `incoming/${f.dataset}/${f.name}`);
       const want = f.expect === 'REJECTED' ? 'REJECTED' : 'SUCCEEDED';
-      expect([f.name, mine.length > 0, mine.every((r) => r.displayStatus === want)]).toEqual([f.name, true, true]);
+      expect([f.name, mine.length > 0, mine.every((r) => r.displayStatus === want)]).toEqual([
+        f.name,
+        true,
+        true,
+      ]);
     }
     // One ledger record per object version, each settled.
     const ledger = filesUnder(path.join(box.home, 'ledger')).filter((p) => /\/v-[0-9a-f]{12}\.json$/.test(p));
@@ -203,9 +237,18 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     expect(statuses.filter((s) => !['SUCCEEDED', 'REJECTED', 'STALE'].includes(s))).toEqual([]);
     // The lake holds exactly the expected rows, none twice.
     for (const ds of ['registrations', 'event_sessions', 'sponsor_payments'] as const) {
-      const want = files.filter((f) => f.dataset === ds && f.expect !== 'REJECTED').reduce((n, f) => n + (f.expect as number), 0);
-      const key = { registrations: 'registration_id', event_sessions: 'session_id', sponsor_payments: 'payment_id' }[ds];
-      const q = await box.etlJson<{ rows: { n: unknown; ids: unknown }[] }>(['query', `SELECT count(*) AS n, count(DISTINCT ${key}) AS ids FROM ${ds}`]);
+      const want = files
+        .filter((f) => f.dataset === ds && f.expect !== 'REJECTED')
+        .reduce((n, f) => n + (f.expect as number), 0);
+      const key = {
+        registrations: 'registration_id',
+        event_sessions: 'session_id',
+        sponsor_payments: 'payment_id',
+      }[ds];
+      const q = await box.etlJson<{ rows: { n: unknown; ids: unknown }[] }>([
+        'query',
+        `SELECT count(*) AS n, count(DISTINCT ${key}) AS ids FROM ${ds}`,
+      ]);
       expect([ds, Number(q.json.rows[0]!.n), Number(q.json.rows[0]!.ids)]).toEqual([ds, want, want]);
     }
     // Nothing lost: every version's bytes are in archive/ or quarantine/, and landing is empty.
@@ -214,9 +257,17 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     const quarantined = filesUnder(path.join(lake, 'quarantine')).filter((p) => !p.endsWith('reason.json'));
     const rejectedVersions = records.filter((r) => r.displayStatus === 'REJECTED').length;
     // Archive moves only versions that ran to the end; a superseded one stays a landing version.
-    const overtaken = records.filter((r) => r.endState === 'Superseded' || r.endState === 'StaleVersion' || r.endState === 'DuplicateDelivery').length;
-    expect([archived.length, quarantined.length]).toEqual([versions - rejectedVersions - overtaken, rejectedVersions]);
-    expect(filesUnder(path.join(box.home, 'landing/incoming')).filter((f) => !f.endsWith('.keep'))).toEqual([]);
+    const overtaken = records.filter(
+      (r) =>
+        r.endState === 'Superseded' || r.endState === 'StaleVersion' || r.endState === 'DuplicateDelivery',
+    ).length;
+    expect([archived.length, quarantined.length]).toEqual([
+      versions - rejectedVersions - overtaken,
+      rejectedVersions,
+    ]);
+    expect(filesUnder(path.join(box.home, 'landing/incoming')).filter((f) => !f.endsWith('.keep'))).toEqual(
+      [],
+    );
     // Memory stays bounded: small files must not make the watcher grow with the number of files.
     const filesPerSecond = versions / (elapsedMs / 1000);
     process.stdout.write(

@@ -30,7 +30,10 @@ interface Row {
 
 /** The coverage table: `| line | tests | outcome |` rows after the "## Coverage table" heading. */
 function coverageRows(doc: string): Row[] {
-  const section = doc.slice(doc.indexOf('## Coverage table'), doc.indexOf('\n## ', doc.indexOf('## Coverage table') + 1));
+  const section = doc.slice(
+    doc.indexOf('## Coverage table'),
+    doc.indexOf('\n## ', doc.indexOf('## Coverage table') + 1),
+  );
   return section
     .split('\n')
     .filter((l) => l.startsWith('| ') && !l.startsWith('| ---') && !l.startsWith('| BAD_INPUTS.md line'))
@@ -77,7 +80,8 @@ describe('docs/reliability.md', () => {
         if (ref.names.length === 0) problems.push(`${row.line}: ${ref.file} names no test`);
         for (const name of ref.names) {
           const quoted = [`'${name.replace(/'/g, "\\'")}'`, `"${name}"`, `\`${name}\``];
-          if (!quoted.some((q) => source.includes(q))) problems.push(`${ref.file}: no test or case named "${name}"`);
+          if (!quoted.some((q) => source.includes(q)))
+            problems.push(`${ref.file}: no test or case named "${name}"`);
         }
       }
     }

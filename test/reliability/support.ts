@@ -34,7 +34,11 @@ export interface Landed {
 }
 
 /** Runs `jobs` with at most `limit` in flight; results in input order. */
-export async function inBatches<T, R>(items: readonly T[], limit: number, job: (t: T) => Promise<R>): Promise<R[]> {
+export async function inBatches<T, R>(
+  items: readonly T[],
+  limit: number,
+  job: (t: T) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -64,7 +68,9 @@ export class ReliabilityHome {
   /** Puts bytes at `key` in the landing bucket (a new version, as S3 would) and builds its event. */
   async land(key: string, bytes: Buffer | string): Promise<Landed> {
     const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes);
-    const info = await this.pipeline.store.put(this.home.landingBucket, key, body, { contentType: 'text/csv' });
+    const info = await this.pipeline.store.put(this.home.landingBucket, key, body, {
+      contentType: 'text/csv',
+    });
     return { key, bytes: body, info, event: objectCreatedEvent(this.home.landingBucket, info) };
   }
 
@@ -84,7 +90,9 @@ export class ReliabilityHome {
     const lake = this.home.lakeDir;
     return [
       ...this.curatedObjects(dataset).filter((k) => k.endsWith(`/${id}.snappy.parquet`)),
-      ...(existsSync(path.join(lake, 'manifests', dataset, `${id}.json`)) ? [`manifests/${dataset}/${id}.json`] : []),
+      ...(existsSync(path.join(lake, 'manifests', dataset, `${id}.json`))
+        ? [`manifests/${dataset}/${id}.json`]
+        : []),
     ];
   }
 
@@ -99,7 +107,9 @@ export class ReliabilityHome {
     if (!this.outputsOfKey(dataset, key).some((k) => k.startsWith('curated/'))) return [];
     const glob = path.join(this.home.lakeDir, 'curated', dataset, '*', `${id}.snappy.parquet`);
     // The glob is built from the lake folder and a hash-based id: nothing from the key itself.
-    return this.query<T>(`SELECT * FROM read_parquet('${glob.replace(/'/g, "''")}', hive_partitioning = true)`);
+    return this.query<T>(
+      `SELECT * FROM read_parquet('${glob.replace(/'/g, "''")}', hive_partitioning = true)`,
+    );
   }
 
   /**
@@ -114,7 +124,8 @@ export class ReliabilityHome {
       record.outputs.archive,
     ].filter((p): p is string => typeof p === 'string');
     for (const file of candidates) {
-      if (existsSync(file) && statSync(file).isFile() && readFileSync(file).equals(landed.bytes)) found.push(file);
+      if (existsSync(file) && statSync(file).isFile() && readFileSync(file).equals(landed.bytes))
+        found.push(file);
     }
     return found;
   }
@@ -150,5 +161,8 @@ export function snapshotOf(root: string): Map<string, string> {
 
 /** Paths added or changed between two snapshots. */
 export function changedPaths(before: Map<string, string>, after: Map<string, string>): string[] {
-  return [...after.entries()].filter(([p, h]) => before.get(p) !== h).map(([p]) => p).sort();
+  return [...after.entries()]
+    .filter(([p, h]) => before.get(p) !== h)
+    .map(([p]) => p)
+    .sort();
 }

@@ -48,7 +48,10 @@ describe('etl watch misses files (GAP-6)', () => {
     await withWatch(box, async () => {
       mkdirSync(incoming, { recursive: true });
       copyFileSync(BASE, path.join(incoming, 'first.csv'));
-      await box.until(() => runs.list().some((r) => r.status === 'SUCCEEDED'), 'the first file to be processed');
+      await box.until(
+        () => runs.list().some((r) => r.status === 'SUCCEEDED'),
+        'the first file to be processed',
+      );
       prunedIncoming = !existsSync(path.join(box.home, 'landing/incoming'));
       // The second file arrives the way a person would drop it: the folder is made again.
       mkdirSync(incoming, { recursive: true });
@@ -74,7 +77,10 @@ describe('etl watch misses files (GAP-6)', () => {
 
     await withWatch(box, async () => {
       copyFileSync(BASE, path.join(incoming, 'talks.csv'));
-      await box.until(() => runs.list().some((r) => r.displayStatus === 'SUCCEEDED'), 'the first upload to be archived');
+      await box.until(
+        () => runs.list().some((r) => r.displayStatus === 'SUCCEEDED'),
+        'the first upload to be archived',
+      );
       await new Promise((r) => setTimeout(r, 1000));
       copyFileSync(BASE, path.join(incoming, 'talks.csv')); // the same name again: a new version
       await new Promise((r) => setTimeout(r, 3000));
