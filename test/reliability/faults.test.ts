@@ -51,10 +51,12 @@ let scenario = 0;
 const landSessions = async (name: string): Promise<Landed> =>
   home.land(`incoming/event_sessions/${name}.csv`, sessions(++scenario));
 
+/** Errors a state's attempts failed with; PollCrawl's own "not ready yet" (its wait loop) left out. */
 const tasksFailed = (r: RunRecord, state: string) =>
   visitsOf(r)
     .filter((v) => v.name === state)
-    .flatMap((v) => v.errors.map((e) => e.error));
+    .flatMap((v) => v.errors.map((e) => e.error))
+    .filter((e) => state !== 'PollCrawl' || e !== 'CrawlerNotReadyError');
 const landingPath = (l: Landed) => home.pipeline.store.pathOf(home.home.landingBucket, l.key);
 
 afterAll(() => home.dispose());
@@ -118,7 +120,9 @@ describe('transient failures in every state are retried and the run succeeds', (
         const visit = visitsOf(run)
           .filter((v) => v.name === state)
           .at(-1)!;
-        expect(visit).toMatchObject({ status: 'SUCCEEDED', retries: n, attempts: n + 1 });
+        expect(visit.status).toBe('SUCCEEDED');
+        // PollCrawl may also wait for a crawl it started itself: at least the injected retries.
+        expect(state === 'PollCrawl' ? Math.min(visit.retries, n) : visit.retries).toBe(n);
       }
     },
   );
@@ -183,7 +187,7 @@ describe('GAP-3 (pinned, flip when fixed): a timed-out task (States.Timeout) is 
         failed: structuredClone(failed),
         keptAt: home.originalLocations(failed, landed),
       };
-      runs[state]!.redriven = await home.pipeline.runtime.redrive(failed.runId).done;
+      runs[state]!.redriven = await home.redrive(failed.runId);
     });
   }, 120_000);
 
@@ -224,7 +228,7 @@ describe('a permanent failure in each state: FAILED there, input untouched; faul
         }),
       );
       const keptAt = home.originalLocations(failed, landed);
-      const redriven = await home.pipeline.runtime.redrive(failed.runId).done; // the fault is gone
+      const redriven = await home.redrive(failed.runId); // the fault is gone
       runs[state] = { landed, failed, keptAt, redriven };
     });
   }, 180_000);

@@ -74,8 +74,45 @@ export class ReliabilityHome {
     return { key, bytes: body, info, event: objectCreatedEvent(this.home.landingBucket, info) };
   }
 
+  /**
+   * Starts a run and waits for its end. Concurrent runs of one home take turns through the catalog
+   * states (StartCrawl..PollCrawl): locally a crawl by one run can exhaust another's PollCrawl
+   * budget in milliseconds (GAP-7, crawl-budget.test.ts), which is not what other scenarios test.
+   */
   run(event: S3ObjectCreatedEvent, options: RunOptions = {}): Promise<RunRecord> {
-    return this.pipeline.runtime.start(event, options).done;
+    const turn = this.crawlTurn(options.beforeTask);
+    return this.pipeline.runtime
+      .start(event, { ...options, beforeTask: turn.beforeTask })
+      .done.finally(turn.release);
+  }
+
+  /** RedriveExecution, taking turns through the catalog states like {@link run}. */
+  redrive(runId: string, options: Omit<RunOptions, 'runId'> = {}): Promise<RunRecord> {
+    const turn = this.crawlTurn(options.beforeTask);
+    return this.pipeline.runtime
+      .redrive(runId, { ...options, beforeTask: turn.beforeTask })
+      .done.finally(turn.release);
+  }
+
+  private catalogQueue: Promise<void> = Promise.resolve();
+
+  private crawlTurn(inner: RunOptions['beforeTask']) {
+    let state: 'waiting' | 'holding' | 'done' = 'waiting';
+    let release = () => {};
+    const beforeTask = async (name: string, input: unknown) => {
+      const catalogState = name === 'StartCrawl' || name === 'PollCrawl';
+      if (catalogState && state === 'waiting') {
+        const previous = this.catalogQueue;
+        this.catalogQueue = new Promise<void>((r) => (release = r));
+        await previous;
+        state = 'holding';
+      } else if (!catalogState && state === 'holding') {
+        state = 'done';
+        release();
+      }
+      await inner?.(name, input);
+    };
+    return { beforeTask, release: () => release() };
   }
 
   /** Lake keys (relative, `/`-separated) of curated Parquet objects, optionally of one dataset. */
