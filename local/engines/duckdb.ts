@@ -84,17 +84,12 @@ export interface DuckdbEngineOptions {
    */
   readonly maxLineBytes?: number;
   /**
-   * Parquet writers DuckDB keeps open while writing partitions. When fewer than the partitions a
-   * file spans, DuckDB closes and reopens writers and a partition gets several files, which this
-   * engine then merges into one. @default the number of partitions in the file
+   * Parquet writers DuckDB keeps open while writing partitions (one open writer buffers up to a
+   * row group of its partition). When fewer than the partitions a file spans, DuckDB closes and
+   * reopens writers, a partition gets several files, and this engine merges them back into one.
+   * @default 1000 (a file spanning up to ~2.7 years of days is written with every writer open)
    */
   readonly maxOpenFiles?: number;
-  /**
-   * Most rows one Parquet COPY writes (whole days, consecutive). DuckDB keeps every open partition's
-   * rows in memory until the COPY ends, so this bounds the write phase's memory; more COPYs cost
-   * one scan of the deduplicated rows each. @default 500,000 (≈200 MB of write buffers on registrations)
-   */
-  readonly rowsPerWrite?: number;
   /** Fault injection for tests and the local runtime's kill drills. */
   readonly hooks?: {
     /** Called when every Parquet file sits complete in the temp folder, before anything is published. */
@@ -169,7 +164,16 @@ interface Written {
   readonly staged: readonly StagedObject[];
 }
 
-/** Reads, casts, dedupes and writes one Parquet file per partition into `<tempDir>/out/`. */
+/**
+ * Reads, checks, casts, dedupes and writes one Parquet file per partition into the temp folder, in
+ * ONE statement: a partitioned COPY over the window that ranks each key's rows. The typed rows
+ * are never materialised as a table and no row is scanned twice.
+ *
+ * rowsIn comes out of the same statement: the losing duplicates are not filtered out but written
+ * with a NULL partition value, which DuckDB puts in its own `<col>=__HIVE_DEFAULT_PARTITION__`
+ * folder (a real row never gets there: a null partition value fails the check first). COPY's
+ * RETURN_STATS then counts both; the losers' file is deleted unpublished.
+ */
 async function writePartitions(
   plan: TransformPlan,
   parts: readonly string[],
@@ -194,52 +198,26 @@ async function writePartitions(
     const where = `transform of ${sourceId} (staging ${stagingDir})`;
     // Only display depends on the zone (the casts read the Z), but keep every run the same anywhere.
     await run(connection, where, `SET TimeZone = 'UTC'`);
-    // Materialised once, typed: every value is checked and cast here, before anything is written,
-    // and rowsIn comes from the table instead of a second parse of the JSON.
-    await run(connection, where, `CREATE TEMP TABLE typed AS ${typedSelect(plan, parts, options)}`);
-    const rowsIn = Number((await runRows(connection, where, 'SELECT count(*) FROM typed'))[0]![0]);
-    if (rowsIn === 0) return { rowsIn: 0, rowsOut: 0, staged: [] };
-    // Winners first, then the typed rows go: the dedupe and the writes never hold both.
-    await run(connection, where, `CREATE TEMP TABLE winners AS ${dedupedSelect(plan)}`);
-    await run(connection, where, 'DROP TABLE typed');
-
-    const part = ident(plan.partition.name);
-    const days = (
-      await runRows(
-        connection,
-        where,
-        `SELECT CAST(${part} AS VARCHAR), count(*) FROM winners GROUP BY 1 ORDER BY 1`,
-      )
-    ).map(([day, rows]) => ({ day: String(day), rows: Number(rows) }));
+    const maxOpen = Math.max(1, Math.floor(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES));
+    await run(connection, where, `SET partitioned_write_max_open_files = ${maxOpen}`);
     const outDir = path.join(tempDir, 'out');
-    await fs.mkdir(outDir, { recursive: true });
-    let rowsOut = 0;
-    const batches = batchOfDays(days, options.rowsPerWrite ?? 500_000);
-    for (const [i, batch] of batches.entries()) {
-      const maxOpen = Math.max(1, Math.floor(Math.min(options.maxOpenFiles ?? Infinity, batch.days)));
-      await run(connection, where, `SET partitioned_write_max_open_files = ${maxOpen}`);
-      const stats = await runRows(
-        connection,
-        where,
-        `COPY (SELECT * FROM winners WHERE ${part} BETWEEN DATE ${sqlString(checkedDay(batch.first, where))} ` +
-          `AND DATE ${sqlString(checkedDay(batch.last, where))}) TO ${sqlString(path.join(outDir, String(i)))} ` +
-          `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${part}), FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
-      );
-      rowsOut += stats.reduce((sum, row) => sum + Number(row[1]), 0);
-    }
-    const winners = days.reduce((sum, d) => sum + d.rows, 0);
-    if (rowsOut !== winners) {
-      throw new TransformFailedError(
-        `${where}: wrote ${rowsOut} rows but deduplication kept ${winners}. Fix: report this as an engine bug; nothing was published`,
-      );
-    }
-    const staged = await onePerPartition(
+    const stats = await runRows(
       connection,
       where,
-      plan.partition.name,
-      batches.map((_, i) => path.join(outDir, String(i))),
-      tempDir,
+      `COPY (${rankedSelect(plan, typedSelect(plan, parts, options))}) TO ${sqlString(outDir)} ` +
+        `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${ident(plan.partition.name)}), ` +
+        `FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
     );
+    const losersFolder = `${plan.partition.name}=${LOSERS_PARTITION}`;
+    let rowsIn = 0;
+    let rowsOut = 0;
+    for (const [file, rows] of stats) {
+      const n = Number(rows);
+      rowsIn += n;
+      if (path.basename(path.dirname(String(file))) !== losersFolder) rowsOut += n;
+    }
+    await fs.rm(path.join(outDir, losersFolder), { recursive: true, force: true });
+    const staged = await onePerPartition(connection, where, plan.partition.name, [outDir], tempDir);
     return { rowsIn, rowsOut, staged };
   } finally {
     connection.closeSync();
@@ -247,40 +225,11 @@ async function writePartitions(
   }
 }
 
-/**
- * Groups consecutive days into COPY statements of at most `rowsPerWrite` rows (a day is never
- * split). DuckDB buffers every open partition until it closes the file, so one COPY over a whole
- * year of small days holds the whole output in memory; batches bound that to one batch.
- */
-function batchOfDays(
-  days: readonly { day: string; rows: number }[],
-  rowsPerWrite: number,
-): { first: string; last: string; days: number }[] {
-  const batches: { first: string; last: string; days: number }[] = [];
-  let rows = 0;
-  for (const d of days) {
-    const open = batches.at(-1);
-    if (open && rows + d.rows <= rowsPerWrite) {
-      open.last = d.day;
-      open.days += 1;
-      rows += d.rows;
-    } else {
-      batches.push({ first: d.day, last: d.day, days: 1 });
-      rows = d.rows;
-    }
-  }
-  return batches;
-}
+/** Partition writers kept open by default: a year of daily partitions never needs a merge. */
+const DEFAULT_MAX_OPEN_FILES = 1000;
 
-/** A partition value DuckDB returned, held to YYYY-MM-DD before it goes back into SQL or a path. */
-function checkedDay(day: string, where: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) {
-    throw new TransformFailedError(
-      `${where}: partition value ${JSON.stringify(day)} is not YYYY-MM-DD. Fix: report this as an engine bug`,
-    );
-  }
-  return day;
-}
+/** DuckDB's folder value for a NULL partition value: where the losing duplicates are written. */
+const LOSERS_PARTITION = '__HIVE_DEFAULT_PARTITION__';
 
 /** The staging read (every column VARCHAR, `_line` BIGINT) with each needed column checked and cast. */
 function typedSelect(plan: TransformPlan, parts: readonly string[], options: DuckdbEngineOptions): string {
@@ -351,35 +300,41 @@ function castExpression(column: string, t: PlanType, mustHaveValue: boolean): st
   );
 }
 
-/** One row per key, the plan's winner; output columns renamed and in plan order. */
-function dedupedSelect(plan: TransformPlan): string {
+/**
+ * Every typed row, output columns renamed and in plan order; the partition column is NULL on every
+ * row but each key's winner (the first by `plan.dedupe.orderBy`), so losers land in the
+ * {@link LOSERS_PARTITION} folder. Every row passes through `typed`, so every value is checked.
+ */
+function rankedSelect(plan: TransformPlan, typed: string): string {
   const order = plan.dedupe.orderBy
     .map((o) => `${ident(o.column)} ${o.direction === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`)
     .join(', ');
-  const output = plan.columns.map((c) => `${ident(c.source)} AS ${ident(c.name)}`).join(', ');
-  return (
-    `SELECT ${output} FROM typed QUALIFY row_number() OVER ` +
-    `(PARTITION BY ${plan.dedupe.key.map(ident).join(', ')} ORDER BY ${order}) = 1`
+  const rank = `row_number() OVER (PARTITION BY ${plan.dedupe.key.map(ident).join(', ')} ORDER BY ${order})`;
+  const output = plan.columns.map((c) =>
+    c.source === plan.partition.source
+      ? `CASE WHEN ${rank} = 1 THEN ${ident(c.source)} END AS ${ident(c.name)}`
+      : `${ident(c.source)} AS ${ident(c.name)}`,
   );
+  return `SELECT ${output.join(', ')} FROM (${typed})`;
 }
 
 /**
- * Lists what DuckDB wrote (`<batchDir>/<col>=<day>/part_N.parquet`) and makes it one file per
+ * Lists what DuckDB wrote (`<outDir>/<col>=<day>/part_N.parquet`) and makes it one file per
  * day, `<tempDir>/<day>.snappy.parquet`, merging when DuckDB had to split a day — it does once a
- * COPY spans more days than open writers and enough rows (seen from ≈300k rows up), which is too
- * large for a fixture, so this is exported for its own test.
+ * COPY spans more days than open writers (`maxOpenFiles`) and enough rows (seen from ≈300k rows
+ * up), which is too large for a fixture, so this is exported for its own test.
  * @internal
  */
 export async function onePerPartition(
   connection: DuckDBConnection,
   where: string,
   partitionName: string,
-  batchDirs: readonly string[],
+  outDirs: readonly string[],
   tempDir: string,
 ): Promise<StagedObject[]> {
   const prefix = `${partitionName}=`;
   const folders = [];
-  for (const outDir of batchDirs) {
+  for (const outDir of outDirs) {
     const entries = await fs.readdir(outDir, { withFileTypes: true }).catch(() => []);
     folders.push(...entries.filter((d) => d.isDirectory()).map((d) => ({ outDir, name: d.name })));
   }

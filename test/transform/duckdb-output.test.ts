@@ -74,6 +74,12 @@ describe('dedupe keeps the row the contract says wins', () => {
       },
     ]);
     expect(manifest).toMatchObject({ rowsIn: 8, rowsOut: 4, duplicatesDropped: 4, engine: 'duckdb' });
+    // The losing duplicates are counted, never published: one object per day, nothing else.
+    const keys = ['2024-01-01', '2024-01-02', '2024-01-03'].map(
+      (d) => `curated/registrations/event_date=${d}/${SOURCE}.snappy.parquet`,
+    );
+    expect(manifest.objects).toEqual(keys);
+    expect(filesUnder(lake.dir)).toEqual([...keys, `manifests/registrations/${SOURCE}.json`]);
   });
 
   test('duplicates spread over two part files are deduplicated together; other files are ignored', async () => {
@@ -363,7 +369,7 @@ describe('output layout and Parquet types', () => {
     expect(manifest.rowsOut).toBe(4500);
   });
 
-  test('writing in small batches of days (bounded memory) gives the same objects and rows', async () => {
+  test('one open writer at a time (bounded write memory) gives the same objects and rows', async () => {
     const request = {
       plan: registrationsPlan(),
       sourceId: SOURCE,
@@ -376,10 +382,10 @@ describe('output layout and Parquet types', () => {
       `SELECT * FROM ${reader.curated(lake.dir, 'registrations')} ORDER BY registration_id`,
     );
 
-    const batched = await runTransform(request, { threads: 2, rowsPerWrite: 60 });
+    const bounded = await runTransform(request, { threads: 2, maxOpenFiles: 1 });
 
-    expect(batched.objects).toEqual(whole.objects);
-    expect(batched.rowsOut).toBe(whole.rowsOut);
+    expect(bounded.objects).toEqual(whole.objects);
+    expect(bounded).toMatchObject({ rowsIn: 450, rowsOut: 400 });
     expect(
       await reader.rows(
         `SELECT * FROM ${reader.curated(lake.dir, 'registrations')} ORDER BY registration_id`,

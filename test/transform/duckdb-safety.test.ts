@@ -241,6 +241,30 @@ describe('bad staging is refused with a clear error', () => {
     expect(snapshot()).toEqual(before);
   });
 
+  test('a value that is not canonical fails even in a duplicate that loses the dedupe', async () => {
+    // Generated from the dedupe fixture: line 2 ("first") loses to line 3, and its amount is 1.5.
+    const stagingDir = path.join(lake.dir, 'staging-losing-row');
+    mkdirSync(stagingDir);
+    const lines = readFileSync(path.join(staging('registrations', 'dedupe'), 'part-00000.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ _line: 2, notes: 'first' });
+    lines[0]!.amount = '1.5';
+    writeFileSync(
+      path.join(stagingDir, 'part-00000.jsonl'),
+      lines.map((l) => `${JSON.stringify(l)}\n`).join(''),
+    );
+    writeFileSync(path.join(stagingDir, '_SUCCESS'), '');
+
+    const run = transform(MINE, 'unused', { stagingDir });
+
+    await expect(run).rejects.toThrow(
+      /staging line 2, column amount: "1\.5" is not canonical decimal\(12,2\) text/,
+    );
+    expect(filesUnder(lake.dir).filter((f) => !f.startsWith('staging-losing-row/'))).toEqual([]);
+  });
+
   test('a date that does not exist fails the cast instead of becoming null', async () => {
     const run = transform(MINE, 'impossible-date');
 
