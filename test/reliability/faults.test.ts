@@ -8,9 +8,11 @@
  * test/cli/faults.test.ts covers the CLI side (fault file, `etl runs show`, `etl redrive`) for the
  * Transform and crawler states; this suite covers every state through the runtime's API.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LocalNotifier } from '../../adapters/local/notifier';
+import { versionTagOf } from '../../core/layout';
 import type { FaultPlan } from '../../local/faults';
 import { visitsOf, type RunRecord } from '../../local/run-record';
 import { fixture, inBatches, ReliabilityHome, type Landed } from './support';
@@ -60,6 +62,14 @@ const tasksFailed = (r: RunRecord, state: string) =>
 const landingPath = (l: Landed) => home.pipeline.store.pathOf(home.home.landingBucket, l.key);
 
 afterAll(() => home.dispose());
+
+const ledgerAfterFailure: Record<string, string | undefined> = {};
+/** The ledger status of a landed version (adapters/local/ledger.ts layout), or undefined. */
+function ledgerStatus(l: Landed): string | undefined {
+  const dir = createHash('sha256').update(`${home.home.landingBucket}/${l.key}`).digest('hex');
+  const file = path.join(home.home.ledgerDir, dir, `v-${versionTagOf(l.info.versionId, l.info.etag)}.json`);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { status: string }).status : undefined;
+}
 
 /**
  * Lands every file before any run starts. Putting into a landing folder while another run's
@@ -228,6 +238,7 @@ describe('a permanent failure in each state: FAILED there, input untouched; faul
         }),
       );
       const keptAt = home.originalLocations(failed, landed);
+      ledgerAfterFailure[state] = ledgerStatus(landed);
       const redriven = await home.redrive(failed.runId); // the fault is gone
       runs[state] = { landed, failed, keptAt, redriven };
     });
@@ -278,9 +289,11 @@ describe('a permanent failure in each state: FAILED there, input untouched; faul
     expect(Number(n)).toBe(20 * succeeded.size);
   });
 
-  test('GAP-4 (pinned, flip when fixed): a FAILED run sends no execution-status FAILED notice to the local outbox', async () => {
+  test('GAP-4 (pinned, flip when fixed): a FAILED run sends no execution-status FAILED notice to the local outbox and leaves the ledger CLAIMED', async () => {
     // On AWS an EventBridge rule on "Step Functions Execution Status Change" (FAILED) feeds SNS and
     // functions/record-failure. The local runtime wires neither: nothing in the outbox says FAILED.
+    // …and functions/record-failure is not called: the ledger of a failed Transform still says CLAIMED.
+    expect(ledgerAfterFailure.Transform).toBe('CLAIMED'); // fixed: 'FAILED'
     const notices = await new LocalNotifier({ outboxFile: home.home.outboxFile }).read();
     const failedRunIds = Object.values(runs).map((r) => r.failed.runId);
     const aboutFailures = notices.filter(

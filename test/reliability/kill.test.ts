@@ -94,6 +94,9 @@ describe('the runner killed with SIGKILL mid-transform', () => {
     // complete files (the 20 settled rows, plus a big file only if it was published whole).
     const interrupted = runs.list().filter(isInterrupted);
     expect(interrupted.length).toBeGreaterThanOrEqual(1);
+    const lastEntered = (r: RunRecord) =>
+      r.events.findLast((e) => e.stateEnteredEventDetails)?.stateEnteredEventDetails?.name;
+    expect(interrupted.map(lastEntered)).toContain('Transform'); // killed mid-transform, not after it
     const curated = filesUnder(path.join(box.home, 'lake/curated')).filter((f) => f.endsWith('.parquet'));
     for (const f of curated) {
       // Every visible object is a whole Parquet file (DuckDB reads its footer and every row group).
