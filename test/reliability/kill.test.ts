@@ -16,7 +16,7 @@ import { RunStore, isInterrupted, type RunRecord } from '../../local/run-record'
 import { REPO, Sandbox } from '../cli/harness';
 import { filesUnder } from './support';
 
-const ROWS_PER_FILE = 60_000;
+const ROWS_PER_FILE = 100_000;
 const HEADER = 'session_id,event_id,session_date,title,speaker,room,capacity,starts_at';
 
 /** `rows` valid, distinct sessions starting at id `first`, over 30 days. */
@@ -86,7 +86,12 @@ describe('the runner killed with SIGKILL mid-transform', () => {
             existsSync(tmpRoot) &&
             readdirSync(tmpRoot).some((d) => d.startsWith(sourceIdOf(r.source!.key))),
         );
-    await box.until(transforming, `a transform to be under way (watch output: ${output})`, 120_000);
+    // Polled every 10 ms: a transform of this size lasts a few hundred milliseconds.
+    const deadline = Date.now() + 120_000;
+    while (!transforming()) {
+      if (Date.now() > deadline) throw new Error(`no transform seen under way (watch output: ${output})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
 
