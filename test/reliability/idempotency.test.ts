@@ -69,6 +69,30 @@ test('the same event delivered twice at the same moment: one claim, one transfor
   expect(ledgerRecords(h)).toEqual([expect.objectContaining({ status: 'SUCCEEDED' })]);
 });
 
+test('the claim keys on the object version, not the event: a re-sent event (new event id) is a duplicate, a new version is not', async () => {
+  const v1 = await h.land(KEY, V2);
+  // EventBridge's retry of the same S3 notification: another event id and request id, same object version.
+  const resent = {
+    ...v1.event,
+    id: 'another-event-id',
+    detail: { ...v1.event.detail, 'request-id': 'ANOTHERREQUEST' },
+  };
+
+  const first = await h.run(v1.event);
+  const again = await h.run(resent);
+  const v2 = await h.land(KEY, V2); // the same bytes uploaded again: a new version of the key
+  const second = await h.run(v2.event);
+
+  expect([first.endState, again.endState, second.endState]).toEqual([
+    'Succeeded',
+    'DuplicateDelivery',
+    'Succeeded',
+  ]);
+  expect(ledgerRecords(h).map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+  const [{ n }] = await h.query<{ n: string }>('SELECT count(*) AS n FROM event_sessions');
+  expect(Number(n)).toBe(5); // the newer version replaced the older one's rows, nothing doubled
+});
+
 test('a stale event for an older version arriving after the newer one finished leaves the newer rows in place', async () => {
   const older = await h.land(KEY, V1);
   const newer = await h.land(KEY, V2);
