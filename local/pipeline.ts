@@ -8,6 +8,11 @@
  * | Transform (Glue .sync) | local/engines/duckdb.ts (default) or spark.ts (`--engine spark`)  |
  * | Notify*, (SNS publish) | the outbox folder + a line on the terminal                        |
  *
+ * And what the EventBridge "Step Functions Execution Status Change" rules do on AWS: a run that
+ * ends FAILED (other than a rejected file), TIMED_OUT or ABORTED publishes a failure notice with
+ * the redrive command, and every such run is passed to functions/record-failure, so the ledger
+ * says FAILED until a redrive settles it (see {@link executionStatusChanged}).
+ *
  * Handlers and engines are loaded on first use (DuckDB only when a transform or query runs), and
  * the AWS SDK never (see no-aws.ts).
  */
@@ -17,6 +22,7 @@ import { DEFAULT_SCHEMAS_DIR } from '../core/contract';
 import type { TransformPlan } from '../core/plan';
 import type { TransformManifest } from '../core/steps';
 import type { DefinitionSubstitutions } from '../statemachines/definition';
+import type { ExecutionStatusChange } from '../functions/record-failure/record-failure';
 import { LocalNotifier } from '../adapters/local/notifier';
 import { LocalObjectStore } from '../adapters/local/object-store';
 import type { EtlHome } from './home';
@@ -29,8 +35,8 @@ import {
   type StartJobRunInput,
 } from './integrations';
 import { installNoAwsLoader } from './no-aws';
-import { RunStore } from './run-record';
-import { LocalRuntime, type LocalTask, type LocalRuntimeOptions } from './runtime';
+import { RunStore, type RunRecord } from './run-record';
+import { LocalRuntime, REJECTED_STATE, type LocalTask, type LocalRuntimeOptions } from './runtime';
 import { summariseRun } from './summary';
 import { readFileSync } from 'node:fs';
 
@@ -89,6 +95,8 @@ export interface PublishedNotice {
   readonly runId: string;
   readonly subject: string;
   readonly messageId: string;
+  /** Published after the run ended (the execution-status failure notice), not by a Notify state. */
+  readonly afterEnd?: boolean;
 }
 
 /** The pieces of one local installation, ready to run files. */
@@ -119,7 +127,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   const runs = new RunStore(home.runsDir);
   // The terminal line is the CLI's business (it prints it under the Notify state's line).
   const notifier = new LocalNotifier({ outboxFile: home.outboxFile, print: () => {} });
-  const publish = async (input: PublishInput, runId: string) => {
+  const publish = async (input: PublishInput, runId: string, afterEnd = false) => {
     const attributes = Object.fromEntries(
       Object.entries(input.MessageAttributes ?? {}).flatMap(([k, v]) =>
         v.StringValue === undefined ? [] : [[k, v.StringValue]],
@@ -130,7 +138,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       message: input.Message,
       ...(Object.keys(attributes).length > 0 && { attributes }),
     });
-    options.onNotify?.({ runId, subject: input.Subject ?? '', messageId });
+    options.onNotify?.({ runId, subject: input.Subject ?? '', messageId, ...(afterEnd && { afterEnd }) });
     return { MessageId: messageId };
   };
   const pathOf = (bucket: string, key: string) => store.pathOf(bucket, key);
@@ -280,8 +288,26 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
 
   const { loadDefinition } =
     require('../statemachines/definition') as typeof import('../statemachines/definition'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const definition = loadDefinition(localSubstitutions(home)) as unknown as StateMachineDefinition;
+  const rejected = definition.States[REJECTED_STATE] as { Error?: string } | undefined;
+  let recordFailure: ((event: ExecutionStatusChange) => Promise<unknown>) | undefined;
+  const onEnd = (record: RunRecord) =>
+    executionStatusChanged(record, {
+      rejectionError: rejected?.Error,
+      publish: (input) => publish(input, record.runId, true),
+      topicArn: localSubstitutions(home).TopicArn,
+      recordFailure: (event) => {
+        /* eslint-disable @typescript-eslint/no-require-imports */
+        recordFailure ??= (
+          require('../functions/record-failure/handler') as typeof import('../functions/record-failure/handler')
+        ).createHandler({ ledger: localLedger() });
+        /* eslint-enable @typescript-eslint/no-require-imports */
+        return recordFailure(event);
+      },
+    });
   const runtime = new LocalRuntime({
-    definition: loadDefinition(localSubstitutions(home)) as unknown as StateMachineDefinition,
+    definition,
+    onEnd,
     resolveTask,
     runs,
     engine,
@@ -298,6 +324,67 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     engine,
     close: () => queryEngine?.close(),
   };
+}
+
+/** Statuses the EventBridge rules react to (infra/pipeline-stack.ts, infra/constructs/pipeline-alerts.ts). */
+const FAILED_STATUSES: readonly string[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+interface StatusChangeDeps {
+  /** The rejected-file Fail state's Error (`FileRejectedError`): no failure notice for it. */
+  readonly rejectionError: string | undefined;
+  readonly topicArn: string;
+  readonly publish: (input: PublishInput) => Promise<unknown>;
+  readonly recordFailure: (event: ExecutionStatusChange) => Promise<unknown>;
+}
+
+/**
+ * The local stand-in for the two "Step Functions Execution Status Change" rules:
+ * - ExecutionFailedNotice (FAILED other than the rejection error, TIMED_OUT, ABORTED): a notice
+ *   on the topic with the status, run id, the state it stopped at, error, cause, and how to redrive;
+ * - RecordFailureRule (FAILED, TIMED_OUT, ABORTED): functions/record-failure with the execution's
+ *   input (the S3 event), which settles the ledger FAILED (it leaves a REJECTED record alone).
+ */
+export async function executionStatusChanged(record: RunRecord, deps: StatusChangeDeps): Promise<void> {
+  if (!FAILED_STATUSES.includes(record.status)) return;
+  const rejection = record.status === 'FAILED' && record.error === deps.rejectionError;
+  if (!rejection) {
+    const state = record.endState ?? '(none)';
+    const lines = [
+      `serverless-etl run ${record.runId} ended ${record.status}.`,
+      '',
+      `Source: ${record.source ? `s3://${record.source.bucket}/${record.source.key}` : '(unknown)'}`,
+      `Started: ${record.startDate}`,
+      `Failed state: ${state}`,
+      ...(record.error !== undefined ? [`Error: ${record.error}`] : []),
+      ...(record.cause !== undefined ? [`Cause: ${record.cause}`] : []),
+      '',
+      'Fix the cause (etl runs show shows the failed state and its error), then resume the run at the failed state:',
+      `  etl redrive ${record.runId}`,
+      '',
+      'A rejected file is not a failure: it arrives as a REJECTED notice and is fixed by a corrected upload.',
+    ];
+    await deps.publish({
+      TopicArn: deps.topicArn,
+      Subject: `serverless-etl ${record.status}: run ${record.runId} at ${state}`,
+      Message: lines.join('\n'),
+      MessageAttributes: {
+        status: { DataType: 'String', StringValue: record.status },
+        runId: { DataType: 'String', StringValue: record.runId },
+        state: { DataType: 'String', StringValue: state },
+        ...(record.error !== undefined && { error: { DataType: 'String', StringValue: record.error } }),
+        ...(record.dataset !== undefined && { dataset: { DataType: 'String', StringValue: record.dataset } }),
+        redrive: { DataType: 'String', StringValue: `etl redrive ${record.runId}` },
+      },
+    });
+  }
+  await deps.recordFailure({
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: {
+      name: record.runId,
+      status: record.status,
+      input: JSON.stringify(record.input),
+    },
+  });
 }
 
 /** `arn:aws:lambda:…:function:serverless-etl-<step>[:qualifier]` → `<step>`. */

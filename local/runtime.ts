@@ -65,6 +65,13 @@ export interface LocalRuntimeOptions {
   readonly summarise?: (record: RunRecord) => void;
   /** Check the definition with asl-validator when the runtime is built. @default true */
   readonly validate?: boolean;
+  /**
+   * Called once per start or redrive when the run has ended and its record is saved: what an
+   * EventBridge "Step Functions Execution Status Change" rule sees on AWS (local/pipeline.ts sends
+   * the failure notice and calls functions/record-failure from here). Awaited before `done`
+   * settles; an error is reported on stderr and does not change the run.
+   */
+  readonly onEnd?: (record: RunRecord) => Promise<void> | void;
 }
 
 export interface RunOptions {
@@ -267,6 +274,13 @@ export class LocalRuntime {
       }
       summarise?.(record);
       saveNow();
+      try {
+        await this.options.onEnd?.(record);
+      } catch (e) {
+        process.stderr.write(
+          `local runtime: the execution-status handler failed for run ${record.runId}: ${e instanceof Error ? e.message : String(e)}\n`,
+        );
+      }
       return record;
     })();
     return { runId: record.runId, done, abort: () => execution.abort() };

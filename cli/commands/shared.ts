@@ -52,8 +52,15 @@ export function openPipeline(
         }
       },
       onNotify: (notice) => {
+        const line = `    ✉ ${notice.subject || '(no subject)'}  → ${shortPath(home.outboxFile, io.cwd)}`;
+        // A failure notice follows the run's last event: nothing left to hold it for.
+        if (notice.afterEnd) {
+          for (const n of [...(notices.get(notice.runId) ?? []), line]) io.out(`${n}\n`);
+          notices.delete(notice.runId);
+          return;
+        }
         const list = notices.get(notice.runId) ?? [];
-        list.push(`    ✉ ${notice.subject || '(no subject)'}  → ${shortPath(home.outboxFile, io.cwd)}`);
+        list.push(line);
         notices.set(notice.runId, list);
       },
     }),

@@ -289,19 +289,37 @@ describe('a permanent failure in each state: FAILED there, input untouched; faul
     expect(Number(n)).toBe(20 * succeeded.size);
   });
 
-  test('GAP-4 (pinned, flip when fixed): a FAILED run sends no execution-status FAILED notice to the local outbox and leaves the ledger CLAIMED', async () => {
-    // On AWS an EventBridge rule on "Step Functions Execution Status Change" (FAILED) feeds SNS and
-    // functions/record-failure. The local runtime wires neither: nothing in the outbox says FAILED.
-    // …and functions/record-failure is not called: the ledger of a failed Transform still says CLAIMED.
-    expect(ledgerAfterFailure.Transform).toBe('CLAIMED'); // fixed: 'FAILED'
+  test('GAP-4 (fixed): a FAILED run publishes an execution-status FAILED notice with the redrive command and leaves the ledger FAILED until redriven', async () => {
+    // On AWS EventBridge rules on "Step Functions Execution Status Change" feed SNS (not for a
+    // rejected file) and functions/record-failure; local/pipeline.ts does the same when a run ends.
+    // record-failure settled the ledger FAILED (a record already REJECTED or SUCCEEDED stays)...
+    for (const state of [...LAMBDA_STATES.filter((s) => s !== 'Claim'), 'Transform', 'Quarantine'])
+      expect([state, ledgerAfterFailure[state]]).toEqual([state, 'FAILED']);
+    expect(ledgerAfterFailure.Notify).toBe('SUCCEEDED');
+    expect(ledgerAfterFailure.NotifyRejected).toBe('REJECTED');
+    // ...and the successful redrive moved it on.
+    expect(ledgerStatus(runs.Transform!.landed)).toBe('SUCCEEDED');
+
     const notices = await new LocalNotifier({ outboxFile: home.home.outboxFile }).read();
-    const failedRunIds = Object.values(runs).map((r) => r.failed.runId);
-    const aboutFailures = notices.filter(
-      (n) =>
-        n.attributes?.status === 'FAILED' ||
-        /FAILED/.test(n.subject) ||
-        failedRunIds.some((id) => n.subject.includes(id)),
+    for (const [state, { failed }] of Object.entries(runs)) {
+      // One notice per failure: none for the redrive that succeeded or ended REJECTED.
+      const mine = notices.filter((n) => n.attributes?.runId === failed.runId);
+      expect([state, mine.length]).toEqual([state, 1]);
+      expect(mine[0]!.attributes).toMatchObject({ status: 'FAILED', state, error: 'States.TaskFailed' });
+      expect(mine[0]!.subject).toContain(`FAILED: run ${failed.runId} at ${state}`);
+      expect(mine[0]!.message).toContain(`${state} is down`);
+      expect(mine[0]!.message).toContain(`etl redrive ${failed.runId}`);
+    }
+    // A rejected file is not a failure: no FAILED notice for a run that ended REJECTED.
+    const rejectedRunIds = new Set(
+      readdirSync(home.home.runsDir)
+        .map((f) => JSON.parse(readFileSync(path.join(home.home.runsDir, f), 'utf8')) as RunRecord)
+        .filter((r) => r.displayStatus === 'REJECTED' && r.redriveCount === 0)
+        .map((r) => r.runId),
     );
-    expect(aboutFailures).toEqual([]);
+    expect(rejectedRunIds.size).toBeGreaterThan(0);
+    expect(
+      notices.filter((n) => rejectedRunIds.has(n.attributes?.runId ?? '')).map((n) => n.subject),
+    ).toEqual([]);
   });
 });
