@@ -42,6 +42,8 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const MAX_SEGMENT_BYTES = 200;
 /** Temp files start with `%t`: an encoded segment never does (`%` is always followed by hex). */
 const TEMP_PREFIX = '%tmp-';
+/** put() re-creates a folder a concurrent delete pruned and tries again, at most this many times. */
+const PUBLISH_ATTEMPTS = 10;
 /** Marks a shortened segment: `<prefix>%~<hash>`; never produced by percent-encoding either. */
 const LONG_SEGMENT = /%~([0-9a-f]{64})$/;
 /** An empty key segment (`a//b`, or a folder marker `a/`): `%` alone never comes from encoding. */
@@ -170,18 +172,25 @@ export class LocalObjectStore implements ObjectStore {
     await writeAtomic(path.join(versionDir, `${versionId}.json`), JSON.stringify(meta));
 
     // Publish: link the version into the bucket folder under a temp name, then rename over the
-    // current file, so readers see the old object or the new one, never half of one.
+    // current file, so readers see the old object or the new one, never half of one. A concurrent
+    // delete of the last object in that folder may remove the folder in between (S3 has no
+    // folders, so this race exists only here): make it again and retry.
     const tmpLink = path.join(path.dirname(target), `${TEMP_PREFIX}${versionId}`);
-    try {
-      await fs.link(versionFile, tmpLink);
-    } catch {
-      await fs.copyFile(versionFile, tmpLink); // e.g. a file system without hard links
-    }
-    try {
-      await fs.rename(tmpLink, target);
-    } catch (e) {
-      await fs.rm(tmpLink, { force: true });
-      throw this.conflictError(e, bucket, key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.linkInto(versionFile, tmpLink);
+        try {
+          await fs.rename(tmpLink, target);
+        } catch (e) {
+          await fs.rm(tmpLink, { force: true });
+          throw e;
+        }
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= PUBLISH_ATTEMPTS)
+          throw this.conflictError(e, bucket, key);
+        await this.mkdirFor(target, key);
+      }
     }
     await writeAtomic(path.join(versionDir, 'current'), versionId);
     return infoOf(meta);
@@ -202,9 +211,14 @@ export class LocalObjectStore implements ObjectStore {
     const target = this.pathOf(ref.bucket, ref.key);
     await fs.rm(target, { force: true });
     await fs.rm(path.join(this.versionDir(ref.bucket, ref.key), 'current'), { force: true });
-    // Remove folders left empty, so a later key `a` is not blocked by an empty folder `a/`.
+    // Remove folders left empty, so a later key `a` is not blocked by an empty folder `a/`; but
+    // never a top-level folder (e.g. landing's `incoming/`), which watchers and uploads rely on.
     const bucketDir = this.bucketDir(ref.bucket);
-    for (let dir = path.dirname(target); dir.startsWith(bucketDir + path.sep); dir = path.dirname(dir)) {
+    for (
+      let dir = path.dirname(target);
+      dir.startsWith(bucketDir + path.sep) && path.dirname(dir) !== bucketDir;
+      dir = path.dirname(dir)
+    ) {
       try {
         await fs.rmdir(dir);
       } catch {
@@ -318,6 +332,16 @@ export class LocalObjectStore implements ObjectStore {
       if (full !== undefined) return full;
     }
     return decodeURIComponent(name);
+  }
+
+  /** A hard link to `file` at `at`, or a copy on a file system without hard links. */
+  private async linkInto(file: string, at: string): Promise<void> {
+    try {
+      await fs.link(file, at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw e; // the folder went: the caller retries
+      await fs.copyFile(file, at);
+    }
   }
 
   private async mkdirFor(target: string, key: string): Promise<void> {

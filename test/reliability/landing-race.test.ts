@@ -6,14 +6,15 @@
  * or Quarantine (delete in incoming/<dataset>/) racing another upload or `etl watch` adopting a
  * dropped file into the same folder. S3 has no folders, so this exists only locally.
  *
- * Pinned (flip when fixed): today every such put fails. Fix suggested in docs/reliability.md.
+ * Fixed: put() re-creates the folder and retries the link and rename on ENOENT (bounded), and
+ * delete() no longer prunes a bucket's top-level folder (landing's `incoming/`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalObjectStore } from '../../adapters/local/object-store';
 
-test('GAP-5 (pinned, flip when fixed): a put racing the delete of the last object in its folder fails with ENOENT', async () => {
+test('GAP-5 (fixed): a put racing the delete of the last object in its folder is stored', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'etl-race-'));
   const store = new LocalObjectStore(dir);
   try {
@@ -31,9 +32,8 @@ test('GAP-5 (pinned, flip when fixed): a put racing the delete of the last objec
       );
       await store.delete({ bucket: 'landing', key: `incoming/event_sessions/new-${i}.csv` });
     }
-    // Expected once fixed: every put stored. Observed: they fail.
-    expect(outcomes.filter((o) => o !== 'stored').length).toBeGreaterThan(0);
-    expect(outcomes.filter((o) => o !== 'stored').every((o) => o === 'ENOENT')).toBe(true);
+    // put() re-creates a folder the delete pruned and retries: every put is stored.
+    expect(outcomes).toEqual(Array(20).fill('stored'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

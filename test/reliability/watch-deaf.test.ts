@@ -1,5 +1,5 @@
 /**
- * GAP-6: `etl watch` misses files it should run (nothing is lost: `etl reconcile` runs them).
+ * GAP-6 (fixed): `etl watch` used to miss files it should run (`etl reconcile` ran them).
  *
  *  (a) Once the landing area has emptied, watch is deaf. Archive and Quarantine delete the landing
  *      object; the local object store then removes every folder left empty up to the bucket —
@@ -9,10 +9,11 @@
  *      rejected file is a corrected upload) is not seen: after the first version was adopted and
  *      archived, Node's recursive fs.watch reports nothing more for that file name.
  *
- * Pinned (flip when fixed): each test shows today's behaviour, then that reconcile recovers it.
- * Suggested fixes in docs/reliability.md.
+ * Fixed: watch listens on the bucket folder (never removed), rescans the dataset folders on any
+ * event and every second, and runs each (key, version) once; the store keeps `incoming/`. Each
+ * test now shows watch running the file itself, leaving reconcile nothing to start.
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunStore } from '../../local/run-record';
 import { Sandbox } from '../cli/harness';
@@ -40,7 +41,7 @@ describe('etl watch misses files (GAP-6)', () => {
   beforeEach(() => (box = new Sandbox('etl-watch-deaf-')));
   afterEach(() => box.remove());
 
-  test('GAP-6a (pinned, flip when fixed): after the landing folder emptied, a new file is not run by watch; reconcile runs it', async () => {
+  test('GAP-6a (fixed): after the landing folder emptied (even removed by hand), a new file is run by watch', async () => {
     const incoming = path.join(box.home, 'landing/incoming/event_sessions');
     const runs = new RunStore(path.join(box.home, 'runs'));
     let prunedIncoming = false;
@@ -53,23 +54,28 @@ describe('etl watch misses files (GAP-6)', () => {
         'the first file to be processed',
       );
       prunedIncoming = !existsSync(path.join(box.home, 'landing/incoming'));
-      // The second file arrives the way a person would drop it: the folder is made again.
+      // Someone tidies up anyway; the second file arrives the way a person would drop it: the
+      // folder is made again.
+      rmSync(path.join(box.home, 'landing/incoming'), { recursive: true, force: true });
       mkdirSync(incoming, { recursive: true });
       copyFileSync(BASE, path.join(incoming, 'second.csv'));
       await new Promise((r) => setTimeout(r, 3000)); // 15× the settle time
     });
 
-    expect(prunedIncoming).toBe(true); // the store removed the watched folder itself
-    expect(keysAndStatus(runs)).toEqual([['incoming/event_sessions/first.csv', 'SUCCEEDED']]); // fixed: second.csv too
+    expect(prunedIncoming).toBe(false); // the store keeps the bucket's top-level folder
+    expect(keysAndStatus(runs)).toEqual([
+      ['incoming/event_sessions/first.csv', 'SUCCEEDED'],
+      ['incoming/event_sessions/second.csv', 'SUCCEEDED'],
+    ]);
     const reconciled = await box.etl(['reconcile']);
-    expect(reconciled.out).toMatch(/started\s+incoming\/event_sessions\/second\.csv/);
+    expect(reconciled.out).not.toMatch(/started/);
     expect(keysAndStatus(runs)).toEqual([
       ['incoming/event_sessions/first.csv', 'SUCCEEDED'],
       ['incoming/event_sessions/second.csv', 'SUCCEEDED'],
     ]);
   }, 120_000);
 
-  test('GAP-6b (pinned, flip when fixed): a second upload under the same name, after the first was archived, is not run by watch; reconcile runs it', async () => {
+  test('GAP-6b (fixed): a second upload under the same name, after the first was archived, is run by watch', async () => {
     const incoming = path.join(box.home, 'landing/incoming/event_sessions');
     const runs = new RunStore(path.join(box.home, 'runs'));
     mkdirSync(incoming, { recursive: true });
@@ -86,8 +92,12 @@ describe('etl watch misses files (GAP-6)', () => {
       await new Promise((r) => setTimeout(r, 3000));
     });
 
-    expect(keysAndStatus(runs)).toEqual([['incoming/event_sessions/talks.csv', 'SUCCEEDED']]); // fixed: two runs
-    await box.etl(['reconcile']);
+    expect(keysAndStatus(runs)).toEqual([
+      ['incoming/event_sessions/talks.csv', 'SUCCEEDED'],
+      ['incoming/event_sessions/talks.csv', 'SUCCEEDED'],
+    ]);
+    const reconciled = await box.etl(['reconcile']);
+    expect(reconciled.out).not.toMatch(/started/);
     expect(keysAndStatus(runs)).toEqual([
       ['incoming/event_sessions/talks.csv', 'SUCCEEDED'],
       ['incoming/event_sessions/talks.csv', 'SUCCEEDED'],
