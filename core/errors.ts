@@ -115,6 +115,9 @@ export const SERVICE_ERROR_NAMES = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
+  // A Lambda function that ran past its own timeout (the errorType Lambda reports; with the
+  // function ARN as Resource it is the state's error name).
+  'Sandbox.Timedout',
   'Glue.ConcurrentRunsExceededException',
   'Glue.AWSGlueException',
   'Glue.InternalServiceException',

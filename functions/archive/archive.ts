@@ -43,6 +43,13 @@ export interface ArchiveResult {
   readonly archived: Location;
   readonly originalRemoved: boolean;
   readonly notice: SucceededNotice;
+  /**
+   * `JSON.stringify(notice)`: the SNS message exactly as published. Notify sends this string as
+   * is rather than `States.JsonToString($.archive.notice)`, whose local implementation
+   * (aws-local-stepfunctions) strips backslashes and so breaks the JSON whenever a value holds a
+   * quote or backslash. The state machine keeps this, not `notice` (ResultSelector).
+   */
+  readonly noticeText: string;
 }
 
 export interface ArchiveDeps {
@@ -66,22 +73,19 @@ export async function archiveObject(input: ArchiveInput, deps: ArchiveDeps): Pro
     input.runId,
   );
   const url = (key: string) => `s3://${input.lakeBucket}/${key}`;
-  return {
-    archived,
-    originalRemoved: move.originalRemoved,
-    notice: {
-      status: 'SUCCEEDED',
-      runId: input.runId,
-      dataset: input.dataset,
-      file: {
-        bucket: input.source.bucket,
-        key: input.source.key,
-        ...(input.source.versionId !== undefined && { versionId: input.source.versionId }),
-      },
-      counts: input.counts,
-      curated: url(lake.curatedTablePrefix(input.dataset)),
-      manifest: url(lake.manifest(input.dataset, input.sourceId)),
-      archived: url(archived.key),
+  const notice: SucceededNotice = {
+    status: 'SUCCEEDED',
+    runId: input.runId,
+    dataset: input.dataset,
+    file: {
+      bucket: input.source.bucket,
+      key: input.source.key,
+      ...(input.source.versionId !== undefined && { versionId: input.source.versionId }),
     },
+    counts: input.counts,
+    curated: url(lake.curatedTablePrefix(input.dataset)),
+    manifest: url(lake.manifest(input.dataset, input.sourceId)),
+    archived: url(archived.key),
   };
+  return { archived, originalRemoved: move.originalRemoved, notice, noticeText: JSON.stringify(notice) };
 }

@@ -46,6 +46,13 @@ export interface QuarantineResult {
   readonly reasonFile: Location;
   readonly originalRemoved: boolean;
   readonly notice: RejectedNotice;
+  /**
+   * `JSON.stringify(notice)`: the SNS message exactly as published. NotifyRejected sends this
+   * string as is rather than `States.JsonToString($.quarantine.notice)`, whose local
+   * implementation (aws-local-stepfunctions) strips backslashes and so breaks the JSON whenever
+   * the message or key holds a quote or backslash. The state machine keeps this, not `notice`.
+   */
+  readonly noticeText: string;
 }
 
 /** A reason code from core/errors, or UNCLASSIFIED when the Cause carried none. */
@@ -158,21 +165,23 @@ export async function quarantineObject(
     reason,
   );
   const url = (l: Location) => `s3://${l.bucket}/${l.key}`;
+  const notice: RejectedNotice = {
+    status: 'REJECTED',
+    runId: input.runId,
+    reason,
+    message,
+    file,
+    quarantined: url(object),
+    reasonFile: url(reasonFile),
+    fix: FIX[reason],
+  };
   return {
     reason,
     message,
     quarantined: object,
     reasonFile,
     originalRemoved: move.originalRemoved,
-    notice: {
-      status: 'REJECTED',
-      runId: input.runId,
-      reason,
-      message,
-      file,
-      quarantined: url(object),
-      reasonFile: url(reasonFile),
-      fix: FIX[reason],
-    },
+    notice,
+    noticeText: JSON.stringify(notice),
   };
 }

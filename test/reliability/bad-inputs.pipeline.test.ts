@@ -605,18 +605,69 @@ test('every REJECTED run announced itself once in the outbox, with its reason in
   }
 });
 
-test('GAP-1 (pinned, flip when fixed): a REJECTED notice whose message holds a quote or backslash is not valid JSON locally', async () => {
-  // aws-local-stepfunctions 3.0.0 strips every "\\" from intrinsic results (BaseIntrinsicFunction.call),
-  // so States.JsonToString($.quarantine.notice) loses the escapes of the quotes in the message and
-  // of the key. On AWS the same ASL yields valid JSON. See docs/reliability.md, gaps.
+test('every notice in the outbox is valid JSON equal to the notice of its run, even when the message or key holds a quote, backslash or control character', async () => {
+  // Archive and Quarantine return the notice as JSON text (noticeText) and Notify/NotifyRejected
+  // publish it as is: no States.JsonToString, whose local implementation (aws-local-stepfunctions
+  // 3.0.0) strips every backslash. Was GAP-1, see docs/reliability.md.
   const notices = await new LocalNotifier({ outboxFile: home.home.outboxFile }).read();
-  const { record } = outcomes.get('0-byte file')!;
-  const notice = notices.find((n) => n.message.includes(record.runId))!;
-  expect(record.rejection!.message).toContain('"incoming/event_sessions/empty.csv"');
-  expect(() => JSON.parse(notice.message)).toThrow(SyntaxError);
-  const control = outcomes.get('a key with control characters')!;
-  const garbled = notices.find((n) => n.message.includes(control.record.runId))!;
-  expect(garbled.message).not.toContain(JSON.stringify(control.landed.key).slice(1, -1));
+  const url = (l: { bucket: string; key: string }) => `s3://${l.bucket}/${l.key}`;
+  let rejected = 0;
+  let succeeded = 0;
+  for (const { landed, record } of outcomes.values()) {
+    const mine = notices.filter((n) => n.message.includes(record.runId));
+    expect({ runId: record.runId, notices: mine.length }).toEqual({ runId: record.runId, notices: 1 });
+    const published = JSON.parse(mine[0]!.message) as Record<string, unknown>;
+    const file = {
+      bucket: home.home.landingBucket,
+      key: landed.key,
+      ...(landed.info.versionId !== undefined && { versionId: landed.info.versionId }),
+    };
+    if (record.displayStatus === 'REJECTED') {
+      rejected++;
+      // reason.json is written by the same step from the same values.
+      const reason = JSON.parse(readFileSync(record.outputs.reasonFile!, 'utf8')) as {
+        fix: string;
+        quarantined: { bucket: string; key: string };
+      };
+      const reasonFile = {
+        bucket: reason.quarantined.bucket,
+        key: `${reason.quarantined.key.slice(0, reason.quarantined.key.lastIndexOf('/') + 1)}reason.json`,
+      };
+      expect(published).toEqual({
+        status: 'REJECTED',
+        runId: record.runId,
+        reason: record.rejection!.reason,
+        message: record.rejection!.message,
+        file,
+        quarantined: url(reason.quarantined),
+        reasonFile: url(reasonFile),
+        fix: reason.fix,
+      });
+    } else {
+      succeeded++;
+      expect(published).toMatchObject({
+        status: 'SUCCEEDED',
+        runId: record.runId,
+        dataset: record.dataset,
+        file,
+        counts: { rowsRead: record.counts.rowsRead, rowsOut: record.counts.rowsWritten },
+      });
+    }
+  }
+  expect({ rejected: rejected > 20, succeeded: succeeded > 10 }).toEqual({ rejected: true, succeeded: true });
+  // The cases that broke the local message: a quoted key in the message, a backslash, control characters.
+  const byName = (name: string) => {
+    const { record } = outcomes.get(name)!;
+    return JSON.parse(notices.find((n) => n.message.includes(record.runId))!.message) as {
+      message: string;
+      file: { key: string };
+    };
+  };
+  expect(byName('0-byte file').message).toContain('"incoming/event_sessions/empty.csv"');
+  expect(byName('a key with \\').file.key).toBe('incoming/event_sessions/..\\..\\x.csv');
+  expect(byName('a key with control characters').file.key).toBe(
+    outcomes.get('a key with control characters')!.landed.key,
+  );
 });
 
 test('etl query sees exactly the rows of the processed files, per dataset (nothing partial, nothing extra)', async () => {

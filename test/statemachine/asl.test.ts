@@ -67,6 +67,8 @@ const DETERMINISTIC = [
   'DuplicateDeliveryError',
   'StaleVersionError',
 ];
+/** What a Lambda task that ran too long fails with: the task's TimeoutSeconds, Lambda's own timeout. */
+const TIMEOUTS = ['States.Timeout', 'Sandbox.Timedout', 'Lambda.ClientExecutionTimeoutException'];
 
 describe('pipeline.asl.json', () => {
   test('renders with sample substitutions into a definition asl-validator accepts', () => {
@@ -116,7 +118,37 @@ describe('pipeline.asl.json', () => {
     for (const r of retriers) {
       expect(r).toMatchObject({ MaxDelaySeconds: expect.any(Number), JitterStrategy: 'FULL' });
       expect(r.MaxAttempts).toBeGreaterThan(0);
-      expect(r.ErrorEquals.filter((e) => DETERMINISTIC.includes(e) || e.startsWith('States.'))).toEqual([]);
+      // States.Timeout is the one runtime name retried (Lambda tasks only, next test); never
+      // States.ALL / States.TaskFailed, which would retry deterministic failures too.
+      expect(
+        r.ErrorEquals.filter(
+          (e) => DETERMINISTIC.includes(e) || (e.startsWith('States.') && e !== 'States.Timeout'),
+        ),
+      ).toEqual([]);
+    }
+  });
+
+  test('a timed-out Lambda task is retried a little (every step is idempotent); a timed-out Transform is not', () => {
+    for (const [name, task] of Object.entries(TASK_STATES)) {
+      const retriers = definition.States[name]!.Retry ?? [];
+      const forTimeout = (e: string) => retriers.filter((r) => r.ErrorEquals.includes(e));
+      if (task.kind === 'lambda') {
+        for (const e of TIMEOUTS) {
+          // One retrier, small and backed off: a slow step is re-run, not hammered.
+          expect({ name, e, n: forTimeout(e).length }).toEqual({ name, e, n: 1 });
+          expect(forTimeout(e)[0]).toMatchObject({
+            MaxAttempts: expect.any(Number),
+            IntervalSeconds: expect.any(Number),
+            BackoffRate: expect.any(Number),
+          });
+          expect(forTimeout(e)[0]!.MaxAttempts).toBeLessThanOrEqual(2);
+          expect(forTimeout(e)[0]!.BackoffRate).toBeGreaterThan(1);
+        }
+      } else {
+        // Transform outlives the Glue job's own timeout: a task timeout there is a stuck run for
+        // a person to look at, not a blip (statemachines/README.md).
+        expect({ name, retried: TIMEOUTS.flatMap(forTimeout) }).toEqual({ name, retried: [] });
+      }
     }
   });
 

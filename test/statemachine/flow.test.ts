@@ -20,6 +20,18 @@ const EVENT = JSON.parse(
 const source = { bucket: 'serverless-etl-landing', key: 'incoming/registrations/2026/march sign-ups.csv' };
 const location = (key: string) => ({ bucket: 'lake', key });
 
+/** Notices whose values hold quotes and backslashes: the published message must stay valid JSON. */
+const SUCCEEDED_NOTICE = {
+  status: 'SUCCEEDED',
+  file: { key: 'incoming/registrations/say "hi" \\ bye.csv' },
+  counts: { rowsOut: 9 },
+};
+const REJECTED_NOTICE = {
+  status: 'REJECTED',
+  reason: 'HEADER_MISMATCH',
+  message: 'line 1: column "amount" is missing in "incoming\\registrations.csv"\n(tab\there)',
+};
+
 /** Stubs returning what each real step returns on the happy path. */
 function happyStubs(): Record<string, Stub> {
   return {
@@ -53,9 +65,22 @@ function happyStubs(): Record<string, Stub> {
     StartCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'RUNNING' }),
     PollCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'READY', lastCrawl: 'SUCCEEDED' }),
     Verify: () => ({ rowsOut: 9, checks: 3 }),
-    Archive: () => ({ archived: location('archive/x.csv'), notice: { status: 'SUCCEEDED', rowsOut: 9 } }),
+    Archive: () => ({
+      archived: location('archive/x.csv'),
+      originalRemoved: true,
+      notice: SUCCEEDED_NOTICE,
+      noticeText: JSON.stringify(SUCCEEDED_NOTICE),
+    }),
     Notify: () => ({ MessageId: 'm-1' }),
-    Quarantine: () => ({ reason: 'HEADER_MISMATCH', notice: { status: 'REJECTED' } }),
+    Quarantine: () => ({
+      reason: 'HEADER_MISMATCH',
+      message: REJECTED_NOTICE.message,
+      quarantined: location('quarantine/x.csv'),
+      reasonFile: location('quarantine/reason.json'),
+      originalRemoved: true,
+      notice: REJECTED_NOTICE,
+      noticeText: JSON.stringify(REJECTED_NOTICE),
+    }),
     NotifyRejected: () => ({ MessageId: 'm-2' }),
   };
 }
@@ -143,8 +168,16 @@ describe('pipeline state machine paths', () => {
     });
     const notify = inputOf('Notify')!;
     expect(notify.Subject).toBe('serverless-etl SUCCEEDED: registrations');
-    expect(JSON.parse(notify.Message as string)).toEqual({ status: 'SUCCEEDED', rowsOut: 9 });
+    // Archive's noticeText, published as is: valid JSON, quotes and backslashes intact.
+    expect(notify.Message).toBe(JSON.stringify(SUCCEEDED_NOTICE));
+    expect(JSON.parse(notify.Message as string)).toEqual(SUCCEEDED_NOTICE);
     expect(output!.notify).toEqual({ messageId: 'm-1' });
+    // The state keeps the notice once (as text), not twice.
+    expect(output!.archive).toEqual({
+      archived: location('archive/x.csv'),
+      originalRemoved: true,
+      noticeText: JSON.stringify(SUCCEEDED_NOTICE),
+    });
   });
 
   test.each([
@@ -201,7 +234,14 @@ describe('pipeline state machine paths', () => {
       rejection: { Error: 'FileRejectedError', Cause: 'HEADER_MISMATCH: column "amount" is missing' },
       lakeBucket: SAMPLE_SUBSTITUTIONS.LakeBucket,
     });
-    expect(inputOf('NotifyRejected')).toMatchObject({ Subject: 'serverless-etl REJECTED: HEADER_MISMATCH' });
+    const notify = inputOf('NotifyRejected')!;
+    expect(notify).toMatchObject({ Subject: 'serverless-etl REJECTED: HEADER_MISMATCH' });
+    expect(notify.Message).toBe(JSON.stringify(REJECTED_NOTICE));
+    expect(JSON.parse(notify.Message as string)).toEqual(REJECTED_NOTICE);
+    expect(notify.MessageAttributes).toEqual({
+      status: { DataType: 'String', StringValue: 'REJECTED' },
+      reason: { DataType: 'String', StringValue: 'HEADER_MISMATCH' },
+    });
   });
 
   test('a key rejected by Claim goes to Quarantine with the raw event detail (there is no claim yet)', async () => {
@@ -250,6 +290,57 @@ describe('pipeline state machine paths', () => {
     expect(error).toBeUndefined();
     expect([crawlAttempts, verifyAttempts]).toEqual([3, 2]);
     expect(visited[visited.length - 1]).toBe('Succeeded');
+  });
+
+  test.each(['Claim', 'Validate', 'PollCrawl', 'Archive'])(
+    "a timed-out %s (States.Timeout, then Lambda's own Sandbox.Timedout) is retried and the run succeeds",
+    async (state) => {
+      const stubs = happyStubs();
+      let attempts = 0;
+      const real = stubs[state]!;
+      stubs[state] = (i) => {
+        attempts++;
+        if (attempts === 1) throw Object.assign(new Error('task timed out'), { name: 'States.Timeout' });
+        if (attempts === 2) throw Object.assign(new Error('Task timed out'), { name: 'Sandbox.Timedout' });
+        return real(i);
+      };
+
+      const { error, visited } = await execute(stubs);
+
+      expect(error).toBeUndefined();
+      expect(attempts).toBe(3);
+      expect(visited[visited.length - 1]).toBe('Succeeded');
+    },
+  );
+
+  test('a Lambda task that keeps timing out fails there after a small number of attempts', async () => {
+    const stubs = happyStubs();
+    let attempts = 0;
+    stubs.Verify = () => {
+      attempts++;
+      throw Object.assign(new Error('task timed out'), { name: 'States.Timeout' });
+    };
+
+    const { error, visited } = await execute(stubs);
+
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(attempts).toBe(3); // 1 + MaxAttempts 2
+    expect(visited[visited.length - 1]).toBe('Verify');
+  });
+
+  test('a timed-out Transform is not retried: the run fails at Transform for a person to look at', async () => {
+    const stubs = happyStubs();
+    let attempts = 0;
+    stubs.Transform = () => {
+      attempts++;
+      throw Object.assign(new Error('task timed out'), { name: 'States.Timeout' });
+    };
+
+    const { error, visited } = await execute(stubs);
+
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(attempts).toBe(1);
+    expect(visited[visited.length - 1]).toBe('Transform');
   });
 
   test('verification failure is not retried and fails the execution at Verify', async () => {

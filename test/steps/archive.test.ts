@@ -65,6 +65,8 @@ describe('archive', () => {
       manifest: `s3://${LAKE}/manifests/registrations/${input.sourceId}.json`,
       archived: `s3://${LAKE}/${result.archived.key}`,
     });
+    // What Notify publishes as is (no intrinsic): the same notice as JSON text.
+    expect(JSON.parse(result.noticeText)).toEqual(result.notice);
   });
 
   test('running it again (a redrive after a crash) is harmless and keeps one archived copy', async () => {

@@ -60,6 +60,9 @@ describe('quarantine', () => {
       file: { key: KEY },
       quarantined: `s3://${LAKE}/${result.quarantined.key}`,
     });
+    // What NotifyRejected publishes as is: valid JSON even though the message quotes a column.
+    expect(result.message).toContain('"amount"');
+    expect(JSON.parse(result.noticeText)).toEqual(result.notice);
     const versionTag = result.quarantined.key.split('/')[3]!;
     expect(await lake.ledger.get({ bucket: LANDING, key: KEY, versionTag })).toMatchObject({
       status: 'REJECTED',
