@@ -492,7 +492,7 @@ async function main(options: BenchOptions): Promise<void> {
   for (const label of options.sizes) {
     inputs.push(await ensureInput(label, parseSize(label), options.seed, (l) => console.log(l)));
   }
-  const command = `npm run bench -- --sizes ${options.sizes.join(',')} --only ${options.only.join(',')} --seed ${options.seed}`;
+  const command = `npm run bench -- --sizes ${options.sizes.join(',')} --only ${options.only.join(',')} --seed ${options.seed} --repeat ${options.repeat} --runs ${options.runs}`;
   const sections: string[] = [];
   // RESULTS.md is rewritten after every part, so a run stopped half-way still leaves what it measured.
   const write = (finished: boolean) => {
