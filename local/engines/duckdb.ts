@@ -69,8 +69,10 @@ import { checkRequest, checkStagingColumns, type TransformRequest } from './requ
 /** Tuning for one DuckDB run. Every field is optional; the defaults suit a laptop. */
 export interface DuckdbEngineOptions {
   /**
-   * DuckDB `memory_limit`, e.g. '2GB'. Past it DuckDB spills to `tempDirectory`. Measured: a 1 GiB
-   * registrations file needed ≈2.6 GB RSS with 2 threads and failed under '1GB'.
+   * DuckDB `memory_limit`, e.g. '2GB'. Past it DuckDB spills to `tempDirectory` what it can (the
+   * dedupe window); the partition writers' buffers it cannot. Measured: a 1 GiB registrations file
+   * peaked at ≈2.3–2.6 GB RSS with 2 threads (the bare COPY ceiling: ≈2.6 GB); under tight limits
+   * lower `threads` first (each thread buffers its own rows per partition).
    * @default DuckDB's own default (80% of RAM)
    */
   readonly memoryLimit?: string;
