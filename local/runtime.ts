@@ -4,8 +4,12 @@
  * GetExecutionHistory (see history.ts, run-record.ts).
  *
  * Local differences from AWS, on purpose: Wait states and Retry pauses take no time (the local
- * dependencies answer at once), and a Task without TimeoutSeconds gets AWS's "no timeout" instead
- * of the library's 60 s default, so a slow local Spark transform is not cut off.
+ * dependencies answer at once) — except the poll-style retriers (a crawl still running), which
+ * wait for something that does take time: they keep the ASL's backoff, scaled down to
+ * {@link LOCAL_POLL_MS_PER_SECOND} ms per second and without jitter, so their bounded budget
+ * covers seconds of a local crawl instead of being spent in milliseconds (GAP-7). And a Task
+ * without TimeoutSeconds gets AWS's "no timeout" instead of the library's 60 s default, so a slow
+ * local Spark transform is not cut off.
  */
 import type { RunOptions as EngineRunOptions, StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { S3ObjectCreatedEvent } from '../core/events';
@@ -30,6 +34,17 @@ const LOCAL_ACCOUNT = '000000000000';
 const STATE_MACHINE_NAME = 'serverless-etl-local';
 /** Longest a progressing run's record lags behind its events. */
 const SAVE_DELAY_MS = 25;
+/**
+ * Errors a retrier waits out rather than retries past: "the crawl is still running". Their Retry
+ * pauses stay real locally, scaled by LOCAL_POLL_MS_PER_SECOND; every other pause is 0.
+ */
+export const POLL_STYLE_ERRORS: readonly string[] = ['CrawlerNotReadyError', 'CrawlerRunningError'];
+/**
+ * One second of a poll-style retrier's IntervalSeconds / MaxDelaySeconds, locally. With the
+ * pipeline's PollCrawl (15 s × 1.5^n, at most 60 s, 30 retries ≈ 28 min on AWS) that is 75 ms
+ * growing to 300 ms, ≈ 8.4 s in all; StartCrawl's CrawlerRunningError budget ≈ 6 s.
+ */
+export const LOCAL_POLL_MS_PER_SECOND = 5;
 /** setTimeout's ceiling (2^31-1 ms): AWS's 99999999 s default would overflow it and fire at once. */
 const NO_TIMEOUT_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
 
@@ -105,13 +120,15 @@ export class LocalRuntime {
 
   constructor(private readonly options: LocalRuntimeOptions) {
     this.stateMachineArn = `arn:aws:states:local:${LOCAL_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
-    this.definition = withLocalTimeouts(options.definition);
+    const timed = withLocalTimeouts(options.definition);
     // Validate once here (asl-validator compiles its schemas each time: ~100 ms); every run then
-    // skips it, including a redrive's copy, which starts mid-way ("unreachable states").
+    // skips it, including a redrive's copy, which starts mid-way ("unreachable states"). Before
+    // the poll pauses are scaled: fractional IntervalSeconds are not valid ASL.
     if (options.validate ?? true) {
       const { StateMachine } = loadInterpreter();
-      new StateMachine(this.definition, { validationOptions: { checkArn: true, checkPaths: true } });
+      new StateMachine(timed, { validationOptions: { checkArn: true, checkPaths: true } });
     }
+    this.definition = withLocalPollPauses(timed);
   }
 
   /** StartExecution with the S3 event as input. */
@@ -207,11 +224,13 @@ export class LocalRuntime {
     const machine = new StateMachine(definition, { validationOptions: { noValidate: true } });
     const taskHandlers: TaskHandlers = {};
     const waits: Record<string, number> = {};
-    const retryPauses: Record<string, number> = {};
+    const retryPauses: Record<string, number[]> = {};
     for (const [name, state] of Object.entries(definition.States)) {
       const s = state as unknown as Record<string, unknown>;
       if (s.Type === 'Wait') waits[name] = 0;
-      if (Array.isArray(s.Retry)) retryPauses[name] = 0;
+      // Per retrier: 0 (no pause), or -1 for a poll-style one: its (scaled) definition decides.
+      if (Array.isArray(s.Retry))
+        retryPauses[name] = (s.Retry as Retrier[]).map((r) => (isPollStyle(r) ? -1 : 0));
       if (s.Type !== 'Task') continue;
       const task = this.options.resolveTask(name, s);
       taskHandlers[name] = async (taskInput) => {
@@ -308,6 +327,46 @@ function applyTerminal(record: RunRecord, e: EngineEvent): void {
   if (last) record.endState = last.name;
   record.displayStatus =
     status === 'FAILED' && last?.type === 'Fail' && last.name === REJECTED_STATE ? 'REJECTED' : status;
+}
+
+interface Retrier {
+  readonly ErrorEquals: readonly string[];
+  readonly IntervalSeconds?: number;
+  readonly MaxDelaySeconds?: number;
+  readonly JitterStrategy?: string;
+}
+
+function isPollStyle(r: Retrier): boolean {
+  return r.ErrorEquals.some((e) => POLL_STYLE_ERRORS.includes(e));
+}
+
+/**
+ * A copy where each poll-style retrier's IntervalSeconds and MaxDelaySeconds are scaled to
+ * LOCAL_POLL_MS_PER_SECOND ms per second (BackoffRate and MaxAttempts kept) and jitter is off, so
+ * the local wait budget is the same fraction of AWS's every time.
+ */
+function withLocalPollPauses(definition: StateMachineDefinition): StateMachineDefinition {
+  const scale = LOCAL_POLL_MS_PER_SECOND / 1000;
+  const states: Record<string, unknown> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    const s = state as unknown as Record<string, unknown>;
+    states[name] = Array.isArray(s.Retry)
+      ? {
+          ...s,
+          Retry: (s.Retry as Retrier[]).map((r) =>
+            isPollStyle(r)
+              ? {
+                  ...r,
+                  IntervalSeconds: (r.IntervalSeconds ?? 1) * scale,
+                  ...(r.MaxDelaySeconds !== undefined && { MaxDelaySeconds: r.MaxDelaySeconds * scale }),
+                  JitterStrategy: 'NONE',
+                }
+              : r,
+          ),
+        }
+      : s;
+  }
+  return { ...definition, States: states as StateMachineDefinition['States'] };
 }
 
 /** A copy where every Task without a timeout gets AWS's (effectively unlimited) default. */

@@ -2,8 +2,9 @@
  * The local catalog: what the Glue crawler and Data Catalog are on AWS, as one JSON file a person
  * can read. A "crawl" scans the lake folder's curated/<dataset>/ folders and records each table:
  * its location, its columns (from the dataset's transform plan) and the partitions that hold
- * Parquet files. The crawl runs to completion inside startCrawler, so a poll right after it sees
- * READY — unless a test holds the crawler RUNNING with {@link LocalCatalog.holdCrawler}.
+ * Parquet files. The crawl runs to completion inside startCrawler (crawls take turns, and none is
+ * ever seen RUNNING), so a poll right after it sees READY — unless a test holds the crawler
+ * RUNNING with {@link LocalCatalog.holdCrawler}.
  *
  * ```json
  * { "tables": { "registrations": { "dataset": "registrations", "location": "curated/registrations/", ... } },
@@ -59,43 +60,61 @@ export interface LocalCatalogOptions {
   readonly schemasDir?: string;
 }
 
+/** Crawls in progress in this process, by catalog file: the next one starts when they end. */
+const turns = new Map<string, Promise<unknown>>();
+
+function inTurn<T>(key: string, job: () => Promise<T>): Promise<T> {
+  const previous = turns.get(key) ?? Promise.resolve();
+  const mine = previous.catch(() => {}).then(job);
+  const settled = mine.catch(() => {});
+  turns.set(key, settled);
+  void settled.then(() => {
+    if (turns.get(key) === settled) turns.delete(key);
+  });
+  return mine;
+}
+
 /** @example new LocalCatalog({ catalogFile: '.etl/catalog.json', lakeDir: '.etl/lake/lake' }) */
 export class LocalCatalog implements Catalog {
   constructor(private readonly options: LocalCatalogOptions) {}
 
   async startCrawler(name: string): Promise<void> {
-    const before = await this.read();
-    const state = before.crawlers[name]?.state ?? 'READY';
-    if (state !== 'READY') throw new CrawlerRunningError(`crawler ${name} is ${state}`);
-    const startTime = new Date().toISOString();
-    await this.write({
-      ...before,
-      crawlers: { ...before.crawlers, [name]: { ...before.crawlers[name], state: 'RUNNING' } },
-    });
-    let tables: Record<string, CatalogTable>;
-    try {
-      tables = await this.crawl();
-    } catch (e) {
+    // A local crawl is quick and atomic: it is never observable as RUNNING by another run (only a
+    // test's holdCrawler makes it so). Crawls of one catalog file take turns, so each scans the
+    // lake after the previous one wrote, and a run's own crawl always sees the output it just
+    // published. (Were crawls observable as RUNNING, a run would join a crawl whose scan predated
+    // its output, and pass PollCrawl's start-time check, which allows for AWS's seconds of
+    // crawler start-up, without its table being crawled.)
+    return inTurn(this.options.catalogFile, async () => {
+      const before = await this.read();
+      const state = before.crawlers[name]?.state ?? 'READY';
+      if (state !== 'READY') throw new CrawlerRunningError(`crawler ${name} is ${state}`);
+      const startTime = new Date().toISOString();
+      let tables: Record<string, CatalogTable>;
+      try {
+        tables = await this.crawl();
+      } catch (e) {
+        const now = await this.read();
+        await this.write({
+          ...now,
+          crawlers: {
+            ...now.crawlers,
+            [name]: {
+              state: 'READY',
+              lastCrawl: { status: 'FAILED', startTime, errorMessage: (e as Error).message },
+            },
+          },
+        });
+        return;
+      }
       const now = await this.read();
       await this.write({
-        ...now,
+        tables: { ...now.tables, ...tables },
         crawlers: {
           ...now.crawlers,
-          [name]: {
-            state: 'READY',
-            lastCrawl: { status: 'FAILED', startTime, errorMessage: (e as Error).message },
-          },
+          [name]: { state: 'READY', lastCrawl: { status: 'SUCCEEDED', startTime } },
         },
       });
-      return;
-    }
-    const now = await this.read();
-    await this.write({
-      tables: { ...now.tables, ...tables },
-      crawlers: {
-        ...now.crawlers,
-        [name]: { state: 'READY', lastCrawl: { status: 'SUCCEEDED', startTime } },
-      },
     });
   }
 

@@ -10,7 +10,12 @@ import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { S3ObjectCreatedEvent } from '../../core/events';
 import { objectCreatedEvent } from '../../local/landing';
 import { RunStore, visitsOf } from '../../local/run-record';
-import { LocalRuntime, RedriveRefusedError, type LocalTask } from '../../local/runtime';
+import {
+  LOCAL_POLL_MS_PER_SECOND,
+  LocalRuntime,
+  RedriveRefusedError,
+  type LocalTask,
+} from '../../local/runtime';
 
 const definition = JSON.parse(
   readFileSync(path.join(__dirname, '../fixtures/local/mini.asl.json'), 'utf8'),
@@ -100,6 +105,61 @@ describe('local runtime', () => {
     expect(work).toMatchObject({ status: 'SUCCEEDED', attempts: 3, retries: 2 });
     expect(work.errors.map((e) => e.error)).toEqual(['TransientDependencyError', 'TransientDependencyError']);
     expect(record.events.filter((e) => e.type === 'TaskFailed')).toHaveLength(2);
+  });
+
+  test('poll-style retriers (crawl still running) keep scaled real pauses; other retriers pause 0', async () => {
+    const polling = {
+      StartAt: 'Poll',
+      States: {
+        Poll: {
+          Type: 'Task',
+          Resource: 'arn:aws:lambda:us-east-1:000000000000:function:poll',
+          Retry: [
+            // Scaled: 10 s → 50 ms, then 100 ms, then capped at 20 s → 100 ms: 250 ms in all.
+            {
+              ErrorEquals: ['CrawlerNotReadyError'],
+              IntervalSeconds: 10,
+              BackoffRate: 2,
+              MaxAttempts: 5,
+              MaxDelaySeconds: 20,
+            },
+            // An hour's pause on AWS: 0 locally.
+            { ErrorEquals: ['Lambda.ServiceException'], IntervalSeconds: 3600, MaxAttempts: 3 },
+          ],
+          End: true,
+        },
+      },
+    } as unknown as StateMachineDefinition;
+    const thrown = [
+      'CrawlerNotReadyError',
+      'Lambda.ServiceException',
+      'CrawlerNotReadyError',
+      'CrawlerNotReadyError',
+      'Lambda.ServiceException',
+    ];
+    const at: number[] = [];
+    const local = new LocalRuntime({
+      definition: polling,
+      runs,
+      engine: 'stub',
+      resolveTask: () => async () => {
+        const name = thrown[at.push(Date.now()) - 1];
+        if (name) throw Object.assign(new Error(`not yet (${name})`), { name });
+        return { ready: true };
+      },
+    });
+
+    const record = await local.start(eventFor(1)).done;
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(visitsOf(record)[0]).toMatchObject({ name: 'Poll', attempts: 6, retries: 5 });
+    expect(LOCAL_POLL_MS_PER_SECOND).toBe(5);
+    // The pause before each attempt after a poll-style error: 50, 100, 100 ms (no jitter)...
+    const pauseAfter = (i: number) => at[i + 1]! - at[i]!;
+    expect([pauseAfter(0), pauseAfter(2), pauseAfter(3)].map((ms) => ms >= 45)).toEqual([true, true, true]);
+    expect([pauseAfter(2), pauseAfter(3)].map((ms) => ms >= 95)).toEqual([true, true]);
+    // ...and no real Lambda.ServiceException pause (1 h on AWS).
+    expect(at.at(-1)! - at[0]!).toBeLessThan(5000);
   });
 
   test('a caught FileRejectedError ends in FileRejected and is shown as REJECTED', async () => {
