@@ -132,14 +132,10 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
       writeFileSync(path.join(staged, f.dataset, f.name), f.csv);
     }
     const incoming = (f: Planned) => path.join(box.home, 'landing/incoming', f.dataset, f.name);
-    for (const ds of ['registrations', 'event_sessions', 'sponsor_payments']) {
+    // No placeholder keeps the dataset folders: they empty and are pruned while files still
+    // arrive, which the watcher (GAP-6) and the store's put (GAP-5) both survive now.
+    for (const ds of ['registrations', 'event_sessions', 'sponsor_payments'])
       mkdirSync(path.join(box.home, 'landing/incoming', ds), { recursive: true });
-      // A hidden file (never a trigger) keeps each folder from emptying: when the store deletes the
-      // last landing object it removes the empty folders up to incoming/ itself, and the watcher,
-      // watching that folder, goes deaf (GAP-6, watch-deaf.test.ts); a put racing that removal
-      // fails (GAP-5). Both are reported; this test measures the load, not those.
-      writeFileSync(path.join(box.home, 'landing/incoming', ds, '.keep'), '');
-    }
     const runs = new RunStore(path.join(box.home, 'runs'));
     const finished = () => runs.list().filter((r) => r.status !== 'RUNNING');
     const child = spawn(
