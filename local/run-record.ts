@@ -107,7 +107,10 @@ export class RunStore {
     }
   }
 
-  /** Every record, oldest first (run ids start with their start time). */
+  /**
+   * Every record, oldest first: by start time to the millisecond (run ids carry only the second,
+   * so two runs started in one second would otherwise be ordered by their random suffix).
+   */
   list(): RunRecord[] {
     let names: string[];
     try {
@@ -115,16 +118,17 @@ export class RunStore {
     } catch {
       return [];
     }
+    const order = (r: RunRecord) => `${r.startDate ?? ''} ${r.runId}`;
     return names
       .filter((n) => n.endsWith('.json'))
-      .sort()
       .flatMap((n) => {
         try {
           return [JSON.parse(readFileSync(path.join(this.dir, n), 'utf8')) as RunRecord];
         } catch {
           return []; // a foreign or damaged file is not a run
         }
-      });
+      })
+      .sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
   }
 }
 
