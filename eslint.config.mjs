@@ -4,7 +4,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.etl/', '.venv/', '.bench/', 'coverage/', '**/*.js', '**/*.mjs', 'glue/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      '.etl/',
+      '.venv/',
+      '.bench/',
+      'coverage/',
+      '**/*.js',
+      '**/*.mjs',
+      'glue/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -20,7 +20,7 @@ export type KeyCheck =
 // Letters, marks and digits of any script, emoji, and a few punctuation marks that are common in
 // file names and harmless everywhere we use them. Everything else (quotes, `;`, `\`, control
 // characters, `*?<>|$` ...) is refused by name below.
-const SEGMENT = /^(?:[\p{L}\p{M}\p{N}\p{Extended_Pictographic}\u200d\ufe0f _.+=:@,()!%&~-])+$/u;
+const SEGMENT = /^(?:[\p{L}\p{M}\p{N}\p{Extended_Pictographic} _.+=:@,()!%&~-]|\u200d|\ufe0f)+$/u;
 
 /** Checks a landing key against the allowlist. The key is the decoded one (see core/events). */
 export function checkLandingKey(key: string): KeyCheck {
