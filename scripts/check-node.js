@@ -5,7 +5,7 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major < 22) {
   console.error(
     `serverless-etl needs Node 22 but this is ${process.version}. Run it through npm scripts ` +
-      '(npm test, npm run etl -- ...) after `npm ci`: they use the Node 22 from node_modules/.bin.',
+      '(npm test, npm run etl -- ...) after `npm install`: they use the Node 22 from node_modules/.bin.',
   );
   process.exit(1);
 }
