@@ -12,6 +12,8 @@ import { checkLandingKey } from '../../core/layout';
 import type { ValidateInput, ValidateResult } from '../../core/steps';
 import { validateObject, type ValidateDeps } from './validate';
 
+export { iamNeeds } from './iam';
+
 export type ValidateHandler = (input: ValidateInput) => Promise<ValidateResult>;
 
 export function createHandler(deps: ValidateDeps): ValidateHandler {

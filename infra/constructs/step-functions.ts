@@ -6,7 +6,7 @@
  * Bundling uses the local esbuild (never Docker): `@aws-sdk/*` stays external because the
  * nodejs22.x runtime ships it, and schemas/ is copied into the bundle (SCHEMAS_DIR points there).
  */
-import { Annotations, type Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -18,7 +18,6 @@ import path from 'node:path';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
 import { STEP_ENV, type IamNeed, type IamNeeds, type IamResourceName } from '../../core/steps';
 import { statementsFor, type IamResourceMap } from '../iam-needs';
-import { NEEDS_DECLARED_BY_INFRA } from '../needs-declared-by-infra';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Where the bundled contracts live inside every function package. */
@@ -63,11 +62,8 @@ export interface StepFunction {
   readonly iamNeeds: IamNeeds;
 }
 
-/**
- * Reads a step's declared needs: `export const iamNeeds` from its handler.ts (or iam.ts), else
- * the stack's declaration on its behalf (infra/needs-declared-by-infra.ts), flagged `fallback`.
- */
-export function loadIamNeeds(functionsDir: string, step: string): { needs: IamNeeds; fallback: boolean } {
+/** Reads a step's declared needs: `export const iamNeeds` from its iam.ts or handler.ts. */
+export function loadIamNeeds(functionsDir: string, step: string): IamNeeds {
   const candidates = ['iam.ts', 'handler.ts'].map((f) => path.join(functionsDir, step, f));
   for (const file of candidates) {
     if (!existsSync(file)) continue;
@@ -90,10 +86,8 @@ export function loadIamNeeds(functionsDir: string, step: string): { needs: IamNe
         `${file}: iamNeeds must be an array of { on, actions, prefixes?, why } (IamNeeds in core/steps.ts).`,
       );
     }
-    return { needs: needs as IamNeeds, fallback: false };
+    return needs as IamNeeds;
   }
-  const declared = NEEDS_DECLARED_BY_INFRA[step];
-  if (declared) return { needs: declared, fallback: true };
   throw new Error(
     `${path.join(functionsDir, step)}: no \`export const iamNeeds: IamNeeds\` in handler.ts or iam.ts. Fix: declare the AWS actions the step uses (core/steps.ts IamNeeds); the stack grants exactly those.`,
   );
@@ -117,13 +111,7 @@ export class StepFunctions extends Construct {
       }
       // The real path: esbuild and CDK require the entry to sit under the project root.
       const entry = realpathSync(declared);
-      const { needs: iamNeeds, fallback } = loadIamNeeds(functionsDir, step);
-      if (fallback) {
-        Annotations.of(this).addWarningV2(
-          `etl:iamNeeds:${step}`,
-          `functions/${step}/handler.ts does not export iamNeeds; granting the needs infra/needs-declared-by-infra.ts declares for it. Move them into the handler.`,
-        );
-      }
+      const iamNeeds = loadIamNeeds(functionsDir, step);
       // `record-failure` → `RecordFailure` (construct ids and logical ids).
       const title = step
         .split('-')

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { IamNeeds } from '../../core/steps';
 import { loadIamNeeds } from '../../infra/constructs/step-functions';
 import { statementsFor, type IamResourceMap } from '../../infra/iam-needs';
-import { NEEDS_DECLARED_BY_INFRA } from '../../infra/needs-declared-by-infra';
 
 const STEP_FOLDERS = path.resolve(__dirname, '../fixtures/infra/step-folders');
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -108,13 +107,12 @@ describe('iamNeeds → IAM statements', () => {
 
 describe('reading a step folder', () => {
   test('needs may live in iam.ts beside the handler', () => {
-    expect(loadIamNeeds(STEP_FOLDERS, 'declared-in-iam-file')).toEqual({
-      needs: [{ on: 'ledgerTable', actions: ['dynamodb:GetItem'], why: 'fixture' }],
-      fallback: false,
-    });
+    expect(loadIamNeeds(STEP_FOLDERS, 'declared-in-iam-file')).toEqual([
+      { on: 'ledgerTable', actions: ['dynamodb:GetItem'], why: 'fixture' },
+    ]);
   });
 
-  test('a step without iamNeeds and without a declaration by infra stops the synth with the fix', () => {
+  test('a step without iamNeeds stops the synth with the fix', () => {
     expect(() => loadIamNeeds(STEP_FOLDERS, 'undeclared')).toThrow(
       /undeclared: no `export const iamNeeds: IamNeeds` in handler.ts or iam.ts. Fix: declare the AWS actions/,
     );
@@ -124,12 +122,5 @@ describe('reading a step folder', () => {
     expect(() => loadIamNeeds(STEP_FOLDERS, 'malformed')).toThrow(
       /malformed\/handler.ts: iamNeeds must be an array of/,
     );
-  });
-
-  test("infra's declaration is used only for a handler that exports none, and says so", () => {
-    expect(loadIamNeeds(STEP_FOLDERS, 'validate')).toEqual({
-      needs: NEEDS_DECLARED_BY_INFRA.validate,
-      fallback: true,
-    });
   });
 });
