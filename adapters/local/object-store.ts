@@ -345,10 +345,16 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   private async mkdirFor(target: string, key: string): Promise<void> {
-    try {
-      await fs.mkdir(path.dirname(target), { recursive: true });
-    } catch (e) {
-      throw this.conflictError(e, '', key);
+    // A recursive mkdir that meets an existing folder checks it with stat(); a concurrent delete
+    // pruning that (empty) folder in between makes it fail with ENOENT. Make it again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT' && attempt < PUBLISH_ATTEMPTS) continue;
+        throw this.conflictError(e, '', key);
+      }
     }
     // Make sure a long segment's name is on disk before anyone lists it.
     await Promise.all(this.pendingNames.values());
