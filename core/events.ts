@@ -37,6 +37,50 @@ export interface SourceObject {
   readonly sequencer?: string;
 }
 
+/** Who sent an event, and when: the parts of an Object Created event that are not the object. */
+export interface EventOrigin {
+  readonly id: string;
+  readonly account: string;
+  readonly region: string;
+  readonly time: Date;
+  /** S3's ordering token for the key; '' when unknown (claim then skips the out-of-order check). */
+  readonly sequencer: string;
+  readonly requestId: string;
+  readonly requester: string;
+}
+
+/** The EventBridge "Object Created" event S3 sends for one version of an object. */
+export function objectCreatedEventFor(
+  bucket: string,
+  object: { readonly key: string; readonly size: number; readonly etag: string; readonly versionId?: string },
+  origin: EventOrigin,
+): S3ObjectCreatedEvent {
+  return {
+    version: '0',
+    id: origin.id,
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account: origin.account,
+    time: origin.time.toISOString().replace(/\.\d+Z$/, 'Z'),
+    region: origin.region,
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: bucket },
+      object: {
+        key: encodeEventKey(object.key),
+        size: object.size,
+        etag: object.etag,
+        ...(object.versionId !== undefined && { 'version-id': object.versionId }),
+        sequencer: origin.sequencer,
+      },
+      'request-id': origin.requestId,
+      requester: origin.requester,
+      reason: 'PutObject',
+    },
+  };
+}
+
 /** S3 URL-encodes keys in its event payloads ("red flower.csv" → "red+flower.csv"). */
 export function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { encodeEventKey, type S3ObjectCreatedEvent } from '../core/events';
+import { objectCreatedEventFor, type S3ObjectCreatedEvent } from '../core/events';
 import { LANDING_PREFIX } from '../core/layout';
 import type { ObjectInfo, ObjectStore } from '../core/ports';
 
@@ -26,30 +26,15 @@ export function nextSequencer(now = Date.now()): string {
 
 /** The event EventBridge delivers for an object put into the landing bucket. */
 export function objectCreatedEvent(bucket: string, info: ObjectInfo, now = new Date()): S3ObjectCreatedEvent {
-  return {
-    version: '0',
+  return objectCreatedEventFor(bucket, info, {
     id: randomUUID(),
-    'detail-type': 'Object Created',
-    source: 'aws.s3',
     account: LOCAL_ACCOUNT,
-    time: now.toISOString().replace(/\.\d+Z$/, 'Z'),
     region: LOCAL_REGION,
-    resources: [`arn:aws:s3:::${bucket}`],
-    detail: {
-      version: '0',
-      bucket: { name: bucket },
-      object: {
-        key: encodeEventKey(info.key),
-        size: info.size,
-        etag: info.etag,
-        ...(info.versionId !== undefined && { 'version-id': info.versionId }),
-        sequencer: nextSequencer(now.getTime()),
-      },
-      'request-id': randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase(),
-      requester: LOCAL_ACCOUNT,
-      reason: 'PutObject',
-    },
-  };
+    time: now,
+    sequencer: nextSequencer(now.getTime()),
+    requestId: randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase(),
+    requester: LOCAL_ACCOUNT,
+  });
 }
 
 /** `incoming/<dataset>/<file name>`: where `etl run` puts a file. */

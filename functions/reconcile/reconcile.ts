@@ -9,7 +9,7 @@
  * the version, so two sweeps racing each other start one execution, not two.
  */
 import { createHash } from 'node:crypto';
-import { encodeEventKey, type S3ObjectCreatedEvent } from '../../core/events';
+import { objectCreatedEventFor, type S3ObjectCreatedEvent } from '../../core/events';
 import { LANDING_PREFIX, versionTagOf } from '../../core/layout';
 import type { Ledger, ObjectInfo, ObjectStore } from '../../core/ports';
 
@@ -69,32 +69,17 @@ export function objectCreatedEventOf(
   info: ObjectInfo,
   at: { account: string; region: string; now: Date; name: string },
 ): S3ObjectCreatedEvent {
-  return {
-    version: '0',
+  return objectCreatedEventFor(bucket, info, {
     id: at.name,
-    'detail-type': 'Object Created',
-    source: 'aws.s3',
     account: at.account,
-    time: at.now.toISOString().replace(/\.\d+Z$/, 'Z'),
     region: at.region,
-    resources: [`arn:aws:s3:::${bucket}`],
-    detail: {
-      version: '0',
-      bucket: { name: bucket },
-      object: {
-        key: encodeEventKey(info.key),
-        size: info.size,
-        etag: info.etag,
-        ...(info.versionId !== undefined && { 'version-id': info.versionId }),
-        // No S3 sequencer exists for a listed object: an empty one tells claim to skip the
-        // out-of-order check, which the ledger's first-write-wins still backs up.
-        sequencer: '',
-      },
-      'request-id': 'reconcile',
-      requester: 'serverless-etl-reconcile',
-      reason: 'PutObject',
-    },
-  };
+    time: at.now,
+    // No S3 sequencer exists for a listed object: an empty one tells claim to skip the
+    // out-of-order check, which the ledger's first-write-wins still backs up.
+    sequencer: '',
+    requestId: 'reconcile',
+    requester: 'serverless-etl-reconcile',
+  });
 }
 
 /** Runs one sweep. */
