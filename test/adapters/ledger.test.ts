@@ -6,12 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LocalLedger } from '../../adapters/local/ledger';
-import { DynamoDbLedger, LEDGER_TABLE_KEYS } from '../../adapters/aws/dynamodb-ledger';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { sequencerOrderKey } from '../../core/events';
 import type { Ledger, LedgerClaim } from '../../core/ports';
-import { startMoto, type MotoServer } from '../support/moto';
+import { createLedgerTable, startMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
 
 const claimOf = (over: Partial<LedgerClaim> = {}): LedgerClaim => ({
@@ -148,20 +148,7 @@ const withMoto = requirePythonSide('moto', 'DynamoDbLedger');
   ledgerContract('DynamoDbLedger', async () => {
     const table = `ledger-${++n}`;
     await client.send(new DeleteTableCommand({ TableName: table })).catch(() => undefined);
-    await client.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: LEDGER_TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-          { AttributeName: LEDGER_TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: LEDGER_TABLE_KEYS.partitionKey, AttributeType: 'S' },
-          { AttributeName: LEDGER_TABLE_KEYS.sortKey, AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createLedgerTable(client, table);
     return new DynamoDbLedger(client, table);
   });
 });

@@ -3,7 +3,7 @@
  * protocols on loopback. Scenarios: a missed event, versions the ledger knows, a racing second
  * sweep, keys the trigger would not match, the grace period, and a backlog cap.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   PutBucketVersioningCommand,
@@ -16,14 +16,14 @@ import {
   ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { DynamoDbLedger, LEDGER_TABLE_KEYS } from '../../adapters/aws/dynamodb-ledger';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { versionTagOf } from '../../core/layout';
 import type { S3ObjectCreatedEvent } from '../../core/events';
 import { reconcileLanding, type ReconcileDeps } from '../../functions/reconcile/reconcile';
 import { regionAndAccountOf, SfnRunStarter } from '../../functions/reconcile/sfn-run-starter';
 import { acceptMotoTimestamps } from '../remote/moto-stack';
-import { resetMoto, startMoto, type MotoServer } from '../support/moto';
+import { createLedgerTable, resetMoto, startMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
 
 const LANDING = 'landing-bucket';
@@ -59,20 +59,7 @@ const withMoto = requirePythonSide('moto', 'reconcile sweep');
     await s3.send(
       new PutBucketVersioningCommand({ Bucket: LANDING, VersioningConfiguration: { Status: 'Enabled' } }),
     );
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: LEDGER_TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-          { AttributeName: LEDGER_TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: LEDGER_TABLE_KEYS.partitionKey, AttributeType: 'S' },
-          { AttributeName: LEDGER_TABLE_KEYS.sortKey, AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createLedgerTable(ddb, TABLE);
     const created = await sfn.send(
       new CreateStateMachineCommand({
         name: 'serverless-etl-pipeline',

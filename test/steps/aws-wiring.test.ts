@@ -6,7 +6,7 @@
  * code really does (here: used ⊆ declared, resource and prefix included).
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateCrawlerCommand, GlueClient } from '@aws-sdk/client-glue';
 import {
   CreateBucketCommand,
@@ -16,7 +16,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { AthenaQueryEngine } from '../../adapters/aws/athena-query-engine';
-import { DynamoDbLedger, LEDGER_TABLE_KEYS } from '../../adapters/aws/dynamodb-ledger';
+import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { GlueCatalog } from '../../adapters/aws/glue-catalog';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { encodeEventKey, type S3ObjectCreatedEvent } from '../../core/events';
@@ -33,7 +33,7 @@ import { startCrawl } from '../../functions/catalog/catalog';
 import { iamNeeds as catalogNeeds } from '../../functions/catalog/handler';
 import { verifyOutput } from '../../functions/verify/verify';
 import { iamNeeds as verifyNeeds } from '../../functions/verify/handler';
-import { startMoto, type MotoServer } from '../support/moto';
+import { createLedgerTable, startMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
 
 const LANDING = 'serverless-etl-landing';
@@ -156,20 +156,7 @@ const run = requirePythonSide('moto', 'steps on AWS wiring');
         new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
       );
     }
-    await new DynamoDBClient(moto.clientConfig).send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: LEDGER_TABLE_KEYS.partitionKey, KeyType: 'HASH' },
-          { AttributeName: LEDGER_TABLE_KEYS.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: LEDGER_TABLE_KEYS.partitionKey, AttributeType: 'S' },
-          { AttributeName: LEDGER_TABLE_KEYS.sortKey, AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createLedgerTable(new DynamoDBClient(moto.clientConfig), TABLE);
   });
   afterAll(async () => moto?.stop());
 

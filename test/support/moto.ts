@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LEDGER_TABLE_KEYS } from '../../adapters/aws/dynamodb-ledger';
 import { VENV_PYTHON } from './python';
 
 export interface MotoServer {
@@ -82,4 +84,22 @@ export async function startMoto(): Promise<MotoServer> {
 /** Resets all moto state between tests. */
 export async function resetMoto(server: MotoServer): Promise<void> {
   await fetch(`${server.endpoint}/moto-api/reset`, { method: 'POST' });
+}
+
+/** Creates the ledger table with the schema the DynamoDB ledger adapter (and the stack) use. */
+export async function createLedgerTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: LEDGER_TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+        { AttributeName: LEDGER_TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: LEDGER_TABLE_KEYS.partitionKey, AttributeType: 'S' },
+        { AttributeName: LEDGER_TABLE_KEYS.sortKey, AttributeType: 'S' },
+      ],
+    }),
+  );
 }
