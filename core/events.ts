@@ -118,3 +118,26 @@ export function sequencerOrderKey(sequencer: string): string {
   if (!/^[0-9A-F]{1,64}$/.test(hex)) throw new Error(`S3 sequencer "${sequencer}" is not 1-64 hex digits`);
   return hex.padEnd(SEQUENCER_WIDTH, '0');
 }
+
+/**
+ * `--source_order` (and ClaimResult `sourceOrder`) when the event carried no usable sequencer:
+ * the transform then publishes without comparing versions, as Claim then skips its staleness check.
+ * Not empty, because a Glue job argument must have a value.
+ */
+export const UNORDERED_SOURCE = 'unordered';
+
+/** A fixed-width order key as {@link sequencerOrderKey} makes it. */
+export const SOURCE_ORDER_KEY = /^[0-9A-F]{64}$/;
+
+/**
+ * The order key of an event's sequencer, or undefined when there is none or it is unusable: an
+ * unusable sequencer disables the version-order checks for this event rather than failing it.
+ */
+export function sourceOrderKeyOf(sequencer: string | undefined): string | undefined {
+  if (sequencer === undefined || sequencer === '') return undefined;
+  try {
+    return sequencerOrderKey(sequencer);
+  } catch {
+    return undefined;
+  }
+}

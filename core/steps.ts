@@ -30,6 +30,12 @@ export interface ClaimResult {
   readonly source: SourceObject;
   readonly sourceId: string;
   readonly versionTag: string;
+  /**
+   * core/events sequencerOrderKey of the event's sequencer (what the ledger orders versions by),
+   * or UNORDERED_SOURCE. The Transform's `--source_order`: the engine never publishes over the
+   * output of a version with a greater one.
+   */
+  readonly sourceOrder: string;
 }
 
 /** Validate: Parameters { "runId.$": "$.claim.runId", "source.$": "$.claim.source" }. */
@@ -62,6 +68,12 @@ export interface TransformManifest {
   readonly dataset: string;
   readonly sourceId: string;
   readonly versionTag: string;
+  /**
+   * The version's order key (`--source_order`, core/events sequencerOrderKey); absent when the
+   * event had no usable sequencer (or the output predates the field). A transform never publishes
+   * over a manifest whose sourceOrder is greater than its own.
+   */
+  readonly sourceOrder?: string;
   readonly engine: 'glue' | 'spark' | 'duckdb';
   readonly rowsIn: number;
   readonly rowsOut: number;
@@ -74,6 +86,11 @@ export interface TransformManifest {
   readonly finishedAt: string;
   /** Where the time went, in milliseconds, by phase (engine-specific names, e.g. read, write, publish). */
   readonly timingsMs?: Readonly<Record<string, number>>;
+  /**
+   * Only in what an engine returns, never in a written manifest: the run found a newer version's
+   * output in place and published nothing (objects empty; the lake is as the newer run left it).
+   */
+  readonly superseded?: { readonly byVersionTag: string; readonly bySourceOrder: string };
 }
 
 /**

@@ -26,6 +26,7 @@ On Glue the same arguments are job arguments and the locations are s3:// URIs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -55,6 +56,10 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 # core/layout sourceIdOf() and versionTagOf() shapes, as local/engines/request.ts checks them.
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 VERSION_TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# core/events.ts: a sequencerOrderKey (64 upper-case hex digits, string order = S3 event order),
+# or UNORDERED_SOURCE when the event carried no usable sequencer.
+SOURCE_ORDER_KEY = re.compile(r"^[0-9A-F]{64}$")
+UNORDERED_SOURCE = "unordered"
 TEMP_KEY = re.compile(r"^(?!curated/|manifests/|staging/)(?:[A-Za-z0-9_=.-]+/)*[A-Za-z0-9_=.-]+/?$")
 # Printed on stdout/stderr so a caller (local/engines/spark.ts) can find the outcome among Spark's
 # own log lines.
@@ -209,6 +214,8 @@ class Store(Protocol):
     def move(self, src: str, dst: str) -> None: ...
     def delete(self, key: str) -> None: ...
     def delete_prefix(self, prefix: str) -> None: ...
+    def create_exclusive(self, key: str, text: str) -> bool: ...
+    def age_seconds(self, key: str) -> float | None: ...
 
 
 class LocalStore:
@@ -289,6 +296,25 @@ class LocalStore:
             parent = os.path.dirname(parent)
 
 
+    def create_exclusive(self, key: str, text: str) -> bool:
+        """Creates the file only if it does not exist (O_EXCL): True when this call created it."""
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return True
+
+    def age_seconds(self, key: str) -> float | None:
+        try:
+            return time.time() - os.stat(self._path(key)).st_mtime
+        except FileNotFoundError:
+            return None
+
+
 class S3Store:
     """An S3 bucket (and optional prefix). boto3 is on Glue; locally it comes with moto."""
 
@@ -354,6 +380,34 @@ class S3Store:
                 Bucket=self.bucket,
                 Delete={"Objects": [{"Key": self.prefix + k} for k in keys[i : i + 1000]]},
             )
+
+
+    def create_exclusive(self, key: str, text: str) -> bool:
+        """A conditional PUT (If-None-Match: *): S3 creates the object only if the key holds none,
+        atomically, so two jobs can never both create it. Needs boto3 >= 1.35 (Glue 5.0 has it)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket, Key=self.prefix + key, Body=text.encode("utf-8"), IfNoneMatch="*"
+            )
+            return True
+        except ClientError as e:
+            # 412: the key exists; 409: another conditional write to it is in progress.
+            if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+
+    def age_seconds(self, key: str) -> float | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.s3.head_object(Bucket=self.bucket, Key=self.prefix + key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return (dt.datetime.now(dt.timezone.utc) - head["LastModified"]).total_seconds()
 
 
 def open_store(uri: str, s3_client: Any = None) -> Store:
@@ -593,6 +647,7 @@ class JobArgs:
     plan: str | None = None
     temp: str | None = None
     engine: str = "spark"
+    source_order: str | None = None
 
 
 def check_args(args: JobArgs) -> None:
@@ -607,6 +662,13 @@ def check_args(args: JobArgs) -> None:
         raise TransformInputError(
             f"--temp {args.temp!r}: give a key prefix inside the lake, outside curated/ "
             "(readers must never see a half-written object)"
+        )
+    if args.source_order is not None and not (
+        args.source_order == UNORDERED_SOURCE or SOURCE_ORDER_KEY.match(args.source_order)
+    ):
+        raise TransformInputError(
+            f"--source_order {args.source_order!r} is neither a sequencerOrderKey() key nor "
+            f"{UNORDERED_SOURCE!r}; pass the claim step's sourceOrder"
         )
     if args.engine not in ("glue", "spark"):
         raise TransformInputError(f"--engine {args.engine!r}: use glue or spark")
@@ -685,6 +747,61 @@ def publish(
     return objects
 
 
+def newer_published(in_place: Any, source_order: str | None) -> dict[str, str] | None:
+    """Whether the manifest in place (parsed JSON or None) is for a NEWER version of the key than
+    `source_order`: then this run must not publish. Equal order = a re-run of the same version,
+    which replaces its own output. An unordered run, or a manifest without a well-formed
+    sourceOrder (written before versions were ordered), is never held back. Returns the newer
+    version's {versionTag, sourceOrder}. The same rule as local/engines/publish.ts newerPublished."""
+    if source_order is None or source_order == UNORDERED_SOURCE or not isinstance(in_place, dict):
+        return None
+    theirs = in_place.get("sourceOrder")
+    if not isinstance(theirs, str) or not SOURCE_ORDER_KEY.match(theirs) or theirs <= source_order:
+        return None
+    tag = in_place.get("versionTag")
+    return {"versionTag": tag if isinstance(tag, str) else "(unknown)", "sourceOrder": theirs}
+
+
+def manifest_in_place(lake: Store, dataset: str, source_id: str) -> Any:
+    """This source's manifest as it is now (None when there is none or it is unreadable)."""
+    key = manifest_key(dataset, source_id)
+    try:
+        return json.loads(lake.read_text(key)) if lake.exists(key) else None
+    except ValueError:
+        return None
+
+
+# A lock held this long is a killed publisher's leftover (a publish is renames or copies of one
+# file's objects: seconds to a few minutes). A waiting job gives up a little after that.
+STALE_LOCK_SECONDS = 15 * 60
+LOCK_WAIT_SECONDS = STALE_LOCK_SECONDS + 60
+
+
+@contextlib.contextmanager
+def publish_lock(lake: Store, source_id: str, wait_seconds: float = LOCK_WAIT_SECONDS):
+    """Holds `tmp/transform/<source_id>.publish.lock` (created exclusively: O_EXCL locally, a
+    conditional PUT on S3) while two versions of one key publish, so that reading the manifest in
+    place, publishing and writing the manifest are one step for each. As local/engines/publish.ts
+    withPublishLock does for the DuckDB engine."""
+    key = f"{LAKE_TMP_PREFIX}{source_id}.publish.lock"
+    deadline = time.monotonic() + wait_seconds
+    while not lake.create_exclusive(key, _now()):
+        age = lake.age_seconds(key)
+        if age is not None and age > STALE_LOCK_SECONDS:
+            lake.delete(key)
+        elif time.monotonic() > deadline:
+            raise RuntimeError(
+                f"publish of {source_id}: another run has held {key} for over {wait_seconds:.0f} s. "
+                "Let it finish and re-run; if no run is active, delete the lock object"
+            )
+        else:
+            time.sleep(0.2)
+    try:
+        yield
+    finally:
+        lake.delete(key)
+
+
 def _ms_since(t: float) -> int:
     return round((time.monotonic() - t) * 1000)
 
@@ -725,26 +842,52 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
         rows_in, rows_out = (
             (int(seen_in.get["rows"]), int(seen_out.get["rows"])) if written else (0, 0)
         )
-        objects = publish(lake, written, args.dataset, part, args.source_id)
-        timings["publish"] = _ms_since(t2)
+        manifest = {
+            "dataset": args.dataset,
+            "sourceId": args.source_id,
+            "versionTag": args.version_tag,
+            **(
+                {"sourceOrder": args.source_order}
+                if args.source_order not in (None, UNORDERED_SOURCE)
+                else {}
+            ),
+            "engine": args.engine,
+            "rowsIn": rows_in,
+            "rowsOut": rows_out,
+            "duplicatesDropped": rows_in - rows_out,
+            "partitions": sorted(written),
+            "objects": [],
+            "startedAt": started,
+        }
+        with publish_lock(lake, args.source_id):
+            newer = newer_published(
+                manifest_in_place(lake, args.dataset, args.source_id), args.source_order
+            )
+            if newer is None:
+                manifest["objects"] = publish(lake, written, args.dataset, part, args.source_id)
+                timings["publish"] = _ms_since(t2)
+                manifest.update(finishedAt=_now(), timingsMs=timings)
+                lake.write_text(
+                    manifest_key(args.dataset, args.source_id), json.dumps(manifest, indent=2) + "\n"
+                )
     finally:
         lake.delete_prefix(temp_key)
-
-    manifest = {
-        "dataset": args.dataset,
-        "sourceId": args.source_id,
-        "versionTag": args.version_tag,
-        "engine": args.engine,
-        "rowsIn": rows_in,
-        "rowsOut": rows_out,
-        "duplicatesDropped": rows_in - rows_out,
-        "partitions": sorted(written),
-        "objects": objects,
-        "startedAt": started,
-        "finishedAt": _now(),
-        "timingsMs": timings,
-    }
-    lake.write_text(manifest_key(args.dataset, args.source_id), json.dumps(manifest, indent=2) + "\n")
+    if newer is not None:
+        # A newer version of this key published meanwhile: its objects and manifest stay, this
+        # run's temp output is gone, and the state machine's Verify stands the run down.
+        log.warning(
+            "%s: not published, version %s (source order %s) is in place",
+            args.source_id,
+            newer["versionTag"],
+            newer["sourceOrder"],
+        )
+        timings["publish"] = _ms_since(t2)
+        manifest.update(
+            partitions=[],
+            finishedAt=_now(),
+            timingsMs=timings,
+            superseded={"byVersionTag": newer["versionTag"], "bySourceOrder": newer["sourceOrder"]},
+        )
     return manifest
 
 
@@ -753,7 +896,7 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 REQUIRED = ("staging", "lake", "dataset", "source_id", "version_tag")
-OPTIONAL = ("plan", "temp", "engine")
+OPTIONAL = ("plan", "temp", "engine", "source_order")
 
 
 def _glue_args(argv: list[str]) -> JobArgs | None:
@@ -777,6 +920,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset")
     p.add_argument("--source_id")
     p.add_argument("--version_tag")
+    p.add_argument(
+        "--source_order",
+        help="the version's order key (claim's sourceOrder); never publish over a newer one",
+    )
     p.add_argument("--plan", help="plan.json location (default: <staging>/plan.json)")
     p.add_argument("--temp", help="temp prefix inside the lake, outside curated/ (default: tmp/transform/<source_id>-<nonce>/)")
     p.add_argument("--engine", default="spark", choices=("spark", "glue"))

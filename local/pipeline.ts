@@ -205,6 +205,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     verify: () =>
       (require('../functions/verify/handler') as typeof import('../functions/verify/handler')).createHandler({
         store,
+        ledger: localLedger(),
         query: localQueryEngine(),
         schemasDir,
       }),
@@ -247,6 +248,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       ...(args['--dataset'] !== undefined && { dataset: args['--dataset'] }),
       sourceId: args['--source_id'] ?? '',
       versionTag: args['--version_tag'] ?? '',
+      ...(args['--source_order'] !== undefined && { sourceOrder: args['--source_order'] }),
       stagingDir,
       lakeDir,
     };

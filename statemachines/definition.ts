@@ -58,7 +58,8 @@ export const FUNCTION_TIMEOUT_SECONDS = {
 /**
  * Arguments the Transform task passes to the Glue job (glue/etl_job.py reads them with
  * getResolvedOptions): `--staging` = `s3://<bucket>/<staging prefix>`, `--lake` = `s3://<lake>/`,
- * plus the file's dataset, sourceId and versionTag.
+ * plus the file's dataset, sourceId and versionTag, and `--source_order` (Claim's sourceOrder: the job
+ * never publishes over the output of a newer version of the key).
  */
 export const TRANSFORM_JOB_ARGUMENTS = [
   '--staging',
@@ -66,6 +67,7 @@ export const TRANSFORM_JOB_ARGUMENTS = [
   '--dataset',
   '--source_id',
   '--version_tag',
+  '--source_order',
 ] as const;
 
 /**
@@ -101,7 +103,7 @@ export const OUTCOME_STATES = {
   Succeeded: 'processed, archived and announced',
   DuplicateDelivery: 'same bucket/key/version already claimed',
   StaleVersion: 'a newer version of the key is already claimed',
-  Superseded: 'a newer version of the key was claimed while this one validated',
+  Superseded: 'a newer version of the key was claimed while this one ran; its run produces the output',
   FileRejected: 'quarantined with reason.json; announced as REJECTED',
 } as const;
 

@@ -5,9 +5,10 @@
  */
 import { findContract } from '../../core/contract';
 import { FileRejectedError } from '../../core/errors';
-import { sequencerOrderKey, sourceObjectOf } from '../../core/events';
+import { sourceObjectOf, sourceOrderKeyOf, UNORDERED_SOURCE } from '../../core/events';
 import { checkLandingKey, sourceIdOf, versionTagOf } from '../../core/layout';
 import type { Ledger } from '../../core/ports';
+import { standDownIfSuperseded } from '../../core/superseded';
 import type { ClaimInput, ClaimResult } from '../../core/steps';
 
 export interface ClaimDeps {
@@ -27,12 +28,14 @@ export async function claimObject(input: ClaimInput, deps: ClaimDeps): Promise<C
   const where = `s3://${source.bucket}/${JSON.stringify(source.key).slice(1, -1)}`;
   const sourceId = sourceIdOf(source.key);
   const versionTag = versionTagOf(source.versionId, source.etag);
+  const orderKey = sourceOrderKeyOf(source.sequencer);
+  const sourceOrder = orderKey ?? UNORDERED_SOURCE;
   // A second delivery of an event already rejected (and quarantined) is a duplicate, not a
   // second rejection: one REJECTED notice per file version.
   const rejectOnce = async (rejection: FileRejectedError, dataset: string): Promise<ClaimResult> => {
     const earlier = await deps.ledger.get({ bucket: source.bucket, key: source.key, versionTag });
     if (earlier?.status !== 'REJECTED') throw rejection;
-    return { status: 'DUPLICATE', runId: input.runId, dataset, source, sourceId, versionTag };
+    return { status: 'DUPLICATE', runId: input.runId, dataset, source, sourceId, versionTag, sourceOrder };
   };
   const check = checkLandingKey(source.key);
   if (!check.ok) {
@@ -56,22 +59,20 @@ export async function claimObject(input: ClaimInput, deps: ClaimDeps): Promise<C
     versionTag,
     runId: input.runId,
     ...(source.versionId !== undefined && { versionId: source.versionId }),
-    ...(orderKeyOf(source.sequencer) !== undefined && { sequencerKey: orderKeyOf(source.sequencer)! }),
+    ...(orderKey !== undefined && { sequencerKey: orderKey }),
     claimedAt: (deps.now ?? (() => new Date()))().toISOString(),
   });
   const status =
     outcome.outcome === 'CLAIMED' ? 'CLAIMED' : outcome.outcome === 'DUPLICATE' ? 'DUPLICATE' : 'STALE';
-  return { status, runId: input.runId, dataset: check.dataset, source, sourceId, versionTag };
-}
-
-/** An unusable sequencer disables the staleness check for this event rather than failing it. */
-function orderKeyOf(sequencer: string | undefined): string | undefined {
-  if (sequencer === undefined || sequencer === '') return undefined;
-  try {
-    return sequencerOrderKey(sequencer);
-  } catch {
-    return undefined;
-  }
+  return {
+    status,
+    runId: input.runId,
+    dataset: check.dataset,
+    source,
+    sourceId,
+    versionTag,
+    sourceOrder,
+  };
 }
 
 /**
@@ -97,21 +98,8 @@ export async function recheckClaim(
   input: RecheckInput,
   deps: Pick<ClaimDeps, 'ledger'>,
 ): Promise<RecheckResult> {
-  const ours = orderKeyOf(input.source.sequencer);
-  const latest = await deps.ledger.latest({ bucket: input.source.bucket, key: input.source.key });
-  if (
-    ours === undefined ||
-    !latest ||
-    latest.versionTag === input.versionTag ||
-    latest.sequencerKey <= ours
-  ) {
-    return { status: 'CURRENT' };
-  }
-  await deps.ledger.settle(
-    { bucket: input.source.bucket, key: input.source.key, versionTag: input.versionTag },
-    'STALE',
-    input.runId,
-    `superseded by version ${latest.versionTag}`,
-  );
-  return { status: 'SUPERSEDED', latestVersionTag: latest.versionTag };
+  const outcome = await standDownIfSuperseded(input, deps.ledger);
+  return outcome.superseded
+    ? { status: 'SUPERSEDED', latestVersionTag: outcome.latestVersionTag }
+    : { status: 'CURRENT' };
 }

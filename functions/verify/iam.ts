@@ -33,6 +33,11 @@ export const iamNeeds: IamNeeds = [
     why: 'Athena lists partitions; HEAD of a missing manifest answers 404',
   },
   {
+    on: 'ledgerTable',
+    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    why: 'when the output is not this version: is a newer version claimed (latest), then record STALE',
+  },
+  {
     on: 'athenaResultsBucket',
     actions: ['s3:GetObject', 's3:PutObject', 's3:ListBucket', 's3:GetBucketLocation'],
     why: 'Athena writes and reads query results as the caller',

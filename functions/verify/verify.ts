@@ -4,17 +4,27 @@
  * file's objects only (`"$path"` ends in `/<sourceId>.snappy.parquet`): the row count equals the
  * manifest's rowsOut, required columns have no NULLs, primary keys are unique. Any mismatch is a
  * VerificationFailedError listing every problem (not retried: the data will not change by itself).
+ *
+ * Unless a newer version of the same key owns the objects by now: two versions share one source id,
+ * and a newer version may publish before this run's transform (which then publishes nothing) or
+ * between its transform and this check. When the checks fail, the manifest in place is for another
+ * version and the ledger has a newer version claimed, the run stands down (SUPERSEDED, ledger
+ * STALE) exactly as CheckStillLatest stands a run down before its transform.
  */
 import type { Readable } from 'node:stream';
 import { findContract, type DatasetContract } from '../../core/contract';
 import { VerificationFailedError } from '../../core/errors';
 import { lake } from '../../core/layout';
-import type { ObjectStore, QueryEngine, QueryParameter } from '../../core/ports';
+import type { SourceObject } from '../../core/events';
+import type { Ledger, ObjectStore, QueryEngine, QueryParameter } from '../../core/ports';
+import { standDownIfSuperseded } from '../../core/superseded';
 import type { TransformManifest } from '../../core/steps';
 
-/** Verify: Parameters { runId, dataset, sourceId, versionTag, rowsValid, lakeBucket, database }. */
+/** Verify: Parameters { runId, source, dataset, sourceId, versionTag, rowsValid, lakeBucket, database }. */
 export interface VerifyInput {
   readonly runId: string;
+  /** $.claim.source: the key and sequencer the ledger orders this version by. */
+  readonly source: SourceObject;
   readonly dataset: string;
   readonly sourceId: string;
   readonly versionTag: string;
@@ -26,6 +36,13 @@ export interface VerifyInput {
 
 /** Kept at $.verify. */
 export interface VerifyResult {
+  /**
+   * SUPERSEDED: a newer version of the key owns the objects; the ledger says STALE and the state
+   * machine ends at Superseded (no Archive: the original stays a landing version). The counts are 0.
+   */
+  readonly status: 'VERIFIED' | 'SUPERSEDED';
+  /** The newer version, when SUPERSEDED. */
+  readonly latestVersionTag?: string;
   readonly rowsOut: number;
   readonly duplicatesDropped: number;
   readonly objects: number;
@@ -36,6 +53,8 @@ export interface VerifyResult {
 export interface VerifyDeps {
   readonly store: ObjectStore;
   readonly query: QueryEngine;
+  /** Which version of the key is the newest claimed; where a superseded run is recorded STALE. */
+  readonly ledger: Pick<Ledger, 'latest' | 'settle'>;
   /** Folder of dataset contracts. @default the repository's schemas/ */
   readonly schemasDir?: string;
 }
@@ -92,6 +111,32 @@ async function readManifest(
 }
 
 export async function verifyOutput(input: VerifyInput, deps: VerifyDeps): Promise<VerifyResult> {
+  try {
+    return await checkOutput(input, deps);
+  } catch (e) {
+    if (!(e instanceof VerificationFailedError)) throw e;
+    // Read again: a newer version may have published while the checks ran.
+    const manifest = await readManifest(
+      deps.store,
+      input.lakeBucket,
+      lake.manifest(input.dataset, input.sourceId),
+    );
+    if (!manifest || manifest.versionTag === input.versionTag) throw e;
+    const outcome = await standDownIfSuperseded(input, deps.ledger);
+    if (!outcome.superseded) throw e;
+    return {
+      status: 'SUPERSEDED',
+      latestVersionTag: outcome.latestVersionTag,
+      rowsOut: 0,
+      duplicatesDropped: 0,
+      objects: 0,
+      partitions: 0,
+      checks: [],
+    };
+  }
+}
+
+async function checkOutput(input: VerifyInput, deps: VerifyDeps): Promise<VerifyResult> {
   const manifestKey = lake.manifest(input.dataset, input.sourceId);
   const where = `s3://${input.lakeBucket}/${manifestKey}`;
   const fix = `Fix: inspect ${where} and the objects it lists, then redrive the run (it resumes at Verify) or re-run the transform.`;
@@ -139,6 +184,7 @@ export async function verifyOutput(input: VerifyInput, deps: VerifyDeps): Promis
     throw new VerificationFailedError(`${input.dataset}/${input.sourceId}: ${problems.join('; ')}. ${fix}`);
   }
   return {
+    status: 'VERIFIED',
     rowsOut: manifest.rowsOut,
     duplicatesDropped: manifest.duplicatesDropped,
     objects: manifest.objects.length,

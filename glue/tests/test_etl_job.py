@@ -85,6 +85,8 @@ def test_canonical_patterns_accept_canonical_text_only(plan_type, good, bad):
         {"dataset": "Orders"},
         {"temp": "curated/parity_mix/"},
         {"temp": "_tmp/../curated/"},
+        {"source_order": "0A"},
+        {"source_order": "'; DROP"},
     ],
 )
 def test_ids_that_could_escape_their_place_are_refused(change):
@@ -129,6 +131,7 @@ def test_on_glue_the_job_arguments_come_from_get_resolved_options(monkeypatch):
     args = etl_job._glue_args(argv)
 
     assert "plan" not in seen["names"] and "temp" not in seen["names"]
+    assert "source_order" not in seen["names"]
     assert args == JobArgs(
         "s3://lake/staging/parity_mix/a/v1/", "s3://lake/", "parity_mix", SOURCE_ID, "v1", engine="glue"
     )
@@ -297,3 +300,98 @@ def test_a_run_that_dies_before_publishing_leaves_the_lake_as_it_was(
     # Spark's files never left the temp prefix, which is gone; readers saw nothing of this run.
     assert [k for k in lake.list("") if not k.startswith("staging/")] == sorted(earlier)
     assert all(lake.read_text(k) == text for k, text in earlier.items())
+
+
+# ------------------------------------------------------------------------------ versions of one key
+
+OLDER = "00617F08299329D189".ljust(64, "0")
+NEWER = "00617F0829A0000000".ljust(64, "0")
+
+
+@pytest.mark.parametrize(
+    "in_place, ours, refused",
+    [
+        ({"versionTag": "v2", "sourceOrder": NEWER}, OLDER, True),  # a newer version is in place
+        ({"versionTag": "v1", "sourceOrder": OLDER}, OLDER, False),  # a re-run of the same version
+        ({"versionTag": "v1", "sourceOrder": OLDER}, NEWER, False),  # an older version is in place
+        ({"versionTag": "v0"}, OLDER, False),  # written before versions were ordered
+        ({"versionTag": "v2", "sourceOrder": "zz"}, OLDER, False),  # not an order key: ignored
+        (None, OLDER, False),  # nothing published yet
+        ({"versionTag": "v2", "sourceOrder": NEWER}, "unordered", False),  # no order known
+        ({"versionTag": "v2", "sourceOrder": NEWER}, None, False),
+    ],
+)
+def test_a_run_refuses_to_publish_only_over_a_newer_version(in_place, ours, refused):
+    newer = etl_job.newer_published(in_place, ours)
+    assert (newer is not None) == refused
+    if refused:
+        assert newer == {"versionTag": "v2", "sourceOrder": NEWER}
+
+
+def _older_version_run(spark, staging_copy, mix_plan, tmp_path, in_place_order):
+    staging = staging_copy("duplicate_keys")
+    with open(os.path.join(staging, "plan.json"), "w") as f:
+        json.dump(mix_plan, f)
+    lake = LocalStore(str(tmp_path / "lake"))
+    in_place = {
+        f"curated/parity_mix/sale_date=2024-01-01/{SOURCE_ID}.snappy.parquet": "version 2's rows",
+        f"manifests/parity_mix/{SOURCE_ID}.json": json.dumps(
+            {"versionTag": "v2", "sourceOrder": in_place_order, "objects": []}
+        ),
+    }
+    _seed(lake, in_place)
+    result = etl_job.run_job(
+        spark, JobArgs(staging, lake.root, "parity_mix", SOURCE_ID, "v1", source_order=OLDER)
+    )
+    return lake, in_place, result
+
+
+def test_an_older_version_never_publishes_over_a_newer_ones_output(
+    spark, staging_copy, mix_plan, tmp_path
+):
+    lake, in_place, result = _older_version_run(spark, staging_copy, mix_plan, tmp_path, NEWER)
+
+    assert result["superseded"] == {"byVersionTag": "v2", "bySourceOrder": NEWER}
+    assert result["objects"] == [] and result["sourceOrder"] == OLDER
+    # The newer version's objects and manifest are exactly as they were; the temp output and the
+    # publish lock are gone.
+    assert [k for k in lake.list("") if not k.startswith("staging/")] == sorted(in_place)
+    assert all(lake.read_text(k) == text for k, text in in_place.items())
+
+
+def test_a_re_run_of_the_same_version_publishes_and_records_its_order(
+    spark, staging_copy, mix_plan, tmp_path
+):
+    lake, _in_place, result = _older_version_run(spark, staging_copy, mix_plan, tmp_path, OLDER)
+
+    assert "superseded" not in result and result["objects"]
+    written = json.loads(lake.read_text(f"manifests/parity_mix/{SOURCE_ID}.json"))
+    assert written["versionTag"] == "v1" and written["sourceOrder"] == OLDER
+    assert not [k for k in lake.list("") if k.startswith("tmp/")]
+
+
+@pytest.mark.parametrize("where", ["local", "s3"])
+def test_the_publish_lock_lets_one_run_in_at_a_time_and_breaks_a_killed_runs_lock(
+    where, tmp_path, moto_s3, monkeypatch
+):
+    if where == "s3":
+        moto_s3.create_bucket(Bucket="lake-lock")
+        lake = S3Store("lake-lock", "", moto_s3)
+    else:
+        lake = LocalStore(str(tmp_path / "lake"))
+    lock = f"tmp/transform/{SOURCE_ID}.publish.lock"
+
+    with etl_job.publish_lock(lake, SOURCE_ID):
+        assert lake.exists(lock)
+        # A second publisher of the same source waits, then gives up naming the lock.
+        with pytest.raises(RuntimeError, match="publish.lock"):
+            with etl_job.publish_lock(lake, SOURCE_ID, wait_seconds=0.3):
+                pass
+    assert not lake.exists(lock)
+
+    # A lock left by a killed run is taken over once it is older than STALE_LOCK_SECONDS.
+    assert lake.create_exclusive(lock, "killed run")
+    monkeypatch.setattr(etl_job, "STALE_LOCK_SECONDS", -1)
+    with etl_job.publish_lock(lake, SOURCE_ID, wait_seconds=5):
+        assert lake.read_text(lock) != "killed run"
+    assert not lake.exists(lock)

@@ -81,13 +81,15 @@ export class GlueTransform extends Construct {
         resources: [this.script.bucket.arnForObjects(this.script.s3ObjectKey)],
       }),
       // open_staging / read_staging: _SUCCESS, plan.json and part-*.jsonl of one source file;
-      // the run's own Parquet parts under tmp/ (counted, then copied into curated/).
+      // the run's own Parquet parts under tmp/ (counted, then copied into curated/) and its publish
+      // lock; the manifest in place (never publish over a newer version of the key).
       new iam.PolicyStatement({
         sid: 'ReadStaging',
         actions: ['s3:GetObject'],
         resources: [
           lake.arnForObjects(`${LAKE_PREFIXES.staging}*`),
           lake.arnForObjects(`${LAKE_PREFIXES.temp}*`),
+          lake.arnForObjects(`${LAKE_PREFIXES.manifests}*`),
         ],
       }),
       new iam.PolicyStatement({
@@ -96,7 +98,13 @@ export class GlueTransform extends Construct {
         resources: [lake.bucketArn],
         conditions: {
           StringLike: {
-            's3:prefix': [`${LAKE_PREFIXES.staging}*`, `${LAKE_PREFIXES.temp}*`, `${LAKE_PREFIXES.curated}*`],
+            's3:prefix': [
+              `${LAKE_PREFIXES.staging}*`,
+              `${LAKE_PREFIXES.temp}*`,
+              `${LAKE_PREFIXES.curated}*`,
+              // HEAD of a missing manifest or lock answers 404, not 403.
+              `${LAKE_PREFIXES.manifests}*`,
+            ],
           },
         },
       }),

@@ -38,7 +38,10 @@
  *
  * Manifest: `manifests/<dataset>/<sourceId>.json` (core/steps TransformManifest, engine 'duckdb'):
  * rowsIn = staging rows, rowsOut = rows written, duplicatesDropped = rowsIn − rowsOut, partitions
- * and objects sorted ascending. Zero rows out → no objects, and this source's old objects removed.
+ * and objects sorted ascending, sourceOrder = the request's (when ordered). Zero rows out → no
+ * objects, and this source's old objects removed. When the manifest in place records a newer
+ * version (greater sourceOrder) nothing is published or written: the returned manifest has
+ * `superseded` set and no objects (see local/engines/publish.ts).
  *
  * Safety: everything is written under `<lake>/_tmp/<sourceId>-<nonce>/` first (readers never look
  * there), then published by local/engines/publish.ts (atomic renames, stale own objects removed,
@@ -57,8 +60,11 @@ import {
   type TransformPlan,
 } from '../../core/plan';
 import type { TransformManifest } from '../../core/steps';
+import { UNORDERED_SOURCE } from '../../core/events';
 import {
   createRunTempDir,
+  manifestInPlace,
+  newerPublished,
   publishCuratedObjects,
   withPublishLock,
   writeManifest,
@@ -130,7 +136,35 @@ export async function runTransform(
     await options.hooks?.afterTempWrite?.(tempDir);
 
     clock = Date.now();
+    const ordered =
+      request.sourceOrder !== undefined && request.sourceOrder !== UNORDERED_SOURCE
+        ? { sourceOrder: request.sourceOrder }
+        : {};
     return await withPublishLock(lakeDir, sourceId, async () => {
+      const newer = newerPublished(
+        await manifestInPlace(lakeDir, plan.dataset, sourceId),
+        request.sourceOrder,
+      );
+      if (newer) {
+        // A newer version of this key has published meanwhile: its objects stay, this run's
+        // temp output is dropped (finally below), and Verify stands the run down.
+        return {
+          dataset: plan.dataset,
+          sourceId,
+          versionTag: request.versionTag,
+          ...ordered,
+          engine: 'duckdb',
+          rowsIn: written.rowsIn,
+          rowsOut: written.rowsOut,
+          duplicatesDropped: written.rowsIn - written.rowsOut,
+          partitions: [],
+          objects: [],
+          startedAt: startedAt.toISOString(),
+          finishedAt: new Date().toISOString(),
+          timingsMs: { ...timingsMs, publish: Date.now() - clock },
+          superseded: { byVersionTag: newer.versionTag, bySourceOrder: newer.sourceOrder },
+        } satisfies TransformManifest;
+      }
       const { objects } = await publishCuratedObjects({
         lakeDir,
         dataset: plan.dataset,
@@ -142,6 +176,7 @@ export async function runTransform(
         dataset: plan.dataset,
         sourceId,
         versionTag: request.versionTag,
+        ...ordered,
         engine: 'duckdb',
         rowsIn: written.rowsIn,
         rowsOut: written.rowsOut,

@@ -10,12 +10,18 @@
  *  3. the manifest is written to a temp file and renamed into place.
  * A crash between 1 and 3 can leave some partitions new and some old, each object whole; the
  * manifest is then stale or missing until the re-run, which is the signal that the run did not finish.
+ *
+ * Before step 1, under the publish lock, the manifest in place is read: when it records a newer
+ * version of the same key (a greater `sourceOrder`, see {@link newerPublished}), nothing is
+ * published at all — two versions of one key share one source id, and the older one must never
+ * replace the newer one's objects, whichever transform finishes last.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { TransformFailedError } from '../../core/errors';
 import { lake } from '../../core/layout';
+import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../../core/events';
 import type { TransformManifest } from '../../core/steps';
 
 /** Lake-relative folder for in-flight work: not under curated/ or manifests/, so no reader sees it. */
@@ -76,8 +82,9 @@ const LOCK_WAIT_MS = 60_000;
 /**
  * Runs `publish` while holding `<lake>/_tmp/<sourceId>.publish.lock` (created exclusively). Two
  * runs of one source (say, two versions of a key in flight at once) then publish one after the
- * other, each as a whole, instead of interleaving renames and deletes. Which version should win
- * is the claim step's decision, not the engine's: the last publisher wins.
+ * other, each as a whole, instead of interleaving renames and deletes. Which one may publish is
+ * decided inside `publish` ({@link newerPublished}): the lock makes that check and the publish
+ * one step, so a newer version cannot publish between them.
  */
 export async function withPublishLock<T>(
   lakeDir: string,
@@ -106,6 +113,39 @@ export async function withPublishLock<T>(
     return await publish();
   } finally {
     await fs.rm(lock, { force: true });
+  }
+}
+
+/** The version whose output is in place, as its manifest records it. */
+export interface PublishedVersion {
+  readonly versionTag: string;
+  readonly sourceOrder: string;
+}
+
+/**
+ * Whether the manifest in place (`inPlace`, parsed JSON or undefined) is for a NEWER version of
+ * the key than `sourceOrder` (this run's `--source_order`): then this run must not publish.
+ * Equal order = a re-run of the same version, which replaces its own output. An unordered run,
+ * or a manifest without a well-formed sourceOrder (written before versions were ordered), is
+ * never held back. Pure; glue/etl_job.py `newer_published` is the same rule.
+ */
+export function newerPublished(
+  inPlace: unknown,
+  sourceOrder: string | undefined,
+): PublishedVersion | undefined {
+  if (sourceOrder === undefined || sourceOrder === UNORDERED_SOURCE) return undefined;
+  if (typeof inPlace !== 'object' || inPlace === null) return undefined;
+  const { sourceOrder: theirs, versionTag } = inPlace as Partial<TransformManifest>;
+  if (typeof theirs !== 'string' || !SOURCE_ORDER_KEY.test(theirs) || theirs <= sourceOrder) return undefined;
+  return { versionTag: typeof versionTag === 'string' ? versionTag : '(unknown)', sourceOrder: theirs };
+}
+
+/** Reads this source's manifest in place (undefined when there is none or it is unreadable). */
+export async function manifestInPlace(lakeDir: string, dataset: string, sourceId: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(path.join(lakeDir, lake.manifest(dataset, sourceId)), 'utf8'));
+  } catch {
+    return undefined;
   }
 }
 

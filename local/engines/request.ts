@@ -7,6 +7,7 @@ import path from 'node:path';
 import { TransformFailedError } from '../../core/errors';
 import { LINE_COLUMN, checkPlan, type TransformPlan } from '../../core/plan';
 import { STAGING_SUCCESS } from '../../core/staging';
+import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../../core/events';
 
 /** One transform of one version of one source file. */
 export interface TransformRequest {
@@ -18,6 +19,13 @@ export interface TransformRequest {
   readonly sourceId: string;
   /** core/layout `versionTagOf(...)`: recorded in the manifest. */
   readonly versionTag: string;
+  /**
+   * The version's order key (ClaimResult `sourceOrder`, the Transform's `--source_order`): a
+   * sequencerOrderKey, or UNORDERED_SOURCE. Recorded in the manifest; the engine publishes
+   * nothing when the manifest in place has a greater one (local/engines/publish.ts).
+   * @default UNORDERED_SOURCE (no order check, as before versions were ordered)
+   */
+  readonly sourceOrder?: string;
   /** Local folder of the staging prefix: `part-NNNNN.jsonl` files and `_SUCCESS`. */
   readonly stagingDir: string;
   /** Local folder that is the lake bucket: lake key `k` lives at `<lakeDir>/<k>`. */
@@ -48,6 +56,15 @@ export function checkRequest(request: TransformRequest): { plan: TransformPlan; 
   if (!VERSION_TAG.test(request.versionTag)) {
     throw new TransformFailedError(
       `transform of ${request.sourceId}: version tag ${JSON.stringify(request.versionTag)} is not a core/layout versionTagOf() tag. Fix: derive it with versionTagOf(...)`,
+    );
+  }
+  if (
+    request.sourceOrder !== undefined &&
+    request.sourceOrder !== UNORDERED_SOURCE &&
+    !SOURCE_ORDER_KEY.test(request.sourceOrder)
+  ) {
+    throw new TransformFailedError(
+      `transform of ${request.sourceId}: source order ${JSON.stringify(request.sourceOrder)} is neither a core/events sequencerOrderKey() key nor "${UNORDERED_SOURCE}". Fix: pass the claim step's sourceOrder`,
     );
   }
   if (!existsSync(path.join(request.stagingDir, STAGING_SUCCESS))) {

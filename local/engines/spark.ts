@@ -98,6 +98,7 @@ export async function runSparkTransforms(
             dataset: plan.dataset,
             source_id: request.sourceId,
             version_tag: request.versionTag,
+            ...(request.sourceOrder !== undefined && { source_order: request.sourceOrder }),
             plan: planFile,
             engine: 'spark',
           },

@@ -219,10 +219,24 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
         workGroup: 'primary',
         pollIntervalMs: 10,
       });
-      return { store, query };
+      // No newer version of the key is ever claimed here: the ledger only answers "latest".
+      const ledger = {
+        latest: async () => undefined,
+        settle: async () => {
+          throw new Error('verify settled a version although no newer one was claimed');
+        },
+      };
+      return { store, query, ledger };
     }
     const input = {
       runId: 'run-1',
+      source: {
+        bucket: 'serverless-etl-landing',
+        key: 'incoming/registrations/march.csv',
+        size: 1,
+        etag: 'e',
+        sequencer: '0A',
+      },
       dataset: 'registrations',
       sourceId: 'march-aaaaaaaaaaaa',
       versionTag: '0123456789ab',

@@ -146,8 +146,9 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
         }),
       );
       await attempt(`verify(${dataset === key ? 'key' : 'id'})`, () =>
-        verifyHandler({ store, query })({
+        verifyHandler({ store, query, ledger })({
           runId,
+          source,
           dataset,
           sourceId: dataset === key ? key : sourceId,
           versionTag: '000000000000',

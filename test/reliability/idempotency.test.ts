@@ -9,9 +9,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sourceIdOf } from '../../core/layout';
+import { sequencerOrderKey } from '../../core/events';
+import { sourceIdOf, versionTagOf } from '../../core/layout';
+import type { EngineName } from '../../local/pipeline';
 import { visitsOf, type RunRecord } from '../../local/run-record';
-import { fixture, ReliabilityHome } from './support';
+import { requirePythonSide } from '../support/python';
+import { filesUnder, fixture, ReliabilityHome } from './support';
 
 const KEY = 'incoming/event_sessions/schedule.csv';
 const V1 = fixture('event_sessions/base.csv'); // 20 sessions, SES-000001..20
@@ -142,36 +145,106 @@ test('overwritten while its first run validates: each version is read from its o
   expect(await readVersion(h, KEY, v1.info.versionId!)).toEqual(V1);
 });
 
-test('GAP-2 (pinned, flip when fixed): overwritten after the first run passed CheckStillLatest: the older version is published last and wins', async () => {
-  // Interleaving: v1 passes CheckStillLatest and is about to start its transform; v2 is uploaded
-  // and runs to the end; then v1's transform runs. Expected: v2's rows stay. Observed: v1's
-  // publish replaces them (same source id; local/engines/publish.ts: "the last publisher wins"),
-  // v1's Verify passes (the manifest is its own), and the table holds the OLDER version's rows
-  // while both runs say SUCCEEDED. See docs/reliability.md (gaps) for the suggested fix.
+const ENGINES_HERE: EngineName[] = [
+  'duckdb',
+  ...(requirePythonSide('spark', 'idempotency: GAP-2 on local Spark') ? (['spark'] as const) : []),
+];
+
+test.each(ENGINES_HERE)(
+  'GAP-2 (fixed): overwritten after the first run passed CheckStillLatest: the newer rows stay, the older run stands down (%s)',
+  async (engine) => {
+    // Interleaving: v1 passes CheckStillLatest and is about to start its transform; v2 is uploaded
+    // and runs to the end; then v1's transform runs. v1's transform finds v2's manifest in place
+    // (greater source order) and publishes nothing; v1's Verify stands the run down.
+    const e = new ReliabilityHome(`etl-idem-${engine}-`, undefined, engine);
+    try {
+      const v1 = await e.land(KEY, V1);
+      const hold = gate();
+      let afterV1Transform: string[] | undefined;
+      const first = e.run(v1.event, {
+        beforeTask: async (state) => {
+          if (state === 'Transform') {
+            hold.reached();
+            await hold.opened;
+          }
+          if (state === 'StartCrawl' && afterV1Transform === undefined) {
+            // v1's transform has ended: not one of its rows is visible, not even before Verify.
+            afterV1Transform = (
+              await e.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1')
+            ).map((r) => r.session_id);
+          }
+        },
+      });
+      await hold.arrived;
+      const v2 = await e.land(KEY, V2);
+      const second = await e.run(v2.event);
+      hold.open();
+      const firstDone = await first;
+
+      expect(second.endState).toBe('Succeeded');
+      expect(firstDone.status).toBe('SUCCEEDED');
+      expect(firstDone.endState).toBe('Superseded');
+      expect(stateNames(firstDone)).toEqual(expect.arrayContaining(['Transform', 'Verify', 'VerifyOutcome']));
+      expect(stateNames(firstDone)).not.toContain('Archive');
+      expect(afterV1Transform).toEqual(idsOf(V2));
+      const rows = await e.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
+      expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
+      const manifest = JSON.parse(
+        readFileSync(
+          path.join(e.home.lakeDir, 'manifests/event_sessions', `${sourceIdOf(KEY)}.json`),
+          'utf8',
+        ),
+      ) as { versionTag: string; rowsOut: number; sourceOrder: string };
+      expect(manifest).toMatchObject({
+        versionTag: versionTagOf(v2.info.versionId, v2.info.etag),
+        rowsOut: 5,
+        sourceOrder: sequencerOrderKey(v2.event.detail.object.sequencer),
+      });
+      expect(
+        ledgerRecords(e)
+          .map((r) => r.status)
+          .sort(),
+      ).toEqual(['STALE', 'SUCCEEDED']);
+      // Both originals can be found: v2 archived, v1 still a version of the landing key.
+      expect(e.originalLocations(second, v2)).toEqual([second.outputs.archive]);
+      expect(await readVersion(e, KEY, v1.info.versionId!)).toEqual(V1);
+      // v1's temp output (and every publish lock) is gone: nothing of it is left in the lake.
+      expect([
+        ...filesUnder(path.join(e.home.lakeDir, '_tmp')),
+        ...filesUnder(path.join(e.home.lakeDir, 'tmp')),
+      ]).toEqual([]);
+    } finally {
+      e.dispose();
+    }
+  },
+  180_000,
+);
+
+test("a newer version published between the first run's transform and its verify: the newer rows stay, the older run stands down at Verify", async () => {
   const v1 = await h.land(KEY, V1);
   const hold = gate();
   const first = h.run(v1.event, {
     beforeTask: async (state) => {
-      if (state !== 'Transform') return;
+      if (state !== 'Verify') return;
       hold.reached();
       await hold.opened;
     },
   });
-  await hold.arrived;
+  await hold.arrived; // v1's rows are published (and verified by nobody yet)
   const v2 = await h.land(KEY, V2);
   const second = await h.run(v2.event);
   hold.open();
   const firstDone = await first;
 
-  expect(second.endState).toBe('Succeeded');
-  expect(firstDone.endState).toBe('Succeeded');
+  expect([second.endState, firstDone.endState]).toEqual(['Succeeded', 'Superseded']);
   const rows = await h.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
-  // What the table holds today: version 1's sessions (the fix makes this idsOf(V2)).
-  expect(rows.map((r) => r.session_id)).toEqual(idsOf(V1));
-  const manifest = JSON.parse(
-    readFileSync(path.join(h.home.lakeDir, 'manifests/event_sessions', `${sourceIdOf(KEY)}.json`), 'utf8'),
-  ) as { versionTag: string; rowsOut: number };
-  expect(manifest.rowsOut).toBe(20);
+  expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
+  expect(
+    ledgerRecords(h)
+      .map((r) => r.status)
+      .sort(),
+  ).toEqual(['STALE', 'SUCCEEDED']);
+  expect(await readVersion(h, KEY, v1.info.versionId!)).toEqual(V1);
 });
 
 test("re-running a file replaces exactly its own rows; another file's rows in the same partitions stay", async () => {

@@ -13,7 +13,7 @@ import type { ObjectInfo } from '../../core/ports';
 import { homeAt } from '../../local/home';
 import { queryLake } from '../../local/lake-query';
 import { objectCreatedEvent } from '../../local/landing';
-import { createLocalPipeline, type LocalPipeline } from '../../local/pipeline';
+import { createLocalPipeline, type EngineName, type LocalPipeline } from '../../local/pipeline';
 import type { RunRecord } from '../../local/run-record';
 import type { RunOptions } from '../../local/runtime';
 
@@ -55,10 +55,13 @@ export class ReliabilityHome {
   readonly root: string;
   readonly pipeline: LocalPipeline;
 
-  /** @param root use this (new, empty) folder as the home instead of a fresh temp folder */
-  constructor(prefix = 'etl-reliability-', root?: string) {
+  /**
+   * @param root use this (new, empty) folder as the home instead of a fresh temp folder
+   * @param engine the Transform engine @default 'duckdb'
+   */
+  constructor(prefix = 'etl-reliability-', root?: string, engine: EngineName = 'duckdb') {
     this.root = root ?? mkdtempSync(path.join(tmpdir(), prefix));
-    this.pipeline = createLocalPipeline({ home: homeAt(this.root) });
+    this.pipeline = createLocalPipeline({ home: homeAt(this.root), engine });
   }
 
   get home() {

@@ -19,6 +19,8 @@ const EVENT = JSON.parse(
 
 const source = { bucket: 'serverless-etl-landing', key: 'incoming/registrations/2026/march sign-ups.csv' };
 const location = (key: string) => ({ bucket: 'lake', key });
+/** Claim's sourceOrder: the sequencer's order key (core/events sequencerOrderKey). */
+const ORDER_KEY = '00617F08299329D189'.padEnd(64, '0');
 
 /** Notices whose values hold quotes and backslashes: the published message must stay valid JSON. */
 const SUCCEEDED_NOTICE = {
@@ -42,6 +44,7 @@ function happyStubs(): Record<string, Stub> {
       source,
       sourceId: 's-1',
       versionTag: 'v-1',
+      sourceOrder: ORDER_KEY,
     }),
     Validate: () => ({
       dataset: 'registrations',
@@ -64,7 +67,7 @@ function happyStubs(): Record<string, Stub> {
     }),
     StartCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'RUNNING' }),
     PollCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'READY', lastCrawl: 'SUCCEEDED' }),
-    Verify: () => ({ rowsOut: 9, checks: 3 }),
+    Verify: () => ({ status: 'VERIFIED', rowsOut: 9, checks: 3 }),
     Archive: () => ({
       archived: location('archive/x.csv'),
       originalRemoved: true,
@@ -135,6 +138,7 @@ describe('pipeline state machine paths', () => {
       'WaitForCrawl',
       'PollCrawl',
       'Verify',
+      'VerifyOutcome',
       'Archive',
       'Notify',
       'Succeeded',
@@ -149,6 +153,7 @@ describe('pipeline state machine paths', () => {
         '--dataset': 'registrations',
         '--source_id': 's-1',
         '--version_tag': 'v-1',
+        '--source_order': ORDER_KEY,
       },
     });
     expect(output!.transform).toEqual({
@@ -158,6 +163,7 @@ describe('pipeline state machine paths', () => {
       executionTime: 3,
     });
     expect(inputOf('Verify')).toMatchObject({
+      source,
       sourceId: 's-1',
       rowsValid: 9,
       database: SAMPLE_SUBSTITUTIONS.GlueDatabase,
@@ -216,6 +222,27 @@ describe('pipeline state machine paths', () => {
       versionTag: 'v-1',
     });
     expect(calls.map((c) => c.state)).not.toContain('Transform');
+  });
+
+  test('a newer version published before this one verified: Verify says SUPERSEDED, the run stops at Superseded, nothing archived or announced', async () => {
+    const stubs = happyStubs();
+    stubs.Verify = () => ({
+      status: 'SUPERSEDED',
+      latestVersionTag: 'v-2',
+      rowsOut: 0,
+      duplicatesDropped: 0,
+      objects: 0,
+      partitions: 0,
+      checks: [],
+    });
+
+    const { error, visited, calls, output } = await execute(stubs);
+
+    expect(error).toBeUndefined();
+    expect(visited.slice(-3)).toEqual(['Verify', 'VerifyOutcome', 'Superseded']);
+    expect(calls.map((c) => c.state)).not.toContain('Archive');
+    expect(calls.map((c) => c.state)).not.toContain('Notify');
+    expect(output!.verify).toMatchObject({ status: 'SUPERSEDED', latestVersionTag: 'v-2' });
   });
 
   test('a file rejected by Validate is quarantined, announced as REJECTED, and fails as FileRejected', async () => {

@@ -312,6 +312,13 @@ const run = requirePythonSide('moto', 'steps on AWS wiring');
     await verifyOutput(
       {
         runId: 'run-c',
+        source: {
+          bucket: LANDING,
+          key: 'incoming/registrations/aug.csv',
+          size: 1,
+          etag: 'e',
+          sequencer: '0061',
+        },
         dataset: 'registrations',
         sourceId: 'aug-aaaaaaaaaaaa',
         versionTag: 'v',
@@ -326,6 +333,61 @@ const run = requirePythonSide('moto', 'steps on AWS wiring');
     expect(uncovered(catalogUses, catalogNeeds)).toEqual([]);
     expect(w.uses.map((u) => u.action)).toEqual(
       expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryResults']),
+    );
+    expect(uncovered(w.uses, verifyNeeds)).toEqual([]);
+  });
+
+  test('verify standing down for a newer version (ledger read, STALE recorded) stays within its declared IAM needs', async () => {
+    const key = 'incoming/registrations/september.csv';
+    const w = wiring();
+    const older = await claimObject({ runId: 'run-old', event: await land(key, 'a\n1\n') }, w);
+    const newerEvent = await land(key, 'a\n2\n');
+    const newer = await claimObject(
+      {
+        runId: 'run-new',
+        event: {
+          ...newerEvent,
+          detail: { ...newerEvent.detail, object: { ...newerEvent.detail.object, sequencer: '0062' } },
+        },
+      },
+      w,
+    );
+    // The newer version's output is in place (its run published first).
+    await new S3ObjectStore(s3).put(
+      LAKE,
+      lake.manifest('registrations', older.sourceId),
+      // rowsOut 0: no Athena query is needed to see that this output is not the older version's.
+      JSON.stringify({
+        versionTag: newer.versionTag,
+        rowsIn: 1,
+        rowsOut: 0,
+        duplicatesDropped: 1,
+        partitions: [],
+        objects: [],
+      }),
+    );
+    w.uses.splice(0);
+
+    const result = await verifyOutput(
+      {
+        runId: 'run-old',
+        source: older.source,
+        dataset: 'registrations',
+        sourceId: older.sourceId,
+        versionTag: older.versionTag,
+        rowsValid: 1,
+        lakeBucket: LAKE,
+        database: 'serverless_etl',
+      },
+      w,
+    );
+
+    expect(result).toMatchObject({ status: 'SUPERSEDED', latestVersionTag: newer.versionTag });
+    expect((await w.ledger.get({ bucket: LANDING, key, versionTag: older.versionTag }))?.status).toBe(
+      'STALE',
+    );
+    expect(w.uses.map((u) => u.action)).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']),
     );
     expect(uncovered(w.uses, verifyNeeds)).toEqual([]);
   });

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalLedger } from '../../adapters/local/ledger';
 import { FileRejectedError } from '../../core/errors';
-import { encodeEventKey, sequencerOrderKey, type S3ObjectCreatedEvent } from '../../core/events';
+import {
+  encodeEventKey,
+  sequencerOrderKey,
+  UNORDERED_SOURCE,
+  type S3ObjectCreatedEvent,
+} from '../../core/events';
 import { sourceIdOf, versionTagOf } from '../../core/layout';
 import { createHandler } from '../../functions/claim/handler';
 import { claimObject, recheckClaim } from '../../functions/claim/claim';
@@ -48,7 +53,20 @@ describe('claim', () => {
       }),
       sourceId: sourceIdOf('incoming/registrations/2026/march sign-ups.csv'),
       versionTag: versionTagOf('v1-3HL4kqtJlcpXroDTDmJ', '9b2cf535f27731c974343645a3985328'),
+      // What the ledger orders versions by, carried to the transform as --source_order.
+      sourceOrder: sequencerOrderKey(BASE.detail.object.sequencer),
     });
+  });
+
+  test('an event without a usable sequencer carries sourceOrder "unordered" (no order check downstream)', async () => {
+    const unordered = {
+      ...BASE,
+      detail: { ...BASE.detail, object: { ...BASE.detail.object, sequencer: '' } },
+    };
+
+    const result = await claimObject({ runId: 'run-1', event: unordered }, { ledger });
+
+    expect(result).toMatchObject({ status: 'CLAIMED', sourceOrder: UNORDERED_SOURCE });
   });
 
   test('the same event delivered twice: the second run is a DUPLICATE', async () => {

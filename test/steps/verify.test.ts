@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LocalCatalog } from '../../adapters/local/catalog';
+import { LocalLedger } from '../../adapters/local/ledger';
 import { LocalObjectStore } from '../../adapters/local/object-store';
 import { LocalQueryEngine } from '../../adapters/local/query-engine';
 import { findContract } from '../../core/contract';
 import { logger } from '../../core/instrumentation';
+import { sequencerOrderKey, type SourceObject } from '../../core/events';
 import { lake as layout } from '../../core/layout';
 import type { TransformManifest } from '../../core/steps';
 import { createHandler } from '../../functions/verify/handler';
@@ -28,6 +30,9 @@ const ROWS_CSV = path.join(__dirname, '../fixtures/steps/curated-rows.csv');
 let dir: string;
 let store: LocalObjectStore;
 let engine: LocalQueryEngine;
+let ledger: LocalLedger;
+/** What every verify call is handed (the ledger is a fresh one per test). */
+const deps = () => ({ store, query: engine, ledger });
 
 /** Writes the fixture rows as curated Parquet: one object per (file, day), named by source id. */
 async function writeCurated(lakeDir: string): Promise<void> {
@@ -66,8 +71,31 @@ async function putManifest(sourceId: string, over: Partial<TransformManifest> = 
   await store.put(LAKE, layout.manifest('registrations', sourceId), JSON.stringify(manifest));
 }
 
+/** This run's landing object: version 0123456789ab, sequencer 0A. */
+const SOURCE: SourceObject = {
+  bucket: 'serverless-etl-landing',
+  key: 'incoming/registrations/march.csv',
+  versionId: 'v1',
+  size: 10,
+  etag: 'e1',
+  sequencer: '0A',
+};
+
+/** Claims a version of this run's key in the ledger, as Claim does. */
+async function claimVersion(versionTag: string, sequencer: string, runId: string): Promise<void> {
+  await ledger.claim({
+    bucket: SOURCE.bucket,
+    key: SOURCE.key,
+    versionTag,
+    runId,
+    sequencerKey: sequencerOrderKey(sequencer),
+    claimedAt: '2026-11-22T08:00:00.000Z',
+  });
+}
+
 const input = (over: Partial<VerifyInput> = {}): VerifyInput => ({
   runId: 'run-1',
+  source: SOURCE,
   dataset: 'registrations',
   sourceId: FILES.mine,
   versionTag: '0123456789ab',
@@ -87,6 +115,9 @@ beforeAll(async () => {
   await catalog.startCrawler('crawler');
   engine = new LocalQueryEngine({ lakeDir, catalog });
 });
+beforeEach(() => {
+  ledger = new LocalLedger(mkdtempSync(path.join(dir, 'ledger-')));
+});
 afterAll(() => {
   engine.close();
   rmSync(dir, { recursive: true, force: true });
@@ -96,9 +127,10 @@ describe('verify', () => {
   test("counts only this file's objects and passes when they match the manifest", async () => {
     await putManifest(FILES.mine);
 
-    const result = await createHandler({ store, query: engine })(input());
+    const result = await createHandler(deps())(input());
 
     expect(result).toEqual({
+      status: 'VERIFIED',
       rowsOut: 3,
       duplicatesDropped: 0,
       objects: 0,
@@ -110,7 +142,7 @@ describe('verify', () => {
   test('the table holding fewer rows than the transform reported fails with VerificationFailedError', async () => {
     await putManifest(FILES.mine, { rowsIn: 4, rowsOut: 4 });
 
-    await expect(verifyOutput(input({ rowsValid: 4 }), { store, query: engine })).rejects.toMatchObject({
+    await expect(verifyOutput(input({ rowsValid: 4 }), deps())).rejects.toMatchObject({
       name: 'VerificationFailedError',
       message: expect.stringMatching(/has 3 rows from this file, the transform reported rowsOut 4.*Fix: /),
     });
@@ -119,9 +151,7 @@ describe('verify', () => {
   test('a NULL in a required column and a duplicated key are both reported', async () => {
     await putManifest(FILES.broken, { rowsIn: 2, rowsOut: 2, partitions: ['2026-03-03'] });
 
-    await expect(
-      verifyOutput(input({ sourceId: FILES.broken, rowsValid: 2 }), { store, query: engine }),
-    ).rejects.toThrow(
+    await expect(verifyOutput(input({ sourceId: FILES.broken, rowsValid: 2 }), deps())).rejects.toThrow(
       /required column attendee_email is NULL in 1 rows; 1 primary keys \(registration_id\) occur more than once/,
     );
   });
@@ -129,23 +159,65 @@ describe('verify', () => {
   test('a transform that read a different number of rows than validate wrote is a mismatch', async () => {
     await putManifest(FILES.mine, { rowsIn: 5 });
 
-    await expect(verifyOutput(input(), { store, query: engine })).rejects.toThrow(
+    await expect(verifyOutput(input(), deps())).rejects.toThrow(
       /transform read 5 rows but validate wrote 3 valid rows/,
     );
   });
 
-  test('output of another version of the same key (a newer upload) is not accepted as this run', async () => {
+  test('output of another version of the same key is not accepted as this run while no newer version is claimed', async () => {
+    await claimVersion('0123456789ab', '0A', 'run-1');
+    await claimVersion('ffffffffffff', '09', 'run-0'); // an OLDER version's output in place
     await putManifest(FILES.mine, { versionTag: 'ffffffffffff' });
 
-    await expect(verifyOutput(input(), { store, query: engine })).rejects.toThrow(
-      /manifest is for version ffffffffffff/,
-    );
+    await expect(verifyOutput(input(), deps())).rejects.toThrow(/manifest is for version ffffffffffff/);
+    expect((await ledger.get({ ...SOURCE, versionTag: '0123456789ab' }))?.status).toBe('CLAIMED');
+  });
+
+  test('a newer claimed version whose output is in place: the run stands down SUPERSEDED, the ledger says STALE', async () => {
+    await claimVersion('0123456789ab', '0A', 'run-1');
+    await claimVersion('ffffffffffff', '0B', 'run-2');
+    await putManifest(FILES.mine, { versionTag: 'ffffffffffff', rowsIn: 7, rowsOut: 7 });
+
+    const result = await createHandler(deps())(input());
+
+    expect(result).toEqual({
+      status: 'SUPERSEDED',
+      latestVersionTag: 'ffffffffffff',
+      rowsOut: 0,
+      duplicatesDropped: 0,
+      objects: 0,
+      partitions: 0,
+      checks: [],
+    });
+    expect(await ledger.get({ ...SOURCE, versionTag: '0123456789ab' })).toMatchObject({
+      status: 'STALE',
+      detail: 'superseded by version ffffffffffff',
+    });
+  });
+
+  test("a newer version claimed but not yet published: this version's own output verifies (the newer run replaces it)", async () => {
+    await claimVersion('0123456789ab', '0A', 'run-1');
+    await claimVersion('ffffffffffff', '0B', 'run-2');
+    await putManifest(FILES.mine);
+
+    await expect(verifyOutput(input(), deps())).resolves.toMatchObject({ status: 'VERIFIED', rowsOut: 3 });
+    expect((await ledger.get({ ...SOURCE, versionTag: '0123456789ab' }))?.status).toBe('CLAIMED');
+  });
+
+  test('its own output failing the checks is a failure even when a newer version is claimed', async () => {
+    await claimVersion('0123456789ab', '0A', 'run-1');
+    await claimVersion('ffffffffffff', '0B', 'run-2');
+    await putManifest(FILES.mine, { rowsIn: 4, rowsOut: 4 });
+
+    await expect(verifyOutput(input({ rowsValid: 4 }), deps())).rejects.toMatchObject({
+      name: 'VerificationFailedError',
+    });
   });
 
   test('a missing manifest names where it should be', async () => {
-    await expect(
-      verifyOutput(input({ sourceId: 'june-dddddddddddd' }), { store, query: engine }),
-    ).rejects.toThrow(`s3://${LAKE}/manifests/registrations/june-dddddddddddd.json does not exist`);
+    await expect(verifyOutput(input({ sourceId: 'june-dddddddddddd' }), deps())).rejects.toThrow(
+      `s3://${LAKE}/manifests/registrations/june-dddddddddddd.json does not exist`,
+    );
   });
 
   test('the source id travels as a parameter, never inside the SQL text', () => {
