@@ -37,7 +37,8 @@ export function checkHeader(
   headerLine: number,
   maxColumns: number,
 ): HeaderMapping {
-  const names = header.map((c) => (c === QUOTED_EMPTY ? '' : c));
+  // Copied: kept for the whole run, they must not keep the input chunk they were cut from alive.
+  const names = JSON.parse(JSON.stringify(header.map((c) => (c === QUOTED_EMPTY ? '' : c)))) as string[];
   const where = `${show(fileKey)}, header on line ${headerLine}`;
   const expected = contract.columns.map((c) => c.name);
   const expectedLine = expected.join(contract.csv.delimiter);

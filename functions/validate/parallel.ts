@@ -22,7 +22,8 @@ import type { CsvDialect } from '../../core/contract';
 import { ParseFailureError } from './csv-records';
 import type { ParseWorkerData } from './parse-worker';
 import { forEachRecord, type ParseReply, type ParseRequest, type RecordBatch } from './record-batches';
-import type { RecordValidator } from './validate';
+import { LeaveToCsvParseError } from './csv-splitter';
+import type { CsvReaderKind, RecordValidator } from './validate';
 
 /** Below this size `'auto'` stays on one thread: starting a worker (≈30–50 ms) would dominate. */
 export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
@@ -125,11 +126,12 @@ export class ParallelRecordSource extends Writable {
     dialect: CsvDialect,
     maxRecordBytes: number,
     private readonly validator: Pick<RecordValidator, 'onRecord' | 'takeWait'>,
+    kind: CsvReaderKind,
   ) {
     super({ highWaterMark: 256 * 1024 });
     const entry = parseWorkerEntry();
     if (!entry) throw new Error(`validate: ${BUNDLED_PARSE_WORKER} / parse-worker.ts not found`);
-    const workerData: ParseWorkerData = { dialect, maxRecordBytes };
+    const workerData: ParseWorkerData = { dialect, maxRecordBytes, kind };
     this.worker = new Worker(entry.file, {
       workerData,
       // The parser keeps little alive (csv-parse's state and one batch): a small young generation
@@ -205,6 +207,7 @@ export class ParallelRecordSource extends Writable {
     if (wait) await wait;
     if (this.failure) return;
     if (batch.failure) throw new ParseFailureError(batch.failure);
+    if (batch.left) throw new LeaveToCsvParseError(batch.left.why, batch.left.line);
     this.inFlight--;
     if (batch.last) {
       const finished = this.finished;

@@ -1,6 +1,6 @@
 /**
- * The parsing thread of the two-thread validate path (see parallel.ts): csv-parse with this step's
- * dialect, quoted-empty and physical-line tracking (csv-records.ts), exactly as the single-thread
+ * The parsing thread of the two-thread validate path (see parallel.ts): the fast splitter or
+ * csv-parse with this step's dialect, quoted-empty and physical-line tracking (csv-records.ts), exactly as the single-thread
  * path runs it; every input chunk is answered by one {@link RecordBatch}, in order.
  *
  * This file is a worker entry point: bundles must ship it as its own file next to the handler
@@ -10,18 +10,24 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CsvError } from 'csv-parse';
 import type { CsvDialect } from '../../core/contract';
 import { CsvRecordReader, parseFailureOf, type Cell } from './csv-records';
+import { CsvSplitter, LeaveToCsvParseError } from './csv-splitter';
 import { RecordBatchBuilder, type ParseReply, type ParseRequest } from './record-batches';
 
 /** What the main thread passes as `workerData`. */
 export interface ParseWorkerData {
   readonly dialect: CsvDialect;
   readonly maxRecordBytes: number;
+  /** 'splitter': the fast splitter (csv-splitter.ts); 'csv-parse': csv-parse. */
+  readonly kind: 'splitter' | 'csv-parse';
 }
 
 const port = parentPort;
 if (!port) throw new Error('parse-worker.ts is a worker_threads entry point, not a module to import');
-const { dialect, maxRecordBytes } = workerData as ParseWorkerData;
-const reader = new CsvRecordReader(dialect, { maxRecordBytes });
+const { dialect, maxRecordBytes, kind } = workerData as ParseWorkerData;
+const reader =
+  kind === 'splitter'
+    ? new CsvSplitter(dialect, { maxRecordBytes })
+    : new CsvRecordReader(dialect, { maxRecordBytes });
 const builder = new RecordBatchBuilder();
 let quotedEmpties = 0;
 let failed = false;
@@ -45,7 +51,13 @@ port.on('message', (request: ParseRequest) => {
     port.postMessage({ batch } satisfies ParseReply, transfer);
     return;
   } catch (e) {
-    if (e instanceof CsvError) {
+    if (e instanceof LeaveToCsvParseError) {
+      failed = true;
+      const { batch, transfer } = builder.take(true, undefined, { why: e.why, line: e.line });
+      port.postMessage({ batch } satisfies ParseReply, transfer);
+      return;
+    }
+    if (e instanceof CsvError && reader instanceof CsvRecordReader) {
       failed = true;
       const { batch, transfer } = builder.take(true, parseFailureOf(e, reader.lines));
       port.postMessage({ batch } satisfies ParseReply, transfer);

@@ -25,6 +25,8 @@ export interface RecordBatch {
   readonly quotedEmpty: readonly number[];
   /** The records are followed by this csv-parse error; nothing after it was parsed. */
   readonly failure?: ParseFailure;
+  /** The fast splitter left the file to csv-parse here (LeaveToCsvParseError); nothing after it was parsed. */
+  readonly left?: { readonly why: string; readonly line: number };
   /** True for the batch that answers the end of the input. */
   readonly last: boolean;
 }
@@ -74,7 +76,11 @@ export class RecordBatchBuilder {
   }
 
   /** The batch so far (the builder starts empty again), and the buffers to transfer with it. */
-  take(last: boolean, failure?: ParseFailure): { batch: RecordBatch; transfer: ArrayBuffer[] } {
+  take(
+    last: boolean,
+    failure?: ParseFailure,
+    left?: RecordBatch['left'],
+  ): { batch: RecordBatch; transfer: ArrayBuffer[] } {
     const counts = this.counts.slice(0, this.records);
     const lines = this.lines.slice(0, this.records);
     const batch: RecordBatch = {
@@ -85,6 +91,7 @@ export class RecordBatchBuilder {
       lines,
       quotedEmpty: this.quotedEmpty,
       ...(failure && { failure }),
+      ...(left && { left }),
       last,
     };
     this.text = '';

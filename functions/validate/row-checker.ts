@@ -257,7 +257,10 @@ export class RowChecker {
   private noteFormula(line: number, column: string, value: string): void {
     this.formulaCellCount++;
     if (this.formulaSamples.length < this.maxFormulaSamples)
-      this.formulaSamples.push({ line, column, value: truncateValue(value) });
+      // A copy: the sample outlives the input chunk the cell was cut from (see detachedRowError).
+      this.formulaSamples.push(
+        JSON.parse(JSON.stringify({ line, column, value: truncateValue(value) })) as FormulaCell,
+      );
   }
 
   private cellError(

@@ -26,11 +26,12 @@ import {
   type Cell,
   type ParseFailure,
 } from './csv-records';
+import { CsvSplitter, LeaveToCsvParseError, splitterHandles } from './csv-splitter';
 import { checkHeader, type HeaderMapping } from './header';
 import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
 import { ParallelRecordSource, useParallel } from './parallel';
 import { loadCompiledContract, RowChecker, type CompiledContract, type FormulaCell } from './row-checker';
-import type { RowError } from './row-errors';
+import { detachedRowError, type RowError } from './row-errors';
 import { ObjectTextWriter, StagingWriter } from './writers';
 
 /** Safety limits; each one turns a hostile or broken file into a clear rejection. */
@@ -73,6 +74,13 @@ export interface ValidateDeps {
   readonly parallel?: boolean | 'auto';
 }
 
+/** How the file was split into records (report.json `csv`). */
+export interface CsvReport {
+  readonly reader: CsvReaderKind;
+  /** The fast splitter met something it leaves to csv-parse here; the file was read again. */
+  readonly splitterLeft?: { readonly line: number; readonly why: string };
+}
+
 /** report.json. */
 export interface ValidationReport {
   readonly status: 'VALID' | 'REJECTED';
@@ -97,6 +105,8 @@ export interface ValidationReport {
   readonly formulaCells: { readonly count: number; readonly cells: readonly FormulaCell[] };
   /** Wall-clock times in a repeated DST hour, resolved to the earlier instant. */
   readonly ambiguousLocalTimes: number;
+  /** Which CSV reader read the file, and where the fast splitter left it to csv-parse. */
+  readonly csv: CsvReport;
   readonly staging?: Location;
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -171,7 +181,8 @@ export class RecordValidator {
     for (const err of outcome.errors) {
       this.rowErrors++;
       this.reasons.set(err.reason, (this.reasons.get(err.reason) ?? 0) + 1);
-      if (this.firstErrors.length < this.limits.reportSampleSize) this.firstErrors.push(err);
+      if (this.firstErrors.length < this.limits.reportSampleSize)
+        this.firstErrors.push(detachedRowError(err));
       if (this.rejectLines < this.limits.maxRejectLines) {
         this.rejectLines++;
         text += `${JSON.stringify(err)}\n`;
@@ -182,20 +193,39 @@ export class RecordValidator {
 }
 
 /**
+ * Which reader splits a file into records: the fast splitter (csv-splitter.ts), or csv-parse —
+ * for dialects the splitter does not cover, and for a file the splitter left to it.
+ */
+export type CsvReaderKind = 'splitter' | 'csv-parse';
+
+/** A reader of either kind, for {@link CsvReaderKind}. */
+export function csvReaderOf(
+  kind: CsvReaderKind,
+  dialect: CsvDialect,
+  maxRecordBytes: number,
+): CsvRecordReader | CsvSplitter {
+  return kind === 'splitter'
+    ? new CsvSplitter(dialect, { maxRecordBytes })
+    : new CsvRecordReader(dialect, { maxRecordBytes });
+}
+
+/**
  * Receives the checked bytes, parses them in this thread and hands each record to the
  * {@link RecordValidator}. It only asks for the next chunk once the outputs of this one are
- * accepted (backpressure). Malformed CSV fails it with a {@link ParseFailureError}.
+ * accepted (backpressure). Malformed CSV fails it with a {@link ParseFailureError}; a file the
+ * splitter leaves to csv-parse, with {@link LeaveToCsvParseError}.
  */
 class CsvValidationSink extends Writable {
-  private readonly reader: CsvRecordReader;
+  private readonly reader: CsvRecordReader | CsvSplitter;
 
   constructor(
     dialect: CsvDialect,
     maxRecordBytes: number,
     private readonly validator: RecordValidator,
+    kind: CsvReaderKind,
   ) {
     super({ highWaterMark: 256 * 1024 });
-    this.reader = new CsvRecordReader(dialect, { maxRecordBytes });
+    this.reader = csvReaderOf(kind, dialect, maxRecordBytes);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -213,7 +243,9 @@ class CsvValidationSink extends Writable {
       this.reader.feed(chunk, this.validator.onRecord);
     } catch (e) {
       return callback(
-        e instanceof CsvError ? new ParseFailureError(parseFailureOf(e, this.reader.lines)) : (e as Error),
+        e instanceof CsvError && this.reader instanceof CsvRecordReader
+          ? new ParseFailureError(parseFailureOf(e, this.reader.lines))
+          : (e as Error),
       );
     }
     const wait = this.validator.takeWait();
@@ -367,18 +399,43 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     key,
     ...(source.versionId !== undefined && { versionId: source.versionId }),
   };
-  const staging = new StagingWriter(deps.store, bucket, stagingPrefix, limits.partChars);
-  const inspector = new ByteInspector();
-  const validator = new RecordValidator(
-    compiled,
-    key,
-    limits,
-    staging,
-    () => new ObjectTextWriter(deps.store, bucket, rejectsRef.key, 'application/x-ndjson'),
-  );
-  const records: RecordSource = useParallel(deps.parallel ?? 'auto', source.size)
-    ? new ParallelRecordSource(contract.csv, limits.maxRecordBytes, validator)
-    : new CsvValidationSink(contract.csv, limits.maxRecordBytes, validator);
+  /** One pass over the object with one kind of reader; the pipeline's error, if any, is returned. */
+  const read = async (kind: CsvReaderKind) => {
+    const staging = new StagingWriter(deps.store, bucket, stagingPrefix, limits.partChars);
+    const inspector = new ByteInspector();
+    const validator = new RecordValidator(
+      compiled,
+      key,
+      limits,
+      staging,
+      () => new ObjectTextWriter(deps.store, bucket, rejectsRef.key, 'application/x-ndjson'),
+    );
+    const records: RecordSource = useParallel(deps.parallel ?? 'auto', source.size)
+      ? new ParallelRecordSource(contract.csv, limits.maxRecordBytes, validator, kind)
+      : new CsvValidationSink(contract.csv, limits.maxRecordBytes, validator, kind);
+    let error: unknown;
+    try {
+      await pipeline(await deps.store.get(landing), inspector, records);
+    } catch (e) {
+      error = e;
+    } finally {
+      await records.close();
+    }
+    return { staging, inspector, validator, error };
+  };
+
+  let reader: CsvReport = { reader: splitterHandles(contract.csv) ? 'splitter' : 'csv-parse' };
+  let pass = await read(reader.reader);
+  if (pass.error instanceof LeaveToCsvParseError) {
+    // Unusual or malformed CSV: start again with csv-parse, which reads it or says what is wrong.
+    await pass.staging.abort();
+    await pass.validator.rejects?.abort();
+    await clearPrefix(deps.store, bucket, stagingPrefix);
+    await clearPrefix(deps.store, bucket, rejectsPrefix);
+    reader = { reader: 'csv-parse', splitterLeft: { line: pass.error.line, why: pass.error.why } };
+    pass = await read('csv-parse');
+  }
+  const { staging, inspector, validator } = pass;
 
   const writeReport = async (status: ValidationReport['status'], rejected?: FileRejectedError) => {
     const finishedAt = new Date();
@@ -406,6 +463,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
         cells: validator.checker?.formulaSamples ?? [],
       },
       ambiguousLocalTimes: validator.checker?.notes.ambiguousLocalTimes ?? 0,
+      csv: reader,
       ...(status === 'VALID' && { staging: { bucket, key: stagingPrefix } }),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -427,13 +485,8 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     throw final;
   };
 
-  try {
-    try {
-      await pipeline(await deps.store.get(landing), inspector, records);
-    } finally {
-      await records.close();
-    }
-  } catch (e) {
+  if (pass.error !== undefined) {
+    const e = pass.error;
     if (e instanceof FileRejectedError) return reject(e);
     if (e instanceof UnreadableBytesError) {
       const line = await lineAtOffset(deps.store, landing, e.byteOffset);

@@ -221,3 +221,56 @@ test('string cells are escaped in staging exactly as JSON.stringify escapes them
     .map((line) => /"name":("(?:[^"\\]|\\.)*")/.exec(line)![1]);
   expect(names).toEqual(weird.map((w) => JSON.stringify(w)));
 });
+
+describe('which CSV reader reads the file', () => {
+  const rows = Array.from(
+    { length: 50 },
+    (_, i) => `${i + 1},"Person, ${i}",p${i}@example.com,,,,2024-03-01,,`,
+  );
+
+  test('a well-formed file is read by the fast splitter alone (report.json csv.reader)', async () => {
+    const source = await lake.upload('incoming/people/fast.csv', `${HEADER}\n${rows.join('\n')}\n`);
+
+    const result = await lake.validate(source);
+
+    expect(result.rowsValid).toBe(50);
+    expect((await lake.json(result.report.key)).csv).toEqual({ reader: 'splitter' });
+  });
+
+  test('a file the splitter leaves to csv-parse is read again from the start: same outputs, no row twice', async () => {
+    // Over the limit as written (200 doubled quotes: 400 bytes) is the splitter's cue to step
+    // aside; csv-parse counts the value (200 quotes) and reads it. Both passes stage in parts of
+    // 2 KiB, so parts of the first pass would show as duplicates if they were left behind.
+    const long = `51,"${'""'.repeat(200)}",long@example.com,,,,2024-03-01,,`;
+    const text = `${HEADER}\n${rows.join('\n')}\n${long}\n52,Last,last@example.com,,,,2024-03-01,,\n`;
+    const opts = { limits: { maxRecordBytes: 300, partChars: 2048 } };
+    const first = await lake.validate(await lake.upload('incoming/people/left.csv', text), opts);
+
+    expect(first.rowsValid).toBe(52);
+    const report = await lake.json(first.report.key);
+    expect(report.csv).toEqual({
+      reader: 'csv-parse',
+      splitterLeft: { line: 52, why: 'a record longer than 300 bytes' },
+    });
+    const staged: Record<string, unknown>[] = [];
+    for await (const o of lake.store.list(LAKE, first.staging.key))
+      if (o.key.endsWith('.jsonl')) staged.push(...(await lake.jsonLines(o.key)));
+    expect(staged.map((r) => r._line)).toEqual(Array.from({ length: 52 }, (_, i) => i + 2));
+    expect(staged[50]).toMatchObject({ id: '51', name: '"'.repeat(200) });
+  });
+
+  test('malformed CSV is judged by csv-parse on the second pass: the same message as csv-parse alone gives', async () => {
+    const err = await lake.rejection(
+      'incoming/people/inch.csv',
+      `${HEADER}\n${rows.join('\n')}\n51,5" screen,s@example.com,,,,2024-03-01,,\n`,
+    );
+
+    expect(err.reason).toBe('MALFORMED_CSV');
+    expect(err.message).toContain('line 52 has a quote inside an unquoted field (column "name")');
+    expect((await lake.json((err.details.report as { key: string }).key)).csv).toEqual({
+      reader: 'csv-parse',
+      splitterLeft: { line: 52, why: 'a quote inside an unquoted field' },
+    });
+    await lake.expectNoStaging();
+  });
+});
