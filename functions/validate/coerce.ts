@@ -244,6 +244,37 @@ export function coerceDate(text: string): string | RowProblem {
   return problem ? new RowProblem('INVALID_DATE', problem) : text;
 }
 
+/**
+ * `YYYY-MM-DDTHH:MM:SS±HH:MM` (or a space for T) as UTC epoch seconds, when every part is in
+ * range; undefined sends the text down the regex path, which explains any problem.
+ */
+function plainOffsetTimestamp(text: string): number | undefined {
+  const sep = text.charCodeAt(10);
+  const sign = text.charCodeAt(19);
+  if (
+    (sep !== 84 /* T */ && sep !== 32) ||
+    (sign !== 43 /* + */ && sign !== 45) /* - */ ||
+    text.charCodeAt(13) !== 58 ||
+    text.charCodeAt(16) !== 58 ||
+    text.charCodeAt(22) !== 58 ||
+    !isPlainDate(text, 0)
+  )
+    return undefined;
+  const h = digitsAt(text, 11, 2),
+    mi = digitsAt(text, 14, 2),
+    s = digitsAt(text, 17, 2),
+    oh = digitsAt(text, 20, 2),
+    om = digitsAt(text, 23, 2);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || oh < 0 || oh > 18 || om < 0 || om > 59)
+    return undefined;
+  const wall =
+    daysFromCivil(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2)) * 86400 +
+    h * 3600 +
+    mi * 60 +
+    s;
+  return wall - (oh * 3600 + om * 60) * (sign === 45 ? -1 : 1);
+}
+
 const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:\s?(Z|[+-]\d{2}(?::?\d{2})?))?$/i;
 
@@ -273,6 +304,14 @@ export function timestampCoercer(defaultTimezone: string, notes: CoercionNotes):
         digitsAt(text, 17, 2) <= 59
       ) {
         return `${text.slice(0, 10)}T${text.slice(11, 19)}.000000Z`;
+      }
+    }
+    // Fast path for `YYYY-MM-DDTHH:MM:SS±HH:MM` (whole seconds, an explicit offset).
+    if (text.length === 25) {
+      const utc = plainOffsetTimestamp(text);
+      if (utc !== undefined) {
+        const out = formatUtcSeconds(utc);
+        if (out.year >= 1 && out.year <= 9999) return `${out.text}.000000Z`;
       }
     }
     const m = TIMESTAMP.exec(text);

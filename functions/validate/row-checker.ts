@@ -117,12 +117,12 @@ export function loadCompiledContract(
  * Surrogates go the slow way: JSON.stringify escapes lone ones and keeps pairs.
  */
 function jsonString(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(text);
-  }
-  return `"${text}"`;
+  return NEEDS_JSON_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
+
+/** Characters JSON.stringify escapes or (surrogates) may escape; a regex beat a charCodeAt loop. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
+const NEEDS_JSON_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /** First characters that make a spreadsheet evaluate a cell: = + - @ tab CR. */
 const FORMULA_START = new Uint8Array(128);

@@ -193,4 +193,25 @@ describe('timestamps', () => {
     const p = problem(utc(text));
     expect(p.message).toMatch(message);
   });
+
+  test('the fast path for ±HH:MM offsets agrees with the general path (±HHMM) on 20,000 instants', () => {
+    let seed = 11;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pad = (v: number, w = 2) => String(v).padStart(w, '0');
+    for (let i = 0; i < 20000; i++) {
+      const date = `${pad(1 + next(9999), 4)}-${pad(1 + next(12))}-${pad(1 + next(31))}`;
+      const time = `${pad(next(25))}:${pad(next(61))}:${pad(next(61))}`;
+      const sign = next(2) === 0 ? '+' : '-';
+      const [oh, om] = [pad(next(20)), pad(next(61))];
+      const fast = utc(`${date}${next(2) === 0 ? 'T' : ' '}${time}${sign}${oh}:${om}`);
+      const general = utc(`${date}T${time}${sign}${oh}${om}`);
+      const shown = (r: unknown) => (typeof r === 'string' ? r : (r as { code: string }).code);
+      expect(`${date} ${time}${sign}${oh}:${om} → ${shown(fast)}`).toBe(
+        `${date} ${time}${sign}${oh}:${om} → ${shown(general)}`,
+      );
+    }
+  });
 });
