@@ -11,6 +11,7 @@ export default tseslint.config(
       '.etl/',
       '.venv/',
       '.bench/',
+      '.scratch/',
       'coverage/',
       '**/*.js',
       '**/*.mjs',

@@ -124,6 +124,10 @@ function jsonString(text: string): string {
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_JSON_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
+const AJV_STRING = 0;
+const AJV_NUMBER = 1;
+const AJV_BOOLEAN = 2;
+
 /** First characters that make a spreadsheet evaluate a cell: = + - @ tab CR. */
 const FORMULA_START = new Uint8Array(128);
 for (const ch of '=+-@\t\r') FORMULA_START[ch.charCodeAt(0)] = 1;
@@ -161,7 +165,8 @@ export class RowChecker {
   private readonly coercers: readonly Coercer[];
   private readonly keyPrefixes: readonly string[];
   private readonly isString: readonly boolean[];
-  private readonly schemaValues: readonly ((canonical: string) => unknown)[];
+  /** How ajv sees each column's canonical text (the JSON type schemaValueOf gives it). */
+  private readonly ajvKinds: readonly number[];
 
   constructor(
     private readonly compiled: CompiledContract,
@@ -173,7 +178,10 @@ export class RowChecker {
     this.coercers = this.columns.map((c) => coercerFor(c, this.notes));
     this.keyPrefixes = this.columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
     this.isString = this.columns.map((c) => c.type === 'string');
-    this.schemaValues = this.columns.map((c) => (text: string) => schemaValueOf(c.type, text));
+    this.ajvKinds = this.columns.map((c) => {
+      const sample = schemaValueOf(c.type, c.type === 'boolean' ? 'true' : '1');
+      return typeof sample === 'number' ? AJV_NUMBER : typeof sample === 'boolean' ? AJV_BOOLEAN : AJV_STRING;
+    });
     this.checkedNames = this.columns.filter((_, i) => compiled.checkedByAjv[i]).map((c) => c.name);
     this.typed = compiled.validateRow ? typedRowHolder(this.checkedNames) : undefined;
   }
@@ -205,7 +213,6 @@ export class RowChecker {
     const { sourceIndex } = this.header;
     const { validateRow, checkedByAjv } = this.compiled;
     const typed = this.typed;
-    if (typed) for (const name of this.checkedNames) typed[name] = undefined;
     let out = '';
     let errors: RowError[] | undefined;
     for (let i = 0; i < this.columns.length; i++) {
@@ -241,10 +248,16 @@ export class RowChecker {
           continue;
         }
         out += this.keyPrefixes[i] + 'null';
+        // Every checked column is set on every row (no reset pass): a missing value is undefined.
+        if (typed && checkedByAjv[i]) typed[column.name] = undefined;
       } else {
         // Canonical numbers, dates, times and booleans never need JSON escaping; strings may.
         out += this.keyPrefixes[i] + (this.isString[i] ? jsonString(canonical) : `"${canonical}"`);
-        if (typed && checkedByAjv[i]) typed[column.name] = this.schemaValues[i]!(canonical);
+        if (typed && checkedByAjv[i]) {
+          const kind = this.ajvKinds[i];
+          typed[column.name] =
+            kind === AJV_NUMBER ? Number(canonical) : kind === AJV_BOOLEAN ? canonical === 'true' : canonical;
+        }
       }
     }
     if (errors) return { errors };
