@@ -25,8 +25,12 @@ import { forEachRecord, type ParseReply, type ParseRequest, type RecordBatch } f
 import { LeaveToCsvParseError } from './csv-splitter';
 import type { CsvReaderKind, RecordValidator } from './validate';
 
-/** Below this size `'auto'` stays on one thread: starting a worker (≈30–50 ms) would dominate. */
-export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+/**
+ * Below this size `'auto'` stays on one thread: with the fast splitter the parse thread has
+ * little to take over, and at 10 MB starting it and passing batches cost more than it saved
+ * (`npm run bench -- --sizes 10MB --only validate`: 13.8 MiB/s on one thread, 11.4 on two).
+ */
+export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
 
 /** The worker entry's file name in a bundle, next to the bundled handler. */
 export const BUNDLED_PARSE_WORKER = 'validate-parse-worker.js';

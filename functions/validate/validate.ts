@@ -67,7 +67,7 @@ export interface ValidateDeps {
   readonly limits?: Partial<ValidateLimits>;
   /**
    * Parse in a worker thread while this thread checks and writes (parallel.ts). `'auto'`: when
-   * the object is at least 8 MiB and the process has 2 or more CPUs (`os.availableParallelism()`;
+   * the object is at least 32 MiB and the process has 2 or more CPUs (`os.availableParallelism()`;
    * Lambda gives 2 vCPUs from 1,770 MB of memory, 1 below). Outputs are byte-identical either way.
    * @default 'auto'
    */
