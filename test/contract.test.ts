@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { findContract, listDatasets, parseContract } from '../core/contract';
+import { compileRowSchema, findContract, listDatasets, parseContract } from '../core/contract';
 import { ContractError } from '../core/errors';
 import { compilePlan } from '../core/plan';
 
@@ -112,5 +112,22 @@ describe('dataset contracts', () => {
       parseMutated((d) => (d['x-etl'].columns.registered_at.defaultTimezone = 'Mars/Olympus')),
     );
     expect(err.pointer).toBe('/x-etl/columns/registered_at/defaultTimezone');
+  });
+});
+
+describe('compiling row schemas with the one shared Ajv', () => {
+  test('a schema that fails to compile leaves nothing behind: the corrected one with the same $id compiles', () => {
+    const broken = {
+      $id: 'urn:etl:rows',
+      type: 'object',
+      properties: { n: { type: 'integer', minimun: 1 } },
+    };
+    const fixed = { $id: 'urn:etl:rows', type: 'object', properties: { n: { type: 'integer', minimum: 1 } } };
+
+    expect(() => compileRowSchema(broken)).toThrow(/minimun/);
+    const validate = compileRowSchema(fixed);
+    const again = compileRowSchema({ ...fixed }); // a reload of the same contract
+
+    expect([validate({ n: 0 }), validate({ n: 2 }), again({ n: 0 })]).toEqual([false, true, false]);
   });
 });

@@ -10,7 +10,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import {
-  createAjv,
+  compileRowSchema,
   DEFAULT_SCHEMAS_DIR,
   findContract,
   type ColumnSpec,
@@ -79,8 +79,8 @@ function compile(contract: DatasetContract): CompiledContract {
           type: 'object',
           properties: reduced,
         };
-    delete rowSchema.$id; // one schema per Ajv anyway; an $id would only collide on recompiles
-    validateRow = createAjv().compile(rowSchema);
+    delete rowSchema.$id; // the shared Ajv forgets each schema after compiling it; no $id needed
+    validateRow = compileRowSchema(rowSchema);
   }
   return { contract, plan: compilePlan(contract), validateRow, checkedByAjv: checked };
 }
