@@ -151,10 +151,8 @@ export interface FormulaCell {
   readonly value: string;
 }
 
-/** Result of one row: its staging line, or its errors. */
-export type RowOutcome =
-  | { readonly line: string; readonly errors?: undefined }
-  | { readonly line?: undefined; readonly errors: RowError[] };
+/** Result of one row: its staging line (a string, no wrapper object per row), or its errors. */
+export type RowOutcome = string | RowError[];
 
 /** Checks rows of one file. Built per run (coercion notes are per file). */
 export class RowChecker {
@@ -196,19 +194,17 @@ export class RowChecker {
     if (record.length !== width) {
       const short = record.length < width;
       const text = record.map((c) => (c === QUOTED_EMPTY ? '""' : c)).join(this.delimiter);
-      return {
-        errors: [
-          {
-            line: lineNo,
-            column: null,
-            value: truncateValue(text),
-            reason: short ? 'SHORT_ROW' : 'LONG_ROW',
-            message: short
-              ? `line ${lineNo} has ${record.length} fields but the header has ${width}; add the missing fields (empty ones still need their delimiters)`
-              : `line ${lineNo} has ${record.length} fields but the header has ${width}; quote fields that contain "${this.delimiter}" or remove the extra fields`,
-          },
-        ],
-      };
+      return [
+        {
+          line: lineNo,
+          column: null,
+          value: truncateValue(text),
+          reason: short ? 'SHORT_ROW' : 'LONG_ROW',
+          message: short
+            ? `line ${lineNo} has ${record.length} fields but the header has ${width}; add the missing fields (empty ones still need their delimiters)`
+            : `line ${lineNo} has ${record.length} fields but the header has ${width}; quote fields that contain "${this.delimiter}" or remove the extra fields`,
+        },
+      ];
     }
     const { sourceIndex } = this.header;
     const { validateRow, checkedByAjv } = this.compiled;
@@ -260,11 +256,9 @@ export class RowChecker {
         }
       }
     }
-    if (errors) return { errors };
-    if (typed && !validateRow!(typed)) {
-      return { errors: [this.schemaError(lineNo, validateRow!.errors![0]!, record)] };
-    }
-    return { line: `${out},"${LINE_COLUMN}":${lineNo}}\n` };
+    if (errors) return errors;
+    if (typed && !validateRow!(typed)) return [this.schemaError(lineNo, validateRow!.errors![0]!, record)];
+    return `${out},"${LINE_COLUMN}":${lineNo}}\n`;
   }
 
   private noteFormula(line: number, column: string, value: string): void {

@@ -171,14 +171,14 @@ export class RecordValidator {
     }
     this.rowsRead++;
     const outcome = this.checker!.check(cells, line);
-    if (outcome.line !== undefined) {
+    if (typeof outcome === 'string') {
       this.rowsValid++;
-      this.later(this.staging.write(outcome.line));
+      this.later(this.staging.write(outcome));
       return;
     }
     this.rowsRejected++;
     let text = '';
-    for (const err of outcome.errors) {
+    for (const err of outcome) {
       this.rowErrors++;
       this.reasons.set(err.reason, (this.reasons.get(err.reason) ?? 0) + 1);
       if (this.firstErrors.length < this.limits.reportSampleSize)
