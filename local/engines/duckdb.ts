@@ -140,6 +140,25 @@ export async function runTransform(
       request.sourceOrder !== undefined && request.sourceOrder !== UNORDERED_SOURCE
         ? { sourceOrder: request.sourceOrder }
         : {};
+    /** The run's manifest: what it published, or (superseded) that it published nothing. */
+    const manifestOf = (
+      published: Pick<TransformManifest, 'partitions' | 'objects' | 'superseded'>,
+    ): TransformManifest => ({
+      dataset: plan.dataset,
+      sourceId,
+      versionTag: request.versionTag,
+      ...ordered,
+      engine: 'duckdb',
+      rowsIn: written.rowsIn,
+      rowsOut: written.rowsOut,
+      duplicatesDropped: written.rowsIn - written.rowsOut,
+      partitions: published.partitions,
+      objects: published.objects,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      timingsMs: { ...timingsMs, publish: Date.now() - clock },
+      ...(published.superseded && { superseded: published.superseded }),
+    });
     return await withPublishLock(lakeDir, sourceId, async () => {
       const newer = newerPublished(
         await manifestInPlace(lakeDir, plan.dataset, sourceId),
@@ -148,22 +167,11 @@ export async function runTransform(
       if (newer) {
         // A newer version of this key has published meanwhile: its objects stay, this run's
         // temp output is dropped (finally below), and Verify stands the run down.
-        return {
-          dataset: plan.dataset,
-          sourceId,
-          versionTag: request.versionTag,
-          ...ordered,
-          engine: 'duckdb',
-          rowsIn: written.rowsIn,
-          rowsOut: written.rowsOut,
-          duplicatesDropped: written.rowsIn - written.rowsOut,
+        return manifestOf({
           partitions: [],
           objects: [],
-          startedAt: startedAt.toISOString(),
-          finishedAt: new Date().toISOString(),
-          timingsMs: { ...timingsMs, publish: Date.now() - clock },
           superseded: { byVersionTag: newer.versionTag, bySourceOrder: newer.sourceOrder },
-        } satisfies TransformManifest;
+        });
       }
       const { objects } = await publishCuratedObjects({
         lakeDir,
@@ -172,21 +180,7 @@ export async function runTransform(
         sourceId,
         staged: written.staged,
       });
-      const manifest: TransformManifest = {
-        dataset: plan.dataset,
-        sourceId,
-        versionTag: request.versionTag,
-        ...ordered,
-        engine: 'duckdb',
-        rowsIn: written.rowsIn,
-        rowsOut: written.rowsOut,
-        duplicatesDropped: written.rowsIn - written.rowsOut,
-        partitions: written.staged.map((s) => s.day).sort(),
-        objects,
-        startedAt: startedAt.toISOString(),
-        finishedAt: new Date().toISOString(),
-        timingsMs: { ...timingsMs, publish: Date.now() - clock },
-      };
+      const manifest = manifestOf({ partitions: written.staged.map((s) => s.day).sort(), objects });
       await writeManifest(lakeDir, manifest);
       return manifest;
     });

@@ -1,7 +1,8 @@
 /**
  * The fast splitter (functions/validate/csv-splitter.ts) against csv-parse as configured for the
  * step (csv-records.ts), record by record: cells, quoted-empty marks and physical start lines.
- * Inputs are generated from a seeded random source and fed in random chunk sizes, cutting through
+ * Inputs are generated from a seeded random source (the sample generator's mulberry32), so a failure
+ * names its case and can be replayed, and fed in random chunk sizes, cutting through
  * CRLFs, doubled quotes and multi-byte characters.
  *
  * The contract tested: whenever the splitter finishes a file, csv-parse reads it too and hands over
@@ -10,6 +11,7 @@
  * and databases write it, the splitter does not leave anything to csv-parse (or it would be no
  * faster).
  */
+import { mulberry32 } from '../../bench/registrations-generator';
 import type { CsvDialect } from '../../core/contract';
 import { CsvRecordReader, QUOTED_EMPTY, type Cell } from '../../functions/validate/csv-records';
 import { CsvSplitter, LeaveToCsvParseError, splitterHandles } from '../../functions/validate/csv-splitter';
@@ -21,18 +23,6 @@ const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 type Outcome =
   | { readonly records: readonly (readonly [readonly (string | null)[], number])[] }
   | { readonly failed: string };
-
-/** A seeded random source (mulberry32), so a failure names its case and can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Cuts bytes into chunks of random sizes (1 byte up to a few hundred), as a stream might. */
 function chunksOf(bytes: Buffer, rand: () => number): Buffer[] {
@@ -142,7 +132,7 @@ describe('the splitter hands over what csv-parse does', () => {
   ])(
     '4,000 hostile inputs (%s): same records, or left to csv-parse; never accepts what csv-parse rejects',
     (_name, dialect) => {
-      const rand = random(2026);
+      const rand = mulberry32(2026);
       let finished = 0;
       let left = 0;
       for (let i = 0; i < 4000; i++) {
@@ -172,7 +162,7 @@ describe('the splitter hands over what csv-parse does', () => {
   ])(
     '3,000 well-formed files (%s): the splitter reads every one itself, records identical',
     (_name, dialect) => {
-      const rand = random(7);
+      const rand = mulberry32(7);
       for (let i = 0; i < 3000; i++) {
         const input = Buffer.from(wellFormedText(rand, dialect.delimiter, dialect.quote), 'utf8');
         const { splitter, csvParse } = compare(input, dialect, rand);
