@@ -384,13 +384,18 @@ class S3Store:
 
     def create_exclusive(self, key: str, text: str) -> bool:
         """A conditional PUT (If-None-Match: *): S3 creates the object only if the key holds none,
-        atomically, so two jobs can never both create it. Needs boto3 >= 1.35 (Glue 5.0 has it)."""
+        atomically, so two jobs can never both create it. botocore knows the `IfNoneMatch`
+        parameter from 1.35.x (S3 conditional writes, August 2024); with an older one (the boto3
+        a Glue runtime ships may predate it) the same header is added to the request directly,
+        which S3 honours whatever the SDK version."""
         from botocore.exceptions import ClientError
 
+        params = {"Bucket": self.bucket, "Key": self.prefix + key, "Body": text.encode("utf-8")}
         try:
-            self.s3.put_object(
-                Bucket=self.bucket, Key=self.prefix + key, Body=text.encode("utf-8"), IfNoneMatch="*"
-            )
+            if put_object_knows_if_none_match(self.s3):
+                self.s3.put_object(**params, IfNoneMatch="*")
+            else:
+                put_object_with_headers(self.s3, params, {"If-None-Match": "*"})
             return True
         except ClientError as e:
             # 412: the key exists; 409: another conditional write to it is in progress.
@@ -769,6 +774,27 @@ def manifest_in_place(lake: Store, dataset: str, source_id: str) -> Any:
         return json.loads(lake.read_text(key)) if lake.exists(key) else None
     except ValueError:
         return None
+
+
+def put_object_knows_if_none_match(s3: Any) -> bool:
+    """Whether this botocore's S3 model has PutObject's `IfNoneMatch` parameter."""
+    members = s3.meta.service_model.operation_model("PutObject").input_shape.members
+    return "IfNoneMatch" in members
+
+
+def put_object_with_headers(s3: Any, params: dict[str, Any], headers: dict[str, str]) -> None:
+    """PutObject with extra HTTP headers, added just before signing (botocore's event hook)."""
+
+    def add_headers(request: Any, **_: Any) -> None:
+        for name, value in headers.items():
+            request.headers[name] = value
+
+    event = "before-sign.s3.PutObject"
+    s3.meta.events.register(event, add_headers)
+    try:
+        s3.put_object(**params)
+    finally:
+        s3.meta.events.unregister(event, add_headers)
 
 
 # A lock held this long is a killed publisher's leftover (a publish is renames or copies of one

@@ -395,3 +395,26 @@ def test_the_publish_lock_lets_one_run_in_at_a_time_and_breaks_a_killed_runs_loc
     with etl_job.publish_lock(lake, SOURCE_ID, wait_seconds=5):
         assert lake.read_text(lock) != "killed run"
     assert not lake.exists(lock)
+
+
+@pytest.mark.parametrize("botocore_knows_if_none_match", [True, False])
+def test_the_s3_lock_is_a_conditional_put_with_a_new_or_an_old_botocore(
+    botocore_knows_if_none_match, moto_s3, monkeypatch
+):
+    # Glue's own boto3 may predate the IfNoneMatch parameter; the header is then added directly.
+    monkeypatch.setattr(etl_job, "put_object_knows_if_none_match", lambda _s3: botocore_knows_if_none_match)
+    bucket = f"lake-cond-{str(botocore_knows_if_none_match).lower()}"  # the moto server is shared
+    moto_s3.create_bucket(Bucket=bucket)
+    lake = S3Store(bucket, "", moto_s3)
+
+    assert lake.create_exclusive("tmp/transform/x.publish.lock", "first")
+    assert not lake.create_exclusive("tmp/transform/x.publish.lock", "second")
+    assert lake.read_text("tmp/transform/x.publish.lock") == "first"
+    # The hook is gone afterwards: a plain put overwrites as usual.
+    moto_s3.put_object(Bucket=bucket, Key="tmp/transform/x.publish.lock", Body=b"plain")
+    assert lake.read_text("tmp/transform/x.publish.lock") == "plain"
+
+
+def test_this_botocore_knows_if_none_match(moto_s3):
+    # The installed botocore (glue/requirements-dev.txt) has the parameter: the direct path is used.
+    assert etl_job.put_object_knows_if_none_match(moto_s3)
