@@ -14,6 +14,7 @@ import {
   readManifest,
   registrationsPlan,
   staging,
+  transformFixture,
 } from './lake-fixture';
 
 let reader: LakeReader;
@@ -32,16 +33,7 @@ const KITCHEN = 'kitchen-0123456789ab';
 
 describe('dedupe keeps the row the contract says wins', () => {
   test('registrations: latest registered_at wins; an exact tie goes to the last line', async () => {
-    const manifest = await runTransform(
-      {
-        plan: registrationsPlan(),
-        sourceId: SOURCE,
-        versionTag: 'v1',
-        stagingDir: staging('registrations', 'dedupe'),
-        lakeDir: lake.dir,
-      },
-      { threads: 1 },
-    );
+    const manifest = await transformFixture(lake.dir, SOURCE, 'dedupe');
 
     const rows = await reader.rows(
       `SELECT registration_id, attendee_notes, CAST(amount AS VARCHAR) AS amount, event_date
@@ -83,16 +75,7 @@ describe('dedupe keeps the row the contract says wins', () => {
   });
 
   test('duplicates spread over two part files are deduplicated together; other files are ignored', async () => {
-    const manifest = await runTransform(
-      {
-        plan: registrationsPlan(),
-        sourceId: SOURCE,
-        versionTag: 'v1',
-        stagingDir: staging('registrations', 'two-parts'),
-        lakeDir: lake.dir,
-      },
-      { threads: 2 },
-    );
+    const manifest = await transformFixture(lake.dir, SOURCE, 'two-parts', { threads: 2 });
 
     const rows = await reader.rows(
       `SELECT registration_id, attendee_notes, event_date FROM ${reader.curated(lake.dir, 'registrations')}
@@ -107,16 +90,7 @@ describe('dedupe keeps the row the contract says wins', () => {
   });
 
   test('kitchen sink: typed sort on a dropped column, nulls last both ways, instants, first line on ties', async () => {
-    await runTransform(
-      {
-        plan: kitchenSinkPlan(),
-        sourceId: KITCHEN,
-        versionTag: 'v1',
-        stagingDir: staging('kitchen_sink', 'dedupe'),
-        lakeDir: lake.dir,
-      },
-      { threads: 1 },
-    );
+    await transformFixture(lake.dir, KITCHEN, 'dedupe', { threads: 1 }, { plan: kitchenSinkPlan() });
 
     const rows = await reader.rows(
       `SELECT item_id, title FROM ${reader.curated(lake.dir, 'kitchen_sink')} ORDER BY item_id`,
@@ -135,16 +109,7 @@ describe('dedupe keeps the row the contract says wins', () => {
 describe('values survive exactly', () => {
   let values: Map<string, Record<string, unknown>>;
   beforeEach(async () => {
-    await runTransform(
-      {
-        plan: kitchenSinkPlan(),
-        sourceId: KITCHEN,
-        versionTag: 'v1',
-        stagingDir: staging('kitchen_sink', 'values'),
-        lakeDir: lake.dir,
-      },
-      { threads: 1 },
-    );
+    await transformFixture(lake.dir, KITCHEN, 'values', { threads: 1 }, { plan: kitchenSinkPlan() });
     const rows = await reader.rows(
       `SELECT item_id, event_day, title, CAST(amount AS VARCHAR) AS amount, CAST(small AS VARCHAR) AS small,
               CAST(big AS VARCHAR) AS big, CAST(qty AS VARCHAR) AS qty, ratio, active, CAST(born AS VARCHAR) AS born,
@@ -252,15 +217,12 @@ describe('large values', () => {
 
 describe('output layout and Parquet types', () => {
   test('one Snappy object per partition named by the source, partition column only in the folder', async () => {
-    const manifest = await runTransform(
-      {
-        plan: kitchenSinkPlan(),
-        sourceId: KITCHEN,
-        versionTag: 'v1',
-        stagingDir: staging('kitchen_sink', 'values'),
-        lakeDir: lake.dir,
-      },
+    const manifest = await transformFixture(
+      lake.dir,
+      KITCHEN,
+      'values',
       { threads: 1 },
+      { plan: kitchenSinkPlan() },
     );
 
     const days = ['0001-01-01', '2024-03-31', '2024-05-01', '2024-10-27', '9999-12-31'];
@@ -276,16 +238,7 @@ describe('output layout and Parquet types', () => {
   });
 
   test('each plan type has the Parquet type of the output contract, in plan order', async () => {
-    await runTransform(
-      {
-        plan: kitchenSinkPlan(),
-        sourceId: KITCHEN,
-        versionTag: 'v1',
-        stagingDir: staging('kitchen_sink', 'values'),
-        lakeDir: lake.dir,
-      },
-      { threads: 1 },
-    );
+    await transformFixture(lake.dir, KITCHEN, 'values', { threads: 1 }, { plan: kitchenSinkPlan() });
     const file = lit(
       path.join(lake.dir, `curated/kitchen_sink/event_day=2024-05-01/${KITCHEN}.snappy.parquet`),
     );
@@ -328,16 +281,7 @@ describe('output layout and Parquet types', () => {
   });
 
   test('rows spread over 400 days land in 400 partitions, one object each', async () => {
-    const manifest = await runTransform(
-      {
-        plan: registrationsPlan(),
-        sourceId: SOURCE,
-        versionTag: 'v1',
-        stagingDir: staging('registrations', 'many-days'),
-        lakeDir: lake.dir,
-      },
-      { threads: 2 },
-    );
+    const manifest = await transformFixture(lake.dir, SOURCE, 'many-days', { threads: 2 });
 
     const objects = filesUnder(path.join(lake.dir, 'curated'));
     expect(objects).toHaveLength(400);
@@ -350,16 +294,10 @@ describe('output layout and Parquet types', () => {
   });
 
   test('many days interleaved with few open writers still give one object per day', async () => {
-    const manifest = await runTransform(
-      {
-        plan: registrationsPlan(),
-        sourceId: SOURCE,
-        versionTag: 'v1',
-        stagingDir: staging('registrations', 'interleaved-days'),
-        lakeDir: lake.dir,
-      },
-      { threads: 2, maxOpenFiles: 2 },
-    );
+    const manifest = await transformFixture(lake.dir, SOURCE, 'interleaved-days', {
+      threads: 2,
+      maxOpenFiles: 2,
+    });
 
     expect(filesUnder(path.join(lake.dir, 'curated'))).toHaveLength(12);
     const [count] = await reader.rows(
@@ -394,16 +332,7 @@ describe('output layout and Parquet types', () => {
   });
 
   test('all rows in one partition make one object', async () => {
-    const manifest = await runTransform(
-      {
-        plan: registrationsPlan(),
-        sourceId: SOURCE,
-        versionTag: 'v1',
-        stagingDir: staging('registrations', 'one-day'),
-        lakeDir: lake.dir,
-      },
-      { threads: 2 },
-    );
+    const manifest = await transformFixture(lake.dir, SOURCE, 'one-day', { threads: 2 });
 
     expect(manifest.objects).toEqual([
       `curated/registrations/event_date=2024-07-14/${SOURCE}.snappy.parquet`,

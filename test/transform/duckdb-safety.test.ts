@@ -9,7 +9,15 @@ import path from 'node:path';
 import { TransformFailedError } from '../../core/errors';
 import { runTransform } from '../../local/engines/duckdb';
 import type { TransformRequest } from '../../local/engines/request';
-import { LakeReader, filesUnder, freshLake, readManifest, registrationsPlan, staging } from './lake-fixture';
+import {
+  LakeReader,
+  filesUnder,
+  freshLake,
+  readManifest,
+  registrationsPlan,
+  staging,
+  transformFixture,
+} from './lake-fixture';
 
 let reader: LakeReader;
 let lake: ReturnType<typeof freshLake>;
@@ -26,19 +34,8 @@ const MINE = 'signups-0123456789ab';
 const OTHER = 'other-file-ba9876543210';
 
 /** Runs the registrations plan for `sourceId` on a staging fixture into the test's lake. */
-function transform(sourceId: string, fixture: string, extra: Partial<TransformRequest> = {}) {
-  return runTransform(
-    {
-      plan: registrationsPlan(),
-      sourceId,
-      versionTag: 'v1',
-      stagingDir: staging('registrations', fixture),
-      lakeDir: lake.dir,
-      ...extra,
-    },
-    { threads: 1 },
-  );
-}
+const transform = (sourceId: string, fixture: string, extra: Partial<TransformRequest> = {}) =>
+  transformFixture(lake.dir, sourceId, fixture, { threads: 1 }, extra);
 
 /** Every file of the lake with a hash of its bytes: equal snapshots mean nothing changed. */
 function snapshot(): Record<string, string> {

@@ -10,6 +10,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { findContract, parseContract } from '../../core/contract';
 import { compilePlan, type TransformPlan } from '../../core/plan';
 import type { TransformManifest } from '../../core/steps';
+import { runTransform, type DuckdbEngineOptions } from '../../local/engines/duckdb';
+import type { TransformRequest } from '../../local/engines/request';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures/transform');
 
@@ -26,6 +28,31 @@ export function kitchenSinkPlan(): TransformPlan {
 }
 
 /** A new empty lake folder under the OS temp dir; `remove()` deletes it. */
+/**
+ * Runs the DuckDB engine on one staging fixture (version v1) into `lakeDir`: the registrations
+ * plan unless `extra.plan` says otherwise, the fixture folder of that plan's dataset.
+ */
+export function transformFixture(
+  lakeDir: string,
+  sourceId: string,
+  fixture: string,
+  options: DuckdbEngineOptions = { threads: 1 },
+  extra: Partial<TransformRequest> = {},
+): Promise<TransformManifest> {
+  const plan = extra.plan ?? registrationsPlan();
+  return runTransform(
+    {
+      plan,
+      sourceId,
+      versionTag: 'v1',
+      stagingDir: staging(plan.dataset as 'registrations' | 'kitchen_sink', fixture),
+      lakeDir,
+      ...extra,
+    },
+    options,
+  );
+}
+
 export function freshLake(): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), 'transform-lake-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
