@@ -104,16 +104,8 @@ test('a stale event for an older version arriving after the newer one finished l
   const late = await h.run(older.event);
 
   expect([latest.endState, late.endState]).toEqual(['Succeeded', 'StaleVersion']);
-  const rows = await h.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
-  expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
-  // One ledger record per object version: the newer SUCCEEDED, the older STALE.
-  expect(
-    ledgerRecords(h)
-      .map((r) => r.status)
-      .sort(),
-  ).toEqual(['STALE', 'SUCCEEDED']);
-  // The stale version's bytes were not lost: the landing bucket keeps every version.
-  expect(await readVersion(h, KEY, older.info.versionId!)).toEqual(V1);
+  // One ledger record per object version; the stale version's bytes are not lost either.
+  await expectNewerVersionWon(h, older.info.versionId!);
 });
 
 test('overwritten while its first run validates: each version is read from its own bytes, the newest wins', async () => {
@@ -140,9 +132,7 @@ test('overwritten while its first run validates: each version is read from its o
   expect(firstDone.counts.rowsRead).toBe(20);
   expect(firstDone.endState).toBe('Superseded');
   expect(stateNames(firstDone)).not.toContain('Transform');
-  const rows = await h.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
-  expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
-  expect(await readVersion(h, KEY, v1.info.versionId!)).toEqual(V1);
+  await expectNewerVersionWon(h, v1.info.versionId!);
 });
 
 const ENGINES_HERE: EngineName[] = [
@@ -187,8 +177,7 @@ test.each(ENGINES_HERE)(
       expect(stateNames(firstDone)).toEqual(expect.arrayContaining(['Transform', 'Verify', 'VerifyOutcome']));
       expect(stateNames(firstDone)).not.toContain('Archive');
       expect(afterV1Transform).toEqual(idsOf(V2));
-      const rows = await e.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
-      expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
+      await expectNewerVersionWon(e, v1.info.versionId!);
       const manifest = JSON.parse(
         readFileSync(
           path.join(e.home.lakeDir, 'manifests/event_sessions', `${sourceIdOf(KEY)}.json`),
@@ -200,14 +189,8 @@ test.each(ENGINES_HERE)(
         rowsOut: 5,
         sourceOrder: sequencerOrderKey(v2.event.detail.object.sequencer),
       });
-      expect(
-        ledgerRecords(e)
-          .map((r) => r.status)
-          .sort(),
-      ).toEqual(['STALE', 'SUCCEEDED']);
-      // Both originals can be found: v2 archived, v1 still a version of the landing key.
+      // Both originals can be found: v2 archived, v1 still a version of the landing key (above).
       expect(e.originalLocations(second, v2)).toEqual([second.outputs.archive]);
-      expect(await readVersion(e, KEY, v1.info.versionId!)).toEqual(V1);
       // v1's temp output (and every publish lock) is gone: nothing of it is left in the lake.
       expect([
         ...filesUnder(path.join(e.home.lakeDir, '_tmp')),
@@ -237,14 +220,7 @@ test("a newer version published between the first run's transform and its verify
   const firstDone = await first;
 
   expect([second.endState, firstDone.endState]).toEqual(['Succeeded', 'Superseded']);
-  const rows = await h.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
-  expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
-  expect(
-    ledgerRecords(h)
-      .map((r) => r.status)
-      .sort(),
-  ).toEqual(['STALE', 'SUCCEEDED']);
-  expect(await readVersion(h, KEY, v1.info.versionId!)).toEqual(V1);
+  await expectNewerVersionWon(h, v1.info.versionId!);
 });
 
 test("re-running a file replaces exactly its own rows; another file's rows in the same partitions stay", async () => {
@@ -274,6 +250,21 @@ test("re-running a file replaces exactly its own rows; another file's rows in th
     rerun.outputs.partitions!.map((p) => `session_date=${p}`).sort(),
   );
 });
+
+/**
+ * The newer version won: the table holds exactly its rows, the ledger one STALE (the older
+ * version) and one SUCCEEDED record, and the older version's bytes are still a version of the key.
+ */
+async function expectNewerVersionWon(home: ReliabilityHome, olderVersionId: string): Promise<void> {
+  const rows = await home.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1');
+  expect(rows.map((r) => r.session_id)).toEqual(idsOf(V2));
+  expect(
+    ledgerRecords(home)
+      .map((r) => r.status)
+      .sort(),
+  ).toEqual(['STALE', 'SUCCEEDED']);
+  expect(await readVersion(home, KEY, olderVersionId)).toEqual(V1);
+}
 
 async function readVersion(home: ReliabilityHome, key: string, versionId: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
