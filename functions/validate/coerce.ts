@@ -245,33 +245,36 @@ export function coerceDate(text: string): string | RowProblem {
 }
 
 /**
- * `YYYY-MM-DDTHH:MM:SS±HH:MM` (or a space for T) as UTC epoch seconds, when every part is in
- * range; undefined sends the text down the regex path, which explains any problem.
+ * `YYYY-MM-DDTHH:MM:SS` (or a space for T) at the start of `text` as seconds since the epoch of
+ * that wall-clock time, when it is a real day and time; undefined sends the text down the regex
+ * path, which explains any problem.
  */
-function plainOffsetTimestamp(text: string): number | undefined {
+function plainDateTimeSeconds(text: string): number | undefined {
   const sep = text.charCodeAt(10);
-  const sign = text.charCodeAt(19);
   if (
     (sep !== 84 /* T */ && sep !== 32) ||
-    (sign !== 43 /* + */ && sign !== 45) /* - */ ||
     text.charCodeAt(13) !== 58 ||
     text.charCodeAt(16) !== 58 ||
-    text.charCodeAt(22) !== 58 ||
     !isPlainDate(text, 0)
   )
     return undefined;
   const h = digitsAt(text, 11, 2),
     mi = digitsAt(text, 14, 2),
-    s = digitsAt(text, 17, 2),
-    oh = digitsAt(text, 20, 2),
+    s = digitsAt(text, 17, 2);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) return undefined;
+  const days = daysFromCivil(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2));
+  return days * 86400 + h * 3600 + mi * 60 + s;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS±HH:MM` as UTC epoch seconds, or undefined (see {@link plainDateTimeSeconds}). */
+function plainOffsetTimestamp(text: string): number | undefined {
+  const sign = text.charCodeAt(19);
+  if ((sign !== 43 /* + */ && sign !== 45) /* - */ || text.charCodeAt(22) !== 58) return undefined;
+  const oh = digitsAt(text, 20, 2),
     om = digitsAt(text, 23, 2);
-  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || oh < 0 || oh > 18 || om < 0 || om > 59)
-    return undefined;
-  const wall =
-    daysFromCivil(digitsAt(text, 0, 4), digitsAt(text, 5, 2), digitsAt(text, 8, 2)) * 86400 +
-    h * 3600 +
-    mi * 60 +
-    s;
+  if (oh < 0 || oh > 18 || om < 0 || om > 59) return undefined;
+  const wall = plainDateTimeSeconds(text);
+  if (wall === undefined) return undefined;
   return wall - (oh * 3600 + om * 60) * (sign === 45 ? -1 : 1);
 }
 
@@ -290,21 +293,12 @@ export function timestampCoercer(defaultTimezone: string, notes: CoercionNotes):
       : new ZoneResolver(defaultTimezone);
   return (text) => {
     // Fast path for the common `YYYY-MM-DDTHH:MM:SSZ` (already UTC, whole seconds).
-    if (text.length === 20 && text.charCodeAt(19) === 90 /* Z */ && isPlainDate(text, 0)) {
-      const sep = text.charCodeAt(10);
-      if (
-        (sep === 84 /* T */ || sep === 32) &&
-        text.charCodeAt(13) === 58 &&
-        text.charCodeAt(16) === 58 &&
-        digitsAt(text, 11, 2) >= 0 &&
-        digitsAt(text, 11, 2) <= 23 &&
-        digitsAt(text, 14, 2) >= 0 &&
-        digitsAt(text, 14, 2) <= 59 &&
-        digitsAt(text, 17, 2) >= 0 &&
-        digitsAt(text, 17, 2) <= 59
-      ) {
-        return `${text.slice(0, 10)}T${text.slice(11, 19)}.000000Z`;
-      }
+    if (
+      text.length === 20 &&
+      text.charCodeAt(19) === 90 /* Z */ &&
+      plainDateTimeSeconds(text) !== undefined
+    ) {
+      return `${text.slice(0, 10)}T${text.slice(11, 19)}.000000Z`;
     }
     // Fast path for `YYYY-MM-DDTHH:MM:SS±HH:MM` (whole seconds, an explicit offset).
     if (text.length === 25) {
@@ -403,17 +397,22 @@ export function coercerFor(column: ColumnSpec, notes: CoercionNotes): Coercer {
   }
 }
 
-/** The JavaScript value ajv checks for a canonical text (the row schema's JSON type). */
-export function schemaValueOf(type: ColumnSpec['type'], canonical: string): unknown {
+/**
+ * The JSON type ajv checks a column's canonical text as (the row schema's type): numbers for the
+ * numeric types (int64 past 2^53 and decimal(38) lose digits there; only bounds checks see that
+ * value), booleans, and strings for the rest.
+ */
+export type SchemaValueKind = 'number' | 'boolean' | 'string';
+
+export function schemaValueKind(type: ColumnSpec['type']): SchemaValueKind {
   switch (type) {
     case 'integer':
     case 'decimal':
     case 'double':
-      // int64 past 2^53 / decimal(38) lose digits here; only bounds checks see this value.
-      return Number(canonical);
+      return 'number';
     case 'boolean':
-      return canonical === 'true';
+      return 'boolean';
     default:
-      return canonical;
+      return 'string';
   }
 }

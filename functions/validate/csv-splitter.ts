@@ -34,7 +34,7 @@
  * UTF-8 (the byte inspector runs first).
  */
 import type { CsvDialect } from '../../core/contract';
-import { QUOTED_EMPTY, type Cell, type OnRecord } from './csv-records';
+import { CsvRecordReader, QUOTED_EMPTY, type Cell, type OnRecord } from './csv-records';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -305,4 +305,19 @@ function physicalBreaks(value: string): number {
   for (let i = value.indexOf('\r'); i !== -1; i = value.indexOf('\r', i + 1))
     if (value.charCodeAt(i + 1) !== LF) count++;
   return count;
+}
+
+/**
+ * Which reader splits a file into records: this splitter, or csv-parse (csv-records.ts) — for
+ * dialects the splitter does not cover, and for a file the splitter left to it.
+ */
+export type CsvReaderKind = 'splitter' | 'csv-parse';
+
+export type CsvReader = CsvSplitter | CsvRecordReader;
+
+/** A reader of either kind. */
+export function csvReaderOf(kind: CsvReaderKind, dialect: CsvDialect, maxRecordBytes: number): CsvReader {
+  return kind === 'splitter'
+    ? new CsvSplitter(dialect, { maxRecordBytes })
+    : new CsvRecordReader(dialect, { maxRecordBytes });
 }

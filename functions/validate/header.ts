@@ -8,6 +8,7 @@
 import type { DatasetContract } from '../../core/contract';
 import { FileRejectedError } from '../../core/errors';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
+import { detached } from './row-errors';
 
 /** Where each contract column is in the CSV records. */
 export interface HeaderMapping {
@@ -37,8 +38,8 @@ export function checkHeader(
   headerLine: number,
   maxColumns: number,
 ): HeaderMapping {
-  // Copied: kept for the whole run, they must not keep the input chunk they were cut from alive.
-  const names = JSON.parse(JSON.stringify(header.map((c) => (c === QUOTED_EMPTY ? '' : c)))) as string[];
+  // Kept for the whole run: a copy, not slices of the text the record was cut from.
+  const names = detached(header.map((c) => (c === QUOTED_EMPTY ? '' : c)));
   const where = `${show(fileKey)}, header on line ${headerLine}`;
   const expected = contract.columns.map((c) => c.name);
   const expectedLine = expected.join(contract.csv.delimiter);

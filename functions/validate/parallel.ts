@@ -22,8 +22,8 @@ import type { CsvDialect } from '../../core/contract';
 import { ParseFailureError } from './csv-records';
 import type { ParseWorkerData } from './parse-worker';
 import { forEachRecord, type ParseReply, type ParseRequest, type RecordBatch } from './record-batches';
-import { LeaveToCsvParseError } from './csv-splitter';
-import type { CsvReaderKind, RecordValidator } from './validate';
+import { LeaveToCsvParseError, type CsvReaderKind } from './csv-splitter';
+import type { RecordValidator } from './validate';
 
 /**
  * Below this size `'auto'` stays on one thread: with the fast splitter the parse thread has

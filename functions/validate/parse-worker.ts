@@ -10,24 +10,20 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CsvError } from 'csv-parse';
 import type { CsvDialect } from '../../core/contract';
 import { CsvRecordReader, parseFailureOf, type Cell } from './csv-records';
-import { CsvSplitter, LeaveToCsvParseError } from './csv-splitter';
+import { csvReaderOf, LeaveToCsvParseError, type CsvReaderKind } from './csv-splitter';
 import { RecordBatchBuilder, type ParseReply, type ParseRequest } from './record-batches';
 
 /** What the main thread passes as `workerData`. */
 export interface ParseWorkerData {
   readonly dialect: CsvDialect;
   readonly maxRecordBytes: number;
-  /** 'splitter': the fast splitter (csv-splitter.ts); 'csv-parse': csv-parse. */
-  readonly kind: 'splitter' | 'csv-parse';
+  readonly kind: CsvReaderKind;
 }
 
 const port = parentPort;
 if (!port) throw new Error('parse-worker.ts is a worker_threads entry point, not a module to import');
 const { dialect, maxRecordBytes, kind } = workerData as ParseWorkerData;
-const reader =
-  kind === 'splitter'
-    ? new CsvSplitter(dialect, { maxRecordBytes })
-    : new CsvRecordReader(dialect, { maxRecordBytes });
+const reader = csvReaderOf(kind, dialect, maxRecordBytes);
 const builder = new RecordBatchBuilder();
 let quotedEmpties = 0;
 let failed = false;

@@ -17,10 +17,16 @@ import {
   type DatasetContract,
 } from '../../core/contract';
 import { compilePlan, LINE_COLUMN, type TransformPlan } from '../../core/plan';
-import { coercerFor, schemaValueOf, type Coercer, type CoercionNotes } from './coerce';
+import {
+  coercerFor,
+  schemaValueKind,
+  type Coercer,
+  type CoercionNotes,
+  type SchemaValueKind,
+} from './coerce';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
 import type { HeaderMapping } from './header';
-import { RowProblem, truncateValue, type RowError, type RowErrorCode } from './row-errors';
+import { detached, RowProblem, truncateValue, type RowError, type RowErrorCode } from './row-errors';
 
 /** A contract with everything derived from it that is worth computing once. */
 export interface CompiledContract {
@@ -124,10 +130,6 @@ function jsonString(text: string): string {
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be escaped
 const NEEDS_JSON_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
-const AJV_STRING = 0;
-const AJV_NUMBER = 1;
-const AJV_BOOLEAN = 2;
-
 /** First characters that make a spreadsheet evaluate a cell: = + - @ tab CR. */
 const FORMULA_START = new Uint8Array(128);
 for (const ch of '=+-@\t\r') FORMULA_START[ch.charCodeAt(0)] = 1;
@@ -163,8 +165,8 @@ export class RowChecker {
   private readonly coercers: readonly Coercer[];
   private readonly keyPrefixes: readonly string[];
   private readonly isString: readonly boolean[];
-  /** How ajv sees each column's canonical text (the JSON type schemaValueOf gives it). */
-  private readonly ajvKinds: readonly number[];
+  /** How ajv sees each column's canonical text. */
+  private readonly ajvKinds: readonly SchemaValueKind[];
 
   constructor(
     private readonly compiled: CompiledContract,
@@ -176,10 +178,7 @@ export class RowChecker {
     this.coercers = this.columns.map((c) => coercerFor(c, this.notes));
     this.keyPrefixes = this.columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
     this.isString = this.columns.map((c) => c.type === 'string');
-    this.ajvKinds = this.columns.map((c) => {
-      const sample = schemaValueOf(c.type, c.type === 'boolean' ? 'true' : '1');
-      return typeof sample === 'number' ? AJV_NUMBER : typeof sample === 'boolean' ? AJV_BOOLEAN : AJV_STRING;
-    });
+    this.ajvKinds = this.columns.map((c) => schemaValueKind(c.type));
     this.checkedNames = this.columns.filter((_, i) => compiled.checkedByAjv[i]).map((c) => c.name);
     this.typed = compiled.validateRow ? typedRowHolder(this.checkedNames) : undefined;
   }
@@ -252,7 +251,7 @@ export class RowChecker {
         if (typed && checkedByAjv[i]) {
           const kind = this.ajvKinds[i];
           typed[column.name] =
-            kind === AJV_NUMBER ? Number(canonical) : kind === AJV_BOOLEAN ? canonical === 'true' : canonical;
+            kind === 'number' ? Number(canonical) : kind === 'boolean' ? canonical === 'true' : canonical;
         }
       }
     }
@@ -264,10 +263,7 @@ export class RowChecker {
   private noteFormula(line: number, column: string, value: string): void {
     this.formulaCellCount++;
     if (this.formulaSamples.length < this.maxFormulaSamples)
-      // A copy: the sample outlives the input chunk the cell was cut from (see detachedRowError).
-      this.formulaSamples.push(
-        JSON.parse(JSON.stringify({ line, column, value: truncateValue(value) })) as FormulaCell,
-      );
+      this.formulaSamples.push(detached({ line, column, value: truncateValue(value) }));
   }
 
   private cellError(

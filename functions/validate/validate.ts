@@ -26,12 +26,18 @@ import {
   type Cell,
   type ParseFailure,
 } from './csv-records';
-import { CsvSplitter, LeaveToCsvParseError, splitterHandles } from './csv-splitter';
+import {
+  csvReaderOf,
+  LeaveToCsvParseError,
+  splitterHandles,
+  type CsvReader,
+  type CsvReaderKind,
+} from './csv-splitter';
 import { checkHeader, type HeaderMapping } from './header';
 import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
 import { ParallelRecordSource, useParallel } from './parallel';
 import { loadCompiledContract, RowChecker, type CompiledContract, type FormulaCell } from './row-checker';
-import { detachedRowError, type RowError } from './row-errors';
+import { detached, type RowError } from './row-errors';
 import { ObjectTextWriter, StagingWriter } from './writers';
 
 /** Safety limits; each one turns a hostile or broken file into a clear rejection. */
@@ -181,8 +187,7 @@ export class RecordValidator {
     for (const err of outcome) {
       this.rowErrors++;
       this.reasons.set(err.reason, (this.reasons.get(err.reason) ?? 0) + 1);
-      if (this.firstErrors.length < this.limits.reportSampleSize)
-        this.firstErrors.push(detachedRowError(err));
+      if (this.firstErrors.length < this.limits.reportSampleSize) this.firstErrors.push(detached(err));
       if (this.rejectLines < this.limits.maxRejectLines) {
         this.rejectLines++;
         text += `${JSON.stringify(err)}\n`;
@@ -193,30 +198,13 @@ export class RecordValidator {
 }
 
 /**
- * Which reader splits a file into records: the fast splitter (csv-splitter.ts), or csv-parse —
- * for dialects the splitter does not cover, and for a file the splitter left to it.
- */
-export type CsvReaderKind = 'splitter' | 'csv-parse';
-
-/** A reader of either kind, for {@link CsvReaderKind}. */
-export function csvReaderOf(
-  kind: CsvReaderKind,
-  dialect: CsvDialect,
-  maxRecordBytes: number,
-): CsvRecordReader | CsvSplitter {
-  return kind === 'splitter'
-    ? new CsvSplitter(dialect, { maxRecordBytes })
-    : new CsvRecordReader(dialect, { maxRecordBytes });
-}
-
-/**
  * Receives the checked bytes, parses them in this thread and hands each record to the
  * {@link RecordValidator}. It only asks for the next chunk once the outputs of this one are
  * accepted (backpressure). Malformed CSV fails it with a {@link ParseFailureError}; a file the
  * splitter leaves to csv-parse, with {@link LeaveToCsvParseError}.
  */
 class CsvValidationSink extends Writable {
-  private readonly reader: CsvRecordReader | CsvSplitter;
+  private readonly reader: CsvReader;
 
   constructor(
     dialect: CsvDialect,
