@@ -4,13 +4,12 @@
  * first, ties by line), write Snappy Parquet partitioned by day, one file per partition — with none
  * of the engine's safety (no canonical-text checks, no temp folder + publish, no manifest).
  */
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { findContract } from '../../core/contract';
 import { compilePlan, LINE_COLUMN, type PlanColumn } from '../../core/plan';
-import { runAsWorker } from './worker';
+import { runAsWorker, stagingParts } from './worker';
 
 function sqlType(c: PlanColumn): string {
   switch (c.type) {
@@ -34,9 +33,7 @@ function sqlType(c: PlanColumn): string {
 runAsWorker<{ stagingDir: string; outDir: string; dataset: string }>(
   async ({ stagingDir, outDir, dataset }, clock) => {
     const plan = compilePlan(findContract(dataset)!);
-    const parts = readdirSync(stagingDir)
-      .filter((f) => f.endsWith('.jsonl'))
-      .map((f) => path.join(stagingDir, f));
+    const { files: parts, bytes } = stagingParts(stagingDir);
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
     clock.restart();
@@ -74,7 +71,7 @@ runAsWorker<{ stagingDir: string; outDir: string; dataset: string }>(
     db.closeSync();
     const files = readdirSync(outDir, { recursive: true }).filter((f) => String(f).endsWith('.parquet'));
     return {
-      bytes: parts.reduce((sum, p) => sum + statSync(p).size, 0),
+      bytes,
       rows: rowsOut,
       details: { files: files.length },
     };

@@ -2,12 +2,11 @@
  * The embedded transform engine (local/engines/duckdb.ts) on a staging folder, exactly as the local
  * runtime calls it: temp folder, canonical-text checks, one file per partition, publish, manifest.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { findContract } from '../../core/contract';
 import { compilePlan } from '../../core/plan';
 import { runTransform, type DuckdbEngineOptions } from '../../local/engines/duckdb';
-import { runAsWorker } from './worker';
+import { runAsWorker, stagingParts } from './worker';
 
 runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string; options?: DuckdbEngineOptions }>(
   async ({ stagingDir, lakeDir, dataset, options }, clock) => {
@@ -23,9 +22,7 @@ runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string; options?: Du
       },
       options,
     );
-    const bytes = readdirSync(stagingDir)
-      .filter((f) => f.endsWith('.jsonl'))
-      .reduce((sum, f) => sum + statSync(path.join(stagingDir, f)).size, 0);
+    const { bytes } = stagingParts(stagingDir);
     return {
       bytes,
       rows: manifest.rowsOut,

@@ -3,12 +3,11 @@
  * reference next to DuckDB. Its time includes starting the JVM and the Spark session, as the local
  * runtime pays it; its memory is the JVM's, so read the harness's `treePeakBytes`, not this process's maxRSS.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { findContract } from '../../core/contract';
 import { compilePlan } from '../../core/plan';
 import { runSparkTransform } from '../../local/engines/spark';
-import { runAsWorker } from './worker';
+import { runAsWorker, stagingParts } from './worker';
 
 runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string }>(
   async ({ stagingDir, lakeDir, dataset }, clock) => {
@@ -21,9 +20,7 @@ runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string }>(
       stagingDir,
       lakeDir,
     });
-    const bytes = readdirSync(stagingDir)
-      .filter((f) => f.endsWith('.jsonl'))
-      .reduce((sum, f) => sum + statSync(path.join(stagingDir, f)).size, 0);
+    const { bytes } = stagingParts(stagingDir);
     return {
       bytes,
       rows: manifest.rowsOut,

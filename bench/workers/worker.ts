@@ -4,7 +4,8 @@
  * harness itself) can inflate or hide it. The result travels on fd 3, because the code under test
  * may log to stdout (Powertools does).
  */
-import { writeSync } from 'node:fs';
+import { readdirSync, statSync, writeSync } from 'node:fs';
+import path from 'node:path';
 
 /** What a worker's job returns: the bytes it processed and anything worth printing. */
 export interface WorkDone {
@@ -69,4 +70,13 @@ export function runAsWorker<A>(job: (args: A, clock: WorkClock) => Promise<WorkD
       process.exit(1);
     },
   );
+}
+
+/** The part files (`*.jsonl`) of a validate run's staging folder, and their total size: a transform's input. */
+export function stagingParts(stagingDir: string): { readonly files: string[]; readonly bytes: number } {
+  const files = readdirSync(stagingDir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .map((f) => path.join(stagingDir, f));
+  return { files, bytes: files.reduce((sum, f) => sum + statSync(f).size, 0) };
 }
