@@ -241,8 +241,8 @@ export class EtlPipelineStack extends Stack {
     for (const step of stateMachineSteps()) {
       stepSettings[step] = { memoryMiB: STEP_MEMORY_MIB[step] ?? 512, timeout: timeouts.get(step)! };
     }
-    this.steps = new StepFunctions(this, 'Steps', {
-      steps: stepSettings,
+    /** What every group of step functions shares: resources, environment, key, logs, bundling. */
+    const stepFunctionsProps = {
       resources,
       environmentValues,
       key,
@@ -250,7 +250,8 @@ export class EtlPipelineStack extends Stack {
       namePrefix: prefix,
       functionsDir: props.functionsDir,
       schemasDir: config.schemasDir,
-    });
+    };
+    this.steps = new StepFunctions(this, 'Steps', { steps: stepSettings, ...stepFunctionsProps });
 
     // --- the state machine -------------------------------------------------------------------
     this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
@@ -379,13 +380,7 @@ export class EtlPipelineStack extends Stack {
       steps: {
         'record-failure': { memoryMiB: STEP_MEMORY_MIB['record-failure']!, timeout: Duration.seconds(30) },
       },
-      resources,
-      environmentValues,
-      key,
-      logRetention: retention,
-      namePrefix: prefix,
-      functionsDir: props.functionsDir,
-      schemasDir: config.schemasDir,
+      ...stepFunctionsProps,
     });
     const recordFailureFn = this.recordFailure.get('record-failure').fn;
     this.recordFailureDeadLetterQueue = new sqs.Queue(this, 'RecordFailureDeadLetters', {

@@ -166,6 +166,11 @@ interface Visit {
   cause?: string;
 }
 
+/** A visit's attempt state when it is entered (or reopened by a redrive): running, nothing tried. */
+function noAttemptsYet(): Pick<Visit, 'status' | 'attempts' | 'lastAttempt' | 'failures' | 'retriedErrors'> {
+  return { status: 'RUNNING', attempts: 0, lastAttempt: 'none', failures: [], retriedErrors: [] };
+}
+
 // Task-level events, whatever the integration (service task, legacy Lambda resource, activity).
 const ATTEMPT_STARTED = /^(?:Task|LambdaFunction|Activity)Scheduled$/;
 const ATTEMPT_SUCCEEDED = /^(?:Task|LambdaFunction|Activity)Succeeded$/;
@@ -213,11 +218,7 @@ export function runStepsFromHistory(events: readonly HistoryEventLike[]): StepVi
         name: d.name ?? '?',
         type: type.slice(0, -'StateEntered'.length),
         enteredAt: at(e),
-        status: 'RUNNING',
-        attempts: 0,
-        lastAttempt: 'none',
-        failures: [],
-        retriedErrors: [],
+        ...noAttemptsYet(),
       };
       visits.push(v);
       open.push(v);
@@ -245,11 +246,7 @@ export function runStepsFromHistory(events: readonly HistoryEventLike[]): StepVi
         v = {
           ...failed,
           enteredAt: at(e),
-          status: 'RUNNING',
-          attempts: 0,
-          lastAttempt: 'none',
-          failures: [],
-          retriedErrors: [],
+          ...noAttemptsYet(),
         };
         delete v.endedAt;
         delete v.error;
