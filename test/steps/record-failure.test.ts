@@ -49,7 +49,8 @@ test.each([
   expect(await createHandler({ ledger })(event)).toBeUndefined();
 });
 
-test('a rejected file stays REJECTED even if its execution (which ends in Fail) reports FAILED', async () => {
+/** The event's object claimed by run-1, whose file was then rejected (ledger REJECTED). */
+async function claimThenReject(): Promise<void> {
   const claim = await claimObject(
     { runId: 'run-1', event: JSON.parse(EVENT) as S3ObjectCreatedEvent },
     { ledger },
@@ -59,20 +60,16 @@ test('a rejected file stays REJECTED even if its execution (which ends in Fail) 
     'REJECTED',
     'run-1',
   );
+}
+
+test('a rejected file stays REJECTED even if its execution (which ends in Fail) reports FAILED', async () => {
+  await claimThenReject();
 
   expect(await createHandler({ ledger })(statusChange('FAILED'))).toMatchObject({ status: 'REJECTED' });
 });
 
 test('a rejected run is not logged or counted as a failed run', async () => {
-  const claim = await claimObject(
-    { runId: 'run-1', event: JSON.parse(EVENT) as S3ObjectCreatedEvent },
-    { ledger },
-  );
-  await ledger.settle(
-    { bucket: claim.source.bucket, key: claim.source.key, versionTag: claim.versionTag },
-    'REJECTED',
-    'run-1',
-  );
+  await claimThenReject();
   const warn = jest.spyOn(logger, 'warn');
 
   await createHandler({ ledger })(statusChange('FAILED'));
