@@ -17,6 +17,16 @@ const EXECUTIONS = [
 }));
 
 // moto's interpreter runs one execution per state machine, so lists of finished runs come from the stub.
+/** An execution as ListExecutions lists it (DescribeExecution adds error and input). */
+const listedAs = (e: (typeof EXECUTIONS)[number]) => ({
+  executionArn: e.executionArn,
+  stateMachineArn: SM,
+  name: e.name,
+  status: 'FAILED',
+  startDate: e.startDate,
+  stopDate: e.startDate + 30,
+});
+
 describe('etl runs --status REJECTED --stack (stub: ListExecutions + DescribeExecution)', () => {
   let stub: AwsJsonStub;
   beforeAll(async () => {
@@ -24,14 +34,7 @@ describe('etl runs --status REJECTED --stack (stub: ListExecutions + DescribeExe
       if (operation === 'ListExecutions') {
         return {
           body: {
-            executions: EXECUTIONS.map((e) => ({
-              executionArn: e.executionArn,
-              stateMachineArn: SM,
-              name: e.name,
-              status: 'FAILED',
-              startDate: e.startDate,
-              stopDate: e.startDate + 30,
-            })),
+            executions: EXECUTIONS.map(listedAs),
           },
         };
       }
@@ -39,12 +42,7 @@ describe('etl runs --status REJECTED --stack (stub: ListExecutions + DescribeExe
         const e = EXECUTIONS.find((x) => x.executionArn === body.executionArn)!;
         return {
           body: {
-            executionArn: e.executionArn,
-            stateMachineArn: SM,
-            name: e.name,
-            status: 'FAILED',
-            startDate: e.startDate,
-            stopDate: e.startDate + 30,
+            ...listedAs(e),
             error: e.error,
             input: JSON.stringify({ detail: { object: { key: e.key } } }),
           },
