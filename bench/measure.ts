@@ -55,10 +55,10 @@ function dirnamePlugin(outDir: string): Plugin {
  */
 const COMPANIONS = [
   {
-    entry: path.join(REPO_ROOT, 'functions', 'validate', 'parse-worker.ts'),
-    // functions/validate/parallel.ts BUNDLED_PARSE_WORKER
+    entry: path.join(REPO_ROOT, 'csv', 'parse-worker.ts'),
+    // csv/parallel.ts BUNDLED_PARSE_WORKER
     outFile: 'validate-parse-worker.js',
-    lookedUpBy: path.join(REPO_ROOT, 'functions', 'validate', 'parallel.ts'),
+    lookedUpBy: path.join(REPO_ROOT, 'csv', 'parallel.ts'),
   },
 ];
 

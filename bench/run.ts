@@ -79,7 +79,7 @@ function failureNote(label: string, m: Measurement | undefined): string[] {
   return m && !m.ok ? [`- ${label} FAILED: ${m.error}`] : [];
 }
 
-/** The validate step is measured on one thread and on two (functions/validate/parallel.ts). */
+/** The validate step is measured on one thread and on two (csv/parallel.ts). */
 const VALIDATE_MODES = [
   { job: 'validate-1', label: 'one', parallel: false },
   { job: 'validate-2', label: 'two', parallel: true },
@@ -282,7 +282,7 @@ async function benchTransform(inputs: readonly BenchInput[], options: BenchOptio
   const engine = m.get('engine')!;
   const ceiling = m.get('ceiling')!;
   const rows = [
-    transformRow('DuckDB engine (local/engines/duckdb.ts)', engine, ceiling),
+    transformRow('DuckDB engine (transform/duckdb.ts)', engine, ceiling),
     transformRow('bare DuckDB COPY (ceiling)', ceiling),
   ];
   const notes = [...failureNote('engine', engine), ...failureNote('ceiling', ceiling)];
@@ -331,7 +331,7 @@ async function benchSpark(inputs: readonly BenchInput[]): Promise<{ row?: string
   if (!workerAvailable('spark'))
     return {
       notes: [
-        '- local Spark: not measured — the spark worker does not build (local/engines/spark.ts missing?).',
+        '- local Spark: not measured — the spark worker does not build (transform/spark.ts missing?).',
       ],
     };
   if (!pythonSide.spark())

@@ -28,14 +28,14 @@ function isFresh() {
 /**
  * Worker threads the bundled code starts. Their entry is bundled beside the bundle, and the module
  * that starts one sees the bundle's folder as `__dirname`, which is how the Lambda bundle ships
- * them (functions/validate/parallel.ts looks for `validate-parse-worker.js` next to itself). From
+ * them (csv/parallel.ts looks for `validate-parse-worker.js` next to itself). From
  * the sources they would need tsx in the worker, which a bundled process does not have.
  */
 const WORKERS = [
   {
-    entry: 'functions/validate/parse-worker.ts',
+    entry: 'csv/parse-worker.ts',
     out: 'validate-parse-worker.js',
-    startedBy: 'functions/validate/parallel.ts',
+    startedBy: 'csv/parallel.ts',
   },
 ];
 

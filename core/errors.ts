@@ -36,6 +36,23 @@ export class FileRejectedError extends Error {
   }
 }
 
+/**
+ * A {@link FileRejectedError} in the shape every rejection message has: the quoted key, the
+ * problem, then "Fix: ..." — so a person reading a notice always sees which file and what to do.
+ */
+export function rejectionOf(
+  reason: RejectionReason,
+  key: string,
+  problem: string,
+  fix: string,
+  details: Record<string, unknown> = {},
+): FileRejectedError {
+  return new FileRejectedError(reason, `${JSON.stringify(key)}: ${problem}. Fix: ${fix}`, {
+    key,
+    ...details,
+  });
+}
+
 /** A dataset contract under schemas/ is itself broken; names the file, JSON pointer and fix. */
 export class ContractError extends Error {
   override readonly name = 'ContractError';

@@ -8,7 +8,7 @@ function that the tests in glue/tests import directly.
 
 It executes the TransformPlan that core/plan.ts compiles from the dataset contract (plan.json,
 written by the validate step into the staging prefix). It never re-derives rules from the
-contract, so this job and the embedded DuckDB engine (local/engines/duckdb.ts) run the same plan.
+contract, so this job and the embedded DuckDB engine (transform/duckdb.ts) run the same plan.
 
 Output contract (shared with the DuckDB engine, proven by test/parity):
   curated/<dataset>/<partition>=YYYY-MM-DD/<sourceId>.snappy.parquet  one object per (file, day)
@@ -47,13 +47,13 @@ PLAN_FILE = "plan.json"
 # the lake bucket's tmp/ prefix, which the stack's job role may write and delete and whose
 # lifecycle rule expires what a killed run leaves behind (infra/constructs/lake-storage.ts).
 LAKE_TMP_PREFIX = "tmp/transform/"
-# Exactly the part names the DuckDB engine reads (local/engines/request.ts), so both read the same.
+# Exactly the part names the DuckDB engine reads (transform/request.ts), so both read the same.
 STAGING_PART = re.compile(r"^part-\d{5}\.jsonl$")
 COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "timestamp")
 # The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
 # column names and folder names, so anything else in a plan means it was not compiled by us.
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
-# core/layout sourceIdOf() and versionTagOf() shapes, as local/engines/request.ts checks them.
+# core/layout sourceIdOf() and versionTagOf() shapes, as transform/request.ts checks them.
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 VERSION_TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # core/events.ts: a sequencerOrderKey (64 upper-case hex digits, string order = S3 event order),
@@ -61,7 +61,7 @@ VERSION_TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SOURCE_ORDER_KEY = re.compile(r"^[0-9A-F]{64}$")
 UNORDERED_SOURCE = "unordered"
 TEMP_KEY = re.compile(r"^(?!curated/|manifests/|staging/)(?:[A-Za-z0-9_=.-]+/)*[A-Za-z0-9_=.-]+/?$")
-# Printed on stdout/stderr so a caller (local/engines/spark.ts) can find the outcome among Spark's
+# Printed on stdout/stderr so a caller (transform/spark.ts) can find the outcome among Spark's
 # own log lines.
 RESULT_MARK = "ETL_JOB_RESULT "
 ERROR_MARK = "ETL_JOB_ERROR "
@@ -274,7 +274,7 @@ class LocalStore:
             os.remove(path)
         except FileNotFoundError:
             return
-        # An empty folder is no object (S3 shows none); drop it as local/engines/publish.ts does.
+        # An empty folder is no object (S3 shows none); drop it as transform/publish.ts does.
         try:
             os.rmdir(os.path.dirname(path))
         except OSError:
@@ -757,7 +757,7 @@ def newer_published(in_place: Any, source_order: str | None) -> dict[str, str] |
     `source_order`: then this run must not publish. Equal order = a re-run of the same version,
     which replaces its own output. An unordered run, or a manifest without a well-formed
     sourceOrder (written before versions were ordered), is never held back. Returns the newer
-    version's {versionTag, sourceOrder}. The same rule as local/engines/publish.ts newerPublished."""
+    version's {versionTag, sourceOrder}. The same rule as transform/publish.ts newerPublished."""
     if source_order is None or source_order == UNORDERED_SOURCE or not isinstance(in_place, dict):
         return None
     theirs = in_place.get("sourceOrder")
@@ -807,7 +807,7 @@ LOCK_WAIT_SECONDS = STALE_LOCK_SECONDS + 60
 def publish_lock(lake: Store, source_id: str, wait_seconds: float = LOCK_WAIT_SECONDS):
     """Holds `tmp/transform/<source_id>.publish.lock` (created exclusively: O_EXCL locally, a
     conditional PUT on S3) while two versions of one key publish, so that reading the manifest in
-    place, publishing and writing the manifest are one step for each. As local/engines/publish.ts
+    place, publishing and writing the manifest are one step for each. As transform/publish.ts
     withPublishLock does for the DuckDB engine."""
     key = f"{LAKE_TMP_PREFIX}{source_id}.publish.lock"
     deadline = time.monotonic() + wait_seconds

@@ -5,7 +5,7 @@
  * | state                  | runs                                                             |
  * |------------------------|------------------------------------------------------------------|
  * | Claim, Validate, ...   | `functions/<step>/handler.ts` `createHandler(localDeps)`          |
- * | Transform (Glue .sync) | local/engines/duckdb.ts (default) or spark.ts (`--engine spark`)  |
+ * | Transform (Glue .sync) | transform/duckdb.ts (default) or spark.ts (`--engine spark`)  |
  * | Notify*, (SNS publish) | the outbox folder + a line on the terminal                        |
  *
  * And what the EventBridge "Step Functions Execution Status Change" rules do on AWS: a run that
@@ -253,10 +253,10 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       lakeDir,
     };
     if (engine === 'spark') {
-      const { runSparkTransform } = require('./engines/spark') as typeof import('./engines/spark'); // eslint-disable-line @typescript-eslint/no-require-imports
+      const { runSparkTransform } = require('../transform/spark') as typeof import('../transform/spark'); // eslint-disable-line @typescript-eslint/no-require-imports
       return runSparkTransform(request);
     }
-    const { runTransform } = require('./engines/duckdb') as typeof import('./engines/duckdb'); // eslint-disable-line @typescript-eslint/no-require-imports
+    const { runTransform } = require('../transform/duckdb') as typeof import('../transform/duckdb'); // eslint-disable-line @typescript-eslint/no-require-imports
     return runTransform(request);
   };
 

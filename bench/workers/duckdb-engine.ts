@@ -1,11 +1,11 @@
 /**
- * The embedded transform engine (local/engines/duckdb.ts) on a staging folder, exactly as the local
+ * The embedded transform engine (transform/duckdb.ts) on a staging folder, exactly as the local
  * runtime calls it: temp folder, canonical-text checks, one file per partition, publish, manifest.
  */
 import { rmSync } from 'node:fs';
 import { findContract } from '../../core/contract';
 import { compilePlan } from '../../core/plan';
-import { runTransform, type DuckdbEngineOptions } from '../../local/engines/duckdb';
+import { runTransform, type DuckdbEngineOptions } from '../../transform/duckdb';
 import { runAsWorker, stagingParts } from './worker';
 
 runAsWorker<{ stagingDir: string; lakeDir: string; dataset: string; options?: DuckdbEngineOptions }>(

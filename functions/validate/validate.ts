@@ -8,59 +8,32 @@
  * staging parts already written are then deleted and `_SUCCESS` is never written, so the
  * transform never sees part of a rejected file. The landing object is only ever read.
  */
-import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CsvError } from 'csv-parse';
-import { DEFAULT_SCHEMAS_DIR, listDatasets, type CsvDialect } from '../../core/contract';
-import { FileRejectedError, type RejectionReason } from '../../core/errors';
+import { DEFAULT_SCHEMAS_DIR, listDatasets } from '../../core/contract';
+import { FileRejectedError, rejectionOf as rejection, type RejectionReason } from '../../core/errors';
 import type { SourceObject } from '../../core/events';
 import { checkLandingKey, lake, sourceIdOf, versionTagOf } from '../../core/layout';
 import type { ObjectRef, ObjectStore } from '../../core/ports';
 import { STAGING_SUCCESS } from '../../core/staging';
 import type { Location, ValidateInput, ValidateResult } from '../../core/steps';
+import { ParseFailureError } from '../../csv/csv-records';
+import { LeaveToCsvParseError, splitterHandles, type CsvReaderKind } from '../../csv/csv-splitter';
+import { ByteInspector, UnreadableBytesError } from '../../csv/inspect-bytes';
+import { ParallelRecordSource, useParallel } from '../../csv/parallel';
 import {
-  CsvRecordReader,
-  ParseFailureError,
-  parseFailureOf,
-  QUOTED_EMPTY,
-  type Cell,
-  type ParseFailure,
-} from './csv-records';
-import {
-  csvReaderOf,
-  LeaveToCsvParseError,
-  splitterHandles,
-  type CsvReader,
-  type CsvReaderKind,
-} from './csv-splitter';
-import { checkHeader, type HeaderMapping } from './header';
-import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
-import { ParallelRecordSource, useParallel } from './parallel';
-import { loadCompiledContract, RowChecker, type CompiledContract, type FormulaCell } from './row-checker';
-import { detached, type RowError } from './row-errors';
-import { ObjectTextWriter, StagingWriter } from './writers';
+  CsvValidationSink,
+  DEFAULT_LIMITS,
+  malformedCsv,
+  RecordValidator,
+  type CsvReport,
+  type RecordSource,
+  type ValidateLimits,
+} from '../../csv/record-validator';
+import { loadCompiledContract, type FormulaCell } from '../../csv/row-checker';
+import type { RowError } from '../../csv/row-errors';
+import { ObjectTextWriter, StagingWriter } from '../../csv/writers';
 
-/** Safety limits; each one turns a hostile or broken file into a clear rejection. */
-export interface ValidateLimits {
-  /** Longest CSV record (bytes) before MALFORMED_CSV. A 2 MiB field is fine. @default 16 MiB */
-  readonly maxRecordBytes: number;
-  /** Widest header accepted before HEADER_MISMATCH. @default 1000 */
-  readonly maxHeaderColumns: number;
-  /** Start a new staging part after this many characters. @default 256 MiB */
-  readonly partChars: number;
-  /** Row errors and formula cells listed in report.json. @default 100 */
-  readonly reportSampleSize: number;
-  /** Lines written to rejects.jsonl; later row errors are only counted. @default 1,000,000 */
-  readonly maxRejectLines: number;
-}
-
-export const DEFAULT_LIMITS: ValidateLimits = {
-  maxRecordBytes: 16 * 1024 * 1024,
-  maxHeaderColumns: 1000,
-  partChars: 256 * 1024 * 1024,
-  reportSampleSize: 100,
-  maxRejectLines: 1_000_000,
-};
+export { DEFAULT_LIMITS, type CsvReport, type ValidateLimits };
 
 /** What the validate step needs from the outside world. */
 export interface ValidateDeps {
@@ -78,13 +51,6 @@ export interface ValidateDeps {
    * @default 'auto'
    */
   readonly parallel?: boolean | 'auto';
-}
-
-/** How the file was split into records (report.json `csv`). */
-export interface CsvReport {
-  readonly reader: CsvReaderKind;
-  /** The fast splitter met something it leaves to csv-parse here; the file was read again. */
-  readonly splitterLeft?: { readonly line: number; readonly why: string };
 }
 
 /** report.json. */
@@ -119,148 +85,6 @@ export interface ValidationReport {
   readonly durationMs: number;
 }
 
-/**
- * Checks records as a source hands them over: the header first, then rows; counts them and writes
- * staging lines and row errors. Writes that must be waited for are gathered; the source waits on
- * {@link takeWait} before it asks for more input (backpressure).
- */
-export class RecordValidator {
-  header: HeaderMapping | undefined;
-  checker: RowChecker | undefined;
-  rowsRead = 0;
-  rowsValid = 0;
-  rowsRejected = 0;
-  rejectLines = 0;
-  rowErrors = 0;
-  readonly reasons = new Map<string, number>();
-  readonly firstErrors: RowError[] = [];
-  rejects: ObjectTextWriter | undefined;
-  private wait: Promise<unknown> | undefined;
-
-  constructor(
-    private readonly compiled: CompiledContract,
-    private readonly fileKey: string,
-    private readonly limits: ValidateLimits,
-    private readonly staging: StagingWriter,
-    private readonly openRejects: () => ObjectTextWriter,
-  ) {}
-
-  /** The writes to wait for before more input is taken (undefined: none). */
-  takeWait(): Promise<unknown> | undefined {
-    const wait = this.wait;
-    this.wait = undefined;
-    return wait;
-  }
-
-  private later(wait: Promise<unknown> | undefined): void {
-    if (wait) this.wait = this.wait ? Promise.all([this.wait, wait]) : wait;
-  }
-
-  readonly onRecord = (cells: Cell[], line: number): void => {
-    if (!this.header) {
-      // Lines holding only spaces before the header are blank lines, not a header.
-      if (cells.every((c) => c !== QUOTED_EMPTY && c.trim() === '')) return;
-      this.header = checkHeader(
-        this.compiled.contract,
-        cells,
-        this.fileKey,
-        line,
-        this.limits.maxHeaderColumns,
-      );
-      this.checker = new RowChecker(
-        this.compiled,
-        this.header,
-        this.compiled.contract.csv.delimiter,
-        this.limits.reportSampleSize,
-      );
-      return;
-    }
-    this.rowsRead++;
-    const outcome = this.checker!.check(cells, line);
-    if (typeof outcome === 'string') {
-      this.rowsValid++;
-      this.later(this.staging.write(outcome));
-      return;
-    }
-    this.rowsRejected++;
-    let text = '';
-    for (const err of outcome) {
-      this.rowErrors++;
-      this.reasons.set(err.reason, (this.reasons.get(err.reason) ?? 0) + 1);
-      if (this.firstErrors.length < this.limits.reportSampleSize) this.firstErrors.push(detached(err));
-      if (this.rejectLines < this.limits.maxRejectLines) {
-        this.rejectLines++;
-        text += `${JSON.stringify(err)}\n`;
-      }
-    }
-    if (text) this.later((this.rejects ??= this.openRejects()).write(text));
-  };
-}
-
-/**
- * Receives the checked bytes, parses them in this thread and hands each record to the
- * {@link RecordValidator}. It only asks for the next chunk once the outputs of this one are
- * accepted (backpressure). Malformed CSV fails it with a {@link ParseFailureError}; a file the
- * splitter leaves to csv-parse, with {@link LeaveToCsvParseError}.
- */
-class CsvValidationSink extends Writable {
-  private readonly reader: CsvReader;
-
-  constructor(
-    dialect: CsvDialect,
-    maxRecordBytes: number,
-    private readonly validator: RecordValidator,
-    kind: CsvReaderKind,
-  ) {
-    super({ highWaterMark: 256 * 1024 });
-    this.reader = csvReaderOf(kind, dialect, maxRecordBytes);
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.feed(chunk, callback);
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.feed(undefined, callback);
-  }
-
-  async close(): Promise<void> {}
-
-  private feed(chunk: Buffer | undefined, callback: (error?: Error | null) => void): void {
-    try {
-      this.reader.feed(chunk, this.validator.onRecord);
-    } catch (e) {
-      return callback(
-        e instanceof CsvError && this.reader instanceof CsvRecordReader
-          ? new ParseFailureError(parseFailureOf(e, this.reader.lines))
-          : (e as Error),
-      );
-    }
-    const wait = this.validator.takeWait();
-    if (wait) wait.then(() => callback(), callback);
-    else callback();
-  }
-}
-
-/** The record source of one run: parsing here, or in a worker thread (parallel.ts). */
-interface RecordSource extends Writable {
-  /** Stops the parsing thread, if any. */
-  close(): Promise<void>;
-}
-
-function rejection(
-  reason: RejectionReason,
-  key: string,
-  problem: string,
-  fix: string,
-  details: Record<string, unknown> = {},
-): FileRejectedError {
-  return new FileRejectedError(reason, `${JSON.stringify(key)}: ${problem}. Fix: ${fix}`, {
-    key,
-    ...details,
-  });
-}
-
 /** Counts line breaks (CRLF, LF or CR) before a byte offset: the line the offset is on. */
 async function lineAtOffset(store: ObjectStore, ref: ObjectRef, offset: number): Promise<number> {
   let line = 1;
@@ -283,57 +107,6 @@ async function lineAtOffset(store: ObjectStore, ref: ObjectRef, offset: number):
     if (seen >= offset) break;
   }
   return line;
-}
-
-const CSV_FIXES: Record<string, string> = {
-  CSV_QUOTE_NOT_CLOSED: 'close the quoted field, and write a quote inside a quoted field as two quotes ("")',
-  CSV_INVALID_CLOSING_QUOTE: 'quote the whole field and double the quotes inside it, e.g. "a""b" for a"b',
-  INVALID_OPENING_QUOTE:
-    'quote the whole field and double the quotes inside it, e.g. "5"" screen" for 5" screen',
-  CSV_MAX_RECORD_SIZE:
-    'check for a missing line break or an unclosed quote; records must be shorter than the limit',
-};
-
-/** Turns csv-parse's error into a rejection with the physical line and what to do. */
-function malformedCsv(
-  f: ParseFailure,
-  key: string,
-  header: HeaderMapping | undefined,
-  limits: ValidateLimits,
-): FileRejectedError {
-  let line = f.line;
-  let problem: string;
-  switch (f.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      line = f.recordStart;
-      problem = `the record starting on line ${line} opens a quoted field that is never closed`;
-      break;
-    case 'CSV_INVALID_CLOSING_QUOTE':
-      problem = `line ${line} has text right after a closing quote (like "a"b)`;
-      break;
-    case 'INVALID_OPENING_QUOTE':
-      problem = `line ${line} has a quote inside an unquoted field`;
-      break;
-    case 'CSV_MAX_RECORD_SIZE':
-      line = f.recordStart;
-      problem = `the record starting on line ${line} is longer than ${limits.maxRecordBytes} bytes`;
-      break;
-    default:
-      problem = `line ${line}: ${f.message}`;
-  }
-  const columnName = f.column !== undefined && header ? header.names[f.column] : undefined;
-  if (columnName !== undefined) problem += ` (column ${JSON.stringify(columnName)})`;
-  return rejection(
-    'MALFORMED_CSV',
-    key,
-    problem,
-    CSV_FIXES[f.code] ?? 'save the file as standard CSV (RFC 4180)',
-    {
-      line,
-      ...(columnName !== undefined && { column: columnName }),
-      csvError: f.code,
-    },
-  );
 }
 
 async function clearPrefix(store: ObjectStore, bucket: string, prefix: string): Promise<void> {

@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
 import { STEP_ENV, type IamNeed, type IamNeeds, type IamResourceName } from '../../core/steps';
@@ -26,6 +26,9 @@ export const BUNDLED_SCHEMAS_DIR = '/var/task/schemas';
 export const BUNDLED_HANDLER_DIR = 'functions';
 /** The project's esbuild (the same one NodejsFunction bundles with). */
 const ESBUILD = path.join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
+
+/** Worker-thread entries (repository paths) each step starts by file name, bundled beside it. */
+const STEP_WORKERS: Readonly<Record<string, readonly string[]>> = { validate: ['csv/parse-worker.ts'] };
 
 /** How one step's function is sized. */
 export interface StepFunctionSettings {
@@ -150,15 +153,13 @@ export class StepFunctions extends Construct {
         environment[STEP_ENV[name as IamResourceName]] = value;
       }
 
-      // Worker-thread entry points (`<name>-worker.ts`, e.g. validate's parse-worker.ts) are
-      // started by file name at run time, so esbuild's one-file bundle would not contain them:
-      // each is bundled on its own, beside the handler, as `<step>-<name>-worker.js`.
-      const workers = readdirSync(path.dirname(entry))
-        .filter((f) => /^[a-z0-9-]+-worker\.ts$/.test(f))
-        .map((f) => ({
-          source: path.join(path.dirname(entry), f),
-          bundled: `${step}-${f.replace(/\.ts$/, '.js')}`,
-        }));
+      // Worker-thread entry points a step starts by file name at run time (validate's CSV parse
+      // worker): esbuild's one-file bundle would not contain them, so each is bundled on its own,
+      // beside the handler, as `<step>-<name>-worker.js`.
+      const workers = (STEP_WORKERS[step] ?? []).map((rel) => ({
+        source: path.join(REPO_ROOT, rel),
+        bundled: `${step}-${path.basename(rel).replace(/\.ts$/, '.js')}`,
+      }));
 
       const fn = new nodejs.NodejsFunction(this, title, {
         functionName: `${props.namePrefix}-${step}`,

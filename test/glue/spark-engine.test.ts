@@ -1,5 +1,5 @@
 /**
- * How local/engines/spark.ts reports trouble. These never start Spark: the request checks come
+ * How transform/spark.ts reports trouble. These never start Spark: the request checks come
  * first, and a stand-in interpreter plays a job that dies. (The engine's real runs are in
  * test/parity, next to the DuckDB engine.)
  */
@@ -9,8 +9,8 @@ import path from 'node:path';
 import { parseContract } from '../../core/contract';
 import { TransformFailedError } from '../../core/errors';
 import { compilePlan } from '../../core/plan';
-import type { TransformRequest } from '../../local/engines/request';
-import { runSparkTransform, runSparkTransforms } from '../../local/engines/spark';
+import type { TransformRequest } from '../../transform/request';
+import { runSparkTransform, runSparkTransforms } from '../../transform/spark';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'parity');
 let work: string;

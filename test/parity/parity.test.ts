@@ -19,9 +19,9 @@ import { parseContract } from '../../core/contract';
 import { lake, sourceIdOf } from '../../core/layout';
 import { compilePlan, type TransformPlan } from '../../core/plan';
 import type { TransformManifest } from '../../core/steps';
-import { runTransform } from '../../local/engines/duckdb';
-import type { TransformRequest } from '../../local/engines/request';
-import { runSparkTransforms } from '../../local/engines/spark';
+import { runTransform } from '../../transform/duckdb';
+import type { TransformRequest } from '../../transform/request';
+import { runSparkTransforms } from '../../transform/spark';
 import { requirePythonSide } from '../support/python';
 import { allRows, semanticType, snapshotLake, type CuratedObject, type LakeSnapshot } from './lake-snapshot';
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { onePerPartition } from '../../local/engines/duckdb';
+import { onePerPartition } from '../../transform/duckdb';
 import { filesUnder, lit } from './lake-fixture';
 
 let instance: DuckDBInstance;

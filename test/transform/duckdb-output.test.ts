@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runTransform } from '../../local/engines/duckdb';
+import { runTransform } from '../../transform/duckdb';
 import {
   LakeReader,
   filesUnder,

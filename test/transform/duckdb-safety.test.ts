@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TransformFailedError } from '../../core/errors';
-import { runTransform } from '../../local/engines/duckdb';
-import type { TransformRequest } from '../../local/engines/request';
+import { runTransform } from '../../transform/duckdb';
+import type { TransformRequest } from '../../transform/request';
 import {
   LakeReader,
   filesUnder,

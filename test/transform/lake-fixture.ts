@@ -10,8 +10,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { findContract, parseContract } from '../../core/contract';
 import { compilePlan, type TransformPlan } from '../../core/plan';
 import type { TransformManifest } from '../../core/steps';
-import { runTransform, type DuckdbEngineOptions } from '../../local/engines/duckdb';
-import type { TransformRequest } from '../../local/engines/request';
+import { runTransform, type DuckdbEngineOptions } from '../../transform/duckdb';
+import type { TransformRequest } from '../../transform/request';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures/transform');
 

@@ -10,8 +10,8 @@ import {
   decimalCoercer,
   timestampCoercer,
   type CoercionNotes,
-} from '../../functions/validate/coerce';
-import { RowProblem } from '../../functions/validate/row-errors';
+} from '../../csv/coerce';
+import { RowProblem } from '../../csv/row-errors';
 
 function problem(result: string | RowProblem): RowProblem {
   expect(result).toBeInstanceOf(RowProblem);

@@ -1,5 +1,5 @@
 /**
- * The fast splitter (functions/validate/csv-splitter.ts) against csv-parse as configured for the
+ * The fast splitter (csv/csv-splitter.ts) against csv-parse as configured for the
  * step (csv-records.ts), record by record: cells, quoted-empty marks and physical start lines.
  * Inputs are generated from a seeded random source (the sample generator's mulberry32), so a failure
  * names its case and can be replayed, and fed in random chunk sizes, cutting through
@@ -13,8 +13,8 @@
  */
 import { mulberry32 } from '../../bench/registrations-generator';
 import type { CsvDialect } from '../../core/contract';
-import { CsvRecordReader, QUOTED_EMPTY, type Cell } from '../../functions/validate/csv-records';
-import { CsvSplitter, LeaveToCsvParseError, splitterHandles } from '../../functions/validate/csv-splitter';
+import { CsvRecordReader, QUOTED_EMPTY, type Cell } from '../../csv/csv-records';
+import { CsvSplitter, LeaveToCsvParseError, splitterHandles } from '../../csv/csv-splitter';
 
 const DIALECT: CsvDialect = { delimiter: ',', quote: '"', escape: '"', encoding: 'utf-8', header: 'exact' };
 const SEMICOLON: CsvDialect = { ...DIALECT, delimiter: ';', quote: "'", escape: "'" };

@@ -11,7 +11,7 @@ import { registrationsCsvText } from '../../bench/registrations-generator';
 import { DEFAULT_SCHEMAS_DIR } from '../../core/contract';
 import { FileRejectedError } from '../../core/errors';
 import type { SourceObject } from '../../core/events';
-import { cpuBudget, PARALLEL_MIN_BYTES, useParallel } from '../../functions/validate/parallel';
+import { cpuBudget, PARALLEL_MIN_BYTES, useParallel } from '../../csv/parallel';
 import { validateObject } from '../../functions/validate/validate';
 import { FIXTURES, LAKE, TestLake, TEST_SCHEMAS } from './harness';
 

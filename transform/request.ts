@@ -4,10 +4,10 @@
  */
 import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TransformFailedError } from '../../core/errors';
-import { LINE_COLUMN, checkPlan, type TransformPlan } from '../../core/plan';
-import { STAGING_SUCCESS } from '../../core/staging';
-import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../../core/events';
+import { TransformFailedError } from '../core/errors';
+import { LINE_COLUMN, checkPlan, type TransformPlan } from '../core/plan';
+import { STAGING_SUCCESS } from '../core/staging';
+import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../core/events';
 
 /** One transform of one version of one source file. */
 export interface TransformRequest {
@@ -22,7 +22,7 @@ export interface TransformRequest {
   /**
    * The version's order key (ClaimResult `sourceOrder`, the Transform's `--source_order`): a
    * sequencerOrderKey, or UNORDERED_SOURCE. Recorded in the manifest; the engine publishes
-   * nothing when the manifest in place has a greater one (local/engines/publish.ts).
+   * nothing when the manifest in place has a greater one (transform/publish.ts).
    * @default UNORDERED_SOURCE (no order check, as before versions were ordered)
    */
   readonly sourceOrder?: string;

@@ -15,8 +15,8 @@ import {
   findContract,
   type ColumnSpec,
   type DatasetContract,
-} from '../../core/contract';
-import { compilePlan, LINE_COLUMN, type TransformPlan } from '../../core/plan';
+} from '../core/contract';
+import { compilePlan, LINE_COLUMN, type TransformPlan } from '../core/plan';
 import {
   coercerFor,
   schemaValueKind,

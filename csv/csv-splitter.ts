@@ -33,7 +33,7 @@
  * for the report holds on to one record's text, not a chunk's. Input bytes must already be valid
  * UTF-8 (the byte inspector runs first).
  */
-import type { CsvDialect } from '../../core/contract';
+import type { CsvDialect } from '../core/contract';
 import { CsvRecordReader, QUOTED_EMPTY, type Cell, type OnRecord } from './csv-records';
 
 const LF = 0x0a;

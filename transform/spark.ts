@@ -1,7 +1,7 @@
 /**
  * The local Spark engine: runs the real Glue job script (glue/etl_job.py) on plain local Spark,
  * with the same request and the same output contract as the embedded DuckDB engine
- * (local/engines/duckdb.ts): `curated/<dataset>/<partition>=YYYY-MM-DD/<sourceId>.snappy.parquet`
+ * (transform/duckdb.ts): `curated/<dataset>/<partition>=YYYY-MM-DD/<sourceId>.snappy.parquet`
  * per day plus `manifests/<dataset>/<sourceId>.json` (engine `spark`) in the lake folder.
  *
  * Why a child process: Spark needs a JVM and PySpark; the job is the very script Glue runs, so
@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { TransformFailedError } from '../../core/errors';
-import type { TransformManifest } from '../../core/steps';
+import { TransformFailedError } from '../core/errors';
+import type { TransformManifest } from '../core/steps';
 import { checkRequest, type TransformRequest } from './request';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');

@@ -5,8 +5,8 @@
  * one file and two in another. Header text is untrusted: it is only ever compared and quoted,
  * never used as an object key (Maps and arrays only, so `__proto__` is just a name).
  */
-import type { DatasetContract } from '../../core/contract';
-import { FileRejectedError } from '../../core/errors';
+import type { DatasetContract } from '../core/contract';
+import { FileRejectedError } from '../core/errors';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
 import { detached } from './row-errors';
 

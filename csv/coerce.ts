@@ -4,7 +4,7 @@
  * {@link RowProblem} whose message tells the data owner what to write instead. Nothing is ever
  * rounded, clamped or guessed: a value that does not fit is a row error.
  */
-import type { ColumnSpec } from '../../core/contract';
+import type { ColumnSpec } from '../core/contract';
 import { daysInMonth, daysFromCivil, formatUtcSeconds, ZoneResolver } from './local-time';
 import { RowProblem } from './row-errors';
 

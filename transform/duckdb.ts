@@ -1,7 +1,7 @@
 /**
  * The embedded transform engine: executes a {@link TransformPlan} with DuckDB over a staging
  * folder and publishes Parquet into the local lake folder. This is the reference output that
- * the Glue PySpark job (glue/) and local/engines/spark.ts must match; the parity suite compares
+ * the Glue PySpark job (glue/) and transform/spark.ts must match; the parity suite compares
  * them row by row and type by type.
  *
  * ## Output contract (keep in sync with the code below and with glue/)
@@ -41,26 +41,26 @@
  * and objects sorted ascending, sourceOrder = the request's (when ordered). Zero rows out → no
  * objects, and this source's old objects removed. When the manifest in place records a newer
  * version (greater sourceOrder) nothing is published or written: the returned manifest has
- * `superseded` set and no objects (see local/engines/publish.ts).
+ * `superseded` set and no objects (see transform/publish.ts).
  *
  * Safety: everything is written under `<lake>/_tmp/<sourceId>-<nonce>/` first (readers never look
- * there), then published by local/engines/publish.ts (atomic renames, stale own objects removed,
+ * there), then published by transform/publish.ts (atomic renames, stale own objects removed,
  * manifest last). A failure before publishing leaves the lake exactly as it was.
  */
 import { availableParallelism } from 'node:os';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { TransformFailedError } from '../../core/errors';
+import { TransformFailedError } from '../core/errors';
 import {
   LINE_COLUMN,
   canonicalPattern,
   stagingTypeOf,
   type PlanType,
   type TransformPlan,
-} from '../../core/plan';
-import type { TransformManifest } from '../../core/steps';
-import { UNORDERED_SOURCE } from '../../core/events';
+} from '../core/plan';
+import type { TransformManifest } from '../core/steps';
+import { UNORDERED_SOURCE } from '../core/events';
 import {
   createRunTempDir,
   manifestInPlace,

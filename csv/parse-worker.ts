@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CsvError } from 'csv-parse';
-import type { CsvDialect } from '../../core/contract';
+import type { CsvDialect } from '../core/contract';
 import { CsvRecordReader, parseFailureOf, type Cell } from './csv-records';
 import { csvReaderOf, LeaveToCsvParseError, type CsvReaderKind } from './csv-splitter';
 import { RecordBatchBuilder, type ParseReply, type ParseRequest } from './record-batches';

@@ -12,7 +12,7 @@
  * a csv-parse upgrade that changes them fails loudly instead of mis-reading files.
  */
 import { Parser, type CsvError } from 'csv-parse';
-import type { CsvDialect } from '../../core/contract';
+import type { CsvDialect } from '../core/contract';
 
 /** Stands in for a quoted empty field (`""`) in a record. */
 export const QUOTED_EMPTY: unique symbol = Symbol('quoted empty field');
@@ -145,7 +145,7 @@ export class CsvRecordReader {
       typeof api.info?.empty_lines !== 'number'
     ) {
       throw new Error(
-        'csv-parse internals changed (api.parse/__onField/state/info): update functions/validate/csv-records.ts',
+        'csv-parse internals changed (api.parse/__onField/state/info): update csv/csv-records.ts',
       );
     }
     const onField = api.__onField;

@@ -19,10 +19,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { TransformFailedError } from '../../core/errors';
-import { lake } from '../../core/layout';
-import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../../core/events';
-import type { TransformManifest } from '../../core/steps';
+import { TransformFailedError } from '../core/errors';
+import { lake } from '../core/layout';
+import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../core/events';
+import type { TransformManifest } from '../core/steps';
 
 /** Lake-relative folder for in-flight work: not under curated/ or manifests/, so no reader sees it. */
 export const LAKE_TMP_PREFIX = '_tmp/';

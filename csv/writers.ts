@@ -8,8 +8,8 @@
  */
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import type { ObjectInfo, ObjectStore } from '../../core/ports';
-import { STAGING_PART } from '../../core/staging';
+import type { ObjectInfo, ObjectStore } from '../core/ports';
+import { STAGING_PART } from '../core/staging';
 
 /** Bytes gathered before they are handed to the stream. */
 const BATCH_BYTES = 1024 * 1024;

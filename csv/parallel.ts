@@ -18,12 +18,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import type { CsvDialect } from '../../core/contract';
+import type { CsvDialect } from '../core/contract';
 import { ParseFailureError } from './csv-records';
 import type { ParseWorkerData } from './parse-worker';
 import { forEachRecord, type ParseReply, type ParseRequest, type RecordBatch } from './record-batches';
 import { LeaveToCsvParseError, type CsvReaderKind } from './csv-splitter';
-import type { RecordValidator } from './validate';
+import type { RecordValidator } from './record-validator';
 
 /**
  * Below this size `'auto'` stays on one thread: with the fast splitter the parse thread has
@@ -106,7 +106,7 @@ export function useParallel(setting: boolean | 'auto', objectBytes: number | und
   }
   if (!parseWorkerEntry()) {
     throw new Error(
-      `validate: parallel parsing needs ${BUNDLED_PARSE_WORKER} next to the handler (functions/validate/README.md, "Two threads")`,
+      `validate: parallel parsing needs ${BUNDLED_PARSE_WORKER} next to the handler (csv/README.md, "Two threads")`,
     );
   }
   return true;
