@@ -1,8 +1,9 @@
 /**
- * Every class under "Files" and "Object keys" in /work/shared/BAD_INPUTS.md, dropped into the
- * landing bucket and run through the WHOLE local pipeline (the real ASL: Claim → Validate →
- * Transform on DuckDB → Catalog → Verify → Archive, or → Quarantine). test/validate/bad-inputs
- * checks the validate step's messages in detail; this suite checks the end-to-end promise:
+ * Every class under "Files" and "Object keys" in the bad-inputs catalogue (docs/bad-inputs.md),
+ * dropped into the landing bucket and run through the WHOLE local pipeline (the real ASL: Claim →
+ * Validate → Transform on DuckDB → Catalog → Verify → Archive, or → Quarantine).
+ * test/validate/bad-inputs checks the validate step's messages in detail; this suite checks the
+ * end-to-end promise:
  *
  *  - the outcome: processed correctly (rows in the lake are the right ones), or REJECTED with a
  *    reason code and a message naming the file, line or field;
