@@ -19,10 +19,16 @@ import { LAKE_PREFIXES } from './lake-storage';
 export const GLUE_SCRIPT = path.resolve(__dirname, '..', '..', 'glue', 'etl_job.py');
 
 export interface GlueTransformProps {
+  /** Prefix of physical names: the job is `<prefix>-transform`, its security configuration `<prefix>-glue`. */
   readonly namePrefix: string;
+  /**
+   * The lake bucket: the job reads staging/, writes tmp/ then curated/ and manifests/, and keeps
+   * Glue's --TempDir under tmp/glue/; its role may touch nothing else.
+   */
   readonly lakeBucket: s3.IBucket;
+  /** Encrypts what the job writes to S3, its CloudWatch logs and its bookmarks (the security configuration). */
   readonly key: kms.IKey;
-  /** Upper bound of autoscaling G.1X workers per run. @default 10 */
+  /** Upper bound of autoscaling G.1X workers per run; at least 2 (a driver and one executor). @default 10 */
   readonly maxWorkers?: number;
   /**
    * Runs allowed at once. The state machine retries ConcurrentRunsExceededException with backoff,

@@ -17,11 +17,18 @@ import { compilePlan, type PlanColumn } from '../../core/plan';
 import { LAKE_PREFIXES } from './lake-storage';
 
 export interface LakeCatalogProps {
-  /** Prefix of physical names; the database is `<prefix with _>_lake`. */
+  /**
+   * Prefix of physical names; the database is `<prefix with _>_lake`, the crawler
+   * `<prefix>-curated`, the workgroup `<prefix>-queries`.
+   */
   readonly namePrefix: string;
+  /** One curated table per contract, typed from it; at least one. */
   readonly datasets: readonly DatasetContract[];
+  /** The lake bucket: tables are located under its curated/ prefix, the only one the crawler reads. */
   readonly lakeBucket: s3.IBucket;
+  /** Where the workgroup writes query results (under results/), encrypted with {@link key}. */
   readonly athenaResultsBucket: s3.IBucket;
+  /** Encrypts query results; the crawler role uses it to read the curated objects and encrypt its logs. */
   readonly key: kms.IKey;
   /** Name of the Glue security configuration the crawler logs with (created by {@link GlueTransform}). */
   readonly securityConfigurationName: string;
