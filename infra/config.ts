@@ -32,11 +32,14 @@ export interface GlueSettings {
 export interface PipelineConfig {
   /** Prefix of every physical name (Glue database, workgroup, crawler, log groups). @default 'serverless-etl' */
   readonly namePrefix: string;
-  /** Where failure and rejection e-mails go (an SNS e-mail subscription to confirm). */
+  /**
+   * Where failure and rejection e-mails go (an SNS e-mail subscription to confirm). Required: the
+   * committed cdk.json holds {@link PLACEHOLDER_EMAIL}, which synthesizes but warns before a deploy.
+   */
   readonly notificationEmail: string;
   /** The datasets this stack processes, with their contracts. @default every contract under schemas/ */
   readonly datasets: readonly DatasetContract[];
-  /** Folder the contracts were read from (bundled into the functions). */
+  /** Folder the contracts were read from (bundled into the functions). @default the repository's schemas/ */
   readonly schemasDir: string;
   /** Retention of every log group (a value CloudWatch Logs accepts). @default 30 */
   readonly logRetentionDays: number;
@@ -48,12 +51,13 @@ export interface PipelineConfig {
   readonly athenaResultsExpirationDays: number;
   /** Athena refuses queries that would scan more than this. @default 10 GiB */
   readonly athenaBytesScannedCutoff: number;
+  /** The transform job's size and concurrency (`etl:glueMaxWorkers`, `etl:glueMaxConcurrentRuns`). */
   readonly glue: GlueSettings;
   /** How often the reconcile sweep looks for files whose event was missed, in minutes. @default 60 */
   readonly reconcileEveryMinutes: number;
   /** Keep buckets, the key and the ledger when the stack is deleted. @default true */
   readonly retainData: boolean;
-  /** Problems that do not stop a synth but should be read before a deploy. */
+  /** Problems that do not stop a synth but should be read before a deploy. @default none */
   readonly warnings: readonly string[];
 }
 
@@ -115,6 +119,7 @@ const FIX: Partial<Record<SettingName, string>> = {
 export interface ConfigSources {
   /** `node.tryGetContext` of the app, or any function returning context values by key. */
   readonly context: (key: string) => unknown;
+  /** Environment variables (`ETL_<NAME>`), which win over context. @default none: context and defaults only */
   readonly env?: NodeJS.ProcessEnv;
 }
 

@@ -26,11 +26,15 @@ export const PIPELINE_METRICS = {
 } as const;
 
 export interface PipelineAlertsProps {
+  /** Prefix of physical names: alarms are `<prefix>-<alarm>`, the dashboard `<prefix>-pipeline`. */
   readonly namePrefix: string;
   /** The notification topic (see {@link NotificationTopic}); alarms and notices publish to it. */
   readonly topic: sns.ITopic;
+  /** The pipeline's state machine: its failed, timed-out and aborted executions alarm and are e-mailed. */
   readonly stateMachine: sfn.IStateMachine;
+  /** Name of the transform job (`GlueTransform.jobName`): its failed or timed-out runs are e-mailed and alarm. */
   readonly glueJobName: string;
+  /** The trigger's dead-letter queue: any message in it alarms (an event that could not start a run). */
   readonly deadLetterQueue: sqs.IQueue;
   /** The trigger rule (S3 Object Created → state machine): its failed deliveries alarm. */
   readonly triggerRule: events.IRule;
@@ -40,12 +44,14 @@ export interface PipelineAlertsProps {
    * failure e-mail for them.
    */
   readonly rejectionError: string;
+  /** One reject-ratio alarm and dashboard line per dataset, at its contract's `rejectThreshold`. */
   readonly datasets: readonly DatasetContract[];
   /** Period over which alarms evaluate. @default 5 minutes */
   readonly alarmPeriod?: Duration;
 }
 
 export interface NotificationTopicProps {
+  /** Prefix of physical names: the topic is `<prefix>-notifications`. */
   readonly namePrefix: string;
   /** Encrypts messages at rest; its policy must let EventBridge and CloudWatch use it (LakeStorage's does). */
   readonly key: kms.IKey;
