@@ -24,6 +24,15 @@ export interface PutOptions {
   readonly contentType?: string;
   /** Small string metadata (S3 user metadata); values must be ASCII. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * `'*'`: create only. The put succeeds only if the key holds no current object, atomically (S3's
+   * conditional write `If-None-Match: *`; O_EXCL semantics locally), so of two racing puts exactly
+   * one wins; the other rejects with {@link ObjectExistsError} and writes nothing. A key whose
+   * current version is a delete marker counts as free. What locks (e.g. the transform's publish
+   * lock) are built on.
+   * @default unconditional: the put replaces whatever is there
+   */
+  readonly ifNoneMatch?: '*';
 }
 
 export interface ObjectStore {
@@ -31,7 +40,10 @@ export interface ObjectStore {
   get(ref: ObjectRef): Promise<Readable>;
   /** Metadata, or undefined when the object (version) does not exist. */
   head(ref: ObjectRef): Promise<ObjectInfo | undefined>;
-  /** Writes an object from bytes or a stream (streams are uploaded without buffering it all). */
+  /**
+   * Writes an object from bytes or a stream (streams are uploaded without buffering it all).
+   * Rejects with ObjectExistsError when `options.ifNoneMatch` is set and the key is taken.
+   */
   put(
     bucket: string,
     key: string,
@@ -48,6 +60,11 @@ export interface ObjectStore {
 
 export class NoSuchKeyError extends Error {
   override readonly name = 'NoSuchKeyError';
+}
+
+/** A create-only put (`ifNoneMatch: '*'`) found the key taken: another writer got there first. */
+export class ObjectExistsError extends Error {
+  override readonly name = 'ObjectExistsError';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import {
   NoSuchKeyError,
+  ObjectExistsError,
   type ObjectInfo,
   type ObjectRef,
   type ObjectStore,
@@ -85,19 +86,30 @@ export class S3ObjectStore implements ObjectStore {
       Key: key,
       ContentType: options.contentType,
       Metadata: options.metadata ? { ...options.metadata } : undefined,
+      // lib-storage's Upload passes it on to PutObject, or to CompleteMultipartUpload for a large stream.
+      IfNoneMatch: options.ifNoneMatch,
     };
     let versionId: string | undefined;
-    if (body instanceof Readable) {
-      const upload = new Upload({ client: this.client, params: { ...params, Body: body } });
-      const out = await upload.done();
-      versionId = out.VersionId;
-    } else {
-      // A Buffer with its length: the SDK needs it (an empty string reads as "unknown length").
-      const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-      const out = await this.client.send(
-        new PutObjectCommand({ ...params, Body: bytes, ContentLength: bytes.length }),
-      );
-      versionId = out.VersionId;
+    try {
+      if (body instanceof Readable) {
+        const upload = new Upload({ client: this.client, params: { ...params, Body: body } });
+        const out = await upload.done();
+        versionId = out.VersionId;
+      } else {
+        // A Buffer with its length: the SDK needs it (an empty string reads as "unknown length").
+        const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+        const out = await this.client.send(
+          new PutObjectCommand({ ...params, Body: bytes, ContentLength: bytes.length }),
+        );
+        versionId = out.VersionId;
+      }
+    } catch (e) {
+      // 412: the key holds an object; 409: another conditional write to it is in flight. Both
+      // mean another writer got there first.
+      if (options.ifNoneMatch !== undefined && (statusOf(e) === 412 || statusOf(e) === 409)) {
+        throw new ObjectExistsError(`s3://${bucket}/${key} already exists (create-only put)`);
+      }
+      throw e;
     }
     // One HEAD gives size and time for streamed bodies too (their length is unknown up front).
     const info = await this.head({ bucket, key, ...(versionId && versionId !== 'null' && { versionId }) });

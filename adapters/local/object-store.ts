@@ -24,12 +24,13 @@
  * are one file.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, promises as fs, type Stats } from 'node:fs';
+import { constants as fsConstants, createWriteStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   NoSuchKeyError,
+  ObjectExistsError,
   type ObjectInfo,
   type ObjectRef,
   type ObjectStore,
@@ -175,9 +176,15 @@ export class LocalObjectStore implements ObjectStore {
     // current file, so readers see the old object or the new one, never half of one. A concurrent
     // delete of the last object in that folder may remove the folder in between (S3 has no
     // folders, so this race exists only here): make it again and retry.
+    // Create-only (ifNoneMatch): link straight to the final name instead, which fails with EEXIST
+    // when the key is taken — the O_EXCL of a hard link, so of two racing puts exactly one wins.
     const tmpLink = path.join(path.dirname(target), `${TEMP_PREFIX}${versionId}`);
     for (let attempt = 1; ; attempt++) {
       try {
+        if (options.ifNoneMatch !== undefined) {
+          await this.linkInto(versionFile, target, { exclusive: true });
+          break;
+        }
         await this.linkInto(versionFile, tmpLink);
         try {
           await fs.rename(tmpLink, target);
@@ -187,8 +194,14 @@ export class LocalObjectStore implements ObjectStore {
         }
         break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= PUBLISH_ATTEMPTS)
-          throw this.conflictError(e, bucket, key);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (options.ifNoneMatch !== undefined && code === 'EEXIST' && (await statFile(target))) {
+          // Lost: like S3, a refused conditional put leaves no version behind.
+          await fs.rm(versionFile, { force: true });
+          await fs.rm(path.join(versionDir, `${versionId}.json`), { force: true });
+          throw new ObjectExistsError(`${bucket}/${key} already exists (create-only put)`);
+        }
+        if (code !== 'ENOENT' || attempt >= PUBLISH_ATTEMPTS) throw this.conflictError(e, bucket, key);
         await this.mkdirFor(target, key);
       }
     }
@@ -334,13 +347,18 @@ export class LocalObjectStore implements ObjectStore {
     return decodeURIComponent(name);
   }
 
-  /** A hard link to `file` at `at`, or a copy on a file system without hard links. */
-  private async linkInto(file: string, at: string): Promise<void> {
+  /**
+   * A hard link to `file` at `at`, or a copy on a file system without hard links. `exclusive`:
+   * fail with EEXIST when `at` exists (a link never replaces; the copy is made with COPYFILE_EXCL).
+   */
+  private async linkInto(file: string, at: string, { exclusive = false } = {}): Promise<void> {
     try {
       await fs.link(file, at);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw e; // the folder went: the caller retries
-      await fs.copyFile(file, at);
+      const code = (e as NodeJS.ErrnoException).code;
+      // The folder went (the caller retries), or the name is taken.
+      if (code === 'ENOENT' || (exclusive && code === 'EEXIST')) throw e;
+      await fs.copyFile(file, at, exclusive ? fsConstants.COPYFILE_EXCL : 0);
     }
   }
 

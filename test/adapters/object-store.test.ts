@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalObjectStore, readObjectText } from '../../adapters/local/object-store';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
-import { NoSuchKeyError, type ObjectInfo, type ObjectStore } from '../../core/ports';
+import { NoSuchKeyError, ObjectExistsError, type ObjectInfo, type ObjectStore } from '../../core/ports';
 import { startMoto, resetMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
 
@@ -78,6 +78,56 @@ function objectStoreContract(name: string, setup: () => Promise<Harness>) {
       });
       expect(info.size).toBe(6 * 1024 * 1024);
       expect((await h.store.head({ bucket: 'lake', key: 'staging/big.jsonl' }))!.size).toBe(6 * 1024 * 1024);
+    });
+
+    test('a create-only put writes a free key, and refuses a taken one leaving it as it was', async () => {
+      const first = await h.store.put('lake', 'tmp/transform/a.publish.lock', 'run 1', { ifNoneMatch: '*' });
+
+      const second = h.store.put('lake', 'tmp/transform/a.publish.lock', 'run 2', { ifNoneMatch: '*' });
+
+      await expect(second).rejects.toBeInstanceOf(ObjectExistsError);
+      await expect(second).rejects.toThrow(/tmp\/transform\/a\.publish\.lock already exists/);
+      expect(await readObjectText(h.store, { bucket: 'lake', key: 'tmp/transform/a.publish.lock' })).toBe(
+        'run 1',
+      );
+      expect((await h.store.head({ bucket: 'lake', key: 'tmp/transform/a.publish.lock' }))!.versionId).toBe(
+        first.versionId,
+      );
+    });
+
+    test('of create-only puts racing for one key exactly one wins; after a delete the key is free again', async () => {
+      const key = 'tmp/transform/race.publish.lock';
+      const outcomes = await Promise.allSettled(
+        ['a', 'b', 'c', 'd', 'e'].map((who) => h.store.put('lake', key, who, { ifNoneMatch: '*' })),
+      );
+
+      const won = outcomes.filter((o) => o.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const o of outcomes.filter((o) => o.status === 'rejected')) {
+        expect((o as PromiseRejectedResult).reason).toBeInstanceOf(ObjectExistsError);
+      }
+      const winner = await readObjectText(h.store, { bucket: 'lake', key });
+      expect(['a', 'b', 'c', 'd', 'e']).toContain(winner);
+
+      await h.store.delete({ bucket: 'lake', key });
+      await h.store.put('lake', key, 'next', { ifNoneMatch: '*' });
+      expect(await readObjectText(h.store, { bucket: 'lake', key })).toBe('next');
+    });
+
+    test('a streamed create-only put larger than one S3 part is refused on a taken key', async () => {
+      // The object in place is a single-part one: moto lets a multipart upload complete over an
+      // object that was itself multipart-uploaded (it takes it for a retried completion).
+      await h.store.put('lake', 'tmp/big.bin', 'small, in place');
+      const big = Readable.from(
+        (function* () {
+          for (let i = 0; i < 6; i++) yield Buffer.alloc(1024 * 1024, 'y');
+        })(),
+      );
+
+      await expect(h.store.put('lake', 'tmp/big.bin', big, { ifNoneMatch: '*' })).rejects.toBeInstanceOf(
+        ObjectExistsError,
+      );
+      expect(await readObjectText(h.store, { bucket: 'lake', key: 'tmp/big.bin' })).toBe('small, in place');
     });
 
     test('missing objects: get rejects with NoSuchKeyError, head is undefined', async () => {
