@@ -106,6 +106,15 @@ export class TransformFailedError extends Error {
   override readonly name = 'TransformFailedError';
 }
 
+/**
+ * A sink (DynamoDB, Redshift) refused this run's rows for a reason a retry will not fix: a SQL
+ * error (the message has the statement and the warehouse's own message), a table whose key does
+ * not match the contract. Not retried: the execution fails at the sink's state; redrive after the fix.
+ */
+export class SinkLoadFailedError extends Error {
+  override readonly name = 'SinkLoadFailedError';
+}
+
 /** Names the project throws on purpose. */
 export const PROJECT_ERROR_NAMES = [
   'FileRejectedError',
@@ -118,6 +127,7 @@ export const PROJECT_ERROR_NAMES = [
   'CrawlFailedError',
   'VerificationFailedError',
   'TransformFailedError',
+  'SinkLoadFailedError',
 ] as const;
 
 /** Names raised by AWS services and the Step Functions runtime that the ASL may match. */
