@@ -18,7 +18,7 @@ import { TransformFailedError } from '../core/errors';
 import type { TransformManifest } from '../core/steps';
 import { checkRequest, type TransformRequest } from './request';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const REPO_ROOT = path.resolve(__dirname, '..');
 /** The Glue job script, run unchanged. */
 export const GLUE_JOB_SCRIPT = path.join(REPO_ROOT, 'glue', 'etl_job.py');
 const RESULT_MARK = 'ETL_JOB_RESULT ';
