@@ -11,11 +11,14 @@ written by the validate step into the staging prefix). It never re-derives rules
 contract, so this job and the embedded DuckDB engine (transform/duckdb.ts) run the same plan.
 
 Output contract (shared with the DuckDB engine, proven by test/parity):
-  curated/<dataset>/<partition>=YYYY-MM-DD/<sourceId>.snappy.parquet  one object per (file, day)
-  manifests/<dataset>/<sourceId>.json                                  core/steps.ts TransformManifest
+  curated/<dataset>/<key>=<value>/<sourceId>.snappy.parquet  one object per (file, partition value)
+  curated/<dataset>/<sourceId>.snappy.parquet                 one object per file (no partition)
+  manifests/<dataset>/<sourceId>.json                         core/steps.ts TransformManifest
 Parquet types: string -> UTF8, integer -> INT64, decimal(p,s) -> DECIMAL(p,s), double -> DOUBLE,
 boolean -> BOOLEAN, date -> DATE, timestamp -> TIMESTAMP(isAdjustedToUTC, MICROS). The partition
-column is the folder only, never inside the files.
+key is the folder only, never inside the files; the value is a date's day, the day/month/year of
+a date or of a timestamp's UTC instant, or a string's own value (core/plan.ts PlanPartition). The
+source column stays inside the files when the key is derived from it (partition.keepColumn).
 
 Run locally:
   .venv/bin/python glue/etl_job.py --staging <dir> --lake <dir> --dataset registrations \
@@ -39,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 from urllib.parse import urlparse
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 LINE_COLUMN = "_line"
 STAGING_SUCCESS = "_SUCCESS"
 PLAN_FILE = "plan.json"
@@ -53,6 +56,17 @@ COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "ti
 # The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
 # column names and folder names, so anything else in a plan means it was not compiled by us.
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
+# core/dataset-name.ts: a dataset (the key segment after incoming/) may have hyphens; its table
+# name (an identifier) is plan["table"].
+DATASET_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# core/plan.ts PARTITION_VALUE: a folder value safe in S3 keys, Hive folders, Spark and DuckDB, and
+# never starting with `_` (so no engine sentinel such as __HIVE_DEFAULT_PARTITION__ passes for one).
+PARTITION_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+# The one column the write partitions by, internal to the temp prefix (transform/duckdb.ts uses
+# the same): the plan's folder value, or NO_PARTITION for every row of a table without one.
+PARTITION_COLUMN = "__etl_partition__"
+NO_PARTITION = "all"
+GRANULARITY_FORMAT = {"day": "yyyy-MM-dd", "month": "yyyy-MM", "year": "yyyy"}
 # core/layout sourceIdOf() and versionTagOf() shapes, as transform/request.ts checks them.
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 VERSION_TAG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -106,9 +120,10 @@ def load_plan(text: str, where: str) -> dict[str, Any]:
             f"is {plan.get('planVersion')!r}, this job executes version {PLAN_VERSION}",
             "deploy the Glue job built from the same commit as the validate step",
         )
-    for name in ("dataset", "table"):
-        if not isinstance(plan.get(name), str) or not IDENTIFIER.match(plan[name]):
-            raise bad(name, f"{plan.get(name)!r} is not a lower-case identifier", "fix the contract")
+    if not isinstance(plan.get("dataset"), str) or not DATASET_NAME.match(plan["dataset"]):
+        raise bad("dataset", f"{plan.get('dataset')!r} is not a dataset name", "fix the contract")
+    if not isinstance(plan.get("table"), str) or not IDENTIFIER.match(plan["table"]):
+        raise bad("table", f"{plan.get('table')!r} is not a lower-case identifier", "fix the contract")
     staging = plan.get("stagingColumns")
     if not isinstance(staging, list) or not staging or not all(isinstance(s, str) for s in staging):
         raise bad("stagingColumns", "must be a non-empty list of names", "re-run validate")
@@ -134,16 +149,34 @@ def load_plan(text: str, where: str) -> dict[str, Any]:
             raise bad(f"{f}.name", f"{c.get('name')!r} is not an identifier", "fix the contract")
         if c["name"] in seen:
             raise bad(f"{f}.name", f"{c['name']!r} is written twice", "fix the contract")
+        if c["name"] != c["source"]:
+            raise bad(f, f"source {c['source']!r} differs from name {c['name']!r}", "re-run validate")
         seen.add(c["name"])
         check_type(c, f)
-    dedupe = plan.get("dedupe")
+    if "dedupe" not in plan:
+        raise bad("dedupe", "missing (a plan without a key has dedupe null)", "re-run validate")
+    dedupe = plan["dedupe"]
+    if dedupe is not None:
+        check_dedupe(dedupe, columns, staging, bad)
+    if "partition" not in plan:
+        raise bad("partition", "missing (a plan without a partition has partition null)", "re-run validate")
+    if plan["partition"] is not None:
+        check_partition(plan["partition"], columns, bad)
+    output = plan.get("output", {})
+    if output != {"format": "parquet", "compression": "snappy", "timestampUnit": "micros"}:
+        raise bad("output", f"{output!r} is not parquet/snappy/micros", "re-run validate")
+    return plan
+
+
+def check_dedupe(dedupe: Any, columns: list[dict[str, Any]], staging: list[str], bad) -> None:
+    """plan.dedupe when not null: a non-empty key of output columns, an order ending in _line."""
     if not isinstance(dedupe, dict) or not isinstance(dedupe.get("key"), list) or not dedupe["key"]:
-        raise bad("dedupe.key", "must be a non-empty list", "re-run validate")
+        raise bad("dedupe.key", "must be a non-empty list (or dedupe null: no key)", "re-run validate")
     for k in dedupe["key"]:
         if not any(c["source"] == k for c in columns):
             raise bad("dedupe.key", f"{k!r} is not an output column", "re-run validate")
     order = dedupe.get("orderBy")
-    if not isinstance(order, list) or not order or order[-1].get("column") != LINE_COLUMN:
+    if not isinstance(order, list) or not order or not isinstance(order[-1], dict) or order[-1].get("column") != LINE_COLUMN:
         raise bad(
             "dedupe.orderBy",
             f"must end with {LINE_COLUMN} so ties are broken deterministically",
@@ -154,16 +187,56 @@ def load_plan(text: str, where: str) -> dict[str, Any]:
             raise bad(f"dedupe.orderBy[{i}]", f"{o!r} names no staging column", "re-run validate")
         if o.get("direction") not in ("asc", "desc"):
             raise bad(f"dedupe.orderBy[{i}].direction", f"{o.get('direction')!r}", "use asc or desc")
-    part = plan.get("partition")
+
+
+def check_partition(part: Any, columns: list[dict[str, Any]], bad) -> None:
+    """plan.partition when not null: the rules of core/plan.ts checkPartition (the partition
+    table of contract v2): the kind is the column's type, a granularity for dates and timestamps
+    only, the column kept inside the files exactly when the key is derived from it."""
     if not isinstance(part, dict):
-        raise bad("partition", "missing", "re-run validate")
-    pcol = next((c for c in columns if c["source"] == part.get("source")), None)
-    if pcol is None or pcol["type"] != "date" or pcol["name"] != part.get("name"):
-        raise bad("partition", f"{part!r} is not a date output column", "partition by a date column")
-    output = plan.get("output", {})
-    if output != {"format": "parquet", "compression": "snappy", "timestampUnit": "micros"}:
-        raise bad("output", f"{output!r} is not parquet/snappy/micros", "re-run validate")
-    return plan
+        raise bad("partition", f"{part!r} is not an object or null", "re-run validate")
+    column = next((c for c in columns if c["source"] == part.get("source")), None)
+    if column is None:
+        raise bad("partition.source", f"{part.get('source')!r} is not an output column", "re-run validate")
+    name = part.get("name")
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise bad("partition.name", f"{name!r} is not an identifier", "fix the contract")
+    kind, granularity = part.get("kind"), part.get("granularity")
+    if kind != column["type"]:
+        raise bad("partition.kind", f"{kind!r}, but column {column['source']!r} is {column['type']}", "re-run validate")
+    if kind == "string":
+        if granularity is not None:
+            raise bad("partition.granularity", "must be null for a string partition", "re-run validate")
+    elif kind in ("date", "timestamp"):
+        if granularity not in GRANULARITY_FORMAT:
+            raise bad("partition.granularity", f"{granularity!r} is not day, month or year", "re-run validate")
+    else:
+        raise bad("partition.kind", f"{kind!r} is not date, timestamp or string", "re-run validate")
+    is_folder = kind == "string" or (kind == "date" and granularity == "day")
+    if part.get("keepColumn") is not (not is_folder):
+        raise bad("partition.keepColumn", f"must be {str(not is_folder).lower()}", "re-run validate")
+    if (part["keepColumn"] or name != part["source"]) and any(c["name"] == name for c in columns):
+        raise bad("partition.name", f"{name!r} is also an output column", "fix the contract")
+
+
+def file_columns(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The output columns written inside the files, in order (core/plan.ts fileColumns): all but a
+    partition column that is only the folder (a date by day, a string)."""
+    part = plan["partition"]
+    return [
+        c
+        for c in plan["columns"]
+        if part is None or part["keepColumn"] or c["source"] != part["source"]
+    ]
+
+
+def partition_key_type(plan: dict[str, Any]) -> str | None:
+    """The partition key's catalog type (core/plan.ts partitionKeyType): date for day partitions,
+    string otherwise, None without a partition."""
+    part = plan["partition"]
+    if part is None:
+        return None
+    return "date" if part["granularity"] == "day" else "string"
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,9 +248,12 @@ def curated_table_prefix(dataset: str) -> str:
     return f"curated/{dataset}/"
 
 
-def curated_object(dataset: str, partition_column: str, day: str, source_id: str) -> str:
-    """One object per (source file, partition), replaced as a unit on re-run."""
-    return f"curated/{dataset}/{partition_column}={day}/{source_id}.snappy.parquet"
+def curated_object(dataset: str, partition_key: str | None, value: str | None, source_id: str) -> str:
+    """One object per (source file, partition value), replaced as a unit on re-run; with no
+    partition (`partition_key` None) one object per source file, directly under the table."""
+    if partition_key is None:
+        return f"curated/{dataset}/{source_id}.snappy.parquet"
+    return f"curated/{dataset}/{partition_key}={value}/{source_id}.snappy.parquet"
 
 
 def manifest_key(dataset: str, source_id: str) -> str:
@@ -185,12 +261,13 @@ def manifest_key(dataset: str, source_id: str) -> str:
 
 
 def is_owned_object(key: str, dataset: str, source_id: str) -> bool:
-    """Whether a curated key is one of this source file's objects (in any partition folder, also
-    one named after a partition column renamed since): `curated/<ds>/<col>=<day>/<id>.snappy.parquet`."""
+    """Whether a curated key is one of this source file's objects, in any partition folder (also
+    one named after a partition key renamed since) or in none: `curated/<ds>/<key>=<value>/<id>.snappy.parquet`
+    or `curated/<ds>/<id>.snappy.parquet` (core/layout.ts isCuratedObjectOf)."""
     return (
         re.fullmatch(
             re.escape(f"curated/{dataset}/")
-            + r"[a-z_][a-z0-9_]*=\d{4}-\d{2}-\d{2}/"
+            + r"(?:[a-z_][a-z0-9_]{0,127}=[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/)?"
             + re.escape(f"{source_id}.snappy.parquet"),
             key,
         )
@@ -542,21 +619,50 @@ def _internal(source: str) -> str:
     return f"__etl_{source}__"
 
 
-def apply_plan(raw, plan: dict[str, Any]):
-    """Staging rows -> typed, deduplicated rows: the plan's output columns in order, with the
-    partition column replaced by its `YYYY-MM-DD` text (the folder name).
+def partition_value(plan: dict[str, Any], ref, line):
+    """The folder value of a typed row, as text (core/plan.ts PlanPartition): a date's own day, the
+    day, month or year of a date or of a timestamp's UTC instant (the session zone is UTC, see
+    configure_session), or a string's value once it is known to be safe as a folder name (else the
+    job fails naming the line, as the DuckDB engine does); NO_PARTITION without a partition."""
+    from pyspark.sql import functions as F
 
-    Dedupe keeps, per plan.dedupe.key, the first row after sorting by plan.dedupe.orderBy with
-    nulls last in either direction. Order columns compare as their typed values (9.00 sorts below
-    10.00, timestamps as instants), dropped ones too (plan.stagingTypes). The last order column is
-    always `_line`, so exact ties are broken by position in the source file."""
+    part = plan["partition"]
+    if part is None:
+        return F.lit(NO_PARTITION)
+    value = ref(part["source"])
+    if part["kind"] != "string":
+        return F.date_format(value, GRANULARITY_FORMAT[part["granularity"]])
+    message = F.concat(
+        F.lit("staging line "),
+        F.coalesce(line.cast("string"), F.lit("?")),
+        F.lit(f", column {part['source']}: "),
+        F.regexp_extract(F.to_json(F.array(F.substring(value, 1, 60))), r"^\[(.*)\]$", 1),
+        F.lit(
+            " cannot be a partition value (BAD_PARTITION_VALUE: letters, digits and _ . - only, "
+            "starting with a letter or digit, at most 100)"
+        ),
+    )
+    safe = value.rlike("^(?:" + PARTITION_VALUE.pattern[1:-1] + ")\\z")
+    return F.when(safe, value).otherwise(F.raise_error(message))
+
+
+def apply_plan(raw, plan: dict[str, Any]):
+    """Staging rows -> typed, deduplicated rows: the columns written inside the files
+    (file_columns) in order, plus PARTITION_COLUMN, the folder value as text.
+
+    With plan.dedupe null every row is kept. Otherwise dedupe keeps, per plan.dedupe.key, the
+    first row after sorting by plan.dedupe.orderBy with nulls last in either direction. Order
+    columns compare as their typed values (9.00 sorts below 10.00, timestamps as instants), dropped
+    ones too (plan.stagingTypes). The last order column is always `_line`, so exact ties are broken
+    by position in the source file."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
+    dedupe = plan["dedupe"]
     # Only columns the output or the dedupe order use are checked and cast (as the DuckDB engine
     # does): a dropped, unused column is never read, so it cannot fail the job.
     needed = {c["source"] for c in plan["columns"]} | {
-        o["column"] for o in plan["dedupe"]["orderBy"] if o["column"] != LINE_COLUMN
+        o["column"] for o in (dedupe["orderBy"] if dedupe else []) if o["column"] != LINE_COLUMN
     }
     typed = raw.select(
         *[
@@ -570,24 +676,28 @@ def apply_plan(raw, plan: dict[str, Any]):
     def ref(source: str):
         return F.col("__etl_line__" if source == LINE_COLUMN else _internal(source))
 
-    order = [
-        ref(o["column"]).asc_nulls_last()
-        if o["direction"] == "asc"
-        else ref(o["column"]).desc_nulls_last()
-        for o in plan["dedupe"]["orderBy"]
-    ]
-    window = Window.partitionBy(*[ref(k) for k in plan["dedupe"]["key"]]).orderBy(*order)
-    kept = typed.withColumn("__etl_rank__", F.row_number().over(window)).where(
-        F.col("__etl_rank__") == 1
-    )
-    part_source = plan["partition"]["source"]
-    out = []
-    for c in plan["columns"]:
-        if c["source"] == part_source:
-            out.append(F.date_format(ref(c["source"]), "yyyy-MM-dd").alias(c["name"]))
-        else:
-            out.append(ref(c["source"]).alias(c["name"]))
+    kept = typed
+    if dedupe is not None:
+        order = [
+            ref(o["column"]).asc_nulls_last()
+            if o["direction"] == "asc"
+            else ref(o["column"]).desc_nulls_last()
+            for o in dedupe["orderBy"]
+        ]
+        window = Window.partitionBy(*[ref(k) for k in dedupe["key"]]).orderBy(*order)
+        kept = typed.withColumn("__etl_rank__", F.row_number().over(window)).where(
+            F.col("__etl_rank__") == 1
+        )
+    out = [ref(c["source"]).alias(c["name"]) for c in file_columns(plan)]
+    out.append(partition_value(plan, ref, ref(LINE_COLUMN)).alias(PARTITION_COLUMN))
     return kept.select(*out)
+
+
+def exact_duplicates(raw) -> int:
+    """Staging rows equal to an earlier row in every column but `_line` (NULL equals NULL): rows
+    minus distinct rows. Staging text is canonical, so equal text is equal value."""
+    rows = raw.drop(LINE_COLUMN)
+    return rows.count() - rows.distinct().count()
 
 
 def configure_session(spark) -> None:
@@ -620,19 +730,21 @@ def configure_session(spark) -> None:
 
 
 def write_partitioned(out, plan: dict[str, Any], temp_path: str) -> None:
-    """Writes rows to `temp_path/<partition>=<day>/part-*.snappy.parquet`, exactly one file per
-    day: repartitioning by the day sends every row of a day to one task."""
+    """Writes rows to `temp_path/__etl_partition__=<value>/part-*.snappy.parquet`, exactly one
+    file per value: repartitioning by the value sends every row of a value to one task. A table
+    without a partition has one value (NO_PARTITION), so it gets one file too, and none at all for
+    zero rows, as the DuckDB engine."""
     from pyspark.sql import functions as F
 
-    part = plan["partition"]["name"]
-    keys = [c["name"] for c in plan["columns"] if c["source"] in plan["dedupe"]["key"]]
+    key = plan["dedupe"]["key"] if plan["dedupe"] else []
+    keys = [c["name"] for c in file_columns(plan) if c["source"] in key]
     (
-        out.repartition(F.col(part))
+        out.repartition(F.col(PARTITION_COLUMN))
         # Sorted by key inside each file: deterministic files and tighter Parquet statistics.
-        .sortWithinPartitions(part, *keys)
+        .sortWithinPartitions(PARTITION_COLUMN, *keys)
         .write.mode("errorifexists")
         .option("compression", "snappy")
-        .partitionBy(part)
+        .partitionBy(PARTITION_COLUMN)
         .parquet(temp_path)
     )
 
@@ -657,7 +769,7 @@ class JobArgs:
 
 def check_args(args: JobArgs) -> None:
     """Ids become keys and paths; only the safe forms core/layout.ts produces are accepted."""
-    if not IDENTIFIER.match(args.dataset):
+    if not DATASET_NAME.match(args.dataset):
         raise TransformInputError(f"--dataset {args.dataset!r} is not a dataset name")
     if not SOURCE_ID.match(args.source_id):
         raise TransformInputError(f"--source_id {args.source_id!r} is not a sourceIdOf() id")
@@ -719,37 +831,43 @@ def open_staging(args: JobArgs, s3_client: Any = None) -> tuple[Store, list[str]
     return staging, [staging.spark_path(p) for p in parts], plan
 
 
-def written_days(lake: Store, temp_key: str, partition_column: str) -> dict[str, str]:
-    """The Parquet file Spark wrote for each day under the temp prefix ({day: key}). Refuses two
-    files for one day: the output contract is one object per (source file, day)."""
+def written_partitions(lake: Store, temp_key: str) -> dict[str, str]:
+    """The Parquet file Spark wrote for each folder value under the temp prefix ({value: key}).
+    Refuses two files for one value: the output contract is one object per (source file, value)."""
     written: dict[str, str] = {}
-    pattern = re.compile(re.escape(partition_column) + r"=(\d{4}-\d{2}-\d{2})/part-[^/]+\.parquet")
+    pattern = re.compile(re.escape(PARTITION_COLUMN) + r"=([^/]+)/part-[^/]+\.parquet")
     for key in lake.list(temp_key):
         m = pattern.fullmatch(key[len(temp_key) :])
         if m:
+            if not PARTITION_VALUE.match(m.group(1)):
+                raise RuntimeError(f"Spark wrote an unexpected partition folder {m.group(1)!r}")
             if m.group(1) in written:
-                raise RuntimeError(f"Spark wrote two files for {partition_column}={m.group(1)}")
+                raise RuntimeError(f"Spark wrote two files for partition {m.group(1)!r}")
             written[m.group(1)] = key
     return written
 
 
 def publish(
-    lake: Store, written: dict[str, str], dataset: str, partition_column: str, source_id: str
+    lake: Store, written: dict[str, str], dataset: str, partition_key: str | None, source_id: str
 ) -> list[str]:
-    """Moves each day's file to its final name, then removes this source file's objects in days it
+    """Moves each value's file to its final name (partition_key None: the one file of a table
+    without a partition, directly under the table), then removes this source file's objects it
     no longer has rows for. Other files' objects are never touched (a partition folder is never
-    removed while it holds anything). Each move replaces one whole object, so a reader sees the old object or the new
-    one; if the job dies midway, a re-run finishes the job. Returns the keys now owned."""
+    removed while it holds anything). Each move replaces one whole object, so a reader sees the
+    old object or the new one; if the job dies midway, a re-run finishes the job. Returns the keys
+    now owned, sorted."""
+    if partition_key is None and set(written) - {NO_PARTITION}:
+        raise RuntimeError(f"a table without a partition got partition folders {sorted(written)}")
     objects = []
-    for day in sorted(written):
-        final = curated_object(dataset, partition_column, day, source_id)
-        lake.move(written[day], final)
+    for value in sorted(written):
+        final = curated_object(dataset, partition_key, value, source_id)
+        lake.move(written[value], final)
         objects.append(final)
     keep = set(objects)
     for key in lake.list(curated_table_prefix(dataset)):
         if key not in keep and is_owned_object(key, dataset, source_id):
             lake.delete(key)
-    return objects
+    return sorted(objects)
 
 
 def newer_published(in_place: Any, source_order: str | None) -> dict[str, str] | None:
@@ -839,7 +957,7 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
     _staging, part_paths, plan = open_staging(args, s3_client)
     configure_session(spark)
     lake = open_store(_dir_uri(args.lake), s3_client)
-    part = plan["partition"]["name"]
+    part = plan["partition"]["name"] if plan["partition"] else None
 
     t0 = time.monotonic()
     from pyspark.sql import Observation
@@ -861,13 +979,16 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
         write_partitioned(out, plan, lake.spark_path(temp_key))
         timings["transformWrite"] = _ms_since(t1)
         t2 = time.monotonic()
-        written = written_days(lake, temp_key, part)
+        written = written_partitions(lake, temp_key)
         # Observation.get waits for metrics that an action over zero rows may never report (it
         # would block forever). No file written means no row out, and then no row in either:
         # dedupe keeps one row of every key, so any row in gives at least one row out.
         rows_in, rows_out = (
             (int(seen_in.get["rows"]), int(seen_out.get["rows"])) if written else (0, 0)
         )
+        duplicates = exact_duplicates(read_staging(spark, part_paths, plan)) if written else 0
+        timings["exactDuplicates"] = _ms_since(t2)
+        t2 = time.monotonic()
         manifest = {
             "dataset": args.dataset,
             "sourceId": args.source_id,
@@ -881,7 +1002,8 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
             "rowsIn": rows_in,
             "rowsOut": rows_out,
             "duplicatesDropped": rows_in - rows_out,
-            "partitions": sorted(written),
+            "exactDuplicates": duplicates,
+            "partitions": sorted(written) if part is not None else [],
             "objects": [],
             "startedAt": started,
         }

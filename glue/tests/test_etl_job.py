@@ -27,12 +27,12 @@ def test_a_plan_from_core_plan_loads_unchanged(mix_plan):
 @pytest.mark.parametrize(
     "breakage, field",
     [
-        (lambda p: p.update(planVersion=2), "planVersion"),
+        (lambda p: p.update(planVersion=1), "planVersion"),
         (lambda p: p.pop("stagingTypes"), "stagingTypes"),
         (lambda p: p["dedupe"]["orderBy"].pop(), "dedupe.orderBy"),
         (lambda p: p["columns"][0].update(name="Order Id; DROP"), "columns[0].name"),
         (lambda p: p["stagingTypes"]["amount"].update(scale=40), "stagingTypes.amount"),
-        (lambda p: p["partition"].update(source="label", name="label"), "partition"),
+        (lambda p: p["partition"].update(source="label", name="label"), "partition.kind"),
     ],
 )
 def test_a_broken_plan_is_refused_naming_the_file_and_field(mix_plan, breakage, field):
@@ -175,15 +175,15 @@ def _publish_scenario(store) -> None:
             f"curated/t/d=2024-05-02/{SOURCE_ID}.snappy.parquet": "A old 02",
             f"curated/t/d=2024-05-03/{SOURCE_ID}.snappy.parquet": "A old 03",
             "curated/t/d=2024-05-02/other-ba9876543210.snappy.parquet": "B 02",
-            "tmp/transform/run/d=2024-05-02/part-00000-x.snappy.parquet": "A new 02",
-            "tmp/transform/run/d=2024-05-04/part-00001-x.snappy.parquet": "A new 04",
-            "tmp/transform/run/d=2024-05-04/.part-00001-x.snappy.parquet.crc": "checksum",
+            "tmp/transform/run/__etl_partition__=2024-05-02/part-00000-x.snappy.parquet": "A new 02",
+            "tmp/transform/run/__etl_partition__=2024-05-04/part-00001-x.snappy.parquet": "A new 04",
+            "tmp/transform/run/__etl_partition__=2024-05-04/.part-00001-x.snappy.parquet.crc": "checksum",
         },
     )
-    written = etl_job.written_days(store, "tmp/transform/run/", "d")
+    written = etl_job.written_partitions(store, "tmp/transform/run/")
     assert written == {
-        "2024-05-02": "tmp/transform/run/d=2024-05-02/part-00000-x.snappy.parquet",
-        "2024-05-04": "tmp/transform/run/d=2024-05-04/part-00001-x.snappy.parquet",
+        "2024-05-02": "tmp/transform/run/__etl_partition__=2024-05-02/part-00000-x.snappy.parquet",
+        "2024-05-04": "tmp/transform/run/__etl_partition__=2024-05-04/part-00001-x.snappy.parquet",
     }
     objects = etl_job.publish(store, written, "t", "d", SOURCE_ID)
     store.delete_prefix("tmp/transform/run/")
@@ -237,20 +237,20 @@ def _rows(spark, plan, rows):
 
 
 def test_dedupe_keeps_the_first_row_by_typed_order_nulls_last_then_line(spark, mix_plan):
-    day = {"event_day": "2024-01-01"}
+    day = {"sale_date": "2024-01-01"}
     kept = _rows(
         spark,
         mix_plan,
         [
             # revision is dropped from the output but orders as an integer: 10 beats 9.
-            {"order_id": "A", "line_no": "1", "revision": "9", "note": "loses", "_line": 2, **day},
-            {"order_id": "A", "line_no": "1", "revision": "10", "note": "kept", "_line": 3, **day},
+            {"order_id": "A", "line_no": "1", "revision": "9", "comment": "loses", "_line": 2, **day},
+            {"order_id": "A", "line_no": "1", "revision": "10", "comment": "kept", "_line": 3, **day},
             # desc nulls last: a null revision never wins over a value.
-            {"order_id": "C", "line_no": "1", "revision": None, "note": "loses", "_line": 4, **day},
-            {"order_id": "C", "line_no": "1", "revision": "1", "note": "kept", "_line": 5, **day},
+            {"order_id": "C", "line_no": "1", "revision": None, "comment": "loses", "_line": 4, **day},
+            {"order_id": "C", "line_no": "1", "revision": "1", "comment": "kept", "_line": 5, **day},
             # exact tie: the plan's tie-breaker is _line ascending (firstLine).
-            {"order_id": "B", "line_no": "1", "note": "kept", "_line": 6, **day},
-            {"order_id": "B", "line_no": "1", "note": "loses", "_line": 7, **day},
+            {"order_id": "B", "line_no": "1", "comment": "kept", "_line": 6, **day},
+            {"order_id": "B", "line_no": "1", "comment": "loses", "_line": 7, **day},
         ],
     )
     assert sorted((r["order_id"], r["comment"]) for r in kept) == [
@@ -258,9 +258,13 @@ def test_dedupe_keeps_the_first_row_by_typed_order_nulls_last_then_line(spark, m
         ("B", "kept"),
         ("C", "kept"),
     ]
-    # Output columns are renamed and the dropped one is gone; the partition is YYYY-MM-DD text.
-    assert kept[0].asDict().keys() == {c["name"] for c in mix_plan["columns"]}
-    assert {r["sale_date"] for r in kept} == {"2024-01-01"}
+    # The dropped column is gone and the partition column is the folder only: its YYYY-MM-DD text
+    # is the internal partition column the write partitions by.
+    assert kept[0].asDict().keys() == {
+        *(c["name"] for c in mix_plan["columns"] if c["name"] != "sale_date"),
+        etl_job.PARTITION_COLUMN,
+    }
+    assert {r[etl_job.PARTITION_COLUMN] for r in kept} == {"2024-01-01"}
 
 
 def test_a_value_that_is_not_canonical_fails_naming_line_and_column(spark, mix_plan):
@@ -268,7 +272,7 @@ def test_a_value_that_is_not_canonical_fails_naming_line_and_column(spark, mix_p
         _rows(
             spark,
             mix_plan,
-            [{"order_id": "X", "line_no": "1", "event_day": "2024-01-01", "amount": "1.234", "_line": 9}],
+            [{"order_id": "X", "line_no": "1", "sale_date": "2024-01-01", "amount": "1.234", "_line": 9}],
         )
     assert 'staging line 9, column amount: "1.234" is not canonical decimal(38,2) text' in str(err.value)
 
