@@ -116,6 +116,9 @@ export function versionTagOf(versionId: string | undefined, etag: string): strin
     .slice(0, 12);
 }
 
+/** A partition folder `<identifier>=<value>/` (core/plan PARTITION_VALUE, kept in step with it). */
+const CURATED_FOLDER = /^[a-z_][a-z0-9_]{0,127}=[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\/$/;
+
 /** Keys in the lake bucket. All built from safe ids, never from raw key text. */
 export const lake = {
   /** Canonical valid rows of one version of one source file (JSON Lines, see core/staging). */
@@ -124,9 +127,27 @@ export const lake = {
   rejectsPrefix: (dataset: string, sourceId: string, versionTag: string) =>
     `rejects/${dataset}/${sourceId}/${versionTag}/`,
   curatedTablePrefix: (dataset: string) => `curated/${dataset}/`,
-  /** One object per (source file, partition): replaced as a unit on re-run. */
-  curatedObject: (dataset: string, partitionColumn: string, day: string, sourceId: string) =>
-    `curated/${dataset}/${partitionColumn}=${day}/${sourceId}.snappy.parquet`,
+  /**
+   * One object per (source file, partition value), replaced as a unit on re-run:
+   * `curated/<dataset>/<key>=<value>/<sourceId>.snappy.parquet`, or with no partition (`key` null)
+   * `curated/<dataset>/<sourceId>.snappy.parquet`. `value` is a checked partition value
+   * (core/plan PARTITION_VALUE: a day, month, year or safe text).
+   */
+  curatedObject: (dataset: string, partitionKey: string | null, value: string | null, sourceId: string) =>
+    partitionKey === null
+      ? `curated/${dataset}/${sourceId}.snappy.parquet`
+      : `curated/${dataset}/${partitionKey}=${value}/${sourceId}.snappy.parquet`,
+  /**
+   * Whether `key` is one of `sourceId`'s curated objects in `dataset`, under any partition key
+   * (also one renamed since, or none): what a re-run may replace or remove, and nothing else.
+   */
+  isCuratedObjectOf: (key: string, dataset: string, sourceId: string): boolean => {
+    const table = `curated/${dataset}/`;
+    const file = `${sourceId}.snappy.parquet`;
+    if (!key.startsWith(table) || !key.endsWith(`/${file}`)) return false;
+    const folder = key.slice(table.length, -file.length);
+    return folder === '' || CURATED_FOLDER.test(folder);
+  },
   manifest: (dataset: string, sourceId: string) => `manifests/${dataset}/${sourceId}.json`,
   /** Quarantine and archive keep the original name under the dataset, plus the version tag. */
   quarantinePrefix: (dataset: string, sourceId: string, versionTag: string) =>
