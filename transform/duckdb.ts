@@ -1,6 +1,8 @@
 /**
- * The embedded transform engine: executes a {@link TransformPlan} with DuckDB over a staging
- * folder and publishes Parquet into the local lake folder. This is the reference output that
+ * The embedded transform engine: executes a {@link TransformPlan} with DuckDB over a version's
+ * staging parts and publishes Parquet into the lake — a local folder ({@link runTransform}, the
+ * local runtime) or a bucket of any ObjectStore ({@link runTransformOnStore}, the Transform
+ * Lambda); transform/io.ts is the port between the two. This is the reference output that
  * the Glue PySpark job (glue/) and transform/spark.ts must match; the parity suite compares
  * them row by row and type by type.
  *
@@ -43,9 +45,11 @@
  * version (greater sourceOrder) nothing is published or written: the returned manifest has
  * `superseded` set and no objects (see transform/publish.ts).
  *
- * Safety: everything is written under `<lake>/_tmp/<sourceId>-<nonce>/` first (readers never look
- * there), then published by transform/publish.ts (atomic renames, stale own objects removed,
- * manifest last). A failure before publishing leaves the lake exactly as it was.
+ * Safety: everything is written into a work folder first — `<lake>/_tmp/<sourceId>-<nonce>/` on the
+ * folder path (readers never look there), a local scratch folder on the store path — then
+ * published under the per-source lock (folder: transform/publish.ts, atomic renames; store:
+ * transform/store-io.ts, uploads), stale own objects removed, manifest last. A failure before
+ * publishing leaves the lake exactly as it was.
  */
 import { availableParallelism } from 'node:os';
 import { promises as fs } from 'node:fs';
@@ -61,16 +65,11 @@ import {
 } from '../core/plan';
 import type { TransformManifest } from '../core/steps';
 import { UNORDERED_SOURCE } from '../core/events';
-import {
-  createRunTempDir,
-  manifestInPlace,
-  newerPublished,
-  publishCuratedObjects,
-  withPublishLock,
-  writeManifest,
-  type StagedObject,
-} from './publish';
-import { checkRequest, checkStagingColumns, type TransformRequest } from './request';
+import { lake } from '../core/layout';
+import { lakeFolderIo, type TransformIo } from './io';
+import { newerPublished, type StagedObject } from './publish';
+import { checkStagingColumns, checkTarget, type TransformRequest, type TransformTarget } from './request';
+import { objectStoreIo, type StoreTransformRequest } from './store-io';
 
 /** Tuning for one DuckDB run. Every field is optional; the defaults suit a laptop. */
 export interface DuckdbEngineOptions {
@@ -98,6 +97,12 @@ export interface DuckdbEngineOptions {
    * @default 1000 (a file spanning up to ~2.7 years of days is written with every writer open)
    */
   readonly maxOpenFiles?: number;
+  /**
+   * How long to wait while another run of the same source holds the publish lock; then the run
+   * fails with TransformFailedError naming the lock.
+   * @default 60 s
+   */
+  readonly publishLockWaitMs?: number;
   /** Fault injection for tests and the local runtime's kill drills. */
   readonly hooks?: {
     /** Called when every Parquet file sits complete in the temp folder, before anything is published. */
@@ -123,15 +128,61 @@ export async function runTransform(
   request: TransformRequest,
   options: DuckdbEngineOptions = {},
 ): Promise<TransformManifest> {
+  return transformWith(request, lakeFolderIo(request, { lockWaitMs: options.publishLockWaitMs }), options);
+}
+
+/**
+ * The same transform with the lake in a bucket of any {@link ObjectStore} (core/ports) — S3 in the
+ * Transform Lambda, LocalObjectStore locally: staging parts are streamed into `scratchDir`, DuckDB
+ * writes there, the output is uploaded, and the manifest written last (transform/store-io.ts).
+ * Same objects, same manifest, same guarantees as {@link runTransform}.
+ *
+ * @throws TransformFailedError — as runTransform, and when another run holds the publish lock
+ *   past `options.publishLockWaitMs`.
+ * @example
+ * const manifest = await runTransformOnStore(
+ *   { store: new S3ObjectStore(s3), lakeBucket, scratchDir: '/tmp', plan, sourceId, versionTag, sourceOrder },
+ *   { memoryLimit: '1GB', threads: 2 },
+ * );
+ */
+export async function runTransformOnStore(
+  request: StoreTransformRequest,
+  options: DuckdbEngineOptions = {},
+): Promise<TransformManifest> {
+  const plan = checkTarget(request);
+  const io = objectStoreIo(
+    {
+      store: request.store,
+      lakeBucket: request.lakeBucket,
+      stagingPrefix:
+        request.stagingPrefix ?? lake.stagingPrefix(plan.dataset, request.sourceId, request.versionTag),
+      scratchDir: request.scratchDir,
+      sourceId: request.sourceId,
+    },
+    { lockWaitMs: options.publishLockWaitMs },
+  );
+  return transformWith(request, io, options);
+}
+
+/** The engine over any I/O (transform/io.ts): read staging, one DuckDB statement, publish. */
+async function transformWith(
+  request: TransformTarget,
+  io: TransformIo,
+  options: DuckdbEngineOptions,
+): Promise<TransformManifest> {
   const startedAt = new Date();
-  const { plan, parts } = checkRequest(request);
-  await checkStagingColumns(plan, parts);
-  const { sourceId, lakeDir } = request;
+  const plan = checkTarget(request);
+  const { sourceId } = request;
   const timingsMs: Record<string, number> = {};
-  const tempDir = await createRunTempDir(lakeDir, sourceId);
+  const stagingParts = await io.listStagingParts();
+  const tempDir = await io.createWorkDir();
   try {
     let clock = Date.now();
-    const written = await writePartitions(plan, parts, tempDir, sourceId, request.stagingDir, options);
+    const parts = await io.localStagingFiles(stagingParts, tempDir);
+    timingsMs.fetchStaging = Date.now() - clock;
+    await checkStagingColumns(plan, parts, io.nameOfStagingFile);
+    clock = Date.now();
+    const written = await writePartitions(plan, parts, tempDir, sourceId, io.stagingLabel, options);
     timingsMs.transform = Date.now() - clock;
     await options.hooks?.afterTempWrite?.(tempDir);
 
@@ -159,11 +210,8 @@ export async function runTransform(
       timingsMs: { ...timingsMs, publish: Date.now() - clock },
       ...(published.superseded && { superseded: published.superseded }),
     });
-    return await withPublishLock(lakeDir, sourceId, async () => {
-      const newer = newerPublished(
-        await manifestInPlace(lakeDir, plan.dataset, sourceId),
-        request.sourceOrder,
-      );
+    return await io.withPublishLock(async () => {
+      const newer = newerPublished(await io.manifestInPlace(plan.dataset), request.sourceOrder);
       if (newer) {
         // A newer version of this key has published meanwhile: its objects stay, this run's
         // temp output is dropped (finally below), and Verify stands the run down.
@@ -173,15 +221,14 @@ export async function runTransform(
           superseded: { byVersionTag: newer.versionTag, bySourceOrder: newer.sourceOrder },
         });
       }
-      const { objects } = await publishCuratedObjects({
-        lakeDir,
+      const { objects } = await io.publishObjects({
         dataset: plan.dataset,
         partitionColumn: plan.partition.name,
         sourceId,
         staged: written.staged,
       });
       const manifest = manifestOf({ partitions: written.staged.map((s) => s.day).sort(), objects });
-      await writeManifest(lakeDir, manifest);
+      await io.writeManifest(manifest);
       return manifest;
     });
   } finally {

@@ -90,10 +90,11 @@ export async function withPublishLock<T>(
   lakeDir: string,
   sourceId: string,
   publish: () => Promise<T>,
+  waitMs: number = LOCK_WAIT_MS,
 ): Promise<T> {
   const lock = path.join(lakeDir, LAKE_TMP_PREFIX, `${sourceId}.publish.lock`);
   await fs.mkdir(path.dirname(lock), { recursive: true });
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     try {
       await (await fs.open(lock, 'wx')).close();
@@ -104,7 +105,7 @@ export async function withPublishLock<T>(
       if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) await fs.rm(lock, { force: true });
       else if (Date.now() > deadline)
         throw new TransformFailedError(
-          `publish of ${sourceId}: another run has held ${lock} for over ${LOCK_WAIT_MS / 1000} s. Fix: let it finish and re-run; if no run is active, delete the lock file`,
+          `publish of ${sourceId}: another run has held ${lock} for over ${waitMs / 1000} s. Fix: let it finish and re-run; if no run is active, delete the lock file`,
         );
       else await new Promise((r) => setTimeout(r, 50));
     }
@@ -177,9 +178,14 @@ export async function writeManifest(lakeDir: string, manifest: TransformManifest
     `${manifest.sourceId}-${randomBytes(6).toString('hex')}.manifest.json`,
   );
   await fs.mkdir(path.dirname(tmp), { recursive: true });
-  await fs.writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  await fs.writeFile(tmp, manifestText(manifest));
   await renameIntoPlace(tmp, path.join(lakeDir, key));
   return key;
+}
+
+/** A manifest's bytes, the same whichever lake it is written to. */
+export function manifestText(manifest: TransformManifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * What every local transform engine (DuckDB here, local Spark in spark.ts) is asked to do, and the
- * checks on that request that come before any SQL or path is built from it.
+ * What every transform engine (DuckDB in duckdb.ts, local Spark in spark.ts) is asked to do, and
+ * the checks on that request that come before any SQL, path or object key is built from it.
  */
 import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -9,8 +9,8 @@ import { LINE_COLUMN, checkPlan, type TransformPlan } from '../core/plan';
 import { STAGING_SUCCESS } from '../core/staging';
 import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../core/events';
 
-/** One transform of one version of one source file. */
-export interface TransformRequest {
+/** One transform of one version of one source file, wherever its staging and lake live. */
+export interface TransformTarget {
   /** The compiled plan (staging's plan.json); checked with core/plan `checkPlan` before use. */
   readonly plan: TransformPlan;
   /** When given, must equal `plan.dataset` (guards against a plan from another dataset). */
@@ -26,6 +26,10 @@ export interface TransformRequest {
    * @default UNORDERED_SOURCE (no order check, as before versions were ordered)
    */
   readonly sourceOrder?: string;
+}
+
+/** A {@link TransformTarget} whose staging and lake are local folders (the local runtime's lake). */
+export interface TransformRequest extends TransformTarget {
   /** Local folder of the staging prefix: `part-NNNNN.jsonl` files and `_SUCCESS`. */
   readonly stagingDir: string;
   /** Local folder that is the lake bucket: lake key `k` lives at `<lakeDir>/<k>`. */
@@ -35,13 +39,20 @@ export interface TransformRequest {
 /** sourceIdOf output: lower-case stem, `-`, 12 hex. Held to that shape because it becomes a file name. */
 const SOURCE_ID = /^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$/;
 const VERSION_TAG = /^[A-Za-z0-9_-]{1,64}$/;
-const PART_FILE = /^part-\d{5}\.jsonl$/;
+/** A staging part's name inside its prefix (what the validate step writes; the Glue job reads the same). */
+export const PART_FILE = /^part-\d{5}\.jsonl$/;
 
 /**
  * Checks a request and lists its staging part files (sorted). Refuses a staging prefix without
  * `_SUCCESS`: the validate step writes it last, so without it the parts may be incomplete.
  */
 export function checkRequest(request: TransformRequest): { plan: TransformPlan; parts: string[] } {
+  const plan = checkTarget(request);
+  return { plan, parts: stagingFolderParts(request.stagingDir, request.sourceId) };
+}
+
+/** The checks of a target that need no I/O: the plan, the ids, the order key. Returns the checked plan. */
+export function checkTarget(request: TransformTarget): TransformPlan {
   const plan = checkPlan(request.plan, `transform of ${request.sourceId}`);
   if (request.dataset !== undefined && request.dataset !== plan.dataset) {
     throw new TransformFailedError(
@@ -67,16 +78,24 @@ export function checkRequest(request: TransformRequest): { plan: TransformPlan; 
       `transform of ${request.sourceId}: source order ${JSON.stringify(request.sourceOrder)} is neither a core/events sequencerOrderKey() key nor "${UNORDERED_SOURCE}". Fix: pass the claim step's sourceOrder`,
     );
   }
-  if (!existsSync(path.join(request.stagingDir, STAGING_SUCCESS))) {
-    throw new TransformFailedError(
-      `transform of ${request.sourceId}: staging folder ${request.stagingDir} has no ${STAGING_SUCCESS} marker, so the validate step did not finish writing it. Fix: re-run the validate step for this file (the original is untouched), then the transform`,
-    );
-  }
-  const parts = readdirSync(request.stagingDir)
+  return plan;
+}
+
+/** The part files of a staging folder, sorted; refuses a folder without `_SUCCESS`. */
+export function stagingFolderParts(stagingDir: string, sourceId: string): string[] {
+  if (!existsSync(path.join(stagingDir, STAGING_SUCCESS)))
+    throw noSuccessMarker(sourceId, `folder ${stagingDir}`);
+  return readdirSync(stagingDir)
     .filter((f) => PART_FILE.test(f))
     .sort()
-    .map((f) => path.join(request.stagingDir, f));
-  return { plan, parts };
+    .map((f) => path.join(stagingDir, f));
+}
+
+/** Staging without `_SUCCESS`; `where` names it ("folder <dir>", "prefix <bucket>/<prefix>"). */
+export function noSuccessMarker(sourceId: string, where: string): TransformFailedError {
+  return new TransformFailedError(
+    `transform of ${sourceId}: staging ${where} has no ${STAGING_SUCCESS} marker, so the validate step did not finish writing it. Fix: re-run the validate step for this file (the original is untouched), then the transform`,
+  );
 }
 
 /**
@@ -85,10 +104,16 @@ export function checkRequest(request: TransformRequest): { plan: TransformPlan; 
  * extra one, so staging written under another version of the contract would otherwise load as
  * nulls. One line per part is enough: the validate step writes every record with the same keys.
  */
-export async function checkStagingColumns(plan: TransformPlan, parts: readonly string[]): Promise<void> {
+export async function checkStagingColumns(
+  plan: TransformPlan,
+  parts: readonly string[],
+  /** How messages name a part (e.g. its object key when `part` is a local copy). @default the path */
+  nameOf: (part: string) => string = (part) => part,
+): Promise<void> {
   const expected = [...plan.stagingColumns, LINE_COLUMN];
-  for (const part of parts) {
-    const line = await firstLineOf(part);
+  for (const file of parts) {
+    const part = nameOf(file);
+    const line = await firstLineOf(file);
     if (line === undefined) continue; // an empty part holds no rows
     let keys: string[];
     try {
