@@ -3,6 +3,7 @@
  * (`.etl/`, or `--home` / ETL_HOME).
  *
  * ```
+ * etl init <file.csv> [--dataset NAME] [--schemas DIR] [--force] [--json]
  * etl run <file.csv> [--dataset NAME] [--engine duckdb|spark] [--json]
  * etl watch [--concurrency N]
  * etl runs [--status S] [--dataset D]      etl runs show <id>
@@ -27,6 +28,7 @@ const ENGINES = ['duckdb', 'spark'] as const;
 /* eslint-disable @typescript-eslint/no-require-imports */
 const commands = {
   run: () => require('./commands/run') as typeof import('./commands/run'),
+  init: () => require('./commands/init') as typeof import('./commands/init'),
   runs: () => require('./commands/runs') as typeof import('./commands/runs'),
   redrive: () => require('./commands/redrive') as typeof import('./commands/redrive'),
   query: () => require('./commands/query') as typeof import('./commands/query'),
@@ -71,6 +73,22 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   };
   const engineOption = () =>
     new Option('--engine <engine>', 'transform engine for the Glue step').choices(ENGINES).default('duckdb');
+
+  program
+    .command('init')
+    .description(
+      'infer a contract from a CSV file: print what was chosen and why, write <schemas>/<dataset>.schema.json',
+    )
+    .argument('<file>', 'the CSV file')
+    .option('--dataset <name>', "dataset name (default: from the file's name)")
+    .option('--schemas <dir>', 'contracts folder (default: $ETL_SCHEMAS or ./schemas)')
+    .option('--force', 'replace an existing contract')
+    .option('--json', 'print the contract and the decisions as one JSON object')
+    .action(
+      async (file: string, opts: { dataset?: string; schemas?: string; force?: boolean; json?: boolean }) => {
+        code = await commands.init().initCommand(file, opts, io);
+      },
+    );
 
   program
     .command('run')

@@ -1,0 +1,175 @@
+/**
+ * `etl init FILE [--dataset NAME] [--schemas DIR] [--force] [--json]`: infers a contract v2 from a
+ * real file (infer/), prints what it chose and why, and writes `DIR/NAME.schema.json` — never over
+ * an existing contract without `--force`.
+ *
+ * Exit codes: 0 written; 64 a usage problem (no such file, a dataset name the rule refuses, the
+ * contract exists); 2 the file cannot be read as UTF-8 CSV (the message names the byte offset or
+ * line and the fix).
+ */
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DATASET_NAME } from '../../core/dataset-name';
+import { inferContract, InferError, type Inference } from '../../infer/infer';
+import { datasetNameOf } from '../../infer/names';
+import { EXIT, type CliIo } from '../io';
+import { shortPath, table } from '../render';
+
+/** sysexits.h EX_USAGE: the command was used wrongly; nothing was written. */
+const EX_USAGE = 64;
+
+export interface InitFlags {
+  readonly dataset?: string;
+  readonly schemas?: string;
+  readonly force?: boolean;
+  readonly json?: boolean;
+}
+
+/** The contracts folder: `--schemas`, else $ETL_SCHEMAS, else ./schemas. */
+export function schemasDirOf(flag: string | undefined, io: CliIo): string {
+  const dir = flag ?? (io.env.ETL_SCHEMAS || undefined) ?? 'schemas';
+  return path.resolve(io.cwd, dir);
+}
+
+export async function initCommand(file: string, opts: InitFlags, io: CliIo): Promise<number> {
+  const usage = (message: string) => {
+    io.err(`etl: ${message}\n`);
+    return EX_USAGE;
+  };
+  const source = path.resolve(io.cwd, file);
+  let isFile: boolean;
+  try {
+    isFile = statSync(source).isFile();
+  } catch {
+    return usage(`${file}: no such file. Give the path of a CSV file.`);
+  }
+  if (!isFile) return usage(`${file} is not a file. Give the path of a CSV file.`);
+
+  const dataset = opts.dataset ?? datasetNameOf(source);
+  if (dataset === undefined || !DATASET_NAME.test(dataset)) {
+    const what =
+      dataset === undefined
+        ? `no dataset name can be made from the file name "${path.basename(source)}"`
+        : `dataset name "${dataset}" is not allowed: it must match ${DATASET_NAME} (lower-case letter first, then lower-case letters, digits${DATASET_NAME.test('a-b') ? ', hyphens' : ''} or underscores, at most 63)`;
+    return usage(`${what}. Pass --dataset <name>, for example --dataset my_data`);
+  }
+  const dir = schemasDirOf(opts.schemas, io);
+  const target = path.join(dir, `${dataset}.schema.json`);
+  const exists = () => {
+    try {
+      statSync(target);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const refuse = () =>
+    usage(
+      `${shortPath(target, io.cwd)} already exists; nothing was written. Pass --force to replace it, or --dataset <other name> to write another contract`,
+    );
+  if (exists() && !opts.force) return refuse();
+
+  let inference: Inference;
+  try {
+    inference = await inferContract(source);
+  } catch (e) {
+    if (e instanceof InferError) {
+      io.err(`etl: ${shortPath(source, io.cwd)}: ${e.message}\n`);
+      return EXIT.rejected;
+    }
+    throw e;
+  }
+
+  mkdirSync(dir, { recursive: true });
+  try {
+    // 'wx' fails if the file appeared meanwhile: never overwrite without --force.
+    writeFileSync(target, `${JSON.stringify(inference.contract, null, 2)}\n`, {
+      flag: opts.force ? 'w' : 'wx',
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return refuse();
+    throw e;
+  }
+
+  const schemasFlag = opts.schemas !== undefined ? ` --schemas ${shortPath(dir, io.cwd)}` : '';
+  const next = `etl run ${file} --dataset ${dataset}${schemasFlag}`;
+  if (opts.json) {
+    io.out(`${JSON.stringify(initView(inference, dataset, target, next))}\n`);
+  } else {
+    io.out(`${initLines(inference, dataset, target, io.cwd).join('\n')}\n`);
+    io.out(`\nnext: ${next}\n`);
+  }
+  return EXIT.ok;
+}
+
+/** `--json`: the contract and every decision. */
+export function initView(inference: Inference, dataset: string, target: string, next: string) {
+  const { contract, dialect, columns, key, partition, warnings } = inference;
+  return {
+    dataset,
+    contractFile: target,
+    file: inference.file,
+    fileBytes: inference.fileBytes,
+    bytesRead: inference.bytesRead,
+    sampled: inference.sampled,
+    rows: inference.rows,
+    contract,
+    decisions: {
+      dialect: { ...dialect },
+      columns: columns.map((c) => ({
+        name: c.name,
+        source: c.source,
+        type: c.type,
+        required: c.required,
+        why: c.why,
+      })),
+      primaryKey: { columns: key.columns, why: key.why },
+      partition: {
+        column: partition.column,
+        ...(partition.granularity && { granularity: partition.granularity, key: partition.key }),
+        why: partition.why,
+      },
+    },
+    warnings,
+    next,
+  };
+}
+
+function typeText(c: Inference['columns'][number]): string {
+  if (c.type === 'decimal') return `decimal(${c.precision},${c.scale})`;
+  if (c.type === 'timestamp') return c.timezone ? 'timestamp (UTC)' : 'timestamp';
+  return c.type;
+}
+
+/** The readable report: dialect, the column table, key, partition, warnings. */
+export function initLines(inference: Inference, dataset: string, target: string, cwd: string): string[] {
+  const { dialect, columns, key, partition } = inference;
+  const lines: string[] = [];
+  const size = `${inference.fileBytes.toLocaleString('en-US')} bytes, ${inference.rows.toLocaleString('en-US')} rows`;
+  lines.push(
+    `${shortPath(inference.file, cwd)} (${size}${inference.sampled ? ', first part read' : ''}) → dataset ${dataset}`,
+  );
+  lines.push('');
+  for (const why of dialect.why) lines.push(`  ${why}`);
+  lines.push('');
+  const rows = columns.map((c) => [
+    c.name,
+    c.source === c.name ? '' : JSON.stringify(c.source),
+    typeText(c),
+    c.required ? 'yes' : 'no',
+    c.enum ? `enum (${c.enum.length})` : '',
+    c.why,
+  ]);
+  lines.push(...table(['column', 'source', 'type', 'required', 'checks', 'why'], rows));
+  lines.push('');
+  lines.push(`  primary key  ${key.columns.length > 0 ? key.columns.join(', ') : '(none)'} — ${key.why}`);
+  const part =
+    partition.column === null
+      ? '(none)'
+      : `${partition.column} by ${partition.granularity} (folder ${partition.key}=…)`;
+  lines.push(`  partition    ${part} — ${partition.why}`);
+  for (const w of inference.warnings) lines.push(`  warning      ${w}`);
+  lines.push('');
+  lines.push(`wrote ${shortPath(target, cwd)} (contract v2)`);
+  return lines;
+}
