@@ -22,8 +22,8 @@ import { EXIT, processIo, UsageError, type CliIo } from './io';
 const ENGINES = ['duckdb', 'spark'] as const;
 
 /*
- * Commands are loaded when chosen (require, not import(): the no-AWS hook in local/no-aws.ts sits
- * on the CommonJS loader), so `etl runs` does not pay for the contract compiler or DuckDB.
+ * Commands are loaded when chosen (require: synchronous, and visible to a bundler), so `etl runs`
+ * does not pay for the contract compiler or DuckDB.
  */
 /* eslint-disable @typescript-eslint/no-require-imports */
 const commands = {

@@ -1,11 +1,19 @@
 /**
- * One Logger and one Metrics for every step, created once and imported (never per handler).
- * Handlers add the run's persistent keys (dataset, runId, objectKey) with {@link bindRun}.
+ * One Logger, one Metrics and one Tracer for every step, created once and imported (never per
+ * handler), as Powertools' own examples do (`examples/app/commons/powertools`). Each
+ * `functions/<step>/handler.ts` attaches them with Middy: `injectLambdaContext` (request id and
+ * cold start on every log line), `logMetrics` (the flush, and the ColdStart metric) and
+ * `captureLambdaHandler`, and passes every AWS SDK client through `tracer.captureAWSv3Client`.
+ * The step factories only add log lines and metrics; they never flush.
+ *
  * Settings come from the environment the way Powertools documents them (POWERTOOLS_LOG_LEVEL,
- * POWERTOOLS_METRICS_DISABLED, ...); locally the runtime sets them so output stays readable.
+ * POWERTOOLS_METRICS_DISABLED, POWERTOOLS_TRACE_ENABLED, ...). The local runtime sets them before
+ * it loads a step (local/pipeline.ts): logs silent, metrics and tracing off. Outside Lambda the
+ * Tracer also switches itself off (no AWS_EXECUTION_ENV), so tests never reach for an X-Ray daemon.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 
 export const SERVICE_NAME = 'serverless-etl';
 /** The one metric namespace for the whole pipeline (dashboards and alarms key on it). */
@@ -15,6 +23,7 @@ export const logger = new Logger({ serviceName: SERVICE_NAME });
 // Metrics' own warnings (e.g. "No application metrics to publish") go through the Logger: structured
 // on AWS, and silenced with the log level locally instead of printed to the terminal.
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
+export const tracer = new Tracer({ serviceName: SERVICE_NAME });
 
 export interface RunKeys {
   readonly dataset?: string;
@@ -25,10 +34,15 @@ export interface RunKeys {
 /** The dataset dimension last set, so a warm container (or the local runtime) sets it only on change. */
 let boundDataset: string | undefined;
 
-/** Sets the keys every log line of this invocation carries, and the dataset metric dimension. */
+/**
+ * Sets the keys every log line of this invocation carries (replacing the previous invocation's),
+ * and the dataset metric dimension. They are temporary keys: on AWS
+ * `injectLambdaContext(logger, { resetKeys: true })` also clears them after each invocation; the
+ * local runtime has no middleware, hence the reset here.
+ */
 export function bindRun(keys: RunKeys): void {
   logger.resetKeys();
-  logger.appendPersistentKeys({ ...keys });
+  logger.appendKeys({ ...keys });
   // Powertools warns on stderr ("Dimension ... has already been added") each time a default
   // dimension is set again, i.e. on every invocation after the first: set it only when it changes.
   if (keys.dataset && keys.dataset !== boundDataset) {

@@ -27,6 +27,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
 import { LANDING_PREFIX } from '../core/layout';
+import type { StepName } from '../functions/steps';
 import {
   DEFINITION_PLACEHOLDERS,
   TASK_STATES,
@@ -44,17 +45,30 @@ import { StepFunctions, type StepFunctionSettings } from './constructs/step-func
 import { addPipelineNagSuppressions } from './nag-suppressions';
 
 export interface EtlPipelineStackProps extends StackProps {
+  /**
+   * The pipeline's settings (infra/config.ts `loadConfig`): name prefix, datasets and their
+   * contracts folder, notification e-mail, Glue sizing, retention, reconcile cadence.
+   */
   readonly config: PipelineConfig;
-  /** Folder with one sub-folder per step function. @default <repo>/functions */
+  /**
+   * Folder with one sub-folder per step function (`<step>/handler.ts`, bundled as the entry); each
+   * step's IAM needs come from the registry functions/steps.ts.
+   * @default <repo>/functions
+   */
   readonly functionsDir?: string;
 }
 
-/** Memory per step: validate streams and checks every row (CPU-bound), so it gets a full vCPU. */
-const STEP_MEMORY_MIB: Readonly<Record<string, number>> = {
+/**
+ * Memory per step: validate streams and checks every row (CPU-bound), so it gets a full vCPU;
+ * the ledger and crawler steps make one or two small calls.
+ */
+const STEP_MEMORY_MIB: Readonly<Record<StepName, number>> = {
   claim: 256,
   validate: 1769,
+  'check-still-latest': 256,
+  'start-crawl': 256,
+  'poll-crawl': 256,
   quarantine: 512,
-  catalog: 256,
   verify: 256,
   archive: 512,
   reconcile: 512,
@@ -85,9 +99,13 @@ export function stateMachineSteps(): string[] {
   return steps;
 }
 
-/** `claim` → `ClaimFunctionArn`, the definition's placeholder for that step. */
+/** `check-still-latest` → `CheckStillLatestFunctionArn`, the definition's placeholder for that step. */
 export function placeholderOf(step: string): string {
-  return `${step[0]!.toUpperCase()}${step.slice(1)}FunctionArn`;
+  const state = step
+    .split('-')
+    .map((w) => `${w[0]!.toUpperCase()}${w.slice(1)}`)
+    .join('');
+  return `${state}FunctionArn`;
 }
 
 /**
@@ -239,7 +257,10 @@ export class EtlPipelineStack extends Stack {
     const timeouts = stepTimeouts();
     const stepSettings: Record<string, StepFunctionSettings> = {};
     for (const step of stateMachineSteps()) {
-      stepSettings[step] = { memoryMiB: STEP_MEMORY_MIB[step] ?? 512, timeout: timeouts.get(step)! };
+      stepSettings[step] = {
+        memoryMiB: STEP_MEMORY_MIB[step as StepName] ?? 512,
+        timeout: timeouts.get(step)!,
+      };
     }
     /** What every group of step functions shares: resources, environment, key, logs, bundling. */
     const stepFunctionsProps = {
@@ -378,7 +399,7 @@ export class EtlPipelineStack extends Stack {
     // FAILED): the ledger's conditional settle leaves their final REJECTED record as it is.
     this.recordFailure = new StepFunctions(this, 'RecordFailure', {
       steps: {
-        'record-failure': { memoryMiB: STEP_MEMORY_MIB['record-failure']!, timeout: Duration.seconds(30) },
+        'record-failure': { memoryMiB: STEP_MEMORY_MIB['record-failure'], timeout: Duration.seconds(30) },
       },
       ...stepFunctionsProps,
     });
@@ -438,7 +459,7 @@ export class EtlPipelineStack extends Stack {
 
     // --- reconcile: files whose event was missed ----------------------------------------------
     this.reconcile = new StepFunctions(this, 'Reconcile', {
-      steps: { reconcile: { memoryMiB: STEP_MEMORY_MIB.reconcile!, timeout: Duration.minutes(5) } },
+      steps: { reconcile: { memoryMiB: STEP_MEMORY_MIB.reconcile, timeout: Duration.minutes(5) } },
       resources: {
         ...resources,
         stateMachine: {

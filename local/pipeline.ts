@@ -4,7 +4,7 @@
  *
  * | state                  | runs                                                             |
  * |------------------------|------------------------------------------------------------------|
- * | Claim, Validate, ...   | `functions/<step>/handler.ts` `createHandler(localDeps)`          |
+ * | Claim, Validate, ...   | `functions/<step>/step.ts` `create<Step>Step(localPorts)`         |
  * | Transform (Glue .sync) | transform/duckdb.ts (default) or spark.ts (`--engine spark`)  |
  * | Notify*, (SNS publish) | the outbox folder + a line on the terminal                        |
  *
@@ -13,8 +13,8 @@
  * the redrive command, and every such run is passed to functions/record-failure, so the ledger
  * says FAILED until a redrive settles it (see {@link executionStatusChanged}).
  *
- * Handlers and engines are loaded on first use (DuckDB only when a transform or query runs), and
- * the AWS SDK never (see no-aws.ts).
+ * Steps and engines are loaded on first use (DuckDB only when a transform or query runs). No step
+ * factory loads the AWS SDK; aws-local-stepfunctions still does (see local/README.md).
  */
 import path from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
@@ -34,7 +34,6 @@ import {
   type LambdaInvokeInput,
   type StartJobRunInput,
 } from './integrations';
-import { installNoAwsLoader } from './no-aws';
 import { RunStore, type RunRecord } from './run-record';
 import { LocalRuntime, REJECTED_STATE, type LocalTask, type LocalRuntimeOptions } from './runtime';
 import { summariseRun } from './summary';
@@ -52,8 +51,10 @@ export function localSubstitutions(home: EtlHome): DefinitionSubstitutions {
   return {
     ClaimFunctionArn: functionArn('claim'),
     ValidateFunctionArn: functionArn('validate'),
+    CheckStillLatestFunctionArn: functionArn('check-still-latest'),
+    StartCrawlFunctionArn: functionArn('start-crawl'),
+    PollCrawlFunctionArn: functionArn('poll-crawl'),
     QuarantineFunctionArn: functionArn('quarantine'),
-    CatalogFunctionArn: functionArn('catalog'),
     VerifyFunctionArn: functionArn('verify'),
     ArchiveFunctionArn: functionArn('archive'),
     GlueJobName: 'serverless-etl-transform',
@@ -117,11 +118,12 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   const { home } = options;
   const engine = options.engine ?? 'duckdb';
   const schemasDir = options.schemasDir ?? DEFAULT_SCHEMAS_DIR;
-  // Powertools reads these when the shared Logger/Metrics are created (first handler load):
-  // locally logs stay off the terminal unless asked for, and no EMF blobs are printed.
+  // Powertools reads these when the shared Logger/Metrics/Tracer are created (first step load):
+  // locally logs stay off the terminal unless asked for, no EMF blobs are printed, and nothing
+  // is traced (there is no X-Ray daemon).
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  installNoAwsLoader();
+  process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 
   const store = new LocalObjectStore(home.root);
   const runs = new RunStore(home.runsDir);
@@ -169,50 +171,51 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   /* eslint-enable @typescript-eslint/no-require-imports */
 
   /**
-   * One factory per Lambda function: the step's own createHandler with local adapters. Plain
-   * `require` with literal paths: loaded on first use, through the CommonJS loader (where the
-   * no-AWS hook sits), and visible to a bundler.
+   * One entry per Lambda function (folder under functions/): its step factory with local
+   * adapters. Plain `require` with literal paths: a step (and DuckDB behind the query engine) loads
+   * on first use, after the Powertools settings above are in the environment, and stays visible
+   * to a bundler. No step factory imports the AWS SDK (test/steps/sdk-free.test.ts).
    */
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const lambdas: Record<string, () => (input: never) => Promise<unknown>> = {
+  const steps: Record<string, () => (input: never) => Promise<unknown>> = {
     claim: () =>
-      (require('../functions/claim/handler') as typeof import('../functions/claim/handler')).createHandler({
+      (require('../functions/claim/step') as typeof import('../functions/claim/step')).createClaimStep({
         ledger: localLedger(),
         schemasDir,
       }),
     validate: () =>
       (
-        require('../functions/validate/handler') as typeof import('../functions/validate/handler')
-      ).createHandler({
+        require('../functions/validate/step') as typeof import('../functions/validate/step')
+      ).createValidateStep({
         store,
         lakeBucket: home.lakeBucket,
         schemasDir,
       }),
+    'check-still-latest': () =>
+      (
+        require('../functions/check-still-latest/step') as typeof import('../functions/check-still-latest/step')
+      ).createCheckStillLatestStep({ ledger: localLedger() }),
+    'start-crawl': () =>
+      (
+        require('../functions/start-crawl/step') as typeof import('../functions/start-crawl/step')
+      ).createStartCrawlStep({ catalog: localCatalog() }),
+    'poll-crawl': () =>
+      (
+        require('../functions/poll-crawl/step') as typeof import('../functions/poll-crawl/step')
+      ).createPollCrawlStep({ catalog: localCatalog() }),
     quarantine: () =>
       (
-        require('../functions/quarantine/handler') as typeof import('../functions/quarantine/handler')
-      ).createHandler({
-        store,
-        ledger: localLedger(),
-        schemasDir,
-      }),
-    catalog: () =>
-      (
-        require('../functions/catalog/handler') as typeof import('../functions/catalog/handler')
-      ).createHandler({
-        catalog: localCatalog(),
-      }),
+        require('../functions/quarantine/step') as typeof import('../functions/quarantine/step')
+      ).createQuarantineStep({ store, ledger: localLedger(), schemasDir }),
     verify: () =>
-      (require('../functions/verify/handler') as typeof import('../functions/verify/handler')).createHandler({
+      (require('../functions/verify/step') as typeof import('../functions/verify/step')).createVerifyStep({
         store,
         ledger: localLedger(),
         query: localQueryEngine(),
         schemasDir,
       }),
     archive: () =>
-      (
-        require('../functions/archive/handler') as typeof import('../functions/archive/handler')
-      ).createHandler({
+      (require('../functions/archive/step') as typeof import('../functions/archive/step')).createArchiveStep({
         store,
         ledger: localLedger(),
       }),
@@ -224,7 +227,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       invokeLambda(async () => {
         let handler = loaded.get(fn);
         if (!handler) {
-          const factory = lambdas[fn];
+          const factory = steps[fn];
           if (!factory)
             throw new TaskFailure(
               'Lambda.ResourceNotFoundException',
@@ -301,8 +304,8 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       recordFailure: (event) => {
         /* eslint-disable @typescript-eslint/no-require-imports */
         recordFailure ??= (
-          require('../functions/record-failure/handler') as typeof import('../functions/record-failure/handler')
-        ).createHandler({ ledger: localLedger() });
+          require('../functions/record-failure/step') as typeof import('../functions/record-failure/step')
+        ).createRecordFailureStep({ ledger: localLedger() });
         /* eslint-enable @typescript-eslint/no-require-imports */
         return recordFailure(event);
       },
@@ -389,9 +392,11 @@ export async function executionStatusChanged(record: RunRecord, deps: StatusChan
   });
 }
 
-/** `arn:aws:lambda:…:function:serverless-etl-<step>[:qualifier]` → `<step>`. */
+/** `arn:aws:lambda:…:function:serverless-etl-<step>[:qualifier]` → `<step>` (a folder under functions/). */
 function functionOf(arn: string): string | undefined {
-  return /^arn:aws:lambda:[^:]*:[^:]*:function:serverless-etl-([a-z]+)(?::[^:]+)?$/.exec(arn)?.[1];
+  return /^arn:aws:lambda:[^:]*:[^:]*:function:serverless-etl-([a-z]+(?:-[a-z]+)*)(?::[^:]+)?$/.exec(
+    arn,
+  )?.[1];
 }
 
 function parseS3Uri(uri: string | undefined, argument: string): { bucket: string; key: string } {

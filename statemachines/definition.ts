@@ -18,8 +18,10 @@ export const DEFINITION_FILE = path.join(__dirname, 'pipeline.asl.json');
 export const DEFINITION_PLACEHOLDERS = {
   ClaimFunctionArn: 'ARN of the claim Lambda (functions/claim)',
   ValidateFunctionArn: 'ARN of the validate Lambda (functions/validate)',
+  CheckStillLatestFunctionArn: 'ARN of the check-still-latest Lambda (functions/check-still-latest)',
+  StartCrawlFunctionArn: 'ARN of the start-crawl Lambda (functions/start-crawl)',
+  PollCrawlFunctionArn: 'ARN of the poll-crawl Lambda (functions/poll-crawl)',
   QuarantineFunctionArn: 'ARN of the quarantine Lambda (functions/quarantine)',
-  CatalogFunctionArn: 'ARN of the catalog Lambda (functions/catalog: action "start" and "poll")',
   VerifyFunctionArn: 'ARN of the verify Lambda (functions/verify)',
   ArchiveFunctionArn: 'ARN of the archive Lambda (functions/archive)',
   GlueJobName: 'name of the Glue transform job (glue/)',
@@ -49,8 +51,10 @@ export const TRANSFORM_TASK_TIMEOUT_SECONDS = GLUE_JOB_TIMEOUT_MINUTES * 60 + 15
 export const FUNCTION_TIMEOUT_SECONDS = {
   claim: 20,
   validate: 840,
+  'check-still-latest': 20,
+  'start-crawl': 20,
+  'poll-crawl': 20,
   quarantine: 240,
-  catalog: 20,
   verify: 270,
   archive: 240,
 } as const;
@@ -71,9 +75,12 @@ export const TRANSFORM_JOB_ARGUMENTS = [
 ] as const;
 
 /**
- * Which code runs each Task state. The local runtime maps these names to local handlers through
- * aws-local-stepfunctions' `taskResourceLocalHandlers` (keyed by state name):
- *  - `lambda`: call that folder's `createHandler(localDeps)` with the task input, return its result;
+ * Which code runs each Task state: a `lambda` state runs `functions/<function>/` (the folder is
+ * the state's name in kebab-case; its placeholder is `${<State>FunctionArn}`). The local runtime
+ * maps these names to local handlers through aws-local-stepfunctions' `taskResourceLocalHandlers`
+ * (keyed by state name):
+ *  - `lambda`: call that folder's step factory (`step.ts`) built with local adapters, with the
+ *    task input, and return its result;
  *  - `glue`: input `{ JobName, Arguments }`, return `{ Id, JobRunState, StartedOn, ExecutionTime }`
  *    (what glue:startJobRun.sync returns; throw TransformFailedError when the run fails);
  *  - `sns`: input `{ TopicArn, Subject, Message, MessageAttributes }`, return `{ MessageId }`.
@@ -81,10 +88,10 @@ export const TRANSFORM_JOB_ARGUMENTS = [
 export const TASK_STATES = {
   Claim: { kind: 'lambda', function: 'claim' },
   Validate: { kind: 'lambda', function: 'validate' },
-  CheckStillLatest: { kind: 'lambda', function: 'claim' },
+  CheckStillLatest: { kind: 'lambda', function: 'check-still-latest' },
   Transform: { kind: 'glue' },
-  StartCrawl: { kind: 'lambda', function: 'catalog' },
-  PollCrawl: { kind: 'lambda', function: 'catalog' },
+  StartCrawl: { kind: 'lambda', function: 'start-crawl' },
+  PollCrawl: { kind: 'lambda', function: 'poll-crawl' },
   Verify: { kind: 'lambda', function: 'verify' },
   Archive: { kind: 'lambda', function: 'archive' },
   Notify: { kind: 'sns' },

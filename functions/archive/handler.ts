@@ -1,39 +1,30 @@
 /**
- * Archive Lambda: `createHandler(deps)` for any wiring, `handler` wired to S3 and DynamoDB from
- * the environment on first use.
+ * Archive Lambda: the AWS entry around `createArchiveStep` (step.ts), on S3 and the DynamoDB ledger.
+ * Clients come from the environment, each traced; the shared Logger, Metrics and Tracer are
+ * attached with Middy as Powertools documents it (core/instrumentation.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { requireStepEnv } from '../../adapters/aws/step-env';
-import { bindRun, logger, metrics } from '../../core/instrumentation';
-import { archiveObject, type ArchiveDeps, type ArchiveInput, type ArchiveResult } from './archive';
+import { logger, metrics, tracer } from '../../core/instrumentation';
+import type { ArchiveInput, ArchiveResult } from './archive';
+import { createArchiveStep } from './step';
 
-export { iamNeeds } from './iam';
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 
-export function createHandler(deps: ArchiveDeps): (input: ArchiveInput) => Promise<ArchiveResult> {
-  return async (input) => {
-    bindRun({ runId: input.runId, dataset: input.dataset, objectKey: input.source.key });
-    try {
-      const result = await archiveObject(input, deps);
-      logger.info('original archived', {
-        archived: result.archived.key,
-        originalRemoved: result.originalRemoved,
-      });
-      metrics.addMetric('FilesSucceeded', MetricUnit.Count, 1);
-      metrics.addMetric('RowsWritten', MetricUnit.Count, input.counts.rowsOut);
-      return result;
-    } finally {
-      metrics.publishStoredMetrics();
-    }
-  };
-}
+const step = createArchiveStep({
+  store: new S3ObjectStore(s3),
+  ledger: new DynamoDbLedger(dynamodb, requireStepEnv('ledgerTable')),
+});
 
-let wired: ((input: ArchiveInput) => Promise<ArchiveResult>) | undefined;
-export const handler = (input: ArchiveInput): Promise<ArchiveResult> =>
-  (wired ??= createHandler({
-    store: new S3ObjectStore(new S3Client({})),
-    ledger: new DynamoDbLedger(new DynamoDBClient({}), requireStepEnv('ledgerTable')),
-  }))(input);
+export const handler = middy<ArchiveInput, ArchiveResult>(step)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

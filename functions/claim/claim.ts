@@ -8,7 +8,6 @@ import { FileRejectedError } from '../../core/errors';
 import { sourceObjectOf, sourceOrderKeyOf, UNORDERED_SOURCE } from '../../core/events';
 import { checkLandingKey, sourceIdOf, versionTagOf } from '../../core/layout';
 import type { Ledger } from '../../core/ports';
-import { standDownIfSuperseded } from '../../core/superseded';
 import type { ClaimInput, ClaimResult } from '../../core/steps';
 
 export interface ClaimDeps {
@@ -73,33 +72,4 @@ export async function claimObject(input: ClaimInput, deps: ClaimDeps): Promise<C
     versionTag,
     sourceOrder,
   };
-}
-
-/**
- * CheckStillLatest: Parameters { action: "recheck", runId, source ($.claim.source), versionTag }.
- * Runs between Validate and Transform, because a newer upload of the same key may have been
- * claimed while this run validated; transforming now would overwrite the newer version's output.
- */
-export interface RecheckInput {
-  readonly action: 'recheck';
-  readonly runId: string;
-  readonly source: import('../../core/events').SourceObject;
-  readonly versionTag: string;
-}
-
-/** Kept at $.recheck. */
-export interface RecheckResult {
-  readonly status: 'CURRENT' | 'SUPERSEDED';
-  /** The newer version that owns the key now, when SUPERSEDED. */
-  readonly latestVersionTag?: string;
-}
-
-export async function recheckClaim(
-  input: RecheckInput,
-  deps: Pick<ClaimDeps, 'ledger'>,
-): Promise<RecheckResult> {
-  const outcome = await standDownIfSuperseded(input, deps.ledger);
-  return outcome.superseded
-    ? { status: 'SUPERSEDED', latestVersionTag: outcome.latestVersionTag }
-    : { status: 'CURRENT' };
 }

@@ -1,42 +1,31 @@
 /**
- * Quarantine Lambda: `createHandler(deps)` for any wiring, `handler` wired to S3 and DynamoDB
- * from the environment on first use.
+ * Quarantine Lambda: the AWS entry around `createQuarantineStep` (step.ts), on S3 and the DynamoDB ledger.
+ * Clients come from the environment, each traced; the shared Logger, Metrics and Tracer are
+ * attached with Middy as Powertools documents it (core/instrumentation.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
-import { bindRun, logger, metrics } from '../../core/instrumentation';
-import {
-  quarantineObject,
-  type QuarantineDeps,
-  type QuarantineInput,
-  type QuarantineResult,
-} from './quarantine';
+import { logger, metrics, tracer } from '../../core/instrumentation';
+import type { QuarantineInput, QuarantineResult } from './quarantine';
+import { createQuarantineStep } from './step';
 
-export { iamNeeds } from './iam';
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 
-export function createHandler(deps: QuarantineDeps): (input: QuarantineInput) => Promise<QuarantineResult> {
-  return async (input) => {
-    bindRun({ runId: input.runId, objectKey: input.detail.object.key });
-    try {
-      const result = await quarantineObject(input, deps);
-      logger.warn('file quarantined', { reason: result.reason, quarantined: result.quarantined.key });
-      metrics.addDimension('reason', result.reason);
-      metrics.addMetric('FilesRejected', MetricUnit.Count, 1);
-      return result;
-    } finally {
-      metrics.publishStoredMetrics();
-    }
-  };
-}
+const step = createQuarantineStep({
+  store: new S3ObjectStore(s3),
+  ledger: new DynamoDbLedger(dynamodb, requireStepEnv('ledgerTable')),
+  schemasDir: optionalStepEnv('schemasDir'),
+});
 
-let wired: ((input: QuarantineInput) => Promise<QuarantineResult>) | undefined;
-export const handler = (input: QuarantineInput): Promise<QuarantineResult> =>
-  (wired ??= createHandler({
-    store: new S3ObjectStore(new S3Client({})),
-    ledger: new DynamoDbLedger(new DynamoDBClient({}), requireStepEnv('ledgerTable')),
-    ...(optionalStepEnv('schemasDir') !== undefined && { schemasDir: optionalStepEnv('schemasDir')! }),
-  }))(input);
+export const handler = middy<QuarantineInput, QuarantineResult>(step)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

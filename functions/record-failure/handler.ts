@@ -1,39 +1,28 @@
 /**
- * Record-failure Lambda (target of the execution-status EventBridge rule, not a Task state):
- * `createHandler(deps)` for any wiring, `handler` wired to DynamoDB on first use.
+ * Record-failure Lambda (target of the execution-status EventBridge rule, not a Task state): the
+ * AWS entry around `createRecordFailureStep` (step.ts), the ledger on DynamoDB.
+ * Clients come from the environment, each traced; the shared Logger, Metrics and Tracer are
+ * attached with Middy as Powertools documents it (core/instrumentation.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { requireStepEnv } from '../../adapters/aws/step-env';
-import { bindRun, logger, metrics } from '../../core/instrumentation';
+import { logger, metrics, tracer } from '../../core/instrumentation';
 import type { LedgerRecord } from '../../core/ports';
-import { recordFailure, type ExecutionStatusChange, type RecordFailureDeps } from './record-failure';
+import type { ExecutionStatusChange } from './record-failure';
+import { createRecordFailureStep } from './step';
 
-export { iamNeeds } from './iam';
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
 
-export function createHandler(
-  deps: RecordFailureDeps,
-): (event: ExecutionStatusChange) => Promise<LedgerRecord | undefined> {
-  return async (event) => {
-    bindRun({ runId: event.detail.name });
-    try {
-      const record = await recordFailure(event, deps);
-      // settle() leaves a REJECTED record alone (rejected runs also end FAILED, at the Fail
-      // state); only a record that really is FAILED counts as a failed run.
-      if (record?.status === 'FAILED') {
-        logger.warn('run failed', { status: event.detail.status, ledgerStatus: record.status });
-        metrics.addMetric('RunsFailed', MetricUnit.Count, 1);
-      }
-      return record;
-    } finally {
-      metrics.publishStoredMetrics();
-    }
-  };
-}
+const step = createRecordFailureStep({
+  ledger: new DynamoDbLedger(dynamodb, requireStepEnv('ledgerTable')),
+});
 
-let wired: ((event: ExecutionStatusChange) => Promise<LedgerRecord | undefined>) | undefined;
-export const handler = (event: ExecutionStatusChange): Promise<LedgerRecord | undefined> =>
-  (wired ??= createHandler({
-    ledger: new DynamoDbLedger(new DynamoDBClient({}), requireStepEnv('ledgerTable')),
-  }))(event);
+export const handler = middy<ExecutionStatusChange, LedgerRecord | undefined>(step)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

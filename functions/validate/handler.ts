@@ -1,66 +1,29 @@
 /**
- * Validate Lambda: parse the state input, call {@link validateObject}, record metrics, return.
- * `createHandler(deps)` is what the local runtime calls with the local object store; `handler` is
- * the same wired to S3 from the environment (LAKE_BUCKET), the client created once, lazily.
+ * Validate Lambda: the AWS entry around `createValidateStep` (step.ts), reading and writing S3
+ * (LAKE_BUCKET names the lake bucket; SCHEMAS_DIR where the bundle ships the contracts).
+ * Clients come from the environment, each traced; the shared Logger, Metrics and Tracer are
+ * attached with Middy as Powertools documents it (core/instrumentation.ts).
  */
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
-import { FileRejectedError } from '../../core/errors';
-import { bindRun, logger, metrics } from '../../core/instrumentation';
-import { checkLandingKey } from '../../core/layout';
+import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
+import { logger, metrics, tracer } from '../../core/instrumentation';
 import type { ValidateInput, ValidateResult } from '../../core/steps';
-import { validateObject, type ValidateDeps } from './validate';
+import { createValidateStep } from './step';
 
-export { iamNeeds } from './iam';
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-export type ValidateHandler = (input: ValidateInput) => Promise<ValidateResult>;
+const step = createValidateStep({
+  store: new S3ObjectStore(s3),
+  lakeBucket: requireStepEnv('lakeBucket'),
+  schemasDir: optionalStepEnv('schemasDir'),
+});
 
-export function createHandler(deps: ValidateDeps): ValidateHandler {
-  return async (input) => {
-    const started = Date.now();
-    const keyCheck = checkLandingKey(input.source.key);
-    bindRun({
-      runId: input.runId,
-      objectKey: input.source.key,
-      ...(keyCheck.ok && { dataset: keyCheck.dataset }),
-    });
-    try {
-      const result = await validateObject(deps, input);
-      metrics.addMetric('RowsRead', MetricUnit.Count, result.rowsRead);
-      metrics.addMetric('RowsValid', MetricUnit.Count, result.rowsValid);
-      metrics.addMetric('RowsRejected', MetricUnit.Count, result.rowsRejected);
-      metrics.addMetric('BytesRead', MetricUnit.Bytes, result.bytesRead);
-      metrics.addMetric('FilesRejected', MetricUnit.Count, 0);
-      logger.info('validated', { result });
-      return result;
-    } catch (e) {
-      if (e instanceof FileRejectedError) {
-        metrics.addMetric('FilesRejected', MetricUnit.Count, 1);
-        logger.warn('file rejected', { reason: e.reason, error: e.message, details: e.details });
-      }
-      throw e;
-    } finally {
-      metrics.addMetric('ValidateDuration', MetricUnit.Milliseconds, Date.now() - started);
-      metrics.publishStoredMetrics();
-    }
-  };
-}
-
-let wired: ValidateHandler | undefined;
-
-/** The Lambda entry point (AWS adapters; LAKE_BUCKET names the lake bucket, SCHEMAS_DIR optional). */
-export const handler: ValidateHandler = async (input) => {
-  if (!wired) {
-    const lakeBucket = process.env.LAKE_BUCKET;
-    if (!lakeBucket) throw new Error('LAKE_BUCKET is not set: the stack must pass the lake bucket name');
-    // SCHEMAS_DIR: where the bundle ships the contracts (default: core/contract DEFAULT_SCHEMAS_DIR).
-    const schemasDir = process.env.SCHEMAS_DIR;
-    wired = createHandler({
-      store: new S3ObjectStore(new S3Client({})),
-      lakeBucket,
-      ...(schemasDir && { schemasDir }),
-    });
-  }
-  return wired(input);
-};
+export const handler = middy<ValidateInput, ValidateResult>(step)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

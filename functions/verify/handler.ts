@@ -1,60 +1,40 @@
 /**
- * Verify Lambda: `createHandler(deps)` for any wiring (locally: LocalQueryEngine over the lake
- * folder), `handler` wired to Athena and S3 from the environment on first use.
+ * Verify Lambda: the AWS entry around `createVerifyStep` (step.ts): Athena queries, the manifest on
+ * S3, the DynamoDB ledger.
+ * Clients come from the environment, each traced; the shared Logger, Metrics and Tracer are
+ * attached with Middy as Powertools documents it (core/instrumentation.ts).
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import { AthenaQueryEngine } from '../../adapters/aws/athena-query-engine';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
-import { bindRun, logger, metrics } from '../../core/instrumentation';
-import { verifyOutput, type VerifyDeps, type VerifyInput, type VerifyResult } from './verify';
+import { logger, metrics, tracer } from '../../core/instrumentation';
+import type { VerifyInput, VerifyResult } from './verify';
+import { createVerifyStep } from './step';
 
-export { iamNeeds } from './iam';
+const athena = tracer.captureAWSv3Client(new AthenaClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const resultsBucket = optionalStepEnv('athenaResultsBucket');
 
-export function createHandler(deps: VerifyDeps): (input: VerifyInput) => Promise<VerifyResult> {
-  return async (input) => {
-    bindRun({ runId: input.runId, dataset: input.dataset });
-    try {
-      const result = await verifyOutput(input, deps);
-      if (result.status === 'SUPERSEDED') {
-        logger.info('superseded: a newer version owns the output', {
-          sourceId: input.sourceId,
-          latestVersionTag: result.latestVersionTag,
-        });
-        metrics.addMetric('VerifySuperseded', MetricUnit.Count, 1);
-        return result;
-      }
-      logger.info('output verified', {
-        sourceId: input.sourceId,
-        rowsOut: result.rowsOut,
-        checks: result.checks,
-      });
-      metrics.addMetric('FilesVerified', MetricUnit.Count, 1);
-      return result;
-    } catch (e) {
-      if ((e as Error).name === 'VerificationFailedError')
-        metrics.addMetric('VerificationFailures', MetricUnit.Count, 1);
-      throw e;
-    } finally {
-      metrics.publishStoredMetrics();
-    }
-  };
-}
+const step = createVerifyStep({
+  store: new S3ObjectStore(s3),
+  ledger: new DynamoDbLedger(dynamodb, requireStepEnv('ledgerTable')),
+  query: new AthenaQueryEngine(athena, {
+    workGroup: requireStepEnv('athenaWorkGroup'),
+    ...(resultsBucket !== undefined && { outputLocation: `s3://${resultsBucket}/verify/` }),
+  }),
+  schemasDir: optionalStepEnv('schemasDir'),
+});
 
-let wired: ((input: VerifyInput) => Promise<VerifyResult>) | undefined;
-export const handler = (input: VerifyInput): Promise<VerifyResult> =>
-  (wired ??= createHandler({
-    store: new S3ObjectStore(new S3Client({})),
-    ledger: new DynamoDbLedger(new DynamoDBClient({}), requireStepEnv('ledgerTable')),
-    query: new AthenaQueryEngine(new AthenaClient({}), {
-      workGroup: requireStepEnv('athenaWorkGroup'),
-      ...(optionalStepEnv('athenaResultsBucket') !== undefined && {
-        outputLocation: `s3://${optionalStepEnv('athenaResultsBucket')!}/verify/`,
-      }),
-    }),
-    ...(optionalStepEnv('schemasDir') !== undefined && { schemasDir: optionalStepEnv('schemasDir')! }),
-  }))(input);
+export const handler = middy<VerifyInput, VerifyResult>(step)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

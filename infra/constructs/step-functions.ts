@@ -1,7 +1,8 @@
 /**
  * One Lambda per pipeline step (functions/<step>/handler.ts), each with its own role granting
- * exactly the step's declared `iamNeeds`, its own encrypted log group, Powertools settings by
- * environment, and the dataset contracts bundled beside the code.
+ * exactly the step's declared `iamNeeds` (read from the static registry functions/steps.ts), its
+ * own encrypted log group, Powertools settings by environment, and the dataset contracts bundled
+ * beside the code.
  *
  * Bundling uses the local esbuild (never Docker): `@aws-sdk/*` stays external because the
  * nodejs22.x runtime ships it, and schemas/ is copied into the bundle (SCHEMAS_DIR points there).
@@ -16,7 +17,8 @@ import { Construct } from 'constructs';
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
-import { STEP_ENV, type IamNeed, type IamNeeds, type IamResourceName } from '../../core/steps';
+import { STEP_ENV, type IamNeeds, type IamResourceName } from '../../core/steps';
+import { stepRegistration } from '../../functions/steps';
 import { statementsFor, type IamResourceMap } from '../iam-needs';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -27,32 +29,47 @@ export const BUNDLED_HANDLER_DIR = 'functions';
 /** The project's esbuild (the same one NodejsFunction bundles with). */
 const ESBUILD = path.join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
 
-/** Worker-thread entries (repository paths) each step starts by file name, bundled beside it. */
-const STEP_WORKERS: Readonly<Record<string, readonly string[]>> = { validate: ['csv/parse-worker.ts'] };
-
 /** How one step's function is sized. */
 export interface StepFunctionSettings {
-  /** Memory in MiB; CPU scales with it (1769 MiB = one full vCPU). */
+  /** Memory in MiB; CPU scales with it (1,769 MiB = one full vCPU, ≈3,538 MiB = two). */
   readonly memoryMiB: number;
-  /** Function timeout. */
+  /**
+   * Function timeout. Keep it under the TimeoutSeconds of the Task states that invoke the function,
+   * so Lambda's own timeout (with its log line) fires before the state's States.Timeout.
+   */
   readonly timeout: Duration;
 }
 
 export interface StepFunctionsProps {
-  /** Steps to build: folder name under `functionsDir` → sizing. */
+  /**
+   * Steps to build: folder name under `functionsDir` → sizing. Each must be registered in
+   * functions/steps.ts (`STEPS`), which supplies its `iamNeeds` and worker-thread entries.
+   */
   readonly steps: Readonly<Record<string, StepFunctionSettings>>;
-  /** Resources the steps' `iamNeeds` may name, and the value of each one's environment variable. */
+  /**
+   * The stack's resources the steps' `iamNeeds` may name (`on`), with their ARNs. A need naming a
+   * resource missing here stops the synth with the step's name.
+   */
   readonly resources: IamResourceMap;
+  /**
+   * Value of each resource's environment variable (names in core/steps.ts `STEP_ENV`), set on every
+   * function of this group: bucket and table names, the workgroup, the state machine ARN, ...
+   */
   readonly environmentValues: Readonly<Partial<Record<IamResourceName, string>>>;
+  /** The key that encrypts the functions' log groups (and, through `resources`, what they touch). */
   readonly key: kms.IKey;
+  /** Retention of each function's own log group. */
   readonly logRetention: logs.RetentionDays;
-  /** Prefix of the functions' log group names. */
+  /** Prefix of the functions' names and of their log group names (`/aws/lambda/<prefix>-<step>`). */
   readonly namePrefix: string;
-  /** Folder with one sub-folder per step. @default <repo>/functions */
+  /**
+   * Folder with one sub-folder per step holding its `handler.ts` (the bundled entry).
+   * @default <repo>/functions
+   */
   readonly functionsDir?: string;
-  /** Folder with the dataset contracts to bundle. @default <repo>/schemas */
+  /** Folder with the dataset contracts to bundle beside each handler. @default <repo>/schemas */
   readonly schemasDir?: string;
-  /** POWERTOOLS_LOG_LEVEL. @default 'INFO' */
+  /** POWERTOOLS_LOG_LEVEL of every function in the group. @default 'INFO' */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
@@ -65,37 +82,6 @@ export interface StepFunction {
   readonly iamNeeds: IamNeeds;
 }
 
-/** Reads a step's declared needs: `export const iamNeeds` from its iam.ts or handler.ts. */
-export function loadIamNeeds(functionsDir: string, step: string): IamNeeds {
-  const candidates = ['iam.ts', 'handler.ts'].map((f) => path.join(functionsDir, step, f));
-  for (const file of candidates) {
-    if (!existsSync(file)) continue;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(file) as { iamNeeds?: unknown };
-    if (mod.iamNeeds === undefined) continue;
-    const needs = mod.iamNeeds;
-    const valid =
-      Array.isArray(needs) &&
-      needs.every(
-        (n: Partial<IamNeed>) =>
-          typeof n === 'object' &&
-          n !== null &&
-          typeof n.on === 'string' &&
-          Array.isArray(n.actions) &&
-          typeof n.why === 'string',
-      );
-    if (!valid) {
-      throw new Error(
-        `${file}: iamNeeds must be an array of { on, actions, prefixes?, why } (IamNeeds in core/steps.ts).`,
-      );
-    }
-    return needs as IamNeeds;
-  }
-  throw new Error(
-    `${path.join(functionsDir, step)}: no \`export const iamNeeds: IamNeeds\` in handler.ts or iam.ts. Fix: declare the AWS actions the step uses (core/steps.ts IamNeeds); the stack grants exactly those.`,
-  );
-}
-
 export class StepFunctions extends Construct {
   readonly byStep: ReadonlyMap<string, StepFunction>;
 
@@ -106,6 +92,7 @@ export class StepFunctions extends Construct {
     const built = new Map<string, StepFunction>();
 
     for (const [step, settings] of Object.entries(props.steps)) {
+      const { iamNeeds, workers: workerEntries = [] } = stepRegistration(step);
       const declared = path.join(functionsDir, step, 'handler.ts');
       if (!existsSync(declared)) {
         throw new Error(
@@ -114,7 +101,6 @@ export class StepFunctions extends Construct {
       }
       // The real path: esbuild and CDK require the entry to sit under the project root.
       const entry = realpathSync(declared);
-      const iamNeeds = loadIamNeeds(functionsDir, step);
       // `record-failure` → `RecordFailure` (construct ids and logical ids).
       const title = step
         .split('-')
@@ -156,7 +142,7 @@ export class StepFunctions extends Construct {
       // Worker-thread entry points a step starts by file name at run time (validate's CSV parse
       // worker): esbuild's one-file bundle would not contain them, so each is bundled on its own,
       // beside the handler, as `<step>-<name>-worker.js`.
-      const workers = (STEP_WORKERS[step] ?? []).map((rel) => ({
+      const workers = workerEntries.map((rel) => ({
         source: path.join(REPO_ROOT, rel),
         bundled: `${step}-${path.basename(rel).replace(/\.ts$/, '.js')}`,
       }));

@@ -15,7 +15,8 @@ import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { SnsNotifier } from '../../adapters/aws/sns-notifier';
 import { logger } from '../../core/instrumentation';
 import { lake } from '../../core/layout';
-import { pollCrawl, startCrawl } from '../../functions/catalog/catalog';
+import { pollCrawl } from '../../functions/poll-crawl/poll-crawl';
+import { startCrawl } from '../../functions/start-crawl/start-crawl';
 import { verifyOutput } from '../../functions/verify/verify';
 import { resetMoto, startMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
@@ -139,16 +140,16 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
       const catalog = new GlueCatalog(glue);
       expect(await catalog.getCrawler(base.crawlerName)).toEqual({ state: 'READY' });
 
-      const started = await startCrawl({ action: 'start', ...base }, { catalog });
+      const started = await startCrawl(base, { catalog });
 
       expect(started.started).toBe(true);
       expect(await catalog.getCrawler(base.crawlerName)).toMatchObject({ state: 'RUNNING' });
       await expect(catalog.startCrawler(base.crawlerName)).rejects.toMatchObject({
         name: 'CrawlerRunningError',
       });
-      expect(await startCrawl({ action: 'start', ...base }, { catalog })).toMatchObject({ started: false });
+      expect(await startCrawl(base, { catalog })).toMatchObject({ started: false });
       await expect(
-        pollCrawl({ action: 'poll', ...base, requestedAt: started.requestedAt }, { catalog }),
+        pollCrawl({ ...base, requestedAt: started.requestedAt }, { catalog }),
       ).rejects.toMatchObject({ name: 'CrawlerNotReadyError' });
     });
 

@@ -3,17 +3,10 @@
  * esbuild bundling of every function, and no AWS credentials anywhere in the environment.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { stepRegistration } from '../../functions/steps';
 import { REPO_ROOT } from '../support/python';
 
 const BIN = path.join(REPO_ROOT, 'node_modules', '.bin');
@@ -63,11 +56,15 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
   const template = JSON.parse(readFileSync(path.join(outdir, 'ServerlessEtl.template.json'), 'utf8')) as {
     Resources: Record<
       string,
-      { Type: string; Metadata?: Record<string, string>; Properties: { FunctionName: string } }
+      {
+        Type: string;
+        Metadata?: Record<string, string>;
+        Properties: { FunctionName: string; Environment: { Variables: Record<string, unknown> } };
+      }
     >;
   };
   const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(8);
+  expect(functions).toHaveLength(10); // eight Task-state steps + reconcile + record-failure
 
   // What the nodejs22.x runtime provides besides the bundle: the AWS SDK v3, nothing else.
   const runtimeModules = path.join(outdir, 'lambda-runtime', 'node_modules');
@@ -81,28 +78,43 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
     const bundle = path.join(outdir, fn.Metadata!['aws:asset:path']!);
     const code = readFileSync(path.join(bundle, 'functions', 'index.js'), 'utf8');
 
-    // Worker-thread entries are started by file name, so each ships beside the handler.
+    // Worker-thread entries (functions/steps.ts) are started by file name, so each ships beside the handler.
     const step = fn.Properties.FunctionName.replace(/^serverless-etl-/, '');
-    for (const worker of readdirSync(path.join(REPO_ROOT, 'functions', step)).filter((f) =>
-      /-worker\.ts$/.test(f),
-    )) {
-      expect(existsSync(path.join(bundle, 'functions', `${step}-${worker.replace(/\.ts$/, '.js')}`))).toBe(
-        true,
-      );
+    for (const worker of stepRegistration(step).workers ?? []) {
+      const bundled = `${step}-${path.basename(worker).replace(/\.ts$/, '.js')}`;
+      expect({ bundled, exists: existsSync(path.join(bundle, 'functions', bundled)) }).toEqual({
+        bundled,
+        exists: true,
+      });
     }
     // The contracts travel with the code; SCHEMAS_DIR points at them.
     expect(existsSync(path.join(bundle, 'schemas', 'registrations.schema.json'))).toBe(true);
     // AWS SDK v3 stays external (the runtime ships it): required, never inlined.
     expect(code).not.toMatch(/class S3Client\b|class DynamoDBClient\b/);
     expect(statSync(path.join(bundle, 'functions', 'index.js')).size).toBeLessThan(2 * 1024 * 1024);
-    // It loads on Node 22 with only the AWS SDK available (as on Lambda) and exports `handler`.
+    // It loads on Node 22 with only the AWS SDK available and the environment the stack sets (as on
+    // Lambda; values CloudFormation resolves at deploy time stand in as text), and exports `handler`.
+    const environment = Object.fromEntries(
+      Object.entries(fn.Properties.Environment.Variables).map(([k, v]) => [
+        k,
+        typeof v === 'string'
+          ? v
+          : k.endsWith('_ARN')
+            ? `arn:aws:states:us-east-1:123456789012:stateMachine:${k}` // ARN-shaped: reconcile parses it
+            : `${k}-resolved-at-deploy`,
+      ]),
+    );
     const load = spawnSync(
       path.join(BIN, 'node'),
       [
         '-e',
         `process.stdout.write(typeof require(${JSON.stringify(path.join(bundle, 'functions', 'index.js'))}).handler)`,
       ],
-      { cwd: os.tmpdir(), env: { PATH: env.PATH, NODE_PATH: runtimeModules }, encoding: 'utf8' },
+      {
+        cwd: os.tmpdir(),
+        env: { ...environment, PATH: env.PATH, NODE_PATH: runtimeModules },
+        encoding: 'utf8',
+      },
     );
     expect({
       bundle: fn.Metadata!['aws:asset:path'],

@@ -1,11 +1,13 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { IamNeeds } from '../../core/steps';
-import { loadIamNeeds } from '../../infra/constructs/step-functions';
+import { STEPS, stepRegistration, type StepRegistration } from '../../functions/steps';
 import { statementsFor, type IamResourceMap } from '../../infra/iam-needs';
 
-const STEP_FOLDERS = path.resolve(__dirname, '../fixtures/infra/step-folders');
+const REPO = path.resolve(__dirname, '../..');
+const FUNCTIONS = path.join(REPO, 'functions');
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const LAKE = 'arn:aws:s3:::lake';
 
@@ -105,22 +107,31 @@ describe('iamNeeds → IAM statements', () => {
   });
 });
 
-describe('reading a step folder', () => {
-  test('needs may live in iam.ts beside the handler', () => {
-    expect(loadIamNeeds(STEP_FOLDERS, 'declared-in-iam-file')).toEqual([
-      { on: 'ledgerTable', actions: ['dynamodb:GetItem'], why: 'fixture' },
-    ]);
+describe('the step registry (functions/steps.ts)', () => {
+  const folders = readdirSync(FUNCTIONS, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+
+  test('every step folder is registered with the needs its iam.ts declares, and every registered step has a folder', () => {
+    expect(Object.keys(STEPS).sort()).toEqual(folders);
+    for (const step of folders) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- every folder's iam.ts, by path
+      const declared = (require(path.join(FUNCTIONS, step, 'iam.ts')) as { iamNeeds: IamNeeds }).iamNeeds;
+      expect({ step, iamNeeds: stepRegistration(step).iamNeeds }).toEqual({ step, iamNeeds: declared });
+    }
   });
 
-  test('a step without iamNeeds stops the synth with the fix', () => {
-    expect(() => loadIamNeeds(STEP_FOLDERS, 'undeclared')).toThrow(
-      /undeclared: no `export const iamNeeds: IamNeeds` in handler.ts or iam.ts. Fix: declare the AWS actions/,
-    );
+  test('a worker-thread entry a step registers exists', () => {
+    const workers = Object.values(STEPS).flatMap((r: StepRegistration) => r.workers ?? []);
+    expect(workers).toContain('csv/parse-worker.ts');
+    for (const w of workers)
+      expect({ w, exists: existsSync(path.join(REPO, w)) }).toEqual({ w, exists: true });
   });
 
-  test('iamNeeds of the wrong shape are refused, naming the file', () => {
-    expect(() => loadIamNeeds(STEP_FOLDERS, 'malformed')).toThrow(
-      /malformed\/handler.ts: iamNeeds must be an array of/,
+  test('a step the registry does not know stops the synth with the fix', () => {
+    expect(() => stepRegistration('undeclared')).toThrow(
+      /functions\/steps.ts: no step "undeclared". Fix: add functions\/undeclared\/ \(handler.ts, step.ts, iam.ts\) and register its iamNeeds in STEPS/,
     );
   });
 });

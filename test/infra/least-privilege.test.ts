@@ -82,9 +82,16 @@ describe('least privilege: every role grants exactly what its code or definition
   // Every Lambda of the stack: the state machine's steps, and the two outside it.
   const stepsOf = (): StepFunctions => synth.stack.steps;
   test.each<[string, () => StepFunctions]>([
-    ...['claim', 'validate', 'quarantine', 'catalog', 'verify', 'archive'].map(
-      (step): [string, () => StepFunctions] => [step, stepsOf],
-    ),
+    ...[
+      'claim',
+      'validate',
+      'check-still-latest',
+      'start-crawl',
+      'poll-crawl',
+      'quarantine',
+      'verify',
+      'archive',
+    ].map((step): [string, () => StepFunctions] => [step, stepsOf]),
     ['reconcile', () => synth.stack.reconcile],
     ['record-failure', () => synth.stack.recordFailure],
   ])('the %s function role grants exactly its declared iamNeeds', (step, group) => {

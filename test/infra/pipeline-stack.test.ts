@@ -377,7 +377,7 @@ describe('step functions: Node 22 on arm64, Powertools by environment, no secret
   test('every function is nodejs22.x arm64, traced, logging to its own encrypted log group', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    expect(functions).toHaveLength(8); // six steps + reconcile + record-failure
+    expect(functions).toHaveLength(10); // eight Task-state steps + reconcile + record-failure
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
         Handler: 'functions/index.handler', // the bundle sits in functions/, contracts in schemas/

@@ -1,7 +1,7 @@
 /**
  * Hostile object keys (`'`, `;`, `--`, `../`, `\`, control characters, and a few of their
  * combinations) against the whole pipeline and against every step on its own — claim, validate,
- * quarantine, archive, verify, catalog — as if a hand-made execution input had skipped Claim's
+ * check-still-latest, quarantine, archive, verify, start-crawl, poll-crawl — as if a hand-made execution input had skipped Claim's
  * allowlist. The home sits a few folders deep inside a scratch folder; that whole scratch folder
  * is walked before and after, and every file that appeared or changed must be under a prefix the
  * pipeline owns, named by hashes and safe ids, never by key text.
@@ -15,13 +15,15 @@ import { LocalQueryEngine } from '../../adapters/local/query-engine';
 import { findContract } from '../../core/contract';
 import { encodeEventKey, type SourceObject } from '../../core/events';
 import { sourceIdOf, versionTagOf } from '../../core/layout';
-import { createHandler as claimHandler } from '../../functions/claim/handler';
-import { createHandler as validateHandler } from '../../functions/validate/handler';
-import { createHandler as quarantineHandler } from '../../functions/quarantine/handler';
-import { createHandler as archiveHandler } from '../../functions/archive/handler';
-import { createHandler as verifyHandler } from '../../functions/verify/handler';
+import { createArchiveStep } from '../../functions/archive/step';
+import { createCheckStillLatestStep } from '../../functions/check-still-latest/step';
+import { createClaimStep } from '../../functions/claim/step';
+import { createPollCrawlStep } from '../../functions/poll-crawl/step';
+import { createQuarantineStep } from '../../functions/quarantine/step';
+import { createStartCrawlStep } from '../../functions/start-crawl/step';
+import { createValidateStep } from '../../functions/validate/step';
+import { createVerifyStep } from '../../functions/verify/step';
 import { verifyQueries } from '../../functions/verify/verify';
-import { createHandler as catalogHandler } from '../../functions/catalog/handler';
 import { changedPaths, fixture, ReliabilityHome, snapshotOf } from './support';
 
 const CSV = fixture('event_sessions/base.csv');
@@ -127,15 +129,22 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
       }
     };
 
-    await attempt('claim', () => claimHandler({ ledger })({ runId, event: landed.event }));
-    await attempt('validate', () => validateHandler({ store, lakeBucket })({ runId, source }));
+    await attempt('claim', () => createClaimStep({ ledger })({ runId, event: landed.event }));
+    await attempt('validate', () => createValidateStep({ store, lakeBucket })({ runId, source }));
+    await attempt('check-still-latest', () =>
+      createCheckStillLatestStep({ ledger })({
+        runId,
+        source,
+        versionTag: versionTagOf(source.versionId, source.etag),
+      }),
+    );
     // The key text offered where each later step expects a dataset or a source id, too.
     for (const [dataset, sourceId] of [
       ['event_sessions', sourceIdOf(key)],
       [key, key],
     ] as const) {
       await attempt(`archive(${dataset === key ? 'key' : 'id'})`, () =>
-        archiveHandler({ store, ledger })({
+        createArchiveStep({ store, ledger })({
           runId,
           source,
           dataset,
@@ -146,7 +155,7 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
         }),
       );
       await attempt(`verify(${dataset === key ? 'key' : 'id'})`, () =>
-        verifyHandler({ store, query, ledger })({
+        createVerifyStep({ store, query, ledger })({
           runId,
           source,
           dataset,
@@ -157,18 +166,21 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
           database: 'serverless_etl',
         }),
       );
-      await attempt(`catalog(${dataset === key ? 'key' : 'id'})`, () =>
-        catalogHandler({ catalog })({
-          action: 'start',
+      await attempt(`start-crawl(${dataset === key ? 'key' : 'id'})`, () =>
+        createStartCrawlStep({ catalog })({ runId, dataset, crawlerName: 'serverless-etl-curated' }),
+      );
+      await attempt(`poll-crawl(${dataset === key ? 'key' : 'id'})`, () =>
+        createPollCrawlStep({ catalog })({
           runId,
           dataset,
           crawlerName: 'serverless-etl-curated',
+          requestedAt: new Date(0).toISOString(),
         }),
       );
     }
     // Quarantine last: it is the step that moves the original (as the ASL's Catch would).
     await attempt('quarantine', () =>
-      quarantineHandler({ store, ledger })({
+      createQuarantineStep({ store, ledger })({
         runId,
         detail: {
           ...landed.event.detail,
@@ -180,11 +192,13 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
     );
     query.close();
 
-    // Claim and validate refuse by name; archive refuses; verify never finds a manifest outside
-    // manifests/<dataset>/; the crawler call only touches the catalog; quarantine succeeds.
+    // Claim and validate refuse by name; check-still-latest finds no newer claim; archive refuses;
+    // verify never finds a manifest outside manifests/<dataset>/; the crawler calls only touch the
+    // catalog; quarantine succeeds.
     expect(outcomes).toMatchObject({
       claim: 'FileRejectedError',
       validate: 'FileRejectedError',
+      'check-still-latest': 'ok',
       'archive(id)': 'Error',
       'archive(key)': 'Error',
       'verify(id)': 'VerificationFailedError',

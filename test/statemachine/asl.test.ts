@@ -3,6 +3,7 @@
  * transient errors (with backoff, a cap and full jitter), rejections caught into Quarantine,
  * pipeline faults never caught, every task bounded in time.
  */
+import { createHash } from 'node:crypto';
 import {
   DEFINITION_PLACEHOLDERS,
   FUNCTION_TIMEOUT_SECONDS,
@@ -233,7 +234,9 @@ describe('pipeline.asl.json', () => {
     expect([...seen].sort()).toEqual(Object.keys(definition.States).sort());
   });
 
-  test('rendered definition (snapshot)', () => {
-    expect(definition).toMatchSnapshot();
+  test('the definition is the reviewed one: a change to statemachines/pipeline.asl.json needs a review, then this hash', () => {
+    expect(createHash('sha256').update(readDefinitionText()).digest('hex')).toBe(
+      'b9f6d01de858d26dd7d1b9d2b53d87b7b68d266e8d71465f3a23a626a524d6e6',
+    );
   });
 });

@@ -216,7 +216,6 @@ describe('pipeline state machine paths', () => {
     expect(error).toBeUndefined();
     expect(visited.slice(-3)).toEqual(['CheckStillLatest', 'StillLatest', 'Superseded']);
     expect(inputOf('CheckStillLatest')).toEqual({
-      action: 'recheck',
       runId: 'run-0001',
       source,
       versionTag: 'v-1',

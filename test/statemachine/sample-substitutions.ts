@@ -6,8 +6,10 @@ const fn = (name: string) => `arn:aws:lambda:eu-west-1:123456789012:function:ser
 export const SAMPLE_SUBSTITUTIONS: DefinitionSubstitutions = {
   ClaimFunctionArn: fn('claim'),
   ValidateFunctionArn: fn('validate'),
+  CheckStillLatestFunctionArn: fn('check-still-latest'),
+  StartCrawlFunctionArn: fn('start-crawl'),
+  PollCrawlFunctionArn: fn('poll-crawl'),
   QuarantineFunctionArn: fn('quarantine'),
-  CatalogFunctionArn: fn('catalog'),
   VerifyFunctionArn: fn('verify'),
   ArchiveFunctionArn: fn('archive'),
   GlueJobName: 'serverless-etl-transform',

@@ -6,7 +6,7 @@ import { logger } from '../../core/instrumentation';
 import { sourceIdOf, versionTagOf } from '../../core/layout';
 import { sourceObjectOf } from '../../core/events';
 import { archiveObject, type ArchiveInput } from '../../functions/archive/archive';
-import { createHandler } from '../../functions/archive/handler';
+import { createArchiveStep } from '../../functions/archive/step';
 import { LAKE, LANDING, fixture, readText, tmpLake, type TmpLake } from './landing';
 
 const KEY = 'incoming/registrations/2026/march sign-ups.csv';
@@ -44,7 +44,7 @@ describe('archive', () => {
   test('moves the original to archive/<dataset>/<sourceId>/<versionTag>/, records SUCCEEDED, builds the notice', async () => {
     const { input } = await landAndClaim();
 
-    const result = await createHandler({ store: lake.store, ledger: lake.ledger })(input);
+    const result = await createArchiveStep({ store: lake.store, ledger: lake.ledger })(input);
 
     expect(result.archived).toEqual({
       bucket: LAKE,

@@ -1,6 +1,6 @@
 /**
- * Claim scenarios with the local ledger: first write wins, duplicates and stale versions end the
- * run early, and keys or datasets that cannot be routed are rejected with a reason code.
+ * Claim (and CheckStillLatest) scenarios with the local ledger: first write wins, duplicates and
+ * stale versions end the run early, a version overtaken while it validated stands down, and keys or datasets that cannot be routed are rejected with a reason code.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +14,10 @@ import {
   type S3ObjectCreatedEvent,
 } from '../../core/events';
 import { sourceIdOf, versionTagOf } from '../../core/layout';
-import { createHandler } from '../../functions/claim/handler';
-import { claimObject, recheckClaim } from '../../functions/claim/claim';
+import { checkStillLatest } from '../../functions/check-still-latest/check-still-latest';
+import { createCheckStillLatestStep } from '../../functions/check-still-latest/step';
+import { claimObject } from '../../functions/claim/claim';
+import { createClaimStep } from '../../functions/claim/step';
 
 const BASE = JSON.parse(
   readFileSync(path.join(__dirname, '../fixtures/steps/event-registrations.json'), 'utf8'),
@@ -41,7 +43,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('claim', () => {
   test('a new object version is CLAIMED with its dataset, safe source id and version tag', async () => {
-    const result = await createHandler({ ledger })({ runId: 'run-1', event: BASE });
+    const result = await createClaimStep({ ledger })({ runId: 'run-1', event: BASE });
 
     expect(result).toEqual({
       status: 'CLAIMED',
@@ -133,8 +135,7 @@ describe('claim', () => {
     const first = await claimObject({ runId: 'run-old', event: older }, { ledger });
     await claimObject({ runId: 'run-new', event: newer }, { ledger });
 
-    const recheck = await createHandler({ ledger })({
-      action: 'recheck',
+    const recheck = await createCheckStillLatestStep({ ledger })({
       runId: 'run-old',
       source: first.source,
       versionTag: first.versionTag,
@@ -152,8 +153,8 @@ describe('claim', () => {
   test('the newest claimed version rechecks CURRENT', async () => {
     const first = await claimObject({ runId: 'run-1', event: BASE }, { ledger });
 
-    const recheck = await recheckClaim(
-      { action: 'recheck', runId: 'run-1', source: first.source, versionTag: first.versionTag },
+    const recheck = await checkStillLatest(
+      { runId: 'run-1', source: first.source, versionTag: first.versionTag },
       { ledger },
     );
 

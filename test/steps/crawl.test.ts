@@ -1,5 +1,5 @@
 /**
- * Catalog scenarios with the local catalog (a JSON file over a tmp lake folder): a crawl registers
+ * StartCrawl and PollCrawl scenarios with the local catalog (a JSON file over a tmp lake folder): a crawl registers
  * the table and its partitions, a crawler already running is CrawlerRunningError (retried by the
  * ASL), polling waits for READY, and a failed crawl fails the run.
  */
@@ -9,8 +9,10 @@ import path from 'node:path';
 import { LocalCatalog } from '../../adapters/local/catalog';
 import { logger } from '../../core/instrumentation';
 import type { Catalog } from '../../core/ports';
-import { pollCrawl, startCrawl } from '../../functions/catalog/catalog';
-import { createHandler } from '../../functions/catalog/handler';
+import { pollCrawl } from '../../functions/poll-crawl/poll-crawl';
+import { createPollCrawlStep } from '../../functions/poll-crawl/step';
+import { startCrawl } from '../../functions/start-crawl/start-crawl';
+import { createStartCrawlStep } from '../../functions/start-crawl/step';
 
 const CRAWLER = 'serverless-etl-curated';
 let dir: string;
@@ -35,10 +37,11 @@ const base = { runId: 'run-1', dataset: 'registrations', crawlerName: CRAWLER };
 
 describe('catalog', () => {
   test('start then poll: the crawl registers the table, its columns and the partitions holding Parquet', async () => {
-    const handler = createHandler({ catalog });
+    const startStep = createStartCrawlStep({ catalog });
+    const pollStep = createPollCrawlStep({ catalog });
 
-    const started = await handler({ action: 'start', ...base });
-    const polled = await handler({ action: 'poll', ...base, requestedAt: started.requestedAt });
+    const started = await startStep(base);
+    const polled = await pollStep({ ...base, requestedAt: started.requestedAt });
 
     expect(polled).toMatchObject({ state: 'READY', lastCrawl: { status: 'SUCCEEDED' } });
     const [table] = await catalog.tables();
@@ -63,18 +66,19 @@ describe('catalog', () => {
 
   test("a crawl already running (another file's) is joined; the poll then starts a crawl that covers this run", async () => {
     await catalog.holdCrawler(CRAWLER);
-    const handler = createHandler({ catalog });
+    const startStep = createStartCrawlStep({ catalog });
+    const pollStep = createPollCrawlStep({ catalog });
 
-    const joined = await handler({ action: 'start', ...base });
-    const whileRunning = handler({ action: 'poll', ...base, requestedAt: joined.requestedAt });
+    const joined = await startStep(base);
+    const whileRunning = pollStep({ ...base, requestedAt: joined.requestedAt });
     await expect(whileRunning).rejects.toMatchObject({ name: 'CrawlerNotReadyError' });
     await catalog.holdCrawler(CRAWLER, 'READY'); // the other file's crawl ends; it never crawled for us
-    const restarted = handler({ action: 'poll', ...base, requestedAt: joined.requestedAt });
+    const restarted = pollStep({ ...base, requestedAt: joined.requestedAt });
     await expect(restarted).rejects.toMatchObject({
       name: 'CrawlerNotReadyError',
       message: expect.stringContaining('started a new crawl'),
     });
-    const done = await handler({ action: 'poll', ...base, requestedAt: joined.requestedAt });
+    const done = await pollStep({ ...base, requestedAt: joined.requestedAt });
 
     expect(joined.started).toBe(false);
     expect(done).toMatchObject({ state: 'READY', lastCrawl: { status: 'SUCCEEDED' } });
@@ -82,14 +86,14 @@ describe('catalog', () => {
   });
 
   test('polling a crawler that is still running is CrawlerNotReadyError', async () => {
-    const started = await startCrawl({ action: 'start', ...base }, { catalog });
+    const started = await startCrawl(base, { catalog });
     await catalog.holdCrawler(CRAWLER, 'STOPPING');
 
-    await expect(
-      pollCrawl({ action: 'poll', ...base, requestedAt: started.requestedAt }, { catalog }),
-    ).rejects.toMatchObject({
-      name: 'CrawlerNotReadyError',
-    });
+    await expect(pollCrawl({ ...base, requestedAt: started.requestedAt }, { catalog })).rejects.toMatchObject(
+      {
+        name: 'CrawlerNotReadyError',
+      },
+    );
   });
 
   test('a READY crawler whose last crawl predates ours gets a new crawl, and the poll waits for it', async () => {
@@ -103,7 +107,7 @@ describe('catalog', () => {
     };
 
     await expect(
-      pollCrawl({ action: 'poll', ...base, requestedAt: '2026-11-22T08:00:00.000Z' }, { catalog: stale }),
+      pollCrawl({ ...base, requestedAt: '2026-11-22T08:00:00.000Z' }, { catalog: stale }),
     ).rejects.toMatchObject({ name: 'CrawlerNotReadyError' });
     expect(starts).toEqual([CRAWLER]);
   });
@@ -124,7 +128,7 @@ describe('catalog', () => {
       };
 
       await expect(
-        pollCrawl({ action: 'poll', ...base, requestedAt: '2026-11-22T08:00:00.000Z' }, { catalog: failed }),
+        pollCrawl({ ...base, requestedAt: '2026-11-22T08:00:00.000Z' }, { catalog: failed }),
       ).rejects.toMatchObject({
         name: 'CrawlFailedError',
         message: expect.stringMatching(new RegExp(`${status}: Insufficient Lake Formation.*Fix: .*redrive`)),

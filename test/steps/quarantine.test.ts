@@ -7,7 +7,7 @@ import type { S3ObjectCreatedEvent } from '../../core/events';
 import { logger } from '../../core/instrumentation';
 import { sourceIdOf } from '../../core/layout';
 import type { ObjectStore } from '../../core/ports';
-import { createHandler } from '../../functions/quarantine/handler';
+import { createQuarantineStep } from '../../functions/quarantine/step';
 import {
   parseRejection,
   quarantineObject,
@@ -37,7 +37,9 @@ describe('quarantine', () => {
       trace: [],
     });
 
-    const result = await createHandler({ store: lake.store, ledger: lake.ledger })(inputFor(event, cause));
+    const result = await createQuarantineStep({ store: lake.store, ledger: lake.ledger })(
+      inputFor(event, cause),
+    );
 
     expect(result.quarantined.key).toMatch(
       new RegExp(`^quarantine/registrations/${sourceIdOf(KEY)}/[0-9a-f]{12}/march sign-ups\\.csv$`),

@@ -9,7 +9,7 @@ import { LocalLedger } from '../../adapters/local/ledger';
 import { logger } from '../../core/instrumentation';
 import type { S3ObjectCreatedEvent } from '../../core/events';
 import { claimObject } from '../../functions/claim/claim';
-import { createHandler } from '../../functions/record-failure/handler';
+import { createRecordFailureStep } from '../../functions/record-failure/step';
 import type { ExecutionStatusChange } from '../../functions/record-failure/record-failure';
 
 const EVENT = readFileSync(path.join(__dirname, '../fixtures/steps/event-registrations.json'), 'utf8');
@@ -34,7 +34,7 @@ test('a FAILED execution marks its claimed version FAILED; a redrive that succee
   );
   const ref = { bucket: claim.source.bucket, key: claim.source.key, versionTag: claim.versionTag };
 
-  const failed = await createHandler({ ledger })(statusChange('FAILED'));
+  const failed = await createRecordFailureStep({ ledger })(statusChange('FAILED'));
   const redriven = await ledger.settle(ref, 'SUCCEEDED', 'run-1');
 
   expect(failed).toMatchObject({ status: 'FAILED', detail: 'FAILED' });
@@ -46,7 +46,7 @@ test.each([
   ['an execution without input', statusChange('TIMED_OUT', null)],
   ['an input that is not an S3 event', statusChange('ABORTED', '{"hello":"world"}')],
 ])('%s changes nothing', async (_what, event) => {
-  expect(await createHandler({ ledger })(event)).toBeUndefined();
+  expect(await createRecordFailureStep({ ledger })(event)).toBeUndefined();
 });
 
 /** The event's object claimed by run-1, whose file was then rejected (ledger REJECTED). */
@@ -65,14 +65,16 @@ async function claimThenReject(): Promise<void> {
 test('a rejected file stays REJECTED even if its execution (which ends in Fail) reports FAILED', async () => {
   await claimThenReject();
 
-  expect(await createHandler({ ledger })(statusChange('FAILED'))).toMatchObject({ status: 'REJECTED' });
+  expect(await createRecordFailureStep({ ledger })(statusChange('FAILED'))).toMatchObject({
+    status: 'REJECTED',
+  });
 });
 
 test('a rejected run is not logged or counted as a failed run', async () => {
   await claimThenReject();
   const warn = jest.spyOn(logger, 'warn');
 
-  await createHandler({ ledger })(statusChange('FAILED'));
+  await createRecordFailureStep({ ledger })(statusChange('FAILED'));
 
   expect(warn).not.toHaveBeenCalledWith('run failed', expect.anything());
   warn.mockRestore();
@@ -82,7 +84,7 @@ test('a pipeline fault is logged as a failed run', async () => {
   await claimObject({ runId: 'run-1', event: JSON.parse(EVENT) as S3ObjectCreatedEvent }, { ledger });
   const warn = jest.spyOn(logger, 'warn');
 
-  await createHandler({ ledger })(statusChange('TIMED_OUT'));
+  await createRecordFailureStep({ ledger })(statusChange('TIMED_OUT'));
 
   expect(warn).toHaveBeenCalledWith('run failed', expect.objectContaining({ status: 'TIMED_OUT' }));
   warn.mockRestore();

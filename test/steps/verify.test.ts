@@ -16,7 +16,7 @@ import { logger } from '../../core/instrumentation';
 import { sequencerOrderKey, type SourceObject } from '../../core/events';
 import { lake as layout } from '../../core/layout';
 import type { TransformManifest } from '../../core/steps';
-import { createHandler } from '../../functions/verify/handler';
+import { createVerifyStep } from '../../functions/verify/step';
 import { verifyOutput, verifyQueries, type VerifyInput } from '../../functions/verify/verify';
 
 const LAKE = 'serverless-etl-lake';
@@ -127,7 +127,7 @@ describe('verify', () => {
   test("counts only this file's objects and passes when they match the manifest", async () => {
     await putManifest(FILES.mine);
 
-    const result = await createHandler(deps())(input());
+    const result = await createVerifyStep(deps())(input());
 
     expect(result).toEqual({
       status: 'VERIFIED',
@@ -178,7 +178,7 @@ describe('verify', () => {
     await claimVersion('ffffffffffff', '0B', 'run-2');
     await putManifest(FILES.mine, { versionTag: 'ffffffffffff', rowsIn: 7, rowsOut: 7 });
 
-    const result = await createHandler(deps())(input());
+    const result = await createVerifyStep(deps())(input());
 
     expect(result).toEqual({
       status: 'SUPERSEDED',
