@@ -1,15 +1,25 @@
 /**
- * Dataset contracts: `schemas/<dataset>.schema.json` = JSON Schema 2020-12 for one row (after
- * coercion to the column's SQL type) plus an `x-etl` block for what JSON Schema cannot say.
+ * Dataset contracts: `<schemas dir>/<dataset>.schema.json`, one per dataset. Two file formats load
+ * into the same in-memory {@link DatasetContract}:
+ *
+ *  - **v2** (`"version": 2`): each column declared once — its output `name`, the header text it
+ *    comes from (`source`, any text), its SQL type and its checks; the row JSON Schema ajv
+ *    validates is derived from the columns. Primary key and partition are optional. The file's
+ *    own shape is {@link CONTRACT_V2_SCHEMA}; docs/contracts.md documents every field (a test
+ *    keeps the two in step).
+ *  - **v1** (JSON Schema 2020-12 for one row plus an `x-etl` block, `"x-etl": {"version": 1}`):
+ *    converted in memory (v1 property name → `source`, `rename ?? name` → `name`, the date
+ *    partition → a day partition).
+ *
  * A contract is validated when loaded; every problem is a {@link ContractError} naming the file,
- * the JSON pointer and the fix, so a broken contract never reaches a running pipeline.
+ * the JSON pointer, the column and the fix, so a broken contract never reaches a running pipeline.
  */
 import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { ContractError } from './errors';
-import { DATASET_NAME } from './dataset-name';
+import { DATASET_NAME, datasetNameProblem } from './dataset-name';
 
 export const COLUMN_TYPES = [
   'string',
@@ -27,19 +37,22 @@ export type ColumnType = (typeof COLUMN_TYPES)[number];
 export type HeaderPolicy = 'exact' | 'anyOrder' | 'extraAllowed';
 
 export interface ColumnSpec {
-  /** Name in the CSV header and in the row schema. */
+  /**
+   * SQL-safe identifier: the staging column, the curated column, and what `primaryKey`,
+   * `partition` and `dedupe` refer to (v1: `rename ?? name`).
+   */
   readonly name: string;
+  /** The header text to match in the file, as written there (any text). v1: the property name. */
+  readonly source: string;
   readonly type: ColumnType;
   /** decimal only: total digits (1..38) and digits after the point (0..precision). */
   readonly precision?: number;
   readonly scale?: number;
   /** timestamp only: the zone assumed for values written without one (IANA name). @default 'UTC' */
   readonly defaultTimezone?: string;
-  /** Name of the column in the curated table. @default name */
-  readonly outputName: string;
   /** Validated but not written to the curated table. @default false */
   readonly drop: boolean;
-  /** Listed in the row schema's `required`: an empty cell is a row error. */
+  /** An empty cell is a row error (listed in the row schema's `required`). @default false */
   readonly required: boolean;
 }
 
@@ -49,6 +62,8 @@ export interface CsvDialect {
   readonly escape: string;
   readonly encoding: 'utf-8';
   readonly header: HeaderPolicy;
+  /** A quote inside an unquoted field is data (`37.8"N`), as csv-parse's `relax_quotes`. */
+  readonly relaxQuotes: boolean;
 }
 
 export interface DedupeOrder {
@@ -56,33 +71,299 @@ export interface DedupeOrder {
   readonly direction: 'asc' | 'desc';
 }
 
+export type PartitionGranularity = 'day' | 'month' | 'year';
+
+/**
+ * How curated objects are partitioned, defaults resolved (see docs/contracts.md):
+ *
+ * | column type | granularity | `name` default     | `keepColumn` |
+ * |-------------|-------------|--------------------|--------------|
+ * | date        | day         | the column         | false (the folder is the column) |
+ * | date        | month/year  | `<column>_month` / `<column>_year` | true |
+ * | timestamp   | day/month/year | `<column>_day` / `_month` / `_year` (UTC) | true |
+ * | string      | null        | the column         | false |
+ *
+ * A custom `name` other than the column keeps the column inside the files.
+ */
+export interface PartitionSpec {
+  /** The column (its `name`) the folder value comes from. */
+  readonly column: string;
+  readonly kind: 'date' | 'timestamp' | 'string';
+  /** null for string partitions. */
+  readonly granularity: PartitionGranularity | null;
+  /** The partition key: the Hive folder name. */
+  readonly name: string;
+  /** Whether the column stays inside the files (true when the folder is derived from it). */
+  readonly keepColumn: boolean;
+}
+
 export interface DatasetContract {
   readonly dataset: string;
   /** Absolute path of the contract file, for messages. */
   readonly file: string;
-  readonly version: number;
-  /** Table name in the Glue catalog / local catalog. */
+  /** The file format version the contract was written in. */
+  readonly version: 1 | 2;
+  /** Table name in the Glue catalog / local catalog / DuckDB: always an identifier. */
   readonly table: string;
+  readonly format: 'csv';
+  /** [] = no key: no dedupe, every valid row is kept (exact duplicate lines included). */
   readonly primaryKey: readonly string[];
   /** Which duplicate wins: the first row after sorting by these; equal rows → `tieBreaker`. */
   readonly dedupe: {
     readonly orderBy: readonly DedupeOrder[];
     readonly tieBreaker: 'lastLine' | 'firstLine';
   };
-  readonly partition: { readonly column: string };
+  /** null: no partition (objects directly under `curated/<dataset>/`). */
+  readonly partition: PartitionSpec | null;
   /** Largest share of bad rows (0..1) before the whole file is rejected. */
   readonly rejectThreshold: number;
   readonly csv: CsvDialect;
-  /** In contract order (the order of `properties`). */
+  /** In contract order. */
   readonly columns: readonly ColumnSpec[];
-  /** The JSON Schema for one coerced row, as written in the file (without `x-etl`). */
+  /**
+   * The JSON Schema for one coerced row, properties keyed by column `name`: derived from the
+   * columns (v2), or as written (v1, re-keyed by `name` where a column is renamed).
+   */
   readonly rowSchema: Record<string, unknown>;
 }
 
 export { DATASET_NAME };
 const IDENTIFIER = '^[a-z_][a-z0-9_]{0,127}$';
+/** The staging column holding each row's line (core/plan LINE_COLUMN; not imported: plan imports this). */
+const LINE_COLUMN = '_line';
+const IDENTIFIER_RE = new RegExp(IDENTIFIER);
 
-/** JSON Schema of the x-etl block itself. */
+/** The defaults the loader applies, in the meta-schema (`default`) and in docs/contracts.md. */
+export const CONTRACT_DEFAULTS = {
+  format: 'csv',
+  csv: {
+    delimiter: ',',
+    quote: '"',
+    escape: '"',
+    encoding: 'utf-8',
+    header: 'exact',
+    relaxQuotes: false,
+  },
+  column: { required: false, drop: false, timezone: 'UTC' },
+  primaryKey: [] as string[],
+  dedupe: { orderBy: [] as DedupeOrder[], tieBreaker: 'lastLine' },
+  partition: { granularity: 'day' },
+  rejectThreshold: 0.05,
+} as const;
+
+/** `format` values a column check may name (ajv-formats, "fast" mode). */
+export const CHECK_FORMATS = ['email', 'uuid', 'uri', 'date', 'date-time', 'time'] as const;
+
+const oneChar = (description: string, defaultValue: string) => ({
+  type: 'string',
+  minLength: 1,
+  maxLength: 1,
+  not: { enum: ['\n', '\r'] },
+  default: defaultValue,
+  description,
+});
+
+/**
+ * JSON Schema of a contract v2 file. The loader checks a file against it first, then the rules
+ * that span fields (a key names a column, a decimal has a scale ...). Each property's
+ * `description` and `default` are what docs/contracts.md shows; test/contract-docs.test.ts fails
+ * when the two differ.
+ */
+export const CONTRACT_V2_SCHEMA = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'serverless-etl dataset contract, version 2',
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'columns'],
+  properties: {
+    version: { const: 2, description: 'The contract format version.' },
+    description: { type: 'string', description: 'Free text for people.' },
+    table: {
+      type: 'string',
+      pattern: IDENTIFIER,
+      description: "Table name in the catalog and in SQL (default: the dataset name with '-' → '_').",
+    },
+    format: { enum: ['csv'], default: CONTRACT_DEFAULTS.format, description: 'Input file format.' },
+    csv: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'How the CSV file is written.',
+      properties: {
+        delimiter: {
+          ...oneChar(
+            'Field delimiter: one character, e.g. "," ";" "\\t" "|".',
+            CONTRACT_DEFAULTS.csv.delimiter,
+          ),
+          not: { enum: ['"', '\n', '\r'] },
+        },
+        quote: oneChar('Quote character around fields that hold delimiters, quotes or line breaks.', '"'),
+        escape: oneChar('Escapes a quote inside a quoted field (default: the quote itself, "" → ").', '"'),
+        encoding: {
+          const: 'utf-8',
+          default: 'utf-8',
+          description: 'Text encoding (UTF-8; a BOM is ignored).',
+        },
+        header: {
+          enum: ['exact', 'anyOrder', 'extraAllowed'],
+          default: CONTRACT_DEFAULTS.csv.header,
+          description:
+            'exact: the sources in contract order; anyOrder: the same set in any order; extraAllowed: every source present, other columns ignored.',
+        },
+        relaxQuotes: {
+          type: 'boolean',
+          default: CONTRACT_DEFAULTS.csv.relaxQuotes,
+          description: 'A quote inside an unquoted field is data (37.8"N) instead of malformed CSV.',
+        },
+      },
+    },
+    columns: {
+      type: 'array',
+      minItems: 1,
+      description: 'The columns, in file order for header "exact"; each declared once.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'type'],
+        properties: {
+          name: {
+            type: 'string',
+            pattern: IDENTIFIER,
+            description:
+              'Output column name (SQL identifier): the curated column, what primaryKey, partition and dedupe name.',
+          },
+          source: {
+            type: 'string',
+            minLength: 1,
+            description: 'The header text in the file, any text (spaces, $, unicode) (default: name).',
+          },
+          type: { enum: COLUMN_TYPES, description: 'SQL type the cell is coerced to.' },
+          precision: {
+            type: 'integer',
+            minimum: 1,
+            maximum: 38,
+            description: 'decimal only (required for decimal): total digits, 1..38.',
+          },
+          scale: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 38,
+            description: 'decimal only (required for decimal): digits after the point, 0..precision.',
+          },
+          timezone: {
+            type: 'string',
+            minLength: 1,
+            default: CONTRACT_DEFAULTS.column.timezone,
+            description: 'timestamp only: IANA zone for values written without an offset.',
+          },
+          required: {
+            type: 'boolean',
+            default: CONTRACT_DEFAULTS.column.required,
+            description: 'true: an empty cell is a row error; false: an empty cell is null.',
+          },
+          drop: {
+            type: 'boolean',
+            default: CONTRACT_DEFAULTS.column.drop,
+            description: 'Validated but not written to the curated table.',
+          },
+          pattern: {
+            type: 'string',
+            minLength: 1,
+            description: 'Check (text columns): a regular expression the value matches.',
+          },
+          enum: { type: 'array', minItems: 1, uniqueItems: true, description: 'Check: the allowed values.' },
+          minimum: { type: 'number', description: 'Check (numeric columns): value ≥ minimum.' },
+          maximum: { type: 'number', description: 'Check (numeric columns): value ≤ maximum.' },
+          exclusiveMinimum: {
+            type: 'number',
+            description: 'Check (numeric columns): value > exclusiveMinimum.',
+          },
+          exclusiveMaximum: {
+            type: 'number',
+            description: 'Check (numeric columns): value < exclusiveMaximum.',
+          },
+          minLength: {
+            type: 'integer',
+            minimum: 0,
+            description: 'Check (text columns): at least this many characters.',
+          },
+          maxLength: {
+            type: 'integer',
+            minimum: 0,
+            description: 'Check (text columns): at most this many characters.',
+          },
+          format: {
+            enum: CHECK_FORMATS,
+            description: 'Check (text, date and timestamp columns): a JSON Schema format.',
+          },
+          description: { type: 'string', description: 'Free text for people.' },
+        },
+      },
+    },
+    primaryKey: {
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string' },
+      default: CONTRACT_DEFAULTS.primaryKey,
+      description: 'Key column names (required, not dropped); [] = no key, no dedupe, every row kept.',
+    },
+    dedupe: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Which row of a key wins (only with a primaryKey).',
+      properties: {
+        orderBy: {
+          type: 'array',
+          default: CONTRACT_DEFAULTS.dedupe.orderBy,
+          description: 'Sort rows of one key by these columns; the first wins (nulls last).',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['column', 'direction'],
+            properties: { column: { type: 'string' }, direction: { enum: ['asc', 'desc'] } },
+          },
+        },
+        tieBreaker: {
+          enum: ['lastLine', 'firstLine'],
+          default: CONTRACT_DEFAULTS.dedupe.tieBreaker,
+          description: 'Among rows equal in orderBy: the last or the first line of the file wins.',
+        },
+      },
+    },
+    partition: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['column'],
+      description: 'Hive folders of the curated table (absent: no partition).',
+      properties: {
+        column: {
+          type: 'string',
+          description: 'A required, kept column of type date, timestamp or string.',
+        },
+        granularity: {
+          enum: ['day', 'month', 'year'],
+          default: CONTRACT_DEFAULTS.partition.granularity,
+          description:
+            'date and timestamp columns only: one folder per day, month or year (UTC for timestamps).',
+        },
+        name: {
+          type: 'string',
+          pattern: IDENTIFIER,
+          description:
+            'The folder (partition key) name (default: the column for a date by day or a string; else <column>_day, _month or _year).',
+        },
+      },
+    },
+    rejectThreshold: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: CONTRACT_DEFAULTS.rejectThreshold,
+      description: 'Largest share of bad rows (0..1) before the whole file is rejected.',
+    },
+  },
+} as const;
+
+/** JSON Schema of the v1 x-etl block (unchanged since v1). */
 const X_ETL_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -124,6 +405,7 @@ const X_ETL_SCHEMA = {
         escape: { type: 'string', minLength: 1, maxLength: 1 },
         encoding: { const: 'utf-8' },
         header: { enum: ['exact', 'anyOrder', 'extraAllowed'] },
+        relaxQuotes: { type: 'boolean' },
       },
     },
     columns: {
@@ -163,13 +445,14 @@ export function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({ strict: true, allErrors: false, allowUnionTypes: true });
   // "fast" formats: the full ones cost ~75% of ajv's time (measured, DESIGN.md) and dates/times
   // are checked exactly by coercion before ajv sees them anyway.
-  addFormats(ajv, { mode: 'fast', formats: ['date', 'date-time', 'email', 'uuid', 'uri', 'time'] });
+  addFormats(ajv, { mode: 'fast', formats: [...CHECK_FORMATS] });
   ajv.addKeyword('x-etl');
   return ajv;
 }
 
 const metaAjv = createAjv();
 const validateXEtl = metaAjv.compile(X_ETL_SCHEMA);
+const validateV2 = metaAjv.compile(CONTRACT_V2_SCHEMA);
 
 /**
  * Compiles a contract's row schema (or a part of it) with the process's one Ajv (a new instance
@@ -186,20 +469,57 @@ export function compileRowSchema(schema: Record<string, unknown>): ValidateFunct
   }
 }
 
+const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+
 function pointerOf(err: ErrorObject): string {
   if (err.keyword === 'additionalProperties') {
-    return `${err.instancePath}/${(err.params as { additionalProperty: string }).additionalProperty}`;
+    return `${err.instancePath}/${escapePointer((err.params as { additionalProperty: string }).additionalProperty)}`;
   }
   if (err.keyword === 'required') {
-    return `${err.instancePath}/${(err.params as { missingProperty: string }).missingProperty}`;
+    return `${err.instancePath}/${escapePointer((err.params as { missingProperty: string }).missingProperty)}`;
   }
   return err.instancePath || '/';
 }
 
+/** Edit distance, for "did you mean" on a misspelt key. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Keys a v1 habit puts where v2 has another field. */
+const V1_HABITS: Record<string, string> = {
+  rename:
+    'in v2 "name" is the output name and "source" the header text: {"name": "<output>", "source": "<header>"}',
+  defaultTimezone: 'in v2 this is "timezone"',
+  properties: 'v2 declares columns once, under "columns" (a list)',
+  'x-etl': 'a v2 contract has no x-etl block: its fields are at the top level',
+  $schema: 'a v2 contract is not a JSON Schema: remove "$schema" (the row schema is derived from "columns")',
+};
+
 function fixFor(err: ErrorObject): string {
   switch (err.keyword) {
-    case 'additionalProperties':
-      return 'remove this key or correct its spelling';
+    case 'additionalProperties': {
+      const key = (err.params as { additionalProperty: string }).additionalProperty;
+      if (V1_HABITS[key]) return V1_HABITS[key];
+      const allowed = Object.keys(
+        ((err.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ??
+          {}) as object,
+      );
+      const near = allowed.filter((k) => distance(k.toLowerCase(), key.toLowerCase()) <= 2);
+      return near.length > 0
+        ? `did you mean ${near.map((k) => JSON.stringify(k)).join(' or ')}? (allowed here: ${allowed.join(', ')})`
+        : `remove this key or correct its spelling (allowed here: ${allowed.join(', ')})`;
+    }
     case 'required':
       return 'add this key';
     case 'enum':
@@ -207,28 +527,76 @@ function fixFor(err: ErrorObject): string {
     case 'const':
       return `set it to ${JSON.stringify((err.params as { allowedValue: unknown }).allowedValue)}`;
     case 'pattern':
-      return 'use lower-case letters, digits and underscores, starting with a letter or underscore';
+      return 'use lower-case letters, digits and underscores, starting with a letter or underscore (at most 128)';
+    case 'type':
+      return `write a JSON ${(err.params as { type: string }).type}`;
     default:
       return `make it satisfy "${err.keyword}" ${JSON.stringify(err.params)}`;
   }
 }
 
+/** The column a v2 JSON pointer is inside (`/columns/3/...` → that column's name or source). */
+function columnAt(doc: Record<string, unknown>, pointer: string): string | undefined {
+  const m = /^\/columns\/(\d+)(?:\/|$)/.exec(pointer);
+  if (!m) return undefined;
+  const col = (doc.columns as unknown[] | undefined)?.[Number(m[1])] as Record<string, unknown> | undefined;
+  if (!col || typeof col !== 'object') return undefined;
+  if (typeof col.name === 'string') return col.name;
+  return typeof col.source === 'string' ? col.source : undefined;
+}
+
+/** A column before the cross-field checks, with where it was declared. */
+interface DraftColumn {
+  readonly spec: ColumnSpec;
+  /** JSON pointer of the column's declaration (v2 `/columns/3`, v1 `/x-etl/columns/notes`). */
+  readonly at: string;
+  /** Pointers for its fields, as the format spells them. */
+  readonly fieldAt: (field: 'name' | 'precision' | 'scale' | 'timezone' | 'required' | 'drop') => string;
+}
+
+/** What both formats hand to the shared checks. */
+interface Draft {
+  readonly version: 1 | 2;
+  readonly table: string | undefined;
+  readonly columns: DraftColumn[];
+  readonly primaryKey: readonly string[];
+  readonly primaryKeyAt: string;
+  readonly dedupe: { orderBy: readonly DedupeOrder[]; tieBreaker: 'lastLine' | 'firstLine' };
+  readonly dedupeAt: string;
+  readonly dedupeGiven: boolean;
+  readonly partition: { column: string; granularity?: PartitionGranularity; name?: string } | undefined;
+  readonly partitionAt: string;
+  readonly rejectThreshold: number;
+  readonly csv: CsvDialect;
+  readonly csvAt: string;
+  readonly rowSchema: Record<string, unknown>;
+  /** A column `name` as the file spells it where keys refer to columns (v1: the property name). */
+  readonly written: (name: string) => string;
+}
+
+/** The table name of a dataset when the contract names none: `-` → `_`. */
+export function tableNameOf(dataset: string): string {
+  return dataset.replace(/-/g, '_');
+}
+
 /**
- * Parses and validates one contract.
+ * Parses and validates one contract (v1 or v2).
+ * @throws ContractError naming the file, the JSON pointer, the column and the fix
  * @example const c = parseContract('registrations', fs.readFileSync(p, 'utf8'), p);
  */
 export function parseContract(dataset: string, text: string, file: string): DatasetContract {
-  if (!DATASET_NAME.test(dataset)) {
+  const nameProblem = datasetNameProblem(dataset);
+  if (nameProblem !== undefined) {
     throw new ContractError(
       file,
       '',
-      `dataset name "${dataset}" is not allowed`,
-      `rename the file to match ${DATASET_NAME}`,
+      `dataset name "${dataset}" is not allowed: ${nameProblem}`,
+      `rename the file to <name>.schema.json with a name that follows the rule (the dataset is the file name and the folder after incoming/)`,
     );
   }
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(text) as Record<string, unknown>;
+    doc = JSON.parse(text.replace(/^\ufeff/, '')) as Record<string, unknown>;
   } catch (e) {
     throw new ContractError(file, '', `not valid JSON (${(e as Error).message})`, 'fix the JSON syntax');
   }
@@ -237,15 +605,206 @@ export function parseContract(dataset: string, text: string, file: string): Data
       file,
       '',
       'the contract is not a JSON object',
-      'write a JSON Schema object with an x-etl block',
+      'write an object: {"version": 2, "columns": [...]} (see docs/contracts.md)',
     );
   }
+  const draft =
+    doc['x-etl'] !== undefined || doc.$schema !== undefined || doc.properties !== undefined
+      ? draftV1(doc, file)
+      : draftV2(doc, file);
+  return finish(dataset, file, draft);
+}
+
+function draftV2(doc: Record<string, unknown>, file: string): Draft {
+  if (doc.version === undefined && Array.isArray(doc.columns)) {
+    throw new ContractError(file, '/version', 'missing', 'add "version": 2');
+  }
+  if (!validateV2(doc)) {
+    const err = validateV2.errors![0]!;
+    const at = pointerOf(err);
+    throw new ContractError(file, at, err.message ?? 'invalid', fixFor(err), columnAt(doc, at));
+  }
+  const d = doc as {
+    table?: string;
+    csv?: Partial<CsvDialect>;
+    columns: {
+      name: string;
+      source?: string;
+      type: ColumnType;
+      precision?: number;
+      scale?: number;
+      timezone?: string;
+      required?: boolean;
+      drop?: boolean;
+      description?: string;
+      [check: string]: unknown;
+    }[];
+    primaryKey?: string[];
+    dedupe?: { orderBy?: DedupeOrder[]; tieBreaker?: 'lastLine' | 'firstLine' };
+    partition?: { column: string; granularity?: PartitionGranularity; name?: string };
+    rejectThreshold?: number;
+  };
+  const properties: Record<string, Record<string, unknown>> = {};
+  const columns: DraftColumn[] = d.columns.map((c, i) => {
+    const at = `/columns/${i}`;
+    const spec: ColumnSpec = {
+      name: c.name,
+      source: c.source ?? c.name,
+      type: c.type,
+      ...(c.precision !== undefined && { precision: c.precision }),
+      ...(c.scale !== undefined && { scale: c.scale }),
+      ...(c.type === 'timestamp' && { defaultTimezone: c.timezone ?? CONTRACT_DEFAULTS.column.timezone }),
+      required: c.required ?? CONTRACT_DEFAULTS.column.required,
+      drop: c.drop ?? CONTRACT_DEFAULTS.column.drop,
+    };
+    if (c.timezone !== undefined && c.type !== 'timestamp')
+      throw new ContractError(
+        file,
+        `${at}/timezone`,
+        'only timestamps have a zone',
+        'remove "timezone"',
+        c.name,
+      );
+    checkColumnChecks(c, at, file);
+    const json = ROW_SCHEMA_TYPE[c.type];
+    const prop: Record<string, unknown> = { type: spec.required ? json : [json, 'null'] };
+    for (const k of CHECK_KEYWORDS) if (c[k] !== undefined) prop[k] = c[k];
+    if (c.description !== undefined) prop.description = c.description;
+    if (Object.prototype.hasOwnProperty.call(properties, c.name))
+      throw new ContractError(
+        file,
+        `${at}/name`,
+        `two columns are named "${c.name}"`,
+        'give each column a distinct name',
+        c.name,
+      );
+    properties[c.name] = prop;
+    return { spec, at, fieldAt: (f) => `${at}/${f}` };
+  });
+  const csv = d.csv ?? {};
+  return {
+    version: 2,
+    table: d.table,
+    columns,
+    primaryKey: d.primaryKey ?? CONTRACT_DEFAULTS.primaryKey,
+    primaryKeyAt: '/primaryKey',
+    dedupe: {
+      orderBy: d.dedupe?.orderBy ?? CONTRACT_DEFAULTS.dedupe.orderBy,
+      tieBreaker: d.dedupe?.tieBreaker ?? CONTRACT_DEFAULTS.dedupe.tieBreaker,
+    },
+    dedupeAt: '/dedupe',
+    dedupeGiven: d.dedupe !== undefined,
+    partition: d.partition,
+    partitionAt: '/partition',
+    rejectThreshold: d.rejectThreshold ?? CONTRACT_DEFAULTS.rejectThreshold,
+    csv: dialectOf(csv),
+    csvAt: '/csv',
+    written: (name) => name,
+    rowSchema: {
+      type: 'object',
+      additionalProperties: false,
+      properties,
+      required: columns.filter((c) => c.spec.required).map((c) => c.spec.name),
+    },
+  };
+}
+
+const CHECK_KEYWORDS = [
+  'pattern',
+  'enum',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'format',
+] as const;
+const TEXT_TYPES: readonly ColumnType[] = ['string', 'date', 'timestamp'];
+const NUMERIC_TYPES: readonly ColumnType[] = ['integer', 'decimal', 'double'];
+/** Which column types each check applies to. */
+const CHECK_APPLIES: Record<(typeof CHECK_KEYWORDS)[number], readonly ColumnType[]> = {
+  pattern: TEXT_TYPES,
+  minLength: TEXT_TYPES,
+  maxLength: TEXT_TYPES,
+  format: TEXT_TYPES,
+  minimum: NUMERIC_TYPES,
+  maximum: NUMERIC_TYPES,
+  exclusiveMinimum: NUMERIC_TYPES,
+  exclusiveMaximum: NUMERIC_TYPES,
+  enum: COLUMN_TYPES,
+};
+
+/** v2: each check fits the column's type; an enum holds values of that type; a pattern compiles. */
+function checkColumnChecks(
+  c: { name: string; type: ColumnType; [k: string]: unknown },
+  at: string,
+  file: string,
+) {
+  for (const k of CHECK_KEYWORDS) {
+    if (c[k] === undefined) continue;
+    if (!CHECK_APPLIES[k].includes(c.type))
+      throw new ContractError(
+        file,
+        `${at}/${k}`,
+        `"${k}" does not apply to a ${c.type} column`,
+        `remove it, or use it on a ${CHECK_APPLIES[k].join(' / ')} column`,
+        c.name,
+      );
+  }
+  if (typeof c.pattern === 'string') {
+    try {
+      new RegExp(c.pattern, 'u');
+    } catch (e) {
+      throw new ContractError(
+        file,
+        `${at}/pattern`,
+        `not a valid regular expression (${(e as Error).message})`,
+        'correct the pattern (JavaScript syntax, "u" flag)',
+        c.name,
+      );
+    }
+  }
+  if (Array.isArray(c.enum)) {
+    const json = ROW_SCHEMA_TYPE[c.type];
+    c.enum.forEach((v, i) => {
+      const ok =
+        json === 'string'
+          ? typeof v === 'string'
+          : json === 'boolean'
+            ? typeof v === 'boolean'
+            : typeof v === 'number' && (json !== 'integer' || Number.isInteger(v));
+      if (!ok)
+        throw new ContractError(
+          file,
+          `${at}/enum/${i}`,
+          `${JSON.stringify(v)} is not a ${c.type} value`,
+          `write the values as JSON ${json}s${json === 'string' ? ' (in quotes)' : ''}`,
+          c.name,
+        );
+    });
+  }
+}
+
+function dialectOf(csv: Partial<CsvDialect>): CsvDialect {
+  const quote = csv.quote ?? CONTRACT_DEFAULTS.csv.quote;
+  return {
+    delimiter: csv.delimiter ?? CONTRACT_DEFAULTS.csv.delimiter,
+    quote,
+    escape: csv.escape ?? quote,
+    encoding: 'utf-8',
+    header: csv.header ?? CONTRACT_DEFAULTS.csv.header,
+    relaxQuotes: csv.relaxQuotes ?? CONTRACT_DEFAULTS.csv.relaxQuotes,
+  };
+}
+
+function draftV1(doc: Record<string, unknown>, file: string): Draft {
   if (doc.$schema !== 'https://json-schema.org/draft/2020-12/schema') {
     throw new ContractError(
       file,
       '/$schema',
-      'must be JSON Schema 2020-12',
-      'set "$schema": "https://json-schema.org/draft/2020-12/schema"',
+      'a v1 contract must be JSON Schema 2020-12',
+      'set "$schema": "https://json-schema.org/draft/2020-12/schema" (or write the contract as v2: {"version": 2, "columns": [...]}, see docs/contracts.md)',
     );
   }
   const xEtl = doc['x-etl'];
@@ -254,11 +813,19 @@ export function parseContract(dataset: string, text: string, file: string): Data
       file,
       '/x-etl',
       'missing',
-      'add an x-etl block (see schemas/registrations.schema.json)',
+      'add an x-etl block, or write the contract as v2 (see docs/contracts.md)',
     );
   if (!validateXEtl(xEtl)) {
     const err = validateXEtl.errors![0]!;
-    throw new ContractError(file, `/x-etl${pointerOf(err)}`, err.message ?? 'invalid', fixFor(err));
+    const at = pointerOf(err);
+    const m = /^\/columns\/([^/]+)/.exec(at);
+    throw new ContractError(
+      file,
+      `/x-etl${at}`,
+      err.message ?? 'invalid',
+      fixFor(err),
+      m ? m[1]!.replace(/~1/g, '/').replace(/~0/g, '~') : undefined,
+    );
   }
   const x = xEtl as {
     version: number;
@@ -281,12 +848,12 @@ export function parseContract(dataset: string, text: string, file: string): Data
     >;
   };
 
-  const { ['x-etl']: _omit, ...rowSchema } = doc;
+  const { ['x-etl']: _omit, ...written } = doc;
   void _omit;
-  if (rowSchema.type !== 'object') {
+  if (written.type !== 'object') {
     throw new ContractError(file, '/type', 'a row schema must be "type": "object"', 'set "type": "object"');
   }
-  if (rowSchema.additionalProperties !== false) {
+  if (written.additionalProperties !== false) {
     throw new ContractError(
       file,
       '/additionalProperties',
@@ -294,11 +861,11 @@ export function parseContract(dataset: string, text: string, file: string): Data
       'set "additionalProperties": false',
     );
   }
-  const properties = rowSchema.properties as Record<string, Record<string, unknown>> | undefined;
+  const properties = written.properties as Record<string, Record<string, unknown>> | undefined;
   if (!properties || typeof properties !== 'object') {
     throw new ContractError(file, '/properties', 'missing', 'describe every CSV column under "properties"');
   }
-  const required = new Set((rowSchema.required as string[] | undefined) ?? []);
+  const required = new Set((written.required as string[] | undefined) ?? []);
   for (const name of required) {
     if (!(name in properties)) {
       throw new ContractError(
@@ -306,6 +873,7 @@ export function parseContract(dataset: string, text: string, file: string): Data
         '/required',
         `"${name}" is required but has no property`,
         `add "${name}" to "properties" or remove it from "required"`,
+        name,
       );
     }
   }
@@ -313,31 +881,34 @@ export function parseContract(dataset: string, text: string, file: string): Data
     if (!(name in properties)) {
       throw new ContractError(
         file,
-        `/x-etl/columns/${name}`,
+        `/x-etl/columns/${escapePointer(name)}`,
         `column "${name}" has no property in the row schema`,
         `add "${name}" to "properties" or remove it here`,
+        name,
       );
     }
   }
 
-  const columns: ColumnSpec[] = [];
-  const outputNames = new Set<string>();
-  for (const [name, prop] of Object.entries(properties)) {
-    const spec = x.columns[name];
-    const ptr = `/x-etl/columns/${name}`;
+  const columns: DraftColumn[] = [];
+  const names = new Map<string, string>();
+  for (const [source, prop] of Object.entries(properties)) {
+    const spec = x.columns[source];
+    const at = `/x-etl/columns/${escapePointer(source)}`;
     if (!spec)
       throw new ContractError(
         file,
-        ptr,
-        `property "${name}" has no SQL type`,
-        `add "${name}": { "type": "string" } (or its real type) to x-etl.columns`,
+        at,
+        `property "${source}" has no SQL type`,
+        `add "${source}": { "type": "string" } (or its real type) to x-etl.columns`,
+        source,
       );
-    if (!new RegExp(IDENTIFIER).test(name)) {
+    if (!IDENTIFIER_RE.test(source)) {
       throw new ContractError(
         file,
-        `/properties/${name}`,
-        'column names must be SQL-safe identifiers',
-        'use lower-case letters, digits and underscores',
+        `/properties/${escapePointer(source)}`,
+        'v1 column names must be SQL-safe identifiers',
+        'use lower-case letters, digits and underscores, or write the contract as v2, where "source" may be any header text',
+        source,
       );
     }
     const want = ROW_SCHEMA_TYPE[spec.type];
@@ -345,146 +916,270 @@ export function parseContract(dataset: string, text: string, file: string): Data
     if (!declared.includes(want)) {
       throw new ContractError(
         file,
-        `/properties/${name}/type`,
+        `/properties/${escapePointer(source)}/type`,
         `an x-etl ${spec.type} column is validated as JSON "${want}", but the schema says ${JSON.stringify(prop.type)}`,
         `set "type": "${want}" (or ["${want}", "null"] for an optional column)`,
+        source,
       );
     }
+    const name = spec.rename ?? source;
+    names.set(source, name);
+    columns.push({
+      spec: {
+        name,
+        source,
+        type: spec.type,
+        ...(spec.precision !== undefined && { precision: spec.precision }),
+        ...(spec.scale !== undefined && { scale: spec.scale }),
+        ...(spec.type === 'timestamp' && { defaultTimezone: spec.defaultTimezone ?? 'UTC' }),
+        drop: spec.drop ?? false,
+        required: required.has(source),
+      },
+      at,
+      fieldAt: (f) =>
+        f === 'required'
+          ? '/required'
+          : `${at}/${f === 'name' ? 'rename' : f === 'timezone' ? 'defaultTimezone' : f}`,
+    });
+    if (spec.defaultTimezone !== undefined && spec.type !== 'timestamp')
+      throw new ContractError(
+        file,
+        `${at}/defaultTimezone`,
+        'only timestamps have a zone',
+        'remove defaultTimezone',
+        source,
+      );
+  }
+  // v1 keys, the dedupe order and the partition name v1 property names; in memory they name
+  // columns by `name`, as v2 does.
+  const byName = (n: string) => names.get(n) ?? n;
+  const rowProperties = Object.fromEntries(Object.entries(properties).map(([s, p]) => [byName(s), p]));
+  return {
+    version: 1,
+    table: x.table,
+    columns,
+    primaryKey: x.primaryKey.map(byName),
+    primaryKeyAt: '/x-etl/primaryKey',
+    dedupe: {
+      orderBy: x.dedupe.orderBy.map((o) => ({
+        column: names.get(o.column) ?? o.column,
+        direction: o.direction,
+      })),
+      tieBreaker: x.dedupe.tieBreaker ?? 'lastLine',
+    },
+    dedupeAt: '/x-etl/dedupe',
+    dedupeGiven: true,
+    partition: { column: names.get(x.partition.column) ?? x.partition.column },
+    partitionAt: '/x-etl/partition',
+    rejectThreshold: x.rejectThreshold,
+    csv: dialectOf(x.csv),
+    csvAt: '/x-etl/csv',
+    written: (name) => columns.find((c) => c.spec.name === name)?.spec.source ?? name,
+    rowSchema: {
+      ...written,
+      properties: rowProperties,
+      ...(written.required !== undefined && { required: [...required].map(byName) }),
+    },
+  };
+}
+
+/** The checks both formats share, and the contract they make. */
+function finish(dataset: string, file: string, d: Draft): DatasetContract {
+  const v1 = d.version === 1;
+  const columns = d.columns.map((c) => c.spec);
+  const byName = new Map(d.columns.map((c) => [c.spec.name, c]));
+  const sources = new Map<string, DraftColumn>();
+  const names = new Map<string, DraftColumn>();
+  for (const c of d.columns) {
+    const { spec } = c;
     if (spec.type === 'decimal') {
       if (spec.precision === undefined || spec.scale === undefined) {
         throw new ContractError(
           file,
-          ptr,
+          c.at,
           'a decimal needs precision and scale',
           'add "precision" (1..38) and "scale" (0..precision)',
+          spec.name,
         );
       }
       if (spec.scale > spec.precision) {
         throw new ContractError(
           file,
-          `${ptr}/scale`,
+          c.fieldAt('scale'),
           `scale ${spec.scale} exceeds precision ${spec.precision}`,
           'make scale ≤ precision',
+          spec.name,
         );
       }
     } else if (spec.precision !== undefined || spec.scale !== undefined) {
       throw new ContractError(
         file,
-        ptr,
+        c.at,
         'precision/scale only apply to decimal columns',
         'remove them or change the type to decimal',
+        spec.name,
       );
     }
     if (spec.defaultTimezone !== undefined) {
-      if (spec.type !== 'timestamp')
-        throw new ContractError(
-          file,
-          `${ptr}/defaultTimezone`,
-          'only timestamps have a zone',
-          'remove defaultTimezone',
-        );
       try {
         new Intl.DateTimeFormat('en', { timeZone: spec.defaultTimezone });
       } catch {
         throw new ContractError(
           file,
-          `${ptr}/defaultTimezone`,
+          c.fieldAt('timezone'),
           `unknown time zone "${spec.defaultTimezone}"`,
           'use an IANA zone such as "UTC" or "Europe/Berlin"',
+          spec.name,
         );
       }
     }
-    const outputName = spec.rename ?? name;
-    if (outputNames.has(outputName)) {
+    if (spec.name === LINE_COLUMN)
       throw new ContractError(
         file,
-        `${ptr}/rename`,
-        `two columns would be written as "${outputName}"`,
+        c.fieldAt('name'),
+        `"${LINE_COLUMN}" is reserved (staging keeps each row's line number in it)`,
+        'give the column another name',
+        spec.name,
+      );
+    const sameName = names.get(spec.name);
+    if (sameName) {
+      throw new ContractError(
+        file,
+        c.fieldAt('name'),
+        `two columns would be written as "${spec.name}"`,
         'give each output column a distinct name',
+        spec.name,
       );
     }
-    outputNames.add(outputName);
-    columns.push({
-      name,
-      type: spec.type,
-      ...(spec.precision !== undefined && { precision: spec.precision, scale: spec.scale }),
-      ...(spec.type === 'timestamp' && { defaultTimezone: spec.defaultTimezone ?? 'UTC' }),
-      outputName,
-      drop: spec.drop ?? false,
-      required: required.has(name),
-    });
+    names.set(spec.name, c);
+    const sameSource = sources.get(spec.source);
+    if (sameSource) {
+      throw new ContractError(
+        file,
+        `${c.at}/source`,
+        `columns ${sameSource.at.split('/').pop()} and ${c.at.split('/').pop()} both read the header ${JSON.stringify(spec.source)}`,
+        'give each column the header text of its own column in the file',
+        spec.name,
+      );
+    }
+    sources.set(spec.source, c);
   }
-  const byName = new Map(columns.map((c) => [c.name, c]));
-  x.primaryKey.forEach((k, i) => {
+
+  if (d.csv.quote === d.csv.delimiter)
+    throw new ContractError(
+      file,
+      `${d.csvAt}/quote`,
+      `the quote and the delimiter are both ${JSON.stringify(d.csv.quote)}`,
+      'use different characters',
+    );
+
+  const keyFix = v1 ? 'name a column from "properties"' : 'name a column from "columns" (its "name")';
+  d.primaryKey.forEach((k, i) => {
     const c = byName.get(k);
-    if (!c)
+    const at = `${d.primaryKeyAt}/${i}`;
+    const w = d.written(k);
+    if (!c) throw new ContractError(file, at, `"${w}" is not a column`, keyFix);
+    if (!c.spec.required)
       throw new ContractError(
         file,
-        `/x-etl/primaryKey/${i}`,
-        `"${k}" is not a column`,
-        'name a column from "properties"',
+        at,
+        `key column "${w}" may be empty`,
+        v1 ? `add "${w}" to "required"` : `set "required": true on column "${k}" (${c.at})`,
+        k,
       );
-    if (!c.required)
-      throw new ContractError(
-        file,
-        `/x-etl/primaryKey/${i}`,
-        `key column "${k}" may be empty`,
-        `add "${k}" to "required"`,
-      );
-    if (c.drop)
-      throw new ContractError(
-        file,
-        `/x-etl/primaryKey/${i}`,
-        `key column "${k}" is dropped`,
-        'keep key columns in the output',
-      );
+    if (c.spec.drop)
+      throw new ContractError(file, at, `key column "${w}" is dropped`, 'keep key columns in the output', k);
   });
-  x.dedupe.orderBy.forEach((o, i) => {
+  if (!v1 && d.dedupeGiven && d.primaryKey.length === 0)
+    throw new ContractError(
+      file,
+      d.dedupeAt,
+      'dedupe is set but there is no primaryKey (without a key every row is kept)',
+      'add a "primaryKey", or remove "dedupe"',
+    );
+  d.dedupe.orderBy.forEach((o, i) => {
     if (!byName.has(o.column))
       throw new ContractError(
         file,
-        `/x-etl/dedupe/orderBy/${i}/column`,
+        `${d.dedupeAt}/orderBy/${i}/column`,
         `"${o.column}" is not a column`,
-        'name a column from "properties"',
+        keyFix,
       );
   });
-  const part = byName.get(x.partition.column);
-  if (!part)
+
+  let partition: PartitionSpec | null = null;
+  if (d.partition) {
+    const at = `${d.partitionAt}/column`;
+    const c = byName.get(d.partition.column);
+    const wants = v1 ? 'a date column' : 'a date, timestamp or string column';
+    if (!c) throw new ContractError(file, at, `"${d.partition.column}" is not a column`, `name ${wants}`);
+    const { spec } = c;
+    const w = d.written(spec.name);
+    if (v1 ? spec.type !== 'date' : !['date', 'timestamp', 'string'].includes(spec.type))
+      throw new ContractError(
+        file,
+        at,
+        `partition column "${w}" is ${spec.type}`,
+        `partition by ${wants}${v1 ? '' : ', or remove "partition"'}`,
+        spec.name,
+      );
+    if (!spec.required)
+      throw new ContractError(
+        file,
+        at,
+        `partition column "${w}" may be empty`,
+        v1 ? `add "${w}" to "required"` : `set "required": true on column "${spec.name}" (${c.at})`,
+        spec.name,
+      );
+    if (spec.drop)
+      throw new ContractError(
+        file,
+        at,
+        'the partition column is dropped',
+        'keep it in the output',
+        spec.name,
+      );
+    const kind = spec.type as PartitionSpec['kind'];
+    if (kind === 'string' && d.partition.granularity !== undefined)
+      throw new ContractError(
+        file,
+        `${d.partitionAt}/granularity`,
+        'a string partition has one folder per value, no granularity',
+        'remove "granularity" (it applies to date and timestamp columns)',
+        spec.name,
+      );
+    const granularity = kind === 'string' ? null : (d.partition.granularity ?? 'day');
+    const folderIsColumn = kind === 'string' || (kind === 'date' && granularity === 'day');
+    const name = d.partition.name ?? (folderIsColumn ? spec.name : `${spec.name}_${granularity}`);
+    const keepColumn = !(folderIsColumn && name === spec.name);
+    const clash = columns.find((o) => !o.drop && o.name === name);
+    if (clash && (keepColumn || clash.name !== spec.name))
+      throw new ContractError(
+        file,
+        d.partition.name !== undefined ? `${d.partitionAt}/name` : d.partitionAt,
+        `the partition key "${name}" is also the name of column "${clash.name}" written inside the files`,
+        'set "partition.name" to a name no output column has',
+        clash.name,
+      );
+    partition = { column: spec.name, kind, granularity, name, keepColumn };
+  }
+
+  const table = d.table ?? tableNameOf(dataset);
+  if (!IDENTIFIER_RE.test(table))
     throw new ContractError(
       file,
-      '/x-etl/partition/column',
-      `"${x.partition.column}" is not a column`,
-      'name a date column from "properties"',
-    );
-  if (part.type !== 'date')
-    throw new ContractError(
-      file,
-      '/x-etl/partition/column',
-      `partition column "${part.name}" is ${part.type}`,
-      'partition by a column of type date',
-    );
-  if (!part.required)
-    throw new ContractError(
-      file,
-      '/x-etl/partition/column',
-      `partition column "${part.name}" may be empty`,
-      `add "${part.name}" to "required"`,
-    );
-  if (part.drop)
-    throw new ContractError(
-      file,
-      '/x-etl/partition/column',
-      'the partition column is dropped',
-      'keep it in the output',
+      v1 ? '/x-etl/table' : '/table',
+      `the table name "${table}" (from the dataset name) is not a SQL identifier`,
+      `set "table" to an identifier, e.g. ${JSON.stringify(tableNameOf(dataset).replace(/[^a-z0-9_]/g, '_'))}`,
     );
 
   // The row schema must compile on its own (strict mode catches typos such as "minimun").
   try {
-    compileRowSchema(rowSchema);
+    compileRowSchema(d.rowSchema);
   } catch (e) {
     throw new ContractError(
       file,
-      '',
+      v1 ? '' : '/columns',
       `the row schema does not compile: ${(e as Error).message}`,
       'correct the keyword or value it names',
     );
@@ -493,32 +1188,48 @@ export function parseContract(dataset: string, text: string, file: string): Data
   return {
     dataset,
     file,
-    version: x.version,
-    table: x.table ?? dataset,
-    primaryKey: x.primaryKey,
-    dedupe: { orderBy: x.dedupe.orderBy, tieBreaker: x.dedupe.tieBreaker ?? 'lastLine' },
-    partition: x.partition,
-    rejectThreshold: x.rejectThreshold,
-    csv: {
-      delimiter: x.csv.delimiter ?? ',',
-      quote: x.csv.quote ?? '"',
-      escape: x.csv.escape ?? x.csv.quote ?? '"',
-      encoding: 'utf-8',
-      header: x.csv.header ?? 'exact',
-    },
+    version: d.version,
+    table,
+    format: 'csv',
+    primaryKey: d.primaryKey,
+    dedupe: d.dedupe,
+    partition,
+    rejectThreshold: d.rejectThreshold,
+    csv: d.csv,
     columns,
-    rowSchema,
+    rowSchema: d.rowSchema,
   };
 }
 
-/** The repository's schemas/ folder. */
+/** The repository's schemas/ folder (steps get theirs from configuration; the CLI from --schemas). */
 export const DEFAULT_SCHEMAS_DIR = path.resolve(__dirname, '..', 'schemas');
+
+const CONTRACT_SUFFIX = '.schema.json';
+
+/** The contract file of `dataset` in `dir`. */
+export function contractFileOf(dataset: string, dir: string = DEFAULT_SCHEMAS_DIR): string {
+  return path.join(dir, `${dataset}${CONTRACT_SUFFIX}`);
+}
+
+/** The dataset a contract file is for (its name without `.schema.json`), or undefined. */
+export function datasetOfContractFile(file: string): string | undefined {
+  const base = path.basename(file);
+  return base.endsWith(CONTRACT_SUFFIX) ? base.slice(0, -CONTRACT_SUFFIX.length) : undefined;
+}
+
+/** Every `*.schema.json` in `dir`, also those whose name is not an allowed dataset name. */
+export function listContractFiles(dir: string = DEFAULT_SCHEMAS_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(CONTRACT_SUFFIX))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
 
 /** Datasets that have a contract in `dir`. */
 export function listDatasets(dir: string = DEFAULT_SCHEMAS_DIR): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.schema.json'))
-    .map((f) => f.slice(0, -'.schema.json'.length))
+    .filter((f) => f.endsWith(CONTRACT_SUFFIX))
+    .map((f) => f.slice(0, -CONTRACT_SUFFIX.length))
     .filter((d) => DATASET_NAME.test(d))
     .sort();
 }
@@ -531,19 +1242,49 @@ export function listDatasets(dir: string = DEFAULT_SCHEMAS_DIR): string[] {
  */
 const parsedContracts = new Map<string, { stamp: string; contract: DatasetContract }>();
 
-/** Loads `schemas/<dataset>.schema.json`, or returns undefined when there is none. */
-export function findContract(
-  dataset: string,
-  dir: string = DEFAULT_SCHEMAS_DIR,
-): DatasetContract | undefined {
-  if (!DATASET_NAME.test(dataset)) return undefined;
-  const file = path.join(dir, `${dataset}.schema.json`);
-  if (!existsSync(file)) return undefined;
-  const st = statSync(file);
+/**
+ * Loads one contract file (any path); the dataset is its name without `.schema.json`.
+ * @throws ContractError when the file is broken, unreadable or not named `<dataset>.schema.json`
+ */
+export function loadContractFile(file: string): DatasetContract {
+  const dataset = datasetOfContractFile(file);
+  if (dataset === undefined)
+    throw new ContractError(
+      file,
+      '',
+      'a contract file is named <dataset>.schema.json',
+      'rename it, e.g. my_data.schema.json',
+    );
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new ContractError(
+      file,
+      '',
+      `cannot be read (${(e as NodeJS.ErrnoException).code})`,
+      'check the path',
+    );
+  }
   const stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
   const hit = parsedContracts.get(file);
   if (hit && hit.stamp === stamp) return hit.contract;
   const contract = parseContract(dataset, readFileSync(file, 'utf8'), file);
   parsedContracts.set(file, { stamp, contract });
   return contract;
+}
+
+/**
+ * Loads `<dir>/<dataset>.schema.json`, or returns undefined when there is none (or the name is
+ * not a dataset name).
+ * @throws ContractError when the contract is broken
+ */
+export function findContract(
+  dataset: string,
+  dir: string = DEFAULT_SCHEMAS_DIR,
+): DatasetContract | undefined {
+  if (!DATASET_NAME.test(dataset)) return undefined;
+  const file = contractFileOf(dataset, dir);
+  if (!existsSync(file)) return undefined;
+  return loadContractFile(file);
 }

@@ -53,7 +53,11 @@ export function rejectionOf(
   });
 }
 
-/** A dataset contract under schemas/ is itself broken; names the file, JSON pointer and fix. */
+/**
+ * A dataset contract is itself broken: names the file, the JSON pointer, the column when the
+ * problem is in one (`/columns/3 (column "amount")`), and the fix. A usage problem, never a
+ * run: the CLI exits 64 on it, and `etl contract check` finds it without a run.
+ */
 export class ContractError extends Error {
   override readonly name = 'ContractError';
   constructor(
@@ -61,8 +65,14 @@ export class ContractError extends Error {
     readonly pointer: string,
     readonly problem: string,
     readonly fix: string,
+    /** The column's name (or its header text when it has no valid name), when one is concerned. */
+    readonly column?: string,
   ) {
-    super(`${file}#${pointer}: ${problem}. Fix: ${fix}`);
+    const named =
+      column !== undefined && !pointer.split('/').includes(column.replace(/~/g, '~0').replace(/\//g, '~1'))
+        ? ` (column ${JSON.stringify(column)})`
+        : '';
+    super(`${file}#${pointer}${named}: ${problem}. Fix: ${fix}`);
   }
 }
 

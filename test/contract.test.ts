@@ -39,18 +39,18 @@ describe('dataset contracts', () => {
   test('registrations: key, partition, dedupe order and decimal type come from x-etl', () => {
     const c = findContract('registrations')!;
     expect(c.primaryKey).toEqual(['registration_id']);
-    expect(c.partition.column).toBe('event_date');
+    expect(c.partition!.column).toBe('event_date');
     expect(c.columns.find((x) => x.name === 'amount')).toMatchObject({
       type: 'decimal',
       precision: 12,
       scale: 2,
     });
     const plan = compilePlan(c);
-    expect(plan.dedupe.orderBy).toEqual([
+    expect(plan.dedupe!.orderBy).toEqual([
       { column: 'registered_at', direction: 'desc' },
       { column: '_line', direction: 'desc' },
     ]);
-    expect(plan.columns.find((x) => x.source === 'notes')!.name).toBe('attendee_notes');
+    expect(c.columns.find((x) => x.source === 'notes')!.name).toBe('attendee_notes');
   });
 
   test('unknown dataset has no contract', () => {

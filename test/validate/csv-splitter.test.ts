@@ -16,7 +16,14 @@ import type { CsvDialect } from '../../core/contract';
 import { CsvRecordReader, QUOTED_EMPTY, type Cell } from '../../csv/csv-records';
 import { CsvSplitter, LeaveToCsvParseError, splitterHandles } from '../../csv/csv-splitter';
 
-const DIALECT: CsvDialect = { delimiter: ',', quote: '"', escape: '"', encoding: 'utf-8', header: 'exact' };
+const DIALECT: CsvDialect = {
+  delimiter: ',',
+  quote: '"',
+  escape: '"',
+  encoding: 'utf-8',
+  header: 'exact',
+  relaxQuotes: false,
+};
 const SEMICOLON: CsvDialect = { ...DIALECT, delimiter: ';', quote: "'", escape: "'" };
 const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
