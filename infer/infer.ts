@@ -20,6 +20,13 @@ import { pipeline } from 'node:stream';
 import { CsvError } from 'csv-parse';
 import type { CsvDialect } from '../core/contract';
 import { CsvRecordReader, QUOTED_EMPTY, parseFailureOf, type Cell } from '../csv/csv-records';
+import {
+  csvReaderOf,
+  LeaveToCsvParseError,
+  splitterHandles,
+  type CsvReader,
+  type CsvReaderKind,
+} from '../csv/csv-splitter';
 import { ByteInspector, sniff, UnreadableBytesError } from '../csv/inspect-bytes';
 import { ColumnProfile, type ColumnDecision } from './column-profile';
 import { KeyCandidates, KEY_MEMORY_BUDGET, type KeyDecision } from './key';
@@ -216,12 +223,13 @@ interface PassResult {
 /** One streamed read of the file with a dialect. */
 async function readPass(
   file: string,
+  kind: CsvReaderKind,
   delimiter: string,
   relaxQuotes: boolean,
   maxBytes: number,
   keyMemoryBytes: number,
 ): Promise<PassResult> {
-  const reader = new CsvRecordReader(dialectOf(delimiter, relaxQuotes), { maxRecordBytes: MAX_RECORD_BYTES });
+  const reader = csvReaderOf(kind, dialectOf(delimiter, relaxQuotes), MAX_RECORD_BYTES);
   const result: PassResult = {
     bytesRead: 0,
     complete: true,
@@ -287,13 +295,14 @@ async function readPass(
   return result;
 }
 
-function translate(e: unknown, file: string, reader: CsvRecordReader, relaxQuotes: boolean): Error {
+function translate(e: unknown, file: string, reader: CsvReader, relaxQuotes: boolean): Error {
+  if (e instanceof LeaveToCsvParseError) return e;
   if (e instanceof UnreadableBytesError) {
     // The inspector's problem names the byte offset; the line helps to find it in an editor.
     const line = e.byteOffset > 0 ? ` (line ${lineAtOffset(file, e.byteOffset)})` : '';
     return new InferError(`${e.problem}${line}`, e.fix);
   }
-  if (e instanceof CsvError) {
+  if (e instanceof CsvError && reader instanceof CsvRecordReader) {
     const failure = parseFailureOf(e, reader.lines);
     if (e.code === 'INVALID_OPENING_QUOTE' && !relaxQuotes)
       return new NeedsRelaxedQuotes(failure.recordStart);
@@ -325,16 +334,29 @@ export async function inferContract(file: string, options: InferOptions = {}): P
   const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
   const { delimiter, why: delimiterWhy } = chooseDelimiter(head, head.length === fileBytes);
 
+  // The validate step's readers, in its order: the fast splitter for well-formed CSV (same
+  // records), csv-parse for what the splitter leaves to it, and csv-parse with relaxed quotes when
+  // a quote sits inside an unquoted field.
+  const keyMemory = options.keyMemoryBytes ?? KEY_MEMORY_BUDGET;
   let relaxQuotes = false;
   let relaxLine: number | undefined;
-  let pass: PassResult;
-  try {
-    pass = await readPass(file, delimiter, false, maxBytes, options.keyMemoryBytes ?? KEY_MEMORY_BUDGET);
-  } catch (e) {
-    if (!(e instanceof NeedsRelaxedQuotes)) throw e;
-    relaxQuotes = true;
-    relaxLine = e.line;
-    pass = await readPass(file, delimiter, true, maxBytes, options.keyMemoryBytes ?? KEY_MEMORY_BUDGET);
+  let pass: PassResult | undefined;
+  if (splitterHandles(dialectOf(delimiter, false))) {
+    try {
+      pass = await readPass(file, 'splitter', delimiter, false, maxBytes, keyMemory);
+    } catch (e) {
+      if (!(e instanceof LeaveToCsvParseError)) throw e;
+    }
+  }
+  if (!pass) {
+    try {
+      pass = await readPass(file, 'csv-parse', delimiter, false, maxBytes, keyMemory);
+    } catch (e) {
+      if (!(e instanceof NeedsRelaxedQuotes)) throw e;
+      relaxQuotes = true;
+      relaxLine = e.line;
+      pass = await readPass(file, 'csv-parse', delimiter, true, maxBytes, keyMemory);
+    }
   }
   if (!pass.header) {
     throw new InferError(
