@@ -108,9 +108,10 @@ export function parseFailureOf(e: CsvError, lines: LineTracker): ParseFailure {
  * while a chunk is parsed — no object-mode stream between parser and validator, whose per-record
  * cost was a large share of the step's time.
  *
- * Dialect: UTF-8 BOM skipped, CRLF/LF/CR (even mixed) end records, blank lines skipped, rows of
- * any length passed through (the caller checks the length: short and long rows are row errors,
- * never padded or truncated).
+ * Dialect: UTF-8 BOM skipped, CRLF/LF/CR (even mixed) end records, blank lines skipped, a quote
+ * inside an unquoted field is data with `relaxQuotes` (else malformed), rows of any length passed
+ * through (the caller checks the length: short and long rows are row errors, never padded or
+ * truncated).
  */
 export class CsvRecordReader {
   readonly lines = new LineTracker();
@@ -135,6 +136,8 @@ export class CsvRecordReader {
       relax_column_count: true,
       skip_empty_lines: true,
       max_record_size: options.maxRecordBytes,
+      // A quote inside an unquoted field (37.8"N) is data, when the contract says so.
+      relax_quotes: dialect.relaxQuotes,
     });
     const api = (parser as unknown as { api?: CsvRecordReader['api'] }).api;
     if (

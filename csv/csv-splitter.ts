@@ -11,8 +11,9 @@
  * PapaParse's fast mode are lenient and count records, not lines), so the common case is split
  * here, and csv-parse stays the authority for everything else:
  *
- * - Anything the splitter does not handle itself — a quote inside an unquoted field, text after a
- *   closing quote, a quote left open at the end, a record near the size limit — throws
+ * - Anything the splitter does not handle itself — a quote inside an unquoted field (unless the
+ *   contract says `relaxQuotes`: then that quote is data, as csv-parse's `relax_quotes` reads it),
+ *   text after a closing quote, a quote left open at the end, a record near the size limit — throws
  *   {@link LeaveToCsvParseError}. The caller then validates the file again from the start with
  *   csv-parse, which either reads it (same records) or reports exactly where it is malformed. Only
  *   malformed or unusual files pay for the second pass.
@@ -93,6 +94,8 @@ export class CsvSplitter {
   private readonly quoteChar: string;
   private readonly doubledQuote: string;
   private readonly maxRecordBytes: number;
+  /** A quote inside an unquoted field is data (csv-parse `relax_quotes`). */
+  private readonly relaxQuotes: boolean;
   /** Bytes of the unfinished record (from its first byte), carried to the next chunk. */
   private pending: Buffer | undefined;
   /** Parse `pending` again only once it has grown to this length (long records stay linear). */
@@ -112,6 +115,7 @@ export class CsvSplitter {
     this.quote = dialect.quote.charCodeAt(0);
     this.doubledQuote = dialect.quote + dialect.quote;
     this.maxRecordBytes = options.maxRecordBytes;
+    this.relaxQuotes = dialect.relaxQuotes;
   }
 
   /**
@@ -272,12 +276,13 @@ export class CsvSplitter {
         if (c === LF || c === CR) return this.endRecord(buf, after, finish);
         throw new LeaveToCsvParseError('text after a closing quote', this.line + lines);
       }
-      // An unquoted field: up to a delimiter or a line break; a quote in it is csv-parse's to judge.
+      // An unquoted field: up to a delimiter or a line break; a quote in it is data with
+      // relaxQuotes (csv-parse's relax_quotes), else csv-parse's to judge.
       let at = pos;
       for (; at < n; at++) {
         const c = buf[at];
         if (c === delim || c === LF || c === CR) break;
-        if (c === quote)
+        if (c === quote && !this.relaxQuotes)
           throw new LeaveToCsvParseError('a quote inside an unquoted field', this.line + lines);
       }
       if (at === n && !end) return -1;

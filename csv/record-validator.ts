@@ -186,7 +186,7 @@ const CSV_FIXES: Record<string, string> = {
   CSV_QUOTE_NOT_CLOSED: 'close the quoted field, and write a quote inside a quoted field as two quotes ("")',
   CSV_INVALID_CLOSING_QUOTE: 'quote the whole field and double the quotes inside it, e.g. "a""b" for a"b',
   INVALID_OPENING_QUOTE:
-    'quote the whole field and double the quotes inside it, e.g. "5"" screen" for 5" screen',
+    'quote the whole field and double the quotes inside it, e.g. "5"" screen" for 5" screen; or, when such quotes are data (37.8"N), set "relaxQuotes": true under "csv" in the contract',
   CSV_MAX_RECORD_SIZE:
     'check for a missing line break or an unclosed quote; records must be shorter than the limit',
 };

@@ -16,7 +16,7 @@ import {
   type ColumnSpec,
   type DatasetContract,
 } from '../core/contract';
-import { compilePlan, LINE_COLUMN, type TransformPlan } from '../core/plan';
+import { compilePlan, LINE_COLUMN, PARTITION_VALUE, type TransformPlan } from '../core/plan';
 import {
   coercerFor,
   schemaValueKind,
@@ -181,7 +181,13 @@ export class RowChecker {
     this.ajvKinds = this.columns.map((c) => schemaValueKind(c.type));
     this.checkedNames = this.columns.filter((_, i) => compiled.checkedByAjv[i]).map((c) => c.name);
     this.typed = compiled.validateRow ? typedRowHolder(this.checkedNames) : undefined;
+    const partition = compiled.contract.partition;
+    this.partitionIndex =
+      partition?.kind === 'string' ? this.columns.findIndex((c) => c.name === partition.column) : -1;
   }
+
+  /** The string partition column (its value is a folder name, so it is checked), or -1. */
+  private readonly partitionIndex: number;
 
   private readonly checkedNames: readonly string[];
   /** Reused for every row: ajv keeps no reference to it. */
@@ -220,11 +226,11 @@ export class RowChecker {
         canonical = '';
       } else if (this.isString[i]) {
         canonical = cell;
-        if (FORMULA_START[cell.charCodeAt(0)] === 1) this.noteFormula(lineNo, column.name, cell);
+        if (FORMULA_START[cell.charCodeAt(0)] === 1) this.noteFormula(lineNo, column.source, cell);
       } else {
         const r = this.coercers[i]!(cell);
         if (r instanceof RowProblem) {
-          (errors ??= []).push(this.cellError(lineNo, column.name, cell, r.code, r.message));
+          (errors ??= []).push(this.cellError(lineNo, column.source, cell, r.code, r.message));
           continue;
         }
         canonical = r;
@@ -234,10 +240,10 @@ export class RowChecker {
           (errors ??= []).push(
             this.cellError(
               lineNo,
-              column.name,
+              column.source,
               null,
               'REQUIRED_EMPTY',
-              `column ${JSON.stringify(column.name)} is required but empty on line ${lineNo}`,
+              `column ${JSON.stringify(column.source)} is required but empty on line ${lineNo}`,
             ),
           );
           continue;
@@ -246,6 +252,10 @@ export class RowChecker {
         // Every checked column is set on every row (no reset pass): a missing value is undefined.
         if (typed && checkedByAjv[i]) typed[column.name] = undefined;
       } else {
+        if (i === this.partitionIndex && !PARTITION_VALUE.test(canonical)) {
+          (errors ??= []).push(this.badPartitionValue(lineNo, column.source, canonical));
+          continue;
+        }
         // Canonical numbers, dates, times and booleans never need JSON escaping; strings may.
         out += this.keyPrefixes[i] + (this.isString[i] ? jsonString(canonical) : `"${canonical}"`);
         if (typed && checkedByAjv[i]) {
@@ -266,6 +276,16 @@ export class RowChecker {
       this.formulaSamples.push(detached({ line, column, value: truncateValue(value) }));
   }
 
+  private badPartitionValue(line: number, column: string, value: string): RowError {
+    return this.cellError(
+      line,
+      column,
+      value,
+      'BAD_PARTITION_VALUE',
+      `${JSON.stringify(truncateValue(value))} cannot be a partition folder: the dataset is partitioned by this column, and its values must be 1 to 100 letters, digits, "_", "." or "-", starting with a letter or digit (${PARTITION_VALUE.source}); correct the value, or partition the contract by another column`,
+    );
+  }
+
   private cellError(
     line: number,
     column: string,
@@ -283,9 +303,11 @@ export class RowChecker {
   }
 
   private schemaError(line: number, err: ErrorObject, record: Cell[]): RowError {
-    const column =
+    const name =
       err.instancePath.split('/')[1] ?? (err.params as { missingProperty?: string }).missingProperty ?? null;
-    const index = column === null ? -1 : this.columns.findIndex((c) => c.name === column);
+    const index = name === null ? -1 : this.columns.findIndex((c) => c.name === name);
+    // Row errors name the column as the file's header does.
+    const column = index === -1 ? name : this.columns[index]!.source;
     const cell = index === -1 ? undefined : record[this.header.sourceIndex[index]!];
     const value = typeof cell === 'string' ? cell : null;
     let rule = `${err.message ?? 'is invalid'}`;

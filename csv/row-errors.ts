@@ -20,6 +20,8 @@ export const ROW_ERROR_CODES = [
   'INVALID_TIMESTAMP',
   'NONEXISTENT_LOCAL_TIME',
   'SCHEMA_VIOLATION',
+  /** A string partition column's value that cannot be a folder name (core/plan PARTITION_VALUE). */
+  'BAD_PARTITION_VALUE',
 ] as const;
 export type RowErrorCode = (typeof ROW_ERROR_CODES)[number];
 

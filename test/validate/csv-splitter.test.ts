@@ -164,6 +164,55 @@ describe('the splitter hands over what csv-parse does', () => {
   );
 
   test.each([
+    ['comma and double quote', { ...DIALECT, relaxQuotes: true }],
+    ['semicolon and single quote', { ...SEMICOLON, relaxQuotes: true }],
+  ])(
+    'relaxQuotes: 4,000 hostile inputs (%s): a quote inside an unquoted field is data in both readers; same records, or left to csv-parse',
+    (_name, dialect) => {
+      const rand = mulberry32(2027);
+      let finished = 0;
+      let quoteInside = 0;
+      for (let i = 0; i < 4000; i++) {
+        const input = Buffer.from(hostileText(rand, dialect.delimiter, dialect.quote), 'utf8');
+        const { splitter, csvParse } = compare(input, dialect, rand);
+        const strict = compare(input, { ...dialect, relaxQuotes: false }, rand).splitter;
+        if ('failed' in splitter) {
+          expect({ case: i, failed: splitter.failed }).toEqual({ case: i, failed: 'leave' });
+          continue;
+        }
+        expect({ case: i, input: input.toString(), outcome: csvParse }).toEqual({
+          case: i,
+          input: input.toString(),
+          outcome: splitter,
+        });
+        finished++;
+        if ('failed' in strict) quoteInside++;
+      }
+      // Many inputs the strict splitter leaves (a quote inside an unquoted field) are read here.
+      expect(finished).toBeGreaterThan(600);
+      expect(quoteInside).toBeGreaterThan(200);
+    },
+  );
+
+  test('relaxQuotes: 37.8"N is one value in both readers; without it csv-parse refuses the line', () => {
+    const input = Buffer.from('id,lat\n1,37.8"N\n2,"a ""b"""\n');
+    const relaxed = { ...DIALECT, relaxQuotes: true };
+    const expected = {
+      records: [
+        [['id', 'lat'], 1],
+        [['1', '37.8"N'], 2],
+        [['2', 'a "b"'], 3],
+      ],
+    };
+
+    expect(compare(input, relaxed, mulberry32(1))).toEqual({ splitter: expected, csvParse: expected });
+    expect(compare(input, DIALECT, mulberry32(1))).toEqual({
+      splitter: { failed: 'leave' },
+      csvParse: { failed: 'csv-parse INVALID_OPENING_QUOTE' },
+    });
+  });
+
+  test.each([
     ['comma and double quote', DIALECT],
     ['semicolon and single quote', SEMICOLON],
   ])(

@@ -196,8 +196,10 @@ test('the shipped registrations contract: a sample validates end to end', async 
 
   expect(result).toMatchObject({ dataset: 'registrations', rowsValid: 2, rowsRejected: 0 });
   const rows = await lake.jsonLines(`${result.staging.key}part-00000.jsonl`);
-  expect(rows[0]).toMatchObject({ amount: '12.50', quantity: '1', notes: 'hello, "world"' });
-  expect(rows[1]).toMatchObject({ registered_at: '2024-04-01T08:00:00.000000Z', notes: null });
+  // Staging is keyed by each column's output name: the file's "notes" is staged as attendee_notes.
+  expect(rows[0]).toMatchObject({ amount: '12.50', quantity: '1', attendee_notes: 'hello, "world"' });
+  expect(rows[1]).toMatchObject({ registered_at: '2024-04-01T08:00:00.000000Z', attendee_notes: null });
+  expect(rows[0]).not.toHaveProperty('notes');
 });
 
 test('string cells are escaped in staging exactly as JSON.stringify escapes them', async () => {
