@@ -20,7 +20,8 @@ export function naiveRowReader(
   header: readonly string[],
 ): (cells: readonly string[]) => Record<string, unknown> | undefined {
   const validate = createAjv().compile(contract.rowSchema);
-  const byName = new Map<string, ColumnSpec>(contract.columns.map((c) => [c.name, c]));
+  // Header cells are the columns' sources (the text in the file); the typed row is keyed by name.
+  const byName = new Map<string, ColumnSpec>(contract.columns.map((c) => [c.source, c]));
   const specs = header.map((h) => byName.get(h));
   return (cells) => {
     if (cells.length !== header.length) return undefined;
