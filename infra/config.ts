@@ -7,6 +7,7 @@
  * Datasets are not configured by hand: they are the contracts under `schemas/`
  * (core/contract.ts), optionally narrowed to a list. Several datasets share one stack.
  */
+import path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { findContract, listDatasets, DEFAULT_SCHEMAS_DIR, type DatasetContract } from '../core/contract';
@@ -197,7 +198,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
   const names = v.datasets ?? available;
   if (names.length === 0) {
     throw new InfraConfigError(
-      `No dataset contracts in ${v.schemasDir}. Fix: add schemas/<dataset>.schema.json (see registrations.schema.json).`,
+      `No dataset contracts in ${v.schemasDir}. Fix: write one with \`etl init <file.csv> --schemas ${v.schemasDir}\` (or point etl:schemasDir / ETL_SCHEMAS_DIR at your contracts folder).`,
     );
   }
   const datasets = names.map((name) => {
@@ -221,7 +222,8 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
     namePrefix: v.namePrefix,
     notificationEmail: v.notificationEmail,
     datasets,
-    schemasDir: v.schemasDir,
+    // Absolute: the Lambda bundling copies the contracts from here, whatever its working directory.
+    schemasDir: path.resolve(v.schemasDir),
     logRetentionDays: v.logRetentionDays,
     stagingExpirationDays: v.stagingExpirationDays,
     noncurrentVersionExpirationDays: v.noncurrentVersionExpirationDays,
