@@ -32,10 +32,20 @@ export function processIo(signal?: AbortSignal): CliIo {
   };
 }
 
-/** Exit codes: the contract scripts and CI rely on. */
-export const EXIT = { ok: 0, failed: 1, rejected: 2 } as const;
+/**
+ * Exit codes: the contract scripts and CI rely on. `usage` (sysexits EX_USAGE): the command
+ * cannot run as given — a missing or broken dataset contract, a dataset name the rule refuses —
+ * and nothing was started or recorded.
+ */
+export const EXIT = { ok: 0, failed: 1, rejected: 2, usage: 64 } as const;
 
-/** A problem the user can fix: printed as `etl: <message>` without a stack, exit 1. */
+/** A problem the user can fix: printed as `etl: <message>` without a stack, exit 1 (or `exitCode`). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failed,
+  ) {
+    super(message);
+  }
 }

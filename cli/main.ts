@@ -4,14 +4,18 @@
  *
  * ```
  * etl init <file.csv> [--dataset NAME] [--schemas DIR] [--force] [--json]
- * etl run <file.csv> [--dataset NAME] [--engine duckdb|spark] [--json]
+ * etl contract check [NAME|FILE] [--schemas DIR] [--json]
+ * etl run <file.csv> [--dataset NAME] [--schemas DIR] [--engine duckdb|spark] [--json]
  * etl watch [--concurrency N]
  * etl runs [--status S] [--dataset D]      etl runs show <id>
  * etl redrive <id>
  * etl query "<SQL>"
  * etl reconcile
  * ```
- * Exit codes: 0 succeeded, 2 the file was rejected, 1 anything else failed.
+ * Exit codes: 0 succeeded, 2 the file was rejected, 64 a usage problem that started nothing (a
+ * missing or broken contract, a dataset name the rule refuses), 1 anything else failed.
+ * Contracts come from `--schemas DIR`, else $ETL_SCHEMAS, else ./schemas, else the shipped ones
+ * (cli/commands/shared.ts schemasDirOf).
  *
  * Tests call {@link main} in-process with their own {@link CliIo}; `bin/etl` runs this file.
  */
@@ -29,6 +33,7 @@ const ENGINES = ['duckdb', 'spark'] as const;
 const commands = {
   run: () => require('./commands/run') as typeof import('./commands/run'),
   init: () => require('./commands/init') as typeof import('./commands/init'),
+  contract: () => require('./commands/contract') as typeof import('./commands/contract'),
   runs: () => require('./commands/runs') as typeof import('./commands/runs'),
   redrive: () => require('./commands/redrive') as typeof import('./commands/redrive'),
   query: () => require('./commands/query') as typeof import('./commands/query'),
@@ -73,6 +78,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   };
   const engineOption = () =>
     new Option('--engine <engine>', 'transform engine for the Glue step').choices(ENGINES).default('duckdb');
+  const schemasOption = () =>
+    new Option(
+      '--schemas <dir>',
+      'contracts folder (default: $ETL_SCHEMAS, else ./schemas, else the shipped ones)',
+    );
 
   program
     .command('init')
@@ -91,10 +101,25 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     );
 
   program
+    .command('contract')
+    .description('dataset contracts (<schemas>/<dataset>.schema.json)')
+    .command('check')
+    .description(
+      'validate one contract (a dataset name or a file) or every one in the folder, without a run; exit 64 when one is invalid',
+    )
+    .argument('[target]', 'a dataset name or a contract file (default: every contract in the folder)')
+    .addOption(schemasOption())
+    .option('--json', 'print JSON')
+    .action(async (target: string | undefined, opts: { schemas?: string; json?: boolean }) => {
+      code = await commands.contract().contractCheckCommand(target, opts, io);
+    });
+
+  program
     .command('run')
     .description('put a CSV into the local landing area and run the pipeline on it')
     .argument('<file>', 'the CSV file')
     .option('--dataset <name>', "dataset (default: the file's folder name, when it has a contract)")
+    .addOption(schemasOption())
     .addOption(engineOption())
     .option('--json', 'print only one JSON object with the outcome')
     .option(
@@ -106,7 +131,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .action(
       async (
         file: string,
-        opts: { dataset?: string; engine: 'duckdb' | 'spark'; json?: boolean; wait: number },
+        opts: {
+          dataset?: string;
+          schemas?: string;
+          engine: 'duckdb' | 'spark';
+          json?: boolean;
+          wait: number;
+        },
       ) => {
         const r = remote();
         code = r
@@ -127,10 +158,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       (v) => positiveInt(v, '--settle-ms'),
       1000,
     )
+    .addOption(schemasOption())
     .addOption(engineOption())
     .option('--json', 'print one JSON line per finished run')
     .action(
-      async (opts: { concurrency: number; settleMs: number; engine: 'duckdb' | 'spark'; json?: boolean }) => {
+      async (opts: {
+        concurrency: number;
+        settleMs: number;
+        schemas?: string;
+        engine: 'duckdb' | 'spark';
+        json?: boolean;
+      }) => {
         localOnly('watch');
         code = await commands.watch().watchCommand({ ...opts, ...globals() }, io);
       },
@@ -167,9 +205,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .command('redrive')
     .description('resume a FAILED, TIMED_OUT or ABORTED run at the state that failed')
     .argument('<id>', 'run id')
+    .addOption(schemasOption())
     .addOption(engineOption())
     .option('--json', 'print only one JSON object with the outcome')
-    .action(async (id: string, opts: { engine: 'duckdb' | 'spark'; json?: boolean }) => {
+    .action(async (id: string, opts: { schemas?: string; engine: 'duckdb' | 'spark'; json?: boolean }) => {
       const r = remote();
       code = r
         ? await commands.remote().remoteRedrive(id, { ...r, ...opts }, io)
@@ -180,8 +219,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .command('query')
     .description('run SQL over the local lake (tables named as in the Glue catalog, e.g. registrations)')
     .argument('<sql>', 'one SQL statement')
+    .addOption(schemasOption())
     .option('--json', 'print JSON')
-    .action(async (sql: string, opts: { json?: boolean }) => {
+    .action(async (sql: string, opts: { schemas?: string; json?: boolean }) => {
       const r = remote();
       code = r
         ? await commands.remote().remoteQuery(sql, { ...r, ...opts }, io)
@@ -192,12 +232,15 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .command('reconcile')
     .description('start runs for landing files that have no finished run (missed events, killed runner)')
     .option('--concurrency <n>', 'runs at the same time', (v) => positiveInt(v, '--concurrency'), 4)
+    .addOption(schemasOption())
     .addOption(engineOption())
     .option('--json', 'print one JSON line per finished run')
-    .action(async (opts: { concurrency: number; engine: 'duckdb' | 'spark'; json?: boolean }) => {
-      localOnly('reconcile');
-      code = await commands.reconcile().reconcileCommand({ ...opts, ...globals() }, io);
-    });
+    .action(
+      async (opts: { concurrency: number; schemas?: string; engine: 'duckdb' | 'spark'; json?: boolean }) => {
+        localOnly('reconcile');
+        code = await commands.reconcile().reconcileCommand({ ...opts, ...globals() }, io);
+      },
+    );
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -206,7 +249,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.failed;
     if (e instanceof UsageError) {
       io.err(`etl: ${e.message}\n`);
-      return EXIT.failed;
+      return e.exitCode;
     }
     io.err(`etl: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return EXIT.failed;

@@ -19,7 +19,7 @@ import path from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { ContractError } from './errors';
-import { DATASET_NAME, datasetNameProblem } from './dataset-name';
+import { DATASET_NAME, datasetNameProblem, suggestedDatasetName } from './dataset-name';
 
 export const COLUMN_TYPES = [
   'string',
@@ -594,7 +594,7 @@ export function parseContract(dataset: string, text: string, file: string): Data
       file,
       '',
       `dataset name "${dataset}" is not allowed: ${nameProblem}`,
-      `rename the file to <name>.schema.json with a name that follows the rule (the dataset is the file name and the folder after incoming/)`,
+      `rename the file to ${suggestedDatasetName(dataset) ?? '<name>'}.schema.json (the dataset is the file name and the folder after incoming/)`,
     );
   }
   let doc: Record<string, unknown>;

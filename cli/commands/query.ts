@@ -4,21 +4,22 @@
 import { lakeTables, queryLake } from '../../local/lake-query';
 import { EXIT, UsageError, type CliIo } from '../io';
 import { cellText, table } from '../render';
-import { homeOf, type HomeFlag } from './shared';
+import { homeOf, schemasDirOf, type HomeFlag, type SchemasFlag } from './shared';
 
 export async function queryCommand(
   sql: string,
-  opts: HomeFlag & { json?: boolean },
+  opts: HomeFlag & SchemasFlag & { json?: boolean },
   io: CliIo,
 ): Promise<number> {
   const home = homeOf(opts, io);
-  if (lakeTables(home.lakeDir).length === 0)
+  const schemasDir = schemasDirOf(opts, io).dir;
+  if (lakeTables(home.lakeDir, schemasDir).length === 0)
     throw new UsageError(`no tables yet in ${home.lakeDir}: run a file first (etl run <file.csv>)`);
   let result;
   try {
-    result = await queryLake(home.lakeDir, sql);
+    result = await queryLake(home.lakeDir, sql, schemasDir);
   } catch (e) {
-    const tables = lakeTables(home.lakeDir)
+    const tables = lakeTables(home.lakeDir, schemasDir)
       .map((t) => t.table)
       .join(', ');
     throw new UsageError(`query failed: ${(e as Error).message}\n  tables: ${tables}`);

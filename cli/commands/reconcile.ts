@@ -5,6 +5,7 @@
  * and redriven from the state it was in. Files with a FAILED run are listed with the redrive
  * command, not re-run (a redrive resumes where it failed).
  */
+import { checkLandingKey } from '../../core/layout';
 import { landingFiles, landingObject } from '../../local/landing-files';
 import { objectCreatedEvent } from '../../local/landing';
 import { readFaultFile } from '../../local/faults';
@@ -14,7 +15,8 @@ import { WorkQueue } from '../../local/work-queue';
 import { EXIT, type CliIo } from '../io';
 import { runResultView, shortPath } from '../render';
 import { markAborted } from './redrive';
-import { openPipeline, type PipelineFlags } from './shared';
+import { brokenContract } from './contract';
+import { openPipeline, schemasDirOf, type PipelineFlags } from './shared';
 import { outcomeLine } from './watch';
 
 export interface ReconcileFlags extends PipelineFlags {
@@ -37,6 +39,8 @@ export async function reconcileCommand(opts: ReconcileFlags, io: CliIo): Promise
   const decisions: Decision[] = [];
   const records = runs.list();
   let failed = 0;
+  const contracts = schemasDirOf(opts, io);
+  let heldForContract = 0;
 
   for (const file of landingFiles(home)) {
     const object = await landingObject(store, home, file);
@@ -89,6 +93,20 @@ export async function reconcileCommand(opts: ReconcileFlags, io: CliIo): Promise
           faults: readFaultFile(home.faultsFile),
         });
     }
+    const check = checkLandingKey(key);
+    const broken = start && check.ok ? brokenContract(check.dataset, contracts, io.cwd) : undefined;
+    if (broken !== undefined) {
+      // A usage problem, not a run: nothing is started, no record, the file stays in landing.
+      decision = {
+        file,
+        key,
+        action: 'skipped',
+        why: `not run: the contract of dataset "${check.ok ? check.dataset : ''}" is broken: ${broken}`,
+      };
+      start = undefined;
+      heldForContract += 1;
+      if (opts.json) io.err(`etl reconcile: ${key}: ${decision.why}\n`);
+    }
     decisions.push(decision);
     if (!opts.json) io.out(`${decision.action.padEnd(10)} ${key}  ${decision.why}\n`);
     if (start) {
@@ -114,7 +132,8 @@ export async function reconcileCommand(opts: ReconcileFlags, io: CliIo): Promise
         : `reconciled: ${n('started')} started, ${n('redriven')} redriven, ${n('skipped')} skipped, ${n('unmappable')} unmappable\n`,
     );
   }
-  return failed > 0 ? EXIT.failed : EXIT.ok;
+  // A broken contract is a usage problem (64), as for `etl run`; it wins over failed runs (1).
+  return heldForContract > 0 ? EXIT.usage : failed > 0 ? EXIT.failed : EXIT.ok;
 }
 
 function lastState(record: RunRecord): string {

@@ -10,6 +10,7 @@ import type { RemoteStack } from '../../remote';
 import { EXIT, UsageError, type CliIo } from '../io';
 import { formatDuration, runGraphLines, table } from '../render';
 import { datasetFor } from './run';
+import { schemasDirOf, type SchemasFlag } from './shared';
 
 export interface RemoteFlags {
   readonly stack: string;
@@ -60,13 +61,14 @@ async function withStack(
 /** `etl run <file> --stack S`: upload to the landing bucket; the deployed trigger starts the run. */
 export function remoteRun(
   file: string,
-  flags: RemoteFlags & { dataset?: string; wait?: number },
+  flags: RemoteFlags & SchemasFlag & { dataset?: string; wait?: number },
   io: CliIo,
 ): Promise<number> {
   return withStack(flags, async (remote, api) => {
     const source = path.resolve(io.cwd, file);
-    const dataset = datasetFor(source, flags.dataset);
-    const put = await api.uploadFile(remote, source, dataset);
+    const contracts = schemasDirOf(flags, io);
+    const { dataset } = datasetFor(source, flags.dataset, contracts, io);
+    const put = await api.uploadFile(remote, source, dataset, { schemasDir: contracts.dir });
     if (!flags.json)
       io.out(`uploaded s3://${put.bucket}/${put.key}${put.versionId ? ` (version ${put.versionId})` : ''}\n`);
     const waitMs = (flags.wait ?? 30) * 1000;

@@ -3,40 +3,54 @@
  * S3 would (a new version), builds the EventBridge event AWS would send, runs the state machine,
  * shows one line per state and a summary.
  */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { listDatasets } from '../../core/contract';
+import { contractFileOf, listDatasets, type DatasetContract } from '../../core/contract';
+import { DATASET_NAME } from '../../core/dataset-name';
 import { checkLandingKey } from '../../core/layout';
 import { readFaultFile } from '../../local/faults';
 import { landingKeyFor, objectCreatedEvent, putInLanding } from '../../local/landing';
-import { UsageError, type CliIo } from '../io';
+import { EXIT, UsageError, type CliIo } from '../io';
 import { shortPath } from '../render';
-import { openPipeline, reportRun, type PipelineFlags } from './shared';
+import { contractForRun } from './contract';
+import { openPipeline, reportRun, schemasDirOf, type ContractsDir, type PipelineFlags } from './shared';
 
 export interface RunFlags extends PipelineFlags {
   readonly dataset?: string;
 }
 
 /**
- * The dataset a file belongs to: `--dataset`; else its folder's name when that has a contract
- * (`data/registrations/2024-06.csv`); else its own name's stem when that has one
+ * The dataset a file belongs to, with its contract: `--dataset`; else its folder's name when that
+ * has a contract (`data/registrations/2024-06.csv`); else its own name's stem when that has one
  * (`samples/registrations.csv`).
+ * @throws UsageError (exit 64) naming why: a name the rule refuses, no contract (with the known
+ *   datasets and `etl init` as the fix), or a broken contract (file, pointer, column, fix)
  */
-export function datasetFor(file: string, explicit: string | undefined): string {
-  const datasets = listDatasets();
-  const list = datasets.length > 0 ? datasets.join(', ') : '(none: add schemas/<dataset>.schema.json)';
-  if (explicit !== undefined) {
-    if (!datasets.includes(explicit))
-      throw new UsageError(`no contract for dataset "${explicit}". Datasets with a contract: ${list}`);
-    return explicit;
-  }
+export function datasetFor(
+  file: string,
+  explicit: string | undefined,
+  contracts: ContractsDir,
+  io: CliIo,
+): { dataset: string; contract: DatasetContract } {
+  if (explicit !== undefined)
+    return { dataset: explicit, contract: contractForRun(explicit, contracts, io, file) };
   const folder = path.basename(path.dirname(file));
-  if (datasets.includes(folder)) return folder;
   const stem = path.basename(file).replace(/\.[^.]*$/, '');
-  if (datasets.includes(stem)) return stem;
+  for (const candidate of [folder, stem]) {
+    if (DATASET_NAME.test(candidate) && existsSync(contractFileOf(candidate, contracts.dir)))
+      return { dataset: candidate, contract: contractForRun(candidate, contracts, io, file) };
+  }
+  let datasets: string[] = [];
+  try {
+    datasets = listDatasets(contracts.dir);
+  } catch {
+    // no contracts folder: said below
+  }
+  const list = datasets.length > 0 ? datasets.join(', ') : 'none';
   throw new UsageError(
-    `cannot tell the dataset of ${file}: neither its folder "${folder}" nor its name is a dataset. ` +
-      `Pass --dataset <name>; datasets with a contract: ${list}`,
+    `cannot tell the dataset of ${shortPath(file, io.cwd)}: neither its folder "${folder}" nor its name "${stem}" has a contract in ${shortPath(contracts.dir, io.cwd)} (${contracts.origin}; datasets with a contract there: ${list}). ` +
+      `Fix: pass --dataset <name>, or write a contract with \`etl init ${shortPath(file, io.cwd)} --dataset <name>\``,
+    EXIT.usage,
   );
 }
 
@@ -49,7 +63,8 @@ export async function runCommand(file: string, opts: RunFlags, io: CliIo): Promi
     throw new UsageError(`${file}: no such file. Give the path of a CSV file.`);
   }
   if (!isFile) throw new UsageError(`${file} is not a file. Give the path of a CSV file.`);
-  const dataset = datasetFor(source, opts.dataset);
+  // Before anything is put in landing: a missing or broken contract starts no run and leaves no record.
+  const { dataset } = datasetFor(source, opts.dataset, schemasDirOf(opts, io), io);
   const key = landingKeyFor(dataset, source);
   const check = checkLandingKey(key);
   if (!check.ok)

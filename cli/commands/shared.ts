@@ -2,6 +2,9 @@
  * What the local commands share: opening the local pipeline with progress wired to the terminal,
  * and ending a run with its summary (or its `--json` object) and exit code.
  */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_SCHEMAS_DIR } from '../../core/contract';
 import { resolveHome, type EtlHome } from '../../local/home';
 import { createLocalPipeline, type EngineName, type LocalPipeline } from '../../local/pipeline';
 import type { RunRecord } from '../../local/run-record';
@@ -16,7 +19,34 @@ export function homeOf(opts: HomeFlag, io: CliIo): EtlHome {
   return resolveHome({ ...(opts.home !== undefined && { home: opts.home }), env: io.env, cwd: io.cwd });
 }
 
-export interface PipelineFlags extends HomeFlag {
+export interface SchemasFlag {
+  /** `--schemas DIR`: the folder of `<dataset>.schema.json` contracts. */
+  readonly schemas?: string;
+}
+
+/** Where the contracts are read from, and what chose it (for messages). */
+export interface ContractsDir {
+  readonly dir: string;
+  readonly origin: '--schemas' | '$ETL_SCHEMAS' | './schemas' | 'the shipped contracts';
+}
+
+const isDir = (dir: string) => existsSync(dir) && statSync(dir).isDirectory();
+
+/**
+ * The contracts folder: `--schemas DIR`, else `$ETL_SCHEMAS`, else `./schemas` of the working
+ * directory when it exists, else the contracts shipped with the CLI (the sample's registrations
+ * ...), so `etl run samples/registrations.csv` works from any folder. From the repository root
+ * `./schemas` is the shipped folder itself.
+ */
+export function schemasDirOf(opts: SchemasFlag, io: CliIo): ContractsDir {
+  if (opts.schemas !== undefined) return { dir: path.resolve(io.cwd, opts.schemas), origin: '--schemas' };
+  if (io.env.ETL_SCHEMAS) return { dir: path.resolve(io.cwd, io.env.ETL_SCHEMAS), origin: '$ETL_SCHEMAS' };
+  const local = path.resolve(io.cwd, 'schemas');
+  if (isDir(local)) return { dir: local, origin: './schemas' };
+  return { dir: DEFAULT_SCHEMAS_DIR, origin: 'the shipped contracts' };
+}
+
+export interface PipelineFlags extends HomeFlag, SchemasFlag {
   readonly engine?: EngineName;
   readonly json?: boolean;
 }
@@ -37,6 +67,7 @@ export function openPipeline(
   const notices = new Map<string, string[]>();
   return createLocalPipeline({
     home,
+    schemasDir: schemasDirOf(opts, io).dir,
     validateDefinition: io.env.ETL_VALIDATE_ASL === '1',
     ...(opts.engine && { engine: opts.engine }),
     ...(!quiet && {

@@ -12,6 +12,7 @@
  * so a second upload under a name already archived runs too.
  */
 import { mkdirSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { checkLandingKey } from '../../core/layout';
 import { landingFiles, landingObject } from '../../local/landing-files';
 import { objectCreatedEvent } from '../../local/landing';
 import { readFaultFile } from '../../local/faults';
@@ -19,7 +20,8 @@ import type { RunRecord } from '../../local/run-record';
 import { WorkQueue } from '../../local/work-queue';
 import { EXIT, type CliIo } from '../io';
 import { runResultView, shortPath } from '../render';
-import { openPipeline, type PipelineFlags } from './shared';
+import { brokenContract } from './contract';
+import { openPipeline, schemasDirOf, type PipelineFlags } from './shared';
 
 export interface WatchFlags extends PipelineFlags {
   readonly concurrency: number;
@@ -70,6 +72,12 @@ export async function watchCommand(opts: WatchFlags, io: CliIo): Promise<number>
   const started = new Set<string>();
   /** Files already looked at, by path, as they were then: a rescan skips them while unchanged. */
   const handled = new Map<string, Stats>();
+  /**
+   * Files held back because their dataset's contract is broken (file → dataset and the error):
+   * no run is started or recorded; they run once the contract loads again.
+   */
+  const heldForContract = new Map<string, { dataset: string; error: string }>();
+  const contracts = schemasDirOf(opts, io);
 
   // Run records written by other processes (etl run, etl reconcile) count too; reading them all
   // for every file would be O(files²), so one read serves every check for a short while.
@@ -94,6 +102,17 @@ export async function watchCommand(opts: WatchFlags, io: CliIo): Promise<number>
     }
     const { key, info } = object;
     if (alreadyRun(key, info.versionId)) return;
+    const check = checkLandingKey(key);
+    const broken = check.ok ? brokenContract(check.dataset, contracts, io.cwd) : undefined;
+    if (check.ok && broken !== undefined) {
+      if (heldForContract.get(file)?.error !== broken)
+        io.err(
+          `etl watch: ${key} waits in landing, not run: the contract of dataset "${check.dataset}" is broken: ${broken}. It runs once the contract is fixed (check it with \`etl contract check ${check.dataset}\`)\n`,
+        );
+      heldForContract.set(file, { dataset: check.dataset, error: broken });
+      return;
+    }
+    heldForContract.delete(file);
     started.add(`${key}#${info.versionId}`);
     queue.push(async () => {
       const handle = runtime.start(objectCreatedEvent(home.landingBucket, info), {
@@ -141,6 +160,11 @@ export async function watchCommand(opts: WatchFlags, io: CliIo): Promise<number>
   /** Every trigger file in the dataset folders that is new or changed since it was last handled. */
   const rescan = () => {
     const present = new Set(landingFiles(home));
+    // A file held for a broken contract is looked at again once that contract loads (or is gone).
+    for (const [file, held] of heldForContract) {
+      if (!present.has(file)) heldForContract.delete(file);
+      else if (brokenContract(held.dataset, contracts, io.cwd) !== held.error) handled.delete(file);
+    }
     for (const file of handled.keys()) if (!present.has(file)) handled.delete(file);
     for (const file of present) {
       if (timers.has(file)) continue; // already settling
@@ -180,5 +204,6 @@ export async function watchCommand(opts: WatchFlags, io: CliIo): Promise<number>
   await queue.idle();
   pipeline.close();
   if (!opts.json) io.out('stopped\n');
-  return EXIT.ok;
+  // Files still held for a broken contract: a usage problem (exit 64), as `etl run` reports it.
+  return heldForContract.size > 0 ? EXIT.usage : EXIT.ok;
 }

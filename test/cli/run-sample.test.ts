@@ -164,7 +164,7 @@ describe('etl run samples/registrations.csv', () => {
         currency: w.currency,
         quantity: w.quantity,
         registered_us: String(epochMicros(w.registered_at!)),
-        attendee_notes: w.notes,
+        attendee_notes: w.attendee_notes, // staging is keyed by output name (the CSV header "notes")
       });
     }
   });
