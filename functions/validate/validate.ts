@@ -138,7 +138,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
       'UNKNOWN_DATASET',
       key,
       `there is no contract for dataset "${dataset}"`,
-      `upload into a folder of a known dataset (${listDatasets(schemasDir).join(', ') || 'none yet'}), or add schemas/${dataset}.schema.json`,
+      `upload into a folder of a known dataset (${listDatasets(schemasDir).join(', ') || 'none yet'}), or add the contract ${dataset}.schema.json to the contracts folder (\`etl init <file.csv> --dataset ${dataset}\` writes one) and upload again`,
       { dataset },
     );
   }
