@@ -8,7 +8,7 @@
  * plus a sanitised stem), so no key text ever reaches a filesystem path, an S3 prefix or SQL.
  */
 import { createHash } from 'node:crypto';
-import { DATASET_NAME } from './dataset-name';
+import { DATASET_NAME, datasetNameProblem } from './dataset-name';
 
 export const LANDING_PREFIX = 'incoming/';
 export const MAX_KEY_BYTES = 1024;
@@ -71,8 +71,8 @@ export function checkLandingKey(key: string): KeyCheck {
   if (!DATASET_NAME.test(dataset)) {
     return {
       ok: false,
-      problem: `"${dataset}" is not a valid dataset name`,
-      fix: 'use the lower-case name of a contract under schemas/',
+      problem: `"${dataset}" is not a valid dataset name: ${datasetNameProblem(dataset)}`,
+      fix: 'upload into the folder named like the dataset contract (<dataset>.schema.json)',
     };
   }
   for (const seg of segments.slice(1)) {
