@@ -1,5 +1,5 @@
 /**
- * One Logger, one Metrics and one Tracer for every step, created once and imported (never per
+ * One Logger and one Metrics for every step (the Tracer is in core/tracer.ts), created once and imported (never per
  * handler), as Powertools' own examples do (`examples/app/commons/powertools`). Each
  * `functions/<step>/handler.ts` attaches them with Middy: `injectLambdaContext` (request id and
  * cold start on every log line), `logMetrics` (the flush, and the ColdStart metric) and
@@ -13,7 +13,6 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
 export const SERVICE_NAME = 'serverless-etl';
 /** The one metric namespace for the whole pipeline (dashboards and alarms key on it). */
@@ -23,7 +22,6 @@ export const logger = new Logger({ serviceName: SERVICE_NAME });
 // Metrics' own warnings (e.g. "No application metrics to publish") go through the Logger: structured
 // on AWS, and silenced with the log level locally instead of printed to the terminal.
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, logger });
-export const tracer = new Tracer({ serviceName: SERVICE_NAME });
 
 export interface RunKeys {
   readonly dataset?: string;

@@ -12,7 +12,8 @@ import middy from '@middy/core';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { requireStepEnv } from '../../adapters/aws/step-env';
-import { logger, metrics, tracer } from '../../core/instrumentation';
+import { logger, metrics } from '../../core/instrumentation';
+import { tracer } from '../../core/tracer';
 import type { ArchiveInput, ArchiveResult } from './archive';
 import { createArchiveStep } from './step';
 

@@ -10,7 +10,8 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { requireStepEnv } from '../../adapters/aws/step-env';
-import { logger, metrics, tracer } from '../../core/instrumentation';
+import { logger, metrics } from '../../core/instrumentation';
+import { tracer } from '../../core/tracer';
 import type { CheckStillLatestInput, CheckStillLatestResult } from './check-still-latest';
 import { createCheckStillLatestStep } from './step';
 

@@ -12,7 +12,8 @@ import middy from '@middy/core';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
-import { logger, metrics, tracer } from '../../core/instrumentation';
+import { logger, metrics } from '../../core/instrumentation';
+import { tracer } from '../../core/tracer';
 import type { QuarantineInput, QuarantineResult } from './quarantine';
 import { createQuarantineStep } from './step';
 

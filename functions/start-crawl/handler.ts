@@ -9,7 +9,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { GlueCatalog } from '../../adapters/aws/glue-catalog';
-import { logger, metrics, tracer } from '../../core/instrumentation';
+import { logger, metrics } from '../../core/instrumentation';
+import { tracer } from '../../core/tracer';
 import type { CrawlResult, StartCrawlInput } from './start-crawl';
 import { createStartCrawlStep } from './step';
 

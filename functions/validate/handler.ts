@@ -11,7 +11,8 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
-import { logger, metrics, tracer } from '../../core/instrumentation';
+import { logger, metrics } from '../../core/instrumentation';
+import { tracer } from '../../core/tracer';
 import type { ValidateInput, ValidateResult } from '../../core/steps';
 import { createValidateStep } from './step';
 

@@ -15,7 +15,8 @@ import { AthenaQueryEngine } from '../../adapters/aws/athena-query-engine';
 import { DynamoDbLedger } from '../../adapters/aws/dynamodb-ledger';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
-import { logger, metrics, tracer } from '../../core/instrumentation';
+import { logger, metrics } from '../../core/instrumentation';
+import { tracer } from '../../core/tracer';
 import type { VerifyInput, VerifyResult } from './verify';
 import { createVerifyStep } from './step';
 

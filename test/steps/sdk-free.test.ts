@@ -21,11 +21,12 @@ const STEP_FACTORIES = readdirSync(path.join(REPO, 'functions'), { withFileTypes
 function sdkFilesLoadedBy(modules: readonly string[]): Record<string, string[]> {
   const script = `
     const loaded = {};
-    const sdk = () => Object.keys(require.cache).filter((k) => k.includes('/@aws-sdk/'));
+    // The AWS SDK, and the X-Ray SDK the Powertools Tracer loads (core/tracer.ts, AWS entries only).
+    const sdk = () => Object.keys(require.cache).filter((k) => k.includes('/@aws-sdk/') || k.includes('/aws-xray-sdk'));
     for (const m of JSON.parse(process.argv[1])) {
       const before = new Set(sdk());
       require(require('node:path').resolve(m));
-      loaded[m] = sdk().filter((k) => !before.has(k)).map((k) => k.slice(k.indexOf('@aws-sdk/')));
+      loaded[m] = sdk().filter((k) => !before.has(k)).map((k) => k.slice(k.lastIndexOf('node_modules/') + 'node_modules/'.length));
     }
     process.stdout.write(JSON.stringify(loaded));
   `;
@@ -78,5 +79,13 @@ test('the check sees the SDK when a module does load it (an AWS adapter)', () =>
 
   expect(loaded['adapters/aws/s3-object-store.ts']).toEqual(
     expect.arrayContaining([expect.stringMatching(/^@aws-sdk\/client-s3\//)]),
+  );
+});
+
+test('the check sees the X-Ray SDK the Tracer loads, which only the AWS entries import', () => {
+  const loaded = sdkFilesLoadedBy(['core/tracer.ts']);
+
+  expect(loaded['core/tracer.ts']).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^aws-xray-sdk-core\//)]),
   );
 });
