@@ -9,9 +9,17 @@
 import { DATASET_NAME, type ColumnSpec, type ColumnType, type DatasetContract } from './contract';
 import { TransformFailedError } from './errors';
 
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 /** Staging column holding the 1-based CSV line the row started on (dedupe tie-breaker). */
 export const LINE_COLUMN = '_line';
+
+/**
+ * What a partition folder value may be (`<name>=<value>/`): safe in S3 keys, Hive folders, Spark
+ * and DuckDB alike, and never starting with `_`, so no engine sentinel (`__HIVE_DEFAULT_PARTITION__`)
+ * can pass for one. Day, month and year values (`2024-07-14`, `2024-07`, `2024`) all match it; a
+ * string partition value that does not is a row error in validate and fails the transform.
+ */
+export const PARTITION_VALUE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
 /** A column's SQL type; `precision` and `scale` are set for decimals only. */
 export interface PlanType {
@@ -21,7 +29,7 @@ export interface PlanType {
 }
 
 export interface PlanColumn extends PlanType {
-  /** Column name in staging (the CSV header name). */
+  /** Column name in staging. Equal to `name` in plan v2 (staging is keyed by the output name). */
   readonly source: string;
   /** Column name in the curated table. */
   readonly name: string;
@@ -31,6 +39,32 @@ export interface PlanOrder {
   /** A staging column name, or `_line`. */
   readonly column: string;
   readonly direction: 'asc' | 'desc';
+}
+
+export type PartitionGranularity = 'day' | 'month' | 'year';
+
+/**
+ * Hive-style `<name>=<value>/` folders. The value is derived from the `source` column:
+ *
+ * | kind      | granularity | value                            | `source` inside the files |
+ * |-----------|-------------|----------------------------------|---------------------------|
+ * | date      | day         | YYYY-MM-DD (the column itself)   | no (`name` === `source`)  |
+ * | date      | month/year  | YYYY-MM / YYYY                   | yes (`keepColumn`)        |
+ * | timestamp | day/month/year | YYYY-MM-DD / YYYY-MM / YYYY of the UTC instant | yes (`keepColumn`) |
+ * | string    | null        | the value (must match {@link PARTITION_VALUE}) | no (`name` === `source`) |
+ *
+ * The partition key itself is never inside the files: it is the folder.
+ */
+export interface PlanPartition {
+  /** The staging/output column the value derives from. */
+  readonly source: string;
+  /** The partition key (folder name). */
+  readonly name: string;
+  readonly kind: 'date' | 'timestamp' | 'string';
+  /** null for string partitions. */
+  readonly granularity: PartitionGranularity | null;
+  /** true when `source` stays inside the files (derived partitions). */
+  readonly keepColumn: boolean;
 }
 
 export interface TransformPlan {
@@ -45,15 +79,19 @@ export interface TransformPlan {
    * decimals numerically), never as text. `_line` is not listed; it is always an integer.
    */
   readonly stagingTypes: Readonly<Record<string, PlanType>>;
-  /** Output columns in order, drops removed, partition column included (it is written as the folder). */
+  /**
+   * Output columns in order, drops removed. A partition column that is the folder (date by day,
+   * string) is listed too, but written only as the folder; see {@link fileColumns}.
+   */
   readonly columns: readonly PlanColumn[];
   /**
    * Keep one row per key: the first after sorting by `orderBy` (nulls last in every direction).
-   * The last entry is always `_line`, so exact ties are broken deterministically.
+   * The last entry is always `_line`, so exact ties are broken deterministically. null: the
+   * contract has no key, every row is kept (exact duplicate lines included).
    */
-  readonly dedupe: { readonly key: readonly string[]; readonly orderBy: readonly PlanOrder[] };
-  /** Hive-style `<name>=YYYY-MM-DD/` folders; the column is not repeated inside the files. */
-  readonly partition: { readonly source: string; readonly name: string };
+  readonly dedupe: { readonly key: readonly string[]; readonly orderBy: readonly PlanOrder[] } | null;
+  /** null: no partition, one object per source file directly under `curated/<dataset>/`. */
+  readonly partition: PlanPartition | null;
   readonly output: {
     readonly format: 'parquet';
     readonly compression: 'snappy';
@@ -63,7 +101,7 @@ export interface TransformPlan {
 
 /** Compiles a contract to its plan. Pure and deterministic: same contract, same JSON. */
 export function compilePlan(contract: DatasetContract): TransformPlan {
-  const part = contract.columns.find((c) => c.name === contract.partition.column)!;
+  const p = contract.partition;
   return {
     planVersion: PLAN_VERSION,
     dataset: contract.dataset,
@@ -72,17 +110,50 @@ export function compilePlan(contract: DatasetContract): TransformPlan {
     stagingTypes: Object.fromEntries(contract.columns.map((c) => [c.name, typeOf(c)])),
     columns: contract.columns
       .filter((c) => !c.drop)
-      .map((c) => ({ source: c.name, name: c.outputName, ...typeOf(c) })),
-    dedupe: {
-      key: [...contract.primaryKey],
-      orderBy: [
-        ...contract.dedupe.orderBy.map((o) => ({ column: o.column, direction: o.direction })),
-        { column: LINE_COLUMN, direction: contract.dedupe.tieBreaker === 'lastLine' ? 'desc' : 'asc' },
-      ],
-    },
-    partition: { source: part.name, name: part.outputName },
+      .map((c) => ({ source: c.name, name: c.name, ...typeOf(c) })),
+    dedupe:
+      contract.primaryKey.length === 0
+        ? null
+        : {
+            key: [...contract.primaryKey],
+            orderBy: [
+              ...contract.dedupe.orderBy.map((o) => ({ column: o.column, direction: o.direction })),
+              {
+                column: LINE_COLUMN,
+                direction: contract.dedupe.tieBreaker === 'lastLine' ? 'desc' : 'asc',
+              },
+            ],
+          },
+    partition: p
+      ? {
+          source: p.column,
+          name: p.name,
+          kind: p.kind,
+          granularity: p.kind === 'string' ? null : p.granularity,
+          keepColumn: p.keepColumn,
+        }
+      : null,
     output: { format: 'parquet', compression: 'snappy', timestampUnit: 'micros' },
   };
+}
+
+/**
+ * The output columns written inside the Parquet files, in order: `plan.columns` without a
+ * partition column that is only the folder (date by day, string). Both engines and the catalogs
+ * use this one rule.
+ */
+export function fileColumns(plan: TransformPlan): PlanColumn[] {
+  const p = plan.partition;
+  return plan.columns.filter((c) => !p || p.keepColumn || c.source !== p.source);
+}
+
+/**
+ * The partition key's type in the catalog: `date` for day partitions (of a date, or of a
+ * timestamp's UTC day), `string` for month, year and string partitions. undefined: no partition.
+ */
+export function partitionKeyType(plan: TransformPlan): 'date' | 'string' | undefined {
+  if (!plan.partition) return undefined;
+  return plan.partition.granularity === 'day' ? 'date' : 'string';
 }
 
 function typeOf(c: ColumnSpec): PlanType {
@@ -158,6 +229,8 @@ export function checkPlan(value: unknown, source: string): TransformPlan {
     fail('/planVersion', `is ${JSON.stringify(p.planVersion)}, this engine runs ${PLAN_VERSION}`, recompile);
   if (typeof p.dataset !== 'string' || !DATASET_NAME.test(p.dataset))
     fail('/dataset', `${JSON.stringify(p.dataset)} is not a dataset name`, recompile);
+  if (typeof p.table !== 'string' || !IDENTIFIER.test(p.table))
+    fail('/table', `${JSON.stringify(p.table)} is not an identifier`, recompile);
   if (!Array.isArray(p.stagingColumns) || p.stagingColumns.length === 0)
     fail('/stagingColumns', 'is missing or empty', recompile);
   if (typeof p.stagingTypes !== 'object' || p.stagingTypes === null)
@@ -191,26 +264,37 @@ export function checkPlan(value: unknown, source: string): TransformPlan {
       fail(`/columns/${i}/source`, `"${c.source}" is not a staging column`, recompile);
     if (typeof c.name !== 'string' || !IDENTIFIER.test(c.name) || names.has(c.name))
       fail(`/columns/${i}/name`, `${JSON.stringify(c.name)} is not a distinct identifier`, recompile);
+    if (c.name !== c.source)
+      fail(
+        `/columns/${i}`,
+        `source "${c.source}" differs from name "${c.name}" (staging is keyed by name)`,
+        recompile,
+      );
     names.add(c.name);
     isType(c, `/columns/${i}`);
   });
-  if (!p.dedupe || !Array.isArray(p.dedupe.key) || p.dedupe.key.length === 0)
-    fail('/dedupe/key', 'is missing or empty', recompile);
-  p.dedupe.key.forEach((k, i) => {
-    if (!p.columns.some((c) => c.source === k))
-      fail(`/dedupe/key/${i}`, `"${k}" is not an output column`, recompile);
-  });
-  if (!Array.isArray(p.dedupe.orderBy) || p.dedupe.orderBy.at(-1)?.column !== LINE_COLUMN)
-    fail('/dedupe/orderBy', `must end with ${LINE_COLUMN} so ties are broken deterministically`, recompile);
-  p.dedupe.orderBy.forEach((o, i) => {
-    if (o.column !== LINE_COLUMN && !staged.has(o.column))
-      fail(`/dedupe/orderBy/${i}/column`, `"${o.column}" is not a staging column`, recompile);
-    if (o.direction !== 'asc' && o.direction !== 'desc')
-      fail(`/dedupe/orderBy/${i}/direction`, 'must be "asc" or "desc"', recompile);
-  });
-  const part = p.columns.find((c) => c.source === p.partition?.source);
-  if (!part || part.name !== p.partition.name || part.type !== 'date')
-    fail('/partition', 'must name an output date column (source and name)', recompile);
+  const outputs = new Set(p.columns.map((c) => c.source));
+  if (p.dedupe === undefined || (p.dedupe !== null && typeof p.dedupe !== 'object'))
+    fail('/dedupe', 'must be an object or null (no key: every row kept)', recompile);
+  if (p.dedupe !== null) {
+    if (!Array.isArray(p.dedupe.key) || p.dedupe.key.length === 0)
+      fail('/dedupe/key', 'is missing or empty (a plan without a key has "dedupe": null)', recompile);
+    p.dedupe.key.forEach((k, i) => {
+      if (!outputs.has(k)) fail(`/dedupe/key/${i}`, `"${k}" is not an output column`, recompile);
+    });
+    if (!Array.isArray(p.dedupe.orderBy) || p.dedupe.orderBy.at(-1)?.column !== LINE_COLUMN)
+      fail('/dedupe/orderBy', `must end with ${LINE_COLUMN} so ties are broken deterministically`, recompile);
+    p.dedupe.orderBy.forEach((o, i) => {
+      if (o.column !== LINE_COLUMN && !staged.has(o.column))
+        fail(`/dedupe/orderBy/${i}/column`, `"${o.column}" is not a staging column`, recompile);
+      if (o.direction !== 'asc' && o.direction !== 'desc')
+        fail(`/dedupe/orderBy/${i}/direction`, 'must be "asc" or "desc"', recompile);
+    });
+  }
+  if (p.partition === undefined || (p.partition !== null && typeof p.partition !== 'object'))
+    fail('/partition', 'must be an object or null (no partition)', recompile);
+  if (p.partition !== null)
+    checkPartition(p.partition, p.columns, (where, problem) => fail(where, problem, recompile));
   if (
     p.output?.format !== 'parquet' ||
     p.output.compression !== 'snappy' ||
@@ -218,6 +302,45 @@ export function checkPlan(value: unknown, source: string): TransformPlan {
   )
     fail('/output', 'must be parquet, snappy, micros', recompile);
   return p;
+}
+
+/** The partition rules of the plan v2 table (see {@link PlanPartition}); `fail` throws. */
+function checkPartition(
+  part: PlanPartition,
+  columns: readonly PlanColumn[],
+  fail: (where: string, problem: string) => never,
+): void {
+  const column = columns.find((c) => c.source === part.source);
+  if (!column) fail('/partition/source', `${JSON.stringify(part.source)} is not an output column`);
+  if (typeof part.name !== 'string' || !IDENTIFIER.test(part.name))
+    fail('/partition/name', `${JSON.stringify(part.name)} is not an identifier`);
+  if (part.kind !== column!.type)
+    fail(
+      '/partition/kind',
+      `is ${JSON.stringify(part.kind)}, but column "${part.source}" is ${column!.type}`,
+    );
+  if (part.kind === 'string') {
+    if (part.granularity !== null) fail('/partition/granularity', 'must be null for a string partition');
+  } else if (part.kind === 'date' || part.kind === 'timestamp') {
+    if (!['day', 'month', 'year'].includes(part.granularity as string))
+      fail('/partition/granularity', `${JSON.stringify(part.granularity)} is not day, month or year`);
+  } else {
+    fail('/partition/kind', `${JSON.stringify(part.kind)} is not date, timestamp or string`);
+  }
+  // The column is the folder exactly when the folder value is the column's own value.
+  const isFolder = part.kind === 'string' || (part.kind === 'date' && part.granularity === 'day');
+  if (part.keepColumn !== !isFolder)
+    fail(
+      '/partition/keepColumn',
+      `must be ${!isFolder} for a ${part.kind} partition by ${part.granularity ?? 'value'}`,
+    );
+  // A key named after its own column is that column moved to the folder; any other name must not
+  // collide with a column inside the files.
+  if ((part.keepColumn || part.name !== part.source) && columns.some((c) => c.name === part.name))
+    fail(
+      '/partition/name',
+      `"${part.name}" is also an output column; give the partition key a name of its own`,
+    );
 }
 
 /** Parses plan JSON (staging's plan.json) and checks it; `source` names the file in errors. */

@@ -77,8 +77,15 @@ export interface TransformManifest {
   readonly engine: 'glue' | 'spark' | 'duckdb';
   readonly rowsIn: number;
   readonly rowsOut: number;
+  /** rowsIn − rowsOut: rows that lost the dedupe on their key (0 when the plan has no key). */
   readonly duplicatesDropped: number;
-  /** Partition values (YYYY-MM-DD) written. */
+  /**
+   * Staging rows equal to an earlier row in every staging column except `_line` (exact duplicate
+   * lines), counted whether or not there is a key: with no key they are all kept, with a key
+   * they are among the dropped.
+   */
+  readonly exactDuplicates: number;
+  /** Partition folder values written (YYYY-MM-DD, YYYY-MM, YYYY or text), sorted; [] with no partition. */
   readonly partitions: readonly string[];
   /** Lake keys of the Parquet objects this source file now owns. */
   readonly objects: readonly string[];

@@ -1,17 +1,23 @@
 /**
- * SQL over the local lake with the table names the Glue catalog would have: one DuckDB view per
- * dataset that has a contract and curated Parquet, over `curated/<dataset>/**\/*.parquet` with
- * hive partitioning (so the partition column is a real column, as in Athena).
+ * SQL over the local lake with the table names the Glue catalog would have (`contract.table`,
+ * which for a hyphenated dataset is not the dataset's name): one DuckDB view per dataset that has
+ * a contract and curated Parquet, over `curated/<dataset>/**\/*.parquet` with the partition key
+ * typed as the Glue table types it (a real column, as in Athena), or no Hive parsing at all for a
+ * table without a partition.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { findContract, DEFAULT_SCHEMAS_DIR } from '../core/contract';
+import { compilePlan, partitionKeyType } from '../core/plan';
+import { hiveOptions } from '../adapters/local/hive-options';
 
 export interface LakeTable {
   readonly table: string;
   readonly dataset: string;
   /** The glob the view reads. */
   readonly files: string;
+  /** The partition key, typed as in the Glue table; [] without a partition. */
+  readonly partitionKeys: readonly { name: string; type: 'date' | 'string' }[];
 }
 
 export interface QueryResult {
@@ -43,7 +49,16 @@ export function lakeTables(lakeDir: string, schemasDir = DEFAULT_SCHEMAS_DIR): L
       const contract = findContract(d.name, schemasDir);
       const dir = path.join(curated, d.name); // = lake.curatedTablePrefix(dataset)
       if (!contract || !hasParquet(dir)) return [];
-      return [{ table: contract.table, dataset: d.name, files: path.join(dir, '**', '*.parquet') }];
+      const plan = compilePlan(contract);
+      const keyType = partitionKeyType(plan);
+      return [
+        {
+          table: plan.table,
+          dataset: d.name,
+          files: path.join(dir, '**', '*.parquet'),
+          partitionKeys: plan.partition && keyType ? [{ name: plan.partition.name, type: keyType }] : [],
+        },
+      ];
     });
 }
 
@@ -55,7 +70,7 @@ export async function queryLake(lakeDir: string, sql: string, schemasDir?: strin
   try {
     for (const t of lakeTables(lakeDir, schemasDir)) {
       await connection.run(
-        `CREATE VIEW "${t.table}" AS SELECT * FROM read_parquet(${literal(t.files)}, hive_partitioning = true)`,
+        `CREATE VIEW "${t.table}" AS SELECT * FROM read_parquet(${literal(t.files)}, ${hiveOptions(t.partitionKeys)})`,
       );
     }
     const reader = await connection.runAndReadAll(sql);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { DATASET_NAME, findContract } from '../../core/contract';
 import { CrawlerRunningError } from '../../core/errors';
 import { lake } from '../../core/layout';
-import { compilePlan } from '../../core/plan';
+import { compilePlan, fileColumns, partitionKeyType } from '../../core/plan';
 import type { Catalog, CrawlerState, CrawlerStatus } from '../../core/ports';
 
 export interface CatalogColumn {
@@ -31,9 +31,12 @@ export interface CatalogTable {
   /** Prefix in the lake bucket, e.g. `curated/registrations/`. */
   readonly location: string;
   readonly columns: readonly CatalogColumn[];
+  /** None (no partition), or one key: `date` (day partitions) or `string` (month, year, text). */
   readonly partitionKeys: readonly CatalogColumn[];
-  /** Partition values found (folders `<key>=<value>/` holding Parquet), sorted. */
+  /** Partition values found (folders `<key>=<value>/` holding Parquet), sorted; [] with no partition. */
   readonly partitions: readonly string[];
+  /** Parquet objects found (a table without a partition has them directly under `location`). */
+  readonly files?: number;
   readonly updatedAt: string;
 }
 
@@ -153,25 +156,32 @@ export class LocalCatalog implements Catalog {
       const contract = findContract(entry.name, this.options.schemasDir);
       if (!contract) continue; // like a crawler exclusion: folders without a contract are not tables
       const plan = compilePlan(contract);
-      const partitionPrefix = `${plan.partition.name}=`;
+      const tableDir = path.join(curated, entry.name);
+      const partitionPrefix = plan.partition ? `${plan.partition.name}=` : undefined;
       const partitions: string[] = [];
-      for (const part of await fs.readdir(path.join(curated, entry.name), { withFileTypes: true })) {
-        if (!part.isDirectory() || !part.name.startsWith(partitionPrefix)) continue;
-        const files = await fs.readdir(path.join(curated, entry.name, part.name));
-        if (files.some((f) => f.endsWith('.parquet')))
-          partitions.push(part.name.slice(partitionPrefix.length));
+      let files = 0;
+      for (const part of await fs.readdir(tableDir, { withFileTypes: true })) {
+        if (part.isFile() && part.name.endsWith('.parquet') && !partitionPrefix) files += 1;
+        if (!partitionPrefix || !part.isDirectory() || !part.name.startsWith(partitionPrefix)) continue;
+        const found = (await fs.readdir(path.join(tableDir, part.name))).filter((f) =>
+          f.endsWith('.parquet'),
+        );
+        if (found.length > 0) partitions.push(part.name.slice(partitionPrefix.length));
+        files += found.length;
       }
       const column = (c: (typeof plan.columns)[number]) => ({
         name: c.name,
         type: c.type === 'decimal' ? `decimal(${c.precision},${c.scale})` : c.type,
       });
-      tables[contract.table] = {
+      const keyType = partitionKeyType(plan);
+      tables[plan.table] = {
         dataset: contract.dataset,
-        table: contract.table,
+        table: plan.table,
         location: lake.curatedTablePrefix(contract.dataset),
-        columns: plan.columns.filter((c) => c.name !== plan.partition.name).map(column),
-        partitionKeys: plan.columns.filter((c) => c.name === plan.partition.name).map(column),
+        columns: fileColumns(plan).map(column),
+        partitionKeys: plan.partition && keyType ? [{ name: plan.partition.name, type: keyType }] : [],
         partitions: partitions.sort(),
+        files,
         updatedAt: new Date().toISOString(),
       };
     }

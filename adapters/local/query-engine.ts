@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import type { QueryEngine, QueryOptions, QueryParameter, QueryRow } from '../../core/ports';
 import type { LocalCatalog } from './catalog';
+import { hiveOptions, identifierText } from './hive-options';
 
 export interface LocalQueryEngineOptions {
   /** Folder holding the lake bucket's keys (the same one the LocalCatalog crawls). */
@@ -19,10 +20,7 @@ export interface LocalQueryEngineOptions {
 
 /** SQL string literal: only for the lake folder path the engine itself chose, never for input. */
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
-const identifier = (name: string) => {
-  if (!/^[a-z_][a-z0-9_]{0,127}$/.test(name)) throw new Error(`table name "${name}" is not a SQL identifier`);
-  return `"${name}"`;
-};
+const identifier = (name: string) => `"${identifierText(name)}"`;
 
 /** @example new LocalQueryEngine({ lakeDir, catalog }).query('SELECT count(*) AS n FROM "registrations"', [], { database }) */
 export class LocalQueryEngine implements QueryEngine {
@@ -39,11 +37,12 @@ export class LocalQueryEngine implements QueryEngine {
     const connection = await (this.connection ??= this.connect());
     // Views are rebuilt per query: the catalog changes as crawls run.
     for (const table of await this.options.catalog.tables()) {
-      if (table.partitions.length === 0) continue; // no files yet: read_parquet would refuse the glob
+      // No files yet: read_parquet would refuse the glob.
+      if ((table.files ?? table.partitions.length) === 0) continue;
       const glob = path.join(this.options.lakeDir, table.location, '**', '*.parquet');
       await connection.run(
         `CREATE OR REPLACE VIEW ${identifier(table.table)} AS SELECT * EXCLUDE (filename), filename AS "$path" ` +
-          `FROM read_parquet(${literal(glob)}, hive_partitioning = true, filename = true)`,
+          `FROM read_parquet(${literal(glob)}, ${hiveOptions(table.partitionKeys)}, filename = true)`,
       );
     }
     const reader = await connection.runAndReadAll(sql, [...parameters] as DuckDBValue[]);

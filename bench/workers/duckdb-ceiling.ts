@@ -51,7 +51,10 @@ runAsWorker<{ stagingDir: string; outDir: string; dataset: string }>(
     ];
     const typed = plan.columns.map((c) => `CAST(${id(c.source)} AS ${sqlType(c)}) AS ${id(c.name)}`);
     const byName = new Map(plan.columns.map((c) => [c.source, c]));
-    const order = plan.dedupe.orderBy
+    // The bench runs the registrations plan: it has a key and a day partition.
+    const dedupe = plan.dedupe!;
+    const partition = plan.partition!;
+    const order = dedupe.orderBy
       .map((o) => {
         const c = byName.get(o.column);
         const expr = c ? `CAST(${id(o.column)} AS ${sqlType(c)})` : id(o.column);
@@ -63,8 +66,8 @@ runAsWorker<{ stagingDir: string; outDir: string; dataset: string }>(
     const result = await sql.runAndReadAll(
       `COPY (SELECT ${typed.join(', ')} FROM read_json([${parts.map(q).join(', ')}], columns = {${columns.join(', ')}}, ` +
         `format = 'newline_delimited', records = true) ` +
-        `QUALIFY row_number() OVER (PARTITION BY ${plan.dedupe.key.map(id).join(', ')} ORDER BY ${order}) = 1) ` +
-        `TO ${q(outDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${id(plan.partition.name)}))`,
+        `QUALIFY row_number() OVER (PARTITION BY ${dedupe.key.map(id).join(', ')} ORDER BY ${order}) = 1) ` +
+        `TO ${q(outDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${id(partition.name)}))`,
     );
     const rowsOut = Number(result.getRows()[0]![0]);
     sql.closeSync();

@@ -2,7 +2,7 @@
  * Verify: ask the query engine (Athena, or DuckDB locally) what the table now holds for this
  * source file, and compare it with what validate and transform reported. Three checks over this
  * file's objects only (`"$path"` ends in `/<sourceId>.snappy.parquet`): the row count equals the
- * manifest's rowsOut, required columns have no NULLs, primary keys are unique. Any mismatch is a
+ * manifest's rowsOut, required columns have no NULLs, primary keys are unique (when the dataset has a key). Any mismatch is a
  * VerificationFailedError listing every problem (not retried: the data will not change by itself).
  *
  * Unless a newer version of the same key owns the objects by now: two versions share one source id,
@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { findContract, type DatasetContract } from '../../core/contract';
 import { VerificationFailedError } from '../../core/errors';
 import { lake } from '../../core/layout';
+import { compilePlan, fileColumns } from '../../core/plan';
 import type { SourceObject } from '../../core/events';
 import type { Ledger, ObjectStore, QueryEngine, QueryParameter } from '../../core/ports';
 import { standDownIfSuperseded } from '../../core/superseded';
@@ -69,33 +70,49 @@ export interface VerifyQuery {
 // them); quoting them is enough. Everything else goes in as a parameter.
 const q = (name: string) => `"${name}"`;
 
-/** The verification queries for one source file. Pure: tests assert their shape. */
+/**
+ * The verification queries for one source file. Pure: tests assert their shape.
+ *
+ * Names are the table's (core/plan): a column that is its partition's folder (a date by day, a
+ * string) is queried by the partition key's name, which Athena and the local engine expose as a
+ * column. A dataset without a key gets no uniqueness check (its exact duplicate lines are kept
+ * on purpose); one without a partition has its one object directly under the table's prefix.
+ */
 export function verifyQueries(contract: DatasetContract, sourceId: string): VerifyQuery[] {
-  const table = q(contract.table);
-  const thisFile = `%/curated/${contract.dataset}/%/${sourceId}.snappy.parquet`;
-  const out = contract.columns.filter((c) => !c.drop);
-  const required = out.filter((c) => c.required).map((c) => c.outputName);
-  const keys = contract.primaryKey.map((k) => out.find((c) => c.name === k)!.outputName);
-  // Two queries, not three: Athena bills at least 10 MB per query and each costs a round trip.
-  return [
+  const plan = compilePlan(contract);
+  const table = q(plan.table);
+  const thisFile = plan.partition
+    ? `%/curated/${plan.dataset}/%/${sourceId}.snappy.parquet`
+    : `%/curated/${plan.dataset}/${sourceId}.snappy.parquet`;
+  const inFiles = new Set(fileColumns(plan).map((c) => c.name));
+  /** The table column holding a plan column's values: itself, or the folder it became. */
+  const tableName = (column: string): string =>
+    inFiles.has(column) || !plan.partition ? column : plan.partition.name;
+  const required = contract.columns.filter((c) => !c.drop && c.required).map((c) => tableName(c.name));
+  const checks: VerifyQuery[] = [
     {
       check: 'rowsAndNulls',
       sql:
-        `SELECT count(*) AS "rows:total", ` +
+        `SELECT count(*) AS "rows:total"` +
         required
-          .map((c) => `sum(CASE WHEN ${q(c)} IS NULL THEN 1 ELSE 0 END) AS ${q(`nulls:${c}`)}`)
-          .join(', ') +
+          .map((c) => `, sum(CASE WHEN ${q(c)} IS NULL THEN 1 ELSE 0 END) AS ${q(`nulls:${c}`)}`)
+          .join('') +
         ` FROM ${table} WHERE "$path" LIKE ?`,
       parameters: [thisFile],
     },
-    {
+  ];
+  // Two queries at most, not three: Athena bills at least 10 MB per query and each costs a round trip.
+  if (plan.dedupe) {
+    const keys = plan.dedupe.key.map(tableName);
+    checks.push({
       check: 'keysUnique',
       sql:
         `SELECT count(*) AS duplicate_keys FROM (SELECT ${keys.map(q).join(', ')} FROM ${table} ` +
         `WHERE "$path" LIKE ? GROUP BY ${keys.map(q).join(', ')} HAVING count(*) > 1) AS d`,
       parameters: [thisFile],
-    },
-  ];
+    });
+  }
+  return checks;
 }
 
 async function readManifest(

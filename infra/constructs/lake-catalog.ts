@@ -13,7 +13,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contract';
 import { lake } from '../../core/layout';
-import { compilePlan, type PlanColumn } from '../../core/plan';
+import { compilePlan, fileColumns, partitionKeyType, type PlanColumn } from '../../core/plan';
 import { LAKE_PREFIXES } from './lake-storage';
 
 export interface LakeCatalogProps {
@@ -167,7 +167,9 @@ export class LakeCatalog extends Construct {
           description: `Curated ${contract.dataset} (schemas/${contract.dataset}.schema.json)`,
           tableType: 'EXTERNAL_TABLE',
           parameters: { classification: 'parquet', 'parquet.compression': 'SNAPPY', EXTERNAL: 'TRUE' },
-          partitionKeys: [{ name: plan.partition.name, type: 'date' }],
+          // None, or one key typed as core/plan partitionKeyType says: `date` for day partitions
+          // (of a date, or of a timestamp's UTC day), `string` for month, year and text values.
+          partitionKeys: plan.partition ? [{ name: plan.partition.name, type: partitionKeyType(plan)! }] : [],
           storageDescriptor: {
             location: `s3://${props.lakeBucket.bucketName}/${lake.curatedTablePrefix(contract.dataset)}`,
             inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
@@ -175,9 +177,8 @@ export class LakeCatalog extends Construct {
             serdeInfo: {
               serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
             },
-            columns: plan.columns
-              .filter((c) => c.name !== plan.partition.name)
-              .map((c) => ({ name: c.name, type: glueTypeOf(c) })),
+            // The columns inside the files: a derived partition keeps its source column there.
+            columns: fileColumns(plan).map((c) => ({ name: c.name, type: glueTypeOf(c) })),
           },
         },
       });

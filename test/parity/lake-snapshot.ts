@@ -24,7 +24,7 @@ export interface CuratedObject {
   readonly key: string;
   readonly schema: readonly ParquetColumn[];
   readonly compression: readonly string[];
-  /** Rows as text (null stays null), each with `__day` from the partition folder. */
+  /** Rows as text (null stays null), each with `__partition`: the folder `<key>=<value>`, or null. */
   readonly rows: readonly Record<string, string | null>[];
 }
 
@@ -61,7 +61,7 @@ export async function snapshotLake(lakeDir: string): Promise<LakeSnapshot> {
     const objects: CuratedObject[] = [];
     for (const key of files.filter((f) => f.endsWith('.parquet'))) {
       const file = path.join(lakeDir, key);
-      const day = /=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? null;
+      const folder = /^curated\/[^/]+\/([^/]+=[^/]+)\/[^/]+$/.exec(key)?.[1] ?? null;
       const schema = (
         await connection.runAndReadAll(
           `SELECT name, type, converted_type, logical_type, precision, scale, repetition_type
@@ -92,7 +92,7 @@ export async function snapshotLake(lakeDir: string): Promise<LakeSnapshot> {
       );
       const names = reader.columnNames();
       const rows = reader.getRows().map((values) => {
-        const row: Record<string, string | null> = { __day: day };
+        const row: Record<string, string | null> = { __partition: folder };
         names.forEach(
           (n, i) => (row[n] = values[i] === null ? null : (JSON.parse(String(values[i])) as string)),
         );

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseContract } from '../../core/contract';
 import { lake, sourceIdOf } from '../../core/layout';
-import { compilePlan, type TransformPlan } from '../../core/plan';
+import { compilePlan, fileColumns, type TransformPlan } from '../../core/plan';
 import type { TransformManifest } from '../../core/steps';
 import { runTransform } from '../../transform/duckdb';
 import type { TransformRequest } from '../../transform/request';
@@ -71,9 +71,14 @@ function planFor(dataset: string): TransformPlan {
   return compilePlan(parseContract(dataset, readFileSync(file, 'utf8'), file));
 }
 
-/** Sort order for rows: the dedupe key, then the object they sit in. */
+/**
+ * Sort order for rows: the dedupe key, then the object they sit in; without a key, every column
+ * (rows that are equal in every column are interchangeable).
+ */
 function sortColumns(plan: TransformPlan): string[] {
-  const names = plan.dedupe.key.map((k) => plan.columns.find((c) => c.source === k)!.name);
+  const names = plan.dedupe
+    ? plan.dedupe.key.map((k) => plan.columns.find((c) => c.source === k)!.name)
+    : [...fileColumns(plan).map((c) => c.name), '__partition'];
   return [...names, '__object'];
 }
 
@@ -213,17 +218,20 @@ describe.each(cases)('$name', (c) => {
   }
 });
 
-test('every object is Snappy and one per (source file, day)', () => {
+test('every object is Snappy and one per (source file, partition value), or one per file without a partition', () => {
   for (const c of cases) {
     const { lake: snapshot } = duckdb.get(c.name)!;
+    const partition = planFor(c.dataset).partition;
     for (const o of snapshot.objects)
       expect({ key: o.key, compression: o.compression }).toEqual({ key: o.key, compression: ['SNAPPY'] });
     for (const m of Object.values(snapshot.manifests)) {
-      expect(m.objects).toEqual(
-        m.partitions.map((day) =>
-          lake.curatedObject(m.dataset, planFor(c.dataset).partition.name, day, m.sourceId),
-        ),
-      );
+      const expected = partition
+        ? m.partitions.map((value) => lake.curatedObject(m.dataset, partition.name, value, m.sourceId))
+        : m.rowsOut > 0
+          ? [lake.curatedObject(m.dataset, null, null, m.sourceId)]
+          : [];
+      expect(m.objects).toEqual(expected);
+      if (!partition) expect(m.partitions).toEqual([]);
     }
   }
 });

@@ -3,7 +3,7 @@
  * Athena): only this file's objects are counted, a count below the manifest's rowsOut fails the
  * run, NULLs in required columns and duplicate keys are reported, and values are parameters.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -11,7 +11,7 @@ import { LocalCatalog } from '../../adapters/local/catalog';
 import { LocalLedger } from '../../adapters/local/ledger';
 import { LocalObjectStore } from '../../adapters/local/object-store';
 import { LocalQueryEngine } from '../../adapters/local/query-engine';
-import { findContract } from '../../core/contract';
+import { findContract, parseContract } from '../../core/contract';
 import { logger } from '../../core/instrumentation';
 import { sequencerOrderKey, type SourceObject } from '../../core/events';
 import { lake as layout } from '../../core/layout';
@@ -62,6 +62,7 @@ async function putManifest(sourceId: string, over: Partial<TransformManifest> = 
     rowsIn: 3,
     rowsOut: 3,
     duplicatesDropped: 0,
+    exactDuplicates: 0,
     partitions: ['2026-03-01', '2026-03-02'],
     objects: [],
     startedAt: '2026-11-22T08:00:00.000Z',
@@ -227,6 +228,29 @@ describe('verify', () => {
       expect(q.sql).not.toContain(FILES.mine);
       expect(q.parameters).toEqual([`%/curated/registrations/%/${FILES.mine}.snappy.parquet`]);
     }
+  });
+
+  test('no key: no uniqueness check; no partition: the one object directly under the table', () => {
+    const file = path.join(__dirname, '../fixtures/parity/contracts/parity_nokey.schema.json');
+    const contract = parseContract('parity_nokey', readFileSync(file, 'utf8'), file);
+
+    const queries = verifyQueries(contract, FILES.mine);
+
+    expect(queries.map((q) => q.check)).toEqual(['rowsAndNulls']);
+    expect(queries[0]!.sql).toContain('"nulls:reading_id"');
+    expect(queries[0]!.parameters).toEqual([`%/curated/parity_nokey/${FILES.mine}.snappy.parquet`]);
+  });
+
+  test('a text partition of a hyphenated dataset: table by contract.table, the key column checked by its folder', () => {
+    const file = path.join(__dirname, '../fixtures/parity/contracts/parity-region.schema.json');
+    const contract = parseContract('parity-region', readFileSync(file, 'utf8'), file);
+
+    const [rows, keys] = verifyQueries(contract, FILES.mine);
+
+    expect(rows!.sql).toContain('FROM "parity_region" WHERE "$path" LIKE ?');
+    expect(rows!.sql).toContain('"nulls:region"');
+    expect(rows!.parameters).toEqual([`%/curated/parity-region/%/${FILES.mine}.snappy.parquet`]);
+    expect(keys!.sql).toContain('GROUP BY "shipment_id"');
   });
 
   test('a hostile value bound as a parameter stays a value: no match, no SQL error, the table intact', async () => {
