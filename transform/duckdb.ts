@@ -8,10 +8,14 @@
  *
  * ## Output contract (keep in sync with the code below and with glue/)
  *
- * Objects: `curated/<dataset>/<partition.name>=YYYY-MM-DD/<sourceId>.snappy.parquet`
- * (core/layout `lake.curatedObject`) — exactly one object per (source file, partition day).
- * The partition column is NOT inside the files: it exists only as the Hive folder. Column order
- * inside a file = `plan.columns` minus the partition column, named by `PlanColumn.name`.
+ * Objects: `curated/<dataset>/<partition.name>=<value>/<sourceId>.snappy.parquet` (core/layout
+ * `lake.curatedObject`) — exactly one object per (source file, partition value); with no partition
+ * (`plan.partition` null) exactly one object per source file, `curated/<dataset>/<sourceId>.snappy.parquet`.
+ * The value is derived as core/plan `PlanPartition` says: a date's day (YYYY-MM-DD), the month
+ * (YYYY-MM) or year (YYYY) of a date or of a timestamp's UTC instant, or a string's own value
+ * (checked against core/plan `PARTITION_VALUE`). The partition key is never inside the files: it
+ * exists only as the Hive folder; the source column is inside them exactly when
+ * `partition.keepColumn` (derived keys). Column order inside a file = core/plan `fileColumns`.
  * Compression Snappy. Every column nullable (OPTIONAL).
  *
  * | plan type      | Parquet physical                              | Parquet logical / converted     |
@@ -34,13 +38,15 @@
  * the transform with a TransformFailedError naming the staging line and column — it is never
  * rounded, reinterpreted or turned into null. A null key or partition value fails the same way.
  * Null stays null; the empty string stays "".
- * Timestamps are the instants the UTC text names. Rows: one per `plan.dedupe.key`: the first after
- * sorting by `plan.dedupe.orderBy` on the TYPED values, NULLS LAST in every direction; the last
- * orderBy entry is `_line`, so exact ties are deterministic. Row order inside a file is unspecified.
+ * Timestamps are the instants the UTC text names. Rows: with `plan.dedupe` null every row is
+ * kept; otherwise one per `plan.dedupe.key`: the first after sorting by `plan.dedupe.orderBy` on
+ * the TYPED values, NULLS LAST in every direction; the last orderBy entry is `_line`, so exact
+ * ties are deterministic. Row order inside a file is unspecified.
  *
  * Manifest: `manifests/<dataset>/<sourceId>.json` (core/steps TransformManifest, engine 'duckdb'):
- * rowsIn = staging rows, rowsOut = rows written, duplicatesDropped = rowsIn − rowsOut, partitions
- * and objects sorted ascending, sourceOrder = the request's (when ordered). Zero rows out → no
+ * rowsIn = staging rows, rowsOut = rows written, duplicatesDropped = rowsIn − rowsOut,
+ * exactDuplicates = staging rows equal to an earlier one in every column but `_line` (with or
+ * without a key), partitions (folder values; [] with no partition) and objects sorted ascending, sourceOrder = the request's (when ordered). Zero rows out → no
  * objects, and this source's old objects removed. When the manifest in place records a newer
  * version (greater sourceOrder) nothing is published or written: the returned manifest has
  * `superseded` set and no objects (see transform/publish.ts).
@@ -58,7 +64,9 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { TransformFailedError } from '../core/errors';
 import {
   LINE_COLUMN,
+  PARTITION_VALUE,
   canonicalPattern,
+  fileColumns,
   stagingTypeOf,
   type PlanType,
   type TransformPlan,
@@ -203,6 +211,7 @@ async function transformWith(
       rowsIn: written.rowsIn,
       rowsOut: written.rowsOut,
       duplicatesDropped: written.rowsIn - written.rowsOut,
+      exactDuplicates: written.exactDuplicates,
       partitions: published.partitions,
       objects: published.objects,
       startedAt: startedAt.toISOString(),
@@ -223,11 +232,12 @@ async function transformWith(
       }
       const { objects } = await io.publishObjects({
         dataset: plan.dataset,
-        partitionColumn: plan.partition.name,
+        partitionColumn: plan.partition?.name ?? null,
         sourceId,
         staged: written.staged,
       });
-      const manifest = manifestOf({ partitions: written.staged.map((s) => s.day).sort(), objects });
+      const partitions = plan.partition ? written.staged.map((s) => s.day).sort() : [];
+      const manifest = manifestOf({ partitions, objects });
       await io.writeManifest(manifest);
       return manifest;
     });
@@ -239,18 +249,26 @@ async function transformWith(
 interface Written {
   readonly rowsIn: number;
   readonly rowsOut: number;
+  readonly exactDuplicates: number;
+  /** One file per partition value; with no partition, one file (value {@link NO_PARTITION}). */
   readonly staged: readonly StagedObject[];
 }
 
 /**
  * Reads, checks, casts, dedupes and writes one Parquet file per partition into the temp folder, in
  * ONE statement: a partitioned COPY over the window that ranks each key's rows. The typed rows
- * are never materialised as a table and no row is scanned twice.
+ * are never materialised as a table and no row is scanned twice by it.
  *
- * rowsIn comes out of the same statement: the losing duplicates are not filtered out but written
- * with a NULL partition value, which DuckDB puts in its own `<col>=__HIVE_DEFAULT_PARTITION__`
- * folder (a real row never gets there: a null partition value fails the check first). COPY's
- * RETURN_STATS then counts both; the losers' file is deleted unpublished.
+ * The COPY always partitions by one internal text column, {@link PARTITION_COLUMN}: the folder
+ * value the plan derives (a day, month, year or text value), or {@link NO_PARTITION} for every row
+ * of a table without a partition, so all shapes share this one statement. rowsIn comes out of it
+ * too: the losing duplicates are not filtered out but written with a NULL partition value, which
+ * DuckDB puts in its own `__HIVE_DEFAULT_PARTITION__` folder (a real row never gets there: a null
+ * partition value fails the check first). COPY's RETURN_STATS then counts both; the losers' file
+ * is deleted unpublished.
+ *
+ * exactDuplicates is a second, read-only aggregate over staging (rows minus distinct rows, `_line`
+ * left out): the same count with or without a key, which one window over the key cannot give.
  */
 async function writePartitions(
   plan: TransformPlan,
@@ -260,7 +278,7 @@ async function writePartitions(
   stagingDir: string,
   options: DuckdbEngineOptions,
 ): Promise<Written> {
-  if (parts.length === 0) return { rowsIn: 0, rowsOut: 0, staged: [] };
+  if (parts.length === 0) return { rowsIn: 0, rowsOut: 0, exactDuplicates: 0, staged: [] };
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads ?? availableParallelism()),
     ...(options.memoryLimit !== undefined && { memory_limit: options.memoryLimit }),
@@ -282,11 +300,11 @@ async function writePartitions(
     const stats = await runRows(
       connection,
       where,
-      `COPY (${rankedSelect(plan, typedSelect(plan, parts, options))}) TO ${sqlString(outDir)} ` +
-        `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${ident(plan.partition.name)}), ` +
+      `COPY (${outputSelect(plan, typedSelect(plan, parts, options))}) TO ${sqlString(outDir)} ` +
+        `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${ident(PARTITION_COLUMN)}), ` +
         `FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
     );
-    const losersFolder = `${plan.partition.name}=${LOSERS_PARTITION}`;
+    const losersFolder = `${PARTITION_COLUMN}=${LOSERS_PARTITION}`;
     let rowsIn = 0;
     let rowsOut = 0;
     for (const [file, rows] of stats) {
@@ -295,8 +313,17 @@ async function writePartitions(
       if (path.basename(path.dirname(String(file))) !== losersFolder) rowsOut += n;
     }
     await fs.rm(path.join(outDir, losersFolder), { recursive: true, force: true });
-    const staged = await onePerPartition(connection, where, plan.partition.name, [outDir], tempDir);
-    return { rowsIn, rowsOut, staged };
+    const staged = await onePerPartition(connection, where, PARTITION_COLUMN, [outDir], tempDir);
+    if (!plan.partition && staged.some((s) => s.day !== NO_PARTITION))
+      throw new TransformFailedError(
+        `${where}: a table without a partition got partition folders. Fix: report this as an engine bug`,
+      );
+    const [[rows, distinct]] = (await runRows(
+      connection,
+      where,
+      exactDuplicatesSelect(plan, parts, options),
+    )) as [[unknown, unknown]];
+    return { rowsIn, rowsOut, exactDuplicates: Number(rows ?? 0) - Number(distinct ?? 0), staged };
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -309,24 +336,58 @@ const DEFAULT_MAX_OPEN_FILES = 1000;
 /** DuckDB's folder value for a NULL partition value: where the losing duplicates are written. */
 const LOSERS_PARTITION = '__HIVE_DEFAULT_PARTITION__';
 
+/**
+ * The COPY's one partition column, internal to the temp folder: the published key is named by
+ * the plan (`plan.partition.name`), or there is none. Contract names never end in `__` after an
+ * `etl` infix, so it cannot clash with an output column.
+ */
+const PARTITION_COLUMN = '__etl_partition__';
+
+/** The folder value every row of a table without a partition gets (a PARTITION_VALUE, never published). */
+const NO_PARTITION = 'all';
+
 /** The staging read (every column VARCHAR, `_line` BIGINT) with each needed column checked and cast. */
 function typedSelect(plan: TransformPlan, parts: readonly string[], options: DuckdbEngineOptions): string {
   const needed = new Set<string>([
     ...plan.columns.map((c) => c.source),
-    ...plan.dedupe.orderBy.map((o) => o.column).filter((c) => c !== LINE_COLUMN),
+    ...(plan.dedupe?.orderBy ?? []).map((o) => o.column).filter((c) => c !== LINE_COLUMN),
   ]);
-  const mustHaveValue = new Set([...plan.dedupe.key, plan.partition.source]);
+  const mustHaveValue = new Set([
+    ...(plan.dedupe?.key ?? []),
+    ...(plan.partition ? [plan.partition.source] : []),
+  ]);
+  const select = plan.stagingColumns
+    .filter((c) => needed.has(c))
+    .map((c) => `${castExpression(c, stagingTypeOf(plan, c), mustHaveValue.has(c))} AS ${ident(c)}`);
+  return `SELECT ${[...select, ident(LINE_COLUMN)].join(', ')} FROM ${stagingRead(plan, parts, options)}`;
+}
+
+/** The staging files as a table: every contract column VARCHAR (never auto-detected), `_line` BIGINT. */
+function stagingRead(plan: TransformPlan, parts: readonly string[], options: DuckdbEngineOptions): string {
   const columns = [
     ...plan.stagingColumns.map((c) => `${ident(c)}: 'VARCHAR'`),
     `${ident(LINE_COLUMN)}: 'BIGINT'`,
   ];
-  const select = plan.stagingColumns
-    .filter((c) => needed.has(c))
-    .map((c) => `${castExpression(c, stagingTypeOf(plan, c), mustHaveValue.has(c))} AS ${ident(c)}`);
   return (
-    `SELECT ${[...select, ident(LINE_COLUMN)].join(', ')} FROM read_json([${parts.map(sqlString).join(', ')}], ` +
+    `read_json([${parts.map(sqlString).join(', ')}], ` +
     `columns = {${columns.join(', ')}}, format = 'newline_delimited', records = true, ` +
     `maximum_object_size = ${Math.floor(options.maxLineBytes ?? 16 * 1024 * 1024)})`
+  );
+}
+
+/**
+ * Staging rows and distinct staging rows (every column but `_line`; NULL equals NULL): their
+ * difference is the manifest's exactDuplicates. Staging text is canonical, so equal text is equal
+ * value.
+ */
+function exactDuplicatesSelect(
+  plan: TransformPlan,
+  parts: readonly string[],
+  options: DuckdbEngineOptions,
+): string {
+  return (
+    `SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM ${stagingRead(plan, parts, options)} ` +
+    `GROUP BY ${plan.stagingColumns.map(ident).join(', ')})`
   );
 }
 
@@ -358,9 +419,7 @@ function sqlType(t: PlanType): string {
  */
 function castExpression(column: string, t: PlanType, mustHaveValue: boolean): string {
   const v = ident(column);
-  const problem = (what: string) =>
-    `error('staging line ' || coalesce(CAST(${ident(LINE_COLUMN)} AS VARCHAR), '?') || ', column ${column}: ' || ` +
-    `${what})`;
+  const problem = (what: string) => lineError(column, what);
   const whenNull = mustHaveValue ? problem(`'is empty, but it is a key or partition column'`) : 'NULL';
   const pattern = canonicalPattern(t);
   if (pattern === undefined)
@@ -378,27 +437,57 @@ function castExpression(column: string, t: PlanType, mustHaveValue: boolean): st
   );
 }
 
-/**
- * Every typed row, output columns renamed and in plan order; the partition column is NULL on every
- * row but each key's winner (the first by `plan.dedupe.orderBy`), so losers land in the
- * {@link LOSERS_PARTITION} folder. Every row passes through `typed`, so every value is checked.
- */
-function rankedSelect(plan: TransformPlan, typed: string): string {
-  const order = plan.dedupe.orderBy
-    .map((o) => `${ident(o.column)} ${o.direction === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`)
-    .join(', ');
-  const rank = `row_number() OVER (PARTITION BY ${plan.dedupe.key.map(ident).join(', ')} ORDER BY ${order})`;
-  const output = plan.columns.map((c) =>
-    c.source === plan.partition.source
-      ? `CASE WHEN ${rank} = 1 THEN ${ident(c.source)} END AS ${ident(c.name)}`
-      : `${ident(c.source)} AS ${ident(c.name)}`,
+/** `error(...)` naming the staging line and column; `what` is a SQL text expression. */
+function lineError(column: string, what: string): string {
+  return (
+    `error('staging line ' || coalesce(CAST(${ident(LINE_COLUMN)} AS VARCHAR), '?') || ', column ${column}: ' || ` +
+    `${what})`
   );
-  return `SELECT ${output.join(', ')} FROM (${typed})`;
 }
 
 /**
- * Lists what DuckDB wrote (`<outDir>/<col>=<day>/part_N.parquet`) and makes it one file per
- * day, `<tempDir>/<day>.snappy.parquet`, merging when DuckDB had to split a day — it does once a
+ * The folder value of a typed row, as text (core/plan PlanPartition): a date's own day, or the
+ * day, month or year of a date or of a timestamp's UTC instant, or a string's value once it is
+ * known to be safe as a folder name; {@link NO_PARTITION} without a partition.
+ */
+function partitionValue(plan: TransformPlan): string {
+  const p = plan.partition;
+  if (!p) return sqlString(NO_PARTITION);
+  const v = ident(p.source);
+  if (p.kind === 'string') {
+    return (
+      `CASE WHEN regexp_full_match(${v}, ${sqlString(PARTITION_VALUE.source.slice(1, -1))}) THEN ${v} ` +
+      `ELSE ${lineError(p.source, `to_json(left(${v}, 60)) || ' cannot be a partition value (BAD_PARTITION_VALUE: letters, digits and _ . - only, starting with a letter or digit, at most 100)'`)} END`
+    );
+  }
+  const format = { day: '%Y-%m-%d', month: '%Y-%m', year: '%Y' }[p.granularity!];
+  // A timestamp's folder is its UTC day/month/year whatever the session zone.
+  const value = p.kind === 'timestamp' ? `timezone('UTC', ${v})` : v;
+  return `strftime(${value}, ${sqlString(format)})`;
+}
+
+/**
+ * Every typed row with the columns written inside the files (core/plan fileColumns), plus
+ * {@link PARTITION_COLUMN}. With a key, that column is NULL on every row but each key's winner
+ * (the first by `plan.dedupe.orderBy`), so losers land in the {@link LOSERS_PARTITION} folder.
+ * Every row passes through `typed`, so every value is checked.
+ */
+function outputSelect(plan: TransformPlan, typed: string): string {
+  const output = fileColumns(plan).map((c) => `${ident(c.source)} AS ${ident(c.name)}`);
+  let folder = partitionValue(plan);
+  if (plan.dedupe) {
+    const order = plan.dedupe.orderBy
+      .map((o) => `${ident(o.column)} ${o.direction === 'desc' ? 'DESC' : 'ASC'} NULLS LAST`)
+      .join(', ');
+    const rank = `row_number() OVER (PARTITION BY ${plan.dedupe.key.map(ident).join(', ')} ORDER BY ${order})`;
+    folder = `CASE WHEN ${rank} = 1 THEN ${folder} END`;
+  }
+  return `SELECT ${[...output, `${folder} AS ${ident(PARTITION_COLUMN)}`].join(', ')} FROM (${typed})`;
+}
+
+/**
+ * Lists what DuckDB wrote (`<outDir>/<col>=<value>/part_N.parquet`) and makes it one file per
+ * value, `<tempDir>/<value>.snappy.parquet`, merging when DuckDB had to split a value — it does once a
  * COPY spans more days than open writers (`maxOpenFiles`) and enough rows (seen from ≈300k rows
  * up), which is too large for a fixture, so this is exported for its own test.
  * @internal
@@ -419,7 +508,7 @@ export async function onePerPartition(
   const staged: StagedObject[] = [];
   for (const folder of folders) {
     const day = folder.name.slice(prefix.length);
-    if (!folder.name.startsWith(prefix) || !/^\d{4}-\d{2}-\d{2}$/.test(day)) {
+    if (!folder.name.startsWith(prefix) || !PARTITION_VALUE.test(day)) {
       throw new TransformFailedError(
         `${where}: DuckDB wrote an unexpected partition folder ${JSON.stringify(folder.name)}. Fix: report this as an engine bug`,
       );

@@ -29,7 +29,7 @@ export const LAKE_TMP_PREFIX = '_tmp/';
 
 /** One finished Parquet file waiting in the temp folder for its partition. */
 export interface StagedObject {
-  /** Partition value, YYYY-MM-DD. */
+  /** Partition folder value (core/plan PARTITION_VALUE); ignored when the table has no partition. */
   readonly day: string;
   /** Absolute path of the finished file (inside the lake folder, so rename stays atomic). */
   readonly file: string;
@@ -38,8 +38,8 @@ export interface StagedObject {
 export interface PublishArgs {
   readonly lakeDir: string;
   readonly dataset: string;
-  /** The partition column's output name (folder `<name>=YYYY-MM-DD`). */
-  readonly partitionColumn: string;
+  /** The partition key (folder `<name>=<value>`), or null: no partition, one object per source. */
+  readonly partitionColumn: string | null;
   readonly sourceId: string;
   readonly staged: readonly StagedObject[];
 }
@@ -153,11 +153,13 @@ export async function manifestInPlace(lakeDir: string, dataset: string, sourceId
 /** Steps 1 and 2 above: moves the staged objects into place, then removes stale own objects. */
 export async function publishCuratedObjects(args: PublishArgs): Promise<PublishResult> {
   const objects: string[] = [];
-  for (const s of [...args.staged].sort((a, b) => a.day.localeCompare(b.day))) {
+  for (const s of args.staged) {
     const key = lake.curatedObject(args.dataset, args.partitionColumn, s.day, args.sourceId);
     await renameIntoPlace(s.file, path.join(args.lakeDir, key));
     objects.push(key);
   }
+  // Code-point order, as the Glue job's sorted(): locale order differs for mixed-case values.
+  objects.sort();
   const keep = new Set(objects);
   const removed: string[] = [];
   for (const key of await ownedObjects(args)) {
@@ -202,6 +204,8 @@ async function ownedObjects(args: PublishArgs): Promise<string[]> {
     if (f.isDirectory() && existsSync(path.join(tableDir, f.name, fileName))) {
       owned.add(`${table}${f.name}/${fileName}`);
     }
+    // The object of a table without a partition (or of this table before it had one).
+    if (f.isFile() && f.name === fileName) owned.add(`${table}${fileName}`);
   }
   const manifestFile = path.join(args.lakeDir, lake.manifest(args.dataset, args.sourceId));
   if (existsSync(manifestFile)) {
@@ -209,8 +213,7 @@ async function ownedObjects(args: PublishArgs): Promise<string[]> {
       const previous = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as Partial<TransformManifest>;
       for (const key of previous.objects ?? []) {
         // Only keys this run could have written itself; a damaged manifest must not delete anything else.
-        const rest = typeof key === 'string' && key.startsWith(table) ? key.slice(table.length) : '';
-        if (/^[a-z_][a-z0-9_]*=\d{4}-\d{2}-\d{2}\/[^/]+$/.test(rest) && rest.endsWith(`/${fileName}`)) {
+        if (typeof key === 'string' && lake.isCuratedObjectOf(key, args.dataset, args.sourceId)) {
           if (existsSync(path.join(args.lakeDir, key))) owned.add(key);
         }
       }

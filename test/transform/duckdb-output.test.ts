@@ -198,7 +198,7 @@ describe('large values', () => {
     ).split('\n')[0]!;
     writeFileSync(
       path.join(stagingDir, 'part-00000.jsonl'),
-      `${JSON.stringify({ ...JSON.parse(line), notes })}\n`,
+      `${JSON.stringify({ ...JSON.parse(line), attendee_notes: notes })}\n`,
     );
     writeFileSync(path.join(stagingDir, '_SUCCESS'), '');
 

@@ -246,7 +246,7 @@ describe('bad staging is refused with a clear error', () => {
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines[0]).toMatchObject({ _line: 2, notes: 'first' });
+    expect(lines[0]).toMatchObject({ _line: 2, attendee_notes: 'first' });
     lines[0]!.amount = '1.5';
     writeFileSync(
       path.join(stagingDir, 'part-00000.jsonl'),
@@ -274,7 +274,7 @@ describe('bad staging is refused with a clear error', () => {
     const run = transform(MINE, 'other-contract');
 
     await expect(run).rejects.toThrow(
-      /other-contract\/part-00000\.jsonl: staging columns do not match the registrations plan; missing "notes"; unexpected "comment"/,
+      /other-contract\/part-00000\.jsonl: staging columns do not match the registrations plan; missing "attendee_notes"; unexpected "comment"/,
     );
     expect(filesUnder(lake.dir)).toEqual([]);
   });

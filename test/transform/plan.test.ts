@@ -3,7 +3,15 @@
  * reaches SQL or a folder name, and the canonical text patterns both engines check values against.
  */
 import { TransformFailedError } from '../../core/errors';
-import { canonicalPattern, checkPlan, parsePlan, stagingTypeOf, type PlanType } from '../../core/plan';
+import {
+  canonicalPattern,
+  checkPlan,
+  fileColumns,
+  parsePlan,
+  partitionKeyType,
+  stagingTypeOf,
+  type PlanType,
+} from '../../core/plan';
 import { kitchenSinkPlan, registrationsPlan } from './lake-fixture';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a plan file is untyped JSON; these tests corrupt it freely
@@ -46,9 +54,47 @@ describe('compiled plan', () => {
   test('registrations: rename, partition and the _line tie-breaker', () => {
     const plan = registrationsPlan();
 
-    expect(plan.partition).toEqual({ source: 'event_date', name: 'event_date' });
-    expect(plan.columns.find((c) => c.source === 'notes')!.name).toBe('attendee_notes');
-    expect(plan.dedupe.orderBy.at(-1)).toEqual({ column: '_line', direction: 'desc' });
+    expect(plan.planVersion).toBe(2);
+    expect(plan.partition).toEqual({
+      source: 'event_date',
+      name: 'event_date',
+      kind: 'date',
+      granularity: 'day',
+      keepColumn: false,
+    });
+    // Staging is keyed by the output name (the v1 rename), so source and name are one.
+    expect(plan.columns.find((c) => c.name === 'attendee_notes')).toMatchObject({ source: 'attendee_notes' });
+    expect(plan.stagingColumns).not.toContain('notes');
+    expect(plan.dedupe!.orderBy.at(-1)).toEqual({ column: '_line', direction: 'desc' });
+    expect(fileColumns(plan).map((c) => c.name)).not.toContain('event_date');
+    expect(partitionKeyType(plan)).toBe('date');
+  });
+
+  test('a plan without a key or a partition keeps every row in one object per file', () => {
+    const plan = { ...planJson(), dedupe: null, partition: null };
+
+    const checked = checkPlan(plan, 'plan.json');
+
+    expect(checked.dedupe).toBeNull();
+    expect(checked.partition).toBeNull();
+    expect(fileColumns(checked)).toEqual(checked.columns);
+    expect(partitionKeyType(checked)).toBeUndefined();
+  });
+
+  test('a month partition of a date keeps the date inside the files and types the key as a string', () => {
+    const plan = planJson();
+    plan.partition = {
+      source: 'event_day',
+      name: 'event_day_month',
+      kind: 'date',
+      granularity: 'month',
+      keepColumn: true,
+    };
+
+    const checked = checkPlan(plan, 'plan.json');
+
+    expect(fileColumns(checked).map((c) => c.name)).toContain('event_day');
+    expect(partitionKeyType(checked)).toBe('string');
   });
 });
 
@@ -63,9 +109,55 @@ describe('checkPlan refuses what must never reach SQL or a path', () => {
     expect(refusal((p) => p.dedupe.orderBy.pop())).toMatch(/\/dedupe\/orderBy: must end with _line/);
   });
 
-  test('a partition column that is not a date output column', () => {
-    expect(refusal((p) => (p.partition = { source: 'label', name: 'title' }))).toMatch(
-      /\/partition: must name an output date column/,
+  test('a partition whose kind is not its column type, or that is not an output column', () => {
+    expect(refusal((p) => (p.partition = { ...p.partition, source: 'title', name: 'title' }))).toMatch(
+      /\/partition\/kind: is "date", but column "title" is string/,
+    );
+    expect(refusal((p) => (p.partition.source = 'revision'))).toMatch(
+      /\/partition\/source: "revision" is not an output column/,
+    );
+  });
+
+  test('partitions against the partition table of contract v2', () => {
+    const month = {
+      source: 'event_day',
+      name: 'event_day_month',
+      kind: 'date',
+      granularity: 'month',
+      keepColumn: true,
+    };
+    expect(refusal((p) => (p.partition = { ...month, keepColumn: false }))).toMatch(
+      /\/partition\/keepColumn: must be true/,
+    );
+    expect(refusal((p) => (p.partition = { ...month, granularity: 'week' }))).toMatch(
+      /\/partition\/granularity/,
+    );
+    expect(refusal((p) => (p.partition = { ...month, name: 'title' }))).toMatch(
+      /\/partition\/name: "title" is also an output column/,
+    );
+    expect(
+      refusal(
+        (p) =>
+          (p.partition = {
+            source: 'title',
+            name: 'title',
+            kind: 'string',
+            granularity: 'day',
+            keepColumn: false,
+          }),
+      ),
+    ).toMatch(/\/partition\/granularity: must be null for a string partition/);
+    expect(refusal((p) => delete p.partition)).toMatch(/\/partition: must be an object or null/);
+  });
+
+  test('a key that is empty, and staging keyed by anything but the output name', () => {
+    expect(refusal((p) => (p.dedupe.key = []))).toMatch(/\/dedupe\/key: is missing or empty/);
+    expect(refusal((p) => delete p.dedupe)).toMatch(/\/dedupe: must be an object or null/);
+    expect(refusal((p) => (p.columns[1].name = 'renamed'))).toMatch(
+      /\/columns\/1: source ".*" differs from name "renamed"/,
+    );
+    expect(refusal((p) => (p.table = 'kitchen-sink'))).toMatch(
+      /\/table: "kitchen-sink" is not an identifier/,
     );
   });
 
@@ -73,7 +165,7 @@ describe('checkPlan refuses what must never reach SQL or a path', () => {
     expect(refusal((p) => delete p.stagingTypes.amount.precision)).toMatch(
       /\/stagingTypes\/amount: is a decimal without/,
     );
-    expect(refusal((p) => (p.planVersion = 2))).toMatch(/\/planVersion: is 2, this engine runs 1/);
+    expect(refusal((p) => (p.planVersion = 1))).toMatch(/\/planVersion: is 1, this engine runs 2/);
   });
 
   test('text that is not JSON', () => {
