@@ -2,35 +2,16 @@
  * Each type decision with a small file, and the promise behind them: every value of the file
  * passes the validate step's coercer for the inferred type.
  */
-import {
-  coerceBoolean,
-  coerceDate,
-  coerceDouble,
-  coerceInteger,
-  decimalCoercer,
-  timestampCoercer,
-} from '../../csv/coerce';
+import type { ColumnSpec } from '../../core/contract';
+import { coercerFor } from '../../csv/coerce';
 import { RowProblem } from '../../csv/row-errors';
 import type { InferredColumn } from '../../infer/infer';
 import { column, inferText, lines } from './support';
 
+/** The validate step's own coercer for the inferred type (timestamps without a zone read as UTC, as init writes). */
 function coercerOf(c: InferredColumn): (text: string) => unknown {
-  switch (c.type) {
-    case 'integer':
-      return coerceInteger;
-    case 'decimal':
-      return decimalCoercer(c.precision!, c.scale!);
-    case 'double':
-      return coerceDouble;
-    case 'boolean':
-      return coerceBoolean;
-    case 'date':
-      return coerceDate;
-    case 'timestamp':
-      return timestampCoercer('UTC', { ambiguousLocalTimes: 0 });
-    case 'string':
-      return (t: string) => t;
-  }
+  const spec = { ...c, required: false, drop: false, defaultTimezone: 'UTC' } as unknown as ColumnSpec;
+  return coercerFor(spec, { ambiguousLocalTimes: 0 });
 }
 
 /** One column `v` with these values (LF lines, no quoting). */
