@@ -18,7 +18,9 @@ function isFresh() {
   let built;
   try {
     built = fs.statSync(bundle).mtimeMs;
-    const inputs = JSON.parse(fs.readFileSync(inputsFile, 'utf8'));
+    const { builtFrom, inputs } = JSON.parse(fs.readFileSync(inputsFile, 'utf8'));
+    // A bundle built from another checkout that shares this node_modules (a linked copy) is not ours.
+    if (builtFrom !== root) return false;
     return inputs.every((file) => fs.statSync(path.join(root, file)).mtimeMs < built);
   } catch {
     return false;
@@ -64,6 +66,8 @@ async function build() {
   const tmp = `${bundle}.${process.pid}.tmp`;
   const result = await esbuild.build({
     entryPoints: [entry],
+    // Metafile inputs are relative to this folder: the freshness check resolves them against root.
+    absWorkingDir: root,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -79,6 +83,7 @@ async function build() {
     if (!fs.existsSync(path.join(root, w.entry))) continue;
     const worker = await esbuild.build({
       entryPoints: [path.join(root, w.entry)],
+      absWorkingDir: root,
       bundle: true,
       platform: 'node',
       format: 'cjs',
@@ -93,7 +98,7 @@ async function build() {
     inputs.push(...Object.keys(worker.metafile.inputs));
   }
   // Inputs first, bundle last: a reader never pairs a new bundle with an old input list.
-  fs.writeFileSync(`${inputsFile}.${process.pid}.tmp`, JSON.stringify(inputs));
+  fs.writeFileSync(`${inputsFile}.${process.pid}.tmp`, JSON.stringify({ builtFrom: root, inputs }));
   fs.renameSync(`${inputsFile}.${process.pid}.tmp`, inputsFile);
   fs.renameSync(tmp, bundle);
 }
