@@ -330,9 +330,7 @@ async function benchTransform(inputs: readonly BenchInput[], options: BenchOptio
 async function benchSpark(inputs: readonly BenchInput[]): Promise<{ row?: string[]; notes: string[] }> {
   if (!workerAvailable('spark'))
     return {
-      notes: [
-        '- local Spark: not measured — the spark worker does not build (transform/spark.ts missing?).',
-      ],
+      notes: ['- local Spark: not measured — the spark worker does not build (transform/spark.ts missing?).'],
     };
   if (!pythonSide.spark())
     return {
