@@ -101,6 +101,8 @@ export interface RunResultView {
   readonly rowsRejected?: number;
   readonly rowsWritten?: number;
   readonly duplicatesDropped?: number;
+  /** Rows equal to an earlier row in every column (exact duplicate lines). */
+  readonly exactDuplicates?: number;
   readonly partitions?: number;
   readonly endState?: string;
   readonly error?: string;
@@ -138,6 +140,7 @@ export function runResultView(record: RunRecord, recordFile: string): RunResultV
     ...(c.rowsRejected !== undefined && { rowsRejected: c.rowsRejected }),
     ...(c.rowsWritten !== undefined && { rowsWritten: c.rowsWritten }),
     ...(c.duplicatesDropped !== undefined && { duplicatesDropped: c.duplicatesDropped }),
+    ...(c.exactDuplicates !== undefined && { exactDuplicates: c.exactDuplicates }),
     ...(record.outputs.partitions && { partitions: record.outputs.partitions.length }),
     ...(record.endState !== undefined && { endState: record.endState }),
     ...(record.error !== undefined && { error: record.error }),
@@ -174,8 +177,13 @@ export function summaryLines(view: RunResultView, cwd: string): string[] {
       view.rowsWritten !== undefined
         ? ` · written ${view.rowsWritten}${view.duplicatesDropped ? ` (${view.duplicatesDropped} duplicates dropped)` : ''}`
         : '';
+    // Without a key nothing is dropped: exact duplicate lines are kept, and said so.
+    const exact =
+      view.exactDuplicates && !view.duplicatesDropped
+        ? ` · ${view.exactDuplicates} exact duplicate lines kept`
+        : '';
     lines.push(
-      `  rows       read ${view.rowsRead} · valid ${view.rowsValid ?? '?'} · rejected ${view.rowsRejected ?? '?'}${written}`,
+      `  rows       read ${view.rowsRead} · valid ${view.rowsValid ?? '?'} · rejected ${view.rowsRejected ?? '?'}${written}${exact}`,
     );
   }
   const o = view.outputs;

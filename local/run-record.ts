@@ -24,6 +24,8 @@ export interface RunCounts {
   rowsRejected?: number;
   rowsWritten?: number;
   duplicatesDropped?: number;
+  /** Rows equal to an earlier row in every column (kept when the dataset has no key; the manifest's exactDuplicates). */
+  exactDuplicates?: number;
 }
 
 /** Where a person finds what the run produced. Absolute paths under the home. */

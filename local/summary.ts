@@ -71,6 +71,7 @@ export function summariseRun(record: RunRecord, pathOf: PathOf, lakeDir: string)
     if (manifest) {
       counts.rowsWritten = manifest.rowsOut;
       counts.duplicatesDropped = manifest.duplicatesDropped;
+      if (typeof manifest.exactDuplicates === 'number') counts.exactDuplicates = manifest.exactDuplicates;
       outputs.partitions = manifest.partitions;
       outputs.curated = path.join(lakeDir, lake.curatedTablePrefix(dataset));
     }
