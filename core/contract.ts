@@ -20,6 +20,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats';
 import { ContractError } from './errors';
 import { DATASET_NAME, datasetNameProblem, suggestedDatasetName } from './dataset-name';
+import { parseSinks, SINK_TYPES, type SinkConfig } from '../sinks/config';
 
 export const COLUMN_TYPES = [
   'string',
@@ -125,6 +126,8 @@ export interface DatasetContract {
    * columns (v2), or as written (v1, re-keyed by `name` where a column is renamed).
    */
   readonly rowSchema: Record<string, unknown>;
+  /** Where the verified rows go besides the lake (sinks/config.ts); [] = the lake only. */
+  readonly sinks: readonly SinkConfig[];
 }
 
 export { DATASET_NAME };
@@ -149,6 +152,7 @@ export const CONTRACT_DEFAULTS = {
   dedupe: { orderBy: [] as DedupeOrder[], tieBreaker: 'lastLine' },
   partition: { granularity: 'day' },
   rejectThreshold: 0.05,
+  sinks: [] as SinkConfig[],
 } as const;
 
 /** `format` values a column check may name (ajv-formats, "fast" mode). */
@@ -359,6 +363,13 @@ export const CONTRACT_V2_SCHEMA = {
       maximum: 1,
       default: CONTRACT_DEFAULTS.rejectThreshold,
       description: 'Largest share of bad rows (0..1) before the whole file is rejected.',
+    },
+    sinks: {
+      type: 'array',
+      default: CONTRACT_DEFAULTS.sinks,
+      description:
+        'Where the verified rows go besides the lake: {"type":"dynamodb"} and/or {"type":"redshift",...} (sinks/README.md).',
+      items: { type: 'object', required: ['type'], properties: { type: { enum: SINK_TYPES } } },
     },
   },
 } as const;
@@ -573,6 +584,8 @@ interface Draft {
   readonly csv: CsvDialect;
   readonly csvAt: string;
   readonly rowSchema: Record<string, unknown>;
+  /** The contract's `sinks` as written (undefined = none), checked by parseSinks in finish. */
+  readonly sinks?: unknown;
   /** A column `name` as the file spells it where keys refer to columns (v1: the property name). */
   readonly written: (name: string) => string;
 }
@@ -646,6 +659,7 @@ function draftV2(doc: Record<string, unknown>, file: string): Draft {
     dedupe?: { orderBy?: DedupeOrder[]; tieBreaker?: 'lastLine' | 'firstLine' };
     partition?: { column: string; granularity?: PartitionGranularity; name?: string };
     rejectThreshold?: number;
+    sinks?: unknown;
   };
   const properties: Record<string, Record<string, unknown>> = {};
   const columns: DraftColumn[] = d.columns.map((c, i) => {
@@ -702,6 +716,7 @@ function draftV2(doc: Record<string, unknown>, file: string): Draft {
     rejectThreshold: d.rejectThreshold ?? CONTRACT_DEFAULTS.rejectThreshold,
     csv: dialectOf(csv),
     csvAt: '/csv',
+    sinks: d.sinks,
     written: (name) => name,
     rowSchema: {
       type: 'object',
@@ -1201,6 +1216,11 @@ function finish(dataset: string, file: string, d: Draft): DatasetContract {
     csv: d.csv,
     columns,
     rowSchema: d.rowSchema,
+    sinks: parseSinks(d.sinks, {
+      file,
+      primaryKey: d.primaryKey,
+      columns: columns.map((c) => ({ name: c.name, type: c.type, drop: c.drop })),
+    }),
   };
 }
 

@@ -123,7 +123,15 @@ export type IamResourceName =
   | 'glueJob'
   | 'athenaWorkGroup'
   | 'notificationTopic'
-  | 'stateMachine';
+  | 'stateMachine'
+  /** The DynamoDB sinks' tables (made by the stack per dataset, or named in a contract). */
+  | 'sinkTables'
+  /** The Redshift workgroups and clusters the contracts' sinks name (the stack creates none). */
+  | 'redshiftWarehouses'
+  /** Data API statements: no resource-level permissions (scoped to the caller's own statements). */
+  | 'redshiftStatements'
+  /** The role COPY reads the curated objects with (passed in the SQL, not assumed by the Lambda). */
+  | 'redshiftCopyRole';
 
 export interface IamNeed {
   /** The stack resource the actions apply to. */
@@ -158,6 +166,11 @@ export const STEP_ENV: Readonly<Record<IamResourceName | 'schemasDir', string>> 
   athenaWorkGroup: 'ATHENA_WORKGROUP',
   notificationTopic: 'NOTIFICATION_TOPIC_ARN',
   stateMachine: 'STATE_MACHINE_ARN',
+  /** JSON `{"<dataset>": "<table name>"}` of the tables the stack made for DynamoDB sinks. */
+  sinkTables: 'SINK_TABLES',
+  redshiftWarehouses: 'REDSHIFT_WAREHOUSES',
+  redshiftStatements: 'REDSHIFT_STATEMENTS',
+  redshiftCopyRole: 'REDSHIFT_COPY_ROLE_ARN',
   /** Folder holding the bundled dataset contracts (`<dataset>.schema.json`). */
   schemasDir: 'SCHEMAS_DIR',
 };

@@ -10,6 +10,8 @@ import type { IamNeeds } from '../core/steps';
 import { iamNeeds as archive } from './archive/iam';
 import { iamNeeds as checkStillLatest } from './check-still-latest/iam';
 import { iamNeeds as claim } from './claim/iam';
+import { iamNeeds as loadDynamoDbSink } from './load-dynamodb-sink/iam';
+import { iamNeeds as loadRedshiftSink } from './load-redshift-sink/iam';
 import { iamNeeds as pollCrawl } from './poll-crawl/iam';
 import { iamNeeds as quarantine } from './quarantine/iam';
 import { iamNeeds as reconcile } from './reconcile/iam';
@@ -27,6 +29,13 @@ export interface StepRegistration {
    * esbuild's one-file bundle would not contain them, so each is bundled beside the handler.
    */
   readonly workers?: readonly string[];
+  /**
+   * Packages with a native binary the step loads at run time (DuckDB): left out of the esbuild
+   * bundle and copied beside it from node_modules, with `architecture` matching the binary there.
+   */
+  readonly nativeModules?: readonly string[];
+  /** @default 'arm64' */
+  readonly architecture?: 'arm64' | 'x86_64';
 }
 
 export const STEPS = {
@@ -36,6 +45,13 @@ export const STEPS = {
   'start-crawl': { iamNeeds: startCrawl },
   'poll-crawl': { iamNeeds: pollCrawl },
   verify: { iamNeeds: verify },
+  // DuckDB reads the run's Parquet (sinks/rows.ts); its Linux binding in node_modules is x64.
+  'load-dynamodb-sink': {
+    iamNeeds: loadDynamoDbSink,
+    nativeModules: ['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-x64'],
+    architecture: 'x86_64',
+  },
+  'load-redshift-sink': { iamNeeds: loadRedshiftSink },
   archive: { iamNeeds: archive },
   quarantine: { iamNeeds: quarantine },
   'record-failure': { iamNeeds: recordFailure },

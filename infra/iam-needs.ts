@@ -12,6 +12,8 @@ import type { IamNeed, IamNeeds, IamResourceName } from '../core/steps';
 export type IamResourceArns =
   | { readonly kind: 'bucket'; readonly bucketArn: string }
   | { readonly kind: 'arns'; readonly arns: readonly string[] }
+  /** Nothing of this kind in the deployment (e.g. no contract has a dynamodb sink): grant nothing. */
+  | { readonly kind: 'none' }
   | { readonly kind: 'stateMachine'; readonly stateMachineArn: string; readonly executionsArn: string };
 
 export type IamResourceMap = Readonly<Partial<Record<IamResourceName, IamResourceArns>>>;
@@ -102,6 +104,7 @@ export function statementsFor(
         `${owner}: iamNeeds names "${need.on}", which this stack does not give to that function. Known: ${Object.keys(resources).join(', ')}.`,
       );
     }
+    if (target.kind === 'none') continue;
     const actions = [...need.actions];
     if (target.kind === 'bucket') {
       const prefixes = need.prefixes ?? [];
@@ -148,9 +151,14 @@ export function statementsFor(
       statements.push(new iam.PolicyStatement({ actions, resources: [...target.arns] }));
     }
     if (
-      ['landingBucket', 'lakeBucket', 'athenaResultsBucket', 'ledgerTable', 'notificationTopic'].includes(
-        need.on,
-      )
+      [
+        'landingBucket',
+        'lakeBucket',
+        'athenaResultsBucket',
+        'ledgerTable',
+        'notificationTopic',
+        'sinkTables',
+      ].includes(need.on)
     ) {
       for (const a of kmsActionsFor(need)) kmsActions.add(a);
     }

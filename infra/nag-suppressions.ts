@@ -25,6 +25,9 @@ export const ACTIONS_WITHOUT_RESOURCE_LEVEL = new Set([
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
   'cloudwatch:PutMetricData',
+  // The Redshift Data API's statement calls: IAM limits them to the caller's own statements.
+  'redshift-data:DescribeStatement',
+  'redshift-data:CancelStatement',
 ]);
 
 /** Renders a resolved CloudFormation value the way cdk-nag names it in finding ids. */
@@ -52,7 +55,7 @@ function wildcardReason(resource: string, actions: readonly string[]): string | 
   if (resource === '*') {
     const others = actions.filter((a) => !ACTIONS_WITHOUT_RESOURCE_LEVEL.has(a));
     if (others.length > 0) return undefined;
-    return `${actions.join(', ')} support no resource-level permissions (X-Ray tracing, Step Functions log delivery, Glue metrics under a cloudwatch:namespace condition); nothing else in this policy uses "*"`;
+    return `${actions.join(', ')} support no resource-level permissions (X-Ray tracing, Step Functions log delivery, Glue metrics under a cloudwatch:namespace condition, Redshift Data API statements, which are owner-scoped); nothing else in this policy uses "*"`;
   }
   let m = /^<([A-Za-z0-9]+)\.Arn>\/([a-z0-9-]+\/)*\*$/.exec(resource);
   if (m) {
@@ -70,6 +73,9 @@ function wildcardReason(resource: string, actions: readonly string[]): string | 
   }
   if (/:execution:[a-z0-9-]+:\*$/.test(resource)) {
     return 'executions of this pipeline state machine only (execution names are per file run)';
+  }
+  if (/:redshift-serverless:.*:workgroup\/\*$/.test(resource)) {
+    return "Redshift Serverless workgroups of this account and region: a workgroup's ARN holds its generated id, and the sink contracts name the workgroup (the stack creates no warehouse)";
   }
   if (/^<[A-Za-z0-9]+\.Arn>:\*$/.test(resource)) {
     return "versions and aliases of this one function (the scheduler target's invoke grant)";

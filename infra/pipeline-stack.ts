@@ -42,6 +42,7 @@ import { LakeCatalog } from './constructs/lake-catalog';
 import { LakeStorage } from './constructs/lake-storage';
 import { NotificationTopic, PipelineAlerts } from './constructs/pipeline-alerts';
 import { StepFunctions, type StepFunctionSettings } from './constructs/step-functions';
+import { SinkResources } from './constructs/sinks';
 import { addPipelineNagSuppressions } from './nag-suppressions';
 
 export interface EtlPipelineStackProps extends StackProps {
@@ -70,6 +71,9 @@ const STEP_MEMORY_MIB: Readonly<Record<StepName, number>> = {
   'poll-crawl': 256,
   quarantine: 512,
   verify: 256,
+  // DuckDB reads the run's Parquet into items.
+  'load-dynamodb-sink': 1024,
+  'load-redshift-sink': 256,
   archive: 512,
   reconcile: 512,
   'record-failure': 256,
@@ -99,13 +103,20 @@ export function stateMachineSteps(): string[] {
   return steps;
 }
 
-/** `check-still-latest` → `CheckStillLatestFunctionArn`, the definition's placeholder for that step. */
+/**
+ * `check-still-latest` → `CheckStillLatestFunctionArn`: the definition's placeholder for that step,
+ * `${<State>FunctionArn}` of the Task state that runs it (TASK_STATES), so a state whose name is
+ * not the folder's in PascalCase (`LoadDynamoDbSink`, `load-dynamodb-sink`) still maps.
+ */
 export function placeholderOf(step: string): string {
-  const state = step
-    .split('-')
-    .map((w) => `${w[0]!.toUpperCase()}${w.slice(1)}`)
-    .join('');
-  return `${state}FunctionArn`;
+  const state = Object.entries(TASK_STATES).find(([, t]) => t.kind === 'lambda' && t.function === step)?.[0];
+  return `${
+    state ??
+    step
+      .split('-')
+      .map((w) => `${w[0]!.toUpperCase()}${w.slice(1)}`)
+      .join('')
+  }FunctionArn`;
 }
 
 /**
@@ -132,6 +143,8 @@ export function stepTimeouts(): Map<string, Duration> {
 export class EtlPipelineStack extends Stack {
   readonly storage: LakeStorage;
   readonly ledger: dynamodb.Table;
+  /** The sinks' tables and COPY role (infra/constructs/sinks.ts). */
+  readonly sinks: SinkResources;
   readonly catalog: LakeCatalog;
   readonly transform: GlueTransform;
   readonly steps: StepFunctions;
@@ -214,6 +227,15 @@ export class EtlPipelineStack extends Stack {
     });
     const topic = this.notifications.topic;
 
+    this.sinks = new SinkResources(this, 'Sinks', {
+      namePrefix: prefix,
+      datasets: config.datasets,
+      lakeBucket: this.storage.lakeBucket,
+      key,
+      removalPolicy,
+    });
+    const sinks = this.sinks;
+
     const resources: IamResourceMap = {
       landingBucket: { kind: 'bucket', bucketArn: this.storage.landingBucket.bucketArn },
       lakeBucket: { kind: 'bucket', bucketArn: this.storage.lakeBucket.bucketArn },
@@ -241,6 +263,11 @@ export class EtlPipelineStack extends Stack {
         ],
       },
       notificationTopic: { kind: 'arns', arns: [topic.topicArn] },
+      sinkTables: sinks.tableArns.length > 0 ? { kind: 'arns', arns: sinks.tableArns } : { kind: 'none' },
+      redshiftWarehouses:
+        sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: sinks.warehouseArns } : { kind: 'none' },
+      // The Data API's statement calls take no resource; they act on the caller's own statements.
+      redshiftStatements: sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: ['*'] } : { kind: 'none' },
     };
     const environmentValues = {
       landingBucket: this.storage.landingBucket.bucketName,
@@ -252,6 +279,12 @@ export class EtlPipelineStack extends Stack {
       glueJob: this.transform.jobName,
       athenaWorkGroup: this.catalog.workGroupName,
       notificationTopic: topic.topicArn,
+      ...(sinks.createdTables.size > 0 && {
+        sinkTables: this.toJsonString(
+          Object.fromEntries([...sinks.createdTables].map(([dataset, t]) => [dataset, t.tableName])),
+        ),
+      }),
+      ...(sinks.copyRole !== null && { redshiftCopyRole: sinks.copyRole.roleArn }),
     };
 
     const timeouts = stepTimeouts();

@@ -35,6 +35,8 @@ export interface EtlHome {
   readonly ledgerDir: string;
   /** The local Glue catalog: crawler state and tables (adapters/local/catalog.ts). */
   readonly catalogFile: string;
+  /** The sinks' local stand-ins, `dynamodb/` and `redshift/` (adapters/local/sink-tables.ts). */
+  readonly sinksDir: string;
 }
 
 export interface HomeOptions {
@@ -69,5 +71,6 @@ export function homeAt(root: string): EtlHome {
     faultsFile: path.join(root, 'faults.json'),
     ledgerDir: path.join(root, 'ledger'),
     catalogFile: path.join(root, 'catalog.json'),
+    sinksDir: path.join(root, 'sinks'),
   };
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { findContract, DEFAULT_SCHEMAS_DIR } from '../core/contract';
 import { compilePlan, partitionKeyType } from '../core/plan';
 import { hiveOptions } from '../adapters/local/hive-options';
+import { localSinkViews } from '../adapters/local/sink-tables';
 
 export interface LakeTable {
   readonly table: string;
@@ -62,8 +63,16 @@ export function lakeTables(lakeDir: string, schemasDir = DEFAULT_SCHEMAS_DIR): L
     });
 }
 
-/** Runs one SQL statement (read-only views over the lake) and returns every row. */
-export async function queryLake(lakeDir: string, sql: string, schemasDir?: string): Promise<QueryResult> {
+/**
+ * Runs one SQL statement (read-only views over the lake, and over the sinks' local stand-ins in
+ * `sinksDir` as `dynamodb.<table>` and `redshift.<schema>_<table>`) and returns every row.
+ */
+export async function queryLake(
+  lakeDir: string,
+  sql: string,
+  schemasDir?: string,
+  sinksDir?: string,
+): Promise<QueryResult> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
@@ -71,6 +80,12 @@ export async function queryLake(lakeDir: string, sql: string, schemasDir?: strin
     for (const t of lakeTables(lakeDir, schemasDir)) {
       await connection.run(
         `CREATE VIEW "${t.table}" AS SELECT * FROM read_parquet(${literal(t.files)}, ${hiveOptions(t.partitionKeys)})`,
+      );
+    }
+    for (const v of sinksDir === undefined ? [] : localSinkViews(sinksDir)) {
+      await connection.run(`CREATE SCHEMA IF NOT EXISTS ${v.schema}`);
+      await connection.run(
+        `CREATE VIEW ${v.schema}."${v.view}" AS SELECT * FROM read_parquet(${literal(v.file)})`,
       );
     }
     const reader = await connection.runAndReadAll(sql);

@@ -56,6 +56,8 @@ export function localSubstitutions(home: EtlHome): DefinitionSubstitutions {
     PollCrawlFunctionArn: functionArn('poll-crawl'),
     QuarantineFunctionArn: functionArn('quarantine'),
     VerifyFunctionArn: functionArn('verify'),
+    LoadDynamoDbSinkFunctionArn: functionArn('load-dynamodb-sink'),
+    LoadRedshiftSinkFunctionArn: functionArn('load-redshift-sink'),
     ArchiveFunctionArn: functionArn('archive'),
     GlueJobName: 'serverless-etl-transform',
     CrawlerName: 'serverless-etl-curated',
@@ -214,6 +216,32 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
         query: localQueryEngine(),
         schemasDir,
       }),
+    'load-dynamodb-sink': () => {
+      const { LocalItemTable } =
+        require('../adapters/local/sink-tables') as typeof import('../adapters/local/sink-tables');
+      return (
+        require('../functions/load-dynamodb-sink/step') as typeof import('../functions/load-dynamodb-sink/step')
+      ).createLoadDynamoDbSinkStep({
+        store,
+        schemasDir,
+        // The stand-in table: the sink's `table`, or the contract's table name (the stack's per-dataset table).
+        itemTable: (config, contract) => {
+          const name = config.table ?? contract.table;
+          return { name, items: new LocalItemTable(home.sinksDir, name, config.key) };
+        },
+      });
+    },
+    'load-redshift-sink': () => {
+      const { LocalWarehouseSink } =
+        require('../adapters/local/sink-tables') as typeof import('../adapters/local/sink-tables');
+      return (
+        require('../functions/load-redshift-sink/step') as typeof import('../functions/load-redshift-sink/step')
+      ).createLoadRedshiftSinkStep({
+        store,
+        schemasDir,
+        warehouse: new LocalWarehouseSink(home.sinksDir, store),
+      });
+    },
     archive: () =>
       (require('../functions/archive/step') as typeof import('../functions/archive/step')).createArchiveStep({
         store,

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RedshiftSinkConfig } from './config';
-import { quoteIdentifier, sqlLiteral } from './rows';
+import { quoteIdentifier, sqlLiteral } from './sql';
 import { SINK_META_COLUMNS, type SinkColumn, type SinkRun, type SinkTable } from './table';
 
 /** Redshift's type for each column type (also valid PostgreSQL and DuckDB). */

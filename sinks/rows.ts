@@ -12,21 +12,14 @@ import { pipeline } from 'node:stream/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { lake } from '../core/layout';
 import type { ObjectStore } from '../core/ports';
+import { quoteIdentifier, sqlLiteral } from './sql';
 import type { SinkColumn, SinkRun, SinkTable } from './table';
 
 /** A row as the sinks see it: exact text for every value but booleans (decimals keep every digit). */
 export type SinkRow = Readonly<Record<string, string | boolean | null>>;
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,127}$/;
-export function quoteIdentifier(name: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`"${name}" is not a SQL identifier`);
-  return `"${name}"`;
-}
-
-/** A SQL string literal. Only for text the pipeline made (paths, checked ids), never row data. */
-export function sqlLiteral(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
+// The SQL text helpers live in sql.ts (no DuckDB): the Redshift Lambda uses them without loading DuckDB.
+export { quoteIdentifier, sqlLiteral };
 
 /**
  * One column as exact text: decimals and integers by DuckDB's own VARCHAR cast (every digit, no

@@ -23,6 +23,8 @@ export const DEFINITION_PLACEHOLDERS = {
   PollCrawlFunctionArn: 'ARN of the poll-crawl Lambda (functions/poll-crawl)',
   QuarantineFunctionArn: 'ARN of the quarantine Lambda (functions/quarantine)',
   VerifyFunctionArn: 'ARN of the verify Lambda (functions/verify)',
+  LoadDynamoDbSinkFunctionArn: 'ARN of the load-dynamodb-sink Lambda (functions/load-dynamodb-sink)',
+  LoadRedshiftSinkFunctionArn: 'ARN of the load-redshift-sink Lambda (functions/load-redshift-sink)',
   ArchiveFunctionArn: 'ARN of the archive Lambda (functions/archive)',
   GlueJobName: 'name of the Glue transform job (glue/)',
   CrawlerName: 'name of the Glue crawler over curated/',
@@ -56,6 +58,9 @@ export const FUNCTION_TIMEOUT_SECONDS = {
   'poll-crawl': 20,
   quarantine: 240,
   verify: 270,
+  // The Redshift sink polls its statements within a 10-minute budget (sinks/README.md).
+  'load-dynamodb-sink': 840,
+  'load-redshift-sink': 840,
   archive: 240,
 } as const;
 
@@ -76,7 +81,7 @@ export const TRANSFORM_JOB_ARGUMENTS = [
 
 /**
  * Which code runs each Task state: a `lambda` state runs `functions/<function>/` (the folder is
- * the state's name in kebab-case; its placeholder is `${<State>FunctionArn}`). The local runtime
+ * usually the state's name in kebab-case; its placeholder is `${<State>FunctionArn}`). The local runtime
  * maps these names to local handlers through aws-local-stepfunctions' `taskResourceLocalHandlers`
  * (keyed by state name):
  *  - `lambda`: call that folder's step factory (`step.ts`) built with local adapters, with the
@@ -93,6 +98,8 @@ export const TASK_STATES = {
   StartCrawl: { kind: 'lambda', function: 'start-crawl' },
   PollCrawl: { kind: 'lambda', function: 'poll-crawl' },
   Verify: { kind: 'lambda', function: 'verify' },
+  LoadDynamoDbSink: { kind: 'lambda', function: 'load-dynamodb-sink' },
+  LoadRedshiftSink: { kind: 'lambda', function: 'load-redshift-sink' },
   Archive: { kind: 'lambda', function: 'archive' },
   Notify: { kind: 'sns' },
   Quarantine: { kind: 'lambda', function: 'quarantine' },

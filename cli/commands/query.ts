@@ -17,7 +17,7 @@ export async function queryCommand(
     throw new UsageError(`no tables yet in ${home.lakeDir}: run a file first (etl run <file.csv>)`);
   let result;
   try {
-    result = await queryLake(home.lakeDir, sql, schemasDir);
+    result = await queryLake(home.lakeDir, sql, schemasDir, home.sinksDir);
   } catch (e) {
     const tables = lakeTables(home.lakeDir, schemasDir)
       .map((t) => t.table)

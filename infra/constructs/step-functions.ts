@@ -92,7 +92,19 @@ export class StepFunctions extends Construct {
     const built = new Map<string, StepFunction>();
 
     for (const [step, settings] of Object.entries(props.steps)) {
-      const { iamNeeds, workers: workerEntries = [] } = stepRegistration(step);
+      const {
+        iamNeeds,
+        workers: workerEntries = [],
+        nativeModules = [],
+        architecture = 'arm64',
+      } = stepRegistration(step);
+      for (const m of nativeModules) {
+        if (!existsSync(path.join(REPO_ROOT, 'node_modules', m, 'package.json'))) {
+          throw new Error(
+            `functions/steps.ts: step "${step}" ships ${m}, which is not in node_modules. Fix: npm install --no-save --force ${m}@<the version package-lock.json has for its parent> (a binary for the Lambda's ${architecture} Linux), then synth again.`,
+          );
+        }
+      }
       const declared = path.join(functionsDir, step, 'handler.ts');
       if (!existsSync(declared)) {
         throw new Error(
@@ -153,7 +165,7 @@ export class StepFunctions extends Construct {
         entry,
         handler: `${BUNDLED_HANDLER_DIR}/index.handler`,
         runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
+        architecture: architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
         memorySize: settings.memoryMiB,
         timeout: settings.timeout,
         role,
@@ -170,7 +182,7 @@ export class StepFunctions extends Construct {
           target: 'node22',
           format: nodejs.OutputFormat.CJS,
           // The nodejs22.x runtime ships AWS SDK v3; bundling it would add megabytes and cold-start time.
-          externalModules: ['@aws-sdk/*'],
+          externalModules: ['@aws-sdk/*', ...nativeModules],
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
@@ -182,6 +194,11 @@ export class StepFunctions extends Construct {
               `mv "${outputDir}/index.js" "${outputDir}/functions/index.js"`,
               `if [ -f "${outputDir}/index.js.map" ]; then mv "${outputDir}/index.js.map" "${outputDir}/functions/index.js.map"; fi`,
               `cp "${schemasDir}"/*.schema.json "${outputDir}/schemas/"`,
+              // Native packages as installed, where Node's resolution from functions/ finds them.
+              ...nativeModules.flatMap((m) => [
+                `mkdir -p "${outputDir}/node_modules/${m}"`,
+                `cp -R "${path.join(REPO_ROOT, 'node_modules', m)}/." "${outputDir}/node_modules/${m}/"`,
+              ]),
               ...workers.map(
                 (w) =>
                   `"${ESBUILD}" "${w.source}" --bundle --platform=node --target=node22 --format=cjs --minify --external:@aws-sdk/* --log-level=warning --outfile="${outputDir}/${BUNDLED_HANDLER_DIR}/${w.bundled}"`,

@@ -64,7 +64,7 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
     >;
   };
   const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(10); // eight Task-state steps + reconcile + record-failure
+  expect(functions).toHaveLength(12); // ten Task-state steps + reconcile + record-failure
 
   // What the nodejs22.x runtime provides besides the bundle: the AWS SDK v3, nothing else.
   const runtimeModules = path.join(outdir, 'lambda-runtime', 'node_modules');

@@ -93,6 +93,7 @@ export function usesOfNeeds(needs: IamNeeds, markers: ResourceMarkers): Use[] {
     'athenaResultsBucket',
     'ledgerTable',
     'notificationTopic',
+    'sinkTables',
   ]);
   for (const need of needs) {
     const prefixes = need.prefixes ?? [];

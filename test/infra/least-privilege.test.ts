@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { readDefinitionText } from '../../statemachines/definition';
 import {
   LAMBDA_TRACING_ACTIONS,
@@ -36,9 +39,16 @@ beforeAll(() => {
     athenaWorkGroup: `workgroup/${s.catalog.workGroupName}`,
     notificationTopic: logicalIdOf(s.notifications.topic),
     stateMachine: `stateMachine:${s.stateMachineName}`,
+    // No contract of the repository's schemas/ has a sink: nothing of these exists here.
+    sinkTables: 'no sink table',
+    redshiftWarehouses: 'no warehouse',
+    redshiftStatements: 'no statements',
+    redshiftCopyRole: 'no copy role',
     key: logicalIdOf(s.storage.key as never),
   };
 });
+
+const SINK_RESOURCES: readonly string[] = ['sinkTables', 'redshiftWarehouses', 'redshiftStatements'];
 
 /** A rendered substitution value → what a granting resource must contain to be about it. */
 function markerOfSubstitution(placeholder: string): string {
@@ -94,10 +104,16 @@ describe('least privilege: every role grants exactly what its code or definition
     ].map((step): [string, () => StepFunctions] => [step, stepsOf]),
     ['reconcile', () => synth.stack.reconcile],
     ['record-failure', () => synth.stack.recordFailure],
+    // Without a sink in any contract they get their lake reads only (the Choice skips them).
+    ['load-dynamodb-sink', stepsOf],
+    ['load-redshift-sink', stepsOf],
   ])('the %s function role grants exactly its declared iamNeeds', (step, group) => {
     const built = group().get(step);
     const uses: Use[] = [
-      ...usesOfNeeds(built.iamNeeds, markers),
+      ...usesOfNeeds(
+        built.iamNeeds.filter((n) => !SINK_RESOURCES.includes(n.on)),
+        markers,
+      ),
       ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
         action,
         markers: [logicalIdOf(built.logGroup)],
@@ -191,5 +207,122 @@ describe('least privilege: every role grants exactly what its code or definition
     for (const g of grants.filter((x) => x.action.startsWith('glue:'))) {
       expect(g.resource).toMatch(new RegExp(`:catalog"|database/${database}"|table/${database}/\\*"`));
     }
+  });
+});
+
+describe('least privilege with sinks (test/fixtures/sinks/schemas: a created and a named table, a workgroup and a cluster)', () => {
+  let sinkSynth: Synthesized;
+  let t: TemplateJson;
+  let m: ResourceMarkers;
+  const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+    sinkSynth.stack.getLogicalId(construct.node.defaultChild as never);
+
+  let nagOutdir: string;
+  let nagError: Error | undefined;
+
+  beforeAll(() => {
+    nagOutdir = mkdtempSync(path.join(os.tmpdir(), 'etl-sinks-nag-'));
+    sinkSynth = synthPipeline({
+      settings: { schemasDir: 'test/fixtures/sinks/schemas' },
+      nag: true,
+      outdir: nagOutdir,
+    });
+    try {
+      // With the nag pack registered, any finding not acknowledged fails the synth.
+      sinkSynth.app.synth();
+    } catch (e) {
+      nagError = e as Error;
+    }
+    t = sinkSynth.template.toJSON() as TemplateJson;
+    const s = sinkSynth.stack;
+    m = {
+      ...markers,
+      landingBucket: idOf(s.storage.landingBucket),
+      lakeBucket: idOf(s.storage.lakeBucket),
+      key: idOf(s.storage.key as never),
+      sinkTables: idOf(s.sinks.createdTables.get('payments')!),
+      redshiftWarehouses: ':redshift',
+      redshiftStatements: '*',
+      redshiftCopyRole: idOf(s.sinks.copyRole!),
+    };
+  });
+
+  test("cdk-nag: no finding that is not acknowledged, with the sinks' tables, workgroup wildcard and Data API grants", () => {
+    const report = JSON.parse(readFileSync(path.join(nagOutdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { pluginName: string; conclusion: string; violations: { ruleName: string }[] }[];
+    };
+    const nag = report.pluginReports.find((r) => r.pluginName === 'AwsSolutions')!;
+
+    expect(nagError?.message).toBeUndefined();
+    expect(nag.violations.map((v) => v.ruleName)).toEqual([]);
+    expect(nag.conclusion).toBe('success');
+  });
+
+  test.each(['load-dynamodb-sink', 'load-redshift-sink'])(
+    'the %s function role grants exactly its declared iamNeeds',
+    (step) => {
+      const built = sinkSynth.stack.steps.get(step);
+      const uses: Use[] = [
+        ...usesOfNeeds(built.iamNeeds, m),
+        ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
+          action,
+          markers: [idOf(built.logGroup)],
+          why: 'its own log group',
+        })),
+        ...LAMBDA_TRACING_ACTIONS.map((action) => ({ action, markers: ['*'], why: 'active tracing' })),
+      ];
+      const role = t.Resources[idOf(built.fn)]!.Properties.Role['Fn::GetAtt'][0];
+
+      expect(audit(grantsOf(t, role), uses)).toEqual([]);
+    },
+  );
+
+  test('the dynamodb sink writes the created table and the named one, and nothing else', () => {
+    const built = sinkSynth.stack.steps.get('load-dynamodb-sink');
+    const role = t.Resources[idOf(built.fn)]!.Properties.Role['Fn::GetAtt'][0];
+    const puts = grantsOf(t, role).filter((g) => g.action === 'dynamodb:PutItem');
+
+    expect(
+      puts.map((g) => g.resource.includes(m.sinkTables) || g.resource.includes('table/existing-refunds')),
+    ).toEqual([true, true]);
+  });
+
+  test('the redshift sink runs statements on the named workgroups and cluster only', () => {
+    const built = sinkSynth.stack.steps.get('load-redshift-sink');
+    const role = t.Resources[idOf(built.fn)]!.Properties.Role['Fn::GetAtt'][0];
+    const execute = grantsOf(t, role).filter((g) => g.action === 'redshift-data:ExecuteStatement');
+
+    expect(execute.map((g) => /workgroup\/\*"|cluster:warehouse"/.test(g.resource))).toEqual([true, true]);
+  });
+
+  test('the created table is on demand, recoverable, encrypted with the key, keyed by the primary key', () => {
+    const table = t.Resources[m.sinkTables]!.Properties;
+
+    expect(table).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    });
+    expect(JSON.stringify(table.SSESpecification.KMSMasterKeyId)).toContain(m.key);
+  });
+
+  test("the COPY role reads only the sink datasets' curated objects and COPY manifests, and decrypts with the key", () => {
+    const grants = grantsOf(t, m.redshiftCopyRole);
+
+    expect(grants.map((g) => g.action).sort()).toEqual([
+      'kms:Decrypt',
+      ...Array<string>(4).fill('s3:GetObject'),
+    ]);
+    expect(
+      grants
+        .filter((g) => g.action === 's3:GetObject')
+        .map((g) => /"(\/[a-z]+\/[a-z]+\/)\*"/.exec(g.resource)?.[1])
+        .sort(),
+    ).toEqual(['/curated/payments/', '/curated/refunds/', '/manifests/payments/', '/manifests/refunds/']);
+    expect(grants.find((g) => g.action === 'kms:Decrypt')!.resource).toContain(m.key);
+    expect(JSON.stringify(t.Resources[m.redshiftCopyRole]!.Properties.AssumeRolePolicyDocument)).toContain(
+      'redshift.amazonaws.com',
+    );
   });
 });

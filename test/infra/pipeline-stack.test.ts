@@ -374,15 +374,17 @@ describe('transform: Glue 5.0 job, bounded, encrypted', () => {
 });
 
 describe('step functions: Node 22 on arm64, Powertools by environment, no secrets', () => {
-  test('every function is nodejs22.x arm64, traced, logging to its own encrypted log group', () => {
+  test('every function is nodejs22.x arm64 (x86_64 only where the step ships a native x64 binary), traced, logging to its own encrypted log group', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    expect(functions).toHaveLength(10); // eight Task-state steps + reconcile + record-failure
+    expect(functions).toHaveLength(12); // ten Task-state steps + reconcile + record-failure
     for (const [, fn] of functions) {
+      // DuckDB's Linux binding in node_modules is x64 (functions/steps.ts nativeModules).
+      const x64 = fn.Properties.FunctionName === 'serverless-etl-load-dynamodb-sink';
       expect(fn.Properties).toMatchObject({
         Handler: 'functions/index.handler', // the bundle sits in functions/, contracts in schemas/
         Runtime: 'nodejs22.x',
-        Architectures: ['arm64'],
+        Architectures: [x64 ? 'x86_64' : 'arm64'],
         TracingConfig: { Mode: 'Active' },
       });
       const logGroup = resources[fn.Properties.LoggingConfig.LogGroup.Ref]!;

@@ -67,6 +67,7 @@ const DETERMINISTIC = [
   'TransformFailedError',
   'DuplicateDeliveryError',
   'StaleVersionError',
+  'SinkLoadFailedError',
 ];
 /** What a Lambda task that ran too long fails with: the task's TimeoutSeconds, Lambda's own timeout. */
 const TIMEOUTS = ['States.Timeout', 'Sandbox.Timedout', 'Lambda.ClientExecutionTimeoutException'];
@@ -183,6 +184,42 @@ describe('pipeline.asl.json', () => {
     expect(definition.States.FileRejected!.Type).toBe('Fail');
   });
 
+  test('the sinks load after a verified run and before Archive, each only when Verify says its dataset has it', () => {
+    interface Choice {
+      Variable: string;
+      BooleanEquals?: boolean;
+      StringEquals?: string;
+      Next: string;
+    }
+    const choice = (name: string) =>
+      definition.States[name] as unknown as { Choices: Choice[]; Default: string };
+    expect(choice('VerifyOutcome').Default).toBe('DynamoDbSinkConfigured');
+    expect(choice('DynamoDbSinkConfigured')).toMatchObject({
+      Choices: [{ Variable: '$.verify.sinks.dynamodb', BooleanEquals: true, Next: 'LoadDynamoDbSink' }],
+      Default: 'RedshiftSinkConfigured',
+    });
+    expect(definition.States.LoadDynamoDbSink!.Next).toBe('RedshiftSinkConfigured');
+    expect(choice('RedshiftSinkConfigured')).toMatchObject({
+      Choices: [{ Variable: '$.verify.sinks.redshift', BooleanEquals: true, Next: 'LoadRedshiftSink' }],
+      Default: 'Archive',
+    });
+    expect(definition.States.LoadRedshiftSink!.Next).toBe('Archive');
+    for (const name of ['LoadDynamoDbSink', 'LoadRedshiftSink']) {
+      const state = definition.States[name]!;
+      // A sink that keeps failing fails the execution here (a redrive resumes here).
+      expect({ name, catch: state.Catch }).toEqual({ name, catch: undefined });
+      const retried = state.Retry!.flatMap((r) => r.ErrorEquals);
+      expect(retried).toEqual(expect.arrayContaining(['TransientDependencyError', ...TIMEOUTS]));
+      expect(retried).not.toContain('SinkLoadFailedError');
+      expect(state.Parameters).toMatchObject({
+        'runId.$': '$.claim.runId',
+        'dataset.$': '$.validate.dataset',
+        'sourceId.$': '$.validate.sourceId',
+        'versionTag.$': '$.validate.versionTag',
+      });
+    }
+  });
+
   test('every Lambda function times out before its Task does', () => {
     for (const [name, task] of Object.entries(TASK_STATES)) {
       if (task.kind !== 'lambda') continue;
@@ -215,6 +252,8 @@ describe('pipeline.asl.json', () => {
       StartCrawl: '$.catalog',
       PollCrawl: '$.catalog',
       Verify: '$.verify',
+      LoadDynamoDbSink: '$.sinks.dynamodb',
+      LoadRedshiftSink: '$.sinks.redshift',
       Archive: '$.archive',
       Quarantine: '$.quarantine',
     });
@@ -236,7 +275,7 @@ describe('pipeline.asl.json', () => {
 
   test('the definition is the reviewed one: a change to statemachines/pipeline.asl.json needs a review, then this hash', () => {
     expect(createHash('sha256').update(readDefinitionText()).digest('hex')).toBe(
-      'b9f6d01de858d26dd7d1b9d2b53d87b7b68d266e8d71465f3a23a626a524d6e6',
+      '07c30e40693f13c933d48902851c89fba409f07479538eac64a302987ed62b8a',
     );
   });
 });

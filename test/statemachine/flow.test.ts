@@ -67,7 +67,14 @@ function happyStubs(): Record<string, Stub> {
     }),
     StartCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'RUNNING' }),
     PollCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'READY', lastCrawl: 'SUCCEEDED' }),
-    Verify: () => ({ status: 'VERIFIED', rowsOut: 9, checks: 3 }),
+    Verify: () => ({
+      status: 'VERIFIED',
+      rowsOut: 9,
+      checks: 3,
+      sinks: { dynamodb: false, redshift: false },
+    }),
+    LoadDynamoDbSink: () => ({ status: 'LOADED', table: 'registrations', rows: 9, written: 9 }),
+    LoadRedshiftSink: () => ({ status: 'LOADED', target: 'dev.public.registrations', rowsLoaded: 9 }),
     Archive: () => ({
       archived: location('archive/x.csv'),
       originalRemoved: true,
@@ -139,6 +146,8 @@ describe('pipeline state machine paths', () => {
       'PollCrawl',
       'Verify',
       'VerifyOutcome',
+      'DynamoDbSinkConfigured',
+      'RedshiftSinkConfigured',
       'Archive',
       'Notify',
       'Succeeded',
@@ -382,5 +391,97 @@ describe('pipeline state machine paths', () => {
     expect(error).toBeInstanceOf(ExecutionError);
     expect(attempts).toBe(1);
     expect(visited[visited.length - 1]).toBe('Verify');
+  });
+
+  test('a dataset with both sinks loads each in its own state after Verify and before Archive, results under $.sinks', async () => {
+    const stubs = happyStubs();
+    stubs.Verify = () => ({
+      status: 'VERIFIED',
+      rowsOut: 9,
+      checks: 3,
+      sinks: { dynamodb: true, redshift: true },
+    });
+
+    const { output, visited, inputOf } = await execute(stubs);
+
+    expect(visited.slice(visited.indexOf('Verify'))).toEqual([
+      'Verify',
+      'VerifyOutcome',
+      'DynamoDbSinkConfigured',
+      'LoadDynamoDbSink',
+      'RedshiftSinkConfigured',
+      'LoadRedshiftSink',
+      'Archive',
+      'Notify',
+      'Succeeded',
+    ]);
+    const sinkInput = {
+      runId: 'run-0001',
+      dataset: 'registrations',
+      sourceId: 's-1',
+      versionTag: 'v-1',
+      lakeBucket: SAMPLE_SUBSTITUTIONS.LakeBucket,
+    };
+    expect(inputOf('LoadDynamoDbSink')).toEqual(sinkInput);
+    expect(inputOf('LoadRedshiftSink')).toEqual(sinkInput);
+    expect(output!.sinks).toMatchObject({ dynamodb: { status: 'LOADED' }, redshift: { status: 'LOADED' } });
+  });
+
+  test('only the declared sink runs', async () => {
+    const stubs = happyStubs();
+    stubs.Verify = () => ({
+      status: 'VERIFIED',
+      rowsOut: 9,
+      checks: 3,
+      sinks: { dynamodb: false, redshift: true },
+    });
+
+    const { visited } = await execute(stubs);
+
+    expect(visited).toContain('LoadRedshiftSink');
+    expect(visited).not.toContain('LoadDynamoDbSink');
+  });
+
+  test('a sink that fails for good fails the execution at its state: SinkLoadFailedError not retried, nothing archived', async () => {
+    const stubs = happyStubs();
+    stubs.Verify = () => ({
+      status: 'VERIFIED',
+      rowsOut: 9,
+      checks: 3,
+      sinks: { dynamodb: true, redshift: true },
+    });
+    let attempts = 0;
+    stubs.LoadRedshiftSink = () => {
+      attempts++;
+      throw Object.assign(new Error('COPY failed: ...'), { name: 'SinkLoadFailedError' });
+    };
+
+    const { error, visited, calls } = await execute(stubs);
+
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(attempts).toBe(1);
+    expect(visited[visited.length - 1]).toBe('LoadRedshiftSink');
+    expect(calls.map((c) => c.state)).not.toContain('Archive');
+  });
+
+  test('a sink whose dependency is throttled is retried and the run succeeds', async () => {
+    const stubs = happyStubs();
+    stubs.Verify = () => ({
+      status: 'VERIFIED',
+      rowsOut: 9,
+      checks: 3,
+      sinks: { dynamodb: true, redshift: false },
+    });
+    let attempts = 0;
+    stubs.LoadDynamoDbSink = () => {
+      attempts++;
+      if (attempts < 3) throw new TransientDependencyError('ProvisionedThroughputExceededException');
+      return { status: 'LOADED' };
+    };
+
+    const { output } = await execute(stubs);
+
+    expect(attempts).toBe(3);
+    expect(output!.sinks).toEqual({ dynamodb: { status: 'LOADED' } });
   });
 });

@@ -11,6 +11,8 @@ export const SAMPLE_SUBSTITUTIONS: DefinitionSubstitutions = {
   PollCrawlFunctionArn: fn('poll-crawl'),
   QuarantineFunctionArn: fn('quarantine'),
   VerifyFunctionArn: fn('verify'),
+  LoadDynamoDbSinkFunctionArn: fn('load-dynamodb-sink'),
+  LoadRedshiftSinkFunctionArn: fn('load-redshift-sink'),
   ArchiveFunctionArn: fn('archive'),
   GlueJobName: 'serverless-etl-transform',
   CrawlerName: 'serverless-etl-curated',

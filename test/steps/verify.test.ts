@@ -137,6 +137,8 @@ describe('verify', () => {
       objects: 0,
       partitions: 2,
       checks: ['rowsAndNulls', 'keysUnique'],
+      // The state machine's sink Choices read this (the registrations contract declares none).
+      sinks: { dynamodb: false, redshift: false },
     });
   });
 
@@ -189,6 +191,7 @@ describe('verify', () => {
       objects: 0,
       partitions: 0,
       checks: [],
+      sinks: { dynamodb: false, redshift: false },
     });
     expect(await ledger.get({ ...SOURCE, versionTag: '0123456789ab' })).toMatchObject({
       status: 'STALE',
