@@ -5,9 +5,9 @@
  *
  * Execution input is the EventBridge S3 "Object Created" event (core/events.ts). Each step's
  * result is kept under its own ResultPath: $.claim, $.validate, $.transform, $.catalog, $.verify,
- * $.archive. Every step folder exports `createHandler(deps)` (core logic wired to ports — what the
- * local runtime calls with local adapters) and `handler` (the same, wired to AWS adapters from
- * the environment, created lazily at first invocation).
+ * $.archive. Every step folder has `step.ts`, an SDK-free factory `create<Step>Step(ports)` (what the
+ * local runtime calls with local adapters), and `handler.ts`, the AWS entry that builds the same
+ * factory with AWS adapters from the environment (statemachines/README.md maps state → files).
  */
 import type { SourceObject } from './events';
 
