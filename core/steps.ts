@@ -128,6 +128,14 @@ export type IamResourceName =
   | 'sinkTables'
   /** The Redshift workgroups and clusters the contracts' sinks name (the stack creates none). */
   | 'redshiftWarehouses'
+  /** Workgroups a sink signs in to as the Lambda's IAM identity (no `secretArn`). */
+  | 'redshiftWorkgroups'
+  /** `dbname:<cluster>/<database>` of cluster sinks signed in as the Lambda's IAM identity. */
+  | 'redshiftClusterDatabases'
+  /** `dbuser:<cluster>/<dbUser>` and `dbname:<cluster>/<database>` of cluster sinks with a `dbUser`. */
+  | 'redshiftClusterUsers'
+  /** The Secrets Manager secrets the sinks' `secretArn` name. */
+  | 'redshiftSecrets'
   /** Data API statements: no resource-level permissions (scoped to the caller's own statements). */
   | 'redshiftStatements'
   /** The role COPY reads the curated objects with (passed in the SQL, not assumed by the Lambda). */
@@ -169,6 +177,10 @@ export const STEP_ENV: Readonly<Record<IamResourceName | 'schemasDir', string>> 
   /** JSON `{"<dataset>": "<table name>"}` of the tables the stack made for DynamoDB sinks. */
   sinkTables: 'SINK_TABLES',
   redshiftWarehouses: 'REDSHIFT_WAREHOUSES',
+  redshiftWorkgroups: 'REDSHIFT_WORKGROUPS',
+  redshiftClusterDatabases: 'REDSHIFT_CLUSTER_DATABASES',
+  redshiftClusterUsers: 'REDSHIFT_CLUSTER_USERS',
+  redshiftSecrets: 'REDSHIFT_SECRETS',
   redshiftStatements: 'REDSHIFT_STATEMENTS',
   redshiftCopyRole: 'REDSHIFT_COPY_ROLE_ARN',
   /** Folder holding the bundled dataset contracts (`<dataset>.schema.json`). */

@@ -36,7 +36,7 @@ import {
   type DefinitionSubstitutions,
 } from '../statemachines/definition';
 import type { PipelineConfig } from './config';
-import { executionsArnOf, type IamResourceMap } from './iam-needs';
+import { executionsArnOf, type IamResourceArns, type IamResourceMap } from './iam-needs';
 import { GlueTransform } from './constructs/glue-transform';
 import { LakeCatalog } from './constructs/lake-catalog';
 import { LakeStorage } from './constructs/lake-storage';
@@ -236,6 +236,8 @@ export class EtlPipelineStack extends Stack {
     });
     const sinks = this.sinks;
 
+    const arnsOrNone = (arns: readonly string[]): IamResourceArns =>
+      arns.length > 0 ? { kind: 'arns', arns } : { kind: 'none' };
     const resources: IamResourceMap = {
       landingBucket: { kind: 'bucket', bucketArn: this.storage.landingBucket.bucketArn },
       lakeBucket: { kind: 'bucket', bucketArn: this.storage.lakeBucket.bucketArn },
@@ -266,6 +268,10 @@ export class EtlPipelineStack extends Stack {
       sinkTables: sinks.tableArns.length > 0 ? { kind: 'arns', arns: sinks.tableArns } : { kind: 'none' },
       redshiftWarehouses:
         sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: sinks.warehouseArns } : { kind: 'none' },
+      redshiftWorkgroups: arnsOrNone(sinks.workgroupArns),
+      redshiftClusterDatabases: arnsOrNone(sinks.clusterDatabaseArns),
+      redshiftClusterUsers: arnsOrNone(sinks.clusterUserArns),
+      redshiftSecrets: arnsOrNone(sinks.secretArns),
       // The Data API's statement calls take no resource; they act on the caller's own statements.
       redshiftStatements: sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: ['*'] } : { kind: 'none' },
     };

@@ -27,8 +27,23 @@ export const iamNeeds: IamNeeds = [
     why: 'poll its own statements (the Data API has no resource for a statement: owner-scoped)',
   },
   {
-    on: 'redshiftWarehouses',
+    on: 'redshiftWorkgroups',
     actions: ['redshift-serverless:GetCredentials'],
-    why: "sign in to the workgroup as the Lambda's IAM identity",
+    why: "sign in to a workgroup as the Lambda's IAM identity (sinks without secretArn)",
+  },
+  {
+    on: 'redshiftClusterDatabases',
+    actions: ['redshift:GetClusterCredentialsWithIAM'],
+    why: "sign in to a cluster's database as the Lambda's IAM identity (sinks without secretArn or dbUser)",
+  },
+  {
+    on: 'redshiftClusterUsers',
+    actions: ['redshift:GetClusterCredentials'],
+    why: "temporary credentials for a cluster sink's dbUser on its database",
+  },
+  {
+    on: 'redshiftSecrets',
+    actions: ['secretsmanager:GetSecretValue'],
+    why: "sign in with the sink's secretArn (the Data API reads the secret as the caller)",
   },
 ];

@@ -2,7 +2,8 @@
  * What the contracts' sinks need from the stack (sinks/README.md): a DynamoDB table per dataset
  * whose dynamodb sink names none (on demand, point-in-time recovery, the pipeline's key), the ARN
  * of a table given by name, the ARNs of the Redshift workgroups and clusters the redshift sinks
- * name (the stack creates no warehouse), and the COPY role: read-only on the curated objects and
+ * name (the stack creates no warehouse) and of what each signs in with (the workgroup, the
+ * cluster's database or dbUser, the secret), and the COPY role: read-only on the curated objects and
  * the COPY manifests, decrypt with the lake key. Nothing is made for a kind of sink no contract has.
  */
 import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -41,6 +42,14 @@ export class SinkResources extends Construct {
   readonly tableArns: readonly string[];
   /** Workgroup and cluster ARNs the Data API statements run on. */
   readonly warehouseArns: readonly string[];
+  /** Workgroups signed in to as the Lambda's IAM identity (`GetCredentials`). */
+  readonly workgroupArns: readonly string[];
+  /** `dbname:` ARNs of clusters signed in to as the Lambda's IAM identity (`GetClusterCredentialsWithIAM`). */
+  readonly clusterDatabaseArns: readonly string[];
+  /** `dbuser:` and `dbname:` ARNs of cluster sinks with a `dbUser` (`GetClusterCredentials`). */
+  readonly clusterUserArns: readonly string[];
+  /** The secrets the sinks' `secretArn` name (`GetSecretValue`). */
+  readonly secretArns: readonly string[];
   /** The COPY role, when some redshift sink uses the stack's (null: none does). */
   readonly copyRole: iam.Role | null;
 
@@ -50,6 +59,17 @@ export class SinkResources extends Construct {
     const created = new Map<string, dynamodb.Table>();
     const tableArns: string[] = [];
     const warehouseArns = new Set<string>();
+    const workgroupArns = new Set<string>();
+    const clusterDatabaseArns = new Set<string>();
+    const clusterUserArns = new Set<string>();
+    const secretArns = new Set<string>();
+    const clusterArn = (resource: 'cluster' | 'dbname' | 'dbuser', resourceName: string) =>
+      stack.formatArn({
+        service: 'redshift',
+        resource,
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
     /** Datasets whose redshift sink COPYs with the stack's role. */
     const copyDatasets: string[] = [];
     for (const contract of props.datasets) {
@@ -80,16 +100,21 @@ export class SinkResources extends Construct {
           tableArns.push(table.tableArn);
         } else {
           // A workgroup's ARN holds its generated id, not the name the contract gives.
-          warehouseArns.add(
-            sink.workgroup !== null
-              ? stack.formatArn({ service: 'redshift-serverless', resource: 'workgroup', resourceName: '*' })
-              : stack.formatArn({
-                  service: 'redshift',
-                  resource: 'cluster',
-                  resourceName: sink.clusterIdentifier!,
-                  arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-                }),
-          );
+          const workgroup = stack.formatArn({
+            service: 'redshift-serverless',
+            resource: 'workgroup',
+            resourceName: '*',
+          });
+          const cluster = sink.clusterIdentifier;
+          warehouseArns.add(cluster === null ? workgroup : clusterArn('cluster', cluster));
+          // How the Data API signs in (adapters/aws/redshift-data.ts): the secret, else the cluster's
+          // dbUser, else the Lambda's IAM identity — on the workgroup, or on the cluster's database.
+          if (sink.secretArn !== null) secretArns.add(sink.secretArn);
+          else if (cluster === null) workgroupArns.add(workgroup);
+          else if (sink.dbUser !== null) {
+            clusterUserArns.add(clusterArn('dbuser', `${cluster}/${sink.dbUser}`));
+            clusterUserArns.add(clusterArn('dbname', `${cluster}/${sink.database}`));
+          } else clusterDatabaseArns.add(clusterArn('dbname', `${cluster}/${sink.database}`));
           if (sink.copyRoleArn === null) copyDatasets.push(contract.dataset);
         }
       }
@@ -97,6 +122,10 @@ export class SinkResources extends Construct {
     this.createdTables = created;
     this.tableArns = tableArns;
     this.warehouseArns = [...warehouseArns];
+    this.workgroupArns = [...workgroupArns];
+    this.clusterDatabaseArns = [...clusterDatabaseArns];
+    this.clusterUserArns = [...clusterUserArns];
+    this.secretArns = [...secretArns];
     this.copyRole = null;
     if (copyDatasets.length > 0) {
       const role = new iam.Role(this, 'CopyRole', {

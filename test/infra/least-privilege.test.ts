@@ -43,12 +43,27 @@ beforeAll(() => {
     sinkTables: 'no sink table',
     redshiftWarehouses: 'no warehouse',
     redshiftStatements: 'no statements',
+    redshiftWorkgroups: 'no workgroup',
+    redshiftClusterDatabases: 'no cluster database',
+    redshiftClusterUsers: 'no cluster user',
+    redshiftSecrets: 'no secret',
     redshiftCopyRole: 'no copy role',
     key: logicalIdOf(s.storage.key as never),
   };
 });
 
-const SINK_RESOURCES: readonly string[] = ['sinkTables', 'redshiftWarehouses', 'redshiftStatements'];
+/** The secret test/fixtures/sinks/schemas/settlements.schema.json signs in with. */
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:etl/analytics-AbCdEf';
+
+const SINK_RESOURCES: readonly string[] = [
+  'sinkTables',
+  'redshiftWarehouses',
+  'redshiftStatements',
+  'redshiftWorkgroups',
+  'redshiftClusterDatabases',
+  'redshiftClusterUsers',
+  'redshiftSecrets',
+];
 
 /** A rendered substitution value → what a granting resource must contain to be about it. */
 function markerOfSubstitution(placeholder: string): string {
@@ -210,7 +225,7 @@ describe('least privilege: every role grants exactly what its code or definition
   });
 });
 
-describe('least privilege with sinks (test/fixtures/sinks/schemas: a created and a named table, a workgroup and a cluster)', () => {
+describe('least privilege with sinks (test/fixtures/sinks/schemas: a created and a named table, a workgroup and a cluster, signed in as the IAM identity, a dbUser or a secret)', () => {
   let sinkSynth: Synthesized;
   let t: TemplateJson;
   let m: ResourceMarkers;
@@ -243,6 +258,10 @@ describe('least privilege with sinks (test/fixtures/sinks/schemas: a created and
       sinkTables: idOf(s.sinks.createdTables.get('payments')!),
       redshiftWarehouses: ':redshift',
       redshiftStatements: '*',
+      redshiftWorkgroups: 'workgroup/*',
+      redshiftClusterDatabases: ':dbname:warehouse/dev"',
+      redshiftClusterUsers: ':dbuser:warehouse/etl_loader"',
+      redshiftSecrets: SECRET_ARN,
       redshiftCopyRole: idOf(s.sinks.copyRole!),
     };
   });
@@ -293,6 +312,39 @@ describe('least privilege with sinks (test/fixtures/sinks/schemas: a created and
     const execute = grantsOf(t, role).filter((g) => g.action === 'redshift-data:ExecuteStatement');
 
     expect(execute.map((g) => /workgroup\/\*"|cluster:warehouse"/.test(g.resource))).toEqual([true, true]);
+  });
+
+  /** The rendered resources the redshift sink's role gets `action` on, as `<resource type>:<name>`. */
+  const redshiftSinkResources = (action: string) => {
+    const built = sinkSynth.stack.steps.get('load-redshift-sink');
+    const role = t.Resources[idOf(built.fn)]!.Properties.Role['Fn::GetAtt'][0];
+    return grantsOf(t, role)
+      .filter((g) => g.action === action)
+      .map((g) =>
+        g.resource.startsWith('arn:')
+          ? g.resource
+          : (/:((?:cluster|dbname|dbuser|workgroup)[:/][^"]+)"\]\]\}$/.exec(g.resource)?.[1] ?? g.resource),
+      )
+      .sort();
+  };
+
+  test('the cluster sink signed in as the IAM identity gets GetClusterCredentialsWithIAM on exactly its dbname ARN', () => {
+    expect(redshiftSinkResources('redshift:GetClusterCredentialsWithIAM')).toEqual(['dbname:warehouse/dev']);
+  });
+
+  test('the dbUser cluster sink gets GetClusterCredentials on exactly its dbuser and dbname ARNs', () => {
+    expect(redshiftSinkResources('redshift:GetClusterCredentials')).toEqual([
+      'dbname:warehouse/finance',
+      'dbuser:warehouse/etl_loader',
+    ]);
+  });
+
+  test('the secretArn sink gets GetSecretValue on exactly that secret', () => {
+    expect(redshiftSinkResources('secretsmanager:GetSecretValue')).toEqual([SECRET_ARN]);
+  });
+
+  test('GetCredentials (Redshift Serverless) is granted on workgroups only, never on a cluster', () => {
+    expect(redshiftSinkResources('redshift-serverless:GetCredentials')).toEqual(['workgroup/*']);
   });
 
   test('the created table is on demand, recoverable, encrypted with the key, keyed by the primary key', () => {
