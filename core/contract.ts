@@ -20,7 +20,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats';
 import { ContractError } from './errors';
 import { DATASET_NAME, datasetNameProblem, suggestedDatasetName } from './dataset-name';
-import { parseSinks, SINK_TYPES, type SinkConfig } from '../sinks/config';
+import { parseSinks, SINK_TYPES, type SinkConfig } from './sinks';
 
 export const COLUMN_TYPES = [
   'string',
@@ -126,7 +126,7 @@ export interface DatasetContract {
    * columns (v2), or as written (v1, re-keyed by `name` where a column is renamed).
    */
   readonly rowSchema: Record<string, unknown>;
-  /** Where the verified rows go besides the lake (sinks/config.ts); [] = the lake only. */
+  /** Where the verified rows go besides the lake (core/sinks.ts); [] = the lake only. */
   readonly sinks: readonly SinkConfig[];
 }
 

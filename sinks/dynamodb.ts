@@ -9,7 +9,7 @@
  * nullable column only indexes rows that have a value.
  */
 import type { ObjectStore } from '../core/ports';
-import type { DynamoDbSinkConfig } from './config';
+import type { DynamoDbSinkConfig } from '../core/sinks';
 import type { ItemTable, ItemValue, ItemWriteResult, SinkItem } from './ports';
 import { withRunRows, type RunRowsOptions, type SinkRow } from './rows';
 import { SINK_META_COLUMNS, type SinkRun, type SinkTable } from './table';

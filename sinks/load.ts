@@ -10,7 +10,7 @@ import { lake } from '../core/layout';
 import { compilePlan } from '../core/plan';
 import type { ObjectStore } from '../core/ports';
 import type { TransformManifest } from '../core/steps';
-import type { DynamoDbSinkConfig, RedshiftSinkConfig, SinkType } from './config';
+import type { DynamoDbSinkConfig, RedshiftSinkConfig, SinkType } from '../core/sinks';
 import { sinkRunOf, type SinkColumnType, type SinkRun, type SinkTable } from './table';
 
 /** A sink state's Parameters { runId, dataset, sourceId, versionTag, lakeBucket }. */

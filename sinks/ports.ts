@@ -4,7 +4,7 @@
  * AWS adapter (adapters/aws: DynamoDB, the Redshift Data API) and a local stand-in
  * (adapters/local: Parquet under the local home, readable by `etl query`) with the same semantics.
  */
-import type { RedshiftSinkConfig } from './config';
+import type { RedshiftSinkConfig } from '../core/sinks';
 import type { SinkRun, SinkTable } from './table';
 
 /** A DynamoDB attribute value as this project writes them: no binary, no sets, no nulls. */

@@ -15,7 +15,7 @@
  *     guarded by "no newer version of this source is loaded", so an older version loses.
  */
 import { createHash } from 'node:crypto';
-import type { RedshiftSinkConfig } from './config';
+import type { RedshiftSinkConfig } from '../core/sinks';
 import { quoteIdentifier, sqlLiteral } from './sql';
 import { SINK_META_COLUMNS, type SinkColumn, type SinkRun, type SinkTable } from './table';
 

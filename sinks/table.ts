@@ -46,13 +46,8 @@ export interface SinkRun {
   readonly objects: readonly string[];
 }
 
-/** Bookkeeping columns every sink row or item carries (reserved: no contract column may use them). */
-export const SINK_META_COLUMNS = {
-  sourceId: '_source_id',
-  sourceVersion: '_source_version',
-  sourceOrder: '_source_order',
-  runId: '_run_id',
-} as const;
+/** The bookkeeping columns live beside the contract's sink settings (core/sinks.ts). */
+export { SINK_META_COLUMNS } from '../core/sinks';
 
 export function sinkRunOf(manifest: TransformManifest, runId: string, bucket: string): SinkRun {
   return {

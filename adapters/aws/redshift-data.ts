@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { SinkLoadFailedError, TransientDependencyError } from '../../core/errors';
 import type { ObjectStore } from '../../core/ports';
-import type { RedshiftSinkConfig } from '../../sinks/config';
+import type { RedshiftSinkConfig } from '../../core/sinks';
 import type { SqlRunner, WarehouseLoadResult, WarehouseSink } from '../../sinks/ports';
 import { copyStatements, warehouseStatements, type CopyObject } from '../../sinks/redshift';
 import type { SinkRun, SinkTable } from '../../sinks/table';

@@ -17,7 +17,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ObjectStore } from '../../core/ports';
-import type { RedshiftSinkConfig } from '../../sinks/config';
+import type { RedshiftSinkConfig } from '../../core/sinks';
 import type {
   ItemTable,
   ItemWriteResult,

@@ -7,7 +7,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DatasetContract } from '../../core/contract';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
 import type { ObjectStore } from '../../core/ports';
-import type { DynamoDbSinkConfig } from '../../sinks/config';
+import type { DynamoDbSinkConfig } from '../../core/sinks';
 import { loadDynamoDbSink } from '../../sinks/dynamodb';
 import { sinkJobOf, type SinkStepInput } from '../../sinks/load';
 import type { ItemTable } from '../../sinks/ports';

@@ -16,7 +16,7 @@ import { DynamoDbItemTable } from '../../adapters/aws/dynamodb-item-table';
 import { LocalObjectStore } from '../../adapters/local/object-store';
 import { LocalItemTable } from '../../adapters/local/sink-tables';
 import { TransientDependencyError } from '../../core/errors';
-import type { DynamoDbSinkConfig } from '../../sinks/config';
+import type { DynamoDbSinkConfig } from '../../core/sinks';
 import { loadDynamoDbSink } from '../../sinks/dynamodb';
 import type { ItemTable } from '../../sinks/ports';
 import { PAYMENTS, orderKey, putCuratedRun, row } from './fixture';

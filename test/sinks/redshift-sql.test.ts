@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalObjectStore } from '../../adapters/local/object-store';
 import { LocalWarehouseSink, localSinkViews } from '../../adapters/local/sink-tables';
-import type { RedshiftSinkConfig } from '../../sinks/config';
+import type { RedshiftSinkConfig } from '../../core/sinks';
 import { copyStatements, warehouseStatements } from '../../sinks/redshift';
 import type { SinkRun, SinkTable } from '../../sinks/table';
 import { DATASET, PAYMENTS, orderKey, putCuratedRun, row, type PaymentRow } from './fixture';

@@ -10,14 +10,21 @@
  * ]
  */
 import Ajv2020 from 'ajv/dist/2020';
-import { ContractError } from '../core/errors';
-import { SINK_META_COLUMNS } from './table';
+import { ContractError } from './errors';
 
 /** SQL identifier as the rest of the project uses it (lower case, Redshift folds to lower case). */
 const IDENTIFIER = '^[a-z_][a-z0-9_]{0,126}$';
 
 export const SINK_TYPES = ['dynamodb', 'redshift'] as const;
 export type SinkType = (typeof SINK_TYPES)[number];
+
+/** Bookkeeping columns every sink row or item carries (reserved: no contract column may use them). */
+export const SINK_META_COLUMNS = {
+  sourceId: '_source_id',
+  sourceVersion: '_source_version',
+  sourceOrder: '_source_order',
+  runId: '_run_id',
+} as const;
 
 export interface DynamoDbSinkConfig {
   readonly type: 'dynamodb';

@@ -1,5 +1,5 @@
 /** The contract's `sinks` array: defaults, and errors that name the file, the field and the fix. */
-import { parseSinks, type SinkParseContext } from '../../sinks/config';
+import { parseSinks, type SinkParseContext } from '../../core/sinks';
 
 const CONTEXT: SinkParseContext = {
   file: 'schemas/payments.schema.json',
