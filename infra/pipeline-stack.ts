@@ -1,49 +1,31 @@
 /**
- * The whole pipeline in one stack: storage, ledger, step functions, the Glue transform, the
- * catalog and Athena, the state machine from statemachines/pipeline.asl.json, the trigger rule,
- * the reconcile schedule, and alerts. Several datasets share it (one crawler target and one
- * reject-rate alarm per dataset contract).
+ * The repository's stack: one {@link EtlPipeline} (infra/etl-pipeline.ts) and the outputs the CLI
+ * reads (`etl ... --stack <name>`, remote/stack-outputs.ts).
  */
-import {
-  Annotations,
-  ArnFormat,
-  CfnOutput,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  type StackProps,
-} from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
-import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
-import { LANDING_PREFIX } from '../core/layout';
-import type { StepName } from '../functions/steps';
-import {
-  DEFINITION_PLACEHOLDERS,
-  TASK_STATES,
-  loadDefinition,
-  readDefinitionText,
-  type DefinitionSubstitutions,
-} from '../statemachines/definition';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
 import type { PipelineConfig } from './config';
-import { executionsArnOf, type IamResourceArns, type IamResourceMap } from './iam-needs';
-import { GlueTransform } from './constructs/glue-transform';
-import { LakeCatalog } from './constructs/lake-catalog';
-import { LakeStorage } from './constructs/lake-storage';
-import { NotificationTopic, PipelineAlerts } from './constructs/pipeline-alerts';
-import { StepFunctions, type StepFunctionSettings } from './constructs/step-functions';
-import { SinkResources } from './constructs/sinks';
-import { addPipelineNagSuppressions } from './nag-suppressions';
+import type { GlueTransform } from './constructs/glue-transform';
+import type { LakeCatalog } from './constructs/lake-catalog';
+import type { LakeStorage } from './constructs/lake-storage';
+import type { NotificationTopic, PipelineAlerts } from './constructs/pipeline-alerts';
+import type { SinkResources } from './constructs/sinks';
+import type { StepFunctions } from './constructs/step-functions';
+import { EtlPipeline } from './etl-pipeline';
+
+export {
+  REJECTED_FAIL_STATE,
+  placeholderOf,
+  rejectionErrorOf,
+  stateMachineSteps,
+  stepTimeouts,
+} from './etl-pipeline';
 
 export interface EtlPipelineStackProps extends StackProps {
   /**
@@ -59,97 +41,16 @@ export interface EtlPipelineStackProps extends StackProps {
   readonly functionsDir?: string;
 }
 
-/**
- * Memory per step: validate streams and checks every row (CPU-bound), so it gets a full vCPU;
- * the ledger and crawler steps make one or two small calls.
- */
-const STEP_MEMORY_MIB: Readonly<Record<StepName, number>> = {
-  claim: 256,
-  validate: 1769,
-  'check-still-latest': 256,
-  'start-crawl': 256,
-  'poll-crawl': 256,
-  quarantine: 512,
-  verify: 256,
-  // DuckDB reads the run's Parquet into items.
-  'load-dynamodb-sink': 1024,
-  'load-redshift-sink': 256,
-  archive: 512,
-  reconcile: 512,
-  'record-failure': 256,
-};
-
-/** The Fail state a rejected file ends in; its `Error` is what the failure e-mail rule skips. */
-export const REJECTED_FAIL_STATE = 'FileRejected';
-
-/** The `Error` of the rejected-file Fail state (`FileRejectedError`), read from the definition. */
-export function rejectionErrorOf(definitionText: string = readDefinitionText()): string {
-  const asl = JSON.parse(definitionText) as { States: Record<string, { Type: string; Error?: string }> };
-  const state = asl.States[REJECTED_FAIL_STATE];
-  if (state?.Type !== 'Fail' || typeof state.Error !== 'string' || state.Error === '') {
-    throw new Error(
-      `statemachines/pipeline.asl.json: no Fail state ${REJECTED_FAIL_STATE} with an Error; the failure e-mail rule needs it to leave rejected files out.`,
-    );
-  }
-  return state.Error;
-}
-
-/** Lambda steps of the state machine, from the definition module (TASK_STATES), in order of first use. */
-export function stateMachineSteps(): string[] {
-  const steps: string[] = [];
-  for (const t of Object.values(TASK_STATES)) {
-    if (t.kind === 'lambda' && !steps.includes(t.function)) steps.push(t.function);
-  }
-  return steps;
-}
-
-/**
- * `check-still-latest` → `CheckStillLatestFunctionArn`: the definition's placeholder for that step,
- * `${<State>FunctionArn}` of the Task state that runs it (TASK_STATES), so a state whose name is
- * not the folder's in PascalCase (`LoadDynamoDbSink`, `load-dynamodb-sink`) still maps.
- */
-export function placeholderOf(step: string): string {
-  const state = Object.entries(TASK_STATES).find(([, t]) => t.kind === 'lambda' && t.function === step)?.[0];
-  return `${
-    state ??
-    step
-      .split('-')
-      .map((w) => `${w[0]!.toUpperCase()}${w.slice(1)}`)
-      .join('')
-  }FunctionArn`;
-}
-
-/**
- * Each step's timeout: a little under the shortest TimeoutSeconds of the Task states that call
- * it, so Lambda's own timeout (with its log line) fires before the state's States.Timeout.
- */
-export function stepTimeouts(): Map<string, Duration> {
-  const asl = JSON.parse(readDefinitionText()) as {
-    States: Record<string, { Resource?: string; TimeoutSeconds?: number }>;
-  };
-  const out = new Map<string, Duration>();
-  for (const step of stateMachineSteps()) {
-    const seconds = Object.values(asl.States)
-      .filter((s) => s.Resource === `\${${placeholderOf(step)}}`)
-      .map((s) => s.TimeoutSeconds ?? 60);
-    if (seconds.length === 0)
-      throw new Error(`statemachines/pipeline.asl.json: no Task state uses \${${placeholderOf(step)}}`);
-    const task = Math.min(...seconds);
-    out.set(step, Duration.seconds(Math.min(900, Math.max(3, task - Math.max(2, Math.ceil(task * 0.05))))));
-  }
-  return out;
-}
-
 export class EtlPipelineStack extends Stack {
+  /** The pipeline construct; the fields below are its parts, kept here for the tests and the CLI. */
+  readonly pipeline: EtlPipeline;
   readonly storage: LakeStorage;
   readonly ledger: dynamodb.Table;
-  /** The sinks' tables and COPY role (infra/constructs/sinks.ts). */
   readonly sinks: SinkResources;
   readonly catalog: LakeCatalog;
   readonly transform: GlueTransform;
   readonly steps: StepFunctions;
   readonly stateMachine: sfn.StateMachine;
-  /** The state machine's physical name (`<prefix>-pipeline`), known at synth time. */
   readonly stateMachineName: string;
   readonly stateMachineRole: iam.Role;
   readonly triggerRule: events.Rule;
@@ -158,406 +59,49 @@ export class EtlPipelineStack extends Stack {
   readonly alerts: PipelineAlerts;
   readonly reconcile: StepFunctions;
   readonly reconcileSchedule: scheduler.Schedule;
-  /** functions/record-failure: marks the ledger FAILED for runs that failed, timed out or were aborted. */
   readonly recordFailure: StepFunctions;
   readonly recordFailureRule: events.Rule;
   readonly recordFailureDeadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: EtlPipelineStackProps) {
     super(scope, id, props);
-    const config = props.config;
-    const prefix = config.namePrefix;
-    const retention = config.logRetentionDays as logs.RetentionDays;
-    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-
-    this.storage = new LakeStorage(this, 'Storage', {
-      namePrefix: prefix,
-      stagingExpirationDays: config.stagingExpirationDays,
-      noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
-      athenaResultsExpirationDays: config.athenaResultsExpirationDays,
-      retainData: config.retainData,
+    const p = new EtlPipeline(this, 'Pipeline', {
+      config: props.config,
+      ...(props.functionsDir !== undefined && { functionsDir: props.functionsDir }),
     });
-    const key = this.storage.key;
-
-    this.ledger = new dynamodb.Table(this, 'Ledger', {
-      tableName: `${prefix}-ledger`,
-      // The claim step's ledger adapter owns the key schema (pk = bucket/key, sk = version or latest).
-      partitionKey: { name: LEDGER_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: LEDGER_TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: key,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy,
-    });
-
-    this.transform = new GlueTransform(this, 'Transform', {
-      namePrefix: prefix,
-      lakeBucket: this.storage.lakeBucket,
-      key,
-      maxWorkers: config.glue.maxWorkers,
-      maxConcurrentRuns: config.glue.maxConcurrentRuns,
-    });
-    this.catalog = new LakeCatalog(this, 'Catalog', {
-      namePrefix: prefix,
-      datasets: config.datasets,
-      lakeBucket: this.storage.lakeBucket,
-      athenaResultsBucket: this.storage.athenaResultsBucket,
-      key,
-      securityConfigurationName: this.transform.securityConfigurationName,
-      bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
-    });
-    this.catalog.crawler.node.addDependency(this.transform.job);
-
-    // The notification topic is needed by the steps (the state machine publishes to it) and the
-    // alerts need the state machine: the topic lives in alerts, created before the machine.
-    const stateMachineName = `${prefix}-pipeline`;
-    this.stateMachineName = stateMachineName;
-    const stateMachineArn = this.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: stateMachineName,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-
-    this.notifications = new NotificationTopic(this, 'Notifications', {
-      namePrefix: prefix,
-      key,
-      notificationEmail: config.notificationEmail,
-    });
-    const topic = this.notifications.topic;
-
-    this.sinks = new SinkResources(this, 'Sinks', {
-      namePrefix: prefix,
-      datasets: config.datasets,
-      lakeBucket: this.storage.lakeBucket,
-      key,
-      removalPolicy,
-    });
-    const sinks = this.sinks;
-
-    const arnsOrNone = (arns: readonly string[]): IamResourceArns =>
-      arns.length > 0 ? { kind: 'arns', arns } : { kind: 'none' };
-    const resources: IamResourceMap = {
-      landingBucket: { kind: 'bucket', bucketArn: this.storage.landingBucket.bucketArn },
-      lakeBucket: { kind: 'bucket', bucketArn: this.storage.lakeBucket.bucketArn },
-      athenaResultsBucket: { kind: 'bucket', bucketArn: this.storage.athenaResultsBucket.bucketArn },
-      ledgerTable: { kind: 'arns', arns: [this.ledger.tableArn] },
-      glueDatabase: { kind: 'arns', arns: this.catalog.catalogArns },
-      glueCrawler: {
-        kind: 'arns',
-        arns: [
-          this.formatArn({ service: 'glue', resource: 'crawler', resourceName: this.catalog.crawlerName }),
-        ],
-      },
-      glueJob: {
-        kind: 'arns',
-        arns: [this.formatArn({ service: 'glue', resource: 'job', resourceName: this.transform.jobName })],
-      },
-      athenaWorkGroup: {
-        kind: 'arns',
-        arns: [
-          this.formatArn({
-            service: 'athena',
-            resource: 'workgroup',
-            resourceName: this.catalog.workGroupName,
-          }),
-        ],
-      },
-      notificationTopic: { kind: 'arns', arns: [topic.topicArn] },
-      sinkTables: sinks.tableArns.length > 0 ? { kind: 'arns', arns: sinks.tableArns } : { kind: 'none' },
-      redshiftWarehouses:
-        sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: sinks.warehouseArns } : { kind: 'none' },
-      redshiftWorkgroups: arnsOrNone(sinks.workgroupArns),
-      redshiftClusterDatabases: arnsOrNone(sinks.clusterDatabaseArns),
-      redshiftClusterUsers: arnsOrNone(sinks.clusterUserArns),
-      redshiftSecrets: arnsOrNone(sinks.secretArns),
-      // The Data API's statement calls take no resource; they act on the caller's own statements.
-      redshiftStatements: sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: ['*'] } : { kind: 'none' },
-    };
-    const environmentValues = {
-      landingBucket: this.storage.landingBucket.bucketName,
-      lakeBucket: this.storage.lakeBucket.bucketName,
-      athenaResultsBucket: this.storage.athenaResultsBucket.bucketName,
-      ledgerTable: this.ledger.tableName,
-      glueDatabase: this.catalog.databaseName,
-      glueCrawler: this.catalog.crawlerName,
-      glueJob: this.transform.jobName,
-      athenaWorkGroup: this.catalog.workGroupName,
-      notificationTopic: topic.topicArn,
-      ...(sinks.createdTables.size > 0 && {
-        sinkTables: this.toJsonString(
-          Object.fromEntries([...sinks.createdTables].map(([dataset, t]) => [dataset, t.tableName])),
-        ),
-      }),
-      ...(sinks.copyRole !== null && { redshiftCopyRole: sinks.copyRole.roleArn }),
-    };
-
-    const timeouts = stepTimeouts();
-    const stepSettings: Record<string, StepFunctionSettings> = {};
-    for (const step of stateMachineSteps()) {
-      stepSettings[step] = {
-        memoryMiB: STEP_MEMORY_MIB[step as StepName] ?? 512,
-        timeout: timeouts.get(step)!,
-      };
-    }
-    /** What every group of step functions shares: resources, environment, key, logs, bundling. */
-    const stepFunctionsProps = {
-      resources,
-      environmentValues,
-      key,
-      logRetention: retention,
-      namePrefix: prefix,
-      functionsDir: props.functionsDir,
-      schemasDir: config.schemasDir,
-    };
-    this.steps = new StepFunctions(this, 'Steps', { steps: stepSettings, ...stepFunctionsProps });
-
-    // --- the state machine -------------------------------------------------------------------
-    this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
-      queueName: `${prefix}-trigger-dlq`,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small when many
-      // state machines log (AWS's recommendation for Step Functions).
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
-      retention,
-      encryptionKey: key,
-      removalPolicy,
-    });
-
-    const substitutions: Record<string, string> = {
-      GlueJobName: this.transform.jobName,
-      CrawlerName: this.catalog.crawlerName,
-      GlueDatabase: this.catalog.databaseName,
-      LakeBucket: this.storage.lakeBucket.bucketName,
-      TopicArn: topic.topicArn,
-    };
-    for (const step of stateMachineSteps())
-      substitutions[placeholderOf(step)] = this.steps.get(step).fn.functionArn;
-    const missing = Object.keys(DEFINITION_PLACEHOLDERS).filter((p) => !(p in substitutions));
-    if (missing.length > 0) {
-      throw new Error(
-        `EtlPipelineStack: no value for definition placeholder(s) ${missing.join(', ')} (statemachines/definition.ts).`,
-      );
-    }
-    // Fails the synth, not the deploy, when the file and this map disagree on a placeholder.
-    loadDefinition(substitutions as DefinitionSubstitutions);
-
-    this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
-      description:
-        'Pipeline state machine: invoke the step functions, run the transform job, publish notices',
-    });
-    this.stateMachineRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeStepFunctions',
-        actions: ['lambda:InvokeFunction'],
-        resources: stateMachineSteps().map((step) => this.steps.get(step).fn.functionArn),
-      }),
-    );
-    // glue:startJobRun.sync starts the run, polls it, and stops it when the execution is stopped.
-    this.stateMachineRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'RunTransformJobSync',
-        actions: ['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
-        resources: [
-          this.formatArn({ service: 'glue', resource: 'job', resourceName: this.transform.jobName }),
-        ],
-      }),
-    );
-    this.stateMachineRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'PublishNotices',
-        actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-      }),
-    );
-    this.stateMachineRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'PublishToEncryptedTopic',
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [key.keyArn],
-      }),
-    );
-
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      // The file itself, inline: one definition for both runtimes; CloudFormation fills the
-      // placeholders (definitionSubstitutions), the local runtime fills them with local values.
-      definitionBody: sfn.DefinitionBody.fromString(readDefinitionText()),
-      definitionSubstitutions: substitutions,
-      role: this.stateMachineRole,
-      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-
-    // --- the trigger -------------------------------------------------------------------------
-    this.triggerRule = new events.Rule(this, 'Trigger', {
-      description: `A .csv under ${LANDING_PREFIX} in the landing bucket starts one pipeline execution`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: {
-          bucket: { name: [this.storage.landingBucket.bucketName] },
-          // EventBridge cannot AND a prefix and a suffix on one field; a wildcard can. `.CSV` is
-          // matched too, since the key allowlist accepts it. Outputs live in the lake bucket and
-          // never start with incoming/, so they can never trigger a run.
-          object: { key: [{ wildcard: `${LANDING_PREFIX}*.csv` }, { wildcard: `${LANDING_PREFIX}*.CSV` }] },
-        },
-      },
-      targets: [
-        new targets.SfnStateMachine(this.stateMachine, {
-          deadLetterQueue: this.deadLetterQueue,
-          maxEventAge: Duration.hours(24),
-          retryAttempts: 185,
-        }),
-      ],
-    });
-
-    this.alerts = new PipelineAlerts(this, 'Alerts', {
-      namePrefix: prefix,
-      topic,
-      stateMachine: this.stateMachine,
-      glueJobName: this.transform.jobName,
-      deadLetterQueue: this.deadLetterQueue,
-      triggerRule: this.triggerRule,
-      rejectionError: rejectionErrorOf(),
-      datasets: config.datasets,
-    });
-
-    // --- record-failure: the ledger learns of runs that failed, timed out or were aborted -------
-    // Faults are not caught in the state machine (a redrive resumes at the failing task), so no
-    // state can write FAILED: this rule does, from outside. It matches rejected runs too (they end
-    // FAILED): the ledger's conditional settle leaves their final REJECTED record as it is.
-    this.recordFailure = new StepFunctions(this, 'RecordFailure', {
-      steps: {
-        'record-failure': { memoryMiB: STEP_MEMORY_MIB['record-failure'], timeout: Duration.seconds(30) },
-      },
-      ...stepFunctionsProps,
-    });
-    const recordFailureFn = this.recordFailure.get('record-failure').fn;
-    this.recordFailureDeadLetterQueue = new sqs.Queue(this, 'RecordFailureDeadLetters', {
-      queueName: `${prefix}-record-failure-dlq`,
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.recordFailureRule = new events.Rule(this, 'RecordFailureRule', {
-      description:
-        'A pipeline execution FAILED, TIMED_OUT or was ABORTED: record FAILED in the ledger (functions/record-failure)',
-      eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: {
-          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-          stateMachineArn: [this.stateMachine.stateMachineArn],
-        },
-      },
-      targets: [
-        new targets.LambdaFunction(recordFailureFn, {
-          deadLetterQueue: this.recordFailureDeadLetterQueue,
-          maxEventAge: Duration.hours(24),
-          retryAttempts: 185,
-        }),
-      ],
-    });
-    const recordFailureAlarms = [
-      new cloudwatch.Alarm(this, 'RecordFailureErrors', {
-        alarmName: `${prefix}-RecordFailureErrors`,
-        alarmDescription:
-          'functions/record-failure failed: a failed run may still show CLAIMED in the ledger (its failure e-mail is sent regardless)',
-        metric: recordFailureFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, 'RecordFailureDeadLettersNotEmpty', {
-        alarmName: `${prefix}-RecordFailureDeadLettersNotEmpty`,
-        alarmDescription:
-          'Execution status events could not reach functions/record-failure and wait in its dead-letter queue: the ledger misses those FAILED records',
-        metric: this.recordFailureDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(5),
-          statistic: 'Maximum',
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-    ];
-    for (const a of recordFailureAlarms) a.addAlarmAction(new cwActions.SnsAction(topic));
-
-    // --- reconcile: files whose event was missed ----------------------------------------------
-    this.reconcile = new StepFunctions(this, 'Reconcile', {
-      steps: { reconcile: { memoryMiB: STEP_MEMORY_MIB.reconcile, timeout: Duration.minutes(5) } },
-      resources: {
-        ...resources,
-        stateMachine: {
-          kind: 'stateMachine',
-          stateMachineArn,
-          executionsArn: executionsArnOf(this, stateMachineName),
-        },
-      },
-      environmentValues: { ...environmentValues, stateMachine: stateMachineArn },
-      key,
-      logRetention: retention,
-      namePrefix: prefix,
-      functionsDir: props.functionsDir,
-      schemasDir: config.schemasDir,
-    });
-    this.reconcileSchedule = new scheduler.Schedule(this, 'ReconcileSchedule', {
-      scheduleName: `${prefix}-reconcile`,
-      description: `Starts runs for ${LANDING_PREFIX} files with no finished ledger record (missed or dead-lettered events)`,
-      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(config.reconcileEveryMinutes)),
-      target: new schedulerTargets.LambdaInvoke(this.reconcile.get('reconcile').fn, {
-        // functions/reconcile ReconcileInput: leave uploads younger than 15 minutes to their own
-        // event, and start at most 100 runs per sweep so a backlog drains over several sweeps.
-        input: scheduler.ScheduleTargetInput.fromObject({ minAgeMinutes: 15, maxStarts: 100 }),
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(1),
-      }),
-    });
-
-    // A sweep that fails is silent by nature (nothing is started): its errors alarm like the rest.
-    const reconcileErrors = new cloudwatch.Alarm(this, 'ReconcileErrors', {
-      alarmName: `${prefix}-ReconcileErrors`,
-      alarmDescription: 'The reconcile sweep failed: files whose event was missed are not being started',
-      metric: this.reconcile
-        .get('reconcile')
-        .fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    reconcileErrors.addAlarmAction(new cwActions.SnsAction(topic));
+    this.pipeline = p;
+    this.storage = p.storage;
+    this.ledger = p.ledger;
+    this.sinks = p.sinks;
+    this.catalog = p.catalog;
+    this.transform = p.transform;
+    this.steps = p.steps;
+    this.stateMachine = p.stateMachine;
+    this.stateMachineName = p.stateMachineName;
+    this.stateMachineRole = p.stateMachineRole;
+    this.triggerRule = p.triggerRule;
+    this.deadLetterQueue = p.deadLetterQueue;
+    this.notifications = p.notifications;
+    this.alerts = p.alerts;
+    this.reconcile = p.reconcile;
+    this.reconcileSchedule = p.reconcileSchedule;
+    this.recordFailure = p.recordFailure;
+    this.recordFailureRule = p.recordFailureRule;
+    this.recordFailureDeadLetterQueue = p.recordFailureDeadLetterQueue;
+    const topic = p.notifications.topic;
 
     // --- outputs the CLI reads (etl ... --stack <name>) ----------------------------------------
-    new CfnOutput(this, 'LandingBucketName', { value: this.storage.landingBucket.bucketName });
-    new CfnOutput(this, 'LakeBucketName', { value: this.storage.lakeBucket.bucketName });
-    new CfnOutput(this, 'AthenaResultsBucketName', { value: this.storage.athenaResultsBucket.bucketName });
-    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
-    new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
-    new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.databaseName });
-    new CfnOutput(this, 'GlueJobName', { value: this.transform.jobName });
-    new CfnOutput(this, 'CrawlerName', { value: this.catalog.crawlerName });
-    new CfnOutput(this, 'AthenaWorkGroupName', { value: this.catalog.workGroupName });
+    new CfnOutput(this, 'LandingBucketName', { value: p.storage.landingBucket.bucketName });
+    new CfnOutput(this, 'LakeBucketName', { value: p.storage.lakeBucket.bucketName });
+    new CfnOutput(this, 'AthenaResultsBucketName', { value: p.storage.athenaResultsBucket.bucketName });
+    new CfnOutput(this, 'StateMachineArn', { value: p.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'LedgerTableName', { value: p.ledger.tableName });
+    new CfnOutput(this, 'GlueDatabaseName', { value: p.catalog.databaseName });
+    new CfnOutput(this, 'GlueJobName', { value: p.transform.jobName });
+    new CfnOutput(this, 'CrawlerName', { value: p.catalog.crawlerName });
+    new CfnOutput(this, 'AthenaWorkGroupName', { value: p.catalog.workGroupName });
     new CfnOutput(this, 'NotificationTopicArn', { value: topic.topicArn });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'DashboardName', { value: this.alerts.dashboard.dashboardName });
-
-    for (const warning of config.warnings) Annotations.of(this).addWarningV2('etl:config', warning);
-    addPipelineNagSuppressions(this, {
-      deadLetterQueues: [this.deadLetterQueue, this.recordFailureDeadLetterQueue],
-    });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: p.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DashboardName', { value: p.alerts.dashboard.dashboardName });
   }
 }

@@ -256,7 +256,7 @@ describe('state machine: the ASL file, Standard, logged, traced', () => {
   });
 
   test('Standard type, ALL-level logging with execution data to an encrypted log group, X-Ray on', () => {
-    const logGroup = logicalIdOf(synth.stack.node.findChild('StateMachineLogs') as never);
+    const logGroup = logicalIdOf(synth.stack.pipeline.node.findChild('StateMachineLogs') as never);
 
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
