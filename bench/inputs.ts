@@ -18,15 +18,20 @@ export interface BenchInput {
   readonly stats: GenerationStats;
 }
 
-/** Returns the cached input for `label`/`seed`, generating it first when missing. */
+/**
+ * Returns the cached input for `label`/`seed` (and `years` of event dates, default 1), generating
+ * it first when missing.
+ */
 export async function ensureInput(
   label: string,
   targetBytes: number,
   seed: number,
   log: (line: string) => void,
+  years = 1,
 ): Promise<BenchInput> {
   mkdirSync(BENCH_DIR, { recursive: true });
-  const file = path.join(BENCH_DIR, `registrations-${label}-seed${seed}.csv`);
+  const span = years === 1 ? '' : `-${years}y`;
+  const file = path.join(BENCH_DIR, `registrations-${label}${span}-seed${seed}.csv`);
   const statsFile = `${file}.stats.json`;
   if (existsSync(statsFile) && existsSync(file)) {
     return { label, file, stats: JSON.parse(readFileSync(statsFile, 'utf8')) as GenerationStats };
@@ -34,7 +39,7 @@ export async function ensureInput(
   log(`generating ${path.relative(REPO_ROOT, file)} (once; cached for later runs) ...`);
   const started = performance.now();
   const partial = `${file}.partial`;
-  const stats = await writeRegistrationsCsv(partial, { targetBytes, seed });
+  const stats = await writeRegistrationsCsv(partial, { targetBytes, seed, years });
   renameSync(partial, file);
   writeFileSync(statsFile, JSON.stringify(stats, null, 2));
   log(`  ${stats.rows.toLocaleString('en')} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -4,7 +4,8 @@
  * benchmark inputs (10 MiB … 1 GiB under .bench/), so both exercise the same features:
  *
  *  - a header in a different order than the contract (the contract's header policy is `anyOrder`);
- *  - event dates spread over every day of 2024 (the partition column: up to 366 partitions);
+ *  - event dates spread over every day of 2024 (the partition column; the shipped contract partitions
+ *    by month: 12 partitions), or over `years` years ending with 2024 (a multi-year file);
  *  - `registered_at` written with `Z`, with `+02:00`, and without a zone (the contract's
  *    defaultTimezone, UTC, applies), some with milliseconds;
  *  - notes with commas, quotes, embedded LF and CRLF, unicode and emoji, some empty (unquoted
@@ -17,7 +18,7 @@
  *
  * Same options and seed → the same bytes, on every machine (a seeded PRNG, no clock, no locale).
  * Memory is constant: rows are produced one at a time, duplicates come from a bounded window of
- * recent rows, and the stats keep only counters and a set of at most 366 dates.
+ * recent rows, and the stats keep only counters and the set of dates seen (at most one per event).
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -73,6 +74,12 @@ export interface RegistrationsOptions {
   readonly invalidShare?: number;
   /** Share of rows (0..1) that repeat an earlier registration id. @default 0.03 */
   readonly duplicateShare?: number;
+  /**
+   * Event dates spread over this many calendar years ending with 2024 (1: every day of 2024).
+   * The 1,200 events keep their one date each, so a ten-year file has at most 1,200 distinct
+   * dates over 120 months. @default 1
+   */
+  readonly years?: number;
 }
 
 /** What was written, counted as it was written. */
@@ -91,8 +98,13 @@ export interface GenerationStats {
   duplicatesByKind: Record<DuplicateKind, number>;
   /** Distinct registration ids among valid rows = rows the curated table gets. */
   distinctValidIds: number;
-  /** Distinct event dates among valid rows = partitions the curated table gets. */
-  partitions: number;
+  /** Distinct event dates among valid rows (= partitions of a contract partitioned by day). */
+  eventDates: number;
+  /**
+   * Distinct event months among valid rows = partitions the curated table gets (the shipped
+   * contract partitions event_date by month).
+   */
+  eventMonths: number;
   /** Valid rows whose notes start with = + - @ or tab (stored as text, flagged by validate). */
   formulaNotes: number;
   /** Valid rows whose notes span several physical lines. */
@@ -127,8 +139,7 @@ export function mulberry32(seed: number): () => number {
 }
 
 const DAY_MS = 86_400_000;
-const YEAR_START_MS = Date.UTC(2024, 0, 1);
-const DAYS_IN_2024 = 366;
+const LAST_YEAR = 2024;
 const EVENT_COUNT = 1200;
 /** How far back duplicates may reach. Bounded so memory stays constant at any size. */
 const DUPLICATE_WINDOW = 512;
@@ -255,15 +266,21 @@ function dateOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-/** Event `n` (1-based) always happens on the same day: event_id → event_date is consistent. */
-function eventDayMs(event: number): number {
-  return YEAR_START_MS + ((event * 37) % DAYS_IN_2024) * DAY_MS;
+/**
+ * Event `n` (1-based) always happens on the same day: event_id → event_date is consistent. The
+ * days are spread over `years` calendar years ending with 2024 (one year: every day of 2024).
+ */
+function eventDayMs(event: number, years: number): number {
+  const start = Date.UTC(LAST_YEAR - years + 1, 0, 1);
+  const days = (Date.UTC(LAST_YEAR + 1, 0, 1) - start) / DAY_MS;
+  return start + ((event * 37) % days) * DAY_MS;
 }
 
-/** event_date text of every event, computed once (Date formatting was a sixth of the generator's time). */
-const EVENT_DATES: readonly string[] = Array.from({ length: EVENT_COUNT + 1 }, (_, event) =>
-  dateOf(eventDayMs(event)),
-);
+/** event_date text of every event, computed once per span (Date formatting was a sixth of the generator's time). */
+function eventDates(years: number): readonly string[] {
+  return Array.from({ length: EVENT_COUNT + 1 }, (_, event) => dateOf(eventDayMs(event, years)));
+}
+const EVENT_DATES_2024 = eventDates(1);
 
 function amountText(cents: number, currency: string): string {
   if (currency === 'JPY') return String(Math.round(cents / 100));
@@ -286,6 +303,8 @@ export class RegistrationsGenerator {
     Pick<RegistrationsOptions, 'rows' | 'targetBytes'>;
   private readonly window: Registration[] = [];
   private readonly dates = new Set<string>();
+  private readonly months = new Set<string>();
+  private readonly eventDateText: readonly string[];
   private nextId = 10_000_001;
 
   constructor(options: RegistrationsOptions) {
@@ -300,7 +319,11 @@ export class RegistrationsGenerator {
         throw new RangeError(`${name} must be in [0, 1), got ${share}`);
       }
     }
-    this.options = { seed: 1, invalidShare: 0.025, duplicateShare: 0.03, ...options };
+    if (options.years !== undefined && !(Number.isInteger(options.years) && options.years >= 1)) {
+      throw new RangeError(`years must be a whole number ≥ 1, got ${options.years}`);
+    }
+    this.options = { seed: 1, invalidShare: 0.025, duplicateShare: 0.03, years: 1, ...options };
+    this.eventDateText = this.options.years === 1 ? EVENT_DATES_2024 : eventDates(this.options.years);
     this.random = mulberry32(this.options.seed);
     this.stats = {
       seed: this.options.seed,
@@ -316,7 +339,8 @@ export class RegistrationsGenerator {
         number
       >,
       distinctValidIds: 0,
-      partitions: 0,
+      eventDates: 0,
+      eventMonths: 0,
       formulaNotes: 0,
       multilineNotes: 0,
       nullNotes: 0,
@@ -389,7 +413,9 @@ export class RegistrationsGenerator {
     else if (this.random() < 0.15) amountCents = Math.floor(amountCents * 0.85); // discount: odd cents
     // Registered 0..180 days before the event, at any second of the day.
     const registeredAtMs =
-      eventDayMs(event) - this.int(0, 180) * DAY_MS - this.int(0, DAY_MS / 1000 - 1) * 1000;
+      eventDayMs(event, this.options.years) -
+      this.int(0, 180) * DAY_MS -
+      this.int(0, DAY_MS / 1000 - 1) * 1000;
     return {
       id: this.nextId++,
       event,
@@ -443,7 +469,7 @@ export class RegistrationsGenerator {
     return [
       `REG-${pad(reg.id, 8)}`,
       `EVT-${pad(reg.event, 4)}`,
-      EVENT_DATES[reg.event]!,
+      this.eventDateText[reg.event]!,
       reg.email,
       reg.ticket,
       String(reg.quantity),
@@ -459,10 +485,12 @@ export class RegistrationsGenerator {
     const s = this.stats;
     s.validRows++;
     if (!duplicate) s.distinctValidIds++;
-    const date = EVENT_DATES[reg.event]!;
+    const date = this.eventDateText[reg.event]!;
     if (!this.dates.has(date)) {
       this.dates.add(date);
-      s.partitions = this.dates.size;
+      s.eventDates = this.dates.size;
+      this.months.add(date.slice(0, 7));
+      s.eventMonths = this.months.size;
     }
     if (reg.notes === null) s.nullNotes++;
     else {
@@ -606,7 +634,7 @@ export interface ExpectedPipelineCounts {
   readonly rejectRatio: number;
   /** ValidateResult.formulaCells, counting valid rows only (rejected negative amounts also start with "-"). */
   readonly formulaCells: number;
-  /** TransformManifest.rowsIn / rowsOut / duplicatesDropped / partitions.length. */
+  /** TransformManifest.rowsIn / rowsOut / duplicatesDropped / partitions.length (month partitions). */
   readonly rowsOut: number;
   readonly duplicatesDropped: number;
   readonly partitions: number;
@@ -622,6 +650,6 @@ export function expectedPipelineCounts(stats: GenerationStats): ExpectedPipeline
     formulaCells: stats.formulaNotes,
     rowsOut: stats.distinctValidIds,
     duplicatesDropped: stats.duplicateRows,
-    partitions: stats.partitions,
+    partitions: stats.eventMonths,
   };
 }

@@ -38,6 +38,7 @@ const program = new Command()
   .option('--seed <n>', 'PRNG seed', wholeNumber, 1)
   .option('--invalid-share <x>', 'share of rows with one defect', share, 0.025)
   .option('--duplicate-share <x>', 'share of rows repeating an earlier registration id', share, 0.03)
+  .option('--years <n>', 'event dates over this many years ending with 2024', wholeNumber, 1)
   .action(
     async (opts: {
       out: string;
@@ -46,6 +47,7 @@ const program = new Command()
       seed: number;
       invalidShare: number;
       duplicateShare: number;
+      years: number;
     }) => {
       if ((opts.rows === undefined) === (opts.size === undefined)) {
         program.error('give exactly one of --rows or --size');
@@ -55,6 +57,7 @@ const program = new Command()
         seed: opts.seed,
         invalidShare: opts.invalidShare,
         duplicateShare: opts.duplicateShare,
+        years: opts.years,
       });
       process.stdout.write(
         JSON.stringify({ generator: stats, pipeline: expectedPipelineCounts(stats) }, null, 2) + '\n',

@@ -85,17 +85,43 @@ describe('dataset contracts', () => {
     expect(c.columns.find((x) => x.source === 'notes')!.name).toBe('attendee_notes');
   });
 
-  test('registrations in v2 behaves exactly as its v1 form: same columns, checks, key, dedupe, partition, plan', () => {
+  test('registrations in v2 behaves as its v1 form but for the partition: same columns, checks, key, dedupe; month partitions v1 cannot express', () => {
     const v1 = parseContract('registrations', registrationsV1Text, registrationsFile);
     const v2 = findContract('registrations')!;
 
     expect(v2.version).toBe(2);
-    const { version: _a, rowSchema: s1, ...rest1 } = v1;
-    const { version: _b, rowSchema: s2, ...rest2 } = v2;
+    const { version: _a, rowSchema: s1, partition: p1, ...rest1 } = v1;
+    const { version: _b, rowSchema: s2, partition: p2, ...rest2 } = v2;
     expect(rest2).toEqual(rest1);
+    // v1 can only partition a date by day (365 objects for the sample); v2 partitions it by month
+    // (12), keeping event_date inside the files (issue 12).
+    expect(p1).toEqual({
+      column: 'event_date',
+      kind: 'date',
+      granularity: 'day',
+      name: 'event_date',
+      keepColumn: false,
+    });
+    expect(p2).toEqual({
+      column: 'event_date',
+      kind: 'date',
+      granularity: 'month',
+      name: 'event_date_month',
+      keepColumn: true,
+    });
     expect(s2.properties).toEqual(s1.properties);
     expect(new Set(s2.required as string[])).toEqual(new Set(s1.required as string[]));
-    expect(compilePlan(v2)).toEqual(compilePlan(v1));
+    const { partition: plan1, ...restPlan1 } = compilePlan(v1);
+    const { partition: plan2, ...restPlan2 } = compilePlan(v2);
+    expect(restPlan2).toEqual(restPlan1);
+    expect(plan2).toEqual({
+      source: 'event_date',
+      name: 'event_date_month',
+      kind: 'date',
+      granularity: 'month',
+      keepColumn: true,
+    });
+    expect(plan1).toMatchObject({ granularity: 'day', keepColumn: false });
     expect(v2.columns.find((x) => x.name === 'attendee_notes')).toMatchObject({ source: 'notes' });
   });
 

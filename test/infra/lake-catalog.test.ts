@@ -98,11 +98,13 @@ test('a text partition of a hyphenated dataset: table named by contract.table, l
   });
 });
 
-test('the day-partitioned sample keeps its date key outside the files, as before', () => {
+test('the sample partitions by month (issue 12): a string key event_date_month, event_date kept inside the files', () => {
   const input = tableInput('registrations');
 
-  expect(input.PartitionKeys).toEqual([{ Name: 'event_date', Type: 'date' }]);
+  expect(input.PartitionKeys).toEqual([{ Name: 'event_date_month', Type: 'string' }]);
   expect(
-    (input.StorageDescriptor as { Columns: { Name: string }[] }).Columns.map((c) => c.Name),
-  ).not.toContain('event_date');
+    (input.StorageDescriptor as { Columns: { Name: string; Type: string }[] }).Columns.find(
+      (c) => c.Name === 'event_date',
+    ),
+  ).toEqual({ Name: 'event_date', Type: 'date' });
 });

@@ -21,14 +21,20 @@ beforeAll(() => logger.setLogLevel('SILENT'));
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'catalog-'));
   const lakeDir = path.join(dir, 'lake');
-  for (const day of ['2026-03-01', '2026-03-02']) {
-    mkdirSync(path.join(lakeDir, 'curated/registrations', `event_date=${day}`), { recursive: true });
+  // The shipped registrations contract partitions event_date by month.
+  for (const month of ['2026-03', '2026-04']) {
+    mkdirSync(path.join(lakeDir, 'curated/registrations', `event_date_month=${month}`), { recursive: true });
     writeFileSync(
-      path.join(lakeDir, 'curated/registrations', `event_date=${day}`, 'march-0123456789ab.snappy.parquet'),
+      path.join(
+        lakeDir,
+        'curated/registrations',
+        `event_date_month=${month}`,
+        'march-0123456789ab.snappy.parquet',
+      ),
       'PAR1',
     );
   }
-  mkdirSync(path.join(lakeDir, 'curated/registrations/event_date=2026-03-03'), { recursive: true });
+  mkdirSync(path.join(lakeDir, 'curated/registrations/event_date_month=2026-05'), { recursive: true });
   catalog = new LocalCatalog({ catalogFile: path.join(dir, 'catalog.json'), lakeDir });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,8 +54,8 @@ describe('catalog', () => {
     expect(table).toMatchObject({
       table: 'registrations',
       location: 'curated/registrations/',
-      partitionKeys: [{ name: 'event_date', type: 'date' }],
-      partitions: ['2026-03-01', '2026-03-02'],
+      partitionKeys: [{ name: 'event_date_month', type: 'string' }],
+      partitions: ['2026-03', '2026-04'],
     });
     expect(table!.columns).toContainEqual({ name: 'amount', type: 'decimal(12,2)' });
     expect(table!.columns.map((c) => c.name)).toContain('attendee_notes');
@@ -82,7 +88,7 @@ describe('catalog', () => {
 
     expect(joined.started).toBe(false);
     expect(done).toMatchObject({ state: 'READY', lastCrawl: { status: 'SUCCEEDED' } });
-    expect((await catalog.tables())[0]!.partitions).toEqual(['2026-03-01', '2026-03-02']);
+    expect((await catalog.tables())[0]!.partitions).toEqual(['2026-03', '2026-04']);
   });
 
   test('polling a crawler that is still running is CrawlerNotReadyError', async () => {

@@ -34,19 +34,25 @@ let ledger: LocalLedger;
 /** What every verify call is handed (the ledger is a fresh one per test). */
 const deps = () => ({ store, query: engine, ledger });
 
-/** Writes the fixture rows as curated Parquet: one object per (file, day), named by source id. */
+/**
+ * Writes the fixture rows as curated Parquet the way the shipped contract lays them out: one object
+ * per (file, month of event_date), named by source id, event_date kept inside the files.
+ */
 async function writeCurated(lakeDir: string): Promise<void> {
   const db = await (await DuckDBInstance.create(':memory:')).connect();
   await db.run(`CREATE TABLE rows AS SELECT * FROM read_csv('${ROWS_CSV}', all_varchar = true)`);
-  const parts = (await db.runAndReadAll('SELECT DISTINCT file, event_date FROM rows')).getRowObjectsJson();
-  for (const { file, event_date } of parts as { file: keyof typeof FILES; event_date: string }[]) {
-    const folder = path.join(lakeDir, 'curated/registrations', `event_date=${event_date}`);
+  const parts = (
+    await db.runAndReadAll('SELECT DISTINCT file, left(event_date, 7) AS month FROM rows')
+  ).getRowObjectsJson();
+  for (const { file, month } of parts as { file: keyof typeof FILES; month: string }[]) {
+    const folder = path.join(lakeDir, 'curated/registrations', `event_date_month=${month}`);
     mkdirSync(folder, { recursive: true });
     await db.run(
-      `COPY (SELECT registration_id, event_id, nullif(attendee_email, '') AS attendee_email, ticket_type,
+      `COPY (SELECT registration_id, event_id, CAST(event_date AS DATE) AS event_date,
+                    nullif(attendee_email, '') AS attendee_email, ticket_type,
                     CAST(amount AS DECIMAL(12,2)) AS amount, currency, CAST(quantity AS BIGINT) AS quantity,
                     CAST(registered_at AS TIMESTAMP) AS registered_at, attendee_notes
-             FROM rows WHERE file = '${file}' AND event_date = '${event_date}')
+             FROM rows WHERE file = '${file}' AND left(event_date, 7) = '${month}')
        TO '${path.join(folder, `${FILES[file]}.snappy.parquet`)}' (FORMAT parquet, COMPRESSION snappy)`,
     );
   }
@@ -63,7 +69,7 @@ async function putManifest(sourceId: string, over: Partial<TransformManifest> = 
     rowsOut: 3,
     duplicatesDropped: 0,
     exactDuplicates: 0,
-    partitions: ['2026-03-01', '2026-03-02'],
+    partitions: ['2026-03', '2026-04'],
     objects: [],
     startedAt: '2026-11-22T08:00:00.000Z',
     finishedAt: '2026-11-22T08:00:02.000Z',
@@ -152,7 +158,7 @@ describe('verify', () => {
   });
 
   test('a NULL in a required column and a duplicated key are both reported', async () => {
-    await putManifest(FILES.broken, { rowsIn: 2, rowsOut: 2, partitions: ['2026-03-03'] });
+    await putManifest(FILES.broken, { rowsIn: 2, rowsOut: 2, partitions: ['2026-03'] });
 
     await expect(verifyOutput(input({ sourceId: FILES.broken, rowsValid: 2 }), deps())).rejects.toThrow(
       /required column attendee_email is NULL in 1 rows; 1 primary keys \(registration_id\) occur more than once/,
