@@ -86,9 +86,20 @@ export function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 }
 
-/** The real key of an event's object: decoded once, here, and nowhere else. */
+/**
+ * The real key of an event's object: decoded once, here, and nowhere else. S3 form-encodes keys
+ * in event payloads (space → `+`, `+` → `%2B`, `%` → `%25`, UTF-8 bytes → `%XX`). A `%` that
+ * does not start a valid UTF-8 escape sequence is kept as it is rather than failing the run, so
+ * such a key still reaches the allowlist and is quarantined with a reason.
+ */
 export function decodeEventKey(encoded: string): string {
-  return decodeURIComponent(encoded.replace(/\+/g, ' '));
+  return encoded.replace(/\+/g, ' ').replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
 }
 
 export function sourceObjectOf(event: S3ObjectCreatedEvent): SourceObject {

@@ -13,6 +13,52 @@ import { DATASET_NAME, datasetNameProblem } from './dataset-name';
 export const LANDING_PREFIX = 'incoming/';
 export const MAX_KEY_BYTES = 1024;
 
+/**
+ * The one file-name rule for landing files: `.csv` in any case (`a.csv`, `x.Csv`, `X.CSV`). The
+ * key allowlist ({@link checkLandingKey}), the EventBridge trigger rule ({@link triggerKeyPattern})
+ * and the reconcile sweep ({@link isTriggerKey}) all derive from this constant, so a key one of
+ * them accepts is never missed by another.
+ */
+export const LANDING_SUFFIX = '.csv';
+
+/** Whether `name` (a key or a file name) ends in {@link LANDING_SUFFIX}, ignoring ASCII case. */
+export function hasLandingSuffix(name: string): boolean {
+  // Only ASCII C, S and V lowercase to c, s and v, so this matches exactly the case variants the
+  // trigger rule lists.
+  return (
+    name.length >= LANDING_SUFFIX.length &&
+    name.slice(-LANDING_SUFFIX.length).toLowerCase() === LANDING_SUFFIX
+  );
+}
+
+/** Keys the trigger rule matches: under {@link LANDING_PREFIX} and ending in the landing suffix, any case. */
+export function isTriggerKey(key: string): boolean {
+  return key.startsWith(LANDING_PREFIX) && hasLandingSuffix(key);
+}
+
+/** Every ASCII upper/lower-case spelling of `text` (`.csv` → 8 spellings), lower case first. */
+function caseVariants(text: string): string[] {
+  let out = [''];
+  for (const ch of text) {
+    const lower = ch.toLowerCase();
+    const upper = ch.toUpperCase();
+    out = out.flatMap((prefix) => (lower === upper ? [prefix + ch] : [prefix + lower, prefix + upper]));
+  }
+  return out;
+}
+
+/**
+ * The EventBridge pattern for `detail.object.key` that matches exactly {@link isTriggerKey}.
+ * EventBridge cannot AND a `prefix` and a `suffix` on one field, and its case-insensitive form
+ * (`suffix: { equals-ignore-case }`) cannot be combined with the prefix either; a `wildcard` can
+ * hold both but is case-sensitive. So the pattern lists one wildcard per case spelling of the
+ * suffix: `incoming/*.csv`, `incoming/*.csV`, ... `incoming/*.CSV` (8). The suffix text holds no
+ * `*` or `\`, the wildcard syntax's only special characters.
+ */
+export function triggerKeyPattern(): { wildcard: string }[] {
+  return caseVariants(LANDING_SUFFIX).map((suffix) => ({ wildcard: `${LANDING_PREFIX}*${suffix}` }));
+}
+
 export type KeyCheck =
   | { readonly ok: true; readonly dataset: string; readonly fileName: string }
   | { readonly ok: false; readonly problem: string; readonly fix: string };
@@ -86,8 +132,12 @@ export function checkLandingKey(key: string): KeyCheck {
       };
   }
   const fileName = segments[segments.length - 1]!;
-  if (!/\.csv$/i.test(fileName))
-    return { ok: false, problem: 'file name does not end in .csv', fix: 'upload CSV files named *.csv' };
+  if (!hasLandingSuffix(fileName))
+    return {
+      ok: false,
+      problem: `file name does not end in ${LANDING_SUFFIX}`,
+      fix: `upload CSV files named *${LANDING_SUFFIX} (any case)`,
+    };
   return { ok: true, dataset, fileName };
 }
 

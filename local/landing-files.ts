@@ -5,7 +5,7 @@
  */
 import { createReadStream, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { LANDING_PREFIX } from '../core/layout';
+import { hasLandingSuffix, LANDING_PREFIX } from '../core/layout';
 import type { ObjectInfo } from '../core/ports';
 import type { LocalObjectStore } from '../adapters/local/object-store';
 import type { EtlHome } from './home';
@@ -24,9 +24,9 @@ export function isInProgressName(name: string): boolean {
   );
 }
 
-/** Would the trigger rule (prefix incoming/, suffix .csv) fire for this file name? */
+/** Would the trigger rule (prefix incoming/, suffix .csv in any case: core/layout) fire for this file name? */
 export function isTriggerName(name: string): boolean {
-  return !isInProgressName(name) && /\.csv$/i.test(name);
+  return !isInProgressName(name) && hasLandingSuffix(name);
 }
 
 /** `<home>/landing/incoming/a/b.csv` → `incoming/a/b.csv`; undefined outside the landing folder. */

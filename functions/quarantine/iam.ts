@@ -25,6 +25,12 @@ export const iamNeeds: IamNeeds = [
   },
   {
     on: 'lakeBucket',
+    actions: ['s3:AbortMultipartUpload'],
+    prefixes: ['quarantine/'],
+    why: 'a copy over 5 GB is a multipart copy (UploadPartCopy needs s3:PutObject); a failed one is aborted',
+  },
+  {
+    on: 'lakeBucket',
     actions: ['s3:ListBucket'],
     prefixes: ['quarantine/'],
     why: 'HEAD of a missing copy answers 404, not 403',

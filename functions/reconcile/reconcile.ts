@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { objectCreatedEventFor, type S3ObjectCreatedEvent } from '../../core/events';
-import { LANDING_PREFIX, versionTagOf } from '../../core/layout';
+import { isTriggerKey, LANDING_PREFIX, versionTagOf } from '../../core/layout';
 import type { Ledger, ObjectInfo, ObjectStore } from '../../core/ports';
 
 /** Starts one execution of the pipeline; says so when one by that name already exists. */
@@ -53,10 +53,8 @@ export interface ReconcileResult {
   readonly decisions: readonly ReconcileDecision[];
 }
 
-/** Keys the trigger rule would have matched: `incoming/**` ending in `.csv` or `.CSV`. */
-export function isTriggerKey(key: string): boolean {
-  return key.startsWith(LANDING_PREFIX) && (key.endsWith('.csv') || key.endsWith('.CSV'));
-}
+/** Keys the trigger rule would have matched (core/layout: `incoming/**` ending in `.csv`, any case). */
+export { isTriggerKey };
 
 /** `reconcile-<versionTag>-<16 hex of the key>`: the same version always gets the same name. */
 export function executionNameOf(bucket: string, key: string, versionTag: string): string {

@@ -2,7 +2,17 @@
  * One contract for every ObjectStore adapter: the local folder store in a tmp dir, and the S3
  * store against a moto server (versioned buckets). Both must behave the same for the steps.
  */
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdtempSync,
@@ -16,7 +26,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { LocalObjectStore, readObjectText } from '../../adapters/local/object-store';
-import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
+import {
+  copyPartSizeFor,
+  MULTIPART_COPY_THRESHOLD,
+  S3_PART_LIMITS,
+  S3ObjectStore,
+} from '../../adapters/aws/s3-object-store';
 import { NoSuchKeyError, ObjectExistsError, type ObjectInfo, type ObjectStore } from '../../core/ports';
 import { startMoto, resetMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
@@ -316,5 +331,142 @@ const runS3 = requirePythonSide('moto', 'S3ObjectStore contract');
         }
       },
     };
+  });
+
+  describe('multipart server-side copy above the threshold (Archive, Quarantine)', () => {
+    const MIB = 1024 * 1024;
+    /** Commands the store sends, by name. */
+    let sent: string[] = [];
+    let s3: S3Client;
+    let store: S3ObjectStore;
+    let reader: S3Client;
+    let beforePart: ((partNumber: number) => Promise<void>) | undefined;
+
+    beforeAll(() => {
+      // moto's GetObject of a multipart object carries a wrong CRC32; compare sha256 instead.
+      reader = new S3Client({ ...moto.clientConfig, responseChecksumValidation: 'WHEN_REQUIRED' });
+      s3 = new S3Client(moto.clientConfig);
+      s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          sent.push(String(context.commandName).replace(/Command$/, ''));
+          const input = args.input as { PartNumber?: number };
+          if (context.commandName === 'UploadPartCopyCommand' && beforePart)
+            await beforePart(input.PartNumber!);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordForCopyTest' },
+      );
+    });
+    afterAll(() => {
+      reader?.destroy();
+      s3?.destroy();
+    });
+    beforeEach(async () => {
+      await resetMoto(moto);
+      for (const Bucket of ['landing', 'lake']) {
+        await client.send(new CreateBucketCommand({ Bucket }));
+        await client.send(
+          new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+        );
+      }
+      // The threshold lowered by the option (5 MiB parts are S3's minimum), not by faking S3.
+      store = new S3ObjectStore(s3, { multipartCopyThreshold: MIB, copyPartSize: 5 * MIB });
+      sent = [];
+      beforePart = undefined;
+    });
+
+    /** A multipart-uploaded source (11 MiB in 5 MiB parts: ETag "…-3"), as big uploads arrive. */
+    async function multipartSource(key: string, fill: string) {
+      const body = Buffer.alloc(11 * MIB, fill);
+      const out = await new Upload({
+        client: s3,
+        params: { Bucket: 'landing', Key: key, Body: body, ContentType: 'text/csv' },
+        partSize: 5 * MIB,
+      }).done();
+      return { body, versionId: out.VersionId! };
+    }
+
+    async function sha256Of(bucket: string, key: string): Promise<string> {
+      const out = await reader.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return createHash('sha256')
+        .update(Buffer.from(await out.Body!.transformToByteArray()))
+        .digest('hex');
+    }
+
+    test('copies a multipart object part by part (UploadPartCopy), byte for byte, that exact version', async () => {
+      const key = 'incoming/registrations/big file+1.csv';
+      const first = await multipartSource(key, 'a');
+      await multipartSource(key, 'b'); // a newer version: the copy must take the one asked for
+      sent = [];
+
+      await store.copy({ bucket: 'landing', key, versionId: first.versionId }, 'lake', 'archive/r/big.csv');
+
+      expect(sent.filter((c) => c === 'UploadPartCopy')).toHaveLength(3); // 5 + 5 + 1 MiB
+      expect(sent).toContain('CompleteMultipartUpload');
+      expect(sent).not.toContain('CopyObject');
+      expect(await sha256Of('lake', 'archive/r/big.csv')).toBe(
+        createHash('sha256').update(first.body).digest('hex'),
+      );
+      const head = await client.send(new HeadObjectCommand({ Bucket: 'lake', Key: 'archive/r/big.csv' }));
+      expect(head.ContentLength).toBe(11 * MIB);
+      expect(head.ContentType).toBe('text/csv');
+      expect(head.ETag).toMatch(/-3"$/);
+    });
+
+    test('at or below the threshold one CopyObject does it', async () => {
+      await store.put('landing', 'incoming/registrations/small.csv', 'id\n1\n');
+      sent = [];
+
+      await store.copy(
+        { bucket: 'landing', key: 'incoming/registrations/small.csv' },
+        'lake',
+        'archive/s.csv',
+      );
+
+      expect(sent).toEqual(['HeadObject', 'CopyObject']);
+      expect(await readObjectText(store, { bucket: 'lake', key: 'archive/s.csv' })).toBe('id\n1\n');
+    });
+
+    test('a part that fails aborts the upload: no parts left behind, no object, the error surfaces', async () => {
+      const key = 'incoming/registrations/vanishing.csv';
+      const src = await multipartSource(key, 'c');
+      sent = [];
+      // A real failure: the source version is deleted for good before part 2 is copied.
+      beforePart = async (part) => {
+        if (part === 2) {
+          beforePart = undefined;
+          await client.send(
+            new DeleteObjectCommand({ Bucket: 'landing', Key: key, VersionId: src.versionId }),
+          );
+        }
+      };
+      const oneAtATime = new S3ObjectStore(s3, {
+        multipartCopyThreshold: MIB,
+        copyPartSize: 5 * MIB,
+        copyConcurrency: 1,
+      });
+
+      await expect(
+        oneAtATime.copy({ bucket: 'landing', key, versionId: src.versionId }, 'lake', 'archive/v.csv'),
+      ).rejects.toThrow(/does not exist/);
+
+      expect(sent).toContain('AbortMultipartUpload');
+      expect(sent).not.toContain('CompleteMultipartUpload');
+      const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: 'lake' }));
+      expect(uploads.Uploads ?? []).toEqual([]);
+      expect(await store.head({ bucket: 'lake', key: 'archive/v.csv' })).toBeUndefined();
+    });
+
+    test('part sizes stay within S3 limits for any object size', () => {
+      expect(MULTIPART_COPY_THRESHOLD).toBe(5 * 1024 ** 3);
+      for (const size of [5 * 1024 ** 3 + 1, 50 * 1024 ** 3, 5 * 1024 ** 4]) {
+        const part = copyPartSizeFor(size);
+        expect(part).toBeGreaterThanOrEqual(S3_PART_LIMITS.minBytes);
+        expect(part).toBeLessThanOrEqual(S3_PART_LIMITS.maxBytes);
+        expect(Math.ceil(size / part)).toBeLessThanOrEqual(S3_PART_LIMITS.maxParts);
+      }
+      expect(copyPartSizeFor(11 * MIB, 1)).toBe(S3_PART_LIMITS.minBytes);
+      expect(copyPartSizeFor(100 * 1024 ** 4, 512 * MIB)).toBe(S3_PART_LIMITS.maxBytes);
+    });
   });
 });

@@ -160,10 +160,14 @@ const withMoto = requirePythonSide('moto', 'reconcile sweep');
     await upload('incoming/registrations/');
     await upload('elsewhere/registrations/x.csv');
     await upload('incoming/registrations/UPPER.CSV');
+    await upload('incoming/registrations/mixed.Csv');
 
     const result = await reconcileLanding({}, deps());
 
-    expect(result.decisions.map((d) => d.key)).toEqual(['incoming/registrations/UPPER.CSV']);
+    expect(result.decisions.map((d) => d.key).sort()).toEqual([
+      'incoming/registrations/UPPER.CSV',
+      'incoming/registrations/mixed.Csv',
+    ]);
   });
 
   test('an upload younger than the grace period waits for its own event', async () => {
