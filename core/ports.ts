@@ -173,6 +173,18 @@ export type QueryRow = Readonly<Record<string, string | null>>;
 export interface QueryOptions {
   /** Database (Glue database) the table names resolve in. */
   readonly database: string;
+  /**
+   * The statement reads only these objects of `table`: its SQL restricts `"$path"` to exactly
+   * their {@link QueryEngine.objectPath} values, so the rows are the same with or without this. An
+   * engine that builds its own view of the table (the local one) then reads just these files
+   * instead of listing the whole table; Athena ignores it (the statement's partition predicates
+   * and `"$path"` list prune there).
+   */
+  readonly only?: {
+    readonly table: string;
+    readonly bucket: string;
+    readonly keys: readonly string[];
+  };
 }
 
 export interface QueryEngine {
@@ -182,6 +194,11 @@ export interface QueryEngine {
    * the pseudo-column `"$path"` (the data file's location), as Athena does.
    */
   query(sql: string, parameters: readonly QueryParameter[], options: QueryOptions): Promise<QueryRow[]>;
+  /**
+   * The `"$path"` value this engine's tables show for a lake object: `s3://<bucket>/<key>` on
+   * Athena, the file's path in the lake folder locally.
+   */
+  objectPath(bucket: string, key: string): string;
 }
 
 // ---------------------------------------------------------------------------------------------

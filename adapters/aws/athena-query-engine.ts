@@ -64,6 +64,11 @@ export class AthenaQueryEngine implements QueryEngine {
     return this.readRows(id);
   }
 
+  /** Athena's `"$path"`: the object's S3 URI. */
+  objectPath(bucket: string, key: string): string {
+    return `s3://${bucket}/${key}`;
+  }
+
   private async waitFor(id: string): Promise<void> {
     const deadline = Date.now() + (this.options.timeoutMs ?? 240_000);
     for (;;) {

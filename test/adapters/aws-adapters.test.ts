@@ -200,6 +200,7 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
   });
 
   describe('verify on the AWS wiring', () => {
+    const OBJECT = lake.curatedObject('registrations', 'event_date_month', '2026-03', 'march-aaaaaaaaaaaa');
     async function arrange(rowsOut: number) {
       const s3 = new S3Client(moto.clientConfig);
       await s3.send(new CreateBucketCommand({ Bucket: 'serverless-etl-lake' }));
@@ -212,8 +213,8 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
           rowsIn: 3,
           rowsOut,
           duplicatesDropped: 0,
-          partitions: ['2026-03-01'],
-          objects: [],
+          partitions: ['2026-03'],
+          objects: [OBJECT],
         }),
       );
       const query = new AthenaQueryEngine(new AthenaClient(moto.clientConfig), {
@@ -256,6 +257,19 @@ const run = requirePythonSide('moto', 'AWS adapters (SNS, Glue, Athena)');
       await cannedAthena([rowsAndNulls('3'), { header: ['duplicate_keys'], rows: [['0']] }]);
 
       await expect(verifyOutput(input, deps)).resolves.toMatchObject({ rowsOut: 3 });
+      // What Athena was asked: this run's partition and exactly its object by "$path", as parameters.
+      const athena = new AthenaClient(moto.clientConfig);
+      const { QueryExecutionIds } = await athena.send(new ListQueryExecutionsCommand({}));
+      const sent = [];
+      for (const id of QueryExecutionIds ?? []) {
+        const { QueryExecution } = await athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+        if (QueryExecution?.Query?.includes('"$path" IN')) sent.push(QueryExecution);
+      }
+      expect(sent.length).toBeGreaterThanOrEqual(2);
+      for (const q of sent) {
+        expect(q.Query).toContain('WHERE "event_date_month" IN (?) AND "$path" IN (?)');
+        expect(q.ExecutionParameters).toEqual(["'2026-03'", `'s3://serverless-etl-lake/${OBJECT}'`]);
+      }
     });
 
     test('fails with VerificationFailedError when Athena sees fewer rows than the transform reported', async () => {

@@ -209,10 +209,11 @@ describe.each(HOSTILE_KEYS)('a key with %s', (_what, key) => {
   });
 });
 
-test('verify queries carry the source id as a parameter, never in the SQL text, and a hostile one is inert', async () => {
+test('verify queries carry the objects as parameters, never in the SQL text, and a hostile one is inert', async () => {
   const contract = findContract('event_sessions')!;
   const hostile = "x'; DROP TABLE event_sessions; --";
-  const queries = verifyQueries(contract, hostile);
+  const hostileKey = `curated/event_sessions/session_date=2024-03-01/${hostile}.snappy.parquet`;
+  const queries = verifyQueries(contract, { objects: [hostileKey], pathOf: (key) => `s3://lake/${key}` });
   for (const q of queries) {
     expect(q.sql).not.toContain(hostile);
     expect(q.sql).not.toContain("'");

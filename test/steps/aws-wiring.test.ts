@@ -363,8 +363,8 @@ const run = requirePythonSide('moto', 'steps on AWS wiring');
         rowsIn: 1,
         rowsOut: 1,
         duplicatesDropped: 0,
-        partitions: [],
-        objects: [],
+        partitions: ['2026-08'],
+        objects: [lake.curatedObject('registrations', 'event_date_month', '2026-08', 'aug-aaaaaaaaaaaa')],
       }),
     );
     // moto runs no SQL: queue the answers of the two verification queries.

@@ -17,7 +17,12 @@ import { sequencerOrderKey, type SourceObject } from '../../core/events';
 import { lake as layout } from '../../core/layout';
 import type { TransformManifest } from '../../core/steps';
 import { createVerifyStep } from '../../functions/verify/step';
-import { verifyOutput, verifyQueries, type VerifyInput } from '../../functions/verify/verify';
+import {
+  VERIFY_OBJECTS_PER_QUERY,
+  verifyOutput,
+  verifyQueries,
+  type VerifyInput,
+} from '../../functions/verify/verify';
 
 const LAKE = 'serverless-etl-lake';
 const FILES = {
@@ -59,6 +64,10 @@ async function writeCurated(lakeDir: string): Promise<void> {
   db.closeSync();
 }
 
+/** The keys writeCurated gives a file's objects (one per month it has rows in). */
+const objectsOf = (sourceId: string, months: readonly string[]): string[] =>
+  months.map((m) => layout.curatedObject('registrations', 'event_date_month', m, sourceId));
+
 async function putManifest(sourceId: string, over: Partial<TransformManifest> = {}): Promise<void> {
   const manifest: TransformManifest = {
     dataset: 'registrations',
@@ -70,7 +79,7 @@ async function putManifest(sourceId: string, over: Partial<TransformManifest> = 
     duplicatesDropped: 0,
     exactDuplicates: 0,
     partitions: ['2026-03', '2026-04'],
-    objects: [],
+    objects: objectsOf(sourceId, ['2026-03', '2026-04']),
     startedAt: '2026-11-22T08:00:00.000Z',
     finishedAt: '2026-11-22T08:00:02.000Z',
     ...over,
@@ -140,7 +149,7 @@ describe('verify', () => {
       status: 'VERIFIED',
       rowsOut: 3,
       duplicatesDropped: 0,
-      objects: 0,
+      objects: 2,
       partitions: 2,
       checks: ['rowsAndNulls', 'keysUnique'],
       // The state machine's sink Choices read this (the registrations contract declares none).
@@ -158,7 +167,12 @@ describe('verify', () => {
   });
 
   test('a NULL in a required column and a duplicated key are both reported', async () => {
-    await putManifest(FILES.broken, { rowsIn: 2, rowsOut: 2, partitions: ['2026-03'] });
+    await putManifest(FILES.broken, {
+      rowsIn: 2,
+      rowsOut: 2,
+      partitions: ['2026-03'],
+      objects: objectsOf(FILES.broken, ['2026-03']),
+    });
 
     await expect(verifyOutput(input({ sourceId: FILES.broken, rowsValid: 2 }), deps())).rejects.toThrow(
       /required column attendee_email is NULL in 1 rows; 1 primary keys \(registration_id\) occur more than once/,
@@ -230,35 +244,122 @@ describe('verify', () => {
     );
   });
 
-  test('the source id travels as a parameter, never inside the SQL text', () => {
-    const queries = verifyQueries(findContract('registrations')!, FILES.mine);
+  test('only the objects the manifest lists are read: another object of this file in the same folder is not counted', async () => {
+    // A leftover of this source the manifest does not list (say, from a crashed older run): a
+    // "$path" LIKE over the source id would count it, the manifest's list does not.
+    await putManifest(FILES.mine, {
+      objects: objectsOf(FILES.mine, ['2026-03']),
+      partitions: ['2026-03'],
+      rowsIn: 3,
+      rowsOut: 2,
+    });
 
+    await expect(verifyOutput(input(), deps())).resolves.toMatchObject({
+      status: 'VERIFIED',
+      rowsOut: 2,
+      objects: 1,
+    });
+  });
+
+  test('a manifest with rows but no objects, or an object outside the table, is a mismatch', async () => {
+    await putManifest(FILES.mine, { objects: [] });
+    await expect(verifyOutput(input(), deps())).rejects.toThrow(
+      /the manifest lists no objects for rowsOut 3/,
+    );
+
+    await putManifest(FILES.mine, {
+      objects: ['curated/other/event_date_month=2026-03/march-aaaaaaaaaaaa.snappy.parquet'],
+    });
+    await expect(verifyOutput(input(), deps())).rejects.toThrow(
+      /manifest object curated\/other\/event_date_month=2026-03\/march-aaaaaaaaaaaa.snappy.parquet is not one of this file's objects/,
+    );
+  });
+
+  test('the local engine scoped to some objects reads just those files, whatever the SQL asks', async () => {
+    const [mine] = objectsOf(FILES.mine, ['2026-03']);
+
+    const scoped = await engine.query('SELECT count(*) AS n FROM "registrations"', [], {
+      database: 'serverless_etl',
+      only: { table: 'registrations', bucket: LAKE, keys: [mine!] },
+    });
+    const whole = await engine.query('SELECT count(*) AS n FROM "registrations"', [], {
+      database: 'serverless_etl',
+    });
+
+    expect(scoped).toEqual([{ n: '2' }]);
+    expect(whole).toEqual([{ n: '7' }]);
+  });
+
+  test('queries filter on the partition values and the exact "$path" of each object, all as parameters', () => {
+    const objects = objectsOf(FILES.mine, ['2026-03', '2026-04']);
+
+    const queries = verifyQueries(findContract('registrations')!, {
+      objects,
+      pathOf: (k) => `s3://${LAKE}/${k}`,
+    });
+
+    expect(queries.map((q) => q.check)).toEqual(['rowsAndNulls', 'keysUnique']);
     for (const q of queries) {
+      expect(q.sql).toContain('WHERE "event_date_month" IN (?, ?) AND "$path" IN (?, ?)');
       expect(q.sql).not.toContain(FILES.mine);
-      expect(q.parameters).toEqual([`%/curated/registrations/%/${FILES.mine}.snappy.parquet`]);
+      expect(q.sql).not.toMatch(/LIKE/);
+      expect(q.parameters).toEqual(['2026-03', '2026-04', ...objects.map((k) => `s3://${LAKE}/${k}`)]);
+      expect(q.objects).toEqual(objects);
     }
   });
 
-  test('no key: no uniqueness check; no partition: the one object directly under the table', () => {
+  test('day partitions are compared as dates; a run with more objects than one query takes is checked in batches', () => {
+    const contract = findContract('registrations')!;
+    const byDay = parseContract(
+      'registrations',
+      JSON.stringify({
+        ...JSON.parse(readFileSync(contract.file, 'utf8')),
+        partition: { column: 'event_date' },
+      }),
+      contract.file,
+    );
+    const days = Array.from({ length: VERIFY_OBJECTS_PER_QUERY + 5 }, (_, i) =>
+      new Date(Date.UTC(2020, 0, 1) + i * 86_400_000).toISOString().slice(0, 10),
+    );
+    const objects = days.map((d) => layout.curatedObject('registrations', 'event_date', d, FILES.mine));
+
+    const queries = verifyQueries(byDay, { objects, pathOf: (k) => k });
+
+    expect(queries.map((q) => [q.check, q.objects.length])).toEqual([
+      ['rowsAndNulls', VERIFY_OBJECTS_PER_QUERY],
+      ['keysUnique', VERIFY_OBJECTS_PER_QUERY],
+      ['rowsAndNulls', 5],
+      ['keysUnique', 5],
+    ]);
+    expect(queries[2]!.sql).toContain(
+      'WHERE "event_date" IN (CAST(? AS DATE), CAST(? AS DATE), CAST(? AS DATE), CAST(? AS DATE), CAST(? AS DATE)) AND "$path" IN (?, ?, ?, ?, ?)',
+    );
+    expect(queries[2]!.parameters).toEqual([...days.slice(-5), ...objects.slice(-5)]);
+  });
+
+  test('no key: no uniqueness check; no partition: no partition predicate, only the object', () => {
     const file = path.join(__dirname, '../fixtures/parity/contracts/parity_nokey.schema.json');
     const contract = parseContract('parity_nokey', readFileSync(file, 'utf8'), file);
+    const object = layout.curatedObject('parity_nokey', null, null, FILES.mine);
 
-    const queries = verifyQueries(contract, FILES.mine);
+    const queries = verifyQueries(contract, { objects: [object], pathOf: (k) => k });
 
     expect(queries.map((q) => q.check)).toEqual(['rowsAndNulls']);
     expect(queries[0]!.sql).toContain('"nulls:reading_id"');
-    expect(queries[0]!.parameters).toEqual([`%/curated/parity_nokey/${FILES.mine}.snappy.parquet`]);
+    expect(queries[0]!.sql).toContain('WHERE "$path" IN (?)');
+    expect(queries[0]!.parameters).toEqual([object]);
   });
 
   test('a text partition of a hyphenated dataset: table by contract.table, the key column checked by its folder', () => {
     const file = path.join(__dirname, '../fixtures/parity/contracts/parity-region.schema.json');
     const contract = parseContract('parity-region', readFileSync(file, 'utf8'), file);
+    const object = layout.curatedObject('parity-region', 'region', 'eu-west', FILES.mine);
 
-    const [rows, keys] = verifyQueries(contract, FILES.mine);
+    const [rows, keys] = verifyQueries(contract, { objects: [object], pathOf: (k) => k });
 
-    expect(rows!.sql).toContain('FROM "parity_region" WHERE "$path" LIKE ?');
+    expect(rows!.sql).toContain('FROM "parity_region" WHERE "region" IN (?) AND "$path" IN (?)');
     expect(rows!.sql).toContain('"nulls:region"');
-    expect(rows!.parameters).toEqual([`%/curated/parity-region/%/${FILES.mine}.snappy.parquet`]);
+    expect(rows!.parameters).toEqual(['eu-west', object]);
     expect(keys!.sql).toContain('GROUP BY "shipment_id"');
   });
 
