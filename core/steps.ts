@@ -53,6 +53,12 @@ export interface ValidateResult {
   /** rowsRejected / rowsRead (0 when rowsRead is 0). */
   readonly rejectRatio: number;
   readonly bytesRead: number;
+  /**
+   * Bytes of the staging parts written (JSON Lines, ≈2.3× the CSV for the sample's shape): what
+   * the transform reads, and what the Validate step routes the transform by (see
+   * {@link ValidateStepResult}).
+   */
+  readonly stagingBytes: number;
   /** Cells that start with = + - @ tab or CR: stored as text, counted and listed in the report. */
   readonly formulaCells: number;
   /** Prefix holding part-*.jsonl, plan.json (the compiled TransformPlan) and _SUCCESS. */
@@ -61,6 +67,50 @@ export interface ValidateResult {
   readonly rejects?: Location;
   /** report.json: counts, reasons by code, first N row errors, formula cells. */
   readonly report: Location;
+}
+
+/** Which engine runs a file's transform: the Transform Lambda (DuckDB) or the Glue Spark job. */
+export type TransformEngine = 'lambda' | 'glue';
+
+/**
+ * Files whose staging is at most this many bytes are transformed in the Transform Lambda
+ * (functions/transform, DuckDB); larger ones by the Glue job. Set from the measurement in
+ * transform/README.md ("Right-sized engine"); configurable per stack (`etl:transformLambdaMaxBytes`)
+ * and locally (`ETL_TRANSFORM_LAMBDA_MAX_BYTES`).
+ */
+export const DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * What the Validate state returns at $.validate: the validation result plus the routing the
+ * TransformEngine Choice reads (`transformEngine`), and the size and threshold it was decided on.
+ */
+export interface ValidateStepResult extends ValidateResult {
+  readonly transformEngine: TransformEngine;
+  /** The threshold `stagingBytes` was compared with (≤ → lambda). */
+  readonly transformLambdaMaxBytes: number;
+}
+
+/** The engine for a staging size: the Lambda up to and including the threshold, Glue above it. */
+export function transformEngineFor(stagingBytes: number, lambdaMaxBytes: number): TransformEngine {
+  return stagingBytes <= lambdaMaxBytes ? 'lambda' : 'glue';
+}
+
+/** The environment variable of the validate Lambda holding the routing threshold (infra sets it). */
+export const TRANSFORM_LAMBDA_MAX_BYTES_ENV = 'TRANSFORM_LAMBDA_MAX_BYTES';
+
+/** The threshold from its environment variable's text; undefined when unset (the default applies). */
+export function transformLambdaMaxBytesOf(
+  text: string | undefined,
+  name = TRANSFORM_LAMBDA_MAX_BYTES_ENV,
+): number | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n)) {
+    throw new Error(
+      `${name}=${JSON.stringify(text)} is not a whole number of bytes. Fix: set it to the staging size in bytes up to which the Transform Lambda runs (0: always Glue)`,
+    );
+  }
+  return n;
 }
 
 /** What the transform (Glue job or local engine) writes to lake.manifest(dataset, sourceId). */

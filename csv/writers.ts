@@ -104,6 +104,8 @@ export class StagingWriter {
   private current: ObjectTextWriter | undefined;
   private partNo = 0;
   readonly keys: string[] = [];
+  /** Bytes of the parts finished so far (their stored sizes): the transform's input size. */
+  bytes = 0;
 
   constructor(
     private readonly store: ObjectStore,
@@ -118,7 +120,11 @@ export class StagingWriter {
     if (this.current.chars >= this.partChars) {
       const finishing = this.current;
       this.current = undefined;
-      return (wait ?? Promise.resolve()).then(() => finishing.end()).then(() => undefined);
+      return (wait ?? Promise.resolve())
+        .then(() => finishing.end())
+        .then((info) => {
+          this.bytes += info.size;
+        });
     }
     return wait;
   }
@@ -132,7 +138,8 @@ export class StagingWriter {
   /** Finishes the last part. A file with no valid rows still gets one (empty) part. */
   async end(): Promise<void> {
     if (!this.current && this.keys.length === 0) this.current = this.open();
-    await this.current?.end();
+    const last = await this.current?.end();
+    if (last) this.bytes += last.size;
     this.current = undefined;
   }
 

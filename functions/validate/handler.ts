@@ -13,7 +13,12 @@ import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
 import { logger, metrics } from '../../core/instrumentation';
 import { tracer } from '../../core/tracer';
-import type { ValidateInput, ValidateResult } from '../../core/steps';
+import {
+  TRANSFORM_LAMBDA_MAX_BYTES_ENV,
+  transformLambdaMaxBytesOf,
+  type ValidateInput,
+  type ValidateStepResult,
+} from '../../core/steps';
 import { createValidateStep } from './step';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -22,9 +27,10 @@ const step = createValidateStep({
   store: new S3ObjectStore(s3),
   lakeBucket: requireStepEnv('lakeBucket'),
   schemasDir: optionalStepEnv('schemasDir'),
+  transformLambdaMaxBytes: transformLambdaMaxBytesOf(process.env[TRANSFORM_LAMBDA_MAX_BYTES_ENV]),
 });
 
-export const handler = middy<ValidateInput, ValidateResult>(step)
+export const handler = middy<ValidateInput, ValidateStepResult>(step)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }));

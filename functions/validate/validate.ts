@@ -320,6 +320,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     rowsRejected: validator.rowsRejected,
     rejectRatio: ratio(validator),
     bytesRead: inspector.bytesRead,
+    stagingBytes: staging.bytes,
     formulaCells: validator.checker?.formulaCellCount ?? 0,
     staging: { bucket, key: stagingPrefix },
     ...(validator.rejects && { rejects: rejectsRef }),
