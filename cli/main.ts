@@ -218,10 +218,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   program
     .command('query')
     .description('run SQL over the local lake (tables named as in the Glue catalog, e.g. registrations)')
-    .argument('<sql>', 'one SQL statement')
+    .argument('<sql>', 'one read-only SQL statement (SELECT, WITH … SELECT, DESCRIBE, SHOW, SUMMARIZE)')
+    .option(
+      '--param <value>',
+      "bind the next ? placeholder (repeat, in order): 5 and 1.5 are numbers, true/false booleans, '5' the text 5",
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .addOption(schemasOption())
     .option('--json', 'print JSON')
-    .action(async (sql: string, opts: { schemas?: string; json?: boolean }) => {
+    .action(async (sql: string, opts: { schemas?: string; json?: boolean; param: string[] }) => {
       const r = remote();
       code = r
         ? await commands.remote().remoteQuery(sql, { ...r, ...opts }, io)

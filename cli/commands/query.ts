@@ -1,14 +1,32 @@
 /**
- * `etl query "<SQL>"`: SQL over the local lake, with the tables the Glue catalog would have.
+ * `etl query "<SQL>" [--param V]...`: SQL over the local lake, with the tables the Glue catalog
+ * would have. Read-only for real (local/lake-query.ts): one SELECT, nothing else.
  */
-import { lakeTables, queryLake } from '../../local/lake-query';
+import { lakeTables, queryLake, ReadOnlyQueryError, type QueryParameter } from '../../local/lake-query';
 import { EXIT, UsageError, type CliIo } from '../io';
 import { cellText, table } from '../render';
 import { homeOf, schemasDirOf, type HomeFlag, type SchemasFlag } from './shared';
 
+/**
+ * A `--param` value as it is bound to its `?`, the same rule locally (DuckDB) and on a stack
+ * (Athena ExecutionParameters): a whole number or a decimal becomes a number, `true`/`false` a
+ * boolean, text in single quotes the text inside them (`'5'` stays the string "5"), anything else
+ * the text itself.
+ */
+export function parseQueryParam(text: string): QueryParameter {
+  if (/^'.*'$/s.test(text)) return text.slice(1, -1);
+  if (/^-?\d+$/.test(text)) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  }
+  if (/^-?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  return text;
+}
+
 export async function queryCommand(
   sql: string,
-  opts: HomeFlag & SchemasFlag & { json?: boolean },
+  opts: HomeFlag & SchemasFlag & { json?: boolean; param?: readonly string[] },
   io: CliIo,
 ): Promise<number> {
   const home = homeOf(opts, io);
@@ -17,8 +35,15 @@ export async function queryCommand(
     throw new UsageError(`no tables yet in ${home.lakeDir}: run a file first (etl run <file.csv>)`);
   let result;
   try {
-    result = await queryLake(home.lakeDir, sql, schemasDir, home.sinksDir);
+    result = await queryLake(
+      home.lakeDir,
+      sql,
+      schemasDir,
+      home.sinksDir,
+      (opts.param ?? []).map(parseQueryParam),
+    );
   } catch (e) {
+    if (e instanceof ReadOnlyQueryError) throw new UsageError(e.message, EXIT.usage);
     const tables = lakeTables(home.lakeDir, schemasDir)
       .map((t) => t.table)
       .join(', ');

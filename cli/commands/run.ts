@@ -7,7 +7,6 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { contractFileOf, listDatasets, type DatasetContract } from '../../core/contract';
 import { DATASET_NAME } from '../../core/dataset-name';
-import { checkLandingKey } from '../../core/layout';
 import { readFaultFile } from '../../local/faults';
 import { landingKeyFor, objectCreatedEvent, putInLanding } from '../../local/landing';
 import { EXIT, UsageError, type CliIo } from '../io';
@@ -65,12 +64,10 @@ export async function runCommand(file: string, opts: RunFlags, io: CliIo): Promi
   if (!isFile) throw new UsageError(`${file} is not a file. Give the path of a CSV file.`);
   // Before anything is put in landing: a missing or broken contract starts no run and leaves no record.
   const { dataset } = datasetFor(source, opts.dataset, schemasDirOf(opts, io), io);
+  // Any file name lands, as any name can be uploaded to the bucket: a name the key allowlist
+  // refuses (core/layout checkLandingKey) ends REJECTED with KEY_NOT_ALLOWED in Claim, quarantined
+  // under quarantine/_unrouted/ with its reason, exactly as on AWS.
   const key = landingKeyFor(dataset, source);
-  const check = checkLandingKey(key);
-  if (!check.ok)
-    throw new UsageError(
-      `${file} cannot be uploaded as ${JSON.stringify(key)}: ${check.problem}. Fix: ${check.fix}`,
-    );
 
   const pipeline = openPipeline(opts, io);
   const { home } = pipeline;

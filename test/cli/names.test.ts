@@ -1,8 +1,8 @@
 /**
  * File names are untrusted input (BAD_INPUTS "Object keys"): unusual but allowed names go through
- * the whole pipeline (URL-encoded in the event, decoded once); names the allowlist refuses are
- * refused by `etl run` before anything is copied, and quarantined by the pipeline when they
- * arrive another way (dropped into landing), never reaching a path, a prefix or SQL.
+ * the whole pipeline (URL-encoded in the event, decoded once); names the allowlist refuses land
+ * (as any name can be uploaded to S3) and are rejected and quarantined by the pipeline, however
+ * they arrive (`etl run`, dropped into landing), never reaching a path, a prefix or SQL.
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -32,14 +32,17 @@ describe('landing key names', () => {
     expect(existsSync(r.json.outputs.archive)).toBe(true);
   });
 
-  test("a quote in the name: etl run refuses it with the allowlist's reason and copies nothing", async () => {
+  test("a quote in the name: etl run lands it and the pipeline rejects it with the allowlist's reason (exit 2)", async () => {
     const csv = box.copyFixture('registrations/small.csv', "registrations/it's.csv");
 
     const r = await box.etl(['run', csv]);
 
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/key contains the character "'"\. Fix: rename the file/);
-    expect(existsSync(path.join(box.home, 'landing'))).toBe(false);
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/KEY_NOT_ALLOWED/);
+    expect(r.out).toMatch(/key contains the character "'"/);
+    const [run] = new RunStore(path.join(box.home, 'runs')).list();
+    expect(existsSync(run!.outputs.quarantine!)).toBe(true);
+    expect(existsSync(path.join(box.home, "landing/incoming/registrations/it's.csv"))).toBe(false);
   });
 
   test('the same name dropped straight into landing is rejected by the pipeline and quarantined', async () => {
