@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { RunCostModel } from '../core/cost';
 import type { S3ObjectCreatedEvent } from '../core/events';
 import { stateVisits, type HistoryEvent, type StateVisit } from './history';
 
@@ -62,6 +63,11 @@ export interface RunRecord {
   redriveDate?: string;
   counts: RunCounts;
   outputs: RunOutputs;
+  /**
+   * Modeled AWS cost (line items, total in USD) and upload→queryable latency of the run
+   * (core/cost.ts, local/run-cost.ts); set once the run has stopped.
+   */
+  cost?: RunCostModel;
   /** Why the file was rejected (REJECTED runs): the stable reason code and the message. */
   rejection?: { reason: string; message: string };
   /** The process running it; a RUNNING record whose process is gone was interrupted. */

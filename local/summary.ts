@@ -9,6 +9,7 @@ import { lake } from '../core/layout';
 import type { TransformManifest } from '../core/steps';
 import type { RunRecord } from './run-record';
 import { visitsOf } from './run-record';
+import { modelRecordCost } from './run-cost';
 
 interface Location {
   bucket: string;
@@ -66,8 +67,9 @@ export function summariseRun(record: RunRecord, pathOf: PathOf, lakeDir: string)
   const dataset = typeof validate?.dataset === 'string' ? validate.dataset : record.dataset;
   const sourceId = typeof validate?.sourceId === 'string' ? validate.sourceId : undefined;
   const transformed = visitsOf(record).some((v) => v.name === 'Transform' && v.status === 'SUCCEEDED');
+  let manifest: TransformManifest | undefined;
   if (dataset && sourceId && transformed) {
-    const manifest = readManifest(path.join(lakeDir, lake.manifest(dataset, sourceId)));
+    manifest = readManifest(path.join(lakeDir, lake.manifest(dataset, sourceId)));
     if (manifest) {
       counts.rowsWritten = manifest.rowsOut;
       counts.duplicatesDropped = manifest.duplicatesDropped;
@@ -89,6 +91,9 @@ export function summariseRun(record: RunRecord, pathOf: PathOf, lakeDir: string)
     };
   const a = archive && findLocation(archive);
   if (a) outputs.archive = local(pathOf, a);
+  // Once the run has stopped: it reads the lake (object sizes), too much to redo on every event.
+  if (record.status !== 'RUNNING')
+    record.cost = modelRecordCost(record, { pathOf, ...(manifest && { manifest }) });
 }
 
 /** The first bucket/key location in a step result (its own field name varies by step). */

@@ -7,6 +7,7 @@ import type { HistoryEvent as SfnHistoryEvent } from '@aws-sdk/client-sfn';
 import { runStepsFromHistory } from '../../remote/run-view';
 import { isInterrupted, REDRIVABLE_STATUSES, RunStore, type RunRecord } from '../../local/run-record';
 import { UsageError, EXIT, type CliIo } from '../io';
+import { costLines } from '../cost-lines';
 import { formatDuration, runGraphLines, table } from '../render';
 import { homeOf, type HomeFlag } from './shared';
 
@@ -114,6 +115,7 @@ export async function showCommand(
         cause: record.cause,
         counts: record.counts,
         outputs: record.outputs,
+        ...(record.cost && { cost: record.cost }),
         steps,
       })}\n`,
     );
@@ -138,6 +140,7 @@ export async function showCommand(
       `  rows read ${c.rowsRead} · valid ${c.rowsValid ?? '?'} · rejected ${c.rowsRejected ?? '?'}` +
         (c.rowsWritten !== undefined ? ` · written ${c.rowsWritten}` : ''),
     );
+  if (record.cost) lines.push('', ...costLines(record.cost));
   if (record.rejection) lines.push(`  rejected: ${record.rejection.reason}: ${record.rejection.message}`);
   if (REDRIVABLE_STATUSES.includes(record.status) && record.displayStatus !== 'REJECTED')
     lines.push(`  resume it with: etl redrive ${record.runId}`);

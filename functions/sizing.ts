@@ -1,0 +1,50 @@
+/**
+ * How the stack sizes what the cost model prices: each step Lambda's memory and architecture, and
+ * the Glue job's worker type and worker ceiling. Data only (no CDK, no SDK), so the local runtime,
+ * `etl runs show` and the bench read the same figures the stack deploys.
+ * test/infra/sizing.test.ts synthesizes the stack and fails when a deployed figure differs from
+ * this table, so the modeled cost (core/cost.ts) always uses the configured memory.
+ */
+import { STEPS } from './steps';
+
+/**
+ * Memory per step function, MiB, as infra/etl-pipeline.ts `STEP_MEMORY_MIB` sets it. Functions
+ * missing here (none today) are priced at {@link DEFAULT_MEMORY_MIB}, the stack's fallback.
+ */
+export const STEP_MEMORY_MIB: Readonly<Record<string, number>> = {
+  claim: 256,
+  validate: 1769,
+  'check-still-latest': 256,
+  'register-partitions': 256,
+  // The Transform Lambda (DuckDB); `etl:transformLambdaMemoryMiB` changes it per stack.
+  transform: 3008,
+  'start-crawl': 256,
+  'poll-crawl': 256,
+  quarantine: 512,
+  verify: 256,
+  'load-dynamodb-sink': 1024,
+  'load-redshift-sink': 256,
+  archive: 512,
+  reconcile: 512,
+  'record-failure': 256,
+};
+
+/** The stack's memory for a step it has no figure for. */
+export const DEFAULT_MEMORY_MIB = 512;
+
+/** The Glue job: G.1X workers (1 DPU each), at most `etl:glueMaxWorkers` of them (infra/config.ts default). */
+export const GLUE_JOB_SIZING = { workerType: 'G.1X', dpuPerWorker: 1, defaultMaxWorkers: 10 } as const;
+
+export interface FunctionSizing {
+  readonly memoryMiB: number;
+  readonly architecture: 'arm64' | 'x86_64';
+}
+
+/** Memory and architecture of `fn` (a folder under functions/) as deployed. */
+export function functionSizing(fn: string): FunctionSizing {
+  const registration = (STEPS as Readonly<Record<string, { architecture?: 'arm64' | 'x86_64' }>>)[fn];
+  return {
+    memoryMiB: STEP_MEMORY_MIB[fn] ?? DEFAULT_MEMORY_MIB,
+    architecture: registration?.architecture ?? 'arm64',
+  };
+}
