@@ -104,6 +104,8 @@ export interface RunResultView {
   /** Rows equal to an earlier row in every column (exact duplicate lines). */
   readonly exactDuplicates?: number;
   readonly partitions?: number;
+  /** Crawl skipped (this run's partitions registered) or ran (table missing or schema changed). */
+  readonly catalog?: NonNullable<RunRecord['catalog']>;
   readonly endState?: string;
   readonly error?: string;
   readonly cause?: string;
@@ -142,6 +144,7 @@ export function runResultView(record: RunRecord, recordFile: string): RunResultV
     ...(c.duplicatesDropped !== undefined && { duplicatesDropped: c.duplicatesDropped }),
     ...(c.exactDuplicates !== undefined && { exactDuplicates: c.exactDuplicates }),
     ...(record.outputs.partitions && { partitions: record.outputs.partitions.length }),
+    ...(record.catalog && { catalog: record.catalog }),
     ...(record.endState !== undefined && { endState: record.endState }),
     ...(record.error !== undefined && { error: record.error }),
     ...(record.cause !== undefined && { cause: record.cause }),
@@ -162,6 +165,17 @@ export function runResultView(record: RunRecord, recordFile: string): RunResultV
       };
     }),
   };
+}
+
+/** How the run's output became queryable: `crawl skipped · 1 partition registered, 2 existing`. */
+export function catalogLine(c: NonNullable<RunRecord['catalog']>): string {
+  const counts =
+    c.registered !== undefined || c.existing !== undefined
+      ? ` · ${c.registered ?? 0} partition${c.registered === 1 ? '' : 's'} registered, ${c.existing ?? 0} existing`
+      : '';
+  if (c.crawl === 'skipped') return `crawl skipped${counts}`;
+  const why = c.reason !== undefined ? ` (${oneLine(c.reason, 200)})` : '';
+  return c.crawl === 'ran' ? `crawl ran${why}` : `crawl required, not finished${why}`;
 }
 
 /** The closing block of `etl run`. */
@@ -194,6 +208,7 @@ export function summaryLines(view: RunResultView, cwd: string): string[] {
       `  partitions ${o.partitions.length}${o.partitions.length > 1 ? ` (${first} … ${last})` : ` (${first})`}`,
     );
   }
+  if (view.catalog) lines.push(`  catalog    ${catalogLine(view.catalog)}`);
   if (o.curated) lines.push(`  output     ${shortPath(o.curated, cwd)}`);
   if (o.rejects) lines.push(`  rejects    ${shortPath(o.rejects, cwd)}`);
   if (o.report) lines.push(`  report     ${shortPath(o.report, cwd)}`);

@@ -125,6 +125,15 @@ export class SinkLoadFailedError extends Error {
   override readonly name = 'SinkLoadFailedError';
 }
 
+/**
+ * The catalog refused a partition of this run for a reason other than "it exists already" or
+ * throttling (e.g. the table vanished mid-call, access denied, an invalid value). A pipeline
+ * fault, never retried: the execution fails at RegisterPartitions; redrive after the fix.
+ */
+export class PartitionRegistrationError extends Error {
+  override readonly name = 'PartitionRegistrationError';
+}
+
 /** Names the project throws on purpose. */
 export const PROJECT_ERROR_NAMES = [
   'FileRejectedError',
@@ -138,6 +147,7 @@ export const PROJECT_ERROR_NAMES = [
   'VerificationFailedError',
   'TransformFailedError',
   'SinkLoadFailedError',
+  'PartitionRegistrationError',
 ] as const;
 
 /** Names raised by AWS services and the Step Functions runtime that the ASL may match. */

@@ -4,6 +4,7 @@
  * folder-backed lake the local runtime uses). Core logic is handed a port and never imports an SDK.
  */
 import type { Readable } from 'node:stream';
+import type { TableSchema } from './table-schema';
 
 export interface ObjectRef {
   readonly bucket: string;
@@ -160,6 +161,43 @@ export interface Catalog {
   /** Starts a crawl. Rejects with CrawlerRunningError (core/errors) when one is in progress. */
   startCrawler(name: string): Promise<void>;
   getCrawler(name: string): Promise<CrawlerStatus>;
+}
+/** A table as the catalog holds it: its schema (core/table-schema.ts) and where its data lives. */
+export interface CatalogTableInfo extends TableSchema {
+  /** The table's storage location: `s3://<lake>/curated/<dataset>/` on AWS, the lake prefix locally. */
+  readonly location: string;
+}
+
+/** One partition to add: the key's value (`2024-07-14`, `2024-07`, `2024`, a text value). */
+export interface PartitionToRegister {
+  readonly value: string;
+}
+
+export interface PartitionRegistration {
+  /** Partitions this call created. */
+  readonly created: number;
+  /** Partitions that were already in the catalog (a rerun, another file of the same day). */
+  readonly existing: number;
+}
+
+/**
+ * The tables and partitions of the catalog, written directly instead of by a crawl (Glue
+ * GetTable + BatchCreatePartition on AWS, the JSON catalog file locally). Idempotent: registering
+ * a partition that exists counts it as existing.
+ */
+export interface PartitionRegistry {
+  /** The table, or undefined when the catalog has none by that name. */
+  getTable(database: string, table: string): Promise<CatalogTableInfo | undefined>;
+  /**
+   * Adds partitions of `table` (one partition key), each located at `<table location><key>=<value>/`
+   * with the table's storage format. Rejects with TransientDependencyError on throttling and with
+   * PartitionRegistrationError for any other refusal.
+   */
+  registerPartitions(
+    database: string,
+    table: CatalogTableInfo & { readonly name: string },
+    partitions: readonly PartitionToRegister[],
+  ): Promise<PartitionRegistration>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { iamNeeds as pollCrawl } from './poll-crawl/iam';
 import { iamNeeds as quarantine } from './quarantine/iam';
 import { iamNeeds as reconcile } from './reconcile/iam';
 import { iamNeeds as recordFailure } from './record-failure/iam';
+import { iamNeeds as registerPartitions } from './register-partitions/iam';
 import { iamNeeds as startCrawl } from './start-crawl/iam';
 import { iamNeeds as validate } from './validate/iam';
 import { iamNeeds as verify } from './verify/iam';
@@ -42,6 +43,7 @@ export const STEPS = {
   claim: { iamNeeds: claim },
   validate: { iamNeeds: validate, workers: ['csv/parse-worker.ts'] },
   'check-still-latest': { iamNeeds: checkStillLatest },
+  'register-partitions': { iamNeeds: registerPartitions },
   'start-crawl': { iamNeeds: startCrawl },
   'poll-crawl': { iamNeeds: pollCrawl },
   verify: { iamNeeds: verify },

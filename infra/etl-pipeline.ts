@@ -60,6 +60,8 @@ const STEP_MEMORY_MIB: Readonly<Record<StepName, number>> = {
   claim: 256,
   validate: 1769,
   'check-still-latest': 256,
+  // GetTable, a manifest read and one BatchCreatePartition per 100 partitions.
+  'register-partitions': 256,
   'start-crawl': 256,
   'poll-crawl': 256,
   quarantine: 512,

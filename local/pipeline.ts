@@ -52,6 +52,7 @@ export function localSubstitutions(home: EtlHome): DefinitionSubstitutions {
     ClaimFunctionArn: functionArn('claim'),
     ValidateFunctionArn: functionArn('validate'),
     CheckStillLatestFunctionArn: functionArn('check-still-latest'),
+    RegisterPartitionsFunctionArn: functionArn('register-partitions'),
     StartCrawlFunctionArn: functionArn('start-crawl'),
     PollCrawlFunctionArn: functionArn('poll-crawl'),
     QuarantineFunctionArn: functionArn('quarantine'),
@@ -197,6 +198,10 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       (
         require('../functions/check-still-latest/step') as typeof import('../functions/check-still-latest/step')
       ).createCheckStillLatestStep({ ledger: localLedger() }),
+    'register-partitions': () =>
+      (
+        require('../functions/register-partitions/step') as typeof import('../functions/register-partitions/step')
+      ).createRegisterPartitionsStep({ store, registry: localCatalog(), schemasDir }),
     'start-crawl': () =>
       (
         require('../functions/start-crawl/step') as typeof import('../functions/start-crawl/step')

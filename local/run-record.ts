@@ -29,6 +29,22 @@ export interface RunCounts {
   exactDuplicates?: number;
 }
 
+/**
+ * How the run made its output queryable (from RegisterPartitions' `$.partitions` and the crawl
+ * states): `skipped` — its partitions were registered in the catalog, no crawl; `ran` — the table
+ * was missing or its schema changed, so the crawler ran; `required` — a crawl was needed but has not
+ * finished (the run failed or is still in it).
+ */
+export interface RunCatalog {
+  crawl: 'skipped' | 'ran' | 'required';
+  /** Partitions this run added to the catalog. */
+  registered?: number;
+  /** This run's partitions that were in the catalog already. */
+  existing?: number;
+  /** Why a crawl was needed. */
+  reason?: string;
+}
+
 /** Where a person finds what the run produced. Absolute paths under the home. */
 export interface RunOutputs {
   curated?: string;
@@ -63,6 +79,8 @@ export interface RunRecord {
   redriveDate?: string;
   counts: RunCounts;
   outputs: RunOutputs;
+  /** Crawl skipped (partitions registered) or ran; absent until the run reaches RegisterPartitions. */
+  catalog?: RunCatalog;
   /**
    * Modeled AWS cost (line items, total in USD) and upload→queryable latency of the run
    * (core/cost.ts, local/run-cost.ts); set once the run has stopped.

@@ -78,6 +78,7 @@ export function summariseRun(record: RunRecord, pathOf: PathOf, lakeDir: string)
       outputs.curated = path.join(lakeDir, lake.curatedTablePrefix(dataset));
     }
   }
+  summariseCatalog(record);
   const verified = num(verify?.rowsOut);
   if (verified !== undefined) counts.rowsWritten = verified;
   const q = quarantine && findLocation(quarantine);
@@ -94,6 +95,29 @@ export function summariseRun(record: RunRecord, pathOf: PathOf, lakeDir: string)
   // Once the run has stopped: it reads the lake (object sizes), too much to redo on every event.
   if (record.status !== 'RUNNING')
     record.cost = modelRecordCost(record, { pathOf, ...(manifest && { manifest }) });
+}
+
+/**
+ * `record.catalog`: RegisterPartitions' result at `$.partitions` says whether the crawl was
+ * skipped; when it was required, the crawl states say whether it ran to the end. A run from
+ * before RegisterPartitions existed that crawled shows `ran`.
+ */
+function summariseCatalog(record: RunRecord): void {
+  const visits = visitsOf(record);
+  const crawled = visits.some((v) => v.name === 'PollCrawl' && v.status === 'SUCCEEDED');
+  const registered = visits.findLast((v) => v.name === 'RegisterPartitions' && v.status === 'SUCCEEDED');
+  const result = registered?.output as { partitions?: Record<string, unknown> } | undefined;
+  const p = result?.partitions;
+  if (p && typeof p.schemaChanged === 'boolean') {
+    record.catalog = {
+      crawl: p.schemaChanged ? (crawled ? 'ran' : 'required') : 'skipped',
+      ...(num(p.registered) !== undefined && { registered: num(p.registered) }),
+      ...(num(p.existing) !== undefined && { existing: num(p.existing) }),
+      ...(typeof p.reason === 'string' && { reason: p.reason }),
+    };
+  } else if (crawled) {
+    record.catalog = { crawl: 'ran' };
+  }
 }
 
 /** The first bucket/key location in a step result (its own field name varies by step). */

@@ -17,25 +17,40 @@ import path from 'node:path';
 import { DATASET_NAME, findContract } from '../../core/contract';
 import { CrawlerRunningError } from '../../core/errors';
 import { lake } from '../../core/layout';
-import { compilePlan, fileColumns, partitionKeyType } from '../../core/plan';
-import type { Catalog, CrawlerState, CrawlerStatus } from '../../core/ports';
+import { PartitionRegistrationError } from '../../core/errors';
+import { compilePlan } from '../../core/plan';
+import type {
+  Catalog,
+  CatalogTableInfo,
+  CrawlerState,
+  CrawlerStatus,
+  PartitionRegistration,
+  PartitionRegistry,
+  PartitionToRegister,
+} from '../../core/ports';
+import { tableSchemaOf, type CatalogColumn } from '../../core/table-schema';
 
-export interface CatalogColumn {
-  readonly name: string;
-  readonly type: string;
-}
+export type { CatalogColumn };
 
 export interface CatalogTable {
   readonly dataset: string;
   readonly table: string;
   /** Prefix in the lake bucket, e.g. `curated/registrations/`. */
   readonly location: string;
+  /** The file columns, typed as Glue types them (core/table-schema.ts: `bigint`, `decimal(12,2)`, ...). */
   readonly columns: readonly CatalogColumn[];
   /** None (no partition), or one key: `date` (day partitions) or `string` (month, year, text). */
   readonly partitionKeys: readonly CatalogColumn[];
-  /** Partition values found (folders `<key>=<value>/` holding Parquet), sorted; [] with no partition. */
+  /**
+   * Partition values (folders `<key>=<value>/` holding Parquet), sorted; [] with no partition.
+   * A crawl sets them from the folders; RegisterPartitions adds this run's (registerPartitions).
+   */
   readonly partitions: readonly string[];
-  /** Parquet objects found (a table without a partition has them directly under `location`). */
+  /**
+   * Parquet objects the last crawl found (a table without a partition has them directly under
+   * `location`); a registration raises it to at least the number of partitions (each holds one
+   * object or more), so it is a lower bound between crawls. The query engine reads it as "has data".
+   */
   readonly files?: number;
   readonly updatedAt: string;
 }
@@ -78,7 +93,7 @@ function inTurn<T>(key: string, job: () => Promise<T>): Promise<T> {
 }
 
 /** @example new LocalCatalog({ catalogFile: '.etl/catalog.json', lakeDir: '.etl/lake/lake' }) */
-export class LocalCatalog implements Catalog {
+export class LocalCatalog implements Catalog, PartitionRegistry {
   constructor(private readonly options: LocalCatalogOptions) {}
 
   async startCrawler(name: string): Promise<void> {
@@ -136,6 +151,51 @@ export class LocalCatalog implements Catalog {
     };
   }
 
+  /** The table as the last crawl recorded it (one local database: `_database` is ignored). */
+  async getTable(_database: string, table: string): Promise<CatalogTableInfo | undefined> {
+    const found = (await this.read()).tables[table];
+    if (!found) return undefined;
+    return { columns: found.columns, partitionKeys: found.partitionKeys, location: found.location };
+  }
+
+  /**
+   * RegisterPartitions' local half, what BatchCreatePartition is on AWS: adds the values to the
+   * table's partitions (a value already there counts as existing). Takes its turn with crawls of
+   * the same catalog file, so neither overwrites the other's write.
+   */
+  async registerPartitions(
+    _database: string,
+    table: CatalogTableInfo & { readonly name: string },
+    partitions: readonly PartitionToRegister[],
+  ): Promise<PartitionRegistration> {
+    return inTurn(this.options.catalogFile, async () => {
+      const now = await this.read();
+      const current = now.tables[table.name];
+      if (!current)
+        throw new PartitionRegistrationError(
+          `${this.options.catalogFile}: no table "${table.name}" to add partitions to. Fix: run a crawl (etl redrive resumes at RegisterPartitions, which asks for one when the table is missing).`,
+        );
+      const known = new Set(current.partitions);
+      const values = [...new Set(partitions.map((p) => p.value))];
+      const added = values.filter((v) => !known.has(v));
+      if (added.length === 0) return { created: 0, existing: values.length };
+      const all = [...known, ...added].sort();
+      await this.write({
+        ...now,
+        tables: {
+          ...now.tables,
+          [table.name]: {
+            ...current,
+            partitions: all,
+            files: Math.max(current.files ?? 0, all.length),
+            updatedAt: new Date().toISOString(),
+          },
+        },
+      });
+      return { created: added.length, existing: values.length - added.length };
+    });
+  }
+
   /** The tables the last crawls found. */
   async tables(): Promise<CatalogTable[]> {
     return Object.values((await this.read()).tables);
@@ -169,17 +229,14 @@ export class LocalCatalog implements Catalog {
         if (found.length > 0) partitions.push(part.name.slice(partitionPrefix.length));
         files += found.length;
       }
-      const column = (c: (typeof plan.columns)[number]) => ({
-        name: c.name,
-        type: c.type === 'decimal' ? `decimal(${c.precision},${c.scale})` : c.type,
-      });
-      const keyType = partitionKeyType(plan);
+      // Typed as the Glue table is (core/table-schema.ts), so RegisterPartitions compares alike.
+      const schema = tableSchemaOf(plan);
       tables[plan.table] = {
         dataset: contract.dataset,
         table: plan.table,
         location: lake.curatedTablePrefix(contract.dataset),
-        columns: fileColumns(plan).map(column),
-        partitionKeys: plan.partition && keyType ? [{ name: plan.partition.name, type: keyType }] : [],
+        columns: schema.columns,
+        partitionKeys: schema.partitionKeys,
         partitions: partitions.sort(),
         files,
         updatedAt: new Date().toISOString(),

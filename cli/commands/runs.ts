@@ -8,7 +8,7 @@ import { runStepsFromHistory } from '../../remote/run-view';
 import { isInterrupted, REDRIVABLE_STATUSES, RunStore, type RunRecord } from '../../local/run-record';
 import { UsageError, EXIT, type CliIo } from '../io';
 import { costLines } from '../cost-lines';
-import { formatDuration, runGraphLines, table } from '../render';
+import { catalogLine, formatDuration, runGraphLines, table } from '../render';
 import { homeOf, type HomeFlag } from './shared';
 
 const STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'REJECTED', 'TIMED_OUT', 'ABORTED'];
@@ -115,6 +115,7 @@ export async function showCommand(
         cause: record.cause,
         counts: record.counts,
         outputs: record.outputs,
+        ...(record.catalog && { catalog: record.catalog }),
         ...(record.cost && { cost: record.cost }),
         steps,
       })}\n`,
@@ -141,6 +142,7 @@ export async function showCommand(
         (c.rowsWritten !== undefined ? ` · written ${c.rowsWritten}` : ''),
     );
   if (record.cost) lines.push('', ...costLines(record.cost));
+  if (record.catalog) lines.push(`  catalog: ${catalogLine(record.catalog)}`);
   if (record.rejection) lines.push(`  rejected: ${record.rejection.reason}: ${record.rejection.message}`);
   if (REDRIVABLE_STATUSES.includes(record.status) && record.displayStatus !== 'REJECTED')
     lines.push(`  resume it with: etl redrive ${record.runId}`);

@@ -13,7 +13,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contract';
 import { lake } from '../../core/layout';
-import { compilePlan, fileColumns, partitionKeyType, type PlanColumn } from '../../core/plan';
+import { compilePlan } from '../../core/plan';
+import { glueTypeOf, tableSchemaOf } from '../../core/table-schema';
 import { LAKE_PREFIXES } from './lake-storage';
 
 export interface LakeCatalogProps {
@@ -41,25 +42,8 @@ export function glueDatabaseNameOf(namePrefix: string): string {
   return `${namePrefix.replace(/-/g, '_')}_lake`;
 }
 
-/** The Glue/Athena type of a curated column (the Parquet types glue/etl_job.py writes). */
-export function glueTypeOf(column: PlanColumn): string {
-  switch (column.type) {
-    case 'string':
-      return 'string';
-    case 'integer':
-      return 'bigint';
-    case 'decimal':
-      return `decimal(${column.precision},${column.scale})`;
-    case 'double':
-      return 'double';
-    case 'boolean':
-      return 'boolean';
-    case 'date':
-      return 'date';
-    case 'timestamp':
-      return 'timestamp';
-  }
-}
+/** The Glue/Athena type of a curated column (core/table-schema.ts, shared with RegisterPartitions). */
+export { glueTypeOf };
 
 export class LakeCatalog extends Construct {
   readonly database: glue.CfnDatabase;
@@ -159,6 +143,8 @@ export class LakeCatalog extends Construct {
     // crawl can never infer a different type from one file's Parquet.
     this.tables = props.datasets.map((contract) => {
       const plan = compilePlan(contract);
+      // The same schema RegisterPartitions compares with this table (core/table-schema.ts).
+      const schema = tableSchemaOf(plan);
       const table = new glue.CfnTable(this, `Table_${contract.dataset}`, {
         catalogId: stack.account,
         databaseName: this.databaseName,
@@ -169,7 +155,7 @@ export class LakeCatalog extends Construct {
           parameters: { classification: 'parquet', 'parquet.compression': 'SNAPPY', EXTERNAL: 'TRUE' },
           // None, or one key typed as core/plan partitionKeyType says: `date` for day partitions
           // (of a date, or of a timestamp's UTC day), `string` for month, year and text values.
-          partitionKeys: plan.partition ? [{ name: plan.partition.name, type: partitionKeyType(plan)! }] : [],
+          partitionKeys: schema.partitionKeys.map((k) => ({ name: k.name, type: k.type })),
           storageDescriptor: {
             location: `s3://${props.lakeBucket.bucketName}/${lake.curatedTablePrefix(contract.dataset)}`,
             inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
@@ -178,7 +164,7 @@ export class LakeCatalog extends Construct {
               serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
             },
             // The columns inside the files: a derived partition keeps its source column there.
-            columns: fileColumns(plan).map((c) => ({ name: c.name, type: glueTypeOf(c) })),
+            columns: schema.columns.map((c) => ({ name: c.name, type: c.type })),
           },
         },
       });

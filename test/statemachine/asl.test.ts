@@ -249,6 +249,7 @@ describe('pipeline.asl.json', () => {
       Validate: '$.validate',
       CheckStillLatest: '$.recheck',
       Transform: '$.transform',
+      RegisterPartitions: '$.partitions',
       StartCrawl: '$.catalog',
       PollCrawl: '$.catalog',
       Verify: '$.verify',
@@ -257,6 +258,48 @@ describe('pipeline.asl.json', () => {
       Archive: '$.archive',
       Quarantine: '$.quarantine',
     });
+  });
+
+  test('the transform goes to RegisterPartitions; only a changed schema reaches the crawler (issue 12)', () => {
+    const transforms = Object.entries(definition.States).filter(
+      ([name, s]) =>
+        name === 'Transform' ||
+        name === 'TransformInLambda' ||
+        s.Resource === 'arn:aws:states:::glue:startJobRun.sync',
+    );
+    expect(transforms.length).toBeGreaterThan(0);
+    for (const [name, s] of transforms) expect([name, s.Next]).toEqual([name, 'RegisterPartitions']);
+    const register = definition.States.RegisterPartitions!;
+    expect(register.Resource).toBe(SAMPLE_SUBSTITUTIONS.RegisterPartitionsFunctionArn);
+    expect(register.Next).toBe('SchemaChanged');
+    expect(register.Parameters).toEqual({
+      'runId.$': '$.claim.runId',
+      'dataset.$': '$.validate.dataset',
+      'sourceId.$': '$.validate.sourceId',
+      lakeBucket: SAMPLE_SUBSTITUTIONS.LakeBucket,
+      database: SAMPLE_SUBSTITUTIONS.GlueDatabase,
+    });
+    // PartitionRegistrationError is deterministic: never retried, never caught.
+    const retried = (register.Retry ?? []).flatMap((r) => r.ErrorEquals);
+    expect(retried).toContain('TransientDependencyError');
+    expect(retried).not.toContain('PartitionRegistrationError');
+    expect(register.Catch).toBeUndefined();
+    const choice = definition.States.SchemaChanged!;
+    expect(choice.Type).toBe('Choice');
+    expect(choice.Choices).toEqual([
+      { Variable: '$.partitions.schemaChanged', BooleanEquals: true, Next: 'StartCrawl' },
+    ]);
+    expect(choice.Default).toBe('Verify');
+    // Only SchemaChanged leads to the crawler.
+    const intoCrawl = Object.entries(definition.States)
+      .filter(
+        ([, s]) =>
+          s.Next === 'StartCrawl' ||
+          s.Default === 'StartCrawl' ||
+          (s.Choices ?? []).some((c) => c.Next === 'StartCrawl'),
+      )
+      .map(([n]) => n);
+    expect(intoCrawl).toEqual(['SchemaChanged']);
   });
 
   test('every state is reachable from StartAt', () => {
@@ -275,7 +318,7 @@ describe('pipeline.asl.json', () => {
 
   test('the definition is the reviewed one: a change to statemachines/pipeline.asl.json needs a review, then this hash', () => {
     expect(createHash('sha256').update(readDefinitionText()).digest('hex')).toBe(
-      '07c30e40693f13c933d48902851c89fba409f07479538eac64a302987ed62b8a',
+      '6a3d8e13933dcfa247c46408fbf65abfc51e781e79f940fa6d8430fb65be9b48',
     );
   });
 });

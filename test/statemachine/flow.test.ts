@@ -65,6 +65,14 @@ function happyStubs(): Record<string, Stub> {
       ExecutionTime: 3,
       Extra: 'x',
     }),
+    // An ordinary file: the table's schema is unchanged, its partitions are registered, no crawl.
+    RegisterPartitions: () => ({
+      table: 'registrations',
+      schemaChanged: false,
+      registered: 1,
+      existing: 0,
+      crawl: 'skipped',
+    }),
     StartCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'RUNNING' }),
     PollCrawl: () => ({ requestedAt: '2026-11-22T08:01:00.000Z', state: 'READY', lastCrawl: 'SUCCEEDED' }),
     Verify: () => ({
@@ -92,6 +100,21 @@ function happyStubs(): Record<string, Stub> {
       noticeText: JSON.stringify(REJECTED_NOTICE),
     }),
     NotifyRejected: () => ({ MessageId: 'm-2' }),
+  };
+}
+
+/** The stubs with a changed schema: RegisterPartitions asks for the crawl. */
+function crawling(stubs: Record<string, Stub>): Record<string, Stub> {
+  return {
+    ...stubs,
+    RegisterPartitions: () => ({
+      table: 'registrations',
+      schemaChanged: true,
+      reason: 'table serverless_etl.registrations: new column(s) venue',
+      registered: 0,
+      existing: 0,
+      crawl: 'required',
+    }),
   };
 }
 
@@ -141,9 +164,8 @@ describe('pipeline state machine paths', () => {
       'CheckStillLatest',
       'StillLatest',
       'Transform',
-      'StartCrawl',
-      'WaitForCrawl',
-      'PollCrawl',
+      'RegisterPartitions',
+      'SchemaChanged',
       'Verify',
       'VerifyOutcome',
       'DynamoDbSinkConfigured',
@@ -177,6 +199,14 @@ describe('pipeline state machine paths', () => {
       rowsValid: 9,
       database: SAMPLE_SUBSTITUTIONS.GlueDatabase,
     });
+    expect(inputOf('RegisterPartitions')).toEqual({
+      runId: 'run-0001',
+      dataset: 'registrations',
+      sourceId: 's-1',
+      lakeBucket: SAMPLE_SUBSTITUTIONS.LakeBucket,
+      database: SAMPLE_SUBSTITUTIONS.GlueDatabase,
+    });
+    expect(output!.partitions).toMatchObject({ schemaChanged: false, crawl: 'skipped' });
     expect(inputOf('Archive')).toMatchObject({
       source,
       counts: { rowsRead: 10, rowsValid: 9, rowsRejected: 1, rowsOut: 9 },
@@ -305,8 +335,49 @@ describe('pipeline state machine paths', () => {
     expect(calls.map((c) => c.state)).not.toContain('Quarantine');
   });
 
+  test('a changed schema (or no table) runs the crawler between RegisterPartitions and Verify', async () => {
+    const { error, visited, inputOf } = await execute(crawling(happyStubs()));
+
+    expect(error).toBeUndefined();
+    expect(visited.slice(visited.indexOf('Transform'), visited.indexOf('Verify') + 1)).toEqual([
+      'Transform',
+      'RegisterPartitions',
+      'SchemaChanged',
+      'StartCrawl',
+      'WaitForCrawl',
+      'PollCrawl',
+      'Verify',
+    ]);
+    expect(inputOf('StartCrawl')).toMatchObject({ crawlerName: SAMPLE_SUBSTITUTIONS.CrawlerName });
+    expect(visited.at(-1)).toBe('Succeeded');
+  });
+
+  test('a throttled catalog is retried at RegisterPartitions; a refused partition fails the run there', async () => {
+    const throttled = happyStubs();
+    let attempts = 0;
+    const register = throttled.RegisterPartitions!;
+    throttled.RegisterPartitions = (i) => {
+      if (++attempts < 3) throw new TransientDependencyError('glue: ThrottlingException');
+      return register(i);
+    };
+    const refused = happyStubs();
+    refused.RegisterPartitions = () => {
+      throw Object.assign(new Error('glue: refused 1 of 1 partitions'), {
+        name: 'PartitionRegistrationError',
+      });
+    };
+
+    const ok = await execute(throttled);
+    const failed = await execute(refused);
+
+    expect([ok.error, attempts, ok.visited.at(-1)]).toEqual([undefined, 3, 'Succeeded']);
+    expect(failed.error).toBeInstanceOf(ExecutionError);
+    expect(failed.visited.at(-1)).toBe('RegisterPartitions');
+    expect(failed.calls.filter((c) => c.state === 'RegisterPartitions')).toHaveLength(1);
+  });
+
   test('transient errors are retried and then succeed: a busy crawler, a throttled verify', async () => {
-    const stubs = happyStubs();
+    const stubs = crawling(happyStubs());
     let crawlAttempts = 0;
     let verifyAttempts = 0;
     const start = stubs.StartCrawl!;
@@ -330,7 +401,7 @@ describe('pipeline state machine paths', () => {
   test.each(['Claim', 'Validate', 'PollCrawl', 'Archive'])(
     "a timed-out %s (States.Timeout, then Lambda's own Sandbox.Timedout) is retried and the run succeeds",
     async (state) => {
-      const stubs = happyStubs();
+      const stubs = crawling(happyStubs());
       let attempts = 0;
       const real = stubs[state]!;
       stubs[state] = (i) => {

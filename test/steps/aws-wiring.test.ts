@@ -7,7 +7,12 @@
  */
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateCrawlerCommand, GlueClient } from '@aws-sdk/client-glue';
+import {
+  CreateCrawlerCommand,
+  CreateDatabaseCommand,
+  CreateTableCommand,
+  GlueClient,
+} from '@aws-sdk/client-glue';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -37,7 +42,12 @@ import { checkStillLatest } from '../../functions/check-still-latest/check-still
 import { iamNeeds as checkStillLatestNeeds } from '../../functions/check-still-latest/iam';
 import { verifyOutput } from '../../functions/verify/verify';
 import { iamNeeds as verifyNeeds } from '../../functions/verify/iam';
-import { createLedgerTable, startMoto, type MotoServer } from '../support/moto';
+import { registerPartitions } from '../../functions/register-partitions/register-partitions';
+import { iamNeeds as registerPartitionsNeeds } from '../../functions/register-partitions/iam';
+import { findContract } from '../../core/contract';
+import { compilePlan } from '../../core/plan';
+import { tableSchemaOf } from '../../core/table-schema';
+import { createLedgerTable, motoGlueClient, startMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
 
 const LANDING = 'serverless-etl-landing';
@@ -50,6 +60,7 @@ const RESOURCE_OF: Record<string, IamResourceName> = {
   [TABLE]: 'ledgerTable',
   [CRAWLER]: 'glueCrawler',
   primary: 'athenaWorkGroup',
+  serverless_etl: 'glueDatabase',
 };
 
 interface Use {
@@ -119,6 +130,9 @@ function actionsOf(service: string, command: string, input: Record<string, unkno
     case 'glue:StartCrawler':
     case 'glue:GetCrawler':
       return [{ on: on(input.Name), action: `glue:${command}` }];
+    case 'glue:GetTable':
+    case 'glue:BatchCreatePartition':
+      return [{ on: on(input.DatabaseName), action: `glue:${command}` }];
     case 'athena:StartQueryExecution':
       return [{ on: on(input.WorkGroup), action: 'athena:StartQueryExecution' }];
     case 'athena:GetQueryExecution':
@@ -407,6 +421,51 @@ const run = requirePythonSide('moto', 'steps on AWS wiring');
       expect.arrayContaining(['athena:StartQueryExecution', 'athena:GetQueryResults']),
     );
     expect(uncovered(w.uses, verifyNeeds)).toEqual([]);
+  });
+
+  test('RegisterPartitions (GetTable, BatchCreatePartition, the manifest) stays within its declared IAM needs', async () => {
+    const admin = motoGlueClient(moto);
+    const plan = compilePlan(findContract('event_sessions')!);
+    const schema = tableSchemaOf(plan);
+    await admin.send(new CreateDatabaseCommand({ DatabaseInput: { Name: 'serverless_etl' } }));
+    await admin.send(
+      new CreateTableCommand({
+        DatabaseName: 'serverless_etl',
+        TableInput: {
+          Name: plan.table,
+          PartitionKeys: schema.partitionKeys.map((k) => ({ Name: k.name, Type: k.type })),
+          StorageDescriptor: {
+            Location: `s3://${LAKE}/${lake.curatedTablePrefix('event_sessions')}`,
+            Columns: schema.columns.map((c) => ({ Name: c.name, Type: c.type })),
+          },
+        },
+      }),
+    );
+    await new S3ObjectStore(s3).put(
+      LAKE,
+      lake.manifest('event_sessions', 'sep-bbbbbbbbbbbb'),
+      JSON.stringify({ versionTag: 'v', rowsIn: 1, rowsOut: 1, partitions: ['2024-09-11'], objects: [] }),
+    );
+    const rec = recorder();
+    const store = new S3ObjectStore(rec.record(new S3Client(moto.clientConfig), 's3'));
+    const registry = new GlueCatalog(rec.record(motoGlueClient(moto), 'glue'));
+
+    const result = await registerPartitions(
+      {
+        runId: 'run-p',
+        dataset: 'event_sessions',
+        sourceId: 'sep-bbbbbbbbbbbb',
+        lakeBucket: LAKE,
+        database: 'serverless_etl',
+      },
+      { store, registry },
+    );
+
+    expect(result).toMatchObject({ schemaChanged: false, registered: 1 });
+    expect(rec.uses.map((u) => u.action)).toEqual(
+      expect.arrayContaining(['glue:GetTable', 'glue:BatchCreatePartition', 's3:GetObject']),
+    );
+    expect(uncovered(rec.uses, registerPartitionsNeeds)).toEqual([]);
   });
 
   test('verify standing down for a newer version (ledger read, STALE recorded) stays within its declared IAM needs', async () => {

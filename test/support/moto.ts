@@ -103,3 +103,33 @@ export async function createLedgerTable(client: DynamoDBClient, tableName: strin
     }),
   );
 }
+
+/**
+ * A Glue client for moto. moto writes Glue timestamps (CreateTime, ...) as ISO strings where AWS's
+ * JSON protocol sends epoch seconds, and the SDK refuses them; this rewrites them in the raw
+ * response before the SDK deserialises it.
+ */
+export function motoGlueClient(server: MotoServer): import('@aws-sdk/client-glue').GlueClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { GlueClient } = require('@aws-sdk/client-glue') as typeof import('@aws-sdk/client-glue');
+  const glue = new GlueClient(server.clientConfig);
+  glue.middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      const response = out.response as { body?: AsyncIterable<Uint8Array> | Uint8Array };
+      if (response.body && Symbol.asyncIterator in response.body) {
+        const chunks: Buffer[] = [];
+        for await (const c of response.body) chunks.push(Buffer.from(c));
+        const text = Buffer.concat(chunks)
+          .toString('utf8')
+          .replace(/"(\d{4}-\d{2}-\d{2}T[0-9:.]+(?:[+-]\d{2}:\d{2}|Z)?)"/g, (_m, iso: string) =>
+            String(Date.parse(/[Z+-]\d{2}:?\d{2}$|Z$/.test(iso) ? iso : `${iso}Z`) / 1000),
+          );
+        response.body = new TextEncoder().encode(text);
+      }
+      return out;
+    },
+    { step: 'deserialize', priority: 'low', name: 'motoGlueTimestamps' },
+  );
+  return glue;
+}
