@@ -19,7 +19,8 @@ import { parseContract } from '../../core/contract';
 import { lake, sourceIdOf } from '../../core/layout';
 import { compilePlan, fileColumns, type TransformPlan } from '../../core/plan';
 import type { TransformManifest } from '../../core/steps';
-import { runTransform } from '../../transform/duckdb';
+import { LocalObjectStore } from '../../adapters/local/object-store';
+import { runTransform, runTransformOnStore } from '../../transform/duckdb';
 import type { TransformRequest } from '../../transform/request';
 import { runSparkTransforms } from '../../transform/spark';
 import { requirePythonSide } from '../support/python';
@@ -101,6 +102,8 @@ function prepare(root: string, c: ParityCase): TransformRequest[] {
 const work = mkdtempSync(path.join(tmpdir(), 'etl-parity-'));
 const sparkAvailable = requirePythonSide('spark', 'parity suite (Spark half)');
 const duckdb = new Map<string, { outcomes: Outcome[]; lake: LakeSnapshot }>();
+/** The Transform Lambda's path: the same engine through runTransformOnStore over an ObjectStore. */
+const store = new Map<string, { outcomes: Outcome[]; lake: LakeSnapshot }>();
 const spark = new Map<string, { outcomes: Outcome[]; lake: LakeSnapshot }>();
 
 beforeAll(async () => {
@@ -115,6 +118,27 @@ beforeAll(async () => {
       }
     }
     duckdb.set(c.name, { outcomes, lake: await snapshotLake(path.join(work, 'duckdb', c.name, 'lake')) });
+    // The Lambda path: staging read from the store's lake bucket (LocalObjectStore: bucket "lake"
+    // is the case's lake folder), copied to a scratch folder outside it, published by puts.
+    const storeOutcomes: Outcome[] = [];
+    const objectStore = new LocalObjectStore(path.join(work, 'store', c.name));
+    const scratchDir = path.join(work, 'store-scratch', c.name);
+    for (const request of prepare(path.join(work, 'store'), c)) {
+      try {
+        const { stagingDir: _s, lakeDir: _l, ...target } = request;
+        const manifest = await runTransformOnStore(
+          { ...target, store: objectStore, lakeBucket: 'lake', scratchDir },
+          { threads: 1 },
+        );
+        storeOutcomes.push({ ok: true, manifest });
+      } catch (e) {
+        storeOutcomes.push({ ok: false, message: (e as Error).message });
+      }
+    }
+    store.set(c.name, {
+      outcomes: storeOutcomes,
+      lake: await snapshotLake(path.join(work, 'store', c.name, 'lake')),
+    });
     if (sparkAvailable) {
       for (const request of prepare(path.join(work, 'spark'), c)) sparkRequests.push({ c, request });
     }
@@ -187,7 +211,17 @@ describe.each(cases)('$name', (c) => {
     expect(golden).toEqual(JSON.parse(readFileSync(goldenFile, 'utf8')));
   });
 
+  test('the Transform Lambda path (runTransformOnStore over an ObjectStore) writes the same objects, types, rows and manifests as the folder path', () => {
+    const d = duckdb.get(c.name)!;
+    const l = store.get(c.name)!;
+    expectSameLake(c, l, d, 'duckdb');
+  });
+
   if (sparkAvailable) {
+    test('the Transform Lambda path writes exactly what Spark (the Glue job) writes', () => {
+      expectSameLake(c, store.get(c.name)!, spark.get(c.name)!, 'duckdb');
+    });
+
     test('Spark writes the same objects, types, rows and manifests as DuckDB', () => {
       const d = duckdb.get(c.name)!;
       const s = spark.get(c.name)!;
@@ -217,6 +251,38 @@ describe.each(cases)('$name', (c) => {
     });
   }
 });
+
+/**
+ * `actual` (engine `engine` in its manifests) left the same lake as `expected`: same outcome per run
+ * (a failure for the same named reason), no leftovers, same object names, manifests (but engine
+ * and times), Parquet schemas, Snappy, and rows.
+ */
+function expectSameLake(
+  c: ParityCase,
+  actual: { outcomes: Outcome[]; lake: LakeSnapshot },
+  expected: { outcomes: Outcome[]; lake: LakeSnapshot },
+  engine: TransformManifest['engine'],
+): void {
+  c.runs.forEach((run, i) => {
+    expect({ run: i, ok: actual.outcomes[i]!.ok }).toEqual({ run: i, ok: expected.outcomes[i]!.ok });
+    if (run.fails)
+      for (const words of run.fails)
+        expect(actual.outcomes[i]).toMatchObject({ message: expect.stringContaining(words) });
+  });
+  expect(actual.lake.leftovers).toEqual([]);
+  expect(actual.lake.files).toEqual(expected.lake.files);
+  for (const [key, manifest] of Object.entries(expected.lake.manifests)) {
+    expect(actual.lake.manifests[key]!.engine).toBe(engine);
+    expect(comparable(actual.lake.manifests[key]!)).toEqual(comparable(manifest));
+  }
+  for (const object of expected.lake.objects) {
+    const twin = actual.lake.objects.find((o) => o.key === object.key)!;
+    expect({ key: twin.key, schema: schemaOf(twin) }).toEqual({ key: object.key, schema: schemaOf(object) });
+    expect(twin.compression).toEqual(['SNAPPY']);
+  }
+  const order = sortColumns(planFor(c.dataset));
+  expect(allRows(actual.lake, order)).toEqual(allRows(expected.lake, order));
+}
 
 test('every object is Snappy and one per (source file, partition value), or one per file without a partition', () => {
   for (const c of cases) {
