@@ -31,8 +31,9 @@ export interface GlueTransformProps {
   /** Upper bound of autoscaling G.1X workers per run; at least 2 (a driver and one executor). @default 10 */
   readonly maxWorkers?: number;
   /**
-   * Runs allowed at once. The state machine retries ConcurrentRunsExceededException with backoff,
-   * so this caps cost and Glue DPU quota use instead of failing files. @default 5
+   * Runs allowed at once. Job-run queuing is on, so a run past the limit waits in Glue's queue
+   * (WAITING) rather than failing; the state machine still retries ConcurrentRunsExceededException
+   * should Glue answer it. Caps cost and Glue DPU quota use, never fails files. @default 5
    */
   readonly maxConcurrentRuns?: number;
   /** The job's timeout in minutes; must stay below the Transform task's. @default GLUE_JOB_TIMEOUT_MINUTES */
@@ -177,6 +178,9 @@ export class GlueTransform extends Construct {
       timeout: timeoutMinutes,
       maxRetries: 0, // retries belong to the state machine, which can tell a fault from bad data
       executionProperty: { maxConcurrentRuns },
+      // A run past maxConcurrentRuns waits in Glue's queue (state WAITING) instead of failing with
+      // ConcurrentRunsExceededException, so a burst of uploads is queued, never failed (issue 12).
+      jobRunQueuingEnabled: true,
       securityConfiguration: this.securityConfigurationName,
       defaultArguments: {
         '--job-language': 'python',
