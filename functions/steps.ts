@@ -18,6 +18,7 @@ import { iamNeeds as reconcile } from './reconcile/iam';
 import { iamNeeds as recordFailure } from './record-failure/iam';
 import { iamNeeds as registerPartitions } from './register-partitions/iam';
 import { iamNeeds as startCrawl } from './start-crawl/iam';
+import { iamNeeds as transform } from './transform/iam';
 import { iamNeeds as validate } from './validate/iam';
 import { iamNeeds as verify } from './verify/iam';
 
@@ -32,7 +33,9 @@ export interface StepRegistration {
   readonly workers?: readonly string[];
   /**
    * Packages with a native binary the step loads at run time (DuckDB): left out of the esbuild
-   * bundle and copied beside it from node_modules, with `architecture` matching the binary there.
+   * bundle and shipped beside it with their dependencies and their Linux binary for
+   * `architecture`, at the versions package-lock.json pins (infra/native-modules.ts: copied from
+   * node_modules, or fetched with `npm pack` when npm installed another platform's binary).
    */
   readonly nativeModules?: readonly string[];
   /** @default 'arm64' */
@@ -44,13 +47,16 @@ export const STEPS = {
   validate: { iamNeeds: validate, workers: ['csv/parse-worker.ts'] },
   'check-still-latest': { iamNeeds: checkStillLatest },
   'register-partitions': { iamNeeds: registerPartitions },
+  // The DuckDB engine over S3 (transform/duckdb.ts): files up to the routing threshold.
+  transform: { iamNeeds: transform, nativeModules: ['@duckdb/node-api'] },
   'start-crawl': { iamNeeds: startCrawl },
   'poll-crawl': { iamNeeds: pollCrawl },
   verify: { iamNeeds: verify },
-  // DuckDB reads the run's Parquet (sinks/rows.ts); its Linux binding in node_modules is x64.
+  // DuckDB reads the run's Parquet (sinks/rows.ts). Still x86_64: its handler loads DuckDB when
+  // the module loads, which the synth test's load check cannot do for an arm64 binary on x64.
   'load-dynamodb-sink': {
     iamNeeds: loadDynamoDbSink,
-    nativeModules: ['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-x64'],
+    nativeModules: ['@duckdb/node-api'],
     architecture: 'x86_64',
   },
   'load-redshift-sink': { iamNeeds: loadRedshiftSink },

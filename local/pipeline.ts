@@ -5,7 +5,12 @@
  * | state                  | runs                                                             |
  * |------------------------|------------------------------------------------------------------|
  * | Claim, Validate, ...   | `functions/<step>/step.ts` `create<Step>Step(localPorts)`         |
+ * | TransformInLambda      | functions/transform (DuckDB over the local object store)         |
  * | Transform (Glue .sync) | transform/duckdb.ts (default) or spark.ts (`--engine spark`)  |
+ *
+ * Validate routes each file as on AWS (the TransformEngine Choice): staging up to
+ * `transformLambdaMaxBytes` goes to TransformInLambda, larger to the Glue stand-in. `--engine spark`
+ * runs the Glue script, so it sends every file to the Glue path unless a threshold is given.
  * | Notify*, (SNS publish) | the outbox folder + a line on the terminal                        |
  *
  * And what the EventBridge "Step Functions Execution Status Change" rules do on AWS: a run that
@@ -20,7 +25,11 @@ import path from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DEFAULT_SCHEMAS_DIR } from '../core/contract';
 import type { TransformPlan } from '../core/plan';
-import type { TransformManifest } from '../core/steps';
+import {
+  DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES,
+  transformLambdaMaxBytesOf,
+  type TransformManifest,
+} from '../core/steps';
 import type { DefinitionSubstitutions } from '../statemachines/definition';
 import type { ExecutionStatusChange } from '../functions/record-failure/record-failure';
 import { LocalNotifier } from '../adapters/local/notifier';
@@ -52,6 +61,7 @@ export function localSubstitutions(home: EtlHome): DefinitionSubstitutions {
     ClaimFunctionArn: functionArn('claim'),
     ValidateFunctionArn: functionArn('validate'),
     CheckStillLatestFunctionArn: functionArn('check-still-latest'),
+    TransformFunctionArn: functionArn('transform'),
     RegisterPartitionsFunctionArn: functionArn('register-partitions'),
     StartCrawlFunctionArn: functionArn('start-crawl'),
     PollCrawlFunctionArn: functionArn('poll-crawl'),
@@ -78,6 +88,12 @@ export interface LocalPipelineOptions {
   readonly onEvent?: LocalRuntimeOptions['onEvent'];
   /** Called for every message published to the local SNS topic. */
   readonly onNotify?: (notice: PublishedNotice) => void;
+  /**
+   * Staging bytes up to which Validate routes a file to TransformInLambda (the validate Lambda's
+   * TRANSFORM_LAMBDA_MAX_BYTES). @default ETL_TRANSFORM_LAMBDA_MAX_BYTES, else core/steps
+   * DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES — or 0 (every file to the Glue path) with engine 'spark'
+   */
+  readonly transformLambdaMaxBytes?: number;
   /**
    * Check the ASL with asl-validator before running. It costs ≈0.5–1.5 s of CPU per process
    * (most of a small run), and the file is already checked by test/statemachine in CI, so the
@@ -121,6 +137,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   const { home } = options;
   const engine = options.engine ?? 'duckdb';
   const schemasDir = options.schemasDir ?? DEFAULT_SCHEMAS_DIR;
+  const transformLambdaMaxBytes = localTransformLambdaMaxBytes(options.transformLambdaMaxBytes, engine);
   // Powertools reads these when the shared Logger/Metrics/Tracer are created (first step load):
   // locally logs stay off the terminal unless asked for, no EMF blobs are printed, and nothing
   // is traced (there is no X-Ray daemon).
@@ -193,7 +210,14 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
         store,
         lakeBucket: home.lakeBucket,
         schemasDir,
+        transformLambdaMaxBytes,
       }),
+    // The Transform Lambda's step with the local object store: the same runTransformOnStore,
+    // staging copied into a scratch folder inside the home, as into a Lambda's /tmp.
+    transform: () =>
+      (
+        require('../functions/transform/step') as typeof import('../functions/transform/step')
+      ).createTransformStep({ store, scratchDir: path.join(home.root, 'scratch') }),
     'check-still-latest': () =>
       (
         require('../functions/check-still-latest/step') as typeof import('../functions/check-still-latest/step')
@@ -362,6 +386,24 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     engine,
     close: () => queryEngine?.close(),
   };
+}
+
+/**
+ * The routing threshold of a local pipeline: the option, else ETL_TRANSFORM_LAMBDA_MAX_BYTES, else
+ * 0 with `--engine spark` (the user asked for the Glue script), else the AWS default.
+ */
+export function localTransformLambdaMaxBytes(
+  option: number | undefined,
+  engine: EngineName,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
+  if (option !== undefined) return option;
+  const fromEnv = transformLambdaMaxBytesOf(
+    env.ETL_TRANSFORM_LAMBDA_MAX_BYTES,
+    'ETL_TRANSFORM_LAMBDA_MAX_BYTES',
+  );
+  if (fromEnv !== undefined) return fromEnv;
+  return engine === 'spark' ? 0 : DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES;
 }
 
 /** Statuses the EventBridge rules react to (infra/pipeline-stack.ts, infra/constructs/pipeline-alerts.ts). */

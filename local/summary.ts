@@ -66,7 +66,10 @@ export function summariseRun(record: RunRecord, pathOf: PathOf, lakeDir: string)
   }
   const dataset = typeof validate?.dataset === 'string' ? validate.dataset : record.dataset;
   const sourceId = typeof validate?.sourceId === 'string' ? validate.sourceId : undefined;
-  const transformed = visitsOf(record).some((v) => v.name === 'Transform' && v.status === 'SUCCEEDED');
+  // Either engine's state (the TransformEngine Choice picks one).
+  const transformed = visitsOf(record).some(
+    (v) => (v.name === 'Transform' || v.name === 'TransformInLambda') && v.status === 'SUCCEEDED',
+  );
   let manifest: TransformManifest | undefined;
   if (dataset && sourceId && transformed) {
     manifest = readManifest(path.join(lakeDir, lake.manifest(dataset, sourceId)));

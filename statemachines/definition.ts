@@ -19,6 +19,8 @@ export const DEFINITION_PLACEHOLDERS = {
   ClaimFunctionArn: 'ARN of the claim Lambda (functions/claim)',
   ValidateFunctionArn: 'ARN of the validate Lambda (functions/validate)',
   CheckStillLatestFunctionArn: 'ARN of the check-still-latest Lambda (functions/check-still-latest)',
+  TransformFunctionArn:
+    'ARN of the transform Lambda (functions/transform): the DuckDB engine for files up to the routing threshold',
   RegisterPartitionsFunctionArn: 'ARN of the register-partitions Lambda (functions/register-partitions)',
   StartCrawlFunctionArn: 'ARN of the start-crawl Lambda (functions/start-crawl)',
   PollCrawlFunctionArn: 'ARN of the poll-crawl Lambda (functions/poll-crawl)',
@@ -55,6 +57,8 @@ export const FUNCTION_TIMEOUT_SECONDS = {
   claim: 20,
   validate: 840,
   'check-still-latest': 20,
+  // The DuckDB engine over S3; a file that would take longer belongs on Glue (transform/README.md).
+  transform: 840,
   'register-partitions': 50,
   'start-crawl': 20,
   'poll-crawl': 20,
@@ -96,6 +100,7 @@ export const TASK_STATES = {
   Claim: { kind: 'lambda', function: 'claim' },
   Validate: { kind: 'lambda', function: 'validate' },
   CheckStillLatest: { kind: 'lambda', function: 'check-still-latest' },
+  TransformInLambda: { kind: 'lambda', function: 'transform' },
   Transform: { kind: 'glue' },
   RegisterPartitions: { kind: 'lambda', function: 'register-partitions' },
   StartCrawl: { kind: 'lambda', function: 'start-crawl' },

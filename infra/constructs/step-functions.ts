@@ -7,7 +7,7 @@
  * Bundling uses the local esbuild (never Docker): `@aws-sdk/*` stays external because the
  * nodejs22.x runtime ships it, and schemas/ is copied into the bundle (SCHEMAS_DIR points there).
  */
-import type { Duration } from 'aws-cdk-lib';
+import { Size, type Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -20,6 +20,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
 import { STEP_ENV, type IamNeeds, type IamResourceName } from '../../core/steps';
 import { stepRegistration } from '../../functions/steps';
 import { statementsFor, type IamResourceMap } from '../iam-needs';
+import { nativePackageDir, nativePackagesFor } from '../native-modules';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 /** Where the bundled contracts live inside every function package. */
@@ -38,6 +39,15 @@ export interface StepFunctionSettings {
    * so Lambda's own timeout (with its log line) fires before the state's States.Timeout.
    */
   readonly timeout: Duration;
+  /** /tmp size in MiB (512–10,240): where a step copies objects to work on. @default 512 */
+  readonly ephemeralStorageMiB?: number;
+  /**
+   * Concurrency reserved for (and capping) this function, so a burst of it cannot take the
+   * account's whole Lambda concurrency from the other steps. @default none (the account's pool)
+   */
+  readonly reservedConcurrency?: number;
+  /** Extra environment variables of this step only (e.g. validate's routing threshold). */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export interface StepFunctionsProps {
@@ -98,13 +108,9 @@ export class StepFunctions extends Construct {
         nativeModules = [],
         architecture = 'arm64',
       } = stepRegistration(step);
-      for (const m of nativeModules) {
-        if (!existsSync(path.join(REPO_ROOT, 'node_modules', m, 'package.json'))) {
-          throw new Error(
-            `functions/steps.ts: step "${step}" ships ${m}, which is not in node_modules. Fix: npm install --no-save --force ${m}@<the version package-lock.json has for its parent> (a binary for the Lambda's ${architecture} Linux), then synth again.`,
-          );
-        }
-      }
+      // Checked now (the lock pins each one); fetched, if not installed, only when bundling.
+      const natives =
+        nativeModules.length > 0 ? nativePackagesFor(nativeModules, architecture, REPO_ROOT) : [];
       const declared = path.join(functionsDir, step, 'handler.ts');
       if (!existsSync(declared)) {
         throw new Error(
@@ -150,6 +156,7 @@ export class StepFunctions extends Construct {
       for (const [name, value] of Object.entries(props.environmentValues)) {
         environment[STEP_ENV[name as IamResourceName]] = value;
       }
+      Object.assign(environment, settings.environment);
 
       // Worker-thread entry points a step starts by file name at run time (validate's CSV parse
       // worker): esbuild's one-file bundle would not contain them, so each is bundled on its own,
@@ -168,6 +175,12 @@ export class StepFunctions extends Construct {
         architecture: architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
         memorySize: settings.memoryMiB,
         timeout: settings.timeout,
+        ...(settings.ephemeralStorageMiB !== undefined && {
+          ephemeralStorageSize: Size.mebibytes(settings.ephemeralStorageMiB),
+        }),
+        ...(settings.reservedConcurrency !== undefined && {
+          reservedConcurrentExecutions: settings.reservedConcurrency,
+        }),
         role,
         logGroup,
         tracing: lambda.Tracing.ACTIVE,
@@ -182,7 +195,7 @@ export class StepFunctions extends Construct {
           target: 'node22',
           format: nodejs.OutputFormat.CJS,
           // The nodejs22.x runtime ships AWS SDK v3; bundling it would add megabytes and cold-start time.
-          externalModules: ['@aws-sdk/*', ...nativeModules],
+          externalModules: ['@aws-sdk/*', ...natives.map((m) => m.name)],
           commandHooks: {
             beforeBundling: () => [],
             beforeInstall: () => [],
@@ -195,9 +208,10 @@ export class StepFunctions extends Construct {
               `if [ -f "${outputDir}/index.js.map" ]; then mv "${outputDir}/index.js.map" "${outputDir}/functions/index.js.map"; fi`,
               `cp "${schemasDir}"/*.schema.json "${outputDir}/schemas/"`,
               // Native packages as installed, where Node's resolution from functions/ finds them.
-              ...nativeModules.flatMap((m) => [
-                `mkdir -p "${outputDir}/node_modules/${m}"`,
-                `cp -R "${path.join(REPO_ROOT, 'node_modules', m)}/." "${outputDir}/node_modules/${m}/"`,
+              // The Lambda's Linux binary too, fetched for its architecture when npm installed another.
+              ...natives.flatMap((m) => [
+                `mkdir -p "${outputDir}/node_modules/${m.name}"`,
+                `cp -R "${nativePackageDir(m, REPO_ROOT)}/." "${outputDir}/node_modules/${m.name}/"`,
               ]),
               ...workers.map(
                 (w) =>

@@ -163,6 +163,7 @@ describe('pipeline state machine paths', () => {
       'Validate',
       'CheckStillLatest',
       'StillLatest',
+      'TransformEngine', // no transformEngine in the stub's result: the Glue job, as before routing existed
       'Transform',
       'RegisterPartitions',
       'SchemaChanged',
@@ -192,6 +193,7 @@ describe('pipeline state machine paths', () => {
       state: 'SUCCEEDED',
       startedOn: '2026-11-22T08:00:00Z',
       executionTime: 3,
+      engine: 'glue', // the run record shows which engine ran (TransformInLambda says 'lambda')
     });
     expect(inputOf('Verify')).toMatchObject({
       source,

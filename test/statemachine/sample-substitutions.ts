@@ -7,6 +7,7 @@ export const SAMPLE_SUBSTITUTIONS: DefinitionSubstitutions = {
   ClaimFunctionArn: fn('claim'),
   ValidateFunctionArn: fn('validate'),
   CheckStillLatestFunctionArn: fn('check-still-latest'),
+  TransformFunctionArn: fn('transform'),
   RegisterPartitionsFunctionArn: fn('register-partitions'),
   StartCrawlFunctionArn: fn('start-crawl'),
   PollCrawlFunctionArn: fn('poll-crawl'),
