@@ -7,24 +7,18 @@
  * Datasets are not configured by hand: they are the contracts under `schemas/`
  * (core/contract.ts), optionally narrowed to a list. Several datasets share one stack.
  */
-import path from "node:path";
-import Ajv from "ajv";
-import addFormats from "ajv-formats";
-import {
-  findContract,
-  listDatasets,
-  DEFAULT_SCHEMAS_DIR,
-  type DatasetContract,
-} from "../core/contract";
-import { DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES } from "../core/steps";
+import path from 'node:path';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import { findContract, listDatasets, DEFAULT_SCHEMAS_DIR, type DatasetContract } from '../core/contract';
+import { DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES } from '../core/steps';
 
 /** The address cdk.json ships with, so `cdk synth` works out of the box. Deploying with it warns. */
-export const PLACEHOLDER_EMAIL = "etl-alerts@example.com";
+export const PLACEHOLDER_EMAIL = 'etl-alerts@example.com';
 
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-  2192, 2557, 2922, 3288, 3653,
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
 export interface GlueSettings {
@@ -91,118 +85,70 @@ export interface PipelineConfig {
 
 /** A setting is missing or wrong. The message names the setting, its source and the fix. */
 export class InfraConfigError extends Error {
-  override readonly name = "InfraConfigError";
+  override readonly name = 'InfraConfigError';
 }
 
 /** Settings read from context/env, before defaults; keys are the context names without `etl:`. */
 const SETTINGS = {
-  namePrefix: { env: "ETL_NAME_PREFIX", default: "serverless-etl" },
-  notificationEmail: { env: "ETL_NOTIFICATION_EMAIL", default: undefined },
-  datasets: { env: "ETL_DATASETS", default: undefined },
-  schemasDir: { env: "ETL_SCHEMAS_DIR", default: DEFAULT_SCHEMAS_DIR },
-  logRetentionDays: { env: "ETL_LOG_RETENTION_DAYS", default: 30 },
-  stagingExpirationDays: { env: "ETL_STAGING_EXPIRATION_DAYS", default: 7 },
-  noncurrentVersionExpirationDays: {
-    env: "ETL_NONCURRENT_VERSION_EXPIRATION_DAYS",
-    default: 90,
-  },
-  athenaResultsExpirationDays: {
-    env: "ETL_ATHENA_RESULTS_EXPIRATION_DAYS",
-    default: 30,
-  },
-  athenaBytesScannedCutoff: {
-    env: "ETL_ATHENA_BYTES_SCANNED_CUTOFF",
-    default: 10 * 1024 ** 3,
-  },
-  glueMaxWorkers: { env: "ETL_GLUE_MAX_WORKERS", default: 10 },
-  glueMaxConcurrentRuns: { env: "ETL_GLUE_MAX_CONCURRENT_RUNS", default: 5 },
+  namePrefix: { env: 'ETL_NAME_PREFIX', default: 'serverless-etl' },
+  notificationEmail: { env: 'ETL_NOTIFICATION_EMAIL', default: undefined },
+  datasets: { env: 'ETL_DATASETS', default: undefined },
+  schemasDir: { env: 'ETL_SCHEMAS_DIR', default: DEFAULT_SCHEMAS_DIR },
+  logRetentionDays: { env: 'ETL_LOG_RETENTION_DAYS', default: 30 },
+  stagingExpirationDays: { env: 'ETL_STAGING_EXPIRATION_DAYS', default: 7 },
+  noncurrentVersionExpirationDays: { env: 'ETL_NONCURRENT_VERSION_EXPIRATION_DAYS', default: 90 },
+  athenaResultsExpirationDays: { env: 'ETL_ATHENA_RESULTS_EXPIRATION_DAYS', default: 30 },
+  athenaBytesScannedCutoff: { env: 'ETL_ATHENA_BYTES_SCANNED_CUTOFF', default: 10 * 1024 ** 3 },
+  glueMaxWorkers: { env: 'ETL_GLUE_MAX_WORKERS', default: 10 },
+  glueMaxConcurrentRuns: { env: 'ETL_GLUE_MAX_CONCURRENT_RUNS', default: 5 },
   transformLambdaMaxBytes: {
-    env: "ETL_TRANSFORM_LAMBDA_MAX_BYTES",
+    env: 'ETL_TRANSFORM_LAMBDA_MAX_BYTES',
     default: DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES,
   },
-  transformLambdaMemoryMiB: {
-    env: "ETL_TRANSFORM_LAMBDA_MEMORY_MIB",
-    default: 3008,
-  },
-  transformLambdaEphemeralStorageMiB: {
-    env: "ETL_TRANSFORM_LAMBDA_EPHEMERAL_STORAGE_MIB",
-    default: 3072,
-  },
-  transformLambdaReservedConcurrency: {
-    env: "ETL_TRANSFORM_LAMBDA_RESERVED_CONCURRENCY",
-    default: 10,
-  },
-  reconcileEveryMinutes: { env: "ETL_RECONCILE_EVERY_MINUTES", default: 60 },
-  retainData: { env: "ETL_RETAIN_DATA", default: true },
+  transformLambdaMemoryMiB: { env: 'ETL_TRANSFORM_LAMBDA_MEMORY_MIB', default: 3008 },
+  transformLambdaEphemeralStorageMiB: { env: 'ETL_TRANSFORM_LAMBDA_EPHEMERAL_STORAGE_MIB', default: 3072 },
+  transformLambdaReservedConcurrency: { env: 'ETL_TRANSFORM_LAMBDA_RESERVED_CONCURRENCY', default: 10 },
+  reconcileEveryMinutes: { env: 'ETL_RECONCILE_EVERY_MINUTES', default: 60 },
+  retainData: { env: 'ETL_RETAIN_DATA', default: true },
 } as const;
 type SettingName = keyof typeof SETTINGS;
 
 const SCHEMA = {
-  type: "object",
+  type: 'object',
   additionalProperties: false,
-  required: ["namePrefix", "notificationEmail"],
+  required: ['namePrefix', 'notificationEmail'],
   properties: {
     // Glue database names allow only lower-case letters, digits and underscores; the prefix is
     // also used with '-' elsewhere, so it is restricted to what both accept once converted.
-    namePrefix: { type: "string", pattern: "^[a-z][a-z0-9-]{1,30}$" },
-    notificationEmail: { type: "string", format: "email", maxLength: 254 },
-    datasets: {
-      type: "array",
-      items: { type: "string" },
-      minItems: 1,
-      uniqueItems: true,
-    },
-    schemasDir: { type: "string", minLength: 1 },
-    logRetentionDays: { type: "integer", enum: [...LOG_RETENTION_DAYS] },
-    stagingExpirationDays: { type: "integer", minimum: 1, maximum: 365 },
-    noncurrentVersionExpirationDays: {
-      type: "integer",
-      minimum: 1,
-      maximum: 3650,
-    },
-    athenaResultsExpirationDays: { type: "integer", minimum: 1, maximum: 3650 },
+    namePrefix: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,30}$' },
+    notificationEmail: { type: 'string', format: 'email', maxLength: 254 },
+    datasets: { type: 'array', items: { type: 'string' }, minItems: 1, uniqueItems: true },
+    schemasDir: { type: 'string', minLength: 1 },
+    logRetentionDays: { type: 'integer', enum: [...LOG_RETENTION_DAYS] },
+    stagingExpirationDays: { type: 'integer', minimum: 1, maximum: 365 },
+    noncurrentVersionExpirationDays: { type: 'integer', minimum: 1, maximum: 3650 },
+    athenaResultsExpirationDays: { type: 'integer', minimum: 1, maximum: 3650 },
     // Athena's own bounds for BytesScannedCutoffPerQuery: 10 MB minimum.
-    athenaBytesScannedCutoff: { type: "integer", minimum: 10_000_000 },
-    glueMaxWorkers: { type: "integer", minimum: 2, maximum: 299 },
-    glueMaxConcurrentRuns: { type: "integer", minimum: 1, maximum: 1000 },
-    transformLambdaMaxBytes: {
-      type: "integer",
-      minimum: 0,
-      maximum: Number.MAX_SAFE_INTEGER,
-    },
+    athenaBytesScannedCutoff: { type: 'integer', minimum: 10_000_000 },
+    glueMaxWorkers: { type: 'integer', minimum: 2, maximum: 299 },
+    glueMaxConcurrentRuns: { type: 'integer', minimum: 1, maximum: 1000 },
+    transformLambdaMaxBytes: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     // Below 3,008 MB the measured 1 GiB staging leaves too little room (transform/README.md).
-    transformLambdaMemoryMiB: {
-      type: "integer",
-      minimum: 3008,
-      maximum: 10240,
-    },
-    transformLambdaEphemeralStorageMiB: {
-      type: "integer",
-      minimum: 512,
-      maximum: 10240,
-    },
-    transformLambdaReservedConcurrency: {
-      type: "integer",
-      minimum: 1,
-      maximum: 1000,
-    },
-    reconcileEveryMinutes: { type: "integer", minimum: 5, maximum: 1440 },
-    retainData: { type: "boolean" },
+    transformLambdaMemoryMiB: { type: 'integer', minimum: 3008, maximum: 10240 },
+    transformLambdaEphemeralStorageMiB: { type: 'integer', minimum: 512, maximum: 10240 },
+    transformLambdaReservedConcurrency: { type: 'integer', minimum: 1, maximum: 1000 },
+    reconcileEveryMinutes: { type: 'integer', minimum: 5, maximum: 1440 },
+    retainData: { type: 'boolean' },
   },
 } as const;
 
 const FIX: Partial<Record<SettingName, string>> = {
-  namePrefix:
-    'use 2-31 lower-case letters, digits or "-", starting with a letter',
-  notificationEmail:
-    "pass a real address: cdk deploy -c etl:notificationEmail=you@example.org",
-  logRetentionDays: `use one of ${LOG_RETENTION_DAYS.join(", ")}`,
-  datasets:
-    "list dataset names separated by commas, each with a schemas/<name>.schema.json",
-  transformLambdaMemoryMiB:
-    "use 3008–10240 (MiB); transform/README.md has the measurement",
-  transformLambdaMaxBytes:
-    "a whole number of staging bytes (0 sends every file to Glue)",
+  namePrefix: 'use 2-31 lower-case letters, digits or "-", starting with a letter',
+  notificationEmail: 'pass a real address: cdk deploy -c etl:notificationEmail=you@example.org',
+  logRetentionDays: `use one of ${LOG_RETENTION_DAYS.join(', ')}`,
+  datasets: 'list dataset names separated by commas, each with a schemas/<name>.schema.json',
+  transformLambdaMemoryMiB: 'use 3008–10240 (MiB); transform/README.md has the measurement',
+  transformLambdaMaxBytes: 'a whole number of staging bytes (0 sends every file to Glue)',
 };
 
 /** Where settings come from: a CDK context lookup and an environment. */
@@ -222,51 +168,40 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
   const env = sources.env ?? {};
   const raw: Record<string, unknown> = {};
   const origin: Record<string, string> = {};
-  for (const [name, setting] of Object.entries(SETTINGS) as [
-    SettingName,
-    (typeof SETTINGS)[SettingName],
-  ][]) {
+  for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     const fromEnv = env[setting.env];
     const fromContext = sources.context(`etl:${name}`);
-    if (fromEnv !== undefined && fromEnv !== "") {
+    if (fromEnv !== undefined && fromEnv !== '') {
       raw[name] = fromEnv;
       origin[name] = `environment variable ${setting.env}`;
-    } else if (
-      fromContext !== undefined &&
-      fromContext !== null &&
-      fromContext !== ""
-    ) {
+    } else if (fromContext !== undefined && fromContext !== null && fromContext !== '') {
       raw[name] = fromContext;
       origin[name] = `context etl:${name}`;
     } else if (setting.default !== undefined) {
       raw[name] = setting.default;
-      origin[name] = "default";
+      origin[name] = 'default';
     }
   }
-  if (typeof raw.datasets === "string") {
+  if (typeof raw.datasets === 'string') {
     raw.datasets = raw.datasets
-      .split(",")
+      .split(',')
       .map((d) => d.trim())
-      .filter((d) => d !== "");
+      .filter((d) => d !== '');
   }
 
   // Context given with -c and environment variables are strings; coerce "30" → 30, "false" → false.
   const ajv = new Ajv({ allErrors: false, coerceTypes: true, strict: true });
-  addFormats(ajv, ["email"]);
+  addFormats(ajv, ['email']);
   const validate = ajv.compile(SCHEMA);
   if (!validate(raw)) {
     const err = validate.errors![0]!;
     const name = (
-      err.keyword === "required"
+      err.keyword === 'required'
         ? (err.params as { missingProperty: string }).missingProperty
-        : err.instancePath.split("/")[1]
+        : err.instancePath.split('/')[1]
     ) as SettingName;
-    const where =
-      origin[name] ?? `context etl:${name} (or ${SETTINGS[name].env})`;
-    const got =
-      err.keyword === "required"
-        ? "is not set"
-        : `${err.message ?? "is invalid"}`;
+    const where = origin[name] ?? `context etl:${name} (or ${SETTINGS[name].env})`;
+    const got = err.keyword === 'required' ? 'is not set' : `${err.message ?? 'is invalid'}`;
     throw new InfraConfigError(
       `Setting "${name}" from ${where} ${got}. Fix: ${FIX[name] ?? `set etl:${name} in cdk.json context or ${SETTINGS[name].env}`}.`,
     );
@@ -309,17 +244,14 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
     const contract = findContract(name, v.schemasDir);
     if (!contract) {
       throw new InfraConfigError(
-        `Setting "datasets" from ${origin.datasets} names "${name}", which has no contract in ${v.schemasDir}. Fix: ${FIX.datasets}; available: ${available.join(", ") || "(none)"}.`,
+        `Setting "datasets" from ${origin.datasets} names "${name}", which has no contract in ${v.schemasDir}. Fix: ${FIX.datasets}; available: ${available.join(', ') || '(none)'}.`,
       );
     }
     return contract;
   });
 
   const warnings: string[] = [];
-  if (
-    v.notificationEmail === PLACEHOLDER_EMAIL ||
-    /@example\.(com|org|net)$/i.test(v.notificationEmail)
-  ) {
+  if (v.notificationEmail === PLACEHOLDER_EMAIL || /@example\.(com|org|net)$/i.test(v.notificationEmail)) {
     warnings.push(
       `Notifications go to ${v.notificationEmail}, a placeholder. Deploy with -c etl:notificationEmail=<your address> (or ETL_NOTIFICATION_EMAIL) to receive failure e-mails.`,
     );
@@ -336,10 +268,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
     noncurrentVersionExpirationDays: v.noncurrentVersionExpirationDays,
     athenaResultsExpirationDays: v.athenaResultsExpirationDays,
     athenaBytesScannedCutoff: v.athenaBytesScannedCutoff,
-    glue: {
-      maxWorkers: v.glueMaxWorkers,
-      maxConcurrentRuns: v.glueMaxConcurrentRuns,
-    },
+    glue: { maxWorkers: v.glueMaxWorkers, maxConcurrentRuns: v.glueMaxConcurrentRuns },
     transformLambda: {
       maxBytes: v.transformLambdaMaxBytes,
       memoryMiB: v.transformLambdaMemoryMiB,

@@ -5,55 +5,39 @@
  * and one reject-rate alarm per dataset contract). infra/pipeline-stack.ts is the repository's
  * stack around it; a team's own CDK app can place it in any stack.
  */
-import {
-  Annotations,
-  ArnFormat,
-  Duration,
-  RemovalPolicy,
-  Stack,
-} from "aws-cdk-lib";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
-import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
-import * as events from "aws-cdk-lib/aws-events";
-import * as targets from "aws-cdk-lib/aws-events-targets";
-import * as iam from "aws-cdk-lib/aws-iam";
-import * as logs from "aws-cdk-lib/aws-logs";
-import * as scheduler from "aws-cdk-lib/aws-scheduler";
-import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
-import * as sfn from "aws-cdk-lib/aws-stepfunctions";
-import * as sqs from "aws-cdk-lib/aws-sqs";
-import { Construct } from "constructs";
-import { LEDGER_TABLE_KEYS } from "../adapters/aws/dynamodb-ledger";
-import { LANDING_PREFIX } from "../core/layout";
-import { TRANSFORM_LAMBDA_MAX_BYTES_ENV } from "../core/steps";
-import type { StepName } from "../functions/steps";
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
+import { LANDING_PREFIX } from '../core/layout';
+import { TRANSFORM_LAMBDA_MAX_BYTES_ENV } from '../core/steps';
+import type { StepName } from '../functions/steps';
 import {
   DEFINITION_PLACEHOLDERS,
   TASK_STATES,
   loadDefinition,
   readDefinitionText,
   type DefinitionSubstitutions,
-} from "../statemachines/definition";
-import type { PipelineConfig } from "./config";
-import {
-  executionsArnOf,
-  type IamResourceArns,
-  type IamResourceMap,
-} from "./iam-needs";
-import { GlueTransform } from "./constructs/glue-transform";
-import { LakeCatalog } from "./constructs/lake-catalog";
-import { LakeStorage } from "./constructs/lake-storage";
-import {
-  NotificationTopic,
-  PipelineAlerts,
-} from "./constructs/pipeline-alerts";
-import {
-  StepFunctions,
-  type StepFunctionSettings,
-} from "./constructs/step-functions";
-import { SinkResources } from "./constructs/sinks";
-import { addPipelineNagSuppressions } from "./nag-suppressions";
+} from '../statemachines/definition';
+import type { PipelineConfig } from './config';
+import { executionsArnOf, type IamResourceArns, type IamResourceMap } from './iam-needs';
+import { GlueTransform } from './constructs/glue-transform';
+import { LakeCatalog } from './constructs/lake-catalog';
+import { LakeStorage } from './constructs/lake-storage';
+import { NotificationTopic, PipelineAlerts } from './constructs/pipeline-alerts';
+import { StepFunctions, type StepFunctionSettings } from './constructs/step-functions';
+import { SinkResources } from './constructs/sinks';
+import { addPipelineNagSuppressions } from './nag-suppressions';
 
 export interface EtlPipelineProps {
   /**
@@ -76,39 +60,31 @@ export interface EtlPipelineProps {
 const STEP_MEMORY_MIB: Readonly<Record<StepName, number>> = {
   claim: 256,
   validate: 1769,
-  "check-still-latest": 256,
+  'check-still-latest': 256,
   // GetTable, a manifest read and one BatchCreatePartition per 100 partitions.
-  "register-partitions": 256,
+  'register-partitions': 256,
   // The default of etl:transformLambdaMemoryMiB (infra/config.ts), which is what the stack uses.
   transform: 3008,
-  "start-crawl": 256,
-  "poll-crawl": 256,
+  'start-crawl': 256,
+  'poll-crawl': 256,
   quarantine: 512,
   verify: 256,
   // DuckDB reads the run's Parquet into items.
-  "load-dynamodb-sink": 1024,
-  "load-redshift-sink": 256,
+  'load-dynamodb-sink': 1024,
+  'load-redshift-sink': 256,
   archive: 512,
   reconcile: 512,
-  "record-failure": 256,
+  'record-failure': 256,
 };
 
 /** The Fail state a rejected file ends in; its `Error` is what the failure e-mail rule skips. */
-export const REJECTED_FAIL_STATE = "FileRejected";
+export const REJECTED_FAIL_STATE = 'FileRejected';
 
 /** The `Error` of the rejected-file Fail state (`FileRejectedError`), read from the definition. */
-export function rejectionErrorOf(
-  definitionText: string = readDefinitionText(),
-): string {
-  const asl = JSON.parse(definitionText) as {
-    States: Record<string, { Type: string; Error?: string }>;
-  };
+export function rejectionErrorOf(definitionText: string = readDefinitionText()): string {
+  const asl = JSON.parse(definitionText) as { States: Record<string, { Type: string; Error?: string }> };
   const state = asl.States[REJECTED_FAIL_STATE];
-  if (
-    state?.Type !== "Fail" ||
-    typeof state.Error !== "string" ||
-    state.Error === ""
-  ) {
+  if (state?.Type !== 'Fail' || typeof state.Error !== 'string' || state.Error === '') {
     throw new Error(
       `statemachines/pipeline.asl.json: no Fail state ${REJECTED_FAIL_STATE} with an Error; the failure e-mail rule needs it to leave rejected files out.`,
     );
@@ -120,8 +96,7 @@ export function rejectionErrorOf(
 export function stateMachineSteps(): string[] {
   const steps: string[] = [];
   for (const t of Object.values(TASK_STATES)) {
-    if (t.kind === "lambda" && !steps.includes(t.function))
-      steps.push(t.function);
+    if (t.kind === 'lambda' && !steps.includes(t.function)) steps.push(t.function);
   }
   return steps;
 }
@@ -133,22 +108,16 @@ export function stateMachineSteps(): string[] {
  * with `${TransformFunctionArn}`) still maps; the folder in PascalCase when no state runs it.
  */
 export function placeholderOf(step: string): string {
-  const state = Object.entries(TASK_STATES).find(
-    ([, t]) => t.kind === "lambda" && t.function === step,
-  )?.[0];
+  const state = Object.entries(TASK_STATES).find(([, t]) => t.kind === 'lambda' && t.function === step)?.[0];
   if (state !== undefined) {
-    const asl = JSON.parse(readDefinitionText()) as {
-      States: Record<string, { Resource?: string }>;
-    };
-    const placeholder = /^\$\{([A-Za-z0-9]+FunctionArn)\}$/.exec(
-      asl.States[state]?.Resource ?? "",
-    )?.[1];
+    const asl = JSON.parse(readDefinitionText()) as { States: Record<string, { Resource?: string }> };
+    const placeholder = /^\$\{([A-Za-z0-9]+FunctionArn)\}$/.exec(asl.States[state]?.Resource ?? '')?.[1];
     if (placeholder !== undefined) return placeholder;
   }
   return `${step
-    .split("-")
+    .split('-')
     .map((w) => `${w[0]!.toUpperCase()}${w.slice(1)}`)
-    .join("")}FunctionArn`;
+    .join('')}FunctionArn`;
 }
 
 /**
@@ -165,16 +134,9 @@ export function stepTimeouts(): Map<string, Duration> {
       .filter((s) => s.Resource === `\${${placeholderOf(step)}}`)
       .map((s) => s.TimeoutSeconds ?? 60);
     if (seconds.length === 0)
-      throw new Error(
-        `statemachines/pipeline.asl.json: no Task state uses \${${placeholderOf(step)}}`,
-      );
+      throw new Error(`statemachines/pipeline.asl.json: no Task state uses \${${placeholderOf(step)}}`);
     const task = Math.min(...seconds);
-    out.set(
-      step,
-      Duration.seconds(
-        Math.min(900, Math.max(3, task - Math.max(2, Math.ceil(task * 0.05)))),
-      ),
-    );
+    out.set(step, Duration.seconds(Math.min(900, Math.max(3, task - Math.max(2, Math.ceil(task * 0.05))))));
   }
   return out;
 }
@@ -208,11 +170,9 @@ export class EtlPipeline extends Construct {
     const config = props.config;
     const prefix = config.namePrefix;
     const retention = config.logRetentionDays as logs.RetentionDays;
-    const removalPolicy = config.retainData
-      ? RemovalPolicy.RETAIN
-      : RemovalPolicy.DESTROY;
+    const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-    this.storage = new LakeStorage(this, "Storage", {
+    this.storage = new LakeStorage(this, 'Storage', {
       namePrefix: prefix,
       stagingExpirationDays: config.stagingExpirationDays,
       noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
@@ -221,17 +181,11 @@ export class EtlPipeline extends Construct {
     });
     const key = this.storage.key;
 
-    this.ledger = new dynamodb.Table(this, "Ledger", {
+    this.ledger = new dynamodb.Table(this, 'Ledger', {
       tableName: `${prefix}-ledger`,
       // The claim step's ledger adapter owns the key schema (pk = bucket/key, sk = version or latest).
-      partitionKey: {
-        name: LEDGER_TABLE_KEYS.partitionKey,
-        type: dynamodb.AttributeType.STRING,
-      },
-      sortKey: {
-        name: LEDGER_TABLE_KEYS.sortKey,
-        type: dynamodb.AttributeType.STRING,
-      },
+      partitionKey: { name: LEDGER_TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: key,
@@ -239,14 +193,14 @@ export class EtlPipeline extends Construct {
       removalPolicy,
     });
 
-    this.transform = new GlueTransform(this, "Transform", {
+    this.transform = new GlueTransform(this, 'Transform', {
       namePrefix: prefix,
       lakeBucket: this.storage.lakeBucket,
       key,
       maxWorkers: config.glue.maxWorkers,
       maxConcurrentRuns: config.glue.maxConcurrentRuns,
     });
-    this.catalog = new LakeCatalog(this, "Catalog", {
+    this.catalog = new LakeCatalog(this, 'Catalog', {
       namePrefix: prefix,
       datasets: config.datasets,
       lakeBucket: this.storage.lakeBucket,
@@ -262,20 +216,20 @@ export class EtlPipeline extends Construct {
     const stateMachineName = `${prefix}-pipeline`;
     this.stateMachineName = stateMachineName;
     const stateMachineArn = stack.formatArn({
-      service: "states",
-      resource: "stateMachine",
+      service: 'states',
+      resource: 'stateMachine',
       resourceName: stateMachineName,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
 
-    this.notifications = new NotificationTopic(this, "Notifications", {
+    this.notifications = new NotificationTopic(this, 'Notifications', {
       namePrefix: prefix,
       key,
       notificationEmail: config.notificationEmail,
     });
     const topic = this.notifications.topic;
 
-    this.sinks = new SinkResources(this, "Sinks", {
+    this.sinks = new SinkResources(this, 'Sinks', {
       namePrefix: prefix,
       datasets: config.datasets,
       lakeBucket: this.storage.lakeBucket,
@@ -285,70 +239,43 @@ export class EtlPipeline extends Construct {
     const sinks = this.sinks;
 
     const arnsOrNone = (arns: readonly string[]): IamResourceArns =>
-      arns.length > 0 ? { kind: "arns", arns } : { kind: "none" };
+      arns.length > 0 ? { kind: 'arns', arns } : { kind: 'none' };
     const resources: IamResourceMap = {
-      landingBucket: {
-        kind: "bucket",
-        bucketArn: this.storage.landingBucket.bucketArn,
-      },
-      lakeBucket: {
-        kind: "bucket",
-        bucketArn: this.storage.lakeBucket.bucketArn,
-      },
-      athenaResultsBucket: {
-        kind: "bucket",
-        bucketArn: this.storage.athenaResultsBucket.bucketArn,
-      },
-      ledgerTable: { kind: "arns", arns: [this.ledger.tableArn] },
-      glueDatabase: { kind: "arns", arns: this.catalog.catalogArns },
+      landingBucket: { kind: 'bucket', bucketArn: this.storage.landingBucket.bucketArn },
+      lakeBucket: { kind: 'bucket', bucketArn: this.storage.lakeBucket.bucketArn },
+      athenaResultsBucket: { kind: 'bucket', bucketArn: this.storage.athenaResultsBucket.bucketArn },
+      ledgerTable: { kind: 'arns', arns: [this.ledger.tableArn] },
+      glueDatabase: { kind: 'arns', arns: this.catalog.catalogArns },
       glueCrawler: {
-        kind: "arns",
+        kind: 'arns',
         arns: [
-          stack.formatArn({
-            service: "glue",
-            resource: "crawler",
-            resourceName: this.catalog.crawlerName,
-          }),
+          stack.formatArn({ service: 'glue', resource: 'crawler', resourceName: this.catalog.crawlerName }),
         ],
       },
       glueJob: {
-        kind: "arns",
-        arns: [
-          stack.formatArn({
-            service: "glue",
-            resource: "job",
-            resourceName: this.transform.jobName,
-          }),
-        ],
+        kind: 'arns',
+        arns: [stack.formatArn({ service: 'glue', resource: 'job', resourceName: this.transform.jobName })],
       },
       athenaWorkGroup: {
-        kind: "arns",
+        kind: 'arns',
         arns: [
           stack.formatArn({
-            service: "athena",
-            resource: "workgroup",
+            service: 'athena',
+            resource: 'workgroup',
             resourceName: this.catalog.workGroupName,
           }),
         ],
       },
-      notificationTopic: { kind: "arns", arns: [topic.topicArn] },
-      sinkTables:
-        sinks.tableArns.length > 0
-          ? { kind: "arns", arns: sinks.tableArns }
-          : { kind: "none" },
+      notificationTopic: { kind: 'arns', arns: [topic.topicArn] },
+      sinkTables: sinks.tableArns.length > 0 ? { kind: 'arns', arns: sinks.tableArns } : { kind: 'none' },
       redshiftWarehouses:
-        sinks.warehouseArns.length > 0
-          ? { kind: "arns", arns: sinks.warehouseArns }
-          : { kind: "none" },
+        sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: sinks.warehouseArns } : { kind: 'none' },
       redshiftWorkgroups: arnsOrNone(sinks.workgroupArns),
       redshiftClusterDatabases: arnsOrNone(sinks.clusterDatabaseArns),
       redshiftClusterUsers: arnsOrNone(sinks.clusterUserArns),
       redshiftSecrets: arnsOrNone(sinks.secretArns),
       // The Data API's statement calls take no resource; they act on the caller's own statements.
-      redshiftStatements:
-        sinks.warehouseArns.length > 0
-          ? { kind: "arns", arns: ["*"] }
-          : { kind: "none" },
+      redshiftStatements: sinks.warehouseArns.length > 0 ? { kind: 'arns', arns: ['*'] } : { kind: 'none' },
     };
     const environmentValues = {
       landingBucket: this.storage.landingBucket.bucketName,
@@ -362,17 +289,10 @@ export class EtlPipeline extends Construct {
       notificationTopic: topic.topicArn,
       ...(sinks.createdTables.size > 0 && {
         sinkTables: stack.toJsonString(
-          Object.fromEntries(
-            [...sinks.createdTables].map(([dataset, t]) => [
-              dataset,
-              t.tableName,
-            ]),
-          ),
+          Object.fromEntries([...sinks.createdTables].map(([dataset, t]) => [dataset, t.tableName])),
         ),
       }),
-      ...(sinks.copyRole !== null && {
-        redshiftCopyRole: sinks.copyRole.roleArn,
-      }),
+      ...(sinks.copyRole !== null && { redshiftCopyRole: sinks.copyRole.roleArn }),
     };
 
     const timeouts = stepTimeouts();
@@ -387,11 +307,7 @@ export class EtlPipeline extends Construct {
     // sized by the measurement in transform/README.md and capped by reserved concurrency.
     stepSettings.validate = {
       ...stepSettings.validate!,
-      environment: {
-        [TRANSFORM_LAMBDA_MAX_BYTES_ENV]: String(
-          config.transformLambda.maxBytes,
-        ),
-      },
+      environment: { [TRANSFORM_LAMBDA_MAX_BYTES_ENV]: String(config.transformLambda.maxBytes) },
     };
     stepSettings.transform = {
       ...stepSettings.transform!,
@@ -409,13 +325,10 @@ export class EtlPipeline extends Construct {
       functionsDir: props.functionsDir,
       schemasDir: config.schemasDir,
     };
-    this.steps = new StepFunctions(this, "Steps", {
-      steps: stepSettings,
-      ...stepFunctionsProps,
-    });
+    this.steps = new StepFunctions(this, 'Steps', { steps: stepSettings, ...stepFunctionsProps });
 
     // --- the state machine -------------------------------------------------------------------
-    this.deadLetterQueue = new sqs.Queue(this, "TriggerDeadLetters", {
+    this.deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
       queueName: `${prefix}-trigger-dlq`,
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: key,
@@ -423,7 +336,7 @@ export class EtlPipeline extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    const logGroup = new logs.LogGroup(this, "StateMachineLogs", {
+    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy small when many
       // state machines log (AWS's recommendation for Step Functions).
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
@@ -441,66 +354,53 @@ export class EtlPipeline extends Construct {
     };
     for (const step of stateMachineSteps())
       substitutions[placeholderOf(step)] = this.steps.get(step).fn.functionArn;
-    const missing = Object.keys(DEFINITION_PLACEHOLDERS).filter(
-      (p) => !(p in substitutions),
-    );
+    const missing = Object.keys(DEFINITION_PLACEHOLDERS).filter((p) => !(p in substitutions));
     if (missing.length > 0) {
       throw new Error(
-        `EtlPipeline: no value for definition placeholder(s) ${missing.join(", ")} (statemachines/definition.ts).`,
+        `EtlPipeline: no value for definition placeholder(s) ${missing.join(', ')} (statemachines/definition.ts).`,
       );
     }
     // Fails the synth, not the deploy, when the file and this map disagree on a placeholder.
     loadDefinition(substitutions as DefinitionSubstitutions);
 
-    this.stateMachineRole = new iam.Role(this, "StateMachineRole", {
-      assumedBy: new iam.ServicePrincipal("states.amazonaws.com"),
+    this.stateMachineRole = new iam.Role(this, 'StateMachineRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description:
-        "Pipeline state machine: invoke the step functions, run the transform job, publish notices",
+        'Pipeline state machine: invoke the step functions, run the transform job, publish notices',
     });
     this.stateMachineRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: "InvokeStepFunctions",
-        actions: ["lambda:InvokeFunction"],
-        resources: stateMachineSteps().map(
-          (step) => this.steps.get(step).fn.functionArn,
-        ),
+        sid: 'InvokeStepFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: stateMachineSteps().map((step) => this.steps.get(step).fn.functionArn),
       }),
     );
     // glue:startJobRun.sync starts the run, polls it, and stops it when the execution is stopped.
     this.stateMachineRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: "RunTransformJobSync",
-        actions: [
-          "glue:StartJobRun",
-          "glue:GetJobRun",
-          "glue:GetJobRuns",
-          "glue:BatchStopJobRun",
-        ],
+        sid: 'RunTransformJobSync',
+        actions: ['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun'],
         resources: [
-          stack.formatArn({
-            service: "glue",
-            resource: "job",
-            resourceName: this.transform.jobName,
-          }),
+          stack.formatArn({ service: 'glue', resource: 'job', resourceName: this.transform.jobName }),
         ],
       }),
     );
     this.stateMachineRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: "PublishNotices",
-        actions: ["sns:Publish"],
+        sid: 'PublishNotices',
+        actions: ['sns:Publish'],
         resources: [topic.topicArn],
       }),
     );
     this.stateMachineRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: "PublishToEncryptedTopic",
-        actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+        sid: 'PublishToEncryptedTopic',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [key.keyArn],
       }),
     );
 
-    this.stateMachine = new sfn.StateMachine(this, "StateMachine", {
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
       // The file itself, inline: one definition for both runtimes; CloudFormation fills the
@@ -508,31 +408,22 @@ export class EtlPipeline extends Construct {
       definitionBody: sfn.DefinitionBody.fromString(readDefinitionText()),
       definitionSubstitutions: substitutions,
       role: this.stateMachineRole,
-      logs: {
-        destination: logGroup,
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
-      },
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
 
     // --- the trigger -------------------------------------------------------------------------
-    this.triggerRule = new events.Rule(this, "Trigger", {
+    this.triggerRule = new events.Rule(this, 'Trigger', {
       description: `A .csv under ${LANDING_PREFIX} in the landing bucket starts one pipeline execution`,
       eventPattern: {
-        source: ["aws.s3"],
-        detailType: ["Object Created"],
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
         detail: {
           bucket: { name: [this.storage.landingBucket.bucketName] },
           // EventBridge cannot AND a prefix and a suffix on one field; a wildcard can. `.CSV` is
           // matched too, since the key allowlist accepts it. Outputs live in the lake bucket and
           // never start with incoming/, so they can never trigger a run.
-          object: {
-            key: [
-              { wildcard: `${LANDING_PREFIX}*.csv` },
-              { wildcard: `${LANDING_PREFIX}*.CSV` },
-            ],
-          },
+          object: { key: [{ wildcard: `${LANDING_PREFIX}*.csv` }, { wildcard: `${LANDING_PREFIX}*.CSV` }] },
         },
       },
       targets: [
@@ -544,7 +435,7 @@ export class EtlPipeline extends Construct {
       ],
     });
 
-    this.alerts = new PipelineAlerts(this, "Alerts", {
+    this.alerts = new PipelineAlerts(this, 'Alerts', {
       namePrefix: prefix,
       topic,
       stateMachine: this.stateMachine,
@@ -559,35 +450,28 @@ export class EtlPipeline extends Construct {
     // Faults are not caught in the state machine (a redrive resumes at the failing task), so no
     // state can write FAILED: this rule does, from outside. It matches rejected runs too (they end
     // FAILED): the ledger's conditional settle leaves their final REJECTED record as it is.
-    this.recordFailure = new StepFunctions(this, "RecordFailure", {
+    this.recordFailure = new StepFunctions(this, 'RecordFailure', {
       steps: {
-        "record-failure": {
-          memoryMiB: STEP_MEMORY_MIB["record-failure"],
-          timeout: Duration.seconds(30),
-        },
+        'record-failure': { memoryMiB: STEP_MEMORY_MIB['record-failure'], timeout: Duration.seconds(30) },
       },
       ...stepFunctionsProps,
     });
-    const recordFailureFn = this.recordFailure.get("record-failure").fn;
-    this.recordFailureDeadLetterQueue = new sqs.Queue(
-      this,
-      "RecordFailureDeadLetters",
-      {
-        queueName: `${prefix}-record-failure-dlq`,
-        encryption: sqs.QueueEncryption.KMS,
-        encryptionMasterKey: key,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      },
-    );
-    this.recordFailureRule = new events.Rule(this, "RecordFailureRule", {
+    const recordFailureFn = this.recordFailure.get('record-failure').fn;
+    this.recordFailureDeadLetterQueue = new sqs.Queue(this, 'RecordFailureDeadLetters', {
+      queueName: `${prefix}-record-failure-dlq`,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.recordFailureRule = new events.Rule(this, 'RecordFailureRule', {
       description:
-        "A pipeline execution FAILED, TIMED_OUT or was ABORTED: record FAILED in the ledger (functions/record-failure)",
+        'A pipeline execution FAILED, TIMED_OUT or was ABORTED: record FAILED in the ledger (functions/record-failure)',
       eventPattern: {
-        source: ["aws.states"],
-        detailType: ["Step Functions Execution Status Change"],
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
         detail: {
-          status: ["FAILED", "TIMED_OUT", "ABORTED"],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
           stateMachineArn: [this.stateMachine.stateMachineArn],
         },
       },
@@ -600,111 +484,80 @@ export class EtlPipeline extends Construct {
       ],
     });
     const recordFailureAlarms = [
-      new cloudwatch.Alarm(this, "RecordFailureErrors", {
+      new cloudwatch.Alarm(this, 'RecordFailureErrors', {
         alarmName: `${prefix}-RecordFailureErrors`,
         alarmDescription:
-          "functions/record-failure failed: a failed run may still show CLAIMED in the ledger (its failure e-mail is sent regardless)",
-        metric: recordFailureFn.metricErrors({
-          period: Duration.minutes(5),
-          statistic: "Sum",
-        }),
+          'functions/record-failure failed: a failed run may still show CLAIMED in the ledger (its failure e-mail is sent regardless)',
+        metric: recordFailureFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 1,
-        comparisonOperator:
-          cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      new cloudwatch.Alarm(this, "RecordFailureDeadLettersNotEmpty", {
+      new cloudwatch.Alarm(this, 'RecordFailureDeadLettersNotEmpty', {
         alarmName: `${prefix}-RecordFailureDeadLettersNotEmpty`,
         alarmDescription:
-          "Execution status events could not reach functions/record-failure and wait in its dead-letter queue: the ledger misses those FAILED records",
-        metric:
-          this.recordFailureDeadLetterQueue.metricApproximateNumberOfMessagesVisible(
-            {
-              period: Duration.minutes(5),
-              statistic: "Maximum",
-            },
-          ),
+          'Execution status events could not reach functions/record-failure and wait in its dead-letter queue: the ledger misses those FAILED records',
+        metric: this.recordFailureDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
         threshold: 0,
-        comparisonOperator:
-          cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     ];
-    for (const a of recordFailureAlarms)
-      a.addAlarmAction(new cwActions.SnsAction(topic));
+    for (const a of recordFailureAlarms) a.addAlarmAction(new cwActions.SnsAction(topic));
 
     // --- reconcile: files whose event was missed ----------------------------------------------
-    this.reconcile = new StepFunctions(this, "Reconcile", {
-      steps: {
-        reconcile: {
-          memoryMiB: STEP_MEMORY_MIB.reconcile,
-          timeout: Duration.minutes(5),
-        },
-      },
+    this.reconcile = new StepFunctions(this, 'Reconcile', {
+      steps: { reconcile: { memoryMiB: STEP_MEMORY_MIB.reconcile, timeout: Duration.minutes(5) } },
       resources: {
         ...resources,
         stateMachine: {
-          kind: "stateMachine",
+          kind: 'stateMachine',
           stateMachineArn,
           executionsArn: executionsArnOf(stack, stateMachineName),
         },
       },
-      environmentValues: {
-        ...environmentValues,
-        stateMachine: stateMachineArn,
-      },
+      environmentValues: { ...environmentValues, stateMachine: stateMachineArn },
       key,
       logRetention: retention,
       namePrefix: prefix,
       functionsDir: props.functionsDir,
       schemasDir: config.schemasDir,
     });
-    this.reconcileSchedule = new scheduler.Schedule(this, "ReconcileSchedule", {
+    this.reconcileSchedule = new scheduler.Schedule(this, 'ReconcileSchedule', {
       scheduleName: `${prefix}-reconcile`,
       description: `Starts runs for ${LANDING_PREFIX} files with no finished ledger record (missed or dead-lettered events)`,
-      schedule: scheduler.ScheduleExpression.rate(
-        Duration.minutes(config.reconcileEveryMinutes),
-      ),
-      target: new schedulerTargets.LambdaInvoke(
-        this.reconcile.get("reconcile").fn,
-        {
-          // functions/reconcile ReconcileInput: leave uploads younger than 15 minutes to their own
-          // event, and start at most 100 runs per sweep so a backlog drains over several sweeps.
-          input: scheduler.ScheduleTargetInput.fromObject({
-            minAgeMinutes: 15,
-            maxStarts: 100,
-          }),
-          retryAttempts: 2,
-          maxEventAge: Duration.hours(1),
-        },
-      ),
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(config.reconcileEveryMinutes)),
+      target: new schedulerTargets.LambdaInvoke(this.reconcile.get('reconcile').fn, {
+        // functions/reconcile ReconcileInput: leave uploads younger than 15 minutes to their own
+        // event, and start at most 100 runs per sweep so a backlog drains over several sweeps.
+        input: scheduler.ScheduleTargetInput.fromObject({ minAgeMinutes: 15, maxStarts: 100 }),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
     });
 
     // A sweep that fails is silent by nature (nothing is started): its errors alarm like the rest.
-    const reconcileErrors = new cloudwatch.Alarm(this, "ReconcileErrors", {
+    const reconcileErrors = new cloudwatch.Alarm(this, 'ReconcileErrors', {
       alarmName: `${prefix}-ReconcileErrors`,
-      alarmDescription:
-        "The reconcile sweep failed: files whose event was missed are not being started",
+      alarmDescription: 'The reconcile sweep failed: files whose event was missed are not being started',
       metric: this.reconcile
-        .get("reconcile")
-        .fn.metricErrors({ period: Duration.hours(1), statistic: "Sum" }),
+        .get('reconcile')
+        .fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
       threshold: 1,
-      comparisonOperator:
-        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     reconcileErrors.addAlarmAction(new cwActions.SnsAction(topic));
 
-    for (const warning of config.warnings)
-      Annotations.of(this).addWarningV2("etl:config", warning);
+    for (const warning of config.warnings) Annotations.of(this).addWarningV2('etl:config', warning);
     addPipelineNagSuppressions(stack, {
-      deadLetterQueues: [
-        this.deadLetterQueue,
-        this.recordFailureDeadLetterQueue,
-      ],
+      deadLetterQueues: [this.deadLetterQueue, this.recordFailureDeadLetterQueue],
     });
   }
 }
