@@ -4,7 +4,7 @@
  * peak-memory figure is that process's own. The machine is shared and noisy: read the ratios.
  *
  * @example
- *   npm run bench                                  # 10MB,100MB,1GB; validate, transform, run
+ *   npm run bench                                  # 10MB,100MB,1GB; validate, transform, run, cost
  *   npm run bench -- --sizes 10MB --only validate  # a quick look
  */
 import { spawn } from 'node:child_process';
@@ -12,12 +12,13 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { pythonSide } from '../test/support/python';
+import { benchCost } from './cost';
 import { BENCH_DIR, ensureInput, REPO_ROOT, type BenchInput } from './inputs';
 import { buildWorkers, profileWorkersInto, runWorker, workerBuilt, type Measurement } from './measure';
 import { parseSize } from './registrations-generator';
 import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
 
-const PARTS = ['validate', 'transform', 'run'] as const;
+const PARTS = ['validate', 'transform', 'run', 'cost'] as const;
 type Part = (typeof PARTS)[number];
 
 interface BenchOptions {
@@ -533,6 +534,9 @@ async function main(options: BenchOptions): Promise<void> {
   if (options.only.includes('validate')) show(await benchValidate(inputs, options));
   if (options.only.includes('transform')) show(await benchTransform(inputs, options));
   if (options.only.includes('run')) show(await benchEndToEnd(options));
+  // Issue 12's cost targets are about a 10 MB file, whatever --sizes says.
+  if (options.only.includes('cost'))
+    show(await benchCost(await ensureInput('10MB', parseSize('10MB'), options.seed, (l) => console.log(l))));
   write(true);
   if (options.write && !options.profile) console.log('\nwrote bench/RESULTS.md');
 }

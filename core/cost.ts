@@ -87,6 +87,16 @@ export const PRICES = {
     unit: 'DynamoDB on-demand write request unit (an item up to 1 KB)',
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
   },
+  cloudWatchLogsIngestedGb: {
+    usd: 0.5,
+    unit: 'GB of CloudWatch Logs ingested (standard log class)',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+  },
+  xrayTraceRecorded: {
+    usd: 5 / 1_000_000,
+    unit: 'X-Ray trace recorded (beyond the first 100,000 a month)',
+    source: 'https://aws.amazon.com/xray/pricing/',
+  },
   dynamoDbRead: {
     usd: 0.125 / 1_000_000,
     unit: 'DynamoDB on-demand read request unit (strongly consistent, up to 4 KB)',
@@ -107,6 +117,8 @@ export const BILLING = {
   athenaTerabyte: 2 ** 40,
   /** Lambda GB-s uses the configured memory in GB of 1,024 MiB. */
   lambdaMiBPerGb: 1024,
+  /** CloudWatch Logs' GB, taken as 2^30 bytes. */
+  logsGigabyte: 2 ** 30,
 } as const;
 
 export interface Assumption {
@@ -172,6 +184,11 @@ export const ASSUMPTIONS = {
     unit: 'ms a crawl of the curated tables takes (start-up included)',
     source: 'no AWS-published figure; GetCrawlerMetrics LastRuntimeSeconds reports the real one',
   },
+  lambdaLogBytesPerInvocation: {
+    value: 2048,
+    unit: 'bytes of CloudWatch Logs per Lambda invocation (START/END/REPORT, Powertools lines, the EMF metrics)',
+    source: "no AWS-published figure; the log group's IncomingBytes metric reports the real one",
+  },
   athenaQueryMs: {
     value: 1500,
     unit: "ms per Athena query over one file's objects (queue, planning, scan, result)",
@@ -216,6 +233,13 @@ export interface RunUsage {
   readonly snsPublishes: number;
   readonly dynamoDb: { readonly writes: number; readonly reads: number };
   readonly catalogRequests: number;
+  /**
+   * Bytes the state machine logs (level ALL with execution data: one log event per history event,
+   * so the history's JSON size).
+   */
+  readonly stateMachineLogBytes: number;
+  /** X-Ray traces recorded (the state machine and its Lambdas trace one execution as one trace). */
+  readonly traces: number;
 }
 
 export interface CostLine {
@@ -286,14 +310,23 @@ export function costLines(usage: RunUsage): CostLine[] {
   for (const arch of ['arm64', 'x86_64'] as const) {
     const ls = usage.lambdas.filter((l) => l.architecture === arch);
     if (ls.length === 0) continue;
-    const gbs = ls.reduce((s, l) => s + gbSeconds(l, true), 0);
+    const handler = ls.reduce((s, l) => s + gbSeconds(l, false), 0);
+    const init = ls.reduce((s, l) => s + gbSeconds(l, true), 0) - handler;
     const price = arch === 'arm64' ? PRICES.lambdaGbSecondArm64 : PRICES.lambdaGbSecondX86;
+    const functions = ls.filter((l) => l.coldStart).length;
     lines.push({
       item: `Lambda duration (${arch})`,
-      quantity: `${round(gbs, 3)} GB-s over ${ls.map((l) => l.fn).filter((f, i, a) => a.indexOf(f) === i).length} functions (incl. modeled cold starts)`,
-      usd: gbs * price.usd,
-      basis: 'modeled',
+      quantity: `${round(handler, 3)} GB-s (handler time measured locally × configured memory)`,
+      usd: handler * price.usd,
+      basis: 'measured',
     });
+    if (init > 0)
+      lines.push({
+        item: `Lambda INIT, cold starts (${arch})`,
+        quantity: `${round(init, 3)} GB-s (${functions} function${functions === 1 ? '' : 's'}, one cold start each)`,
+        usd: init * price.usd,
+        basis: 'modeled',
+      });
   }
   const invocations = usage.lambdas.reduce((s, l) => s + l.invocations, 0);
   if (invocations > 0)
@@ -350,6 +383,23 @@ export function costLines(usage: RunUsage): CostLine[] {
       quantity: `${usage.catalogRequests} requests`,
       usd: usage.catalogRequests * PRICES.glueCatalogRequest.usd,
       basis: 'modeled',
+    });
+  const lambdaLogBytes =
+    usage.lambdas.reduce((s, l) => s + l.invocations, 0) * ASSUMPTIONS.lambdaLogBytesPerInvocation.value;
+  const logBytes = usage.stateMachineLogBytes + lambdaLogBytes;
+  if (logBytes > 0)
+    lines.push({
+      item: 'CloudWatch Logs ingested',
+      quantity: `${round(usage.stateMachineLogBytes / 1024)} KiB state machine (ALL + execution data) + ${round(lambdaLogBytes / 1024)} KiB Lambda`,
+      usd: (logBytes / BILLING.logsGigabyte) * PRICES.cloudWatchLogsIngestedGb.usd,
+      basis: 'modeled',
+    });
+  if (usage.traces > 0)
+    lines.push({
+      item: 'X-Ray traces',
+      quantity: `${usage.traces} trace${usage.traces === 1 ? '' : 's'}`,
+      usd: usage.traces * PRICES.xrayTraceRecorded.usd,
+      basis: 'measured',
     });
   if (usage.snsPublishes > 0)
     lines.push({

@@ -244,6 +244,9 @@ export function modelRecordCost(record: RunRecord, options: RunCostOptions): Run
     snsPublishes: sns,
     dynamoDb: { writes, reads },
     catalogRequests,
+    // Step Functions logs every history event (level ALL, execution data included: infra/etl-pipeline.ts).
+    stateMachineLogBytes: Buffer.byteLength(JSON.stringify(record.events)),
+    traces: 1,
   };
   return modelRunCost(usage, {
     states: pathStates,

@@ -52,6 +52,8 @@ const lambdaPath: RunUsage = {
   snsPublishes: 1,
   dynamoDb: { writes: 3, reads: 2 },
   catalogRequests: 3,
+  stateMachineLogBytes: 100 * 1024,
+  traces: 1,
 };
 
 const line = (usage: RunUsage, item: string) => {
@@ -99,18 +101,29 @@ describe('line items, by hand', () => {
     expect(line(lambdaPath, 'Step Functions state transitions').usd).toBeCloseTo(0.0005, 12);
   });
 
-  test('arm64 GB-s: memory/1024 × (handler + modeled INIT), at $0.0000133334', () => {
-    // claim     0.25 GB × (0.1 + 0.4) s       = 0.125 GB-s (INIT once, though invoked twice)
-    // validate  1769/1024 GB × (0.8 + 0.4) s  = 2.0730469 GB-s
-    // transform 2 GB × (1.2 + 1.5) s          = 5.4 GB-s   (DuckDB's INIT is longer)
-    const gbs = 0.125 + (1769 / 1024) * 1.2 + 5.4;
-    expect(gbs).toBeCloseTo(7.5980469, 6);
-    expect(line(lambdaPath, 'Lambda duration (arm64)').usd).toBeCloseTo(gbs * 0.0000133334, 12);
+  test('arm64 GB-s: memory/1024 × handler time, and apart the modeled INIT once per function, at $0.0000133334', () => {
+    // handler: claim 0.25 GB × 0.1 s + validate 1769/1024 GB × 0.8 s + transform 2 GB × 1.2 s
+    const handler = 0.025 + (1769 / 1024) * 0.8 + 2.4;
+    expect(handler).toBeCloseTo(3.8070313, 6);
+    // INIT: claim 0.25 × 0.4 + validate 1769/1024 × 0.4 + transform 2 × 1.5 (DuckDB's INIT is longer);
+    // once for claim although it was invoked twice
+    const init = 0.1 + (1769 / 1024) * 0.4 + 3;
+    expect(init).toBeCloseTo(3.7910156, 6);
+    expect(line(lambdaPath, 'Lambda duration (arm64)')).toMatchObject({ basis: 'measured' });
+    expect(line(lambdaPath, 'Lambda duration (arm64)').usd).toBeCloseTo(handler * 0.0000133334, 12);
+    expect(line(lambdaPath, 'Lambda INIT, cold starts (arm64)')).toMatchObject({ basis: 'modeled' });
+    expect(line(lambdaPath, 'Lambda INIT, cold starts (arm64)').usd).toBeCloseTo(init * 0.0000133334, 12);
   });
 
   test('x86_64 GB-s at $0.0000166667', () => {
-    // load-dynamodb-sink 1 GB × (0.5 + 0.4) s = 0.9 GB-s
-    expect(line(lambdaPath, 'Lambda duration (x86_64)').usd).toBeCloseTo(0.9 * 0.0000166667, 12);
+    // load-dynamodb-sink 1 GB × 0.5 s handler + 1 GB × 0.4 s INIT
+    expect(line(lambdaPath, 'Lambda duration (x86_64)').usd).toBeCloseTo(0.5 * 0.0000166667, 12);
+    expect(line(lambdaPath, 'Lambda INIT, cold starts (x86_64)').usd).toBeCloseTo(0.4 * 0.0000166667, 12);
+  });
+
+  test('CloudWatch Logs: 100 KiB of state machine log + 5 invocations × 2 KiB, at $0.50/GB; one X-Ray trace at $5/M', () => {
+    expect(line(lambdaPath, 'CloudWatch Logs ingested').usd).toBeCloseTo((110 * 1024 * 0.5) / 2 ** 30, 14);
+    expect(line(lambdaPath, 'X-Ray traces').usd).toBeCloseTo(0.000005, 14);
   });
 
   test('Lambda requests count every attempt: 2 + 1 + 1 + 1 = 5 × $0.20/M', () => {
@@ -151,7 +164,9 @@ describe('line items, by hand', () => {
       0.00024 +
       0.000002125 +
       0.000003 +
-      0.0000005;
+      0.0000005 +
+      (110 * 1024 * 0.5) / 2 ** 30 +
+      0.000005;
     const model = modelRunCost(lambdaPath, {
       states: [],
       transitions: 0,

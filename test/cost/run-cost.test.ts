@@ -69,7 +69,7 @@ describe('modeled cost of a local run', () => {
     expect(lineOf(record, 'Step Functions state transitions')!.usd).toBeCloseTo(transitions * 0.000025, 12);
   });
 
-  test('Lambda GB-s: each visit at its function’s deployed memory plus one modeled INIT per function', async () => {
+  test('Lambda GB-s: each visit at its function’s deployed memory, plus one modeled INIT per function', async () => {
     open();
     const record = await run('incoming/registrations/a.csv');
     const fnOf: Record<string, string> = {
@@ -84,15 +84,18 @@ describe('modeled cost of a local run', () => {
       Archive: 'archive',
     };
     const seen = new Set<string>();
-    let gbs = 0;
+    let handler = 0;
+    let init = 0;
     for (const v of visitsOf(record)) {
       const fn = fnOf[v.name];
       if (!fn) continue;
-      const init = seen.has(fn) ? 0 : fn === 'transform' ? 1500 : 400;
+      const gb = (STEP_MEMORY_MIB[fn] ?? 512) / 1024;
+      if (!seen.has(fn)) init += gb * ((fn === 'transform' ? 1500 : 400) / 1000);
       seen.add(fn);
-      gbs += ((STEP_MEMORY_MIB[fn] ?? 512) / 1024) * (((v.durationMs ?? 0) + init) / 1000);
+      handler += gb * ((v.durationMs ?? 0) / 1000);
     }
-    expect(lineOf(record, 'Lambda duration (arm64)')!.usd).toBeCloseTo(gbs * 0.0000133334, 10);
+    expect(lineOf(record, 'Lambda duration (arm64)')!.usd).toBeCloseTo(handler * 0.0000133334, 10);
+    expect(lineOf(record, 'Lambda INIT, cold starts (arm64)')!.usd).toBeCloseTo(init * 0.0000133334, 10);
     expect(lineOf(record, 'Lambda requests')).toMatchObject({ quantity: `${seen.size} invocations` });
   });
 
@@ -135,6 +138,17 @@ describe('modeled cost of a local run', () => {
     // The original copied to quarantine/ and reason.json written.
     expect(lineOf(record, 'S3 requests')?.quantity).toMatch(/^([2-9]|\d\d+) PUT\/COPY\/LIST/);
     expect(record.cost!.totalUsd).toBeGreaterThan(0);
+  });
+
+  test('CloudWatch Logs: the state machine logs every history event with its data', async () => {
+    open();
+    const record = await run('incoming/registrations/a.csv');
+    const stateMachineBytes = Buffer.byteLength(JSON.stringify(record.events));
+    const invocations = Number(/^(\d+) invocations/.exec(lineOf(record, 'Lambda requests')!.quantity)![1]);
+    expect(lineOf(record, 'CloudWatch Logs ingested')!.usd).toBeCloseTo(
+      ((stateMachineBytes + invocations * 2048) / 2 ** 30) * 0.5,
+      12,
+    );
   });
 
   test('the crawl poll the latency model rounds to is the ASL’s WaitForCrawl', () => {
