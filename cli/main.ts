@@ -6,10 +6,11 @@
  * etl init <file.csv> [--dataset NAME] [--schemas DIR] [--force] [--json]
  * etl contract check [NAME|FILE] [--schemas DIR] [--json]
  * etl run <file.csv> [--dataset NAME] [--schemas DIR] [--engine duckdb|spark] [--json]
+ *         [--stack S [--no-wait] [--start-timeout SECONDS]]
  * etl watch [--concurrency N]
- * etl runs [--status S] [--dataset D]      etl runs show <id>
+ * etl runs [--status S] [--dataset D]      etl runs show <id> [--follow]
  * etl redrive <id>
- * etl query "<SQL>"
+ * etl query "<SQL>" [--param V]...
  * etl reconcile
  * ```
  * Exit codes: 0 succeeded, 2 the file was rejected, 64 a usage problem that started nothing (a
@@ -40,6 +41,7 @@ const commands = {
   watch: () => require('./commands/watch') as typeof import('./commands/watch'),
   reconcile: () => require('./commands/reconcile') as typeof import('./commands/reconcile'),
   remote: () => require('./commands/remote') as typeof import('./commands/remote'),
+  followLocal: () => require('./commands/follow-local') as typeof import('./commands/follow-local'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -78,6 +80,11 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   };
   const engineOption = () =>
     new Option('--engine <engine>', 'transform engine for the Glue step').choices(ENGINES).default('duckdb');
+  /** How often a followed run is looked at (hidden: tests shorten it). */
+  const pollOption = () =>
+    new Option('--poll-ms <ms>', 'wait between looks at a followed run')
+      .argParser((v) => positiveInt(v, '--poll-ms'))
+      .hideHelp();
   const schemasOption = () =>
     new Option(
       '--schemas <dir>',
@@ -122,12 +129,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .addOption(schemasOption())
     .addOption(engineOption())
     .option('--json', 'print only one JSON object with the outcome')
+    .option('--no-wait', 'with --stack: return once the file is uploaded, without following the run')
     .option(
-      '--wait <seconds>',
-      'with --stack: how long to wait for the run to start (0: do not look)',
-      (v) => nonNegativeInt(v, '--wait'),
-      30,
+      '--start-timeout <seconds>',
+      'with --stack: how long to look for the run the trigger starts',
+      (v) => positiveInt(v, '--start-timeout'),
+      60,
     )
+    .addOption(pollOption())
     .action(
       async (
         file: string,
@@ -136,10 +145,14 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
           schemas?: string;
           engine: 'duckdb' | 'spark';
           json?: boolean;
-          wait: number;
+          wait: boolean;
+          startTimeout: number;
+          pollMs?: number;
         },
       ) => {
         const r = remote();
+        if (!r && !opts.wait)
+          throw new UsageError('--no-wait applies to --stack runs; a local run always runs to its end');
         code = r
           ? await commands.remote().remoteRun(file, { ...r, ...opts }, io)
           : await commands.run().runCommand(file, { ...opts, ...globals() }, io);
@@ -193,12 +206,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     .command('show')
     .description("draw a run's state path with each state's status, duration, retries and error")
     .argument('<id>', 'run id (from etl runs)')
+    .option(
+      '--follow',
+      "print each state as it finishes until the run ends, then the path; exit with the run's code",
+    )
+    .addOption(pollOption())
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean }) => {
+    .action(async (id: string, opts: { json?: boolean; follow?: boolean; pollMs?: number }) => {
       const r = remote();
       code = r
         ? await commands.remote().remoteShow(id, { ...r, ...opts }, io)
-        : await commands.runs().showCommand(id, { ...opts, ...globals() }, io);
+        : opts.follow
+          ? await commands.followLocal().followLocalCommand(id, { ...opts, ...globals() }, io)
+          : await commands.runs().showCommand(id, { ...opts, ...globals() }, io);
     });
 
   program
@@ -260,13 +280,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     io.err(`etl: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return EXIT.failed;
   }
-}
-
-function nonNegativeInt(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new UsageError(`${name} must be a whole number ≥ 0, got "${value}"`);
-  return n;
 }
 
 function positiveInt(value: string, name: string): number {

@@ -20,6 +20,8 @@ export {
   showRun,
 } from './runs';
 export type { FindRunOptions, RedriveResult, RunFilter, RunListing } from './runs';
+export { followRun, isFinished } from './follow';
+export type { FollowOptions } from './follow';
 export { athenaLiteral, queryLake, QueryFailedError, QueryTimeoutError } from './query';
 export type { QueryColumn, QueryOptions, QueryParameter, QueryResult } from './query';
 export {

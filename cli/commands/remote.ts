@@ -6,9 +6,11 @@
  * never loads for local work.
  */
 import path from 'node:path';
-import type { RemoteStack } from '../../remote';
+import type { RemoteStack, RunView } from '../../remote';
+import { StepLines } from '../follow';
 import { EXIT, UsageError, type CliIo } from '../io';
 import { formatDuration, runGraphLines, table } from '../render';
+import { parseQueryParam } from './query';
 import { datasetFor } from './run';
 import { schemasDirOf, type SchemasFlag } from './shared';
 
@@ -58,26 +60,123 @@ async function withStack(
   }
 }
 
-/** `etl run <file> --stack S`: upload to the landing bucket; the deployed trigger starts the run. */
+/** Exit code of a finished remote run, as locally: 0 succeeded, 2 rejected, 1 anything else. */
+function exitCodeOfView(api: Remote, view: RunView): number {
+  const shown = api.displayStatusOf(view);
+  if (shown === 'SUCCEEDED') return EXIT.ok;
+  if (shown === 'REJECTED') return EXIT.rejected;
+  return EXIT.failed;
+}
+
+/** `--json` shape of a remote run: the view with REJECTED shown as such (as `etl run --json`). */
+function runJson(api: Remote, view: RunView) {
+  return { ...view, status: api.displayStatusOf(view), executionStatus: view.status };
+}
+
+/** Follows `id` to its end, printing each state as it finishes (unless --json); undefined if stopped. */
+async function follow(
+  remote: RemoteStack,
+  api: Remote,
+  id: string,
+  flags: RemoteFlags & FollowFlags,
+  io: CliIo,
+): Promise<RunView | undefined> {
+  const lines = new StepLines();
+  return api.followRun(remote, id, {
+    ...(flags.pollMs !== undefined && { pollMs: flags.pollMs }),
+    ...(io.signal && { signal: io.signal }),
+    ...(!flags.json && {
+      onView: (view: RunView) => {
+        for (const line of lines.next(view.steps)) io.out(`${line}\n`);
+      },
+    }),
+  });
+}
+
+/** The closing line of a followed run, with its error for a failure. */
+function endLines(api: Remote, view: RunView, stack: string): string[] {
+  const shown = api.displayStatusOf(view);
+  const out = [
+    `${shown}  run ${view.id}${view.durationMs !== undefined ? ` in ${formatDuration(view.durationMs)}` : ''}`,
+  ];
+  if (shown !== 'SUCCEEDED' && view.error) out.push(`  ${view.error}${view.cause ? `: ${view.cause}` : ''}`);
+  if (shown === 'FAILED' || shown === 'TIMED_OUT' || shown === 'ABORTED')
+    out.push(`  fix the cause, then: etl redrive ${view.id} --stack ${stack}`);
+  out.push(`  details: etl runs show ${view.id} --stack ${stack}`);
+  return out;
+}
+
+/** `--poll-ms` (hidden, tests) for the commands that follow a run. */
+export interface FollowFlags {
+  readonly pollMs?: number;
+}
+
+/** A progress bar on a terminal (stderr, redrawn in place); nothing otherwise. */
+function progressBar(io: CliIo, file: string): ((sent: number, total: number) => void) | undefined {
+  if (!io.isTTY) return undefined;
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return (sent, total) => {
+    const ratio = total > 0 ? Math.min(1, sent / total) : 1;
+    const width = 30;
+    const full = Math.round(ratio * width);
+    io.err(
+      `\r  uploading ${path.basename(file)} ▕${'█'.repeat(full)}${'░'.repeat(width - full)}▏ ${String(Math.round(ratio * 100)).padStart(3)}%  ${mib(sent)} / ${mib(total)}${ratio >= 1 ? '\n' : ''}`,
+    );
+  };
+}
+
+/**
+ * `etl run <file> --stack S`: upload to the landing bucket (a progress bar on a terminal), find
+ * the run the deployed trigger started for exactly this upload, and follow it to its end with
+ * the same state lines and exit codes as a local run. `--no-wait` returns after the upload.
+ */
 export function remoteRun(
   file: string,
-  flags: RemoteFlags & SchemasFlag & { dataset?: string; wait?: number },
+  flags: RemoteFlags &
+    SchemasFlag &
+    FollowFlags & { dataset?: string; wait?: boolean; startTimeout?: number },
   io: CliIo,
 ): Promise<number> {
   return withStack(flags, async (remote, api) => {
     const source = path.resolve(io.cwd, file);
     const contracts = schemasDirOf(flags, io);
     const { dataset } = datasetFor(source, flags.dataset, contracts, io);
-    const put = await api.uploadFile(remote, source, dataset, { schemasDir: contracts.dir });
+    const onProgress = flags.json ? undefined : progressBar(io, source);
+    const put = await api.uploadFile(remote, source, dataset, {
+      schemasDir: contracts.dir,
+      ...(onProgress && { onProgress }),
+    });
     if (!flags.json)
-      io.out(`uploaded s3://${put.bucket}/${put.key}${put.versionId ? ` (version ${put.versionId})` : ''}\n`);
-    const waitMs = (flags.wait ?? 30) * 1000;
-    const run = waitMs > 0 ? await api.findRunOfUpload(remote, put, { timeoutMs: waitMs }) : undefined;
-    if (flags.json) io.out(`${JSON.stringify({ upload: put, run: run ?? null })}\n`);
-    else if (run)
-      io.out(`run ${run.id} started; follow it with: etl runs show ${run.id} --stack ${flags.stack}\n`);
-    else io.out(`no run has started for it yet; list runs with: etl runs --stack ${flags.stack}\n`);
-    return EXIT.ok;
+      io.out(
+        `${file} → s3://${put.bucket}/${put.key}${put.versionId ? ` (version ${put.versionId})` : ''}\n`,
+      );
+    if (flags.wait === false) {
+      if (flags.json) io.out(`${JSON.stringify({ upload: put, run: null })}\n`);
+      else io.out(`the trigger starts the run; list runs with: etl runs --stack ${flags.stack}\n`);
+      return EXIT.ok;
+    }
+    const timeoutMs = (flags.startTimeout ?? 60) * 1000;
+    const started = await api.findRunOfUpload(remote, put, {
+      timeoutMs,
+      ...(flags.pollMs !== undefined && { pollMs: flags.pollMs }),
+    });
+    if (!started) {
+      const message = `no run started for s3://${put.bucket}/${put.key} within ${timeoutMs / 1000} s. The upload is there: the reconcile schedule starts missed files; look with etl runs --stack ${flags.stack}`;
+      if (flags.json) io.out(`${JSON.stringify({ upload: put, run: null, error: message })}\n`);
+      else io.err(`etl: ${message}\n`);
+      return EXIT.failed;
+    }
+    if (!flags.json) io.out(`run ${started.id} (${dataset}, stack ${flags.stack})\n`);
+    const view = await follow(remote, api, started.id, flags, io);
+    if (!view) {
+      io.err(
+        `etl: stopped following; the run goes on: etl runs show ${started.id} --follow --stack ${flags.stack}\n`,
+      );
+      return EXIT.failed;
+    }
+    if (flags.json) io.out(`${JSON.stringify({ upload: put, run: runJson(api, view) })}\n`);
+    else io.out(`${endLines(api, view, flags.stack).join('\n')}\n`);
+    return exitCodeOfView(api, view);
   });
 }
 
@@ -131,13 +230,28 @@ export function remoteRuns(
   });
 }
 
-/** `etl runs show <id> --stack S`. */
-export function remoteShow(id: string, flags: RemoteFlags, io: CliIo): Promise<number> {
+/**
+ * `etl runs show <id> --stack S`: the state path. With `--follow`, first the states as they finish
+ * until the run ends, then the path, and the run's exit code (0 / 2 rejected / 1).
+ */
+export function remoteShow(
+  id: string,
+  flags: RemoteFlags & FollowFlags & { follow?: boolean },
+  io: CliIo,
+): Promise<number> {
   return withStack(flags, async (remote, api) => {
-    const view = await api.showRun(remote, id);
+    let view: RunView | undefined;
+    if (flags.follow) {
+      view = await follow(remote, api, id, flags, io);
+      if (!view) {
+        io.err(`etl: stopped following; the run goes on\n`);
+        return EXIT.failed;
+      }
+      if (!flags.json) io.out('\n');
+    } else view = await api.showRun(remote, id);
     if (flags.json) {
-      io.out(`${JSON.stringify(view)}\n`);
-      return EXIT.ok;
+      io.out(`${JSON.stringify(flags.follow ? runJson(api, view) : view)}\n`);
+      return flags.follow ? exitCodeOfView(api, view) : EXIT.ok;
     }
     const lines = runGraphLines(
       {
@@ -152,7 +266,7 @@ export function remoteShow(id: string, flags: RemoteFlags, io: CliIo): Promise<n
       view.steps,
     );
     io.out(`${lines.join('\n')}\n`);
-    return EXIT.ok;
+    return flags.follow ? exitCodeOfView(api, view) : EXIT.ok;
   });
 }
 
@@ -178,9 +292,16 @@ export function remoteRedrive(id: string, flags: RemoteFlags, io: CliIo): Promis
 }
 
 /** `etl query "<SQL>" --stack S`: Athena over the deployed catalog. */
-export function remoteQuery(sql: string, flags: RemoteFlags, io: CliIo): Promise<number> {
+export function remoteQuery(
+  sql: string,
+  flags: RemoteFlags & { param?: readonly string[] },
+  io: CliIo,
+): Promise<number> {
   return withStack(flags, async (remote, api) => {
-    const r = await api.queryLake(remote, sql, { ...(io.signal && { signal: io.signal }) });
+    const r = await api.queryLake(remote, sql, {
+      ...(io.signal && { signal: io.signal }),
+      ...(flags.param && flags.param.length > 0 && { parameters: flags.param.map(parseQueryParam) }),
+    });
     const columns = r.columns.map((c) => c.name);
     if (flags.json) {
       const rows = r.rows.map((row) => Object.fromEntries(columns.map((c, i) => [c, row[i] ?? null])));

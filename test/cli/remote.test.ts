@@ -47,7 +47,7 @@ const run = requirePythonSide('moto', 'etl --stack');
     const csv = path.join(FIXTURES, 'registrations/small.csv');
 
     const r = await box.etlJson<{ upload: { bucket: string; key: string; versionId?: string } }>(
-      remote('run', csv, '--wait', '0'),
+      remote('run', csv, '--no-wait'),
     );
 
     expect(r.code).toBe(0);
