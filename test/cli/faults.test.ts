@@ -25,6 +25,16 @@ interface RunJson {
 const CRAWLER = 'serverless-etl-curated';
 
 describe('faults, retries and redrive', () => {
+  // These faults are the Glue task's (Glue.* errors, its timeout rules): every file takes the Glue
+  // path, as `etl run` does for any file above the routing threshold (TransformEngine).
+  const threshold = process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES;
+  beforeAll(() => {
+    process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES = '0';
+  });
+  afterAll(() => {
+    if (threshold === undefined) delete process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES;
+    else process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES = threshold;
+  });
   let box: Sandbox;
   let csv: string;
   const expected = JSON.parse(

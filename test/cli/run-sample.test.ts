@@ -81,7 +81,7 @@ describe('etl run samples/registrations.csv', () => {
     const mainPath = [
       'Claim',
       'Validate',
-      'Transform',
+      'TransformInLambda', // the sample's staging is far under the routing threshold (TransformEngine)
       'StartCrawl',
       'PollCrawl',
       'Verify',
