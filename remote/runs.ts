@@ -251,7 +251,7 @@ export async function redriveRun(remote: RemoteStack, id: string): Promise<Redri
       id,
       status,
       `run "${id}" is ${status} but Step Functions will not redrive it: ${d.redriveStatusReason ?? 'no reason given'}. ` +
-        'Fix: upload the file again to start a new run (etl upload).',
+        `Fix: upload the file again to start a new run (etl run <file> --stack ${remote.info.stackName}).`,
     );
   }
   let out;
@@ -265,7 +265,7 @@ export async function redriveRun(remote: RemoteStack, id: string): Promise<Redri
       throw new RedriveRefusedError(
         id,
         status,
-        `run "${id}" cannot be redriven: ${err.message}. Fix: upload the file again to start a new run (etl upload).`,
+        `run "${id}" cannot be redriven: ${err.message}. Fix: upload the file again to start a new run (etl run <file> --stack ${remote.info.stackName}).`,
       );
     }
     throw err;
@@ -285,7 +285,7 @@ function refusalOf(id: string, status: RunStatus, stackName: string): string {
     case 'PENDING_REDRIVE':
       return `run "${id}" is ${status}: ${only}. Fix: wait for it to finish (etl runs show ${id} --stack ${stackName}).`;
     case 'SUCCEEDED':
-      return `run "${id}" SUCCEEDED: ${only}; there is nothing to resume. Fix: to process the file again, upload it again (etl upload).`;
+      return `run "${id}" SUCCEEDED: ${only}; there is nothing to resume. Fix: to process the file again, upload it again (etl run <file> --stack ${stackName}).`;
     default:
       return `run "${id}" is ${status}: ${only}.`;
   }
@@ -299,7 +299,7 @@ export interface FindRunOptions {
 }
 
 /**
- * The run an upload started (`etl upload --wait`): the newest execution whose input is the S3
+ * The run an upload started (what `etl run <file> --stack S` follows): the newest execution whose input is the S3
  * event for exactly this key and, on a versioned bucket, this version. Undefined when none has
  * started within the timeout (the trigger is asynchronous; the reconcile sweep starts missed ones).
  */

@@ -1,5 +1,5 @@
 /**
- * `etl upload <file> --dataset D --stack NAME`: puts a local CSV into the stack's landing bucket
+ * `etl run <file> [--dataset D] --stack NAME` (its upload half): puts a local CSV into the stack's landing bucket
  * under `incoming/<dataset>/<file name>`, which is what starts a run (EventBridge → state machine).
  */
 import { createReadStream } from 'node:fs';
