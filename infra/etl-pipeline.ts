@@ -19,7 +19,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
-import { LANDING_PREFIX } from '../core/layout';
+import { LANDING_PREFIX, triggerKeyPattern } from '../core/layout';
 import { TRANSFORM_LAMBDA_MAX_BYTES_ENV } from '../core/steps';
 import type { StepName } from '../functions/steps';
 import {
@@ -420,10 +420,11 @@ export class EtlPipeline extends Construct {
         detailType: ['Object Created'],
         detail: {
           bucket: { name: [this.storage.landingBucket.bucketName] },
-          // EventBridge cannot AND a prefix and a suffix on one field; a wildcard can. `.CSV` is
-          // matched too, since the key allowlist accepts it. Outputs live in the lake bucket and
-          // never start with incoming/, so they can never trigger a run.
-          object: { key: [{ wildcard: `${LANDING_PREFIX}*.csv` }, { wildcard: `${LANDING_PREFIX}*.CSV` }] },
+          // incoming/**.csv in any case: the one suffix rule (core/layout LANDING_SUFFIX) the key
+          // allowlist and reconcile share. EventBridge cannot AND a prefix and a case-insensitive
+          // suffix on one field, so it is one wildcard per case spelling (8). Outputs live in the
+          // lake bucket and never start with incoming/, so they can never trigger a run.
+          object: { key: triggerKeyPattern() },
         },
       },
       targets: [

@@ -107,7 +107,18 @@ describe('trigger: S3 Object Created under incoming/*.csv starts the state machi
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [{ Ref: landing }] },
-          object: { key: [{ wildcard: 'incoming/*.csv' }, { wildcard: 'incoming/*.CSV' }] },
+          object: {
+            key: [
+              { wildcard: 'incoming/*.csv' },
+              { wildcard: 'incoming/*.csV' },
+              { wildcard: 'incoming/*.cSv' },
+              { wildcard: 'incoming/*.cSV' },
+              { wildcard: 'incoming/*.Csv' },
+              { wildcard: 'incoming/*.CsV' },
+              { wildcard: 'incoming/*.CSv' },
+              { wildcard: 'incoming/*.CSV' },
+            ],
+          },
         },
       },
     });
@@ -124,6 +135,9 @@ describe('trigger: S3 Object Created under incoming/*.csv starts the state machi
 
     expect(matches(`${LANDING_PREFIX}registrations/2024/jan.csv`)).toBe(true);
     expect(matches(`${LANDING_PREFIX}registrations/JAN.CSV`)).toBe(true);
+    expect(matches(`${LANDING_PREFIX}registrations/x.Csv`)).toBe(true);
+    expect(matches(`${LANDING_PREFIX}registrations/y.cSv`)).toBe(true);
+    expect(matches(`${LANDING_PREFIX}registrations/x.csv.gz`)).toBe(false);
     expect(matches(`${LANDING_PREFIX}registrations/notes.txt`)).toBe(false);
     for (const prefix of Object.values(LAKE_PREFIXES)) {
       expect(matches(`${prefix}registrations/x/part-00000.csv`)).toBe(false);
