@@ -157,6 +157,11 @@ export interface ConfigSources {
   readonly context: (key: string) => unknown;
   /** Environment variables (`ETL_<NAME>`), which win over context. @default none: context and defaults only */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * How a setting's source is named in error messages (EtlPipeline: `EtlPipeline prop <name>`).
+   * @default `context etl:<name>`
+   */
+  readonly label?: (name: string) => string;
 }
 
 /**
@@ -176,7 +181,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
       origin[name] = `environment variable ${setting.env}`;
     } else if (fromContext !== undefined && fromContext !== null && fromContext !== '') {
       raw[name] = fromContext;
-      origin[name] = `context etl:${name}`;
+      origin[name] = sources.label?.(name) ?? `context etl:${name}`;
     } else if (setting.default !== undefined) {
       raw[name] = setting.default;
       origin[name] = 'default';
@@ -200,7 +205,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
         ? (err.params as { missingProperty: string }).missingProperty
         : err.instancePath.split('/')[1]
     ) as SettingName;
-    const where = origin[name] ?? `context etl:${name} (or ${SETTINGS[name].env})`;
+    const where = origin[name] ?? (sources.label?.(name) || `context etl:${name} (or ${SETTINGS[name].env})`);
     const got = err.keyword === 'required' ? 'is not set' : `${err.message ?? 'is invalid'}`;
     throw new InfraConfigError(
       `Setting "${name}" from ${where} ${got}. Fix: ${FIX[name] ?? `set etl:${name} in cdk.json context or ${SETTINGS[name].env}`}.`,

@@ -29,8 +29,9 @@ import {
   readDefinitionText,
   type DefinitionSubstitutions,
 } from '../statemachines/definition';
-import type { PipelineConfig } from './config';
+import { resolvePipelineConfig, type EtlPipelineProps } from './etl-pipeline-props';
 import { executionsArnOf, type IamResourceArns, type IamResourceMap } from './iam-needs';
+import { GlueLogGroups } from './constructs/glue-logs';
 import { GlueTransform } from './constructs/glue-transform';
 import { LakeCatalog } from './constructs/lake-catalog';
 import { LakeStorage } from './constructs/lake-storage';
@@ -39,19 +40,7 @@ import { StepFunctions, type StepFunctionSettings } from './constructs/step-func
 import { SinkResources } from './constructs/sinks';
 import { addPipelineNagSuppressions } from './nag-suppressions';
 
-export interface EtlPipelineProps {
-  /**
-   * The pipeline's settings (infra/config.ts `loadConfig`): name prefix, datasets and their
-   * contracts folder, notification e-mail, Glue sizing, retention, reconcile cadence.
-   */
-  readonly config: PipelineConfig;
-  /**
-   * Folder with one sub-folder per step function (`<step>/handler.ts`, bundled as the entry); each
-   * step's IAM needs come from the registry functions/steps.ts.
-   * @default <repo>/functions
-   */
-  readonly functionsDir?: string;
-}
+export type { EtlPipelineProps } from './etl-pipeline-props';
 
 /**
  * Memory per step: validate streams and checks every row (CPU-bound), so it gets a full vCPU;
@@ -141,6 +130,31 @@ export function stepTimeouts(): Map<string, Duration> {
   return out;
 }
 
+/** Errors a retrier or catcher of any Task state names that are not Lambda's, Step Functions' or TransientDependencyError. */
+const isControlFlowError = (e: string) =>
+  !/^(Lambda|States|Sandbox)\./.test(e) && e !== 'TransientDependencyError';
+
+/**
+ * The errors the state machine expects from `step` as control flow (caught or retried by name:
+ * `FileRejectedError`, `CrawlerNotReadyError`, ...), read from the definition. Lambda's Errors
+ * metric counts them like faults, so those steps get no Errors alarm (infra/constructs/pipeline-alerts.ts).
+ */
+export function controlFlowErrorsOf(step: string, definitionText: string = readDefinitionText()): string[] {
+  const asl = JSON.parse(definitionText) as {
+    States: Record<
+      string,
+      { Resource?: string; Retry?: { ErrorEquals: string[] }[]; Catch?: { ErrorEquals: string[] }[] }
+    >;
+  };
+  const names = new Set<string>();
+  for (const s of Object.values(asl.States)) {
+    if (s.Resource !== `\${${placeholderOf(step)}}`) continue;
+    for (const r of [...(s.Retry ?? []), ...(s.Catch ?? [])])
+      for (const e of r.ErrorEquals) if (isControlFlowError(e)) names.add(e);
+  }
+  return [...names].sort();
+}
+
 export class EtlPipeline extends Construct {
   readonly storage: LakeStorage;
   readonly ledger: dynamodb.Table;
@@ -148,6 +162,8 @@ export class EtlPipeline extends Construct {
   readonly sinks: SinkResources;
   readonly catalog: LakeCatalog;
   readonly transform: GlueTransform;
+  /** Glue's job and crawler log groups, with retention (infra/constructs/glue-logs.ts). */
+  readonly glueLogs: GlueLogGroups;
   readonly steps: StepFunctions;
   readonly stateMachine: sfn.StateMachine;
   /** The state machine's physical name (`<prefix>-pipeline`), known at synth time. */
@@ -167,7 +183,7 @@ export class EtlPipeline extends Construct {
   constructor(scope: Construct, id: string, props: EtlPipelineProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const config = props.config;
+    const config = resolvePipelineConfig(this, props);
     const prefix = config.namePrefix;
     const retention = config.logRetentionDays as logs.RetentionDays;
     const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -178,6 +194,8 @@ export class EtlPipeline extends Construct {
       noncurrentVersionExpirationDays: config.noncurrentVersionExpirationDays,
       athenaResultsExpirationDays: config.athenaResultsExpirationDays,
       retainData: config.retainData,
+      ...(props.key !== undefined && { existingKey: props.key }),
+      ...(props.landingBucket !== undefined && { existingLandingBucket: props.landingBucket }),
     });
     const key = this.storage.key;
 
@@ -210,6 +228,17 @@ export class EtlPipeline extends Construct {
       bytesScannedCutoffPerQuery: config.athenaBytesScannedCutoff,
     });
     this.catalog.crawler.node.addDependency(this.transform.job);
+    // Glue's own log groups, made here so they expire (logRetentionDays) and are encrypted.
+    this.glueLogs = new GlueLogGroups(this, 'GlueLogs', {
+      namePrefix: prefix,
+      job: this.transform.job,
+      crawlerRole: this.catalog.crawlerRole,
+      securityConfigurationName: this.transform.securityConfigurationName,
+      key,
+      retention,
+      removalPolicy,
+    });
+    for (const g of this.glueLogs.logGroups) this.catalog.crawler.node.addDependency(g);
 
     // The notification topic is needed by the steps (the state machine publishes to it) and the
     // alerts need the state machine: the topic lives in alerts, created before the machine.
@@ -226,6 +255,7 @@ export class EtlPipeline extends Construct {
       namePrefix: prefix,
       key,
       notificationEmail: config.notificationEmail,
+      notifySuccesses: props.notifySuccesses ?? false,
     });
     const topic = this.notifications.topic;
 
@@ -444,6 +474,19 @@ export class EtlPipeline extends Construct {
       deadLetterQueue: this.deadLetterQueue,
       triggerRule: this.triggerRule,
       rejectionError: rejectionErrorOf(),
+      functions: stateMachineSteps().map((step) => ({
+        step,
+        fn: this.steps.get(step).fn,
+        timeout: timeouts.get(step)!,
+        controlFlowErrors: controlFlowErrorsOf(step),
+      })),
+      ...((props.monthlyBudgetUsd ?? 100) > 0 && {
+        budget: {
+          monthlyLimitUsd: props.monthlyBudgetUsd ?? 100,
+          email: config.notificationEmail,
+          ...(props.budgetTag && { tag: props.budgetTag }),
+        },
+      }),
       datasets: config.datasets,
     });
 
@@ -557,7 +600,22 @@ export class EtlPipeline extends Construct {
     reconcileErrors.addAlarmAction(new cwActions.SnsAction(topic));
 
     for (const warning of config.warnings) Annotations.of(this).addWarningV2('etl:config', warning);
-    addPipelineNagSuppressions(stack, {
+    // record-failure and reconcile have their own Errors alarms (above); throttles and durations here.
+    this.alerts.watchFunction({
+      step: 'record-failure',
+      fn: recordFailureFn,
+      timeout: Duration.seconds(30),
+      controlFlowErrors: [],
+      errorsAlarm: false,
+    });
+    this.alerts.watchFunction({
+      step: 'reconcile',
+      fn: this.reconcile.get('reconcile').fn,
+      timeout: Duration.minutes(5),
+      controlFlowErrors: [],
+      errorsAlarm: false,
+    });
+    addPipelineNagSuppressions(this, {
       deadLetterQueues: [this.deadLetterQueue, this.recordFailureDeadLetterQueue],
     });
   }

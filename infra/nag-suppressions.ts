@@ -83,8 +83,9 @@ function wildcardReason(resource: string, actions: readonly string[]): string | 
   return undefined;
 }
 
-function acknowledgeWildcards(stack: Stack): void {
-  for (const policy of stack.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy)) {
+function acknowledgeWildcards(scope: IConstruct): void {
+  const stack = Stack.of(scope);
+  for (const policy of scope.node.findAll().filter((c): c is iam.Policy => c instanceof iam.Policy)) {
     const doc = stack.resolve(policy.document) as { Statement?: ResolvedStatement[] } | undefined;
     const done = new Set<string>();
     for (const st of doc?.Statement ?? []) {
@@ -113,11 +114,14 @@ function acknowledge(scope: IConstruct, id: string, reason: string): void {
  * policy statement exists.
  */
 export function addPipelineNagSuppressions(
-  stack: Stack,
+  scope: IConstruct,
   parts: { readonly deadLetterQueues: readonly IConstruct[] },
 ): void {
-  acknowledgeWildcards(stack);
-  for (const fn of stack.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
+  // Wildcards: the whole stack, since the scheduler's target role is a stack-level singleton; only
+  // the narrow shapes wildcardReason knows are acknowledged. Functions: the pipeline's own only, so
+  // a team's other functions in the same stack keep their findings.
+  acknowledgeWildcards(Stack.of(scope));
+  for (const fn of scope.node.findAll().filter((c): c is lambda.Function => c instanceof lambda.Function)) {
     acknowledge(
       fn,
       'AwsSolutions-L1',

@@ -5,11 +5,13 @@
  * notice), Glue job failures, the alarms, and one dashboard.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
+import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -23,7 +25,58 @@ export const PIPELINE_METRICS = {
   rowsRead: 'RowsRead',
   rowsValid: 'RowsValid',
   rowsRejected: 'RowsRejected',
+  /** functions/quarantine: one per rejected file, dimensions service + reason. */
+  filesRejected: 'FilesRejected',
 } as const;
+
+/** The SNS message attribute the state machine's notices carry (statemachines/pipeline.asl.json Notify*). */
+export const NOTICE_STATUS_ATTRIBUTE = 'status';
+
+/**
+ * The e-mail subscription's filter policy: every message except SUCCEEDED notices. Alarms and the
+ * EventBridge failure e-mails carry no attributes (`exists: false`), REJECTED notices carry
+ * `status: REJECTED`; both pass. With `notifySuccesses` there is no filter.
+ */
+export function emailFilterPolicy(
+  notifySuccesses: boolean,
+): Record<string, sns.SubscriptionFilter> | undefined {
+  if (notifySuccesses) return undefined;
+  return {
+    [NOTICE_STATUS_ATTRIBUTE]: new sns.SubscriptionFilter([
+      { 'anything-but': ['SUCCEEDED'] },
+      { exists: false },
+    ]),
+  };
+}
+
+/** A step function the alerts watch: throttles and near-timeout durations always, errors unless said. */
+export interface WatchedFunction {
+  /** The step's folder name (`validate`); alarm names use it in PascalCase. */
+  readonly step: string;
+  /** The function. */
+  readonly fn: lambda.IFunction;
+  /** Its timeout: the duration alarm fires at 80 % of it. */
+  readonly timeout: Duration;
+  /**
+   * Error names the state machine expects from this step as control flow (retried or caught:
+   * `FileRejectedError`, `CrawlerNotReadyError`, ...). Lambda's Errors metric counts them too, so
+   * such a step gets no Errors alarm: its real faults fail the execution (ExecutionsFailed).
+   * An empty list gets an Errors alarm at one error.
+   */
+  readonly controlFlowErrors: readonly string[];
+  /** Whether to add the Errors alarm at all (false: the function has its own). @default true */
+  readonly errorsAlarm?: boolean;
+}
+
+/** The monthly cost budget. */
+export interface BudgetSettings {
+  /** Limit in USD per calendar month. */
+  readonly monthlyLimitUsd: number;
+  /** Who gets Budgets' e-mails (at 80 % of actual and 100 % of forecast spend). */
+  readonly email: string;
+  /** Cost-allocation tag to count (`user:<key>$<value>`). @default none: the account's whole spend */
+  readonly tag?: { readonly key: string; readonly value: string };
+}
 
 export interface PipelineAlertsProps {
   /** Prefix of physical names: alarms are `<prefix>-<alarm>`, the dashboard `<prefix>-pipeline`. */
@@ -48,6 +101,15 @@ export interface PipelineAlertsProps {
   readonly datasets: readonly DatasetContract[];
   /** Period over which alarms evaluate. @default 5 minutes */
   readonly alarmPeriod?: Duration;
+  /** Step functions to alarm on (errors, throttles, duration). @default none */
+  readonly functions?: readonly WatchedFunction[];
+  /** A monthly AWS Budgets cost budget with e-mail. @default none */
+  readonly budget?: BudgetSettings;
+  /**
+   * Period of the per-dataset rows-read anomaly alarms (CloudWatch anomaly detection on the
+   * validate step's RowsRead sum). @default 1 hour
+   */
+  readonly volumePeriod?: Duration;
 }
 
 export interface NotificationTopicProps {
@@ -57,6 +119,8 @@ export interface NotificationTopicProps {
   readonly key: kms.IKey;
   /** Subscribed by e-mail (the recipient must confirm the subscription). */
   readonly notificationEmail: string;
+  /** E-mail SUCCEEDED notices too (no filter policy on the subscription). @default false */
+  readonly notifySuccesses?: boolean;
 }
 
 /** The encrypted topic every notice and alarm goes to, with the e-mail subscription. */
@@ -76,13 +140,17 @@ export class NotificationTopic extends Construct {
       masterKey: props.key,
       enforceSSL: true,
     });
-    this.topic.addSubscription(new subs.EmailSubscription(props.notificationEmail));
+    const filterPolicy = emailFilterPolicy(props.notifySuccesses ?? false);
+    this.topic.addSubscription(
+      new subs.EmailSubscription(props.notificationEmail, { ...(filterPolicy && { filterPolicy }) }),
+    );
   }
 }
 
 /**
- * The `detail` of the failure e-mail rule's pattern: TIMED_OUT and ABORTED executions, and FAILED
- * ones unless their `error` is the rejection error (those already got the REJECTED notice).
+ * The `detail` of the failure e-mail rule's pattern: FAILED executions unless their `error` is the
+ * rejection error (those already got the REJECTED notice). TIMED_OUT and ABORTED ones have their
+ * own rule ({@link executionStoppedDetail}), so this rule's MatchedEvents counts real failures only.
  * EventBridge's `anything-but` matches any value present, `null` included, but never a missing
  * field: the `exists: false` branch keeps a FAILED event without `error` mailed too.
  */
@@ -95,17 +163,33 @@ export function executionFailedDetail(
     $or: [
       { status: ['FAILED'], error: [{ 'anything-but': [rejectionError] }] },
       { status: ['FAILED'], error: [{ exists: false }] },
-      { status: ['TIMED_OUT', 'ABORTED'] },
     ],
   };
+}
+
+/** The `detail` of the timed-out/aborted e-mail rule's pattern. */
+export function executionStoppedDetail(stateMachineArn: string): Record<string, unknown> {
+  return { stateMachineArn: [stateMachineArn], status: ['TIMED_OUT', 'ABORTED'] };
 }
 
 export class PipelineAlerts extends Construct {
   readonly topic: sns.ITopic;
   readonly alarms: cloudwatch.Alarm[] = [];
   readonly executionFailedRule: events.Rule;
+  /** Timed-out and aborted executions: the same e-mail as failures. */
+  readonly executionStoppedRule: events.Rule;
+  /** The monthly cost budget, when asked for. */
+  readonly budget?: budgets.CfnBudget;
   readonly glueJobFailedRule: events.Rule;
   readonly dashboard: cloudwatch.Dashboard;
+  private readonly addAlarm: (
+    alarmId: string,
+    description: string,
+    metric: cloudwatch.IMetric,
+    threshold?: number,
+    op?: cloudwatch.ComparisonOperator,
+  ) => cloudwatch.Alarm;
+  private readonly period: Duration;
 
   constructor(scope: Construct, id: string, props: PipelineAlertsProps) {
     super(scope, id);
@@ -117,32 +201,42 @@ export class PipelineAlerts extends Construct {
     const executionArn = events.EventField.fromPath('$.detail.executionArn');
     const executionName = events.EventField.fromPath('$.detail.name');
     const region = events.EventField.fromPath('$.region');
+    const failureEmail = () => [
+      new targets.SnsTopic(this.topic, {
+        message: events.RuleTargetInput.fromMultilineText(
+          [
+            `serverless-etl run ${executionName} ended ${events.EventField.fromPath('$.detail.status')}.`,
+            '',
+            `Started: ${events.EventField.fromPath('$.detail.startDate')} (epoch ms)`,
+            `Execution: ${executionArn}`,
+            `Console: https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`,
+            '',
+            'Fix the cause (the console shows the failed state and its error), then resume the run at the failed state:',
+            `  aws stepfunctions redrive-execution --execution-arn ${executionArn}`,
+            `  etl redrive ${executionName} --stack ${stack.stackName}`,
+            '',
+            'A rejected file is not a failure: it arrives as a REJECTED notice and is fixed by a corrected upload.',
+          ].join('\n'),
+        ),
+      }),
+    ];
     this.executionFailedRule = new events.Rule(this, 'ExecutionFailedNotice', {
-      description: `A pipeline execution FAILED (other than ${props.rejectionError}), TIMED_OUT or was ABORTED: e-mail how to look and how to redrive`,
+      description: `A pipeline execution FAILED (other than ${props.rejectionError}): e-mail how to look and how to redrive`,
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
         detail: executionFailedDetail(props.stateMachine.stateMachineArn, props.rejectionError),
       },
-      targets: [
-        new targets.SnsTopic(this.topic, {
-          message: events.RuleTargetInput.fromMultilineText(
-            [
-              `serverless-etl run ${executionName} ended ${events.EventField.fromPath('$.detail.status')}.`,
-              '',
-              `Started: ${events.EventField.fromPath('$.detail.startDate')} (epoch ms)`,
-              `Execution: ${executionArn}`,
-              `Console: https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`,
-              '',
-              'Fix the cause (the console shows the failed state and its error), then resume the run at the failed state:',
-              `  aws stepfunctions redrive-execution --execution-arn ${executionArn}`,
-              `  etl redrive ${executionName} --stack ${stack.stackName}`,
-              '',
-              'A rejected file is not a failure: it arrives as a REJECTED notice and is fixed by a corrected upload.',
-            ].join('\n'),
-          ),
-        }),
-      ],
+      targets: failureEmail(),
+    });
+    this.executionStoppedRule = new events.Rule(this, 'ExecutionStoppedNotice', {
+      description: 'A pipeline execution TIMED_OUT or was ABORTED: e-mail how to look and how to redrive',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: executionStoppedDetail(props.stateMachine.stateMachineArn),
+      },
+      targets: failureEmail(),
     });
 
     this.glueJobFailedRule = new events.Rule(this, 'GlueJobFailedNotice', {
@@ -189,10 +283,18 @@ export class PipelineAlerts extends Construct {
     };
 
     const sm = props.stateMachine;
+    // AWS/States ExecutionsFailed counts rejected files too (their run ends in the Fail state
+    // FileRejected): the failure e-mail rule's matches leave them out, so they are what alarms.
     alarm(
       'ExecutionsFailed',
-      'Pipeline executions failed (a rejected file counts too: its run ends FAILED): see the execution e-mail (or the REJECTED notice), fix, redrive',
-      sm.metricFailed({ period, statistic: 'Sum' }),
+      `Pipeline executions FAILED for a fault (rejected files, ${props.rejectionError}, are not counted: they arrive as REJECTED notices): see the execution e-mail, fix, redrive`,
+      new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName: 'MatchedEvents',
+        dimensionsMap: { RuleName: this.executionFailedRule.ruleName },
+        period,
+        statistic: 'Sum',
+      }),
     );
     alarm(
       'ExecutionsTimedOut',
@@ -225,6 +327,7 @@ export class PipelineAlerts extends Construct {
     const watchedRules = {
       Trigger: props.triggerRule,
       ExecutionFailedNotice: this.executionFailedRule,
+      ExecutionStoppedNotice: this.executionStoppedRule,
       GlueJobFailedNotice: this.glueJobFailedRule,
     };
     Object.entries(watchedRules).forEach(([name, rule]) => {
@@ -274,6 +377,64 @@ export class PipelineAlerts extends Construct {
       );
     }
 
+    // Data volume: CloudWatch learns each dataset's usual rows per period (hour of day, day of
+    // week) and alarms when a period's sum leaves the band. A period with no file has no data
+    // point and does not alarm; the model needs about two weeks of data before it is useful.
+    const volumePeriod = props.volumePeriod ?? Duration.hours(1);
+    for (const d of props.datasets) {
+      const a = new cloudwatch.AnomalyDetectionAlarm(this, `RowsReadAnomaly-${d.dataset}`, {
+        alarmName: `${props.namePrefix}-RowsReadAnomaly-${d.dataset}`,
+        alarmDescription: `Rows read for ${d.dataset} in ${volumePeriod.toHumanString()} outside the expected band (3 standard deviations of the learned pattern): a missing or duplicated feed, or a truncated file`,
+        metric: datasetMetric(d.dataset, PIPELINE_METRICS.rowsRead).with({ period: volumePeriod }),
+        stdDevs: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(alarmAction);
+      this.alarms.push(a);
+    }
+
+    this.addAlarm = alarm;
+    this.period = period;
+    for (const w of props.functions ?? []) this.watchFunction(w);
+
+    if (props.budget) {
+      const b = props.budget;
+      if (!(b.monthlyLimitUsd > 0))
+        throw new Error(`PipelineAlerts: budget.monthlyLimitUsd must be > 0, got ${b.monthlyLimitUsd}`);
+      const subscribers = [{ subscriptionType: 'EMAIL', address: b.email }];
+      this.budget = new budgets.CfnBudget(this, 'Budget', {
+        budget: {
+          budgetName: `${props.namePrefix}-monthly`,
+          budgetType: 'COST',
+          timeUnit: 'MONTHLY',
+          budgetLimit: { amount: b.monthlyLimitUsd, unit: 'USD' },
+          ...(b.tag && { costFilters: { TagKeyValue: [`user:${b.tag.key}$${b.tag.value}`] } }),
+        },
+        notificationsWithSubscribers: [
+          {
+            notification: {
+              notificationType: 'ACTUAL',
+              comparisonOperator: 'GREATER_THAN',
+              threshold: 80,
+              thresholdType: 'PERCENTAGE',
+            },
+            subscribers,
+          },
+          {
+            notification: {
+              notificationType: 'FORECASTED',
+              comparisonOperator: 'GREATER_THAN',
+              threshold: 100,
+              thresholdType: 'PERCENTAGE',
+            },
+            subscribers,
+          },
+        ],
+      });
+    }
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${props.namePrefix}-pipeline`,
       defaultInterval: Duration.days(1),
@@ -285,7 +446,12 @@ export class PipelineAlerts extends Construct {
         left: [
           sm.metricStarted({ period, statistic: 'Sum', label: 'started' }),
           sm.metricSucceeded({ period, statistic: 'Sum', label: 'succeeded' }),
-          sm.metricFailed({ period, statistic: 'Sum', label: 'failed' }),
+          sm.metricFailed({ period, statistic: 'Sum', label: 'failed (rejected files included)' }),
+          new cloudwatch.MathExpression({
+            expression: `SUM(SEARCH('{${METRICS_NAMESPACE},service,reason} MetricName="${PIPELINE_METRICS.filesRejected}"', 'Sum', ${period.toSeconds()}))`,
+            label: 'rejected files',
+            period,
+          }),
           sm.metricTimedOut({ period, statistic: 'Sum', label: 'timed out' }),
           sm.metricAborted({ period, statistic: 'Sum', label: 'aborted' }),
         ],
@@ -329,6 +495,39 @@ export class PipelineAlerts extends Construct {
     );
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: this.alarms }),
+    );
+  }
+  /**
+   * Alarms on one step function: throttles, durations above 80 % of its timeout, and errors unless
+   * the state machine uses its errors as control flow (see {@link WatchedFunction}).
+   */
+
+  watchFunction(w: WatchedFunction): void {
+    const alarm = this.addAlarm;
+    const period = this.period;
+    const title = w.step
+      .split('-')
+      .map((p) => p[0]!.toUpperCase() + p.slice(1))
+      .join('');
+    if (w.controlFlowErrors.length === 0 && w.errorsAlarm !== false) {
+      alarm(
+        `${title}Errors`,
+        `functions/${w.step} returned an error (a fault, or a transient dependency error the state machine retried)`,
+        w.fn.metricErrors({ period, statistic: 'Sum' }),
+      );
+    }
+    alarm(
+      `${title}Throttles`,
+      `functions/${w.step} was throttled (account or reserved concurrency exhausted); the state machine retries, runs slow down`,
+      w.fn.metricThrottles({ period, statistic: 'Sum' }),
+    );
+    const limitMs = Math.floor(w.timeout.toMilliseconds() * 0.8);
+    alarm(
+      `${title}Duration`,
+      `functions/${w.step} ran longer than 80 % of its ${w.timeout.toSeconds()} s timeout: it is close to timing out (bigger files, slower dependency): raise its memory or timeout`,
+      w.fn.metricDuration({ period, statistic: 'Maximum' }),
+      limitMs,
+      cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
   }
 }

@@ -456,17 +456,18 @@ describe('alerts: an encrypted topic, readable failure mail, alarms that all not
 
   test('a failed, timed-out or aborted execution sends the console link and both redrive commands', () => {
     const topic = logicalIdOf(synth.stack.notifications.topic);
-    const rule = resources[logicalIdOf(synth.stack.alerts.executionFailedRule)]!;
-
-    expect(rule.Properties.Targets).toHaveLength(1);
-    const target = rule.Properties.Targets[0];
-    expect(target.Arn).toEqual({ Ref: topic });
-    const text = target.InputTransformer.InputTemplate as string;
-    expect(text).toContain('aws stepfunctions redrive-execution --execution-arn <detail-executionArn>');
-    expect(text).toContain('etl redrive <detail-name> --stack EtlTest');
-    expect(text).toContain(
-      'console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<detail-executionArn>',
-    );
+    for (const r of [synth.stack.alerts.executionFailedRule, synth.stack.alerts.executionStoppedRule]) {
+      const rule = resources[logicalIdOf(r)]!;
+      expect(rule.Properties.Targets).toHaveLength(1);
+      const target = rule.Properties.Targets[0];
+      expect(target.Arn).toEqual({ Ref: topic });
+      const text = target.InputTransformer.InputTemplate as string;
+      expect(text).toContain('aws stepfunctions redrive-execution --execution-arn <detail-executionArn>');
+      expect(text).toContain('etl redrive <detail-name> --stack EtlTest');
+      expect(text).toContain(
+        'console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<detail-executionArn>',
+      );
+    }
   });
 
   test('the failure e-mail leaves out rejected files (FAILED with FileRejectedError), not other failures', () => {
@@ -481,7 +482,6 @@ describe('alerts: an encrypted topic, readable failure mail, alarms that all not
           $or: [
             { status: ['FAILED'], error: [{ 'anything-but': ['FileRejectedError'] }] },
             { status: ['FAILED'], error: [{ exists: false }] },
-            { status: ['TIMED_OUT', 'ABORTED'] },
           ],
         },
       },
@@ -503,8 +503,13 @@ describe('alerts: an encrypted topic, readable failure mail, alarms that all not
     expect(eventMatches(pattern, event('FAILED', 'States.TaskFailed'))).toBe(true);
     expect(eventMatches(pattern, event('FAILED', null))).toBe(true); // a Fail state without Error
     expect(eventMatches(pattern, event('FAILED'))).toBe(true); // no error field at all
-    expect(eventMatches(pattern, event('TIMED_OUT', 'States.Timeout'))).toBe(true);
-    expect(eventMatches(pattern, event('ABORTED', null))).toBe(true);
+    // Timed-out and aborted runs have their own rule (same e-mail), so this rule counts failures only.
+    expect(eventMatches(pattern, event('TIMED_OUT', 'States.Timeout'))).toBe(false);
+    expect(eventMatches(pattern, event('ABORTED', null))).toBe(false);
+    const stopped = resources[logicalIdOf(synth.stack.alerts.executionStoppedRule)]!.Properties.EventPattern;
+    expect(eventMatches(stopped, event('TIMED_OUT', 'States.Timeout'))).toBe(true);
+    expect(eventMatches(stopped, event('ABORTED', null))).toBe(true);
+    expect(eventMatches(stopped, event('FAILED', 'TransformFailedError'))).toBe(false);
     expect(eventMatches(pattern, event('SUCCEEDED', null))).toBe(false);
     expect(eventMatches(pattern, event('RUNNING', null))).toBe(false);
     const otherMachine = event('FAILED', 'TransformFailedError');
