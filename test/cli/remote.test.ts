@@ -2,6 +2,7 @@
  * `--stack`: the same verbs against a deployed stack, here a stand-in stack in a moto server on
  * loopback (the remote/ backend itself is tested in test/remote; this checks the CLI wiring).
  */
+import { GetQueryExecutionCommand, ListQueryExecutionsCommand } from '@aws-sdk/client-athena';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { startMoto, type MotoServer } from '../support/moto';
 import { requirePythonSide } from '../support/python';
@@ -76,5 +77,29 @@ const run = requirePythonSide('moto', 'etl --stack');
     const watch = await box.etl(remote('watch'));
     expect(watch.code).toBe(1);
     expect(watch.err).toMatch(/watch works on the local folder only/);
+  });
+
+  test('query --param binds each ? by the CLI rule: 5 a number, text quoted as an Athena literal', async () => {
+    const r = await box.etlJson<{ columns: string[] }>(
+      remote(
+        'query',
+        'SELECT * FROM registrations WHERE quantity > ? AND ticket_type = ?',
+        '--param',
+        '5',
+        '--param',
+        "early'bird",
+      ),
+    );
+
+    expect(r.code).toBe(0);
+    const { QueryExecutionIds } = await stack.clients.athena.send(
+      new ListQueryExecutionsCommand({ WorkGroup: stack.info.athenaWorkGroup }),
+    );
+    const sent = await Promise.all(
+      (QueryExecutionIds ?? []).map((id) =>
+        stack.clients.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
+      ),
+    );
+    expect(sent.map((q) => q.QueryExecution?.ExecutionParameters)).toContainEqual(['5', "'early''bird'"]);
   });
 });
