@@ -118,6 +118,11 @@ export interface DatasetContract {
   readonly partition: PartitionSpec | null;
   /** Largest share of bad rows (0..1) before the whole file is rejected. */
   readonly rejectThreshold: number;
+  /**
+   * Most rows in one curated Parquet object: a partition of one file with more rows is written as
+   * several objects of at most this many rows each (both engines, the same rows in each).
+   */
+  readonly maxRowsPerFile: number;
   readonly csv: CsvDialect;
   /** In contract order. */
   readonly columns: readonly ColumnSpec[];
@@ -152,6 +157,8 @@ export const CONTRACT_DEFAULTS = {
   dedupe: { orderBy: [] as DedupeOrder[], tieBreaker: 'lastLine' },
   partition: { granularity: 'day' },
   rejectThreshold: 0.05,
+  /** ≈140 MiB of Snappy Parquet at the registrations table's ≈30 bytes a row (Athena likes 128 MiB–1 GiB objects). */
+  maxRowsPerFile: 5_000_000,
   sinks: [] as SinkConfig[],
 } as const;
 
@@ -363,6 +370,13 @@ export const CONTRACT_V2_SCHEMA = {
       maximum: 1,
       default: CONTRACT_DEFAULTS.rejectThreshold,
       description: 'Largest share of bad rows (0..1) before the whole file is rejected.',
+    },
+    maxRowsPerFile: {
+      type: 'integer',
+      minimum: 1,
+      default: CONTRACT_DEFAULTS.maxRowsPerFile,
+      description:
+        'Most rows in one curated Parquet object: a partition of one file with more rows is split into several objects.',
     },
     sinks: {
       type: 'array',
@@ -581,6 +595,7 @@ interface Draft {
   readonly partition: { column: string; granularity?: PartitionGranularity; name?: string } | undefined;
   readonly partitionAt: string;
   readonly rejectThreshold: number;
+  readonly maxRowsPerFile: number;
   readonly csv: CsvDialect;
   readonly csvAt: string;
   readonly rowSchema: Record<string, unknown>;
@@ -659,6 +674,7 @@ function draftV2(doc: Record<string, unknown>, file: string): Draft {
     dedupe?: { orderBy?: DedupeOrder[]; tieBreaker?: 'lastLine' | 'firstLine' };
     partition?: { column: string; granularity?: PartitionGranularity; name?: string };
     rejectThreshold?: number;
+    maxRowsPerFile?: number;
     sinks?: unknown;
   };
   const properties: Record<string, Record<string, unknown>> = {};
@@ -714,6 +730,7 @@ function draftV2(doc: Record<string, unknown>, file: string): Draft {
     partition: d.partition,
     partitionAt: '/partition',
     rejectThreshold: d.rejectThreshold ?? CONTRACT_DEFAULTS.rejectThreshold,
+    maxRowsPerFile: d.maxRowsPerFile ?? CONTRACT_DEFAULTS.maxRowsPerFile,
     csv: dialectOf(csv),
     csvAt: '/csv',
     sinks: d.sinks,
@@ -990,6 +1007,7 @@ function draftV1(doc: Record<string, unknown>, file: string): Draft {
     partition: { column: names.get(x.partition.column) ?? x.partition.column },
     partitionAt: '/x-etl/partition',
     rejectThreshold: x.rejectThreshold,
+    maxRowsPerFile: CONTRACT_DEFAULTS.maxRowsPerFile,
     csv: dialectOf(x.csv),
     csvAt: '/x-etl/csv',
     written: (name) => columns.find((c) => c.spec.name === name)?.spec.source ?? name,
@@ -1213,6 +1231,7 @@ function finish(dataset: string, file: string, d: Draft): DatasetContract {
     dedupe: d.dedupe,
     partition,
     rejectThreshold: d.rejectThreshold,
+    maxRowsPerFile: d.maxRowsPerFile,
     csv: d.csv,
     columns,
     rowSchema: d.rowSchema,

@@ -169,6 +169,17 @@ export function versionTagOf(versionId: string | undefined, etag: string): strin
 /** A partition folder `<identifier>=<value>/` (core/plan PARTITION_VALUE, kept in step with it). */
 const CURATED_FOLDER = /^[a-z_][a-z0-9_]{0,127}=[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\/$/;
 
+/** What follows the source id in a curated object's name: part 0, or part n ≥ 1. */
+const CURATED_PART = /^(?:\.part-[0-9]{5,})?\.snappy\.parquet$/;
+
+/** A curated object's file name: part 0 `<sourceId>.snappy.parquet`, part n `<sourceId>.part-0000n.snappy.parquet`. */
+export function curatedFileName(sourceId: string, part = 0): string {
+  if (!Number.isSafeInteger(part) || part < 0) throw new RangeError(`part ${part} is not a whole number ≥ 0`);
+  return part === 0
+    ? `${sourceId}.snappy.parquet`
+    : `${sourceId}.part-${String(part).padStart(5, '0')}.snappy.parquet`;
+}
+
 /** Keys in the lake bucket. All built from safe ids, never from raw key text. */
 export const lake = {
   /** Canonical valid rows of one version of one source file (JSON Lines, see core/staging). */
@@ -181,21 +192,32 @@ export const lake = {
    * One object per (source file, partition value), replaced as a unit on re-run:
    * `curated/<dataset>/<key>=<value>/<sourceId>.snappy.parquet`, or with no partition (`key` null)
    * `curated/<dataset>/<sourceId>.snappy.parquet`. `value` is a checked partition value
-   * (core/plan PARTITION_VALUE: a day, month, year or safe text).
+   * (core/plan PARTITION_VALUE: a day, month, year or safe text). A partition with more rows than
+   * the plan's maxRowsPerFile has more parts: part n ≥ 1 is `<sourceId>.part-0000n.snappy.parquet`
+   * beside part 0 (source ids have no `.`, so no part name is another source's object).
    */
-  curatedObject: (dataset: string, partitionKey: string | null, value: string | null, sourceId: string) =>
+  curatedObject: (
+    dataset: string,
+    partitionKey: string | null,
+    value: string | null,
+    sourceId: string,
+    part = 0,
+  ) =>
     partitionKey === null
-      ? `curated/${dataset}/${sourceId}.snappy.parquet`
-      : `curated/${dataset}/${partitionKey}=${value}/${sourceId}.snappy.parquet`,
+      ? `curated/${dataset}/${curatedFileName(sourceId, part)}`
+      : `curated/${dataset}/${partitionKey}=${value}/${curatedFileName(sourceId, part)}`,
   /**
-   * Whether `key` is one of `sourceId`'s curated objects in `dataset`, under any partition key
-   * (also one renamed since, or none): what a re-run may replace or remove, and nothing else.
+   * Whether `key` is one of `sourceId`'s curated objects in `dataset` (any part), under any
+   * partition key (also one renamed since, or none): what a re-run may replace or remove, and
+   * nothing else.
    */
   isCuratedObjectOf: (key: string, dataset: string, sourceId: string): boolean => {
     const table = `curated/${dataset}/`;
-    const file = `${sourceId}.snappy.parquet`;
-    if (!key.startsWith(table) || !key.endsWith(`/${file}`)) return false;
-    const folder = key.slice(table.length, -file.length);
+    if (!key.startsWith(table)) return false;
+    const slash = key.lastIndexOf('/');
+    const file = key.slice(slash + 1);
+    if (!file.startsWith(`${sourceId}.`) || !CURATED_PART.test(file.slice(sourceId.length))) return false;
+    const folder = key.slice(table.length, slash + 1);
     return folder === '' || CURATED_FOLDER.test(folder);
   },
   manifest: (dataset: string, sourceId: string) => `manifests/${dataset}/${sourceId}.json`,

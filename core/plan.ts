@@ -6,7 +6,13 @@
  * null or canonical strings, plus `_line`. Each engine reads every column as a string and applies
  * the casts below, so the two read the file identically by construction.
  */
-import { DATASET_NAME, type ColumnSpec, type ColumnType, type DatasetContract } from './contract';
+import {
+  CONTRACT_DEFAULTS,
+  DATASET_NAME,
+  type ColumnSpec,
+  type ColumnType,
+  type DatasetContract,
+} from './contract';
 import { TransformFailedError } from './errors';
 
 export const PLAN_VERSION = 2;
@@ -96,8 +102,18 @@ export interface TransformPlan {
     readonly format: 'parquet';
     readonly compression: 'snappy';
     readonly timestampUnit: 'micros';
+    /**
+     * Most rows in one object: a partition value with more rows (of this file) is written as
+     * objects `part` 0, 1, … (core/layout curatedObject) of this many rows each but the last,
+     * filled in {@link splitOrder}. A plan written before this field existed gets the default
+     * ({@link checkPlan}).
+     */
+    readonly maxRowsPerFile: number;
   };
 }
+
+/** The contract's default; glue/etl_job.py DEFAULT_MAX_ROWS_PER_FILE (test/glue checks they agree). */
+export const DEFAULT_MAX_ROWS_PER_FILE: number = CONTRACT_DEFAULTS.maxRowsPerFile;
 
 /** Compiles a contract to its plan. Pure and deterministic: same contract, same JSON. */
 export function compilePlan(contract: DatasetContract): TransformPlan {
@@ -133,8 +149,27 @@ export function compilePlan(contract: DatasetContract): TransformPlan {
           keepColumn: p.keepColumn,
         }
       : null,
-    output: { format: 'parquet', compression: 'snappy', timestampUnit: 'micros' },
+    output: {
+      format: 'parquet',
+      compression: 'snappy',
+      timestampUnit: 'micros',
+      maxRowsPerFile: contract.maxRowsPerFile,
+    },
   };
+}
+
+/**
+ * The order rows fill the objects of a split partition (part 0 first): the dedupe key's columns
+ * inside the files when there is a key (unique, so the order is total), else every file column;
+ * ascending, nulls first (Spark's default; DuckDB is told so). Both engines use it, so a split
+ * puts the same rows in the same part. Rows equal in every column are interchangeable.
+ */
+export function splitOrder(plan: TransformPlan): string[] {
+  const inFiles = fileColumns(plan);
+  if (!plan.dedupe) return inFiles.map((c) => c.name);
+  const keys = inFiles.filter((c) => plan.dedupe!.key.includes(c.source)).map((c) => c.name);
+  // A key made only of the folder column (a date by day, a string): one row per folder value.
+  return keys.length > 0 ? keys : inFiles.map((c) => c.name);
 }
 
 /**
@@ -301,6 +336,12 @@ export function checkPlan(value: unknown, source: string): TransformPlan {
     p.output.timestampUnit !== 'micros'
   )
     fail('/output', 'must be parquet, snappy, micros', recompile);
+  const maxRows = (p.output as { maxRowsPerFile?: unknown }).maxRowsPerFile;
+  if (maxRows === undefined)
+    // Staging written before the field existed: the default, as its contract had then.
+    return { ...p, output: { ...p.output, maxRowsPerFile: DEFAULT_MAX_ROWS_PER_FILE } };
+  if (!Number.isSafeInteger(maxRows) || (maxRows as number) < 1)
+    fail('/output/maxRowsPerFile', `${JSON.stringify(maxRows)} is not a whole number ≥ 1`, recompile);
   return p;
 }
 

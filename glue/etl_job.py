@@ -66,6 +66,9 @@ PARTITION_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 # the same): the plan's folder value, or NO_PARTITION for every row of a table without one.
 PARTITION_COLUMN = "__etl_partition__"
 NO_PARTITION = "all"
+# core/contract.ts CONTRACT_DEFAULTS.maxRowsPerFile (core/plan.ts DEFAULT_MAX_ROWS_PER_FILE): the
+# bound of a plan written before plans carried output.maxRowsPerFile.
+DEFAULT_MAX_ROWS_PER_FILE = 5_000_000
 GRANULARITY_FORMAT = {"day": "yyyy-MM-dd", "month": "yyyy-MM", "year": "yyyy"}
 # core/layout sourceIdOf() and versionTagOf() shapes, as transform/request.ts checks them.
 SOURCE_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -162,9 +165,13 @@ def load_plan(text: str, where: str) -> dict[str, Any]:
         raise bad("partition", "missing (a plan without a partition has partition null)", "re-run validate")
     if plan["partition"] is not None:
         check_partition(plan["partition"], columns, bad)
-    output = plan.get("output", {})
+    output = dict(plan.get("output") or {})
+    max_rows = output.pop("maxRowsPerFile", DEFAULT_MAX_ROWS_PER_FILE)
     if output != {"format": "parquet", "compression": "snappy", "timestampUnit": "micros"}:
         raise bad("output", f"{output!r} is not parquet/snappy/micros", "re-run validate")
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
+        raise bad("output.maxRowsPerFile", f"{max_rows!r} is not a whole number >= 1", "re-run validate")
+    plan["output"] = {**output, "maxRowsPerFile": max_rows}
     return plan
 
 
@@ -230,6 +237,18 @@ def file_columns(plan: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def split_order(plan: dict[str, Any]) -> list[str]:
+    """The order rows fill the parts of a partition split by maxRowsPerFile (core/plan.ts
+    splitOrder): the dedupe key's columns inside the files, else every file column; ascending,
+    nulls first (Spark's default sort order)."""
+    in_files = file_columns(plan)
+    dedupe = plan["dedupe"]
+    if dedupe is None:
+        return [c["name"] for c in in_files]
+    keys = [c["name"] for c in in_files if c["source"] in dedupe["key"]]
+    return keys or [c["name"] for c in in_files]
+
+
 def partition_key_type(plan: dict[str, Any]) -> str | None:
     """The partition key's catalog type (core/plan.ts partitionKeyType): date for day partitions,
     string otherwise, None without a partition."""
@@ -248,12 +267,20 @@ def curated_table_prefix(dataset: str) -> str:
     return f"curated/{dataset}/"
 
 
-def curated_object(dataset: str, partition_key: str | None, value: str | None, source_id: str) -> str:
+def curated_file_name(source_id: str, part: int = 0) -> str:
+    """Part 0 `<id>.snappy.parquet`, part n >= 1 `<id>.part-0000n.snappy.parquet` (core/layout.ts)."""
+    return f"{source_id}.snappy.parquet" if part == 0 else f"{source_id}.part-{part:05d}.snappy.parquet"
+
+
+def curated_object(
+    dataset: str, partition_key: str | None, value: str | None, source_id: str, part: int = 0
+) -> str:
     """One object per (source file, partition value), replaced as a unit on re-run; with no
-    partition (`partition_key` None) one object per source file, directly under the table."""
+    partition (`partition_key` None) one object per source file, directly under the table. A
+    partition with more rows than the plan's maxRowsPerFile has parts 1, 2, ... beside part 0."""
     if partition_key is None:
-        return f"curated/{dataset}/{source_id}.snappy.parquet"
-    return f"curated/{dataset}/{partition_key}={value}/{source_id}.snappy.parquet"
+        return f"curated/{dataset}/{curated_file_name(source_id, part)}"
+    return f"curated/{dataset}/{partition_key}={value}/{curated_file_name(source_id, part)}"
 
 
 def manifest_key(dataset: str, source_id: str) -> str:
@@ -268,7 +295,8 @@ def is_owned_object(key: str, dataset: str, source_id: str) -> bool:
         re.fullmatch(
             re.escape(f"curated/{dataset}/")
             + r"(?:[a-z_][a-z0-9_]{0,127}=[A-Za-z0-9][A-Za-z0-9_.-]{0,99}/)?"
-            + re.escape(f"{source_id}.snappy.parquet"),
+            + re.escape(source_id)
+            + r"(?:\.part-[0-9]{5,})?\.snappy\.parquet",
             key,
         )
         is not None
@@ -719,7 +747,8 @@ def configure_session(spark) -> None:
         "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
         "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
         "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
-        # One file per (task, partition) and one task per partition value: never split.
+        # One task per partition value (write_partitioned); the plan's maxRowsPerFile is the
+        # write's own maxRecordsPerFile option, which overrides this session default.
         "spark.sql.files.maxRecordsPerFile": "0",
         # Spark only ever writes to a fresh temp prefix; the curated prefix is changed object by
         # object below. Should anyone point Spark at it, dynamic mode keeps other files' rows.
@@ -730,20 +759,23 @@ def configure_session(spark) -> None:
 
 
 def write_partitioned(out, plan: dict[str, Any], temp_path: str) -> None:
-    """Writes rows to `temp_path/__etl_partition__=<value>/part-*.snappy.parquet`, exactly one
-    file per value: repartitioning by the value sends every row of a value to one task. A table
-    without a partition has one value (NO_PARTITION), so it gets one file too, and none at all for
-    zero rows, as the DuckDB engine."""
+    """Writes rows to `temp_path/__etl_partition__=<value>/part-*.snappy.parquet`, one file per
+    value — or, past the plan's maxRowsPerFile, files of that many rows (`.c000`, `.c001`, ...):
+    repartitioning by the value sends every row of a value to one task, which writes them in
+    split_order and starts a new file every maxRowsPerFile rows, as the DuckDB engine splits. A
+    table without a partition has one value (NO_PARTITION), so it gets one file too, and none at
+    all for zero rows, as the DuckDB engine."""
     from pyspark.sql import functions as F
 
-    key = plan["dedupe"]["key"] if plan["dedupe"] else []
-    keys = [c["name"] for c in file_columns(plan) if c["source"] in key]
+    order = [F.col(c).asc_nulls_first() for c in split_order(plan)]
     (
         out.repartition(F.col(PARTITION_COLUMN))
-        # Sorted by key inside each file: deterministic files and tighter Parquet statistics.
-        .sortWithinPartitions(PARTITION_COLUMN, *keys)
+        # Sorted inside each value: deterministic files, tighter Parquet statistics, and the
+        # rows of each part the same as the DuckDB engine's.
+        .sortWithinPartitions(F.col(PARTITION_COLUMN), *order)
         .write.mode("errorifexists")
         .option("compression", "snappy")
+        .option("maxRecordsPerFile", str(plan["output"]["maxRowsPerFile"]))
         .partitionBy(PARTITION_COLUMN)
         .parquet(temp_path)
     )
@@ -831,27 +863,35 @@ def open_staging(args: JobArgs, s3_client: Any = None) -> tuple[Store, list[str]
     return staging, [staging.spark_path(p) for p in parts], plan
 
 
-def written_partitions(lake: Store, temp_key: str) -> dict[str, str]:
-    """The Parquet file Spark wrote for each folder value under the temp prefix ({value: key}).
-    Refuses two files for one value: the output contract is one object per (source file, value)."""
-    written: dict[str, str] = {}
-    pattern = re.compile(re.escape(PARTITION_COLUMN) + r"=([^/]+)/part-[^/]+\.parquet")
+def written_partitions(lake: Store, temp_key: str) -> dict[str, list[str]]:
+    """The Parquet files Spark wrote for each folder value under the temp prefix ({value: [keys]}),
+    in the order the one task of that value wrote them (`part-<task>-<uuid>-c000...`, `-c001` once
+    maxRowsPerFile rolled over): part 0 first. Refuses files of two tasks for one value: every
+    row of a value goes to one task (write_partitioned), so that would break the split order."""
+    found: dict[str, list[tuple[str, int, str]]] = {}
+    # Spark names them part-<task>-<job uuid>-c<file counter>.snappy.parquet.
+    pattern = re.compile(
+        re.escape(PARTITION_COLUMN) + r"=([^/]+)/(part-[0-9]+)-[^/]*?(?:-c([0-9]+))?\.[^/]*parquet"
+    )
     for key in lake.list(temp_key):
         m = pattern.fullmatch(key[len(temp_key) :])
         if m:
             if not PARTITION_VALUE.match(m.group(1)):
                 raise RuntimeError(f"Spark wrote an unexpected partition folder {m.group(1)!r}")
-            if m.group(1) in written:
-                raise RuntimeError(f"Spark wrote two files for partition {m.group(1)!r}")
-            written[m.group(1)] = key
+            found.setdefault(m.group(1), []).append((m.group(2), int(m.group(3) or 0), key))
+    written: dict[str, list[str]] = {}
+    for value, files in found.items():
+        if len({task for task, _, _ in files}) > 1:
+            raise RuntimeError(f"Spark wrote partition {value!r} from two tasks")
+        written[value] = [key for _, _, key in sorted(files, key=lambda f: f[1])]
     return written
 
 
 def publish(
-    lake: Store, written: dict[str, str], dataset: str, partition_key: str | None, source_id: str
+    lake: Store, written: dict[str, list[str]], dataset: str, partition_key: str | None, source_id: str
 ) -> list[str]:
-    """Moves each value's file to its final name (partition_key None: the one file of a table
-    without a partition, directly under the table), then removes this source file's objects it
+    """Moves each value's files to their final names, part 0, 1, ... (partition_key None: the
+    file(s) of a table without a partition, directly under the table), then removes this source file's objects it
     no longer has rows for. Other files' objects are never touched (a partition folder is never
     removed while it holds anything). Each move replaces one whole object, so a reader sees the
     old object or the new one; if the job dies midway, a re-run finishes the job. Returns the keys
@@ -860,9 +900,10 @@ def publish(
         raise RuntimeError(f"a table without a partition got partition folders {sorted(written)}")
     objects = []
     for value in sorted(written):
-        final = curated_object(dataset, partition_key, value, source_id)
-        lake.move(written[value], final)
-        objects.append(final)
+        for part, key in enumerate(written[value]):
+            final = curated_object(dataset, partition_key, value, source_id, part)
+            lake.move(key, final)
+            objects.append(final)
     keep = set(objects)
     for key in lake.list(curated_table_prefix(dataset)):
         if key not in keep and is_owned_object(key, dataset, source_id):

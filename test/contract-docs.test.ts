@@ -93,6 +93,7 @@ function loaderDefaults(): Record<string, unknown> {
     'dedupe.tieBreaker': c.dedupe.tieBreaker,
     'partition.granularity': c.partition!.granularity,
     rejectThreshold: c.rejectThreshold,
+    maxRowsPerFile: c.maxRowsPerFile,
     sinks: noKey.sinks,
   };
 }

@@ -11,6 +11,9 @@
  * Objects: `curated/<dataset>/<partition.name>=<value>/<sourceId>.snappy.parquet` (core/layout
  * `lake.curatedObject`) — exactly one object per (source file, partition value); with no partition
  * (`plan.partition` null) exactly one object per source file, `curated/<dataset>/<sourceId>.snappy.parquet`.
+ * Unless the value has more rows than `plan.output.maxRowsPerFile`: then parts 0, 1, … of that many
+ * rows each but the last (part n ≥ 1 is `<sourceId>.part-0000n.snappy.parquet`), filled in core/plan
+ * `splitOrder`, so the Glue job writes the same rows into the same parts.
  * The value is derived as core/plan `PlanPartition` says: a date's day (YYYY-MM-DD), the month
  * (YYYY-MM) or year (YYYY) of a date or of a timestamp's UTC instant, or a string's own value
  * (checked against core/plan `PARTITION_VALUE`). The partition key is never inside the files: it
@@ -67,6 +70,7 @@ import {
   PARTITION_VALUE,
   canonicalPattern,
   fileColumns,
+  splitOrder,
   stagingTypeOf,
   type PlanType,
   type TransformPlan,
@@ -236,7 +240,7 @@ async function transformWith(
         sourceId,
         staged: written.staged,
       });
-      const partitions = plan.partition ? written.staged.map((s) => s.day).sort() : [];
+      const partitions = plan.partition ? [...new Set(written.staged.map((s) => s.day))].sort() : [];
       const manifest = manifestOf({ partitions, objects });
       await io.writeManifest(manifest);
       return manifest;
@@ -307,13 +311,20 @@ async function writePartitions(
     const losersFolder = `${PARTITION_COLUMN}=${LOSERS_PARTITION}`;
     let rowsIn = 0;
     let rowsOut = 0;
+    /** Rows written per partition value (DuckDB may have split a value into several files). */
+    const rowsOf = new Map<string, number>();
     for (const [file, rows] of stats) {
       const n = Number(rows);
       rowsIn += n;
-      if (path.basename(path.dirname(String(file))) !== losersFolder) rowsOut += n;
+      const folder = path.basename(path.dirname(String(file)));
+      if (folder === losersFolder) continue;
+      rowsOut += n;
+      const value = folder.slice(PARTITION_COLUMN.length + 1);
+      rowsOf.set(value, (rowsOf.get(value) ?? 0) + n);
     }
     await fs.rm(path.join(outDir, losersFolder), { recursive: true, force: true });
-    const staged = await onePerPartition(connection, where, PARTITION_COLUMN, [outDir], tempDir);
+    const whole = await onePerPartition(connection, where, PARTITION_COLUMN, [outDir], tempDir);
+    const staged = await splitLargePartitions(connection, where, plan, whole, rowsOf, tempDir);
     if (!plan.partition && staged.some((s) => s.day !== NO_PARTITION))
       throw new TransformFailedError(
         `${where}: a table without a partition got partition folders. Fix: report this as an engine bug`,
@@ -329,6 +340,63 @@ async function writePartitions(
     instance.closeSync();
   }
 }
+
+/**
+ * A partition value with more rows than `plan.output.maxRowsPerFile` becomes parts 0, 1, … of at
+ * most that many rows: its one file is rewritten ranked by core/plan splitOrder (ascending, nulls
+ * first — the order the Glue job writes in before Spark's maxRecordsPerFile rolls over), so both
+ * engines put the same rows in the same part. Only an oversized partition is read again; every
+ * other file is passed through untouched.
+ */
+async function splitLargePartitions(
+  connection: DuckDBConnection,
+  where: string,
+  plan: TransformPlan,
+  staged: readonly StagedObject[],
+  rowsOf: ReadonlyMap<string, number>,
+  tempDir: string,
+): Promise<StagedObject[]> {
+  const max = plan.output.maxRowsPerFile;
+  const out: StagedObject[] = [];
+  for (const s of staged) {
+    if ((rowsOf.get(s.day) ?? 0) <= max) {
+      out.push(s);
+      continue;
+    }
+    const splitDir = path.join(tempDir, 'split', s.day);
+    await fs.mkdir(splitDir, { recursive: true });
+    const order = splitOrder(plan)
+      .map((c) => `${ident(c)} ASC NULLS FIRST`)
+      .join(', ');
+    await run(
+      connection,
+      where,
+      `COPY (SELECT *, (row_number() OVER (ORDER BY ${order}) - 1) // ${max} AS ${ident(PART_COLUMN)} ` +
+        `FROM read_parquet(${sqlString(s.file)}, hive_partitioning = false)) TO ${sqlString(path.join(splitDir, 'out'))} ` +
+        `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${ident(PART_COLUMN)}), FILENAME_PATTERN 'part_{i}')`,
+    );
+    const parts = await onePerPartition(
+      connection,
+      where,
+      PART_COLUMN,
+      [path.join(splitDir, 'out')],
+      splitDir,
+    );
+    parts.sort((a, b) => Number(a.day) - Number(b.day));
+    parts.forEach((p, i) => {
+      if (Number(p.day) !== i)
+        throw new TransformFailedError(
+          `${where}: split of ${s.day} has no part ${i}. Fix: report this as an engine bug`,
+        );
+      out.push({ day: s.day, part: i, file: p.file });
+    });
+    await fs.rm(s.file, { force: true });
+  }
+  return out;
+}
+
+/** The split's internal part column (never written into a file: it is the split's folder). */
+const PART_COLUMN = '__etl_part__';
 
 /** Partition writers kept open by default: a year of daily partitions never needs a merge. */
 const DEFAULT_MAX_OPEN_FILES = 1000;

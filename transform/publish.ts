@@ -31,6 +31,8 @@ export const LAKE_TMP_PREFIX = '_tmp/';
 export interface StagedObject {
   /** Partition folder value (core/plan PARTITION_VALUE); ignored when the table has no partition. */
   readonly day: string;
+  /** Which part of the partition (a partition over the plan's maxRowsPerFile has several). @default 0 */
+  readonly part?: number;
   /** Absolute path of the finished file (inside the lake folder, so rename stays atomic). */
   readonly file: string;
 }
@@ -154,7 +156,7 @@ export async function manifestInPlace(lakeDir: string, dataset: string, sourceId
 export async function publishCuratedObjects(args: PublishArgs): Promise<PublishResult> {
   const objects: string[] = [];
   for (const s of args.staged) {
-    const key = lake.curatedObject(args.dataset, args.partitionColumn, s.day, args.sourceId);
+    const key = lake.curatedObject(args.dataset, args.partitionColumn, s.day, args.sourceId, s.part);
     await renameIntoPlace(s.file, path.join(args.lakeDir, key));
     objects.push(key);
   }
@@ -191,21 +193,24 @@ export function manifestText(manifest: TransformManifest): string {
 }
 
 /**
- * Every object this source owns now: `curated/<dataset>/<col>=*\/<sourceId>.snappy.parquet`, plus
- * whatever the previous manifest listed (covers a partition column renamed between runs).
+ * Every object this source owns now: `curated/<dataset>/<col>=*\/<sourceId>[.part-N].snappy.parquet`,
+ * plus whatever the previous manifest listed (covers a partition column renamed between runs).
  */
 async function ownedObjects(args: PublishArgs): Promise<string[]> {
   const table = lake.curatedTablePrefix(args.dataset);
-  const fileName = `${args.sourceId}.snappy.parquet`;
   const owned = new Set<string>();
   const tableDir = path.join(args.lakeDir, table);
+  const mine = (key: string) => lake.isCuratedObjectOf(key, args.dataset, args.sourceId);
   const folders = existsSync(tableDir) ? await fs.readdir(tableDir, { withFileTypes: true }) : [];
   for (const f of folders) {
-    if (f.isDirectory() && existsSync(path.join(tableDir, f.name, fileName))) {
-      owned.add(`${table}${f.name}/${fileName}`);
+    if (f.isDirectory()) {
+      // Every part, also of a crashed run the manifest in place does not list.
+      for (const name of await fs.readdir(path.join(tableDir, f.name)).catch(() => [])) {
+        if (mine(`${table}${f.name}/${name}`)) owned.add(`${table}${f.name}/${name}`);
+      }
     }
-    // The object of a table without a partition (or of this table before it had one).
-    if (f.isFile() && f.name === fileName) owned.add(`${table}${fileName}`);
+    // The objects of a table without a partition (or of this table before it had one).
+    if (f.isFile() && mine(`${table}${f.name}`)) owned.add(`${table}${f.name}`);
   }
   const manifestFile = path.join(args.lakeDir, lake.manifest(args.dataset, args.sourceId));
   if (existsSync(manifestFile)) {

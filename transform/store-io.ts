@@ -166,7 +166,7 @@ export function objectStoreIo(lakeRef: ObjectStoreLake, options: TransformIoOpti
 
     async publishObjects(args) {
       const uploads = args.staged.map((s) => ({
-        key: lake.curatedObject(args.dataset, args.partitionColumn, s.day, args.sourceId),
+        key: lake.curatedObject(args.dataset, args.partitionColumn, s.day, args.sourceId, s.part),
         file: s.file,
       }));
       await inPool(uploads, TRANSFERS_AT_ONCE, ({ key, file }) =>

@@ -182,8 +182,8 @@ def _publish_scenario(store) -> None:
     )
     written = etl_job.written_partitions(store, "tmp/transform/run/")
     assert written == {
-        "2024-05-02": "tmp/transform/run/__etl_partition__=2024-05-02/part-00000-x.snappy.parquet",
-        "2024-05-04": "tmp/transform/run/__etl_partition__=2024-05-04/part-00001-x.snappy.parquet",
+        "2024-05-02": ["tmp/transform/run/__etl_partition__=2024-05-02/part-00000-x.snappy.parquet"],
+        "2024-05-04": ["tmp/transform/run/__etl_partition__=2024-05-04/part-00001-x.snappy.parquet"],
     }
     objects = etl_job.publish(store, written, "t", "d", SOURCE_ID)
     store.delete_prefix("tmp/transform/run/")

@@ -31,7 +31,7 @@ def _plan(partition=None, dedupe=None, columns=None) -> dict:
         "columns": columns,
         "dedupe": dedupe,
         "partition": partition,
-        "output": {"format": "parquet", "compression": "snappy", "timestampUnit": "micros"},
+        "output": {"format": "parquet", "compression": "snappy", "timestampUnit": "micros", "maxRowsPerFile": 1000},
     }
 
 
@@ -123,6 +123,10 @@ def test_curated_objects_with_and_without_a_partition():
         (f"curated/t/a=1/b=2/{SOURCE_ID}.snappy.parquet", False),
         (f"curated/t/x-{SOURCE_ID}.snappy.parquet", False),
         (f"curated/other/{SOURCE_ID}.snappy.parquet", False),
+        (f"curated/t/m=2024-02/{SOURCE_ID}.part-00001.snappy.parquet", True),
+        (f"curated/t/{SOURCE_ID}.part-00012.snappy.parquet", True),
+        (f"curated/t/m=2024-02/{SOURCE_ID}.part-1.snappy.parquet", False),
+        (f"curated/t/m=2024-02/{SOURCE_ID}-00001.snappy.parquet", False),
     ],
 )
 def test_only_this_files_objects_are_its_own(key, owned):
@@ -148,18 +152,66 @@ def test_without_a_partition_the_one_object_replaces_its_own_and_leaves_others(t
     assert store.list("curated/") == sorted([*objects, "curated/t/other-ba9876543210.snappy.parquet"])
 
 
+def test_split_files_are_published_as_parts_in_the_order_the_task_wrote_them(tmp_path):
+    """maxRowsPerFile rolled over twice in one task: -c000, -c001, -c002 become parts 0, 1, 2;
+    a previous run's extra part of this file is removed."""
+    store = LocalStore(str(tmp_path / "lake"))
+    run = "tmp/transform/run/__etl_partition__=2024-05"
+    for key, text in {
+        f"{run}/part-00003-4f1e-9a2b-c002.snappy.parquet": "third",
+        f"{run}/part-00003-4f1e-9a2b-c000.snappy.parquet": "first",
+        f"{run}/part-00003-4f1e-9a2b-c001.snappy.parquet": "second",
+        f"curated/t/m=2024-05/{SOURCE_ID}.part-00003.snappy.parquet": "stale part",
+    }.items():
+        store.write_text(key, text)
+
+    written = etl_job.written_partitions(store, "tmp/transform/run/")
+    objects = etl_job.publish(store, written, "t", "m", SOURCE_ID)
+
+    assert [store.read_text(etl_job.curated_object("t", "m", "2024-05", SOURCE_ID, i)) for i in range(3)] == [
+        "first", "second", "third",
+    ]
+    assert objects == sorted(etl_job.curated_object("t", "m", "2024-05", SOURCE_ID, i) for i in range(3))
+    assert store.list("curated/") == objects
+
+
+def test_files_of_two_tasks_for_one_value_are_refused(tmp_path):
+    store = LocalStore(str(tmp_path / "lake"))
+    store.write_text("tmp/transform/run/__etl_partition__=2024-05/part-00000-a-c000.snappy.parquet", "x")
+    store.write_text("tmp/transform/run/__etl_partition__=2024-05/part-00001-a-c000.snappy.parquet", "y")
+    with pytest.raises(RuntimeError, match="two tasks"):
+        etl_job.written_partitions(store, "tmp/transform/run/")
+
+
+def test_split_order_is_the_key_inside_the_files_else_every_file_column():
+    assert etl_job.split_order(_plan(MONTH, KEY)) == ["reading_id"]
+    assert etl_job.split_order(_plan(DAY)) == ["reading_id", "taken_at", "region"]
+
+
+def test_max_rows_per_file_defaults_for_an_older_plan_and_must_be_a_whole_number():
+    plan = _plan(MONTH, KEY)
+    del plan["output"]["maxRowsPerFile"]  # written before plans carried it
+    assert etl_job.load_plan(json.dumps(plan), "plan.json")["output"]["maxRowsPerFile"] == etl_job.DEFAULT_MAX_ROWS_PER_FILE
+    plan["output"]["maxRowsPerFile"] = 3
+    assert etl_job.load_plan(json.dumps(plan), "plan.json")["output"]["maxRowsPerFile"] == 3
+    for bad in (0, 2.5, "10", True):
+        plan["output"]["maxRowsPerFile"] = bad
+        with pytest.raises(etl_job.TransformInputError, match="maxRowsPerFile"):
+            etl_job.load_plan(json.dumps(plan), "plan.json")
+
+
 def test_a_table_without_a_partition_never_publishes_partition_folders(tmp_path):
     store = LocalStore(str(tmp_path / "lake"))
     with pytest.raises(RuntimeError, match="without a partition"):
-        etl_job.publish(store, {"2024-01-01": "tmp/x"}, "t", None, SOURCE_ID)
+        etl_job.publish(store, {"2024-01-01": ["tmp/x"]}, "t", None, SOURCE_ID)
 
 
 def test_objects_are_listed_in_code_point_order_as_the_duckdb_engine_lists_them(tmp_path):
     store = LocalStore(str(tmp_path / "lake"))
     written = {}
     for i, value in enumerate(["us", "US", "9lives", "a.b_c"]):
-        written[value] = f"tmp/transform/run/__etl_partition__={value}/part-{i}.parquet"
-        store.write_text(written[value], value)
+        written[value] = [f"tmp/transform/run/__etl_partition__={value}/part-{i}.parquet"]
+        store.write_text(written[value][0], value)
     assert [k.split("/")[2] for k in etl_job.publish(store, written, "t", "region", SOURCE_ID)] == [
         "region=9lives", "region=US", "region=a.b_c", "region=us",
     ]

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseContract } from '../../core/contract';
-import { compilePlan } from '../../core/plan';
+import { DEFAULT_MAX_ROWS_PER_FILE, compilePlan } from '../../core/plan';
 import { REPO_ROOT, VENV_PYTHON, requirePythonSide } from '../support/python';
 
 const sparkAvailable = requirePythonSide('spark', 'Glue job unit tests (pytest)');
@@ -20,6 +20,13 @@ test('the plan the pytest suite uses is the one core/plan compiles today', () =>
     readFileSync(path.join(REPO_ROOT, 'glue', 'tests', 'fixtures', 'parity_mix.plan.json'), 'utf8'),
   );
   expect(checkedIn).toEqual(JSON.parse(JSON.stringify(compiled)));
+});
+
+test("the Glue job's default maxRowsPerFile (for plans written before they carried it) is the contract's", () => {
+  const job = readFileSync(path.join(REPO_ROOT, 'glue', 'etl_job.py'), 'utf8');
+  const value = /^DEFAULT_MAX_ROWS_PER_FILE = ([0-9_]+)$/m.exec(job)?.[1];
+
+  expect(Number(value?.replaceAll('_', ''))).toBe(DEFAULT_MAX_ROWS_PER_FILE);
 });
 
 if (sparkAvailable) {

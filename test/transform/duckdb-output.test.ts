@@ -342,4 +342,37 @@ describe('output layout and Parquet types', () => {
     );
     expect(Number(count!.n)).toBe(5);
   });
+
+  test('a partition over maxRowsPerFile is split into parts of that many rows, filled in key order; a rerun with room for all drops the extra parts', async () => {
+    const base = registrationsPlan();
+    const split = { ...base, output: { ...base.output, maxRowsPerFile: 2 } };
+
+    const manifest = await transformFixture(lake.dir, SOURCE, 'one-day', { threads: 2 }, { plan: split });
+
+    const folder = `curated/registrations/event_date=2024-07-14`;
+    expect(manifest.objects).toEqual([
+      `${folder}/${SOURCE}.part-00001.snappy.parquet`,
+      `${folder}/${SOURCE}.part-00002.snappy.parquet`,
+      `${folder}/${SOURCE}.snappy.parquet`,
+    ]);
+    expect(manifest.partitions).toEqual(['2024-07-14']);
+    const parts = [];
+    for (const key of [...manifest.objects].sort((a, b) => a.length - b.length || a.localeCompare(b))) {
+      parts.push(
+        (
+          await reader.rows(
+            `SELECT registration_id FROM read_parquet(${lit(path.join(lake.dir, key))}) ORDER BY 1`,
+          )
+        ).map((r) => r.registration_id),
+      );
+    }
+    // Part 0 holds the two smallest keys, part 1 the next two, part 2 the last one.
+    const all = parts.flat();
+    expect(all).toEqual([...all].sort());
+    expect(parts.map((p) => p.length)).toEqual([2, 2, 1]);
+
+    const again = await transformFixture(lake.dir, SOURCE, 'one-day', { threads: 2 }, { plan: base });
+    expect(again.objects).toEqual([`${folder}/${SOURCE}.snappy.parquet`]);
+    expect(filesUnder(lake.dir)).toEqual([...again.objects, `manifests/registrations/${SOURCE}.json`]);
+  });
 });
