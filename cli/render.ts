@@ -3,6 +3,7 @@
  * graph of `runs show`, query tables. Machine output (`--json`) never goes through here.
  */
 import path from 'node:path';
+import { formatUsd, type RunCostModel } from '../core/cost';
 import type { StepView } from '../remote/run-view';
 import type { HistoryEvent } from '../local/history';
 import type { DisplayStatus, RunRecord } from '../local/run-record';
@@ -106,6 +107,8 @@ export interface RunResultView {
   readonly partitions?: number;
   /** Crawl skipped (this run's partitions registered) or ran (table missing or schema changed). */
   readonly catalog?: NonNullable<RunRecord['catalog']>;
+  /** Modeled AWS cost and upload→queryable latency (core/cost.ts). */
+  readonly cost?: RunCostModel;
   readonly endState?: string;
   readonly error?: string;
   readonly cause?: string;
@@ -145,6 +148,7 @@ export function runResultView(record: RunRecord, recordFile: string): RunResultV
     ...(c.exactDuplicates !== undefined && { exactDuplicates: c.exactDuplicates }),
     ...(record.outputs.partitions && { partitions: record.outputs.partitions.length }),
     ...(record.catalog && { catalog: record.catalog }),
+    ...(record.cost && { cost: record.cost }),
     ...(record.endState !== undefined && { endState: record.endState }),
     ...(record.error !== undefined && { error: record.error }),
     ...(record.cause !== undefined && { cause: record.cause }),
@@ -209,6 +213,10 @@ export function summaryLines(view: RunResultView, cwd: string): string[] {
     );
   }
   if (view.catalog) lines.push(`  catalog    ${catalogLine(view.catalog)}`);
+  if (view.cost)
+    lines.push(
+      `  AWS cost   ${formatUsd(view.cost.totalUsd)} modeled · upload→queryable ${formatDuration(view.cost.latency.totalMs)} (items: etl runs show ${view.runId})`,
+    );
   if (o.curated) lines.push(`  output     ${shortPath(o.curated, cwd)}`);
   if (o.rejects) lines.push(`  rejects    ${shortPath(o.rejects, cwd)}`);
   if (o.report) lines.push(`  report     ${shortPath(o.report, cwd)}`);
