@@ -13,12 +13,13 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { pythonSide } from '../test/support/python';
 import { benchCost } from './cost';
+import { benchSmallFiles } from './small-files';
 import { BENCH_DIR, ensureInput, REPO_ROOT, type BenchInput } from './inputs';
 import { buildWorkers, profileWorkersInto, runWorker, workerBuilt, type Measurement } from './measure';
 import { parseSize } from './registrations-generator';
 import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
 
-const PARTS = ['validate', 'transform', 'run', 'cost'] as const;
+const PARTS = ['validate', 'transform', 'run', 'cost', 'small'] as const;
 type Part = (typeof PARTS)[number];
 
 interface BenchOptions {
@@ -537,6 +538,8 @@ async function main(options: BenchOptions): Promise<void> {
   // Issue 12's cost targets are about a 10 MB file, whatever --sizes says.
   if (options.only.includes('cost'))
     show(await benchCost(await ensureInput('10MB', parseSize('10MB'), options.seed, (l) => console.log(l))));
+  // Issue 12's small-file targets: the sample's size, whatever --sizes says.
+  if (options.only.includes('small')) show(await benchSmallFiles(options.seed));
   write(true);
   if (options.write && !options.profile) console.log('\nwrote bench/RESULTS.md');
 }
