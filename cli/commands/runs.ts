@@ -141,8 +141,8 @@ export async function showCommand(
       `  rows read ${c.rowsRead} · valid ${c.rowsValid ?? '?'} · rejected ${c.rowsRejected ?? '?'}` +
         (c.rowsWritten !== undefined ? ` · written ${c.rowsWritten}` : ''),
     );
-  if (record.cost) lines.push('', ...costLines(record.cost));
   if (record.catalog) lines.push(`  catalog: ${catalogLine(record.catalog)}`);
+  if (record.cost) lines.push('', ...costLines(record.cost));
   if (record.rejection) lines.push(`  rejected: ${record.rejection.reason}: ${record.rejection.message}`);
   if (REDRIVABLE_STATUSES.includes(record.status) && record.displayStatus !== 'REJECTED')
     lines.push(`  resume it with: etl redrive ${record.runId}`);
