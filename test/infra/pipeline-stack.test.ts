@@ -361,7 +361,6 @@ describe('transform: Glue 5.0 job, bounded, encrypted', () => {
     expect(columns).toEqual({
       registration_id: 'string',
       event_id: 'string',
-      event_date: 'date', // inside the files: the partition key is its month
       attendee_email: 'string',
       ticket_type: 'string',
       amount: 'decimal(12,2)',
@@ -370,7 +369,7 @@ describe('transform: Glue 5.0 job, bounded, encrypted', () => {
       registered_at: 'timestamp',
       attendee_notes: 'string', // renamed by the contract
     });
-    expect(table.PartitionKeys).toEqual([{ Name: 'event_date_month', Type: 'string' }]);
+    expect(table.PartitionKeys).toEqual([{ Name: 'event_date', Type: 'date' }]);
     expect(JSON.stringify(table.StorageDescriptor.Location)).toContain('/curated/registrations/');
     expect(table.StorageDescriptor.SerdeInfo.SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
   });
