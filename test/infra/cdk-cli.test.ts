@@ -64,7 +64,7 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
     >;
   };
   const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(12); // ten Task-state steps + reconcile + record-failure
+  expect(functions).toHaveLength(14); // twelve Task-state steps + reconcile + record-failure
 
   // What the nodejs22.x runtime provides besides the bundle: the AWS SDK v3, nothing else.
   const runtimeModules = path.join(outdir, 'lambda-runtime', 'node_modules');
@@ -86,6 +86,23 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
         bundled,
         exists: true,
       });
+    }
+    // A step with native packages ships them with the Linux binary of its own architecture (the
+    // arm64 binding is fetched from the npm registry when this machine's npm installed x64 only).
+    const registration = stepRegistration(step);
+    if ((registration.nativeModules ?? []).length > 0) {
+      const arch = (fn.Properties as unknown as { Architectures: string[] }).Architectures[0];
+      const binding = path.join(
+        bundle,
+        'node_modules',
+        '@duckdb',
+        `node-bindings-linux-${arch === 'arm64' ? 'arm64' : 'x64'}`,
+        'duckdb.node',
+      );
+      // ELF e_machine (offset 18, little-endian): 0xB7 aarch64, 0x3E x86-64.
+      const machine = readFileSync(binding).readUInt16LE(18);
+      expect({ step, machine }).toEqual({ step, machine: arch === 'arm64' ? 0xb7 : 0x3e });
+      expect(existsSync(path.join(bundle, 'node_modules', 'detect-libc', 'package.json'))).toBe(true);
     }
     // The contracts travel with the code; SCHEMAS_DIR points at them.
     expect(existsSync(path.join(bundle, 'schemas', 'registrations.schema.json'))).toBe(true);

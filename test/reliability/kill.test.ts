@@ -62,7 +62,8 @@ describe('the runner killed with SIGKILL mid-transform', () => {
     const runs = new RunStore(path.join(box.home, 'runs'));
     const child = spawn(path.join(REPO, 'bin/etl'), ['watch', '--settle-ms', '200', '--concurrency', '2'], {
       cwd: box.dir,
-      env: { ...process.env, ETL_HOME: box.home },
+      // The Glue path (TransformEngine threshold 0): the kill lands mid-Transform, as written.
+      env: { ...process.env, ETL_HOME: box.home, ETL_TRANSFORM_LAMBDA_MAX_BYTES: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -58,10 +58,17 @@ export class ReliabilityHome {
   /**
    * @param root use this (new, empty) folder as the home instead of a fresh temp folder
    * @param engine the Transform engine @default 'duckdb'
+   * @param transformLambdaMaxBytes the routing threshold (TransformEngine) @default 0: every file
+   *   takes the Glue path, the one these scenarios (Glue faults, kills mid-Transform) were written for
    */
-  constructor(prefix = 'etl-reliability-', root?: string, engine: EngineName = 'duckdb') {
+  constructor(
+    prefix = 'etl-reliability-',
+    root?: string,
+    engine: EngineName = 'duckdb',
+    transformLambdaMaxBytes = 0,
+  ) {
     this.root = root ?? mkdtempSync(path.join(tmpdir(), prefix));
-    this.pipeline = createLocalPipeline({ home: homeAt(this.root), engine });
+    this.pipeline = createLocalPipeline({ home: homeAt(this.root), engine, transformLambdaMaxBytes });
   }
 
   get home() {
