@@ -25,8 +25,10 @@ export interface GlueSettings {
   /** Upper bound of the autoscaling G.1X workers of one run. @default 10 */
   readonly maxWorkers: number;
   /**
-   * How many transform runs may execute at once. Runs past it fail with
-   * ConcurrentRunsExceededException, which the state machine retries with backoff. @default 5
+   * How many Glue transform runs execute at once (the job's MaxConcurrentRuns). A run past it waits
+   * in Glue's queue (job-run queuing: JobRunQueuingEnabled on the job and on every run the
+   * Transform state starts), so a burst is delayed, not failed; the wait counts against the
+   * Transform task's timeout (statemachines/README.md). @default 5
    */
   readonly maxConcurrentRuns: number;
 }
@@ -43,6 +45,18 @@ export interface TransformLambdaSettings {
   /** /tmp in MiB: staging copies + Parquet + DuckDB spill. @default 3072 (about 2.6× a 1 GiB staging's needs) */
   readonly ephemeralStorageMiB: number;
   /** Reserved concurrency: at most this many transforms at once, and never starved by others. @default 10 */
+  readonly reservedConcurrency: number;
+}
+
+/** The validate Lambda (functions/validate): every file passes it, so a burst is mostly validates. */
+export interface ValidateLambdaSettings {
+  /**
+   * Reserved concurrency: at most this many validates at once, so a burst cannot take the
+   * account's whole Lambda pool from the other steps (and other applications); a validate past it
+   * is throttled and the Validate state outwaits it (its own Lambda.TooManyRequestsException
+   * retrier, ≈ 17 min at most). 0: no reservation (shares the account pool; for accounts whose
+   * concurrency limit leaves no room to reserve). @default 10
+   */
   readonly reservedConcurrency: number;
 }
 
@@ -75,6 +89,8 @@ export interface PipelineConfig {
    * `etl:transformLambdaEphemeralStorageMiB`, `etl:transformLambdaReservedConcurrency`.
    */
   readonly transformLambda: TransformLambdaSettings;
+  /** The validate Lambda: `etl:validateReservedConcurrency`. */
+  readonly validateLambda: ValidateLambdaSettings;
   /** How often the reconcile sweep looks for files whose event was missed, in minutes. @default 60 */
   readonly reconcileEveryMinutes: number;
   /** Keep buckets, the key and the ledger when the stack is deleted. @default true */
@@ -108,6 +124,7 @@ const SETTINGS = {
   transformLambdaMemoryMiB: { env: 'ETL_TRANSFORM_LAMBDA_MEMORY_MIB', default: 3008 },
   transformLambdaEphemeralStorageMiB: { env: 'ETL_TRANSFORM_LAMBDA_EPHEMERAL_STORAGE_MIB', default: 3072 },
   transformLambdaReservedConcurrency: { env: 'ETL_TRANSFORM_LAMBDA_RESERVED_CONCURRENCY', default: 10 },
+  validateReservedConcurrency: { env: 'ETL_VALIDATE_RESERVED_CONCURRENCY', default: 10 },
   reconcileEveryMinutes: { env: 'ETL_RECONCILE_EVERY_MINUTES', default: 60 },
   retainData: { env: 'ETL_RETAIN_DATA', default: true },
 } as const;
@@ -137,6 +154,7 @@ const SCHEMA = {
     transformLambdaMemoryMiB: { type: 'integer', minimum: 3008, maximum: 10240 },
     transformLambdaEphemeralStorageMiB: { type: 'integer', minimum: 512, maximum: 10240 },
     transformLambdaReservedConcurrency: { type: 'integer', minimum: 1, maximum: 1000 },
+    validateReservedConcurrency: { type: 'integer', minimum: 0, maximum: 1000 },
     reconcileEveryMinutes: { type: 'integer', minimum: 5, maximum: 1440 },
     retainData: { type: 'boolean' },
   },
@@ -149,6 +167,7 @@ const FIX: Partial<Record<SettingName, string>> = {
   datasets: 'list dataset names separated by commas, each with a schemas/<name>.schema.json',
   transformLambdaMemoryMiB: 'use 3008–10240 (MiB); transform/README.md has the measurement',
   transformLambdaMaxBytes: 'a whole number of staging bytes (0 sends every file to Glue)',
+  validateReservedConcurrency: 'a whole number from 0 (no reservation) to 1000',
 };
 
 /** Where settings come from: a CDK context lookup and an environment. */
@@ -227,6 +246,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
     transformLambdaMemoryMiB: number;
     transformLambdaEphemeralStorageMiB: number;
     transformLambdaReservedConcurrency: number;
+    validateReservedConcurrency: number;
     reconcileEveryMinutes: number;
     retainData: boolean;
   };
@@ -280,6 +300,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
       ephemeralStorageMiB: v.transformLambdaEphemeralStorageMiB,
       reservedConcurrency: v.transformLambdaReservedConcurrency,
     },
+    validateLambda: { reservedConcurrency: v.validateReservedConcurrency },
     reconcileEveryMinutes: v.reconcileEveryMinutes,
     retainData: v.retainData,
     warnings,

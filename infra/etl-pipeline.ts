@@ -338,6 +338,10 @@ export class EtlPipeline extends Construct {
     stepSettings.validate = {
       ...stepSettings.validate!,
       environment: { [TRANSFORM_LAMBDA_MAX_BYTES_ENV]: String(config.transformLambda.maxBytes) },
+      // Every file passes Validate: reserved so a burst cannot starve the other steps (issue 12).
+      ...(config.validateLambda.reservedConcurrency > 0 && {
+        reservedConcurrency: config.validateLambda.reservedConcurrency,
+      }),
     };
     stepSettings.transform = {
       ...stepSettings.transform!,

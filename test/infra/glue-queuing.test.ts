@@ -13,3 +13,18 @@ test('the Glue job queues runs past maxConcurrentRuns, which comes from the conf
     ExecutionProperty: { MaxConcurrentRuns: 7 },
   });
 });
+
+test('the Transform state asks for queuing on every run it starts (the run-level value is the one Glue uses)', () => {
+  const { template } = synthPipeline();
+  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as {
+    Properties: { DefinitionString: string };
+  }[];
+  const transform = (
+    JSON.parse(machine!.Properties.DefinitionString) as {
+      States: Record<string, { Resource?: string; Parameters?: Record<string, unknown> }>;
+    }
+  ).States.Transform!;
+
+  expect(transform.Resource).toBe('arn:aws:states:::glue:startJobRun.sync');
+  expect(transform.Parameters).toMatchObject({ JobName: '${GlueJobName}', JobRunQueuingEnabled: true });
+});

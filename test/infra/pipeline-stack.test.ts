@@ -391,7 +391,7 @@ describe('step functions: Node 22 on arm64, Powertools by environment, no secret
   test('every function is nodejs22.x arm64 (x86_64 only where the step ships a native x64 binary), traced, logging to its own encrypted log group', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    expect(functions).toHaveLength(12); // ten Task-state steps + reconcile + record-failure
+    expect(functions).toHaveLength(14); // twelve Task-state steps (transform, register-partitions since issue 12) + reconcile + record-failure
     for (const [, fn] of functions) {
       // DuckDB's Linux binding in node_modules is x64 (functions/steps.ts nativeModules).
       const x64 = fn.Properties.FunctionName === 'serverless-etl-load-dynamodb-sink';

@@ -179,6 +179,7 @@ describe('pipeline state machine paths', () => {
     expect(inputOf('Validate')).toEqual({ runId: 'run-0001', source });
     expect(inputOf('Transform')).toEqual({
       JobName: SAMPLE_SUBSTITUTIONS.GlueJobName,
+      JobRunQueuingEnabled: true, // a run past the job's concurrency waits in Glue's queue
       Arguments: {
         '--staging': 's3://lake/staging/registrations/s-1/v-1/',
         '--lake': `s3://${SAMPLE_SUBSTITUTIONS.LakeBucket}/`,
