@@ -8,6 +8,8 @@
  * .etl/runs/<runId>.json                       one record per execution (GetExecutionHistory shape)
  * .etl/outbox.jsonl                            what SNS would have sent, one message a line
  * .etl/faults.json                             optional fault injection (see local/faults.ts)
+ * .etl/limits.json                             optional simulation of AWS's limits (see local/limits.ts)
+ * .etl/limits-stats.json                       what those limits did (written while they are on)
  * .etl/ledger/, .etl/catalog.json             the claim ledger and the local Glue catalog
  * .etl/.versions/                              every version of every object (versioned buckets)
  * ```
@@ -31,6 +33,10 @@ export interface EtlHome {
   /** The local SNS topic's messages (adapters/local/notifier.ts). */
   readonly outboxFile: string;
   readonly faultsFile: string;
+  /** AWS's limits to simulate (local/limits.ts); none = unlimited. */
+  readonly limitsFile: string;
+  /** What the simulated limits did: peaks, queued and throttled counts (local/limits.ts). */
+  readonly limitsStatsFile: string;
   /** The claim ledger (adapters/local/ledger.ts). */
   readonly ledgerDir: string;
   /** The local Glue catalog: crawler state and tables (adapters/local/catalog.ts). */
@@ -69,6 +75,8 @@ export function homeAt(root: string): EtlHome {
     runsDir: path.join(root, 'runs'),
     outboxFile: path.join(root, 'outbox.jsonl'),
     faultsFile: path.join(root, 'faults.json'),
+    limitsFile: path.join(root, 'limits.json'),
+    limitsStatsFile: path.join(root, 'limits-stats.json'),
     ledgerDir: path.join(root, 'ledger'),
     catalogFile: path.join(root, 'catalog.json'),
     sinksDir: path.join(root, 'sinks'),

@@ -67,6 +67,8 @@ export function lambdaInvokeResult(payload: unknown): {
 export interface StartJobRunInput {
   readonly JobName: string;
   readonly Arguments?: Readonly<Record<string, string>>;
+  /** Queue this run past the job's concurrency instead of failing it (wins over the job's setting). */
+  readonly JobRunQueuingEnabled?: boolean;
 }
 
 /** The JobRun object .sync returns (dates as epoch milliseconds, as Step Functions serialises them). */

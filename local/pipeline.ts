@@ -43,6 +43,7 @@ import {
   type LambdaInvokeInput,
   type StartJobRunInput,
 } from './integrations';
+import { LocalLimits, readLimitsFile, type LimitsPlan } from './limits';
 import { RunStore, type RunRecord } from './run-record';
 import { LocalRuntime, REJECTED_STATE, type LocalTask, type LocalRuntimeOptions } from './runtime';
 import { summariseRun } from './summary';
@@ -100,6 +101,11 @@ export interface LocalPipelineOptions {
    * CLI skips it; set ETL_VALIDATE_ASL=1 to check a hand-edited definition. @default false
    */
   readonly validateDefinition?: boolean;
+  /**
+   * AWS's limits to simulate (local/limits.ts): Glue concurrent runs with or without queuing,
+   * Lambda concurrency, throttling. @default `<home>/limits.json`, else none
+   */
+  readonly limits?: LimitsPlan;
 }
 
 /** sns:publish's task input (the subset the pipeline sends). */
@@ -128,6 +134,8 @@ export interface LocalPipeline {
   readonly notifier: LocalNotifier;
   readonly runtime: LocalRuntime;
   readonly engine: EngineName;
+  /** The simulated AWS limits and what they did, when limits are on. */
+  readonly limits?: LocalLimits;
   /** Releases what the steps opened (the local query engine's DuckDB). */
   close(): void;
 }
@@ -146,6 +154,10 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
 
   const store = new LocalObjectStore(home.root);
+  const limitsPlan = options.limits ?? readLimitsFile(home.limitsFile);
+  const limits = limitsPlan && new LocalLimits(limitsPlan, home.limitsStatsFile);
+  // What the steps reach S3, DynamoDB and the Glue catalog through: throttled at the plan's rate.
+  const stepStore = limits ? limits.throttled(store, 's3') : store;
   const runs = new RunStore(home.runsDir);
   // The terminal line is the CLI's business (it prints it under the Notify state's line).
   const notifier = new LocalNotifier({ outboxFile: home.outboxFile, print: () => {} });
@@ -172,6 +184,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     const { LocalLedger } = require('../adapters/local/ledger') as typeof import('../adapters/local/ledger');
     return (ledger ??= new LocalLedger(home.ledgerDir));
   };
+  const stepLedger = () => (limits ? limits.throttled(localLedger(), 'dynamodb') : localLedger());
   let catalog: import('../adapters/local/catalog').LocalCatalog | undefined;
   const localCatalog = () => {
     const { LocalCatalog } =
@@ -182,6 +195,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       schemasDir,
     }));
   };
+  const stepCatalog = () => (limits ? limits.throttled(localCatalog(), 'glue') : localCatalog());
   let queryEngine: import('../adapters/local/query-engine').LocalQueryEngine | undefined;
   const localQueryEngine = () => {
     const { LocalQueryEngine } =
@@ -200,14 +214,14 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   const steps: Record<string, () => (input: never) => Promise<unknown>> = {
     claim: () =>
       (require('../functions/claim/step') as typeof import('../functions/claim/step')).createClaimStep({
-        ledger: localLedger(),
+        ledger: stepLedger(),
         schemasDir,
       }),
     validate: () =>
       (
         require('../functions/validate/step') as typeof import('../functions/validate/step')
       ).createValidateStep({
-        store,
+        store: stepStore,
         lakeBucket: home.lakeBucket,
         schemasDir,
         transformLambdaMaxBytes,
@@ -217,31 +231,31 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     transform: () =>
       (
         require('../functions/transform/step') as typeof import('../functions/transform/step')
-      ).createTransformStep({ store, scratchDir: path.join(home.root, 'scratch') }),
+      ).createTransformStep({ store: stepStore, scratchDir: path.join(home.root, 'scratch') }),
     'check-still-latest': () =>
       (
         require('../functions/check-still-latest/step') as typeof import('../functions/check-still-latest/step')
-      ).createCheckStillLatestStep({ ledger: localLedger() }),
+      ).createCheckStillLatestStep({ ledger: stepLedger() }),
     'register-partitions': () =>
       (
         require('../functions/register-partitions/step') as typeof import('../functions/register-partitions/step')
-      ).createRegisterPartitionsStep({ store, registry: localCatalog(), schemasDir }),
+      ).createRegisterPartitionsStep({ store: stepStore, registry: stepCatalog(), schemasDir }),
     'start-crawl': () =>
       (
         require('../functions/start-crawl/step') as typeof import('../functions/start-crawl/step')
-      ).createStartCrawlStep({ catalog: localCatalog() }),
+      ).createStartCrawlStep({ catalog: stepCatalog() }),
     'poll-crawl': () =>
       (
         require('../functions/poll-crawl/step') as typeof import('../functions/poll-crawl/step')
-      ).createPollCrawlStep({ catalog: localCatalog() }),
+      ).createPollCrawlStep({ catalog: stepCatalog() }),
     quarantine: () =>
       (
         require('../functions/quarantine/step') as typeof import('../functions/quarantine/step')
-      ).createQuarantineStep({ store, ledger: localLedger(), schemasDir }),
+      ).createQuarantineStep({ store: stepStore, ledger: stepLedger(), schemasDir }),
     verify: () =>
       (require('../functions/verify/step') as typeof import('../functions/verify/step')).createVerifyStep({
-        store,
-        ledger: localLedger(),
+        store: stepStore,
+        ledger: stepLedger(),
         query: localQueryEngine(),
         schemasDir,
       }),
@@ -251,7 +265,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       return (
         require('../functions/load-dynamodb-sink/step') as typeof import('../functions/load-dynamodb-sink/step')
       ).createLoadDynamoDbSinkStep({
-        store,
+        store: stepStore,
         schemasDir,
         // The stand-in table: the sink's `table`, or the contract's table name (the stack's per-dataset table).
         itemTable: (config, contract) => {
@@ -266,35 +280,38 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
       return (
         require('../functions/load-redshift-sink/step') as typeof import('../functions/load-redshift-sink/step')
       ).createLoadRedshiftSinkStep({
-        store,
+        store: stepStore,
         schemasDir,
         warehouse: new LocalWarehouseSink(home.sinksDir, store),
       });
     },
     archive: () =>
       (require('../functions/archive/step') as typeof import('../functions/archive/step')).createArchiveStep({
-        store,
-        ledger: localLedger(),
+        store: stepStore,
+        ledger: stepLedger(),
       }),
   };
   /* eslint-enable @typescript-eslint/no-require-imports */
   const loaded = new Map<string, (input: never) => Promise<unknown>>();
   const lambdaTask = (fn: string): LocalTask => {
+    const invoke = (run: () => Promise<unknown>) => (limits ? limits.invokeLambda(fn, run) : run());
     return (input) =>
-      invokeLambda(async () => {
-        let handler = loaded.get(fn);
-        if (!handler) {
-          const factory = steps[fn];
-          if (!factory)
-            throw new TaskFailure(
-              'Lambda.ResourceNotFoundException',
-              `Function not found: ${functionArn(fn)} (no local wiring for functions/${fn} in local/pipeline.ts)`,
-            );
-          handler = factory();
-          loaded.set(fn, handler);
-        }
-        return handler(input as never);
-      });
+      invoke(() =>
+        invokeLambda(async () => {
+          let handler = loaded.get(fn);
+          if (!handler) {
+            const factory = steps[fn];
+            if (!factory)
+              throw new TaskFailure(
+                'Lambda.ResourceNotFoundException',
+                `Function not found: ${functionArn(fn)} (no local wiring for functions/${fn} in local/pipeline.ts)`,
+              );
+            handler = factory();
+            loaded.set(fn, handler);
+          }
+          return handler(input as never);
+        }),
+      );
   };
 
   const transform = async (args: Readonly<Record<string, string>>): Promise<TransformManifest> => {
@@ -323,7 +340,11 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   const resolveTask = (stateName: string, state: Readonly<Record<string, unknown>>): LocalTask => {
     const resource = String(state.Resource ?? '');
     if (resource === 'arn:aws:states:::glue:startJobRun.sync')
-      return (input) => runGlueJobSync(input as StartJobRunInput, transform);
+      return (input) => {
+        const request = input as StartJobRunInput;
+        const run = () => runGlueJobSync(request, transform);
+        return limits ? limits.runGlueJob(run, request.JobRunQueuingEnabled) : run();
+      };
     if (resource === 'arn:aws:states:::sns:publish')
       return (input, ctx) => publish(input as PublishInput, ctx.runId);
     const fn = functionOf(resource);
@@ -374,6 +395,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     runs,
     engine,
     validate: options.validateDefinition ?? false,
+    ...(limits && { limitRetryMsPerSecond: limits.retryMsPerSecond }),
     ...(options.onEvent && { onEvent: options.onEvent }),
     summarise: (record) => summariseRun(record, pathOf, home.lakeDir),
   });
@@ -384,6 +406,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
     notifier,
     runtime,
     engine,
+    ...(limits && { limits }),
     close: () => queryEngine?.close(),
   };
 }

@@ -7,7 +7,9 @@
  * dependencies answer at once) — except the poll-style retriers (a crawl still running), which
  * wait for something that does take time: they keep the ASL's backoff, scaled down to
  * {@link LOCAL_POLL_MS_PER_SECOND} ms per second and without jitter, so their bounded budget
- * covers seconds of a local crawl instead of being spent in milliseconds (GAP-7). And a Task
+ * covers seconds of a local crawl instead of being spent in milliseconds (GAP-7); and, when AWS's
+ * limits are simulated (local/limits.ts), the retriers that outwait a limit (a throttled Lambda,
+ * Glue's concurrent runs), scaled by `limitRetryMsPerSecond` with their jitter. And a Task
  * without TimeoutSeconds gets AWS's "no timeout" instead of the library's 60 s default, so a slow
  * local Spark transform is not cut off.
  */
@@ -17,6 +19,7 @@ import { decodeEventKey } from '../core/events';
 import { checkLandingKey } from '../core/layout';
 import { loadInterpreter } from './interpreter';
 import { FaultInjector, type FaultPlan } from './faults';
+import { LIMIT_ERRORS } from './limits';
 import { HistoryBuilder, taskResourceOf, type EngineEvent, type HistoryEvent } from './history';
 import {
   REDRIVABLE_STATUSES,
@@ -87,6 +90,13 @@ export interface LocalRuntimeOptions {
    * settles; an error is reported on stderr and does not change the run.
    */
   readonly onEnd?: (record: RunRecord) => Promise<void> | void;
+  /**
+   * With AWS's limits simulated (local/limits.ts): ms of pause per second of AWS backoff for the
+   * retriers of {@link LIMIT_ERRORS} (a throttled Lambda, Glue's concurrent-run limit), which then
+   * keep the ASL's backoff and jitter at that scale. @default none: their pauses are 0, like every
+   * other non-poll retrier
+   */
+  readonly limitRetryMsPerSecond?: number;
 }
 
 export interface RunOptions {
@@ -128,7 +138,7 @@ export class LocalRuntime {
       const { StateMachine } = loadInterpreter();
       new StateMachine(timed, { validationOptions: { checkArn: true, checkPaths: true } });
     }
-    this.definition = withLocalPollPauses(timed);
+    this.definition = withLocalPollPauses(timed, options.limitRetryMsPerSecond);
   }
 
   /** StartExecution with the S3 event as input. */
@@ -230,7 +240,9 @@ export class LocalRuntime {
       if (s.Type === 'Wait') waits[name] = 0;
       // Per retrier: 0 (no pause), or -1 for a poll-style one: its (scaled) definition decides.
       if (Array.isArray(s.Retry))
-        retryPauses[name] = (s.Retry as Retrier[]).map((r) => (isPollStyle(r) ? -1 : 0));
+        retryPauses[name] = (s.Retry as Retrier[]).map((r) =>
+          isPollStyle(r) || (this.options.limitRetryMsPerSecond !== undefined && isLimitStyle(r)) ? -1 : 0,
+        );
       if (s.Type !== 'Task') continue;
       const task = this.options.resolveTask(name, s);
       taskHandlers[name] = async (taskInput) => {
@@ -340,13 +352,27 @@ function isPollStyle(r: Retrier): boolean {
   return r.ErrorEquals.some((e) => POLL_STYLE_ERRORS.includes(e));
 }
 
+function isLimitStyle(r: Retrier): boolean {
+  return r.ErrorEquals.some((e) => LIMIT_ERRORS.includes(e));
+}
+
 /**
  * A copy where each poll-style retrier's IntervalSeconds and MaxDelaySeconds are scaled to
  * LOCAL_POLL_MS_PER_SECOND ms per second (BackoffRate and MaxAttempts kept) and jitter is off, so
- * the local wait budget is the same fraction of AWS's every time.
+ * the local wait budget is the same fraction of AWS's every time. With `limitMsPerSecond`, the
+ * limit retriers (LIMIT_ERRORS) are scaled to it too, their jitter kept: many runs throttled at
+ * once spread out as on AWS.
  */
-function withLocalPollPauses(definition: StateMachineDefinition): StateMachineDefinition {
-  const scale = LOCAL_POLL_MS_PER_SECOND / 1000;
+function withLocalPollPauses(
+  definition: StateMachineDefinition,
+  limitMsPerSecond?: number,
+): StateMachineDefinition {
+  const scaled = (r: Retrier, msPerSecond: number, jitter?: string) => ({
+    ...r,
+    IntervalSeconds: (r.IntervalSeconds ?? 1) * (msPerSecond / 1000),
+    ...(r.MaxDelaySeconds !== undefined && { MaxDelaySeconds: r.MaxDelaySeconds * (msPerSecond / 1000) }),
+    ...(jitter !== undefined && { JitterStrategy: jitter }),
+  });
   const states: Record<string, unknown> = {};
   for (const [name, state] of Object.entries(definition.States)) {
     const s = state as unknown as Record<string, unknown>;
@@ -355,13 +381,10 @@ function withLocalPollPauses(definition: StateMachineDefinition): StateMachineDe
           ...s,
           Retry: (s.Retry as Retrier[]).map((r) =>
             isPollStyle(r)
-              ? {
-                  ...r,
-                  IntervalSeconds: (r.IntervalSeconds ?? 1) * scale,
-                  ...(r.MaxDelaySeconds !== undefined && { MaxDelaySeconds: r.MaxDelaySeconds * scale }),
-                  JitterStrategy: 'NONE',
-                }
-              : r,
+              ? scaled(r, LOCAL_POLL_MS_PER_SECOND, 'NONE')
+              : limitMsPerSecond !== undefined && isLimitStyle(r)
+                ? scaled(r, limitMsPerSecond)
+                : r,
           ),
         }
       : s;
