@@ -7,19 +7,43 @@
  * hold one record per object version, the lake's row count must equal the expected valid rows
  * after dedupe, no original may be lost, and the watcher's memory must stay bounded.
  *
- * Size: LOAD_FILES files (default 60, so the suite stays quick on a shared 2-core machine).
+ * Under AWS's limits (issue 12, "bursts never fail"; local/limits.ts): more runs in flight than the
+ * Glue job's concurrent runs (2, with job-run queuing as the stack deploys it) and the reserved
+ * concurrency of validate (3) and transform (1), a small rate of S3/DynamoDB/Glue throttling, and
+ * files on both transform paths (TransformInLambda and the Glue job). Nothing may FAIL. The same
+ * files under the Glue limit without queuing, retries spent at once, do FAIL at Transform: the
+ * simulated limit is real.
+ *
+ * Size: LOAD_FILES files (default 40, so the suite stays quick on a shared 2-core machine).
  * `RELIABILITY_LOAD_FILES=500 npx jest test/reliability/load.test.ts` runs the full 500;
- * docs/reliability.md has the measured numbers for both sizes.
+ * docs/reliability.md has the measured numbers for both sizes. RELIABILITY_LOAD_SEED changes the
+ * throttling draw (the seed is printed).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { RunStore } from '../../local/run-record';
+import type { LimitsPlan, LimitStats } from '../../local/limits';
+import { RunStore, visitsOf, type RunRecord } from '../../local/run-record';
 import { REPO, Sandbox } from '../cli/harness';
 import { filesUnder } from './support';
 
-const LOAD_FILES = Number(process.env.RELIABILITY_LOAD_FILES ?? 60);
-const CONCURRENCY = 4;
+const LOAD_FILES = Number(process.env.RELIABILITY_LOAD_FILES ?? 40);
+/**
+ * Runs in flight: above every limit below, as a burst on AWS starts all its executions at once
+ * (the machine's two cores set how many a laptop can hold).
+ */
+const CONCURRENCY = 8;
+/** The throttling draw: fixed by default, so the count of throttled calls hardly varies run to run. */
+const SEED = Number(process.env.RELIABILITY_LOAD_SEED ?? 1205);
+/** AWS's limits, scaled to the burst (local/limits.ts). */
+const LIMITS: LimitsPlan = {
+  glue: { maxConcurrentRuns: 2 }, // job-run queuing on, as the stack deploys it
+  // The heavy functions reserved (infra/config.ts); the light ones share the rest of the account's pool.
+  lambda: { accountConcurrency: 12, reserved: { validate: 3, transform: 1 } },
+  throttle: { rate: 0.01, seed: SEED },
+};
+/** Staging bytes routed to TransformInLambda: about a third of the files (5–15 rows ≈ 1–3 KB), the rest to Glue. */
+const TRANSFORM_LAMBDA_MAX_BYTES = 1500;
 
 interface Planned {
   readonly dataset: 'registrations' | 'event_sessions' | 'sponsor_payments';
@@ -114,49 +138,69 @@ function treeRss(pid: number): number {
   return total;
 }
 
-describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, valid, invalid and redelivered)`, () => {
-  const box = new Sandbox('etl-load-');
-  let stopOnFailure = () => {};
-  afterAll(() => {
-    stopOnFailure(); // a failed wait must not leave the watcher or the sampler running
-    box.remove();
-  });
+interface BurstOptions {
+  readonly limits: LimitsPlan;
+  /** The routing threshold the watcher's Validate uses (ETL_TRANSFORM_LAMBDA_MAX_BYTES). */
+  readonly transformLambdaMaxBytes: number;
+  /** Deliver a tenth of the valid files a second time right behind the burst. */
+  readonly redeliver: boolean;
+}
 
-  test('every file reaches a terminal state; one ledger record per version; exact rows; nothing lost; memory bounded', async () => {
-    // Arrange
-    const files = Array.from({ length: LOAD_FILES }, (_, i) => plan(i));
-    const redelivered = files.filter((f) => f.expect !== 'REJECTED').filter((_, k) => k % 10 === 0);
-    const staged = path.join(box.dir, 'outgoing');
-    for (const f of files) {
-      mkdirSync(path.join(staged, f.dataset), { recursive: true });
-      writeFileSync(path.join(staged, f.dataset, f.name), f.csv);
-    }
-    const incoming = (f: Planned) => path.join(box.home, 'landing/incoming', f.dataset, f.name);
-    // No placeholder keeps the dataset folders: they empty and are pruned while files still
-    // arrive, which the watcher (GAP-6) and the store's put (GAP-5) both survive now.
-    for (const ds of ['registrations', 'event_sessions', 'sponsor_payments'])
-      mkdirSync(path.join(box.home, 'landing/incoming', ds), { recursive: true });
-    const runs = new RunStore(path.join(box.home, 'runs'));
-    const finished = () => runs.list().filter((r) => r.status !== 'RUNNING');
-    const child = spawn(
-      path.join(REPO, 'bin/etl'),
-      ['watch', '--settle-ms', '300', '--concurrency', String(CONCURRENCY), '--json'],
-      {
-        cwd: box.dir,
-        env: { ...process.env, ETL_HOME: box.home },
-        stdio: ['ignore', 'pipe', 'pipe'],
+interface BurstOutcome {
+  readonly redelivered: readonly Planned[];
+  readonly runs: RunStore;
+  readonly elapsedMs: number;
+  readonly idleRss: number;
+  readonly peakRss: number;
+  readonly stats: LimitStats;
+}
+
+/**
+ * Lands `files` at once under `bin/etl watch` (a child process) with `limits` in the home's
+ * limits.json, waits until every run has ended and every file left in landing belongs to a FAILED
+ * run, then stops the watcher.
+ */
+async function burst(box: Sandbox, files: readonly Planned[], options: BurstOptions): Promise<BurstOutcome> {
+  const redelivered = options.redeliver
+    ? files.filter((f) => f.expect !== 'REJECTED').filter((_, k) => k % 10 === 0)
+    : [];
+  const staged = path.join(box.dir, 'outgoing');
+  for (const f of files) {
+    mkdirSync(path.join(staged, f.dataset), { recursive: true });
+    writeFileSync(path.join(staged, f.dataset, f.name), f.csv);
+  }
+  const incoming = (f: Planned) => path.join(box.home, 'landing/incoming', f.dataset, f.name);
+  // No placeholder keeps the dataset folders: they empty and are pruned while files still
+  // arrive, which the watcher (GAP-6) and the store's put (GAP-5) both survive now.
+  for (const ds of ['registrations', 'event_sessions', 'sponsor_payments'])
+    mkdirSync(path.join(box.home, 'landing/incoming', ds), { recursive: true });
+  writeFileSync(path.join(box.home, 'limits.json'), JSON.stringify(options.limits));
+  const runs = new RunStore(path.join(box.home, 'runs'));
+  const finished = () => runs.list().filter((r) => r.status !== 'RUNNING');
+  const child = spawn(
+    path.join(REPO, 'bin/etl'),
+    ['watch', '--settle-ms', '300', '--concurrency', String(CONCURRENCY), '--json'],
+    {
+      cwd: box.dir,
+      env: {
+        ...process.env,
+        ETL_HOME: box.home,
+        ETL_TRANSFORM_LAMBDA_MAX_BYTES: String(options.transformLambdaMaxBytes),
       },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.resume();
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    let peakRss = 0;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, treeRss(child.pid!))), 200);
-    stopOnFailure = () => {
-      clearInterval(sampler);
-      child.kill('SIGKILL');
-    };
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, treeRss(child.pid!))), 200);
+  const stop = () => {
+    clearInterval(sampler);
+    child.kill('SIGKILL');
+  };
+  try {
     await new Promise((r) => setTimeout(r, 1500)); // the watcher is up (no output with --json)
     const idleRss = treeRss(child.pid!);
 
@@ -185,21 +229,72 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
       `every file to reach a terminal state; still in landing: ${landingCsvs()
         .map((p) => path.basename(p))
         .join(' ')}; runs ${finished().length} finished of ${runs.list().length} (stderr: ${stderr})`,
-      Number(process.env.RELIABILITY_LOAD_TIMEOUT_MS ?? 60_000 + LOAD_FILES * 2_000),
+      Number(process.env.RELIABILITY_LOAD_TIMEOUT_MS ?? 60_000 + files.length * 2_000),
     );
     const elapsedMs = Date.now() - started;
     clearInterval(sampler);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
-    stopOnFailure = () => {};
+    // Written by the watcher as the limits act and when it exits.
+    const stats = JSON.parse(readFileSync(path.join(box.home, 'limits-stats.json'), 'utf8')) as LimitStats;
+    return { redelivered, runs, elapsedMs, idleRss, peakRss, stats };
+  } catch (e) {
+    stop(); // a failed wait must not leave the watcher or the sampler running
+    throw e;
+  }
+}
+
+/** Errors each attempt of `state` failed with, over all runs. */
+const errorsAt = (records: readonly RunRecord[], state: string) =>
+  records.flatMap((r) =>
+    visitsOf(r)
+      .filter((v) => v.name === state)
+      .flatMap((v) => v.errors.map((e) => e.error)),
+  );
+
+describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, valid, invalid and redelivered), under AWS's limits`, () => {
+  const box = new Sandbox('etl-load-');
+  const unlimited = new Sandbox('etl-load-noqueue-');
+  afterAll(() => {
+    box.remove();
+    unlimited.remove();
+  });
+
+  test('every file reaches a terminal state; one ledger record per version; exact rows; nothing lost; memory bounded', async () => {
+    // Arrange, Act
+    const files = Array.from({ length: LOAD_FILES }, (_, i) => plan(i));
+    const { redelivered, runs, elapsedMs, idleRss, peakRss, stats } = await burst(box, files, {
+      limits: LIMITS,
+      transformLambdaMaxBytes: TRANSFORM_LAMBDA_MAX_BYTES,
+      redeliver: true,
+    });
 
     // No run fails: PollCrawl waits out another run's crawl with real (scaled-down) pauses
-    // instead of spending its 30 attempts in milliseconds (GAP-7, fixed; docs/reliability.md).
+    // instead of spending its 30 attempts in milliseconds (GAP-7, fixed; docs/reliability.md);
+    // Glue queues what its concurrency cannot run; Validate and TransformInLambda outwait their
+    // reserved concurrency; throttled calls are retried (issue 12).
     const failedOnce = runs.list().filter((r) => r.displayStatus === 'FAILED');
     expect(failedOnce.map((r) => [r.runId, r.endState, r.error, r.cause])).toEqual([]);
 
-    // Assert: every object version the landing bucket ever held ran to a terminal state, once.
+    // The limits bit: Glue ran at most 2 at once and queued the rest; the reserved functions ran
+    // at most their reservation and were throttled; some service calls were throttled and retried.
     const records = runs.list();
+    expect(stats.glue.peakRunning).toBeLessThanOrEqual(2);
+    expect(stats.glue.queued).toBeGreaterThan(0);
+    expect(stats.glue.rejected).toBe(0);
+    expect(stats.lambda.peakByFunction.validate).toBeLessThanOrEqual(3);
+    expect(stats.lambda.peakByFunction.transform).toBeLessThanOrEqual(1);
+    expect(stats.lambda.peakTotal).toBeLessThanOrEqual(12);
+    expect(stats.lambda.throttled).toBeGreaterThan(0);
+    expect(errorsAt(records, 'Validate')).toContain('Lambda.TooManyRequestsException');
+    const throttledCalls =
+      stats.throttled.s3 + stats.throttled.dynamodb + stats.throttled.glue + stats.glue.throttled;
+    expect(throttledCalls).toBeGreaterThan(0);
+    // Both transform paths ran.
+    const visited = new Set(records.flatMap((r) => visitsOf(r).map((v) => v.name)));
+    expect([visited.has('TransformInLambda'), visited.has('Transform')]).toEqual([true, true]);
+
+    // Assert: every object version the landing bucket ever held ran to a terminal state, once.
     const versionFiles = filesUnder(path.join(box.home, '.versions/landing')).filter((p) =>
       /\/[0-9a-f]{32}\.json$/.test(p),
     );
@@ -261,9 +356,41 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     const filesPerSecond = versions / (elapsedMs / 1000);
     process.stdout.write(
       `load: ${versions} file versions (${files.length} files + ${redelivered.length} redelivered, ${overtaken} overtaken, ${failedOnce.length} failed) in ${(elapsedMs / 1000).toFixed(1)} s = ` +
-        `${filesPerSecond.toFixed(2)} files/s; watch process tree RSS idle ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB\n`,
+        `${filesPerSecond.toFixed(2)} files/s; watch process tree RSS idle ${(idleRss / 2 ** 20).toFixed(0)} MiB, peak ${(peakRss / 2 ** 20).toFixed(0)} MiB; ` +
+        `limits: Glue peak ${stats.glue.peakRunning} running, ${stats.glue.queued} queued; Lambda peak ${stats.lambda.peakTotal}, ${stats.lambda.throttled} throttled; ` +
+        `${throttledCalls} service calls throttled (seed ${SEED})\n`,
     );
     expect(peakRss).toBeGreaterThan(0);
     expect(peakRss).toBeLessThan(1.5 * 2 ** 30);
+  }, 3_600_000);
+
+  test('the same files through the Glue job without queuing, retries spent at once: runs FAIL at Transform (the limit is real), originals kept', async () => {
+    const files = Array.from({ length: LOAD_FILES }, (_, i) => plan(i));
+    const { runs, stats } = await burst(unlimited, files, {
+      limits: { glue: { maxConcurrentRuns: 2, queuing: false }, retryMsPerSecond: 0 },
+      transformLambdaMaxBytes: 0, // every file to the Glue job
+      redeliver: false,
+    });
+
+    const records = runs.list();
+    const failed = records.filter((r) => r.displayStatus === 'FAILED');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(stats.glue.rejected).toBeGreaterThan(0);
+    expect(stats.glue.peakRunning).toBeLessThanOrEqual(2);
+    for (const r of failed) {
+      // The Transform retrier's 8 retries all met the limit: 9 attempts, then the run failed there.
+      expect([r.endState, r.error, errorsAt([r], 'Transform')]).toEqual([
+        'Transform',
+        'Glue.ConcurrentRunsExceededException',
+        Array(9).fill('Glue.ConcurrentRunsExceededException'),
+      ]);
+      // Nothing lost: the original is still in landing, for a redrive.
+      expect(existsSync(path.join(unlimited.home, 'landing', r.source!.key))).toBe(true);
+    }
+    // Every other file ended as documented.
+    expect(records.filter((r) => !['FAILED', 'SUCCEEDED', 'REJECTED'].includes(r.displayStatus))).toEqual([]);
+    process.stdout.write(
+      `load without Glue queuing: ${failed.length} of ${records.length} runs FAILED at Transform (Glue.ConcurrentRunsExceededException), ${stats.glue.rejected} starts refused\n`,
+    );
   }, 3_600_000);
 });
