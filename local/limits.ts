@@ -20,7 +20,7 @@
  * Retry pauses: locally every Retry pause is 0 (local/runtime.ts), which would spend a retrier
  * meant to outwait a limit in milliseconds. With limits on, the retriers for
  * `Lambda.TooManyRequestsException` and `Glue.ConcurrentRunsExceededException` keep the ASL's
- * backoff (and jitter) scaled to `retryMsPerSecond` ms per second of AWS time.
+ * backoff (and jitter) scaled to `retryMsPerSecond` ms per second of AWS time (default 50).
  *
  * The limits hold within one process (one `etl watch`, `etl reconcile` or test); two `etl run`
  * processes at once do not see each other's runs.
@@ -74,10 +74,13 @@ export interface LimitsPlan {
 }
 
 /**
- * 20 ms per AWS second: a Lambda state's throttle retrier (2 s × 2ⁿ, at most 30 s, 6 retries, full
- * jitter; 90 s at most on AWS) waits up to 1.8 s locally, where a step takes tens of milliseconds.
+ * 50 ms per AWS second, the ratio of a step's local time to its time on AWS (a small file's
+ * transform: ≈ 150 ms locally, ≈ 3 s in the Lambda): a retrier then outwaits as many local steps
+ * as it would outwait on AWS. Validate's throttle retrier (≈ 17 min at most on AWS) waits up to
+ * ≈ 52 s locally. Smaller values are harsher than AWS: under a backlog of throttled invocations a
+ * retry succeeds only if it finds a slot free, so the budget must outlast the backlog's drain.
  */
-export const DEFAULT_LIMIT_RETRY_MS_PER_SECOND = 20;
+export const DEFAULT_LIMIT_RETRY_MS_PER_SECOND = 50;
 
 /** Errors a limit retrier outwaits; their pauses follow `retryMsPerSecond` (local/runtime.ts). */
 export const LIMIT_ERRORS: readonly string[] = [

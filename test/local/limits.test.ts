@@ -203,11 +203,11 @@ describe('limits.json', () => {
     expect(() => checkLimitsPlan({ glu: {} })).toThrow(/unknown field "glu"/);
   });
 
-  test('the pipeline reads <home>/limits.json, and a throttled Lambda is outwaited with the scaled backoff: all three runs succeed', async () => {
+  test('the pipeline reads <home>/limits.json, and a throttled Validate (reserved 1) is outwaited with the scaled backoff: all three runs succeed', async () => {
     const home = homeAt(root);
     writeFileSync(
       home.limitsFile,
-      JSON.stringify({ lambda: { accountConcurrency: 1 }, retryMsPerSecond: 20 }),
+      JSON.stringify({ lambda: { accountConcurrency: 50, reserved: { validate: 1 } } }),
     );
     const pipeline = createLocalPipeline({ home });
     try {
@@ -224,10 +224,13 @@ describe('limits.json', () => {
 
       expect(records.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
       const throttled = records.flatMap((r) =>
-        visitsOf(r).flatMap((v) => v.errors.filter((e) => e.error === 'Lambda.TooManyRequestsException')),
+        visitsOf(r).flatMap((v) =>
+          v.errors.filter((e) => e.error === 'Lambda.TooManyRequestsException').map(() => v.name),
+        ),
       );
       expect(throttled.length).toBeGreaterThan(0);
-      expect(pipeline.limits?.stats.lambda.peakTotal).toBe(1);
+      expect(new Set(throttled)).toEqual(new Set(['Validate']));
+      expect(pipeline.limits?.stats.lambda.peakByFunction.validate).toBe(1);
     } finally {
       pipeline.close();
     }
