@@ -9,7 +9,7 @@
  *
  * Under AWS's limits (issue 12, "bursts never fail"; local/limits.ts): more runs in flight than the
  * Glue job's concurrent runs (2, with job-run queuing as the stack deploys it) and the reserved
- * concurrency of validate (3) and transform (2), a small rate of S3/DynamoDB/Glue throttling, and
+ * concurrency of validate (3) and transform (3), a small rate of S3/DynamoDB/Glue throttling, and
  * files on both transform paths (TransformInLambda and the Glue job). Nothing may FAIL. The same
  * files under the Glue limit without queuing, retries spent at once, do FAIL at Transform: the
  * simulated limit is real.
@@ -39,8 +39,10 @@ const SEED = Number(process.env.RELIABILITY_LOAD_SEED ?? 1205);
 const LIMITS: LimitsPlan = {
   glue: { maxConcurrentRuns: 2 }, // job-run queuing on, as the stack deploys it
   // The heavy functions reserved (infra/config.ts); the light ones share the rest of the account's pool.
-  lambda: { accountConcurrency: 12, reserved: { validate: 3, transform: 2 } },
-  throttle: { rate: 0.01, seed: SEED },
+  lambda: { accountConcurrency: 12, reserved: { validate: 3, transform: 3 } },
+  // Of the calls that reach the service after the SDK's own retries: 0.5% (a step of 30 calls is then
+  // throttled one attempt in seven, and its 4–6 retries see it through).
+  throttle: { rate: 0.005, seed: SEED },
 };
 /** Staging bytes routed to TransformInLambda: about a third of the files (5–15 rows ≈ 1–3 KB), the rest to Glue. */
 const TRANSFORM_LAMBDA_MAX_BYTES = 1500;
@@ -283,7 +285,7 @@ describe(`load: ${LOAD_FILES} small files at once under etl watch (3 datasets, v
     expect(stats.glue.queued).toBeGreaterThan(0);
     expect(stats.glue.rejected).toBe(0);
     expect(stats.lambda.peakByFunction.validate).toBeLessThanOrEqual(3);
-    expect(stats.lambda.peakByFunction.transform).toBeLessThanOrEqual(2);
+    expect(stats.lambda.peakByFunction.transform).toBeLessThanOrEqual(3);
     expect(stats.lambda.peakTotal).toBeLessThanOrEqual(12);
     expect(stats.lambda.throttled).toBeGreaterThan(0);
     expect(errorsAt(records, 'Validate')).toContain('Lambda.TooManyRequestsException');
