@@ -162,6 +162,7 @@ export interface Catalog {
   startCrawler(name: string): Promise<void>;
   getCrawler(name: string): Promise<CrawlerStatus>;
 }
+
 /** A table as the catalog holds it: its schema (core/table-schema.ts) and where its data lives. */
 export interface CatalogTableInfo extends TableSchema {
   /** The table's storage location: `s3://<lake>/curated/<dataset>/` on AWS, the lake prefix locally. */
