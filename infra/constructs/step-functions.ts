@@ -46,7 +46,10 @@ export interface StepFunctionSettings {
    * account's whole Lambda concurrency from the other steps. @default none (the account's pool)
    */
   readonly reservedConcurrency?: number;
-  /** Extra environment variables of this step only (e.g. validate's routing threshold). */
+  /**
+   * Extra environment variables of this step only (e.g. validate's routing threshold), set over
+   * the group's. @default none (only the group's Powertools, schemas and resource variables)
+   */
   readonly environment?: Readonly<Record<string, string>>;
 }
 
