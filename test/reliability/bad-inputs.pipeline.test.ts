@@ -16,6 +16,7 @@
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { LocalNotifier } from '../../adapters/local/notifier';
 import { sourceIdOf } from '../../core/layout';
 import type { RunRecord } from '../../local/run-record';
@@ -518,7 +519,17 @@ const outcomes = new Map<string, Outcome>();
 
 beforeAll(async () => {
   const out = path.join(home.root, 'made.parquet');
-  await home.query(`COPY (SELECT 'SES-000001' AS session_id, 42 AS capacity) TO '${out}' (FORMAT parquet)`);
+  // `etl query` (home.query) is read-only, so the Parquet file is written with DuckDB directly.
+  const duck = await DuckDBInstance.create(':memory:');
+  const connection = await duck.connect();
+  try {
+    await connection.run(
+      `COPY (SELECT 'SES-000001' AS session_id, 42 AS capacity) TO '${out.replace(/'/g, "''")}' (FORMAT parquet)`,
+    );
+  } finally {
+    connection.closeSync();
+    duck.closeSync();
+  }
   parquetBytes = readFileSync(out);
   expect(parquetBytes.subarray(0, 4).toString()).toBe('PAR1');
 

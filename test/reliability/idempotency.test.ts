@@ -157,8 +157,9 @@ test.each(ENGINES_HERE)(
             hold.reached();
             await hold.opened;
           }
-          if (state === 'StartCrawl' && afterV1Transform === undefined) {
-            // v1's transform has ended: not one of its rows is visible, not even before Verify.
+          if (state === 'RegisterPartitions' && afterV1Transform === undefined) {
+            // v1's transform has ended (an ordinary file goes on to RegisterPartitions, then
+            // Verify; no crawl): not one of its rows is visible, not even before Verify.
             afterV1Transform = (
               await e.query<{ session_id: string }>('SELECT session_id FROM event_sessions ORDER BY 1')
             ).map((r) => r.session_id);
