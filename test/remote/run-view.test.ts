@@ -148,6 +148,12 @@ describe('reading the landing object from an execution input', () => {
     expect(runSourceOfInput(undefined)).toEqual({});
     expect(runSourceOfInput('not json')).toEqual({});
     expect(runSourceOfInput('{"sweep":"reconcile"}')).toEqual({});
-    expect(runSourceOfInput('{"detail":{"object":{"key":"incoming/a/%E0%A4%A.csv"}}}')).toEqual({});
+  });
+
+  it('shows a key with a stray %-escape as it is, as the run saw it (core/events keeps it undecoded)', () => {
+    expect(runSourceOfInput('{"detail":{"object":{"key":"incoming/a/%E0%A4%A.csv"}}}')).toEqual({
+      dataset: 'a',
+      sourceKey: 'incoming/a/%E0%A4%A.csv',
+    });
   });
 });
