@@ -102,6 +102,19 @@ describe('etl reconcile', () => {
   });
 
   test('a run whose runner was killed mid-Transform is shown INTERRUPTED and redriven from Transform', async () => {
+    // The Glue task (Transform): since issue 12 a small file takes TransformInLambda unless the
+    // routing threshold sends every file to Glue, as `etl run` does for a file above it.
+    const threshold = process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES;
+    process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES = '0';
+    try {
+      await killedMidTransform();
+    } finally {
+      if (threshold === undefined) delete process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES;
+      else process.env.ETL_TRANSFORM_LAMBDA_MAX_BYTES = threshold;
+    }
+  });
+
+  async function killedMidTransform() {
     mkdirSync(box.home, { recursive: true });
     writeFileSync(
       path.join(box.home, 'faults.json'),
@@ -139,5 +152,5 @@ describe('etl reconcile', () => {
     const types = after.events.map((e) => e.type);
     expect(types.indexOf('ExecutionAborted')).toBeLessThan(types.indexOf('ExecutionRedriven'));
     expect(after.events.filter((e) => e.stateEnteredEventDetails?.name === 'Validate')).toHaveLength(1);
-  });
+  }
 });
