@@ -57,8 +57,22 @@ export interface EtlPipelineProps {
   readonly athenaBytesScannedCutoff?: number;
   /** Upper bound of the transform job's autoscaling G.1X workers per run. @default 10 */
   readonly glueMaxWorkers?: number;
-  /** Transform runs allowed at once (more wait and retry with backoff). @default 5 */
+  /** Glue transform runs allowed at once (more wait in Glue's job-run queue). @default 5 */
   readonly glueMaxConcurrentRuns?: number;
+  /**
+   * Files whose staged copy is at most this many bytes are transformed in a Lambda (DuckDB)
+   * instead of a Glue job run; `0` sends every file to Glue.
+   * @default 1 GiB (transform/README.md has the measurement)
+   */
+  readonly transformLambdaMaxBytes?: number;
+  /** Memory of the transform Lambda, 3008-10240 MiB. @default 3008 */
+  readonly transformLambdaMemoryMiB?: number;
+  /** /tmp of the transform Lambda, 512-10240 MiB. @default 3072 */
+  readonly transformLambdaEphemeralStorageMiB?: number;
+  /** Concurrency reserved for (and capping) the transform Lambda. @default 10 */
+  readonly transformLambdaReservedConcurrency?: number;
+  /** Concurrency reserved for the validate Lambda, so a burst cannot starve the other steps; `0` = none. @default 10 */
+  readonly validateReservedConcurrency?: number;
   /** Minutes between reconcile sweeps (files whose event was missed). @default 60 */
   readonly reconcileEveryMinutes?: number;
   /** Keep the buckets, the key and the ledger when the stack is deleted. @default true */
@@ -88,8 +102,9 @@ export interface EtlPipelineProps {
    */
   readonly config?: PipelineConfig;
   /**
-   * Folder with one sub-folder per step function (`<step>/handler.ts`); development only.
-   * @default the package's functions (prebuilt bundles when installed from the package)
+   * Folder with one sub-folder per step function (`<step>/handler.ts`), bundled from source with
+   * esbuild; development only (the repository's own layout and package-lock.json are needed).
+   * @default the repository's functions/ in a checkout; the prebuilt bundles (dist/lambda/) in an installed package
    */
   readonly functionsDir?: string;
 }
@@ -124,6 +139,11 @@ export function resolvePipelineConfig(scope: Construct, props: EtlPipelineProps)
     athenaBytesScannedCutoff: props.athenaBytesScannedCutoff,
     glueMaxWorkers: props.glueMaxWorkers,
     glueMaxConcurrentRuns: props.glueMaxConcurrentRuns,
+    transformLambdaMaxBytes: props.transformLambdaMaxBytes,
+    transformLambdaMemoryMiB: props.transformLambdaMemoryMiB,
+    transformLambdaEphemeralStorageMiB: props.transformLambdaEphemeralStorageMiB,
+    transformLambdaReservedConcurrency: props.transformLambdaReservedConcurrency,
+    validateReservedConcurrency: props.validateReservedConcurrency,
     reconcileEveryMinutes: props.reconcileEveryMinutes,
     retainData: props.retainData,
   };

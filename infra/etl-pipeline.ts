@@ -5,7 +5,7 @@
  * and one reject-rate alarm per dataset contract). infra/pipeline-stack.ts is the repository's
  * stack around it; a team's own CDK app can place it in any stack.
  */
-import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -622,5 +622,36 @@ export class EtlPipeline extends Construct {
     addPipelineNagSuppressions(this, {
       deadLetterQueues: [this.deadLetterQueue, this.recordFailureDeadLetterQueue],
     });
+  }
+
+  /**
+   * Publishes, on the stack, the outputs the `etl` CLI reads from a deployed stack (`etl run
+   * --stack <stack name>`, `etl query --stack`, `etl runs --stack`; remote/stack-outputs.ts) under
+   * the fixed names it looks for, plus the names an operator looks up (job, crawler, dashboard, DLQ).
+   * Output ids are stack-wide: one pipeline per stack can publish them.
+   */
+  addStackOutputs(): void {
+    const stack = Stack.of(this);
+    const outputs: Record<string, string> = {
+      LandingBucketName: this.storage.landingBucket.bucketName,
+      LakeBucketName: this.storage.lakeBucket.bucketName,
+      AthenaResultsBucketName: this.storage.athenaResultsBucket.bucketName,
+      StateMachineArn: this.stateMachine.stateMachineArn,
+      LedgerTableName: this.ledger.tableName,
+      GlueDatabaseName: this.catalog.databaseName,
+      GlueJobName: this.transform.jobName,
+      CrawlerName: this.catalog.crawlerName,
+      AthenaWorkGroupName: this.catalog.workGroupName,
+      NotificationTopicArn: this.notifications.topic.topicArn,
+      DeadLetterQueueUrl: this.deadLetterQueue.queueUrl,
+      DashboardName: this.alerts.dashboard.dashboardName,
+    };
+    const taken = Object.keys(outputs).filter((id) => stack.node.tryFindChild(id) !== undefined);
+    if (taken.length > 0) {
+      throw new Error(
+        `EtlPipeline ${this.node.path}.addStackOutputs(): stack ${stack.stackName} already has ${taken.join(', ')} (another pipeline's outputs?). Fix: one pipeline per stack publishes the CLI's outputs; put a second pipeline in its own stack.`,
+      );
+    }
+    for (const [id, value] of Object.entries(outputs)) new CfnOutput(stack, id, { value });
   }
 }

@@ -1,10 +1,11 @@
 /**
- * The package's entry (`import { EtlPipeline } from 'serverless-etl'`): the pipeline construct, its
- * parts, the settings loader for `cdk.json` context, and the example stack.
+ * The package's entry (`import { EtlPipeline } from 'serverless-etl'`; package.json `exports`,
+ * built by scripts/build-package.ts): the pipeline construct, its parts, and the settings loader
+ * for `cdk.json` context. The repository's own stack (infra/pipeline-stack.ts) is an example that
+ * imports from here; it is not part of the package.
  */
 export { EtlPipeline, REJECTED_FAIL_STATE, rejectionErrorOf, stateMachineSteps } from './etl-pipeline';
 export { derivedNamePrefix, resolvePipelineConfig, type EtlPipelineProps } from './etl-pipeline-props';
-export { EtlPipelineStack, type EtlPipelineStackProps } from './pipeline-stack';
 export {
   InfraConfigError,
   loadConfig,

@@ -1,23 +1,12 @@
 /**
- * The repository's stack: one {@link EtlPipeline} (infra/etl-pipeline.ts) and the outputs the CLI
- * reads (`etl ... --stack <name>`, remote/stack-outputs.ts).
+ * The repository's stack, written the way a team's app uses the package (`import { EtlPipeline }
+ * from 'serverless-etl'`; here the package's entry, ./index): one {@link EtlPipeline} configured
+ * from `cdk.json` context (infra/config.ts) and the outputs the CLI reads (`etl ... --stack <name>`).
+ * The part fields are the pipeline's, kept on the stack for the tests.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as events from 'aws-cdk-lib/aws-events';
-import type * as iam from 'aws-cdk-lib/aws-iam';
-import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { PipelineConfig } from './config';
-import type { GlueTransform } from './constructs/glue-transform';
-import type { LakeCatalog } from './constructs/lake-catalog';
-import type { LakeStorage } from './constructs/lake-storage';
-import type { NotificationTopic, PipelineAlerts } from './constructs/pipeline-alerts';
-import type { SinkResources } from './constructs/sinks';
-import type { StepFunctions } from './constructs/step-functions';
-import { EtlPipeline } from './etl-pipeline';
+import { EtlPipeline, type PipelineConfig } from './index';
 
 export {
   REJECTED_FAIL_STATE,
@@ -42,26 +31,25 @@ export interface EtlPipelineStackProps extends StackProps {
 }
 
 export class EtlPipelineStack extends Stack {
-  /** The pipeline construct; the fields below are its parts, kept here for the tests and the CLI. */
   readonly pipeline: EtlPipeline;
-  readonly storage: LakeStorage;
-  readonly ledger: dynamodb.Table;
-  readonly sinks: SinkResources;
-  readonly catalog: LakeCatalog;
-  readonly transform: GlueTransform;
-  readonly steps: StepFunctions;
-  readonly stateMachine: sfn.StateMachine;
+  readonly storage: EtlPipeline['storage'];
+  readonly ledger: EtlPipeline['ledger'];
+  readonly sinks: EtlPipeline['sinks'];
+  readonly catalog: EtlPipeline['catalog'];
+  readonly transform: EtlPipeline['transform'];
+  readonly steps: EtlPipeline['steps'];
+  readonly stateMachine: EtlPipeline['stateMachine'];
   readonly stateMachineName: string;
-  readonly stateMachineRole: iam.Role;
-  readonly triggerRule: events.Rule;
-  readonly deadLetterQueue: sqs.Queue;
-  readonly notifications: NotificationTopic;
-  readonly alerts: PipelineAlerts;
-  readonly reconcile: StepFunctions;
-  readonly reconcileSchedule: scheduler.Schedule;
-  readonly recordFailure: StepFunctions;
-  readonly recordFailureRule: events.Rule;
-  readonly recordFailureDeadLetterQueue: sqs.Queue;
+  readonly stateMachineRole: EtlPipeline['stateMachineRole'];
+  readonly triggerRule: EtlPipeline['triggerRule'];
+  readonly deadLetterQueue: EtlPipeline['deadLetterQueue'];
+  readonly notifications: EtlPipeline['notifications'];
+  readonly alerts: EtlPipeline['alerts'];
+  readonly reconcile: EtlPipeline['reconcile'];
+  readonly reconcileSchedule: EtlPipeline['reconcileSchedule'];
+  readonly recordFailure: EtlPipeline['recordFailure'];
+  readonly recordFailureRule: EtlPipeline['recordFailureRule'];
+  readonly recordFailureDeadLetterQueue: EtlPipeline['recordFailureDeadLetterQueue'];
 
   constructor(scope: Construct, id: string, props: EtlPipelineStackProps) {
     super(scope, id, props);
@@ -69,6 +57,8 @@ export class EtlPipelineStack extends Stack {
       config: props.config,
       ...(props.functionsDir !== undefined && { functionsDir: props.functionsDir }),
     });
+    p.addStackOutputs();
+
     this.pipeline = p;
     this.storage = p.storage;
     this.ledger = p.ledger;
@@ -88,20 +78,5 @@ export class EtlPipelineStack extends Stack {
     this.recordFailure = p.recordFailure;
     this.recordFailureRule = p.recordFailureRule;
     this.recordFailureDeadLetterQueue = p.recordFailureDeadLetterQueue;
-    const topic = p.notifications.topic;
-
-    // --- outputs the CLI reads (etl ... --stack <name>) ----------------------------------------
-    new CfnOutput(this, 'LandingBucketName', { value: p.storage.landingBucket.bucketName });
-    new CfnOutput(this, 'LakeBucketName', { value: p.storage.lakeBucket.bucketName });
-    new CfnOutput(this, 'AthenaResultsBucketName', { value: p.storage.athenaResultsBucket.bucketName });
-    new CfnOutput(this, 'StateMachineArn', { value: p.stateMachine.stateMachineArn });
-    new CfnOutput(this, 'LedgerTableName', { value: p.ledger.tableName });
-    new CfnOutput(this, 'GlueDatabaseName', { value: p.catalog.databaseName });
-    new CfnOutput(this, 'GlueJobName', { value: p.transform.jobName });
-    new CfnOutput(this, 'CrawlerName', { value: p.catalog.crawlerName });
-    new CfnOutput(this, 'AthenaWorkGroupName', { value: p.catalog.workGroupName });
-    new CfnOutput(this, 'NotificationTopicArn', { value: topic.topicArn });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: p.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'DashboardName', { value: p.alerts.dashboard.dashboardName });
   }
 }

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { InfraConfigError } from '../../infra/config';
 import { derivedNamePrefix, EtlPipeline } from '../../infra';
+import { STACK_OUTPUTS } from '../../remote/stack-outputs';
 
 const CONTRACTS = path.resolve(__dirname, '../fixtures/infra/schemas');
 const EMAIL = 'data-oncall@team.test';
@@ -157,5 +158,19 @@ describe('EtlPipeline in a team stack', () => {
     expect(() => new EtlPipeline(stack, 'NoContracts2', { notificationEmail: EMAIL })).toThrow(
       /contractsDir is required/,
     );
+  });
+
+  test('addStackOutputs publishes exactly the outputs the CLI reads (and more); a second pipeline in the stack is refused with the fix', () => {
+    const { stack } = teamApp();
+    const first = new EtlPipeline(stack, 'Etl', { notificationEmail: EMAIL, contractsDir: CONTRACTS });
+    const second = new EtlPipeline(stack, 'Etl2', { notificationEmail: EMAIL, contractsDir: CONTRACTS });
+    first.addStackOutputs();
+    const outputs = Template.fromStack(stack).toJSON().Outputs as Record<string, any>;
+    // The CLI finds a stack by these names (remote/stack-outputs.ts), unhashed.
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(Object.keys(STACK_OUTPUTS)));
+    expect(outputs.StateMachineArn.Value).toEqual({
+      Ref: stack.getLogicalId(first.stateMachine.node.defaultChild as never),
+    });
+    expect(() => second.addStackOutputs()).toThrow(/already has LandingBucketName.*one pipeline per stack/);
   });
 });
