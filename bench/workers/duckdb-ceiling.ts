@@ -1,7 +1,7 @@
 /**
  * The ceiling for the transform: one hand-written DuckDB statement doing the same work as the
  * embedded engine — read staging, cast each column to its SQL type, keep one row per key (latest
- * first, ties by line), write Snappy Parquet partitioned by day, one file per partition — with none
+ * first, ties by line), write Snappy Parquet partitioned by the plan's partition (month for registrations), one file per partition — with none
  * of the engine's safety (no canonical-text checks, no temp folder + publish, no manifest).
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -51,9 +51,17 @@ runAsWorker<{ stagingDir: string; outDir: string; dataset: string }>(
     ];
     const typed = plan.columns.map((c) => `CAST(${id(c.source)} AS ${sqlType(c)}) AS ${id(c.name)}`);
     const byName = new Map(plan.columns.map((c) => [c.source, c]));
-    // The bench runs the registrations plan: it has a key and a day partition.
+    // The bench runs the registrations plan: it has a key and a date partition (by month since
+    // issue 12: the folder value is derived from the date column, which stays in the files).
     const dedupe = plan.dedupe!;
     const partition = plan.partition!;
+    if (partition.keepColumn) {
+      const source = byName.get(partition.source)!;
+      const format = { day: '%Y-%m-%d', month: '%Y-%m', year: '%Y' }[partition.granularity ?? 'day'];
+      typed.push(
+        `strftime(CAST(${id(partition.source)} AS ${sqlType(source)}), '${format}') AS ${id(partition.name)}`,
+      );
+    }
     const order = dedupe.orderBy
       .map((o) => {
         const c = byName.get(o.column);
