@@ -212,7 +212,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     )
     .addOption(pollOption())
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { json?: boolean; follow?: boolean; pollMs?: number }) => {
+    .action(async (id: string, own: { json?: boolean; follow?: boolean; pollMs?: number }) => {
+      // `runs` declares --json too, and commander gives a flag to the first command that knows it.
+      const opts = { ...own, json: own.json === true || runs.opts<{ json?: boolean }>().json === true };
       const r = remote();
       code = r
         ? await commands.remote().remoteShow(id, { ...r, ...opts }, io)

@@ -201,5 +201,10 @@ describe('etl run samples/registrations.csv', () => {
     const lines = show.out.split('\n');
     for (const state of ['Claim', 'Validate', 'Transform', 'Verify', 'Archive', 'Notify'])
       expect(lines.some((l) => l.includes('✓') && l.includes(state))).toBe(true);
+
+    // --json after `show` reaches show (the parent `runs` declares --json as well).
+    const json = await box.etl(['runs', 'show', run.runId, '--json']);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toMatchObject({ id: run.runId, status: 'SUCCEEDED' });
   });
 });
