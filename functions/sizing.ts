@@ -8,13 +8,16 @@
 import { STEPS } from './steps';
 
 /**
- * Memory per step function, MiB, as infra/etl-pipeline.ts `STEP_MEMORY_MIB` sets it. Functions
- * missing here (none today) are priced at {@link DEFAULT_MEMORY_MIB}, the stack's fallback.
+ * Memory per step function, MiB: the one table the stack (infra/etl-pipeline.ts) deploys and the cost
+ * model prices. Validate streams and checks every row (CPU-bound), so it gets a full vCPU; the ledger
+ * and crawler steps make one or two small calls. Functions missing here (none today) get
+ * {@link DEFAULT_MEMORY_MIB}.
  */
 export const STEP_MEMORY_MIB: Readonly<Record<string, number>> = {
   claim: 256,
   validate: 1769,
   'check-still-latest': 256,
+  // GetTable, a manifest read and one BatchCreatePartition per 100 partitions.
   'register-partitions': 256,
   // The Transform Lambda (DuckDB); `etl:transformLambdaMemoryMiB` changes it per stack.
   transform: 3008,
@@ -22,6 +25,7 @@ export const STEP_MEMORY_MIB: Readonly<Record<string, number>> = {
   'poll-crawl': 256,
   quarantine: 512,
   verify: 256,
+  // DuckDB reads the run's Parquet into items.
   'load-dynamodb-sink': 1024,
   'load-redshift-sink': 256,
   archive: 512,

@@ -5,6 +5,7 @@
  * and one reject-rate alarm per dataset contract). infra/pipeline-stack.ts is the repository's
  * stack around it; a team's own CDK app can place it in any stack.
  */
+import { DEFAULT_MEMORY_MIB, STEP_MEMORY_MIB } from '../functions/sizing';
 import { Annotations, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -21,7 +22,6 @@ import { Construct } from 'constructs';
 import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
 import { LANDING_PREFIX, triggerKeyPattern } from '../core/layout';
 import { TRANSFORM_LAMBDA_MAX_BYTES_ENV } from '../core/steps';
-import type { StepName } from '../functions/steps';
 import {
   DEFINITION_PLACEHOLDERS,
   TASK_STATES,
@@ -41,30 +41,6 @@ import { SinkResources } from './constructs/sinks';
 import { addPipelineNagSuppressions } from './nag-suppressions';
 
 export type { EtlPipelineProps } from './etl-pipeline-props';
-
-/**
- * Memory per step: validate streams and checks every row (CPU-bound), so it gets a full vCPU;
- * the ledger and crawler steps make one or two small calls.
- */
-const STEP_MEMORY_MIB: Readonly<Record<StepName, number>> = {
-  claim: 256,
-  validate: 1769,
-  'check-still-latest': 256,
-  // GetTable, a manifest read and one BatchCreatePartition per 100 partitions.
-  'register-partitions': 256,
-  // The default of etl:transformLambdaMemoryMiB (infra/config.ts), which is what the stack uses.
-  transform: 3008,
-  'start-crawl': 256,
-  'poll-crawl': 256,
-  quarantine: 512,
-  verify: 256,
-  // DuckDB reads the run's Parquet into items.
-  'load-dynamodb-sink': 1024,
-  'load-redshift-sink': 256,
-  archive: 512,
-  reconcile: 512,
-  'record-failure': 256,
-};
 
 /** The Fail state a rejected file ends in; its `Error` is what the failure e-mail rule skips. */
 export const REJECTED_FAIL_STATE = 'FileRejected';
@@ -329,7 +305,7 @@ export class EtlPipeline extends Construct {
     const stepSettings: Record<string, StepFunctionSettings> = {};
     for (const step of stateMachineSteps()) {
       stepSettings[step] = {
-        memoryMiB: STEP_MEMORY_MIB[step as StepName] ?? 512,
+        memoryMiB: STEP_MEMORY_MIB[step] ?? DEFAULT_MEMORY_MIB,
         timeout: timeouts.get(step)!,
       };
     }
