@@ -26,3 +26,48 @@
  */
 export const STAGING_PART = (n: number): string => `part-${String(n).padStart(5, '0')}.jsonl`;
 export const STAGING_SUCCESS = '_SUCCESS';
+
+/**
+ * Staging written as Parquet (issue 13): the same rows as the JSON Lines parts, typed, about the
+ * size of the CSV instead of 2.4× it, read by both engines without re-parsing text. Files:
+ * `<stagingPrefix>part-00000.parquet` (…-00001, …) and `_SUCCESS` last; one staging prefix holds
+ * either `.jsonl` parts or `.parquet` parts, never both. Columns: the plan's `stagingColumns` in
+ * order, each of {@link stagingParquetType}, then `_line` BIGINT (the 1-based physical line the
+ * record starts on). NULL is a missing value; an empty string stays an empty string. Timestamps
+ * are instants (Parquet INT64 microseconds, adjusted to UTC).
+ */
+export const STAGING_PART_PARQUET = (n: number): string => `part-${String(n).padStart(5, '0')}.parquet`;
+
+/** Whether a staging part name is a Parquet part (else a JSON Lines part). */
+export const isParquetStagingPart = (name: string): boolean => name.endsWith('.parquet');
+
+/**
+ * The DuckDB SQL type a staging column has in a Parquet staging part (Spark: the same logical
+ * type — string, bigint, decimal(p,s), double, boolean, date, timestamp).
+ *
+ * @example stagingParquetType({ type: 'decimal', precision: 12, scale: 2 }) // 'DECIMAL(12,2)'
+ */
+export function stagingParquetType(t: {
+  readonly type: string;
+  readonly precision?: number;
+  readonly scale?: number;
+}): string {
+  switch (t.type) {
+    case 'string':
+      return 'VARCHAR';
+    case 'integer':
+      return 'BIGINT';
+    case 'decimal':
+      return `DECIMAL(${t.precision ?? 18},${t.scale ?? 0})`;
+    case 'double':
+      return 'DOUBLE';
+    case 'boolean':
+      return 'BOOLEAN';
+    case 'date':
+      return 'DATE';
+    case 'timestamp':
+      return 'TIMESTAMPTZ';
+    default:
+      throw new Error(`no Parquet staging type for column type ${JSON.stringify(t.type)}`);
+  }
+}
