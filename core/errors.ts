@@ -134,6 +134,19 @@ export class PartitionRegistrationError extends Error {
   override readonly name = 'PartitionRegistrationError';
 }
 
+/**
+ * A pulled source's period claim (core/ports SourceLedger) is no longer this invocation's: its
+ * lease expired and another invocation claimed it. The pull stops that period without marking it.
+ */
+export class SourceLeaseLostError extends Error {
+  override readonly name = 'SourceLeaseLostError';
+}
+
+/** A secret a source definition names (a request header value) does not exist or lacks the field. */
+export class SecretNotFoundError extends Error {
+  override readonly name = 'SecretNotFoundError';
+}
+
 /** Names the project throws on purpose. */
 export const PROJECT_ERROR_NAMES = [
   'FileRejectedError',
@@ -148,6 +161,8 @@ export const PROJECT_ERROR_NAMES = [
   'TransformFailedError',
   'SinkLoadFailedError',
   'PartitionRegistrationError',
+  'SourceLeaseLostError',
+  'SecretNotFoundError',
 ] as const;
 
 /** Names raised by AWS services and the Step Functions runtime that the ASL may match. */

@@ -255,3 +255,98 @@ export interface Notice {
 export interface Notifier {
   publish(notice: Notice): Promise<{ readonly messageId: string }>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// SourceLedger: per pulled source, which periods are done (DynamoDB on AWS, a JSON file locally).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A period of a pulled source (sources/): its start in UTC, always `YYYY-MM-DDTHH:00:00Z`, so
+ * string order is time order.
+ */
+export type SourcePeriod = string;
+
+/** What a pull landed for one period. */
+export interface PulledObject {
+  readonly key: string;
+  readonly bytes: number;
+  readonly etag?: string;
+  readonly versionId?: string;
+}
+
+/**
+ * CLAIMED: an invocation holds it until `leaseUntilMs`. RELEASED: given back (not published yet,
+ * or failed: `attempts`, `lastError`). DONE: landed. MISSING: the origin answered 404 for it too
+ * many times while later periods existed; given up so the bookmark can move past it.
+ */
+export type SourcePeriodStatus = 'CLAIMED' | 'RELEASED' | 'DONE' | 'MISSING';
+
+export interface SourcePeriodRecord {
+  readonly source: string;
+  readonly period: SourcePeriod;
+  readonly status: SourcePeriodStatus;
+  /** Who claimed it last (an invocation id). */
+  readonly owner?: string;
+  readonly leaseUntilMs?: number;
+  /** Failed attempts so far (a release with an error; "not published yet" does not count). */
+  readonly attempts: number;
+  readonly lastError?: string;
+  readonly landed?: PulledObject;
+  readonly updatedAt: string;
+}
+
+/**
+ * Bookmarks of pulled sources. Every write is conditional, so two overlapping invocations never
+ * pull one period twice: a period is fetched only by the owner of a live claim, and only a claim's
+ * owner can complete or release it. The pull logic (sources/pull.ts) decides what is due; the
+ * ledger only keeps state. Times are the adapter's clock (Date.now()).
+ */
+export interface SourceLedger {
+  /**
+   * The newest period such that it and every period before it (from the source's start) is DONE
+   * or MISSING; undefined when none is.
+   */
+  bookmark(source: string): Promise<SourcePeriod | undefined>;
+  /**
+   * Moves the bookmark from `from` (undefined: no bookmark yet) to `to`, only if it still is
+   * `from`. False when another invocation moved it first (nothing changes).
+   */
+  advance(source: string, from: SourcePeriod | undefined, to: SourcePeriod): Promise<boolean>;
+  /** The period's record, undefined when never claimed. */
+  get(source: string, period: SourcePeriod): Promise<SourcePeriodRecord | undefined>;
+  /**
+   * Conditional claim of one period until `leaseUntilMs`. True when there was no record, it was
+   * RELEASED or MISSING, its lease has expired, or `owner` already holds it; false when it is
+   * DONE or another owner's lease is live. Keeps `attempts`.
+   */
+  claim(source: string, period: SourcePeriod, owner: string, leaseUntilMs: number): Promise<boolean>;
+  /**
+   * Conditional on `owner` holding the claim: DONE with what landed. Rejects with
+   * SourceLeaseLostError (core/errors) when the claim is no longer this owner's.
+   */
+  complete(source: string, period: SourcePeriod, owner: string, landed: PulledObject): Promise<void>;
+  /**
+   * Conditional on `owner`: RELEASED for the next invocation. With `error`, attempts + 1 and
+   * lastError = error; without (not published yet), attempts unchanged. A lost claim is ignored.
+   */
+  release(source: string, period: SourcePeriod, owner: string, error?: string): Promise<void>;
+  /**
+   * Conditional on `owner`: MISSING (terminal unless pulled again explicitly), lastError = reason.
+   * Rejects with SourceLeaseLostError when the claim is no longer this owner's.
+   */
+  markMissing(source: string, period: SourcePeriod, owner: string, reason: string): Promise<void>;
+}
+
+/** A header value kept out of the source definition: a Secrets Manager secret (or a JSON field of it). */
+export interface SecretRef {
+  /** Secrets Manager id (name or ARN). Locally: looked up in the environment, then a secrets file. */
+  readonly secret: string;
+  /** When the secret's value is a JSON object: the field to use. */
+  readonly field?: string;
+}
+
+/** Resolves {@link SecretRef}s (Secrets Manager on AWS, env/file locally). */
+export interface SecretResolver {
+  /** The secret's value. Rejects with SecretNotFoundError (core/errors) naming the id (never the value). */
+  resolve(ref: SecretRef): Promise<string>;
+}
