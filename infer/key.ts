@@ -106,16 +106,21 @@ export class KeyCandidates {
 
   /**
    * The key: the most preferred tracked column still unique whose type makes a key (integer,
-   * text, date, or a decimal without fraction digits). `wholeFile` false: no key (uniqueness is
+   * text, date, or a decimal without fraction digits); a text instead of a decision says why the
+   * column is out (JSON: the value ended up inside a JSON-text column). `wholeFile` false: no key (uniqueness is
    * not proven), naming the column unique in the part read.
    */
-  decide(decisions: readonly ColumnDecision[], wholeFile: boolean): KeyDecision {
+  decide(decisions: readonly (ColumnDecision | string)[], wholeFile: boolean): KeyDecision {
     const reasons: string[] = [];
     for (const t of this.tracked) {
       const name = this.names[t.index]!;
       const d = decisions[t.index]!;
       if (!t.seen) {
         reasons.push(`${name}: ${t.why}`);
+        continue;
+      }
+      if (typeof d === 'string') {
+        reasons.push(`${name}: ${d}`);
         continue;
       }
       const keyType =
