@@ -4,7 +4,7 @@
  * peak-memory figure is that process's own. The machine is shared and noisy: read the ratios.
  *
  * @example
- *   npm run bench                                  # 10MB,100MB,1GB; validate, transform, run, cost
+ *   npm run bench                                  # 10MB,100MB,1GB; validate, transform, peer, archive, run, cost, small
  *   npm run bench -- --sizes 10MB --only validate  # a quick look
  */
 import { spawn } from 'node:child_process';
@@ -19,7 +19,7 @@ import { buildWorkers, profileWorkersInto, runWorker, workerBuilt, type Measurem
 import { parseSize } from './registrations-generator';
 import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
 
-const PARTS = ['validate', 'transform', 'run', 'cost', 'small'] as const;
+const PARTS = ['validate', 'transform', 'peer', 'archive', 'run', 'cost', 'small'] as const;
 type Part = (typeof PARTS)[number];
 
 interface BenchOptions {
@@ -42,6 +42,8 @@ const TARGETS = {
   transformVsCeiling: 0.8,
   /** `etl run samples/registrations.csv` wall clock, median. */
   endToEndSeconds: 3,
+  /** `etl run` of a generated file, end to end, as a multiple of one DuckDB statement doing the same job (issue 13). */
+  etlVsPeer: 1.5,
 };
 
 function workerAvailable(worker: string): boolean {
@@ -364,6 +366,7 @@ async function benchSpark(inputs: readonly BenchInput[]): Promise<{ row?: string
 
 interface RunView {
   readonly status: string;
+  readonly rowsWritten?: number;
   readonly endState?: string;
   readonly error?: string;
   readonly durationMs?: number;
@@ -374,6 +377,7 @@ interface RunView {
 async function timeEtlRun(
   file: string,
   home: string,
+  dataset?: string,
 ): Promise<{
   wallSeconds: number;
   peakRssBytes?: number;
@@ -393,6 +397,7 @@ async function timeEtlRun(
     home,
     'run',
     file,
+    ...(dataset !== undefined ? ['--dataset', dataset] : []),
     '--json',
   ];
   const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -494,6 +499,177 @@ async function benchEndToEnd(options: BenchOptions): Promise<string[]> {
   return out;
 }
 
+/**
+ * Issue 13: `bin/etl run <file> --dataset registrations --json` end to end (process start included,
+ * fresh `--home` each time) next to one DuckDB statement doing the same job on the same CSV
+ * (bench/workers/duckdb-peer.ts, a fresh Node process, all cores), interleaved per size.
+ */
+async function benchPeer(inputs: readonly BenchInput[], options: BenchOptions): Promise<string[]> {
+  const out = ['## `etl run` vs one DuckDB statement (issue 13)', ''];
+  if (!existsSync(path.join(REPO_ROOT, 'bin', 'etl')))
+    return [...out, '- not measured: bin/etl is not there yet.', ''];
+  if (!workerAvailable('duckdb-peer'))
+    return [...out, '- not measured: the duckdb-peer worker does not build.', ''];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  const breakdowns: string[] = [];
+  for (const input of inputs) {
+    const home = path.join(BENCH_DIR, `peer-etl-home-${input.label}`);
+    const outDir = path.join(BENCH_DIR, `peer-out-${input.label}`);
+    const etlRuns: Awaited<ReturnType<typeof timeEtlRun>>[] = [];
+    const m = await interleaved(options.repeat, [
+      [
+        'etl',
+        async () => {
+          rmSync(home, { recursive: true, force: true });
+          const r = await timeEtlRun(input.file, home, 'registrations');
+          etlRuns.push(r);
+          const ok = r.view?.status === 'SUCCEEDED';
+          return {
+            worker: 'etl',
+            ok,
+            wallSeconds: r.wallSeconds,
+            seconds: r.wallSeconds,
+            cpuSeconds: r.cpuSeconds ?? 0,
+            bytes: input.stats.bytes,
+            ...(r.view?.rowsWritten !== undefined && { rows: r.view.rowsWritten }),
+            peakRssBytes: r.peakRssBytes ?? 0,
+            details: { view: r.view },
+            ...(!ok && {
+              error: r.view
+                ? `${r.view.status} at ${r.view.endState ?? '?'}: ${r.view.error ?? ''}`
+                : r.error,
+            }),
+          } satisfies Measurement;
+        },
+      ],
+      [
+        'peer',
+        async () => {
+          const p = await runWorker('duckdb-peer', {
+            file: input.file,
+            outDir,
+            dataset: 'registrations',
+            bytes: input.stats.bytes,
+          });
+          // Judged on the wall clock the parent saw, process start included, as for `etl run`.
+          return { ...p, seconds: p.wallSeconds };
+        },
+      ],
+    ]);
+    rmSync(home, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
+    const etl = m.get('etl')!;
+    const peer = m.get('peer')!;
+    const ratio = etl.ok && peer.ok ? etl.seconds / peer.seconds : undefined;
+    const sameRows = etl.ok && peer.ok ? etl.rows === peer.rows : undefined;
+    rows.push([
+      input.label,
+      etl.ok ? etl.seconds.toFixed(2) : 'failed',
+      etl.ok ? etl.cpuSeconds.toFixed(1) : '—',
+      etl.ok && etl.peakRssBytes ? mib(etl.peakRssBytes) : '—',
+      peer.ok ? peer.seconds.toFixed(2) : 'failed',
+      peer.ok ? peer.cpuSeconds.toFixed(1) : '—',
+      peer.ok ? mib(peer.peakRssBytes) : '—',
+      ratio !== undefined ? `${ratio.toFixed(2)}× ${verdict(ratio <= TARGETS.etlVsPeer)}` : '—',
+      etl.ok ? (etl.rows ?? 0).toLocaleString('en') : '—',
+      peer.ok ? (peer.rows ?? 0).toLocaleString('en') : '—',
+      sameRows === undefined ? '—' : sameRows ? 'yes' : 'NO',
+    ]);
+    notes.push(...failureNote(`${input.label} etl run`, etl), ...failureNote(`${input.label} peer`, peer));
+    if (sameRows === false)
+      notes.push(`- WARNING ${input.label}: rows out differ (etl ${etl.rows}, peer ${peer.rows})`);
+    const view = (etl.details as { view?: RunView } | undefined)?.view;
+    if (etl.ok && view) {
+      const sums = new Map<string, number>();
+      for (const st of view.states) sums.set(st.name, (sums.get(st.name) ?? 0) + (st.durationMs ?? 0));
+      const total = view.durationMs ?? 0;
+      breakdowns.push(
+        `${input.label}: execution ${(total / 1000).toFixed(2)} s of ${etl.seconds.toFixed(2)} s wall — ` +
+          [...sums]
+            .filter(([, ms]) => ms >= 20)
+            .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)} s`)
+            .join(', '),
+      );
+    }
+    console.log(`  peer ${input.label}: done`);
+  }
+  out.push(
+    '`bin/etl run <file> --dataset registrations --json` (a fresh `--home` each time; wall clock from spawning the',
+    'process to its exit: Node start, loading, the whole state machine) next to ONE DuckDB statement doing the same',
+    "job on the same CSV in a fresh Node process (bench/workers/duckdb-peer.ts): read_csv with the contract's dialect,",
+    "cast every column, drop the rows the contract's rules refuse (each row-schema keyword as a SQL predicate; rows",
+    'with the wrong number of fields), keep the latest row per registration_id (registered_at desc, ties by line), write',
+    "Snappy Parquet partitioned by the plan's month. The peer runs on every core (`threads` = all CPUs: the fair peer);",
+    `its wall clock includes its process start too. Interleaved per size, ${options.repeat} run(s) each (median).`,
+    `Target: etl / peer ≤ ${TARGETS.etlVsPeer}×. Peak = maxRSS of the \`bin/etl\` process (GNU time) and of the peer process.`,
+    '',
+    renderTable(
+      [
+        'size',
+        'etl run s',
+        'etl CPU s',
+        'etl peak MB',
+        'DuckDB statement s',
+        'DuckDB CPU s',
+        'DuckDB peak MB',
+        'etl / DuckDB',
+        'etl rows out',
+        'DuckDB rows out',
+        'same rows',
+      ],
+      rows,
+    ),
+    '',
+    ...(breakdowns.length
+      ? ['Where the `etl run` time goes (states from its `--json`, each ≥ 0.02 s):', '']
+      : []),
+    ...breakdowns.map((b) => `- ${b}`),
+    ...(breakdowns.length ? [''] : []),
+    ...notes,
+    '',
+  );
+  return out;
+}
+
+/**
+ * Archive (and Quarantine) move the original: copy, check, delete (core/move-original.ts). On
+ * AWS the copy is server-side; locally the copy shares the version's bytes (a reflink or hard
+ * link). Measured per size on the local lake.
+ */
+async function benchArchive(inputs: readonly BenchInput[], options: BenchOptions): Promise<string[]> {
+  if (!workerAvailable('archive'))
+    return ['## Archive (issue 13)', '', '- not measured: the archive worker does not build.', ''];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const input of inputs) {
+    const root = path.join(BENCH_DIR, `archive-${input.label}`);
+    const m = await interleaved(options.repeat, [
+      ['archive', () => runWorker('archive', { file: input.file, root })],
+    ]);
+    rmSync(root, { recursive: true, force: true });
+    const a = m.get('archive')!;
+    rows.push([
+      input.label,
+      a.ok ? (a.seconds * 1000).toFixed(0) : 'failed',
+      a.ok ? mib(a.peakRssBytes) : '—',
+    ]);
+    notes.push(...failureNote(`${input.label} archive`, a));
+  }
+  return [
+    '## Archive (issue 13)',
+    '',
+    'The Archive/Quarantine move of the landing original into the lake (`moveOriginal`: copy, check the copy, delete',
+    'the landing key) on the local lake, where the copy shares the version file (reflink or hard link, never read',
+    'through the process). On AWS the same step is one server-side CopyObject (UploadPartCopy above 5 GiB).',
+    '',
+    renderTable(['size', 'move ms', 'peak MB'], rows),
+    '',
+    ...notes,
+    '',
+  ];
+}
+
 async function main(options: BenchOptions): Promise<void> {
   const started = new Date();
   // Taken first, so the load average is the one the run started under.
@@ -534,6 +710,8 @@ async function main(options: BenchOptions): Promise<void> {
   };
   if (options.only.includes('validate')) show(await benchValidate(inputs, options));
   if (options.only.includes('transform')) show(await benchTransform(inputs, options));
+  if (options.only.includes('peer')) show(await benchPeer(inputs, options));
+  if (options.only.includes('archive')) show(await benchArchive(inputs, options));
   if (options.only.includes('run')) show(await benchEndToEnd(options));
   // Issue 12's cost targets are about a 10 MB file, whatever --sizes says.
   if (options.only.includes('cost'))

@@ -17,7 +17,9 @@
  *
  * Writes are atomic: bytes go to a temp file in the target folder, then `rename`. The current file
  * is a hard link to its version file (no second copy of a 1 GB input); a tool that edits it in
- * place therefore edits that version too — replace files, don't edit them.
+ * place therefore edits that version too — replace files, don't edit them. `copy` (Archive,
+ * Quarantine) never reads the bytes either: the copy's version file is a reflink or a hard link
+ * of the source's version file (see {@link LocalObjectStore.copy}).
  *
  * Limits (S3 allows these, a file system does not): a key that is also a "folder" of another key
  * (`a` and `a/b`) fails with a clear error; on case-insensitive file systems `A.csv` and `a.csv`
@@ -171,7 +173,19 @@ export class LocalObjectStore implements ObjectStore {
       ...(options.metadata !== undefined && { metadata: { ...options.metadata } }),
     };
     await writeAtomic(path.join(versionDir, `${versionId}.json`), JSON.stringify(meta));
+    await this.publish(bucket, key, meta, options.ifNoneMatch !== undefined);
+    return infoOf(meta);
+  }
 
+  /**
+   * Makes the version file `meta.versionId` (already in place with its .json) the current object
+   * of `bucket/key`.
+   */
+  private async publish(bucket: string, key: string, meta: VersionMeta, createOnly: boolean): Promise<void> {
+    const target = this.pathOf(bucket, key);
+    const versionDir = this.versionDir(bucket, key);
+    const { versionId } = meta;
+    const versionFile = path.join(versionDir, versionId);
     // Publish: link the version into the bucket folder under a temp name, then rename over the
     // current file, so readers see the old object or the new one, never half of one. A concurrent
     // delete of the last object in that folder may remove the folder in between (S3 has no
@@ -181,7 +195,7 @@ export class LocalObjectStore implements ObjectStore {
     const tmpLink = path.join(path.dirname(target), `${TEMP_PREFIX}${versionId}`);
     for (let attempt = 1; ; attempt++) {
       try {
-        if (options.ifNoneMatch !== undefined) {
+        if (createOnly) {
           await this.linkInto(versionFile, target, { exclusive: true });
           break;
         }
@@ -195,7 +209,7 @@ export class LocalObjectStore implements ObjectStore {
         break;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (options.ifNoneMatch !== undefined && code === 'EEXIST' && (await statFile(target))) {
+        if (createOnly && code === 'EEXIST' && (await statFile(target))) {
           // Lost: like S3, a refused conditional put leaves no version behind.
           await fs.rm(versionFile, { force: true });
           await fs.rm(path.join(versionDir, `${versionId}.json`), { force: true });
@@ -206,17 +220,50 @@ export class LocalObjectStore implements ObjectStore {
       }
     }
     await writeAtomic(path.join(versionDir, 'current'), versionId);
-    return infoOf(meta);
   }
 
+  /**
+   * Server-side, as S3's CopyObject: the bytes are never read through this process. The copy is a
+   * new version of `bucket/key` with the source version's etag, size, content type and metadata,
+   * whose file shares the source version's bytes — a reflink where the file system has them
+   * (btrfs, XFS, APFS: an independent copy-on-write file), else a hard link to the source's
+   * version file (version files are never written again once in place: a later put of the source
+   * key makes a new one, so the copy keeps its bytes), else (another file system, no links) a
+   * kernel-side file copy. A file placed in the bucket folder by hand (no version) may be edited
+   * in place later, so it is copied byte for byte, never linked.
+   */
   async copy(source: ObjectRef, bucket: string, key: string): Promise<void> {
     const head = await this.head(source);
     if (!head) throw new NoSuchKeyError(describe(source));
     const meta = head.versionId ? await this.readMeta(source.bucket, source.key, head.versionId) : undefined;
-    await this.put(bucket, key, await this.get(source), {
-      ...(meta?.contentType !== undefined && { contentType: meta.contentType }),
-      ...(meta?.metadata !== undefined && { metadata: meta.metadata }),
-    });
+    if (!meta) {
+      await this.put(bucket, key, await this.get(source));
+      return;
+    }
+    const versionDir = this.versionDir(bucket, key);
+    await fs.mkdir(versionDir, { recursive: true });
+    await this.mkdirFor(this.pathOf(bucket, key), key);
+    const versionId = randomUUID().replace(/-/g, '');
+    const tmp = path.join(versionDir, `${TEMP_PREFIX}${versionId}`);
+    try {
+      await shareBytes(this.versionFile(source.bucket, source.key, meta.versionId), tmp);
+      await fs.rename(tmp, path.join(versionDir, versionId));
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      if (isMissing(e)) throw new NoSuchKeyError(describe(source));
+      throw e;
+    }
+    const copied: VersionMeta = {
+      key,
+      versionId,
+      etag: meta.etag,
+      size: meta.size,
+      lastModified: new Date().toISOString(),
+      ...(meta.contentType !== undefined && { contentType: meta.contentType }),
+      ...(meta.metadata !== undefined && { metadata: { ...meta.metadata } }),
+    };
+    await writeAtomic(path.join(versionDir, `${versionId}.json`), JSON.stringify(copied));
+    await this.publish(bucket, key, copied, false);
   }
 
   async delete(ref: ObjectRef): Promise<void> {
@@ -425,6 +472,27 @@ async function readText(file: string): Promise<string | undefined> {
   } catch (e) {
     if (isMissing(e)) return undefined;
     throw e;
+  }
+}
+
+/**
+ * A new file `to` with the bytes of the immutable file `from`, without reading them here: a
+ * reflink (instant, independent), else a hard link (instant, shared), else a kernel-side copy.
+ */
+async function shareBytes(from: string, to: string): Promise<void> {
+  try {
+    await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE_FORCE);
+    return;
+  } catch (e) {
+    if (isMissing(e)) throw e;
+    await fs.rm(to, { force: true });
+  }
+  try {
+    await fs.link(from, to);
+  } catch (e) {
+    if (isMissing(e)) throw e;
+    // EXDEV, EPERM, EMLINK (too many links to one inode): copy the bytes in the kernel.
+    await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL);
   }
 }
 

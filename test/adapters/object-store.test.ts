@@ -19,6 +19,7 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
   mkdirSync,
 } from 'node:fs';
@@ -40,6 +41,8 @@ interface Harness {
   store: ObjectStore;
   /** Creates the (versioned) buckets one test uses. */
   makeBuckets(...names: string[]): Promise<void>;
+  /** The content type and user metadata of an object's current version (not on the port). */
+  metaOf(bucket: string, key: string): Promise<{ contentType?: string; metadata?: Record<string, string> }>;
 }
 
 async function collect(it: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
@@ -176,6 +179,47 @@ function objectStoreContract(name: string, setup: () => Promise<Harness>) {
       ).rejects.toBeInstanceOf(NoSuchKeyError);
     });
 
+    test('copy is a new version of the destination with the source bytes, etag, content type and metadata; a later overwrite of the source leaves it alone', async () => {
+      const body = 'id,name\n1,a\n2,b\n';
+      const src = await h.store.put('landing', 'incoming/x/m.csv', body, {
+        contentType: 'text/csv',
+        metadata: { uploader: 'ops' },
+      });
+      const earlier = await h.store.put('lake', 'archive/m.csv', 'an older archived copy');
+
+      await h.store.copy(
+        { bucket: 'landing', key: 'incoming/x/m.csv', versionId: src.versionId },
+        'lake',
+        'archive/m.csv',
+      );
+
+      const copy = await h.store.head({ bucket: 'lake', key: 'archive/m.csv' });
+      expect(copy).toMatchObject({ key: 'archive/m.csv', size: Buffer.byteLength(body), etag: src.etag });
+      expect(copy!.versionId).toEqual(expect.any(String));
+      expect([earlier.versionId, src.versionId]).not.toContain(copy!.versionId);
+      expect(await readObjectText(h.store, { bucket: 'lake', key: 'archive/m.csv' })).toBe(body);
+      expect(await h.metaOf('lake', 'archive/m.csv')).toEqual({
+        contentType: 'text/csv',
+        metadata: { uploader: 'ops' },
+      });
+      // The destination's earlier version is still there, as in a versioned bucket.
+      expect(
+        await readObjectText(h.store, { bucket: 'lake', key: 'archive/m.csv', versionId: earlier.versionId }),
+      ).toBe('an older archived copy');
+
+      await h.store.put('landing', 'incoming/x/m.csv', 'replaced,entirely\n');
+      await h.store.delete({ bucket: 'landing', key: 'incoming/x/m.csv' });
+      expect(await readObjectText(h.store, { bucket: 'lake', key: 'archive/m.csv' })).toBe(body);
+      expect((await h.store.head({ bucket: 'lake', key: 'archive/m.csv' }))!.versionId).toBe(copy!.versionId);
+      expect(
+        await readObjectText(h.store, {
+          bucket: 'landing',
+          key: 'incoming/x/m.csv',
+          versionId: src.versionId,
+        }),
+      ).toBe(body);
+    });
+
     test('list yields current objects under a prefix in key order (UTF-8 byte order, like S3)', async () => {
       for (const key of [
         'p/b.csv',
@@ -227,7 +271,30 @@ afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true }))
 function localHarness(): Promise<Harness> {
   const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
   roots.push(root);
-  return Promise.resolve({ store: new LocalObjectStore(root), makeBuckets: () => Promise.resolve() });
+  const store = new LocalObjectStore(root);
+  return Promise.resolve({
+    store,
+    makeBuckets: () => Promise.resolve(),
+    metaOf: (b, k) => localMetaOf(store, b, k),
+  });
+}
+
+/** The local store's record of an object's current version (its .versions/ JSON). */
+async function localMetaOf(
+  store: LocalObjectStore,
+  bucket: string,
+  key: string,
+): Promise<{ contentType?: string; metadata?: Record<string, string> }> {
+  const head = await store.head({ bucket, key });
+  const dir = path.join(store.rootDir, '.versions', bucket, createHash('sha256').update(key).digest('hex'));
+  const meta = JSON.parse(readFileSync(path.join(dir, `${head!.versionId}.json`), 'utf8')) as {
+    contentType?: string;
+    metadata?: Record<string, string>;
+  };
+  return {
+    ...(meta.contentType !== undefined && { contentType: meta.contentType }),
+    ...(meta.metadata !== undefined && { metadata: meta.metadata }),
+  };
 }
 
 objectStoreContract('LocalObjectStore', localHarness);
@@ -278,6 +345,49 @@ describe('LocalObjectStore: files a person can open, and no key escapes its buck
     ]);
   });
 
+  test('copy never reads the bytes through the process: the copy shares the source version file (reflink or hard link)', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const store = new LocalObjectStore(root);
+    const body = Buffer.alloc(3 * 1024 * 1024, 'r');
+    const src = await store.put('landing', 'incoming/registrations/big.csv', body);
+    const get = jest.spyOn(store, 'get');
+
+    await store.copy(
+      { bucket: 'landing', key: 'incoming/registrations/big.csv', versionId: src.versionId },
+      'lake',
+      'archive/registrations/big.csv',
+    );
+
+    expect(get).not.toHaveBeenCalled();
+    const copied = readFileSync(path.join(root, 'lake', 'archive', 'registrations', 'big.csv'));
+    expect(copied.equals(body)).toBe(true);
+    // Both are the one inode (hard link) or a reflink (its own inode, same bytes): never a partial file.
+    const from = statSync(store.pathOf('landing', 'incoming/registrations/big.csv'));
+    const to = statSync(store.pathOf('lake', 'archive/registrations/big.csv'));
+    expect(to.size).toBe(from.size);
+    if (to.ino === from.ino) expect(to.nlink).toBeGreaterThanOrEqual(3); // version file + two current files
+  });
+
+  test('a hand-placed file (no version) is copied byte for byte: editing it in place later leaves the copy alone', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const hand = path.join(root, 'landing', 'incoming', 'registrations', 'hand.csv');
+    mkdirSync(path.dirname(hand), { recursive: true });
+    writeFileSync(hand, 'id\n1\n');
+    const store = new LocalObjectStore(root);
+
+    await store.copy(
+      { bucket: 'landing', key: 'incoming/registrations/hand.csv' },
+      'lake',
+      'archive/hand.csv',
+    );
+    writeFileSync(hand, 'id\nedited in place\n', { flag: 'r+' });
+
+    expect(await readObjectText(store, { bucket: 'lake', key: 'archive/hand.csv' })).toBe('id\n1\n');
+    expect(statSync(store.pathOf('lake', 'archive/hand.csv')).ino).not.toBe(statSync(hand).ino);
+  });
+
   test('temp files of an unfinished write are never listed', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
     roots.push(root);
@@ -322,6 +432,14 @@ const runS3 = requirePythonSide('moto', 'S3ObjectStore contract');
     await resetMoto(moto);
     return {
       store: new S3ObjectStore(client),
+      metaOf: async (Bucket, Key) => {
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key }));
+        return {
+          ...(head.ContentType !== undefined && { contentType: head.ContentType }),
+          ...(head.Metadata !== undefined &&
+            Object.keys(head.Metadata).length > 0 && { metadata: head.Metadata }),
+        };
+      },
       makeBuckets: async (...names) => {
         for (const Bucket of names) {
           await client.send(new CreateBucketCommand({ Bucket }));
