@@ -19,6 +19,7 @@ import path from 'node:path';
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { ContractError } from './errors';
+import { pathProblem, splitPath } from './json-path';
 import { DATASET_NAME, datasetNameProblem, suggestedDatasetName } from './dataset-name';
 import { parseSinks, SINK_TYPES, type SinkConfig } from './sinks';
 
@@ -33,6 +34,10 @@ export const COLUMN_TYPES = [
 ] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
+/** Input file formats: CSV, JSON Lines (one object per line), JSON (one array of objects). */
+export const INPUT_FORMATS = ['csv', 'jsonl', 'json'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
 /** CSV header policy: `exact` = same names in the same order; `anyOrder` = same set of names;
  * `extraAllowed` = every contract column present, in any order, unknown columns ignored. */
 export type HeaderPolicy = 'exact' | 'anyOrder' | 'extraAllowed';
@@ -43,8 +48,15 @@ export interface ColumnSpec {
    * `partition` and `dedupe` refer to (v1: `rename ?? name`).
    */
   readonly name: string;
-  /** The header text to match in the file, as written there (any text). v1: the property name. */
+  /**
+   * Where the value is read from, for messages and row errors: the header text to match in a CSV
+   * file, as written there (any text; v1: the property name), or the JSON dot path (`actor.login`).
+   */
   readonly source: string;
+  /** JSON formats only: the keys from the record down to the value (`source` split at the dots). */
+  readonly path?: readonly string[];
+  /** JSON formats only: store the value (object, array or scalar) as its compact JSON text. */
+  readonly json?: boolean;
   readonly type: ColumnType;
   /** decimal only: total digits (1..38) and digits after the point (0..precision). */
   readonly precision?: number;
@@ -106,7 +118,8 @@ export interface DatasetContract {
   readonly version: 1 | 2;
   /** Table name in the Glue catalog / local catalog / DuckDB: always an identifier. */
   readonly table: string;
-  readonly format: 'csv';
+  /** How the landing file is written: CSV, JSON Lines or one JSON array (gzip accepted for each). */
+  readonly format: InputFormat;
   /** [] = no key: no dedupe, every valid row is kept (exact duplicate lines included). */
   readonly primaryKey: readonly string[];
   /** Which duplicate wins: the first row after sorting by these; equal rows → `tieBreaker`. */
@@ -152,7 +165,7 @@ export const CONTRACT_DEFAULTS = {
     header: 'exact',
     relaxQuotes: false,
   },
-  column: { required: false, drop: false, timezone: 'UTC' },
+  column: { required: false, drop: false, timezone: 'UTC', json: false },
   primaryKey: [] as string[],
   dedupe: { orderBy: [] as DedupeOrder[], tieBreaker: 'lastLine' },
   partition: { granularity: 'day' },
@@ -194,7 +207,12 @@ export const CONTRACT_V2_SCHEMA = {
       pattern: IDENTIFIER,
       description: "Table name in the catalog and in SQL (default: the dataset name with '-' → '_').",
     },
-    format: { enum: ['csv'], default: CONTRACT_DEFAULTS.format, description: 'Input file format.' },
+    format: {
+      enum: INPUT_FORMATS,
+      default: CONTRACT_DEFAULTS.format,
+      description:
+        'Input file format: csv, jsonl (one JSON object per line) or json (one array of objects); a .gz file of each is accepted.',
+    },
     csv: {
       type: 'object',
       additionalProperties: false,
@@ -245,7 +263,20 @@ export const CONTRACT_V2_SCHEMA = {
           source: {
             type: 'string',
             minLength: 1,
-            description: 'The header text in the file, any text (spaces, $, unicode) (default: name).',
+            description:
+              'csv only: the header text in the file, any text (spaces, $, unicode) (default: name).',
+          },
+          path: {
+            type: 'string',
+            minLength: 1,
+            description:
+              'jsonl/json only: the dot path of the value in each object, e.g. actor.login (default: name).',
+          },
+          json: {
+            type: 'boolean',
+            default: CONTRACT_DEFAULTS.column.json,
+            description:
+              'jsonl/json only, type string only: store the value (object, array or scalar) as compact JSON text.',
           },
           type: { enum: COLUMN_TYPES, description: 'SQL type the cell is coerced to.' },
           precision: {
@@ -585,6 +616,7 @@ interface DraftColumn {
 /** What both formats hand to the shared checks. */
 interface Draft {
   readonly version: 1 | 2;
+  readonly format: InputFormat;
   readonly table: string | undefined;
   readonly columns: DraftColumn[];
   readonly primaryKey: readonly string[];
@@ -657,10 +689,13 @@ function draftV2(doc: Record<string, unknown>, file: string): Draft {
   }
   const d = doc as {
     table?: string;
+    format?: InputFormat;
     csv?: Partial<CsvDialect>;
     columns: {
       name: string;
       source?: string;
+      path?: string;
+      json?: boolean;
       type: ColumnType;
       precision?: number;
       scale?: number;
@@ -677,12 +712,57 @@ function draftV2(doc: Record<string, unknown>, file: string): Draft {
     maxRowsPerFile?: number;
     sinks?: unknown;
   };
+  const format = d.format ?? CONTRACT_DEFAULTS.format;
+  const isJson = format !== 'csv';
+  if (isJson && d.csv !== undefined)
+    throw new ContractError(
+      file,
+      '/csv',
+      `"csv" settings do not apply to format "${format}"`,
+      'remove "csv" (or set "format": "csv")',
+    );
   const properties: Record<string, Record<string, unknown>> = {};
   const columns: DraftColumn[] = d.columns.map((c, i) => {
     const at = `/columns/${i}`;
+    if (isJson && c.source !== undefined)
+      throw new ContractError(
+        file,
+        `${at}/source`,
+        `"source" is a CSV header; a ${format} column names its value with "path"`,
+        `write "path": ${JSON.stringify(c.source)} (a dot path such as "actor.login") instead of "source"`,
+        c.name,
+      );
+    for (const field of ['path', 'json'] as const)
+      if (!isJson && c[field] !== undefined)
+        throw new ContractError(
+          file,
+          `${at}/${field}`,
+          `"${field}" applies to JSON input only (format "jsonl" or "json"), and this contract reads CSV`,
+          `remove "${field}", or set "format": "jsonl" / "json" at the top level`,
+          c.name,
+        );
+    const path = c.path ?? c.name;
+    const problem = isJson ? pathProblem(path) : undefined;
+    if (problem !== undefined)
+      throw new ContractError(
+        file,
+        `${at}/path`,
+        `${problem}: ${JSON.stringify(path)}`,
+        'write the keys from the object down, joined by "." (e.g. "actor.login"); a "." inside a key is "\\."',
+        c.name,
+      );
+    if (c.json === true && c.type !== 'string')
+      throw new ContractError(
+        file,
+        `${at}/json`,
+        `a JSON-text column must be of type string, not ${c.type}`,
+        'set "type": "string" (the column holds JSON text), or remove "json"',
+        c.name,
+      );
     const spec: ColumnSpec = {
       name: c.name,
-      source: c.source ?? c.name,
+      source: isJson ? path : (c.source ?? c.name),
+      ...(isJson && { path: splitPath(path), json: c.json ?? CONTRACT_DEFAULTS.column.json }),
       type: c.type,
       ...(c.precision !== undefined && { precision: c.precision }),
       ...(c.scale !== undefined && { scale: c.scale }),
@@ -717,6 +797,7 @@ function draftV2(doc: Record<string, unknown>, file: string): Draft {
   const csv = d.csv ?? {};
   return {
     version: 2,
+    format,
     table: d.table,
     columns,
     primaryKey: d.primaryKey ?? CONTRACT_DEFAULTS.primaryKey,
@@ -991,6 +1072,7 @@ function draftV1(doc: Record<string, unknown>, file: string): Draft {
   const rowProperties = Object.fromEntries(Object.entries(properties).map(([s, p]) => [byName(s), p]));
   return {
     version: 1,
+    format: 'csv',
     table: x.table,
     columns,
     primaryKey: x.primaryKey.map(byName),
@@ -1092,9 +1174,11 @@ function finish(dataset: string, file: string, d: Draft): DatasetContract {
     if (sameSource) {
       throw new ContractError(
         file,
-        `${c.at}/source`,
-        `columns ${sameSource.at.split('/').pop()} and ${c.at.split('/').pop()} both read the header ${JSON.stringify(spec.source)}`,
-        'give each column the header text of its own column in the file',
+        `${c.at}/${d.format === 'csv' ? 'source' : 'path'}`,
+        `columns ${sameSource.at.split('/').pop()} and ${c.at.split('/').pop()} both read the ${d.format === 'csv' ? 'header' : 'path'} ${JSON.stringify(spec.source)}`,
+        d.format === 'csv'
+          ? 'give each column the header text of its own column in the file'
+          : 'give each column the path of its own value',
         spec.name,
       );
     }
@@ -1226,7 +1310,7 @@ function finish(dataset: string, file: string, d: Draft): DatasetContract {
     file,
     version: d.version,
     table,
-    format: 'csv',
+    format: d.format,
     primaryKey: d.primaryKey,
     dedupe: d.dedupe,
     partition,

@@ -21,6 +21,12 @@ export const REJECTION_REASONS = [
   'UNKNOWN_DATASET',
   'KEY_NOT_ALLOWED',
   'FILE_TOO_LARGE',
+  /** jsonl with no line that is JSON; json that is not one array of values (issue 14). */
+  'MALFORMED_JSON',
+  /** Named `.gz` but not gzip, or its gzip data is cut short or corrupt. */
+  'NOT_GZIP',
+  /** The file name's format (.csv / .jsonl / .json) is not the contract's `format`. */
+  'FORMAT_MISMATCH',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 

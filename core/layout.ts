@@ -1,6 +1,6 @@
 /**
  * Where everything lives, in one place. Landing bucket: `incoming/<dataset>/.../<name>.csv`
- * (the only prefix the trigger rule matches). Lake bucket: every output prefix below, none of
+ * (or `.jsonl`, `.json`, each optionally `.gz`; the only prefix the trigger rule matches). Lake bucket: every output prefix below, none of
  * which can ever match the trigger (different bucket, and none starts with `incoming/`).
  *
  * Object keys are untrusted input. {@link checkLandingKey} is the allowlist every step applies
@@ -13,54 +13,88 @@ import { DATASET_NAME, datasetNameProblem } from './dataset-name';
 export const LANDING_PREFIX = 'incoming/';
 export const MAX_KEY_BYTES = 1024;
 
-/**
- * The one file-name rule for landing files: `.csv` in any case (`a.csv`, `x.Csv`, `X.CSV`). The
- * key allowlist ({@link checkLandingKey}), the EventBridge trigger rule ({@link triggerKeyPattern})
- * and the reconcile sweep ({@link isTriggerKey}) all derive from this constant, so a key one of
- * them accepts is never missed by another.
- */
-export const LANDING_SUFFIX = '.csv';
+/** The input formats a landing file can be in (core/contract `InputFormat`, not imported: contract loads more). */
+export type LandingFormat = 'csv' | 'jsonl' | 'json';
 
-/** Whether `name` (a key or a file name) ends in {@link LANDING_SUFFIX}, ignoring ASCII case. */
-export function hasLandingSuffix(name: string): boolean {
-  // Only ASCII C, S and V lowercase to c, s and v, so this matches exactly the case variants the
-  // trigger rule lists.
-  return (
-    name.length >= LANDING_SUFFIX.length &&
-    name.slice(-LANDING_SUFFIX.length).toLowerCase() === LANDING_SUFFIX
-  );
+/**
+ * The one file-name rule for landing files: these suffixes in any ASCII letter case (`a.csv`,
+ * `x.Csv`, `e.JSONL.GZ`). The key allowlist ({@link checkLandingKey}), the reconcile sweep and the
+ * local watcher ({@link isTriggerKey}, {@link hasLandingSuffix}) all derive from this list, and the
+ * EventBridge trigger rule ({@link triggerKeyPattern}) matches every key under `incoming/`, so a key
+ * one of them accepts is never missed by another. Longest first (`.json.gz` before `.gz`-less forms
+ * does not matter: no suffix ends another one, `.json` vs `.jsonl` differ in the last letter).
+ */
+export const LANDING_SUFFIXES = ['.csv', '.csv.gz', '.jsonl', '.jsonl.gz', '.json', '.json.gz'] as const;
+
+/** What a landing file's name says it holds. */
+export interface LandingFile {
+  readonly format: LandingFormat;
+  /** Named `.gz`: the bytes are gzip, decompressed as they are read. */
+  readonly gzip: boolean;
+  /** The suffix as written in the name (its case kept). */
+  readonly suffix: string;
+  /** The name without the suffix (`events.jsonl.gz` → `events`). */
+  readonly stem: string;
 }
 
-/** Keys the trigger rule matches: under {@link LANDING_PREFIX} and ending in the landing suffix, any case. */
+/** ASCII-only lower case: no other character maps onto a suffix letter (unlike `toLowerCase`). */
+const asciiLower = (text: string) => text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+
+/**
+ * The format a file name (or key) says, from its landing suffix in any ASCII case; undefined when
+ * it has none of {@link LANDING_SUFFIXES}.
+ * @example landingFileOf('Events.JSONL.gz') // { format: 'jsonl', gzip: true, suffix: '.JSONL.gz', stem: 'Events' }
+ */
+export function landingFileOf(name: string): LandingFile | undefined {
+  const lower = asciiLower(name);
+  for (const suffix of LANDING_SUFFIXES) {
+    if (lower.endsWith(suffix)) {
+      const gzip = suffix.endsWith('.gz');
+      const format = suffix.slice(1, gzip ? -3 : undefined) as LandingFormat;
+      const at = name.length - suffix.length;
+      return { format, gzip, suffix: name.slice(at), stem: name.slice(0, at) };
+    }
+  }
+  return undefined;
+}
+
+/** Whether `name` (a key or a file name) ends in one of {@link LANDING_SUFFIXES}, ignoring ASCII case. */
+export function hasLandingSuffix(name: string): boolean {
+  return landingFileOf(name) !== undefined;
+}
+
+/** Keys the pipeline runs: under {@link LANDING_PREFIX} and ending in a landing suffix, any case. */
 export function isTriggerKey(key: string): boolean {
   return key.startsWith(LANDING_PREFIX) && hasLandingSuffix(key);
 }
 
-/** Every ASCII upper/lower-case spelling of `text` (`.csv` → 8 spellings), lower case first. */
-function caseVariants(text: string): string[] {
-  let out = [''];
-  for (const ch of text) {
-    const lower = ch.toLowerCase();
-    const upper = ch.toUpperCase();
-    out = out.flatMap((prefix) => (lower === upper ? [prefix + ch] : [prefix + lower, prefix + upper]));
-  }
-  return out;
-}
-
 /**
- * The EventBridge pattern for `detail.object.key` that matches exactly {@link isTriggerKey}.
- * EventBridge cannot AND a `prefix` and a `suffix` on one field, and its case-insensitive form
- * (`suffix: { equals-ignore-case }`) cannot be combined with the prefix either; a `wildcard` can
- * hold both but is case-sensitive. So the pattern lists one wildcard per case spelling of the
- * suffix: `incoming/*.csv`, `incoming/*.csV`, ... `incoming/*.CSV` (8). The suffix text holds no
- * `*` or `\`, the wildcard syntax's only special characters.
+ * The EventBridge pattern for `detail.object.key`: every key under `incoming/`.
+ *
+ * An exact pattern is not possible: EventBridge cannot AND a `prefix` and a `suffix` on one field,
+ * its case-insensitive `suffix: { equals-ignore-case }` cannot carry the prefix, and a `wildcard`
+ * can hold both but is case-sensitive — one wildcard per case spelling of the six suffixes is 280
+ * wildcards (`.jsonl.gz` alone has 128 spellings), far past the 2,048-character pattern limit.
+ * Matching the suffixes in any case anywhere in the bucket would start runs for (and quarantine)
+ * files outside `incoming/`, which may belong to someone else when the bucket is brought. So the
+ * rule matches the prefix, the pipeline's own namespace, and the Claim step's allowlist
+ * ({@link checkLandingKey}) decides: a key under `incoming/` whose name has no landing suffix (a
+ * `notes.txt`, a folder marker) is refused as KEY_NOT_ALLOWED, quarantined and notified, instead of
+ * lying there unnoticed. Reconcile sweeps only {@link isTriggerKey} keys.
  */
-export function triggerKeyPattern(): { wildcard: string }[] {
-  return caseVariants(LANDING_SUFFIX).map((suffix) => ({ wildcard: `${LANDING_PREFIX}*${suffix}` }));
+export function triggerKeyPattern(): { prefix: string }[] {
+  return [{ prefix: LANDING_PREFIX }];
 }
 
 export type KeyCheck =
-  | { readonly ok: true; readonly dataset: string; readonly fileName: string }
+  | {
+      readonly ok: true;
+      readonly dataset: string;
+      readonly fileName: string;
+      /** What the name's suffix says the file holds ({@link landingFileOf}). */
+      readonly format: LandingFormat;
+      readonly gzip: boolean;
+    }
   | { readonly ok: false; readonly problem: string; readonly fix: string };
 
 // Letters, marks and digits of any script, emoji, and a few punctuation marks that are common in
@@ -81,14 +115,14 @@ export function checkLandingKey(key: string): KeyCheck {
     return {
       ok: false,
       problem: `key is outside ${LANDING_PREFIX}`,
-      fix: `upload to ${LANDING_PREFIX}<dataset>/<file>.csv`,
+      fix: `upload to ${LANDING_PREFIX}<dataset>/<file>.csv (or .jsonl, .json, each optionally .gz)`,
     };
   }
   if (key.endsWith('/'))
     return {
       ok: false,
       problem: 'key is a folder marker, not a file',
-      fix: 'upload a .csv file into the folder',
+      fix: 'upload a .csv, .jsonl or .json file (optionally .gz) into the folder; a folder needs no marker object',
     };
   if (/\p{Cc}/u.test(key))
     return {
@@ -132,13 +166,14 @@ export function checkLandingKey(key: string): KeyCheck {
       };
   }
   const fileName = segments[segments.length - 1]!;
-  if (!hasLandingSuffix(fileName))
+  const file = landingFileOf(fileName);
+  if (!file)
     return {
       ok: false,
-      problem: `file name does not end in ${LANDING_SUFFIX}`,
-      fix: `upload CSV files named *${LANDING_SUFFIX} (any case)`,
+      problem: `file name does not end in ${LANDING_SUFFIXES.join(', ')}`,
+      fix: `name the file after its format: ${LANDING_SUFFIXES.map((x) => `*${x}`).join(', ')} (any letter case)`,
     };
-  return { ok: true, dataset, fileName };
+  return { ok: true, dataset, fileName, format: file.format, gzip: file.gzip };
 }
 
 /**
@@ -147,7 +182,8 @@ export function checkLandingKey(key: string): KeyCheck {
  * replaces exactly its own output.
  */
 export function sourceIdOf(key: string): string {
-  const base = key.slice(key.lastIndexOf('/') + 1).replace(/\.csv$/i, '');
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  const base = landingFileOf(name)?.stem ?? name;
   const stem =
     base
       .normalize('NFKD')

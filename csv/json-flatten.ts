@@ -23,6 +23,7 @@
  *  - **Column names** for flattened paths: {@link columnNameOfPath} (`actor.login` →
  *    `actor_login`, `payload.pullRequest.id` → `payload_pull_request_id`).
  */
+import { joinPath, pathProblem, splitPath } from '../core/json-path';
 
 /** A JSON number kept as the text it was written as (when a JS number would change it). */
 export class JsonNumber {
@@ -32,7 +33,7 @@ export class JsonNumber {
   }
 }
 
-/** A parsed JSON value with exact numbers. Objects have no prototype (`__proto__` is a key). */
+/** A parsed JSON value with exact numbers. `__proto__` in a file is an own key (read with hasOwn). */
 export type JsonValue = string | number | JsonNumber | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue;
@@ -92,35 +93,7 @@ export function jsonText(value: JsonValue): string {
 
 // --- paths -----------------------------------------------------------------------------------------
 
-/** `actor.login` → `['actor', 'login']`; `\.` and `\\` are a literal `.` and `\` in a key. */
-export function splitPath(path: string): string[] {
-  const out: string[] = [];
-  let key = '';
-  for (let i = 0; i < path.length; i++) {
-    const ch = path[i]!;
-    if (ch === '\\' && i + 1 < path.length) key += path[++i];
-    else if (ch === '.') {
-      out.push(key);
-      key = '';
-    } else key += ch;
-  }
-  out.push(key);
-  return out;
-}
-
-/** The inverse of {@link splitPath}: keys joined by `.`, with `.` and `\` in a key escaped. */
-export function joinPath(keys: readonly string[]): string {
-  return keys.map((k) => k.replace(/[\\.]/g, (c) => `\\${c}`)).join('.');
-}
-
-/** Why a path is not a valid column path, or undefined (used by the contract loader). */
-export function pathProblem(path: string): string | undefined {
-  if (path === '') return 'the path is empty';
-  if (/\\$/.test(path.replace(/\\\\/g, ''))) return 'the path ends in a lone "\\"';
-  if (splitPath(path).some((k) => k === ''))
-    return 'the path has an empty key (two dots in a row, or a dot at an end)';
-  return undefined;
-}
+export { joinPath, pathProblem, splitPath };
 
 /**
  * The value at `keys` inside `record`, or undefined when a key is missing or a step is not an

@@ -22,6 +22,14 @@ export const ROW_ERROR_CODES = [
   'SCHEMA_VIOLATION',
   /** A string partition column's value that cannot be a folder name (core/plan PARTITION_VALUE). */
   'BAD_PARTITION_VALUE',
+  /** JSON input: a jsonl line, or a json array element, that does not parse. */
+  'NOT_JSON',
+  /** JSON input: valid JSON that is not an object (`[1,2]`, `42`, `"x"`). */
+  'NOT_AN_OBJECT',
+  /** JSON input: an object or an array where the column expects a scalar (not a `json` column). */
+  'WRONG_JSON_TYPE',
+  /** JSON input: a line or array element longer than the record limit (16 MiB); skipped. */
+  'RECORD_TOO_LONG',
 ] as const;
 export type RowErrorCode = (typeof ROW_ERROR_CODES)[number];
 

@@ -21,6 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
 import { LANDING_PREFIX, triggerKeyPattern } from '../core/layout';
+import { VALIDATE_MAX_FILE_BYTES_ENV } from '../core/file-size-limit';
 import { TRANSFORM_LAMBDA_MAX_BYTES_ENV } from '../core/steps';
 import {
   DEFINITION_PLACEHOLDERS,
@@ -313,7 +314,11 @@ export class EtlPipeline extends Construct {
     // sized by the measurement in transform/README.md and capped by reserved concurrency.
     stepSettings.validate = {
       ...stepSettings.validate!,
-      environment: { [TRANSFORM_LAMBDA_MAX_BYTES_ENV]: String(config.transformLambda.maxBytes) },
+      environment: {
+        [TRANSFORM_LAMBDA_MAX_BYTES_ENV]: String(config.transformLambda.maxBytes),
+        // FILE_TOO_LARGE above it (core/file-size-limit.ts): never a timeout-retry loop.
+        [VALIDATE_MAX_FILE_BYTES_ENV]: String(config.validateLambda.maxFileBytes),
+      },
       // Every file passes Validate: reserved so a burst cannot starve the other steps (issue 12).
       ...(config.validateLambda.reservedConcurrency > 0 && {
         reservedConcurrency: config.validateLambda.reservedConcurrency,
@@ -424,16 +429,16 @@ export class EtlPipeline extends Construct {
 
     // --- the trigger -------------------------------------------------------------------------
     this.triggerRule = new events.Rule(this, 'Trigger', {
-      description: `A .csv under ${LANDING_PREFIX} in the landing bucket starts one pipeline execution`,
+      description: `An object created under ${LANDING_PREFIX} in the landing bucket starts one pipeline execution`,
       eventPattern: {
         source: ['aws.s3'],
         detailType: ['Object Created'],
         detail: {
           bucket: { name: [this.storage.landingBucket.bucketName] },
-          // incoming/**.csv in any case: the one suffix rule (core/layout LANDING_SUFFIX) the key
-          // allowlist and reconcile share. EventBridge cannot AND a prefix and a case-insensitive
-          // suffix on one field, so it is one wildcard per case spelling (8). Outputs live in the
-          // lake bucket and never start with incoming/, so they can never trigger a run.
+          // Every key under incoming/: Claim's allowlist (core/layout LANDING_SUFFIXES, any case)
+          // runs .csv/.jsonl/.json (optionally .gz) and refuses the rest as KEY_NOT_ALLOWED. An
+          // exact pattern cannot be written (core/layout triggerKeyPattern says why). Outputs live
+          // in the lake bucket and never start with incoming/, so they can never trigger a run.
           object: { key: triggerKeyPattern() },
         },
       },

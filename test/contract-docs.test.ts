@@ -82,11 +82,17 @@ function loaderDefaults(): Record<string, unknown> {
     'docs_check.schema.json',
   );
   const id = c.columns[0]!;
+  const jsonl = parseContract(
+    'docs_check',
+    JSON.stringify({ version: 2, format: 'jsonl', columns: [{ name: 'id', type: 'string' }] }),
+    'docs_check.schema.json',
+  );
   return {
     format: c.format,
     ...Object.fromEntries(Object.entries(c.csv).map(([k, v]) => [`csv.${k}`, v])),
     'columns[].required': noKey.columns[0]!.required,
     'columns[].drop': id.drop,
+    'columns[].json': jsonl.columns[0]!.json,
     'columns[].timezone': c.columns[2]!.defaultTimezone,
     primaryKey: noKey.primaryKey,
     'dedupe.orderBy': c.dedupe.orderBy,

@@ -1,7 +1,9 @@
 /**
- * One landing-file rule (core/layout LANDING_SUFFIX: `.csv` in any case) shared by the key
- * allowlist, the EventBridge trigger pattern, reconcile and the local watcher; and event key
- * decoding checked against the documented S3 → EventBridge "Object Created" event.
+ * One landing-file rule (core/layout LANDING_SUFFIXES: `.csv`, `.jsonl`, `.json`, each optionally
+ * `.gz`, in any ASCII case) shared by the key allowlist, reconcile and the local watcher; the
+ * EventBridge trigger pattern matches every key under incoming/ (a superset: Claim's allowlist
+ * refuses the rest); and event key decoding checked against the documented S3 → EventBridge
+ * "Object Created" event.
  *
  * The event fixture (test/fixtures/events/s3-object-created.json) is the "Object created" example
  * of the Amazon S3 User Guide page "EventBridge event message structure" (ev-events), verbatim.
@@ -24,26 +26,75 @@ import {
   hasLandingSuffix,
   isTriggerKey,
   LANDING_PREFIX,
-  LANDING_SUFFIX,
+  LANDING_SUFFIXES,
+  landingFileOf,
+  sourceIdOf,
   triggerKeyPattern,
 } from '../../core/layout';
 import { isTriggerKey as reconcileIsTriggerKey } from '../../functions/reconcile/reconcile';
 import { isTriggerName } from '../../local/landing-files';
 
-/** EventBridge `wildcard` semantics: `*` matches any run of characters (also `/`), the rest literally. */
-function wildcardMatches(pattern: string, value: string): boolean {
-  const re = pattern
-    .split('*')
-    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${re}$`, 's').test(value);
+/** EventBridge `prefix` (case-sensitive) and `wildcard` matching, the matchers the pattern may use. */
+function matcherMatches(m: Record<string, unknown>, value: string): boolean {
+  if (typeof m.prefix === 'string') return value.startsWith(m.prefix);
+  if (typeof m.wildcard === 'string') {
+    const re = m.wildcard
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    return new RegExp(`^${re}$`, 's').test(value);
+  }
+  throw new Error(`matcher not modelled: ${JSON.stringify(m)}`);
 }
 
-const patternMatches = (key: string) => triggerKeyPattern().some((p) => wildcardMatches(p.wildcard, key));
+const patternMatches = (key: string) =>
+  triggerKeyPattern().some((p) => matcherMatches(p as Record<string, unknown>, key));
+
+/** Every ASCII case spelling of a text. */
+function spellings(text: string): string[] {
+  let out = [''];
+  for (const ch of text) {
+    const l = ch.toLowerCase();
+    const u = ch.toUpperCase();
+    out = out.flatMap((p) => (l === u ? [p + ch] : [p + l, p + u]));
+  }
+  return out;
+}
 
 describe('one landing suffix rule, case-insensitive', () => {
-  const accepted = ['x.csv', 'x.Csv', 'X.CSV', 'y.cSv', 'z.csV', 'a b.CsV'];
-  const refused = ['x.txt', 'x.csv.gz', 'x.cs', 'csv', 'x.csvx', 'x.c\u0455v', 'x.\uff43sv'];
+  const accepted = [
+    'x.csv',
+    'x.Csv',
+    'X.CSV',
+    'y.cSv',
+    'z.csV',
+    'a b.CsV',
+    'x.csv.gz',
+    'x.CSV.GZ',
+    'e.jsonl',
+    'e.JsonL',
+    'e.jsonl.gz',
+    'e.JSONL.Gz',
+    'a.json',
+    'a.JSON',
+    'a.json.gz',
+    'a.Json.gZ',
+  ];
+  const refused = [
+    'x.txt',
+    'x.gz',
+    'x.csv.zip',
+    'x.cs',
+    'csv',
+    'x.csvx',
+    'x.c\u0455v',
+    'x.\uff43sv',
+    'x.json5',
+    'x.jsonl.gz.tmp',
+    'x.ndjson.gz',
+    'x.js\u1d0fn',
+    'x.tar.gz',
+  ];
 
   test.each(accepted)('%s passes the allowlist, the trigger pattern, reconcile and watch', (name) => {
     const key = `${LANDING_PREFIX}registrations/${name}`;
@@ -55,23 +106,68 @@ describe('one landing suffix rule, case-insensitive', () => {
     expect(isTriggerName(name)).toBe(true);
   });
 
-  test.each(refused)('%s is refused by every one of them', (name) => {
-    const key = `${LANDING_PREFIX}registrations/${name}`;
-    expect(hasLandingSuffix(name)).toBe(false);
-    expect(checkLandingKey(key)).toMatchObject({ ok: false });
-    expect(patternMatches(key)).toBe(false);
-    expect(isTriggerKey(key)).toBe(false);
-    expect(isTriggerName(name)).toBe(false);
+  test.each(refused)(
+    '%s is refused by the allowlist, reconcile and watch (the rule leaves it to Claim)',
+    (name) => {
+      const key = `${LANDING_PREFIX}registrations/${name}`;
+      expect(hasLandingSuffix(name)).toBe(false);
+      const check = checkLandingKey(key);
+      expect(check).toMatchObject({ ok: false });
+      expect(check.ok ? '' : check.problem).toMatch(/does not end in \.csv, \.csv\.gz, \.jsonl/);
+      expect(isTriggerKey(key)).toBe(false);
+      expect(reconcileIsTriggerKey(key)).toBe(false);
+      expect(isTriggerName(name)).toBe(false);
+      // Under incoming/ the rule starts a run, and Claim refuses it as KEY_NOT_ALLOWED (quarantined, notified).
+      expect(patternMatches(key)).toBe(true);
+    },
+  );
+
+  test('every case spelling of every suffix: the allowlist, reconcile and the rule agree', () => {
+    let n = 0;
+    for (const suffix of LANDING_SUFFIXES)
+      for (const spelled of spellings(suffix)) {
+        const key = `${LANDING_PREFIX}events/2024/day${spelled}`;
+        expect([isTriggerKey(key), reconcileIsTriggerKey(key), patternMatches(key)]).toEqual([
+          true,
+          true,
+          true,
+        ]);
+        expect(checkLandingKey(key)).toMatchObject({ ok: true, format: landingFileOf(key)!.format });
+        n++;
+      }
+    expect(n).toBe(8 + 32 + 32 + 128 + 16 + 64);
   });
 
-  test('the trigger pattern lists every case spelling of the suffix once, under incoming/ only', () => {
-    const wildcards = triggerKeyPattern().map((p) => p.wildcard);
-    expect(wildcards).toHaveLength(2 ** LANDING_SUFFIX.replace(/[^a-z]/gi, '').length);
-    expect(new Set(wildcards.map((w) => w.toLowerCase()))).toEqual(new Set([`${LANDING_PREFIX}*.csv`]));
-    expect(new Set(wildcards).size).toBe(wildcards.length);
+  test('format and gzip from the name; the dataset is the folder; the stem drops every suffix', () => {
+    expect(landingFileOf('Events.JSONL.gz')).toEqual({
+      format: 'jsonl',
+      gzip: true,
+      suffix: '.JSONL.gz',
+      stem: 'Events',
+    });
+    expect(landingFileOf('a.json')).toMatchObject({ format: 'json', gzip: false, stem: 'a' });
+    expect(landingFileOf('a.csv.GZ')).toMatchObject({ format: 'csv', gzip: true, stem: 'a' });
+    expect(landingFileOf('a.jsonl.csv')).toMatchObject({ format: 'csv', stem: 'a.jsonl' });
+    expect(checkLandingKey('incoming/github-events/2015/01/day.jsonl.gz')).toEqual({
+      ok: true,
+      dataset: 'github-events',
+      fileName: 'day.jsonl.gz',
+      format: 'jsonl',
+      gzip: true,
+    });
+    expect(sourceIdOf('incoming/e/Day 1.JSONL.GZ')).toMatch(/^day-1-[0-9a-f]{12}$/);
+    // .csv keys keep the source id they always had
+    expect(sourceIdOf('incoming/registrations/march sign-ups.csv')).toMatch(/^march-sign-ups-[0-9a-f]{12}$/);
+  });
+
+  test('the trigger pattern is the incoming/ prefix: nothing outside it, deep keys inside it', () => {
+    expect(triggerKeyPattern()).toEqual([{ prefix: LANDING_PREFIX }]);
     expect(patternMatches('elsewhere/registrations/x.csv')).toBe(false);
     expect(patternMatches('curated/registrations/x.CSV')).toBe(false);
-    expect(patternMatches(`${LANDING_PREFIX}a/b/c/deep.Csv`)).toBe(true);
+    expect(patternMatches('Incoming/registrations/x.csv')).toBe(false);
+    expect(patternMatches(`${LANDING_PREFIX}a/b/c/deep.Jsonl.GZ`)).toBe(true);
+    // Pattern size: far below EventBridge's 2,048-character limit.
+    expect(JSON.stringify(triggerKeyPattern()).length).toBeLessThan(100);
   });
 });
 
