@@ -1,5 +1,5 @@
-"""The transform step: staging JSON Lines of one source file -> typed, deduplicated, partitioned
-Snappy Parquet in the curated lake, plus the file's manifest.
+"""The transform step: staging (JSON Lines text, or typed Parquet) of one source file -> typed,
+deduplicated, partitioned Snappy Parquet in the curated lake, plus the file's manifest.
 
 One self-contained script, because Glue runs a single uploaded file (extra modules would need
 --extra-py-files). The thin entry point at the bottom parses arguments (Glue's getResolvedOptions
@@ -50,8 +50,9 @@ PLAN_FILE = "plan.json"
 # the lake bucket's tmp/ prefix, which the stack's job role may write and delete and whose
 # lifecycle rule expires what a killed run leaves behind (infra/constructs/lake-storage.ts).
 LAKE_TMP_PREFIX = "tmp/transform/"
-# Exactly the part names the DuckDB engine reads (transform/request.ts), so both read the same.
-STAGING_PART = re.compile(r"^part-\d{5}\.jsonl$")
+# Exactly the part names the DuckDB engine reads (transform/request.ts), so both read the same:
+# JSON Lines parts or Parquet parts (core/staging.ts), never both in one prefix.
+STAGING_PART = re.compile(r"^part-\d{5}\.(?:jsonl|parquet)$")
 COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "timestamp")
 # The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
 # column names and folder names, so anything else in a plan means it was not compiled by us.
@@ -550,9 +551,90 @@ def staging_schema(plan: dict[str, Any]):
     return StructType(fields)
 
 
-def read_staging(spark, paths: Sequence[str], plan: dict[str, Any]):
-    """Reads staging JSON Lines with the explicit schema in FAILFAST mode: a malformed line stops
-    the job instead of turning into a row of nulls (PERMISSIVE's silent default)."""
+def is_parquet_staging(paths: Sequence[str]) -> bool:
+    """Whether staging parts are Parquet (core/staging.ts isParquetStagingPart). open_staging has
+    already refused a prefix holding both kinds."""
+    return bool(paths) and all(p.endswith(".parquet") for p in paths)
+
+
+def parquet_staging_schema(plan: dict[str, Any]):
+    """The exact schema of a Parquet staging part (core/staging.ts stagingParquetType): the
+    staging columns in order, typed by the plan (string, bigint, decimal(p,s), double, boolean,
+    date, timestamp = an instant), then `_line` bigint."""
+    from pyspark.sql import types as T
+
+    def spark_type(t: dict[str, Any]):
+        if t["type"] == "decimal":
+            return T.DecimalType(t["precision"], t["scale"])
+        return {
+            "string": T.StringType(),
+            "integer": T.LongType(),
+            "double": T.DoubleType(),
+            "boolean": T.BooleanType(),
+            "date": T.DateType(),
+            "timestamp": T.TimestampType(),
+        }[t["type"]]
+
+    fields = [
+        T.StructField(name, spark_type(plan["stagingTypes"][name]), True)
+        for name in plan["stagingColumns"]
+    ]
+    fields.append(T.StructField(LINE_COLUMN, T.LongType(), True))
+    return T.StructType(fields)
+
+
+def check_parquet_staging(spark, paths: Sequence[str], plan: dict[str, Any]) -> None:
+    """Refuses a Parquet staging part whose own schema (read from its footer) is not exactly
+    parquet_staging_schema: names, order and types. A timestamp without UTC adjustment reads as
+    timestamp_ntz, an int32 as int, a float as float: each is refused naming the part and the
+    column, never cast (as the DuckDB engine refuses them)."""
+    expected = parquet_staging_schema(plan)
+    fix = (
+        "Fix: staging and plan come from different contract versions, or another writer made "
+        "this part — re-run the validate step for this file (the original is untouched)"
+    )
+    for p in paths:
+        try:
+            actual = spark.read.parquet(p).schema
+        except Exception as e:  # noqa: BLE001 — reported with the part's name
+            raise TransformInputError(
+                f"{p}: not a readable Parquet staging part ({describe_error(e)['message'][:300]}). {fix}"
+            ) from e
+        names = [f.name for f in actual.fields]
+        want = [f.name for f in expected.fields]
+        missing = [n for n in want if n not in names]
+        extra = [n for n in names if n not in want]
+        if missing or extra:
+            raise TransformInputError(
+                f"{p}: staging columns do not match the {plan['dataset']} plan"
+                + (f"; missing column {', '.join(json.dumps(n) for n in missing)}" if missing else "")
+                + (f"; unexpected column {', '.join(json.dumps(n) for n in extra)}" if extra else "")
+                + f". {fix}"
+            )
+        for field in expected.fields:
+            got = actual[field.name].dataType
+            if got != field.dataType:
+                raise TransformInputError(
+                    f"{p}: staging column {field.name} is {got.simpleString()} in the Parquet file, "
+                    f"the {plan['dataset']} plan needs {field.dataType.simpleString()} "
+                    f"(a mismatched type is never cast). {fix}"
+                )
+        if names != want:
+            raise TransformInputError(
+                f"{p}: staging columns are out of order ({', '.join(names)}); the {plan['dataset']} "
+                f"plan has {', '.join(want)}. {fix}"
+            )
+
+
+def read_staging(spark, paths: Sequence[str], plan: dict[str, Any], checked: bool = False):
+    """Reads staging. JSON Lines: with the explicit all-string schema in FAILFAST mode, so a
+    malformed line stops the job instead of turning into a row of nulls (PERMISSIVE's silent
+    default). Parquet: each part's schema checked (check_parquet_staging, skipped when `checked`
+    says it was already), then read with exactly that schema."""
+    if is_parquet_staging(paths):
+        if not checked:
+            check_parquet_staging(spark, paths, plan)
+        return spark.read.schema(parquet_staging_schema(plan)).parquet(*paths)
     schema = staging_schema(plan)
     if not paths:
         return spark.createDataFrame([], schema)
@@ -641,6 +723,50 @@ def typed_column(source: str, t: dict[str, Any]):
     return F.when(not_canonical, F.raise_error(message)).otherwise(value)
 
 
+def checked_column(source: str, t: dict[str, Any], must_have_value: bool):
+    """One typed Parquet staging column, checked for what canonical text rules out by
+    construction (as the DuckDB engine checks it): NaN and ±Infinity doubles, dates and instants
+    outside years 0001-9999 (UTC), and, for key and partition columns, null. The job fails naming
+    the staging line and column; every other value is used as written."""
+    from pyspark.sql import functions as F
+
+    value = F.col(f"`{source}`")
+
+    def fail(what: str):
+        return F.raise_error(
+            F.concat(
+                F.lit("staging line "),
+                F.coalesce(F.col(LINE_COLUMN).cast("string"), F.lit("?")),
+                F.lit(f", column {source}: "),
+                F.regexp_extract(F.to_json(F.array(F.substring(value.cast("string"), 1, 60))), r"^\[(.*)\]$", 1),
+                F.lit(
+                    f" {what}. Fix: staging must be exactly what the validate step writes "
+                    "(core/staging.ts); re-run the validate step for this file — the original is untouched"
+                ),
+            )
+        )
+
+    kind = t["type"]
+    bad = None
+    if kind == "double":
+        bad = F.isnan(value) | value.isin(float("inf"), float("-inf"))
+        what = f"is not a valid {kind} (NaN and Infinity are not values)"
+    elif kind == "date":
+        bad = ~F.year(value).between(1, 9999)
+        what = f"is not a valid {kind} (years 0001-9999 only)"
+    elif kind == "timestamp":
+        # Compared as microseconds since the epoch: no session zone, no calendar rebase involved.
+        micros = F.unix_micros(value)
+        bad = ~micros.between(F.lit(-62135596800000000), F.lit(253402300799999999))
+        what = f"is not a valid {kind} (years 0001-9999 only)"
+    column = value
+    if bad is not None:
+        column = F.when(bad, fail(what)).otherwise(value)
+    if must_have_value:
+        column = F.when(value.isNull(), fail("is empty, but it is a key or partition column")).otherwise(column)
+    return column
+
+
 def _internal(source: str) -> str:
     # Contract identifiers match ^[a-z_][a-z0-9_]*$ and may start with `__`; the trailing `__` and
     # the `etl` infix keep internal names clear of any sane contract's names.
@@ -674,9 +800,11 @@ def partition_value(plan: dict[str, Any], ref, line):
     return F.when(safe, value).otherwise(F.raise_error(message))
 
 
-def apply_plan(raw, plan: dict[str, Any]):
+def apply_plan(raw, plan: dict[str, Any], typed_staging: bool = False):
     """Staging rows -> typed, deduplicated rows: the columns written inside the files
-    (file_columns) in order, plus PARTITION_COLUMN, the folder value as text.
+    (file_columns) in order, plus PARTITION_COLUMN, the folder value as text. `typed_staging`:
+    `raw` is Parquet staging read by read_staging (typed, schema checked), whose values are
+    checked by checked_column instead of parsed from canonical text.
 
     With plan.dedupe null every row is kept. Otherwise dedupe keeps, per plan.dedupe.key, the
     first row after sorting by plan.dedupe.orderBy with nulls last in either direction. Order
@@ -692,12 +820,16 @@ def apply_plan(raw, plan: dict[str, Any]):
     needed = {c["source"] for c in plan["columns"]} | {
         o["column"] for o in (dedupe["orderBy"] if dedupe else []) if o["column"] != LINE_COLUMN
     }
+    must_have_value = set(dedupe["key"] if dedupe else []) | (
+        {plan["partition"]["source"]} if plan["partition"] else set()
+    )
+
+    def value_of(s: str):
+        t = plan["stagingTypes"][s]
+        return checked_column(s, t, s in must_have_value) if typed_staging else typed_column(s, t)
+
     typed = raw.select(
-        *[
-            typed_column(s, plan["stagingTypes"][s]).alias(_internal(s))
-            for s in plan["stagingColumns"]
-            if s in needed
-        ],
+        *[value_of(s).alias(_internal(s)) for s in plan["stagingColumns"] if s in needed],
         F.col(LINE_COLUMN).alias("__etl_line__"),
     )
 
@@ -723,8 +855,21 @@ def apply_plan(raw, plan: dict[str, Any]):
 
 def exact_duplicates(raw) -> int:
     """Staging rows equal to an earlier row in every column but `_line` (NULL equals NULL): rows
-    minus distinct rows. Staging text is canonical, so equal text is equal value."""
+    minus distinct rows. Staging text is canonical, so equal text is equal value. Typed (Parquet)
+    staging compares doubles by their text, so that -0 and 0 stay two values as their canonical
+    texts are (Spark's distinct normalises -0.0 to 0.0), as the DuckDB engine does."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType
+
     rows = raw.drop(LINE_COLUMN)
+    rows = rows.select(
+        *[
+            F.col(f"`{f.name}`").cast("string").alias(f.name)
+            if isinstance(f.dataType, DoubleType)
+            else F.col(f"`{f.name}`")
+            for f in rows.schema.fields
+        ]
+    )
     return rows.count() - rows.distinct().count()
 
 
@@ -841,6 +986,14 @@ def open_staging(args: JobArgs, s3_client: Any = None) -> tuple[Store, list[str]
             "the transform never reads a half-written staging prefix."
         )
     parts = [k for k in staging.list("") if "/" not in k and STAGING_PART.match(k)]
+    parquet = [k for k in parts if k.endswith(".parquet")]
+    if parquet and len(parquet) != len(parts):
+        jsonl = next(k for k in parts if not k.endswith(".parquet"))
+        raise TransformInputError(
+            f"{_dir_uri(args.staging)} holds both JSON Lines parts ({jsonl}) and Parquet parts "
+            f"({parquet[0]}); a staging prefix holds one kind only. Re-run the validate step for "
+            "this file (it rewrites the prefix; the original is untouched), then the transform."
+        )
     if args.plan:
         plan_uri = args.plan
         plan_text = open_store(os.path.dirname(plan_uri) or ".", s3_client).read_text(
@@ -1007,8 +1160,9 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
     # Rows in and out are observed during the one write job instead of counted by extra jobs
     # (each a full read of the staging JSON).
     seen_in, seen_out = Observation("rows_in"), Observation("rows_out")
+    typed_staging = is_parquet_staging(part_paths)
     raw = read_staging(spark, part_paths, plan).observe(seen_in, F.count(F.lit(1)).alias("rows"))
-    out = apply_plan(raw, plan).observe(seen_out, F.count(F.lit(1)).alias("rows"))
+    out = apply_plan(raw, plan, typed_staging).observe(seen_out, F.count(F.lit(1)).alias("rows"))
 
     # Temp prefix outside curated/ and inside the lake (same filesystem locally, so moves are
     # renames): if the job dies here, readers see nothing of this run.
@@ -1027,7 +1181,9 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
         rows_in, rows_out = (
             (int(seen_in.get["rows"]), int(seen_out.get["rows"])) if written else (0, 0)
         )
-        duplicates = exact_duplicates(read_staging(spark, part_paths, plan)) if written else 0
+        duplicates = (
+            exact_duplicates(read_staging(spark, part_paths, plan, checked=True)) if written else 0
+        )
         timings["exactDuplicates"] = _ms_since(t2)
         t2 = time.monotonic()
         manifest = {

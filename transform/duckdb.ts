@@ -35,11 +35,17 @@
  * logical type and the values. Spark must set spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS
  * and write timestamps as TimestampType — UTC-adjusted — not TimestampNTZ.)
  *
- * Values: staging is read with every column VARCHAR (never auto-detected); each value (null or
- * canonical text, core/staging.ts) is checked against core/plan `canonicalPattern`, then cast.
- * Text that is not canonical, or that the cast cannot represent (2024-02-30, past int64), fails
- * the transform with a TransformFailedError naming the staging line and column — it is never
+ * Values: JSON Lines staging is read with every column VARCHAR (never auto-detected); each value
+ * (null or canonical text, core/staging.ts) is checked against core/plan `canonicalPattern`, then
+ * cast. Text that is not canonical, or that the cast cannot represent (2024-02-30, past int64),
+ * fails the transform with a TransformFailedError naming the staging line and column — it is never
  * rounded, reinterpreted or turned into null. A null key or partition value fails the same way.
+ * Parquet staging (core/staging.ts `STAGING_PART_PARQUET`) is typed already: each part's schema
+ * must be exactly the plan's staging columns in order, each of `stagingParquetType`, then `_line`
+ * BIGINT — else the transform fails naming the part and the column, before any row is read (a
+ * mismatched type is never cast). Its values are then read as they are, with the checks the text
+ * format made by construction: no NaN or ±Infinity, dates and instants in years 0001–9999, no
+ * null key or partition value (each a TransformFailedError naming the line and column).
  * Null stays null; the empty string stays "".
  * Timestamps are the instants the UTC text names. Rows: with `plan.dedupe` null every row is
  * kept; otherwise one per `plan.dedupe.key`: the first after sorting by `plan.dedupe.orderBy` on
@@ -77,10 +83,18 @@ import {
 } from '../core/plan';
 import type { TransformManifest } from '../core/steps';
 import { UNORDERED_SOURCE } from '../core/events';
+import { stagingParquetType } from '../core/staging';
 import { lake } from '../core/layout';
 import { lakeFolderIo, type TransformIo } from './io';
 import { newerPublished, type StagedObject } from './publish';
-import { checkStagingColumns, checkTarget, type TransformRequest, type TransformTarget } from './request';
+import {
+  checkStagingColumns,
+  checkTarget,
+  stagingFormatOf,
+  type StagingFormat,
+  type TransformRequest,
+  type TransformTarget,
+} from './request';
 import { objectStoreIo, type StoreTransformRequest } from './store-io';
 
 /** Tuning for one DuckDB run. Every field is optional; the defaults suit a laptop. */
@@ -194,7 +208,15 @@ async function transformWith(
     timingsMs.fetchStaging = Date.now() - clock;
     await checkStagingColumns(plan, parts, io.nameOfStagingFile);
     clock = Date.now();
-    const written = await writePartitions(plan, parts, tempDir, sourceId, io.stagingLabel, options);
+    const written = await writePartitions(
+      plan,
+      parts,
+      tempDir,
+      sourceId,
+      io.stagingLabel,
+      io.nameOfStagingFile,
+      options,
+    );
     timingsMs.transform = Date.now() - clock;
     await options.hooks?.afterTempWrite?.(tempDir);
 
@@ -280,9 +302,11 @@ async function writePartitions(
   tempDir: string,
   sourceId: string,
   stagingDir: string,
+  nameOf: (part: string) => string,
   options: DuckdbEngineOptions,
 ): Promise<Written> {
   if (parts.length === 0) return { rowsIn: 0, rowsOut: 0, exactDuplicates: 0, staged: [] };
+  const staging: Staging = { format: stagingFormatOf(parts, sourceId, stagingDir), parts };
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads ?? availableParallelism()),
     ...(options.memoryLimit !== undefined && { memory_limit: options.memoryLimit }),
@@ -300,11 +324,12 @@ async function writePartitions(
     await run(connection, where, `SET TimeZone = 'UTC'`);
     const maxOpen = Math.max(1, Math.floor(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES));
     await run(connection, where, `SET partitioned_write_max_open_files = ${maxOpen}`);
+    if (staging.format === 'parquet') await checkParquetStaging(connection, where, plan, parts, nameOf);
     const outDir = path.join(tempDir, 'out');
     const stats = await runRows(
       connection,
       where,
-      `COPY (${outputSelect(plan, typedSelect(plan, parts, options))}) TO ${sqlString(outDir)} ` +
+      `COPY (${outputSelect(plan, typedSelect(plan, staging, options))}) TO ${sqlString(outDir)} ` +
         `(FORMAT parquet, COMPRESSION snappy, PARTITION_BY (${ident(PARTITION_COLUMN)}), ` +
         `FILENAME_PATTERN 'part_{i}', RETURN_STATS)`,
     );
@@ -332,7 +357,7 @@ async function writePartitions(
     const [[rows, distinct]] = (await runRows(
       connection,
       where,
-      exactDuplicatesSelect(plan, parts, options),
+      exactDuplicatesSelect(plan, staging, options),
     )) as [[unknown, unknown]];
     return { rowsIn, rowsOut, exactDuplicates: Number(rows ?? 0) - Number(distinct ?? 0), staged };
   } finally {
@@ -414,8 +439,19 @@ const PARTITION_COLUMN = '__etl_partition__';
 /** The folder value every row of a table without a partition gets (a PARTITION_VALUE, never published). */
 const NO_PARTITION = 'all';
 
-/** The staging read (every column VARCHAR, `_line` BIGINT) with each needed column checked and cast. */
-function typedSelect(plan: TransformPlan, parts: readonly string[], options: DuckdbEngineOptions): string {
+/** A run's staging parts (local files) and their one format. */
+interface Staging {
+  readonly format: StagingFormat;
+  readonly parts: readonly string[];
+}
+
+/**
+ * The staging read with each needed column typed and checked: JSON Lines text (every column
+ * VARCHAR, `_line` BIGINT) checked against its canonical text and cast; Parquet read as typed
+ * (its schema checked by {@link checkParquetStaging} first) with the checks the text made by
+ * construction.
+ */
+function typedSelect(plan: TransformPlan, staging: Staging, options: DuckdbEngineOptions): string {
   const needed = new Set<string>([
     ...plan.columns.map((c) => c.source),
     ...(plan.dedupe?.orderBy ?? []).map((o) => o.column).filter((c) => c !== LINE_COLUMN),
@@ -424,14 +460,21 @@ function typedSelect(plan: TransformPlan, parts: readonly string[], options: Duc
     ...(plan.dedupe?.key ?? []),
     ...(plan.partition ? [plan.partition.source] : []),
   ]);
+  const typed = staging.format === 'parquet' ? parquetValueExpression : castExpression;
   const select = plan.stagingColumns
     .filter((c) => needed.has(c))
-    .map((c) => `${castExpression(c, stagingTypeOf(plan, c), mustHaveValue.has(c))} AS ${ident(c)}`);
-  return `SELECT ${[...select, ident(LINE_COLUMN)].join(', ')} FROM ${stagingRead(plan, parts, options)}`;
+    .map((c) => `${typed(c, stagingTypeOf(plan, c), mustHaveValue.has(c))} AS ${ident(c)}`);
+  return `SELECT ${[...select, ident(LINE_COLUMN)].join(', ')} FROM ${stagingRead(plan, staging, options)}`;
 }
 
-/** The staging files as a table: every contract column VARCHAR (never auto-detected), `_line` BIGINT. */
-function stagingRead(plan: TransformPlan, parts: readonly string[], options: DuckdbEngineOptions): string {
+/**
+ * The staging files as a table. JSON Lines: every contract column VARCHAR (never auto-detected),
+ * `_line` BIGINT. Parquet: the files' own (checked) types; never a folder-derived column.
+ */
+function stagingRead(plan: TransformPlan, staging: Staging, options: DuckdbEngineOptions): string {
+  const { parts } = staging;
+  if (staging.format === 'parquet')
+    return `read_parquet([${parts.map(sqlString).join(', ')}], hive_partitioning = false)`;
   const columns = [
     ...plan.stagingColumns.map((c) => `${ident(c)}: 'VARCHAR'`),
     `${ident(LINE_COLUMN)}: 'BIGINT'`,
@@ -446,17 +489,111 @@ function stagingRead(plan: TransformPlan, parts: readonly string[], options: Duc
 /**
  * Staging rows and distinct staging rows (every column but `_line`; NULL equals NULL): their
  * difference is the manifest's exactDuplicates. Staging text is canonical, so equal text is equal
- * value.
+ * value. Parquet staging groups the typed values, doubles by their shortest text, so that -0 and 0
+ * stay two values as their canonical texts are (grouping would take them as equal).
  */
-function exactDuplicatesSelect(
+function exactDuplicatesSelect(plan: TransformPlan, staging: Staging, options: DuckdbEngineOptions): string {
+  const groups = plan.stagingColumns.map((c) =>
+    staging.format === 'parquet' && stagingTypeOf(plan, c).type === 'double'
+      ? `CAST(${ident(c)} AS VARCHAR)`
+      : ident(c),
+  );
+  return (
+    `SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM ${stagingRead(plan, staging, options)} ` +
+    `GROUP BY ${groups.join(', ')})`
+  );
+}
+
+/**
+ * Refuses Parquet staging parts whose schema is not exactly the plan's: the staging columns in
+ * order, each of core/staging `stagingParquetType`, then `_line` BIGINT. The expected types are
+ * spelled by DuckDB itself (a DESCRIBE of typed NULLs), so aliases (TIMESTAMPTZ) compare equal.
+ * A timestamp written without UTC adjustment reads as TIMESTAMP, an int32 as INTEGER, a string
+ * without its UTF8 annotation as BLOB: each is refused, never cast.
+ */
+async function checkParquetStaging(
+  connection: DuckDBConnection,
+  where: string,
   plan: TransformPlan,
   parts: readonly string[],
-  options: DuckdbEngineOptions,
-): string {
-  return (
-    `SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM ${stagingRead(plan, parts, options)} ` +
-    `GROUP BY ${plan.stagingColumns.map(ident).join(', ')})`
+  nameOf: (part: string) => string,
+): Promise<void> {
+  const typedNulls = [
+    ...plan.stagingColumns.map((c) => `NULL::${stagingParquetType(stagingTypeOf(plan, c))} AS ${ident(c)}`),
+    `NULL::BIGINT AS ${ident(LINE_COLUMN)}`,
+  ];
+  const expected = (await runRows(connection, where, `DESCRIBE SELECT ${typedNulls.join(', ')}`)).map(
+    (r) => [String(r[0]), String(r[1])] as const,
   );
+  const fix =
+    'Fix: staging and plan come from different contract versions, or another writer made this part — re-run the validate step for this file (the original is untouched)';
+  for (const file of parts) {
+    const part = nameOf(file);
+    let actual: (readonly [string, string])[];
+    try {
+      actual = (
+        await connection.runAndReadAll(
+          `DESCRIBE SELECT * FROM read_parquet(${sqlString(file)}, hive_partitioning = false)`,
+        )
+      )
+        .getRows()
+        .map((r) => [String(r[0]), String(r[1])] as const);
+    } catch (e) {
+      throw new TransformFailedError(
+        `${part}: not a readable Parquet staging part (${(e as Error).message.split('\n')[0]}). ${fix}`,
+      );
+    }
+    const names = actual.map(([n]) => n);
+    const missing = expected.filter(([n]) => !names.includes(n)).map(([n]) => JSON.stringify(n));
+    const extra = names.filter((n) => !expected.some(([e]) => e === n)).map((n) => JSON.stringify(n));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new TransformFailedError(
+        `${part}: staging columns do not match the ${plan.dataset} plan` +
+          (missing.length ? `; missing column ${missing.join(', ')}` : '') +
+          (extra.length ? `; unexpected column ${extra.join(', ')}` : '') +
+          `. ${fix}`,
+      );
+    }
+    for (const [name, type] of expected) {
+      const got = actual.find(([n]) => n === name)![1];
+      if (got !== type)
+        throw new TransformFailedError(
+          `${part}: staging column ${name} is ${got} in the Parquet file, the ${plan.dataset} plan needs ${type} (a mismatched type is never cast). ${fix}`,
+        );
+    }
+    if (names.join('\0') !== expected.map(([n]) => n).join('\0'))
+      throw new TransformFailedError(
+        `${part}: staging columns are out of order (${names.join(', ')}); the ${plan.dataset} plan has ${expected.map(([n]) => n).join(', ')}. ${fix}`,
+      );
+  }
+}
+
+/**
+ * One typed Parquet staging column, checked for what canonical text rules out by construction:
+ * NaN and ±Infinity doubles, dates and instants outside years 0001–9999, and (`mustHaveValue`) a
+ * null key or partition value. Everything else is the value as written.
+ */
+function parquetValueExpression(column: string, t: PlanType, mustHaveValue: boolean): string {
+  const v = ident(column);
+  const whenNull = mustHaveValue
+    ? lineError(column, `'is empty, but it is a key or partition column'`)
+    : 'NULL';
+  const outside = (what: string) =>
+    lineError(column, `to_json(left(CAST(${v} AS VARCHAR), 60)) || ' is not a valid ${t.type} (${what})'`);
+  switch (t.type) {
+    case 'double':
+      return `CASE WHEN ${v} IS NULL THEN ${whenNull} WHEN isnan(${v}) OR isinf(${v}) THEN ${outside('NaN and Infinity are not values')} ELSE ${v} END`;
+    case 'date':
+      return `CASE WHEN ${v} IS NULL THEN ${whenNull} WHEN ${v} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31' THEN ${v} ELSE ${outside('years 0001-9999 only')} END`;
+    case 'timestamp':
+      return (
+        `CASE WHEN ${v} IS NULL THEN ${whenNull} ` +
+        `WHEN ${v} BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00' THEN ${v} ` +
+        `ELSE ${outside('years 0001-9999 only')} END`
+      );
+    default:
+      return mustHaveValue ? `CASE WHEN ${v} IS NULL THEN ${whenNull} ELSE ${v} END` : v;
+  }
 }
 
 /** SQL type per plan type: the table in the header comment is what these write. */

@@ -6,7 +6,7 @@ import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TransformFailedError } from '../core/errors';
 import { LINE_COLUMN, checkPlan, type TransformPlan } from '../core/plan';
-import { STAGING_SUCCESS } from '../core/staging';
+import { STAGING_SUCCESS, isParquetStagingPart } from '../core/staging';
 import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../core/events';
 
 /** One transform of one version of one source file, wherever its staging and lake live. */
@@ -30,7 +30,7 @@ export interface TransformTarget {
 
 /** A {@link TransformTarget} whose staging and lake are local folders (the local runtime's lake). */
 export interface TransformRequest extends TransformTarget {
-  /** Local folder of the staging prefix: `part-NNNNN.jsonl` files and `_SUCCESS`. */
+  /** Local folder of the staging prefix: `part-NNNNN.jsonl` (or `.parquet`) files and `_SUCCESS`. */
   readonly stagingDir: string;
   /** Local folder that is the lake bucket: lake key `k` lives at `<lakeDir>/<k>`. */
   readonly lakeDir: string;
@@ -39,8 +39,30 @@ export interface TransformRequest extends TransformTarget {
 /** sourceIdOf output: lower-case stem, `-`, 12 hex. Held to that shape because it becomes a file name. */
 const SOURCE_ID = /^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$/;
 const VERSION_TAG = /^[A-Za-z0-9_-]{1,64}$/;
-/** A staging part's name inside its prefix (what the validate step writes; the Glue job reads the same). */
-export const PART_FILE = /^part-\d{5}\.jsonl$/;
+/**
+ * A staging part's name inside its prefix (what the validate step writes; the Glue job reads the
+ * same): JSON Lines `part-NNNNN.jsonl` or Parquet `part-NNNNN.parquet` (core/staging.ts).
+ */
+export const PART_FILE = /^part-\d{5}\.(?:jsonl|parquet)$/;
+
+/** How a staging prefix's parts are written (core/staging.ts): JSON Lines text or typed Parquet. */
+export type StagingFormat = 'jsonl' | 'parquet';
+
+/**
+ * The format of a staging prefix's parts. A prefix holds `.jsonl` parts or `.parquet` parts, never
+ * both (core/staging.ts): both kinds mean two writers left rows there (or one run's leftovers beside
+ * another's) and no engine can tell which rows are the file's, so it is refused.
+ * No parts at all count as JSON Lines (zero rows either way).
+ */
+export function stagingFormatOf(parts: readonly string[], sourceId: string, where: string): StagingFormat {
+  const parquet = parts.filter((p) => isParquetStagingPart(p));
+  if (parquet.length === 0) return 'jsonl';
+  if (parquet.length === parts.length) return 'parquet';
+  const jsonl = parts.filter((p) => !isParquetStagingPart(p));
+  throw new TransformFailedError(
+    `transform of ${sourceId}: staging ${where} holds both JSON Lines parts (${path.basename(jsonl[0]!)}) and Parquet parts (${path.basename(parquet[0]!)}); a staging prefix holds one kind only. Fix: re-run the validate step for this file (it rewrites the prefix; the original is untouched), then the transform`,
+  );
+}
 
 /**
  * Checks a request and lists its staging part files (sorted). Refuses a staging prefix without
@@ -85,10 +107,12 @@ export function checkTarget(request: TransformTarget): TransformPlan {
 export function stagingFolderParts(stagingDir: string, sourceId: string): string[] {
   if (!existsSync(path.join(stagingDir, STAGING_SUCCESS)))
     throw noSuccessMarker(sourceId, `folder ${stagingDir}`);
-  return readdirSync(stagingDir)
+  const parts = readdirSync(stagingDir)
     .filter((f) => PART_FILE.test(f))
     .sort()
     .map((f) => path.join(stagingDir, f));
+  stagingFormatOf(parts, sourceId, `folder ${stagingDir}`);
+  return parts;
 }
 
 /** Staging without `_SUCCESS`; `where` names it ("folder <dir>", "prefix <bucket>/<prefix>"). */
@@ -99,7 +123,9 @@ export function noSuccessMarker(sourceId: string, where: string): TransformFaile
 }
 
 /**
- * Checks that each part file's first record has exactly the plan's staging columns plus `_line`.
+ * Checks that each JSON Lines part file's first record has exactly the plan's staging columns plus
+ * `_line` (Parquet parts are skipped here: the DuckDB engine checks their schema, names and types,
+ * with DuckDB itself before reading them).
  * A JSON reader given explicit columns quietly returns null for a missing key and ignores an
  * extra one, so staging written under another version of the contract would otherwise load as
  * nulls. One line per part is enough: the validate step writes every record with the same keys.
@@ -112,6 +138,7 @@ export async function checkStagingColumns(
 ): Promise<void> {
   const expected = [...plan.stagingColumns, LINE_COLUMN];
   for (const file of parts) {
+    if (isParquetStagingPart(file)) continue;
     const part = nameOf(file);
     const line = await firstLineOf(file);
     if (line === undefined) continue; // an empty part holds no rows

@@ -27,7 +27,7 @@ import { NoSuchKeyError, ObjectExistsError, type ObjectStore } from '../core/por
 import { STAGING_SUCCESS } from '../core/staging';
 import type { TransformIo, TransformIoOptions } from './io';
 import { createRunTempDir, manifestText } from './publish';
-import { PART_FILE, noSuccessMarker, type TransformTarget } from './request';
+import { PART_FILE, noSuccessMarker, stagingFormatOf, type TransformTarget } from './request';
 
 /** Where the publish lock lives in the lake bucket: glue/etl_job.py `LAKE_TMP_PREFIX`, expired by the lake's tmp/ lifecycle rule. */
 export const STORE_LOCK_PREFIX = 'tmp/transform/';
@@ -61,7 +61,7 @@ export interface ObjectStoreLake {
   readonly store: ObjectStore;
   /** The lake bucket: staging, curated objects, manifests and the publish lock are keys in it. */
   readonly lakeBucket: string;
-  /** Staging prefix of this version (ends in `/`): `part-NNNNN.jsonl` objects and `_SUCCESS`. */
+  /** Staging prefix of this version (ends in `/`): `part-NNNNN.jsonl` (or `.parquet`) objects and `_SUCCESS`. */
   readonly stagingPrefix: string;
   /**
    * Local folder for the run's work: staging copies, DuckDB's output and spill, under
@@ -97,6 +97,8 @@ export function objectStoreIo(lakeRef: ObjectStoreLake, options: TransformIoOpti
         else if (PART_FILE.test(name)) parts.push(name);
       }
       if (!done) throw noSuccessMarker(sourceId, `prefix ${stagingLabel}`);
+      // Refused before anything is downloaded.
+      stagingFormatOf(parts, sourceId, `prefix ${stagingLabel}`);
       return parts.sort();
     },
 

@@ -109,6 +109,25 @@ def test_staging_without_success_is_refused_before_spark_starts(staging_copy):
         etl_job.open_staging(args)
 
 
+def test_a_staging_prefix_with_both_jsonl_and_parquet_parts_is_refused(staging_copy):
+    """core/staging.ts: a prefix holds .jsonl parts or .parquet parts, never both (issue 13)."""
+    import shutil
+
+    staging = staging_copy("numeric_limits")
+    shutil.copyfile(os.path.join(staging, "part-00000.jsonl"), os.path.join(staging, "part-00001.parquet"))
+    plan = os.path.join(os.path.dirname(__file__), "fixtures", "parity_mix.plan.json")
+    args = JobArgs(staging, os.path.dirname(staging), "parity_mix", SOURCE_ID, "v1", plan=plan)
+    with pytest.raises(
+        TransformInputError,
+        match=r"both JSON Lines parts \(part-00000\.jsonl\) and Parquet parts \(part-00001\.parquet\)",
+    ):
+        etl_job.open_staging(args)
+    os.remove(os.path.join(staging, "part-00000.jsonl"))
+    _store, parts, _plan = etl_job.open_staging(args)
+    assert [os.path.basename(p) for p in parts] == ["part-00001.parquet"]
+    assert etl_job.is_parquet_staging(parts)
+
+
 def test_on_glue_the_job_arguments_come_from_get_resolved_options(monkeypatch):
     """Glue passes `--JOB_NAME` and its own arguments; optional ones may be absent."""
     import sys
