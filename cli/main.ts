@@ -12,6 +12,7 @@
  * etl redrive <id>
  * etl query "<SQL>" [--param V]...
  * etl reconcile
+ * etl pull NAME [--from T] [--to T] [--url TEMPLATE] [--max N] [--no-run]
  * ```
  * Exit codes: 0 succeeded, 2 the file was rejected, 64 a usage problem that started nothing (a
  * missing or broken contract, a dataset name the rule refuses), 1 anything else failed.
@@ -40,6 +41,7 @@ const commands = {
   query: () => require('./commands/query') as typeof import('./commands/query'),
   watch: () => require('./commands/watch') as typeof import('./commands/watch'),
   reconcile: () => require('./commands/reconcile') as typeof import('./commands/reconcile'),
+  pull: () => require('./commands/pull') as typeof import('./commands/pull'),
   remote: () => require('./commands/remote') as typeof import('./commands/remote'),
   followLocal: () => require('./commands/follow-local') as typeof import('./commands/follow-local'),
 };
@@ -267,6 +269,50 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       async (opts: { concurrency: number; schemas?: string; engine: 'duckdb' | 'spark'; json?: boolean }) => {
         localOnly('reconcile');
         code = await commands.reconcile().reconcileCommand({ ...opts, ...globals() }, io);
+      },
+    );
+
+  program
+    .command('pull')
+    .description(
+      'pull the due periods of a source (<schemas>/<name>.source.json) into landing, once each, then run the pipeline on them',
+    )
+    .argument('<name>', 'the source')
+    .option(
+      '--from <time>',
+      'first period to pull (UTC: 2024-01-01, 2024-01-01T05); with --to: an explicit range',
+    )
+    .option('--to <time>', 'last period to pull (included; default: the newest due)')
+    .option('--url <template>', 'another URL template for this pull (a test server, a mirror)')
+    .option('--max <n>', "periods to try at most (default: the definition's maxPeriodsPerRun)", (v) =>
+      positiveInt(v, '--max'),
+    )
+    .option('--no-run', 'land the files only (etl reconcile runs them later)')
+    .addOption(schemasOption())
+    .addOption(engineOption())
+    .addOption(
+      new Option('--retry-base-ms <ms>', 'first retry pause')
+        .argParser((v) => positiveInt(v, '--retry-base-ms'))
+        .hideHelp(),
+    )
+    .option('--json', 'print one JSON object: the periods, the bookmark and the runs')
+    .action(
+      async (
+        name: string,
+        opts: {
+          from?: string;
+          to?: string;
+          url?: string;
+          max?: number;
+          run: boolean;
+          schemas?: string;
+          engine: 'duckdb' | 'spark';
+          retryBaseMs?: number;
+          json?: boolean;
+        },
+      ) => {
+        localOnly('pull');
+        code = await commands.pull().pullCommand(name, { ...opts, ...globals() }, io);
       },
     );
 

@@ -87,21 +87,9 @@ export const SOURCE_SCHEMA = {
     headers: {
       type: 'object',
       description: 'Request headers: a text value, or a secret reference.',
-      additionalProperties: {
-        oneOf: [
-          { type: 'string' },
-          {
-            type: 'object',
-            additionalProperties: false,
-            required: ['secret'],
-            properties: {
-              secret: { type: 'string', minLength: 1, description: 'Secrets Manager id (name or ARN).' },
-              field: { type: 'string', minLength: 1, description: 'The field of a JSON secret.' },
-              prefix: { type: 'string', description: 'Text before the value, e.g. "Bearer ".' },
-            },
-          },
-        ],
-      },
+      // Each value is checked on its own below (a string, or SECRET_HEADER_SCHEMA), so an error
+      // names the exact field instead of "matches neither alternative".
+      additionalProperties: true,
     },
     publishDelayMinutes: {
       type: 'integer',
@@ -131,6 +119,19 @@ export const SOURCE_SCHEMA = {
   },
 } as const;
 
+/** A header value that is a secret reference. */
+export const SECRET_HEADER_SCHEMA = {
+  $id: 'https://serverless-etl/source-secret-header-v1',
+  type: 'object',
+  additionalProperties: false,
+  required: ['secret'],
+  properties: {
+    secret: { type: 'string', minLength: 1, description: 'Secrets Manager id (name or ARN).' },
+    field: { type: 'string', minLength: 1, description: 'The field of a JSON secret.' },
+    prefix: { type: 'string', description: 'Text before the value, e.g. "Bearer ".' },
+  },
+} as const;
+
 /** A source definition is broken: the file, the JSON pointer, what is wrong and the fix. */
 export class SourceDefinitionError extends Error {
   override readonly name = 'SourceDefinitionError';
@@ -146,8 +147,10 @@ export class SourceDefinitionError extends Error {
 
 const ajv = new Ajv2020({ strict: true, allErrors: false });
 const validate = ajv.compile(SOURCE_SCHEMA);
+const validateSecretHeader = ajv.compile(SECRET_HEADER_SCHEMA);
 
-function ajvProblem(file: string, err: ErrorObject): SourceDefinitionError {
+function ajvProblem(file: string, err: ErrorObject, at = ''): SourceDefinitionError {
+  if (at !== '') return ajvProblem(file, { ...err, instancePath: `${at}${err.instancePath}` });
   const p = err.params as Record<string, unknown>;
   switch (err.keyword) {
     case 'additionalProperties':
@@ -156,7 +159,7 @@ function ajvProblem(file: string, err: ErrorObject): SourceDefinitionError {
         `${err.instancePath}/${String(p.additionalProperty)}`,
         'unknown field',
         `remove it or correct its spelling (allowed: ${Object.keys(
-          err.instancePath === '' ? SOURCE_SCHEMA.properties : { secret: 1, field: 1, prefix: 1 },
+          err.instancePath === '' ? SOURCE_SCHEMA.properties : SECRET_HEADER_SCHEMA.properties,
         ).join(', ')})`,
       );
     case 'required':
@@ -180,13 +183,12 @@ function ajvProblem(file: string, err: ErrorObject): SourceDefinitionError {
         'unsupported value',
         `set it to ${JSON.stringify(p.allowedValue)}`,
       );
-    case 'oneOf':
     case 'type':
       return new SourceDefinitionError(
         file,
         err.instancePath,
-        `must be ${err.keyword === 'oneOf' ? 'a string or {"secret": "<id>", "field"?, "prefix"?}' : `a JSON ${String(p.type)}`}`,
-        err.keyword === 'oneOf' ? 'write the value, or a secret reference' : `write a JSON ${String(p.type)}`,
+        `must be a JSON ${String(p.type)}`,
+        `write a JSON ${String(p.type)}`,
       );
     default:
       return new SourceDefinitionError(
@@ -280,6 +282,15 @@ export function parseSourceDefinition(text: string, file: string): SourceDefinit
         'not a valid HTTP header name',
         'use letters, digits and -',
       );
+    if (typeof value !== 'string' && (typeof value !== 'object' || value === null || Array.isArray(value)))
+      throw new SourceDefinitionError(
+        base,
+        pointer,
+        'must be a string or {"secret": "<id>", "field"?, "prefix"?}',
+        'write the value, or a secret reference',
+      );
+    if (typeof value === 'object' && !validateSecretHeader(value))
+      throw ajvProblem(base, validateSecretHeader.errors![0]!, pointer);
     if (typeof value === 'string' && /[\r\n]/.test(value))
       throw new SourceDefinitionError(
         base,
