@@ -11,6 +11,7 @@ import path from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { findContract, listDatasets, DEFAULT_SCHEMAS_DIR, type DatasetContract } from '../core/contract';
+import { DEFAULT_VALIDATE_MAX_FILE_BYTES } from '../core/file-size-limit';
 import { DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES } from '../core/steps';
 
 /** The address cdk.json ships with, so `cdk synth` works out of the box. Deploying with it warns. */
@@ -58,6 +59,12 @@ export interface ValidateLambdaSettings {
    * concurrency limit leaves no room to reserve). @default 10
    */
   readonly reservedConcurrency: number;
+  /**
+   * Largest landing file (bytes) Validate takes; a larger one is REJECTED FILE_TOO_LARGE from its
+   * size, before it is read, instead of timing out. @default core/file-size-limit
+   * DEFAULT_VALIDATE_MAX_FILE_BYTES (measured one-thread throughput × the 855 s timeout × 0.6)
+   */
+  readonly maxFileBytes: number;
 }
 
 export interface PipelineConfig {
@@ -89,7 +96,7 @@ export interface PipelineConfig {
    * `etl:transformLambdaEphemeralStorageMiB`, `etl:transformLambdaReservedConcurrency`.
    */
   readonly transformLambda: TransformLambdaSettings;
-  /** The validate Lambda: `etl:validateReservedConcurrency`. */
+  /** The validate Lambda: `etl:validateReservedConcurrency`, `etl:validateMaxFileBytes`. */
   readonly validateLambda: ValidateLambdaSettings;
   /** How often the reconcile sweep looks for files whose event was missed, in minutes. @default 60 */
   readonly reconcileEveryMinutes: number;
@@ -125,6 +132,7 @@ const SETTINGS = {
   transformLambdaEphemeralStorageMiB: { env: 'ETL_TRANSFORM_LAMBDA_EPHEMERAL_STORAGE_MIB', default: 3072 },
   transformLambdaReservedConcurrency: { env: 'ETL_TRANSFORM_LAMBDA_RESERVED_CONCURRENCY', default: 10 },
   validateReservedConcurrency: { env: 'ETL_VALIDATE_RESERVED_CONCURRENCY', default: 10 },
+  validateMaxFileBytes: { env: 'ETL_VALIDATE_MAX_FILE_BYTES', default: DEFAULT_VALIDATE_MAX_FILE_BYTES },
   reconcileEveryMinutes: { env: 'ETL_RECONCILE_EVERY_MINUTES', default: 60 },
   retainData: { env: 'ETL_RETAIN_DATA', default: true },
 } as const;
@@ -155,6 +163,7 @@ const SCHEMA = {
     transformLambdaEphemeralStorageMiB: { type: 'integer', minimum: 512, maximum: 10240 },
     transformLambdaReservedConcurrency: { type: 'integer', minimum: 1, maximum: 1000 },
     validateReservedConcurrency: { type: 'integer', minimum: 0, maximum: 1000 },
+    validateMaxFileBytes: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
     reconcileEveryMinutes: { type: 'integer', minimum: 5, maximum: 1440 },
     retainData: { type: 'boolean' },
   },
@@ -168,6 +177,8 @@ const FIX: Partial<Record<SettingName, string>> = {
   transformLambdaMemoryMiB: 'use 3008–10240 (MiB); transform/README.md has the measurement',
   transformLambdaMaxBytes: 'a whole number of staging bytes (0 sends every file to Glue)',
   validateReservedConcurrency: 'a whole number from 0 (no reservation) to 1000',
+  validateMaxFileBytes:
+    'a whole number of bytes ≥ 1: the largest landing file Validate takes (core/file-size-limit.ts has the measurement)',
 };
 
 /** Where settings come from: a CDK context lookup and an environment. */
@@ -247,6 +258,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
     transformLambdaEphemeralStorageMiB: number;
     transformLambdaReservedConcurrency: number;
     validateReservedConcurrency: number;
+    validateMaxFileBytes: number;
     reconcileEveryMinutes: number;
     retainData: boolean;
   };
@@ -300,7 +312,10 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
       ephemeralStorageMiB: v.transformLambdaEphemeralStorageMiB,
       reservedConcurrency: v.transformLambdaReservedConcurrency,
     },
-    validateLambda: { reservedConcurrency: v.validateReservedConcurrency },
+    validateLambda: {
+      reservedConcurrency: v.validateReservedConcurrency,
+      maxFileBytes: v.validateMaxFileBytes,
+    },
     reconcileEveryMinutes: v.reconcileEveryMinutes,
     retainData: v.retainData,
     warnings,

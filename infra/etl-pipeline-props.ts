@@ -73,6 +73,12 @@ export interface EtlPipelineProps {
   readonly transformLambdaReservedConcurrency?: number;
   /** Concurrency reserved for the validate Lambda, so a burst cannot starve the other steps; `0` = none. @default 10 */
   readonly validateReservedConcurrency?: number;
+  /**
+   * Largest landing file (bytes) the validate Lambda takes; a larger one is REJECTED
+   * `FILE_TOO_LARGE` (split it) from its size, instead of timing out and being retried.
+   * @default the measured figure in core/file-size-limit.ts (one-thread throughput × timeout × 0.6)
+   */
+  readonly validateMaxFileBytes?: number;
   /** Minutes between reconcile sweeps (files whose event was missed). @default 60 */
   readonly reconcileEveryMinutes?: number;
   /** Keep the buckets, the key and the ledger when the stack is deleted. @default true */
@@ -144,6 +150,7 @@ export function resolvePipelineConfig(scope: Construct, props: EtlPipelineProps)
     transformLambdaEphemeralStorageMiB: props.transformLambdaEphemeralStorageMiB,
     transformLambdaReservedConcurrency: props.transformLambdaReservedConcurrency,
     validateReservedConcurrency: props.validateReservedConcurrency,
+    validateMaxFileBytes: props.validateMaxFileBytes,
     reconcileEveryMinutes: props.reconcileEveryMinutes,
     retainData: props.retainData,
   };

@@ -24,6 +24,7 @@
 import path from 'node:path';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { DEFAULT_SCHEMAS_DIR } from '../core/contract';
+import { validateMaxFileBytesOf } from '../core/file-size-limit';
 import type { TransformPlan } from '../core/plan';
 import {
   DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES,
@@ -96,6 +97,12 @@ export interface LocalPipelineOptions {
    */
   readonly transformLambdaMaxBytes?: number;
   /**
+   * Largest landing file Validate takes; larger ones are REJECTED FILE_TOO_LARGE, as on AWS (the
+   * validate Lambda's VALIDATE_MAX_FILE_BYTES). @default ETL_VALIDATE_MAX_FILE_BYTES, else
+   * core/file-size-limit DEFAULT_VALIDATE_MAX_FILE_BYTES
+   */
+  readonly validateMaxFileBytes?: number;
+  /**
    * Check the ASL with asl-validator before running. It costs ≈0.5–1.5 s of CPU per process
    * (most of a small run), and the file is already checked by test/statemachine in CI, so the
    * CLI skips it; set ETL_VALIDATE_ASL=1 to check a hand-edited definition. @default false
@@ -146,6 +153,9 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
   const engine = options.engine ?? 'duckdb';
   const schemasDir = options.schemasDir ?? DEFAULT_SCHEMAS_DIR;
   const transformLambdaMaxBytes = localTransformLambdaMaxBytes(options.transformLambdaMaxBytes, engine);
+  const maxFileBytes =
+    options.validateMaxFileBytes ??
+    validateMaxFileBytesOf(process.env.ETL_VALIDATE_MAX_FILE_BYTES, 'ETL_VALIDATE_MAX_FILE_BYTES');
   // Powertools reads these when the shared Logger/Metrics/Tracer are created (first step load):
   // locally logs stay off the terminal unless asked for, no EMF blobs are printed, and nothing
   // is traced (there is no X-Ray daemon).
@@ -225,6 +235,7 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
         lakeBucket: home.lakeBucket,
         schemasDir,
         transformLambdaMaxBytes,
+        maxFileBytes,
       }),
     // The Transform Lambda's step with the local object store: the same runTransformOnStore,
     // staging copied into a scratch folder inside the home, as into a Lambda's /tmp.

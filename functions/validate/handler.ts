@@ -11,6 +11,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
 import { optionalStepEnv, requireStepEnv } from '../../adapters/aws/step-env';
+import { VALIDATE_MAX_FILE_BYTES_ENV, validateMaxFileBytesOf } from '../../core/file-size-limit';
 import { logger, metrics } from '../../core/instrumentation';
 import { tracer } from '../../core/tracer';
 import {
@@ -28,6 +29,7 @@ const step = createValidateStep({
   lakeBucket: requireStepEnv('lakeBucket'),
   schemasDir: optionalStepEnv('schemasDir'),
   transformLambdaMaxBytes: transformLambdaMaxBytesOf(process.env[TRANSFORM_LAMBDA_MAX_BYTES_ENV]),
+  maxFileBytes: validateMaxFileBytesOf(process.env[VALIDATE_MAX_FILE_BYTES_ENV]),
 });
 
 export const handler = middy<ValidateInput, ValidateStepResult>(step)

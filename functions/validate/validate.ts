@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { DEFAULT_SCHEMAS_DIR, listDatasets } from '../../core/contract';
 import { FileRejectedError, rejectionOf as rejection, type RejectionReason } from '../../core/errors';
 import type { SourceObject } from '../../core/events';
+import { DEFAULT_VALIDATE_MAX_FILE_BYTES, fileTooLarge } from '../../core/file-size-limit';
 import { checkLandingKey, lake, sourceIdOf, versionTagOf } from '../../core/layout';
 import type { ObjectRef, ObjectStore } from '../../core/ports';
 import { STAGING_SUCCESS } from '../../core/staging';
@@ -51,6 +52,11 @@ export interface ValidateDeps {
    * @default 'auto'
    */
   readonly parallel?: boolean | 'auto';
+  /**
+   * Largest landing object (bytes) validated; a larger one is REJECTED FILE_TOO_LARGE from its
+   * size, before it is read. @default core/file-size-limit DEFAULT_VALIDATE_MAX_FILE_BYTES
+   */
+  readonly maxFileBytes?: number | undefined;
 }
 
 /** report.json. */
@@ -130,6 +136,8 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   const key = source.key;
   const keyCheck = checkLandingKey(key);
   if (!keyCheck.ok) throw rejection('KEY_NOT_ALLOWED', key, keyCheck.problem, keyCheck.fix);
+  const maxFileBytes = deps.maxFileBytes ?? DEFAULT_VALIDATE_MAX_FILE_BYTES;
+  if (source.size > maxFileBytes) throw fileTooLarge(key, source.size, maxFileBytes);
   const dataset = keyCheck.dataset;
   const schemasDir = deps.schemasDir ?? DEFAULT_SCHEMAS_DIR;
   const compiled = loadCompiledContract(dataset, schemasDir);
