@@ -263,23 +263,24 @@ test('a live claim of another invocation is skipped; an expired one is taken ove
   expect(second.bookmarkAfter).toBe(period(5));
 });
 
-test('catch-up after a gap: bounded per invocation, every hour once, in order', async () => {
-  const def = definition({ maxPeriodsPerRun: 4 });
+test('a schedule missed for a day is caught up: bounded per invocation, every hour once, in order', async () => {
+  const def = definition({ maxPeriodsPerRun: 24 });
   clock = hour(2) + 60_000;
   expect(statuses(await pull(def))).toEqual({ '00': 'pulled', '01': 'pulled' });
 
-  clock = hour(12) + 60_000; // ten hours without a pull
+  clock = hour(28) + 60_000; // a day and two hours without a pull: hours 02 .. 27 are due
   const first = await pull(def);
-  expect(statuses(first)).toEqual({ '02': 'pulled', '03': 'pulled', '04': 'pulled', '05': 'pulled' });
-  expect(first.pending).toBe(6);
+  const hours = (r: PullResult) => r.periods.map((p) => p.period);
+  expect(hours(first)).toEqual(Array.from({ length: 24 }, (_, n) => period(n + 2)));
+  expect(first.periods.every((p) => p.status === 'pulled')).toBe(true);
+  expect(first.pending).toBe(2);
+  expect(first.bookmarkAfter).toBe(period(25));
   const second = await pull(def);
-  expect(statuses(second)).toEqual({ '06': 'pulled', '07': 'pulled', '08': 'pulled', '09': 'pulled' });
-  expect(second.pending).toBe(2);
-  const third = await pull(def);
-  expect(statuses(third)).toEqual({ '10': 'pulled', '11': 'pulled' });
-  expect(third.pending).toBe(0);
-  expect(third.bookmarkAfter).toBe(period(11));
-  for (let n = 0; n <= 11; n++) expect(server.requests.get(hour(n))).toBe(1);
+  expect(hours(second)).toEqual([period(26), period(27)]);
+  expect(second.pending).toBe(0);
+  expect(second.bookmarkAfter).toBe(period(27));
+  expect((await pull(def)).periods).toEqual([]);
+  for (let n = 0; n <= 27; n++) expect(server.requests.get(hour(n))).toBe(1);
 });
 
 test('404 for an older hour counts; given up as MISSING after missingAfterAttempts, and the bookmark moves on', async () => {
