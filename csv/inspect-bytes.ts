@@ -37,7 +37,7 @@ const BINARY_SIGNATURES: readonly Signature[] = [
   {
     magic: [0x1f, 0x8b],
     what: 'a gzip-compressed file',
-    fix: 'decompress it (gunzip) and upload the .csv inside',
+    fix: 'name it with .gz at the end (e.g. data.csv.gz, events.jsonl.gz): gzip is decompressed as it is read; or upload it decompressed',
   },
   {
     magic: [0x50, 0x41, 0x52, 0x31],
@@ -101,7 +101,7 @@ export function sniff(head: Buffer): UnreadableBytesError | undefined {
     if (startsWith(head, sig.magic)) {
       return new UnreadableBytesError(
         'BINARY_CONTENT',
-        `the file is ${sig.what}, not CSV text, although it is named .csv`,
+        `the file is ${sig.what}, not text, although its name says text (.csv, .jsonl or .json)`,
         sig.fix,
         0,
       );
@@ -245,7 +245,7 @@ export class ByteInspector extends Transform {
       return callback(
         new UnreadableBytesError(
           'UNREADABLE_ENCODING',
-          `the file contains a NUL byte (0x00) at byte offset ${start + nul}, which CSV text never has`,
+          `the file contains a NUL byte (0x00) at byte offset ${start + nul}, which CSV or JSON text never has`,
           `remove it, or if the file is UTF-16, ${SAVE_AS_UTF8}`,
           start + nul,
         ),

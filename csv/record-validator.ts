@@ -48,7 +48,10 @@ export const DEFAULT_LIMITS: ValidateLimits = {
 
 /** How the file was split into records (report.json `csv`). */
 export interface CsvReport {
-  readonly reader: CsvReaderKind;
+  /** 'duckdb': the DuckDB fast path (sql-validate.ts) read it, the JavaScript checker decided its rejects. */
+  readonly reader: CsvReaderKind | 'duckdb';
+  /** The DuckDB fast path was tried and left the file to the usual readers, for this reason. */
+  readonly duckdbLeft?: string;
   /** The fast splitter met something it leaves to csv-parse here; the file was read again. */
   readonly splitterLeft?: { readonly line: number; readonly why: string };
 }
@@ -75,7 +78,7 @@ export class RecordValidator {
     private readonly compiled: CompiledContract,
     private readonly fileKey: string,
     private readonly limits: ValidateLimits,
-    private readonly staging: StagingWriter,
+    private readonly staging: Pick<StagingWriter, 'write'>,
     private readonly openRejects: () => ObjectTextWriter,
   ) {}
 
@@ -116,6 +119,26 @@ export class RecordValidator {
       this.later(this.staging.write(outcome));
       return;
     }
+    this.rejectRow(outcome);
+  };
+
+  /**
+   * Input without a header row (JSON): the cells of every row are the contract's columns, in
+   * contract order. Call once, before the first row; `names` are what row errors call the columns.
+   */
+  useContractColumns(names: readonly string[]): void {
+    const width = this.compiled.contract.columns.length;
+    this.header = { sourceIndex: Array.from({ length: width }, (_, i) => i), width, names };
+    this.checker = new RowChecker(this.compiled, this.header, ',', this.limits.reportSampleSize);
+  }
+
+  /** A row the reader already found bad (JSON: not JSON, not an object, a wrong JSON type). */
+  readonly onBadRow = (errors: RowError[]): void => {
+    this.rowsRead++;
+    this.rejectRow(errors);
+  };
+
+  private rejectRow(outcome: readonly RowError[]): void {
     this.rowsRejected++;
     let text = '';
     for (const err of outcome) {
@@ -128,7 +151,7 @@ export class RecordValidator {
       }
     }
     if (text) this.later((this.rejects ??= this.openRejects()).write(text));
-  };
+  }
 }
 
 /**

@@ -9,7 +9,8 @@
  * transform never sees part of a rejected file. The landing object is only ever read.
  */
 import { pipeline } from 'node:stream/promises';
-import { DEFAULT_SCHEMAS_DIR, listDatasets } from '../../core/contract';
+import { createGunzip } from 'node:zlib';
+import { DEFAULT_SCHEMAS_DIR, listDatasets, type InputFormat } from '../../core/contract';
 import { FileRejectedError, rejectionOf as rejection, type RejectionReason } from '../../core/errors';
 import type { SourceObject } from '../../core/events';
 import { DEFAULT_VALIDATE_MAX_FILE_BYTES, fileTooLarge } from '../../core/file-size-limit';
@@ -19,7 +20,10 @@ import { STAGING_SUCCESS } from '../../core/staging';
 import type { Location, ValidateInput, ValidateResult } from '../../core/steps';
 import { ParseFailureError } from '../../csv/csv-records';
 import { LeaveToCsvParseError, splitterHandles, type CsvReaderKind } from '../../csv/csv-splitter';
+import { gunzipStages, gzipProblem } from '../../csv/gzip';
 import { ByteInspector, UnreadableBytesError } from '../../csv/inspect-bytes';
+import { MalformedJsonError } from '../../csv/json-records';
+import { jsonEndProblem, JsonValidationSink } from '../../csv/json-validation';
 import { ParallelRecordSource, useParallel } from '../../csv/parallel';
 import {
   CsvValidationSink,
@@ -83,8 +87,10 @@ export interface ValidationReport {
   readonly formulaCells: { readonly count: number; readonly cells: readonly FormulaCell[] };
   /** Wall-clock times in a repeated DST hour, resolved to the earlier instant. */
   readonly ambiguousLocalTimes: number;
-  /** Which CSV reader read the file, and where the fast splitter left it to csv-parse. */
-  readonly csv: CsvReport;
+  /** The format read (the contract's) and whether the file was gzip (its name). */
+  readonly input: { readonly format: InputFormat; readonly gzip: boolean };
+  /** CSV only: which CSV reader read the file, and where the fast splitter left it to csv-parse. */
+  readonly csv?: CsvReport;
   readonly staging?: Location;
   readonly startedAt: string;
   readonly finishedAt: string;
@@ -92,11 +98,17 @@ export interface ValidationReport {
 }
 
 /** Counts line breaks (CRLF, LF or CR) before a byte offset: the line the offset is on. */
-async function lineAtOffset(store: ObjectStore, ref: ObjectRef, offset: number): Promise<number> {
+async function lineAtOffset(
+  store: ObjectStore,
+  ref: ObjectRef,
+  offset: number,
+  gzip: boolean,
+): Promise<number> {
   let line = 1;
   let seen = 0;
   let lastWasCr = false;
-  for await (const chunk of await store.get(ref)) {
+  const body = await store.get(ref);
+  for await (const chunk of gzip ? body.pipe(createGunzip()) : body) {
     const buf = chunk as Buffer;
     const end = Math.min(buf.length, offset - seen);
     for (let i = 0; i < end; i++) {
@@ -151,6 +163,15 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     );
   }
   const { contract } = compiled;
+  if (keyCheck.format !== contract.format) {
+    throw rejection(
+      'FORMAT_MISMATCH',
+      key,
+      `the file name says ${keyCheck.format}${keyCheck.gzip ? ' (gzip)' : ''} but dataset "${dataset}" reads ${contract.format} (its contract's "format")`,
+      `upload ${contract.format} data named *.${contract.format} (optionally .gz), or change "format" in ${dataset}.schema.json`,
+      { dataset },
+    );
+  }
   const sourceId = sourceIdOf(key);
   const versionTag = versionTagOf(source.versionId, source.etag);
   const bucket = deps.lakeBucket;
@@ -179,18 +200,22 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
       staging,
       () => new ObjectTextWriter(deps.store, bucket, rejectsRef.key, 'application/x-ndjson'),
     );
-    const records: RecordSource = useParallel(deps.parallel ?? 'auto', source.size)
-      ? new ParallelRecordSource(contract.csv, limits.maxRecordBytes, validator, kind)
-      : new CsvValidationSink(contract.csv, limits.maxRecordBytes, validator, kind);
+    const gz = keyCheck.gzip ? gunzipStages() : undefined;
+    const records: RecordSource =
+      contract.format !== 'csv'
+        ? new JsonValidationSink(contract.format, limits.maxRecordBytes, validator, contract.columns)
+        : useParallel(deps.parallel ?? 'auto', source.size)
+          ? new ParallelRecordSource(contract.csv, limits.maxRecordBytes, validator, kind)
+          : new CsvValidationSink(contract.csv, limits.maxRecordBytes, validator, kind);
     let error: unknown;
     try {
-      await pipeline(await deps.store.get(landing), inspector, records);
+      await pipeline([await deps.store.get(landing), ...(gz?.stages ?? []), inspector, records]);
     } catch (e) {
       error = e;
     } finally {
       await records.close();
     }
-    return { staging, inspector, validator, error };
+    return { staging, inspector, validator, error, records, gz };
   };
 
   let reader: CsvReport = { reader: splitterHandles(contract.csv) ? 'splitter' : 'csv-parse' };
@@ -232,7 +257,8 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
         cells: validator.checker?.formulaSamples ?? [],
       },
       ambiguousLocalTimes: validator.checker?.notes.ambiguousLocalTimes ?? 0,
-      csv: reader,
+      input: { format: contract.format, gzip: keyCheck.gzip },
+      ...(contract.format === 'csv' && { csv: reader }),
       ...(status === 'VALID' && { staging: { bucket, key: stagingPrefix } }),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
@@ -254,16 +280,22 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     throw final;
   };
 
+  // An empty .gz (0 bytes) is no gzip problem: EMPTY_FILE below says what it is.
+  if (pass.gz?.counter.bytes === 0 && gzipProblem(pass.error, pass.gz.counter)) pass.error = undefined;
   if (pass.error !== undefined) {
     const e = pass.error;
     if (e instanceof FileRejectedError) return reject(e);
     if (e instanceof UnreadableBytesError) {
-      const line = await lineAtOffset(deps.store, landing, e.byteOffset);
+      const line = await lineAtOffset(deps.store, landing, e.byteOffset, keyCheck.gzip);
       return reject(
         rejection(e.reason, key, `${e.problem}, on line ${line}`, e.fix, { line, byteOffset: e.byteOffset }),
       );
     }
     if (e instanceof ParseFailureError) return reject(malformedCsv(e.failure, key, validator.header, limits));
+    const notGzip = pass.gz && gzipProblem(e, pass.gz.counter);
+    if (notGzip) return reject(rejection('NOT_GZIP', key, notGzip.problem, notGzip.fix));
+    if (e instanceof MalformedJsonError)
+      return reject(rejection('MALFORMED_JSON', key, e.problem, e.fix, { line: e.line }));
     await staging.abort();
     await validator.rejects?.abort();
     throw e;
@@ -288,6 +320,9 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
       ),
     );
   }
+  const jsonProblem =
+    pass.records instanceof JsonValidationSink && jsonEndProblem(pass.records, key, contract.format);
+  if (jsonProblem) return reject(jsonProblem);
   if (validator.rowsRead === 0) {
     return reject(
       rejection(
