@@ -9,7 +9,8 @@
  *  - the record itself is always flattened: each top-level key is a column (or a group of them);
  *  - a nested object is flattened into `parent_child` columns when it is a record, not a bag: it was
  *    never anything but an object (or null), it is at most {@link MAX_FLATTEN_DEPTH} levels deep,
- *    and every key it has was present in at least {@link MIN_KEY_SHARE} of its occurrences;
+ *    and at least half of its keys ({@link MIN_CORE_SHARE}) are each present in at least half
+ *    ({@link MIN_KEY_SHARE}) of its occurrences — its optional keys become nullable columns;
  *  - otherwise — an array, a free-form object (keys that depend on the event type, keys that are
  *    ids), an object in one record and a scalar in another — the path is one JSON-text column;
  *  - a path absent or null in some record is not required.
@@ -18,10 +19,13 @@
  * all are tracked; an object past either limit is a JSON-text column and its insides are dropped.
  */
 import { QUOTED_EMPTY } from '../csv/csv-records';
+import { cellOf, EMPTY_STRING, isJsonObject, type JsonObject, type JsonValue } from '../csv/json-flatten';
 import { ColumnProfile, type ColumnDecision } from './column-profile';
 
-/** A nested object whose keys are present in fewer of its occurrences than this is free-form. */
+/** A key of a nested object present in at least this share of its occurrences is a core key … */
 export const MIN_KEY_SHARE = 0.5;
+/** … and an object whose core keys are fewer than this share of its keys is free-form (JSON text). */
+export const MIN_CORE_SHARE = 0.5;
 /** An object with more distinct keys than this is a map (keys that are data), not a record. */
 export const MAX_OBJECT_KEYS = 200;
 /** Paths tracked in all (columns and the objects holding them). */
@@ -81,18 +85,12 @@ export class JsonShape {
   private paths = 1;
 
   /** Sees one record (a JSON object) that starts on `line`. */
-  observe(record: Record<string, unknown>, line: number): void {
+  observe(record: JsonObject, line: number): void {
     this.walkObject(this.root, record, line, this.records, 0);
     this.records++;
   }
 
-  private walkObject(
-    node: PathNode,
-    value: Record<string, unknown>,
-    line: number,
-    rec: number,
-    depth: number,
-  ) {
+  private walkObject(node: PathNode, value: JsonObject, line: number, rec: number, depth: number) {
     const children = node.children;
     if (children === undefined) return;
     let keys = 0;
@@ -123,7 +121,13 @@ export class JsonShape {
     node.overflow ??= reason;
   }
 
-  private walkValue(node: PathNode, value: unknown, line: number, rec: number, depth: number): void {
+  private walkValue(
+    node: PathNode,
+    value: JsonValue | undefined,
+    line: number,
+    rec: number,
+    depth: number,
+  ): void {
     if (node.lastRecord === rec) return; // a duplicate key in one object: JSON.parse keeps the last
     node.lastRecord = rec;
     if (value === null || value === undefined) {
@@ -136,20 +140,24 @@ export class JsonShape {
       bump(node, 'array');
       return;
     }
-    if (typeof value === 'object') {
+    if (isJsonObject(value)) {
       bump(node, 'object');
+      // As flattenObject: an object at the depth limit is one JSON text.
       if (depth >= MAX_FLATTEN_DEPTH) {
         if (node.children) this.overflow(node, 'too-deep');
         return;
       }
-      this.walkObject(node, value as Record<string, unknown>, line, rec, depth);
+      this.walkObject(node, value, line, rec, depth);
       return;
     }
     const kind = typeof value === 'string' ? 'string' : typeof value === 'boolean' ? 'boolean' : 'number';
     bump(node, kind);
     const profile = (node.profile ??= new ColumnProfile());
-    // A JSON "" is an empty string (as a quoted "" in a CSV), never null.
-    profile.observe(value === '' ? QUOTED_EMPTY : String(value), line);
+    // The cell validate's RowChecker will see for this value (numbers as written); a JSON "" is an
+    // empty string for text and null for other types, as a quoted "" in a CSV.
+    const cell = cellOf(value, false);
+    if (typeof cell === 'string') profile.observe(cell, line);
+    else if (cell === EMPTY_STRING) profile.observe(QUOTED_EMPTY, line);
   }
 
   /** The columns, in the order their paths were first seen (depth first). */
@@ -177,8 +185,13 @@ export class JsonShape {
     if (arrays > 0) return 'array';
     if (node.overflow) return node.overflow;
     if (node.children!.size === 0) return 'empty-object';
+    // A record has a core: most of its keys are in most of its occurrences (a few optional ones
+    // become nullable columns). A bag's keys come and go with the record (a payload per event
+    // type, keys that are ids or dates): most keys are rare.
+    let core = 0;
     for (const child of node.children!.values())
-      if (child.nonNull + child.nulls < MIN_KEY_SHARE * objects) return 'free-form';
+      if (child.nonNull + child.nulls >= MIN_KEY_SHARE * objects) core++;
+    if (core < MIN_CORE_SHARE * node.children!.size) return 'free-form';
     return undefined;
   }
 
@@ -201,7 +214,7 @@ export class JsonShape {
       const why = {
         array: 'an array: kept as its JSON text',
         mixed: 'an object in some records and not in others: kept as JSON text',
-        'free-form': `an object whose keys vary from record to record (a key present in fewer than ${MIN_KEY_SHARE * 100}% of them): kept as its JSON text`,
+        'free-form': `an object whose keys vary from record to record (most of its ${node.children?.size ?? 0} keys are in fewer than ${MIN_KEY_SHARE * 100}% of them): kept as its JSON text`,
         'too-deep': `an object at level ${MAX_FLATTEN_DEPTH} (columns go at most ${MAX_FLATTEN_DEPTH} keys deep): kept as its JSON text`,
         'too-many-keys': `an object with too many distinct keys to be columns (over ${MAX_OBJECT_KEYS}, or ${MAX_PATHS} paths in all): kept as its JSON text`,
         'empty-object': 'always an empty object: kept as its JSON text',
@@ -220,7 +233,8 @@ export class JsonShape {
         },
       };
     }
-    const d = node.profile!.decide(wholeFile);
+    // Only ever null: a nullable text column (the profile has nothing to judge).
+    const d = (node.profile ?? new ColumnProfile()).decide(wholeFile);
     // The profile saw only the values; a null or an absent path is the record's empty cell.
     const firstEmptyLine = minLine(d.firstEmptyLine, absent > 0 ? missingLine : undefined);
     const decision: ColumnDecision = {

@@ -80,9 +80,18 @@ export function snakeWords(text: string): string {
  * (`_2`, `_3` … on a clash), and `column_<n>` when the header text has no usable character.
  */
 export function columnNames(headers: readonly string[]): string[] {
+  return uniqueColumnNames(headers.map((header) => snakeWords(header)));
+}
+
+/**
+ * The {@link columnNames} rule on names already in snake_case words (JSON paths named by
+ * csv/json-flatten's columnNameOfPath): `column_<n>` for an empty one, `col_` before a digit,
+ * reserved words suffixed, at most 128 characters, unique.
+ */
+export function uniqueColumnNames(bases: readonly string[]): string[] {
   const used = new Set<string>();
-  return headers.map((header, i) => {
-    let base = snakeWords(header);
+  return bases.map((snake, i) => {
+    let base = snake;
     if (base === '') base = `column_${i + 1}`;
     if (/^[0-9]/.test(base)) base = `col_${base}`;
     if (RESERVED.has(base)) base = `${base}_`;

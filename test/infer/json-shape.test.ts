@@ -1,9 +1,13 @@
 /** Which JSON paths become columns, their types and nullability: JsonShape on records in memory. */
+import { parseJsonExact, type JsonObject } from '../../csv/json-flatten';
 import { JsonShape, MAX_FLATTEN_DEPTH, MAX_OBJECT_KEYS } from '../../infer/json-shape';
 
-function shapeOf(records: readonly Record<string, unknown>[]) {
+/** Records as JSON Lines text (numbers exact, as the reader parses them), one per line. */
+function shapeOf(records: readonly (Record<string, unknown> | string)[]) {
   const shape = new JsonShape();
-  records.forEach((r, i) => shape.observe(r, i + 1));
+  records.forEach((r, i) =>
+    shape.observe(parseJsonExact(typeof r === 'string' ? r : JSON.stringify(r)) as JsonObject, i + 1),
+  );
   return shape.columns(true);
 }
 
@@ -55,6 +59,15 @@ describe('JsonShape', () => {
     expect(cols['meta']!.decision.why).toMatch(/always an empty object/);
   });
 
+  test('an object with a few rare optional keys is still a record: they are nullable columns', () => {
+    const records = Array.from({ length: 20 }, (_, i) => ({
+      actor: { id: i, login: 'x', url: 'u', ...(i === 3 && { display_login: 'd' }) },
+    }));
+    const cols = byPath(shapeOf(records));
+    expect(Object.keys(cols)).toEqual(['actor.id', 'actor.login', 'actor.url', 'actor.display_login']);
+    expect(cols['actor.display_login']!.decision).toMatchObject({ required: false, firstEmptyLine: 1 });
+  });
+
   test('an optional key present in at least half of its object is still a column', () => {
     const records = Array.from({ length: 10 }, (_, i) => ({
       user: { id: i, ...(i % 2 === 0 && { nick: 'n' }) },
@@ -89,5 +102,14 @@ describe('JsonShape', () => {
     expect(cols['zip']!.decision.type).toBe('string');
     expect(cols['amount']!.decision).toMatchObject({ type: 'decimal', scale: 1 });
     expect(cols['big']!.decision.type).toBe('decimal');
+  });
+
+  test('JSON numbers are judged as written: 1.50 keeps its scale, a 20-digit integer is a decimal, 1e3 a double', () => {
+    const cols = byPath(
+      shapeOf(['{"price": 1.50, "n": 12345678901234567890, "e": 1e3}', '{"price": 2, "n": 1, "e": 2.5}']),
+    );
+    expect(cols['price']!.decision).toMatchObject({ type: 'decimal', scale: 2 });
+    expect(cols['n']!.decision).toMatchObject({ type: 'decimal', scale: 0, precision: 38 });
+    expect(cols['e']!.decision.type).toBe('double');
   });
 });
