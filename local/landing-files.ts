@@ -12,7 +12,7 @@ import type { EtlHome } from './home';
 
 /**
  * Names that are not finished uploads: hidden files, editor and browser partials, and the object
- * store's own temp files (`%tmp-`). The trigger rule only matches `.csv`, so nothing else runs.
+ * store's own temp files (`%tmp-`). Only landing suffixes run (core/layout LANDING_SUFFIXES).
  */
 export function isInProgressName(name: string): boolean {
   return (
@@ -24,7 +24,7 @@ export function isInProgressName(name: string): boolean {
   );
 }
 
-/** Would the trigger rule (prefix incoming/, suffix .csv in any case: core/layout) fire for this file name? */
+/** Is this file name one the pipeline runs (a landing suffix in any case, core/layout), and a finished upload? */
 export function isTriggerName(name: string): boolean {
   return !isInProgressName(name) && hasLandingSuffix(name);
 }

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { contractFileOf, listDatasets, type DatasetContract } from '../../core/contract';
 import { DATASET_NAME } from '../../core/dataset-name';
+import { landingFileOf } from '../../core/layout';
 import { readFaultFile } from '../../local/faults';
 import { landingKeyFor, objectCreatedEvent, putInLanding } from '../../local/landing';
 import { EXIT, UsageError, type CliIo } from '../io';
@@ -34,7 +35,9 @@ export function datasetFor(
   if (explicit !== undefined)
     return { dataset: explicit, contract: contractForRun(explicit, contracts, io, file) };
   const folder = path.basename(path.dirname(file));
-  const stem = path.basename(file).replace(/\.[^.]*$/, '');
+  // The name without its landing suffix (`events.jsonl.gz` → `events`), else without its extension.
+  const name = path.basename(file);
+  const stem = landingFileOf(name)?.stem ?? name.replace(/\.[^.]*$/, '');
   for (const candidate of [folder, stem]) {
     if (DATASET_NAME.test(candidate) && existsSync(contractFileOf(candidate, contracts.dir)))
       return { dataset: candidate, contract: contractForRun(candidate, contracts, io, file) };

@@ -188,7 +188,7 @@ export async function watchCommand(opts: WatchFlags, io: CliIo): Promise<number>
   watcher.on('error', (e) => io.err(`etl watch: ${e.message}\n`));
   if (!opts.json)
     io.out(
-      `watching ${shortPath(home.incomingDir, io.cwd)}/<dataset>/*.csv (concurrency ${opts.concurrency}, engine ${pipeline.engine}); Ctrl-C stops\n`,
+      `watching ${shortPath(home.incomingDir, io.cwd)}/<dataset>/*.csv|.jsonl|.json[.gz] (concurrency ${opts.concurrency}, engine ${pipeline.engine}); Ctrl-C stops\n`,
     );
 
   // The periodic rescan holds the process open until Ctrl-C (Node's recursive fs.watch on Linux does not).
