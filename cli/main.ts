@@ -3,7 +3,7 @@
  * (`.etl/`, or `--home` / ETL_HOME).
  *
  * ```
- * etl init <file.csv> [--dataset NAME] [--schemas DIR] [--force] [--json]
+ * etl init <file.csv|.jsonl|.json[.gz]> [--dataset NAME] [--schemas DIR] [--force] [--json]
  * etl contract check [NAME|FILE] [--schemas DIR] [--json]
  * etl run <file.csv> [--dataset NAME] [--schemas DIR] [--engine duckdb|spark] [--json]
  *         [--stack S [--no-wait] [--start-timeout SECONDS]]
@@ -96,9 +96,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   program
     .command('init')
     .description(
-      'infer a contract from a CSV file: print what was chosen and why, write <schemas>/<dataset>.schema.json',
+      'infer a contract from a CSV or JSON file (.csv, .jsonl, .json, .jsonl.gz, .json.gz): print what was chosen and why, write <schemas>/<dataset>.schema.json',
     )
-    .argument('<file>', 'the CSV file')
+    .argument('<file>', 'the CSV, JSON Lines or JSON array file')
     .option('--dataset <name>', "dataset name (default: from the file's name)")
     .option('--schemas <dir>', 'contracts folder (default: $ETL_SCHEMAS or ./schemas)')
     .option('--force', 'replace an existing contract')

@@ -1,16 +1,19 @@
 /**
  * `etl init FILE [--dataset NAME] [--schemas DIR] [--force] [--json]`: infers a contract v2 from a
- * real file (infer/), prints what it chose and why, and writes `DIR/NAME.schema.json` — never over
- * an existing contract without `--force`.
+ * real file (infer/) — a CSV, or JSON Lines / a JSON array of records (`.jsonl`, `.ndjson`,
+ * `.json`, each also `.gz`) — prints what it chose and why, and writes `DIR/NAME.schema.json` —
+ * never over an existing contract without `--force`.
  *
  * Exit codes: 0 written; 64 a usage problem (no such file, a dataset name the rule refuses, the
- * contract exists); 2 the file cannot be read as UTF-8 CSV (the message names the byte offset or
- * line and the fix).
+ * contract exists); 2 the file cannot be read as UTF-8 CSV or as JSON records (the message names
+ * the byte offset or line and the fix).
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DATASET_NAME } from '../../core/dataset-name';
 import { inferContract, InferError, type Inference } from '../../infer/infer';
+import { inferJsonContract, isJsonFileName } from '../../infer/json-reader';
+import type { JsonInference } from '../../infer/json-infer';
 import { datasetNameOf } from '../../infer/names';
 import { EXIT, type CliIo } from '../io';
 import { shortPath, table } from '../render';
@@ -41,9 +44,9 @@ export async function initCommand(file: string, opts: InitFlags, io: CliIo): Pro
   try {
     isFile = statSync(source).isFile();
   } catch {
-    return usage(`${file}: no such file. Give the path of a CSV file.`);
+    return usage(`${file}: no such file. Give the path of a CSV or JSON Lines file.`);
   }
-  if (!isFile) return usage(`${file} is not a file. Give the path of a CSV file.`);
+  if (!isFile) return usage(`${file} is not a file. Give the path of a CSV or JSON Lines file.`);
 
   const dataset = opts.dataset ?? datasetNameOf(source);
   if (dataset === undefined || !DATASET_NAME.test(dataset)) {
@@ -69,9 +72,9 @@ export async function initCommand(file: string, opts: InitFlags, io: CliIo): Pro
     );
   if (exists() && !opts.force) return refuse();
 
-  let inference: Inference;
+  let inference: Inference | JsonInference;
   try {
-    inference = await inferContract(source);
+    inference = isJsonFileName(source) ? await inferJsonContract(source) : await inferContract(source);
   } catch (e) {
     if (e instanceof InferError) {
       io.err(`etl: ${shortPath(source, io.cwd)}: ${e.message}\n`);
@@ -94,9 +97,17 @@ export async function initCommand(file: string, opts: InitFlags, io: CliIo): Pro
   const schemasFlag = opts.schemas !== undefined ? ` --schemas ${shortPath(dir, io.cwd)}` : '';
   const next = `etl run ${file} --dataset ${dataset}${schemasFlag}`;
   if (opts.json) {
-    io.out(`${JSON.stringify(initView(inference, dataset, target, next))}\n`);
+    const view =
+      'reading' in inference
+        ? jsonInitView(inference, dataset, target, next)
+        : initView(inference, dataset, target, next);
+    io.out(`${JSON.stringify(view)}\n`);
   } else {
-    io.out(`${initLines(inference, dataset, target, io.cwd).join('\n')}\n`);
+    const lines =
+      'reading' in inference
+        ? jsonInitLines(inference, dataset, target, io.cwd)
+        : initLines(inference, dataset, target, io.cwd);
+    io.out(`${lines.join('\n')}\n`);
     io.out(`\nnext: ${next}\n`);
   }
   return EXIT.ok;
@@ -135,7 +146,7 @@ export function initView(inference: Inference, dataset: string, target: string, 
   };
 }
 
-function typeText(c: Inference['columns'][number]): string {
+function typeText(c: Inference['columns'][number] | JsonInference['columns'][number]): string {
   if (c.type === 'decimal') return `decimal(${c.precision},${c.scale})`;
   if (c.type === 'timestamp') return c.timezone ? 'timestamp (UTC)' : 'timestamp';
   return c.type;
@@ -143,7 +154,7 @@ function typeText(c: Inference['columns'][number]): string {
 
 /** The readable report: dialect, the column table, key, partition, warnings. */
 export function initLines(inference: Inference, dataset: string, target: string, cwd: string): string[] {
-  const { dialect, columns, key, partition } = inference;
+  const { dialect, columns } = inference;
   const lines: string[] = [];
   const size = `${inference.fileBytes.toLocaleString('en-US')} bytes, ${inference.rows.toLocaleString('en-US')} rows`;
   lines.push(
@@ -162,6 +173,14 @@ export function initLines(inference: Inference, dataset: string, target: string,
   ]);
   lines.push(...table(['column', 'source', 'type', 'required', 'checks', 'why'], rows));
   lines.push('');
+  lines.push(...decisionLines(inference, target, cwd));
+  return lines;
+}
+
+/** Key, partition, warnings and the file written: the same for every format. */
+function decisionLines(inference: Inference | JsonInference, target: string, cwd: string): string[] {
+  const { key, partition } = inference;
+  const lines: string[] = [];
   lines.push(`  primary key  ${key.columns.length > 0 ? key.columns.join(', ') : '(none)'} — ${key.why}`);
   const part =
     partition.column === null
@@ -172,4 +191,77 @@ export function initLines(inference: Inference, dataset: string, target: string,
   lines.push('');
   lines.push(`wrote ${shortPath(target, cwd)} (contract v2)`);
   return lines;
+}
+
+/** A JSON path as people write it: `actor.login`, a key with a dot or space in brackets. */
+export function pathText(keys: readonly string[]): string {
+  return keys
+    .map((k, i) => (/^[A-Za-z_$][\w$]*$/.test(k) ? `${i === 0 ? '' : '.'}${k}` : `[${JSON.stringify(k)}]`))
+    .join('');
+}
+
+/** The readable report for a JSON file: how it was read, the column table, key, partition, warnings. */
+export function jsonInitLines(
+  inference: JsonInference,
+  dataset: string,
+  target: string,
+  cwd: string,
+): string[] {
+  const lines: string[] = [];
+  const size = `${inference.fileBytes.toLocaleString('en-US')} bytes, ${inference.rows.toLocaleString('en-US')} records`;
+  lines.push(
+    `${shortPath(inference.file, cwd)} (${size}${inference.sampled ? ', first part read' : ''}) → dataset ${dataset}`,
+  );
+  lines.push('');
+  for (const why of inference.reading) lines.push(`  ${why}`);
+  lines.push('');
+  const rows = inference.columns.map((c) => [
+    c.name,
+    pathText(c.path),
+    c.json ? 'string (JSON text)' : typeText(c),
+    c.required ? 'yes' : 'no',
+    c.enum ? `enum (${c.enum.length})` : '',
+    c.why,
+  ]);
+  lines.push(...table(['column', 'path', 'type', 'required', 'checks', 'why'], rows));
+  lines.push('');
+  lines.push(...decisionLines(inference, target, cwd));
+  return lines;
+}
+
+/** `--json` for a JSON file: the contract and every decision. */
+export function jsonInitView(inference: JsonInference, dataset: string, target: string, next: string) {
+  const { contract, columns, key, partition, warnings } = inference;
+  return {
+    dataset,
+    contractFile: target,
+    file: inference.file,
+    format: inference.format,
+    gzip: inference.gzip,
+    fileBytes: inference.fileBytes,
+    bytesRead: inference.bytesRead,
+    sampled: inference.sampled,
+    rows: inference.rows,
+    contract,
+    decisions: {
+      reading: inference.reading,
+      columns: columns.map((c) => ({
+        name: c.name,
+        path: c.path,
+        type: c.type,
+        json: c.json,
+        required: c.required,
+        kinds: c.kinds,
+        why: c.why,
+      })),
+      primaryKey: { columns: key.columns, why: key.why },
+      partition: {
+        column: partition.column,
+        ...(partition.granularity && { granularity: partition.granularity, key: partition.key }),
+        why: partition.why,
+      },
+    },
+    warnings,
+    next,
+  };
 }

@@ -81,7 +81,7 @@ describe('files that are not UTF-8 CSV text', () => {
   test('UTF-16 and gzip are refused with the fix', async () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n', 'utf16le')]);
     await expect(inferText(utf16)).rejects.toThrow(/UTF-16.*Fix: save the file as UTF-8/);
-    await expect(inferText(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]))).rejects.toThrow(/gzip.*Fix: decompress/);
+    await expect(inferText(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]))).rejects.toThrow(/gzip-compressed file.*Fix: name it with \.gz at the end/);
   });
 
   test('an empty file has no header', async () => {
