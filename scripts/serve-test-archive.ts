@@ -17,7 +17,7 @@ async function serve(): Promise<void> {
   const server = await startArchiveServer({ port: flag('port', 8787), eventsPerHour: flag('events', 200) });
   process.stdout.write(
     `test archive on ${server.url} (every hour, ${flag('events', 200)} events each)\n` +
-      `  npm run etl -- pull github-events --url '${server.template}' --from 2024-01-01T00 --to 2024-01-01T03\n`,
+      `  npm run etl -- --home .etl-demo pull github-events --url '${server.template}' --from 2026-12-01T00 --to 2026-12-01T03\n`,
   );
   const stop = () => void server.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

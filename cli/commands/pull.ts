@@ -183,6 +183,11 @@ function rangeOf(
   };
   const from = opts.from !== undefined ? at('--from', opts.from) : undefined;
   const to = opts.to !== undefined ? at('--to', opts.to) : undefined;
+  if (from !== undefined && from < def.start)
+    throw new UsageError(
+      `--from ${opts.from} is before the source's start ${def.start} (${def.file}): pull from ${def.start} on, or move "start"`,
+      EXIT.usage,
+    );
   if (from !== undefined && to !== undefined && to < from)
     throw new UsageError(`--to ${opts.to} is before --from ${opts.from}`, EXIT.usage);
   return { ...(from !== undefined && { from }), ...(to !== undefined && { to }) };

@@ -10,7 +10,7 @@ import { REPO, Sandbox } from './harness';
 import { startArchiveServer, type ArchiveServer } from '../support/archive-server';
 
 const H = 3_600_000;
-const T0 = Date.UTC(2024, 0, 1);
+const T0 = Date.UTC(2026, 11, 1);
 const hour = (n: number) => T0 + n * H;
 
 interface PullJson {
@@ -46,34 +46,34 @@ test('pulls a range of hours once, bookmarks them, and a rerun skips every one o
     '--url',
     server.template,
     '--from',
-    '2024-01-01T00',
+    '2026-12-01T00',
     '--to',
-    '2024-01-01T03',
+    '2026-12-01T03',
     '--no-run',
   ];
   const first = await box.etlJson<PullJson>(args);
 
   expect(first.code).toBe(0);
   expect(first.json.periods.map((p) => [p.period, p.status])).toEqual([
-    ['2024-01-01T00:00:00Z', 'pulled'],
-    ['2024-01-01T01:00:00Z', 'pulled'],
-    ['2024-01-01T02:00:00Z', 'pulled'],
-    ['2024-01-01T03:00:00Z', 'pulled'],
+    ['2026-12-01T00:00:00Z', 'pulled'],
+    ['2026-12-01T01:00:00Z', 'pulled'],
+    ['2026-12-01T02:00:00Z', 'pulled'],
+    ['2026-12-01T03:00:00Z', 'pulled'],
   ]);
-  expect(first.json.bookmarkAfter).toBe('2024-01-01T03:00:00Z');
-  expect(landing()).toEqual([0, 1, 2, 3].map((n) => `github-events-2024-01-01-0${n}.jsonl.gz`));
+  expect(first.json.bookmarkAfter).toBe('2026-12-01T03:00:00Z');
+  expect(landing()).toEqual([0, 1, 2, 3].map((n) => `github-events-2026-12-01-0${n}.jsonl.gz`));
   const ledger = JSON.parse(readFileSync(first.json.ledger, 'utf8')) as {
     bookmark: string;
     periods: Record<string, { status: string }>;
   };
-  expect(ledger.bookmark).toBe('2024-01-01T03:00:00Z');
+  expect(ledger.bookmark).toBe('2026-12-01T03:00:00Z');
   expect(Object.values(ledger.periods).map((p) => p.status)).toEqual(['DONE', 'DONE', 'DONE', 'DONE']);
 
   const again = await box.etl(args);
   expect(again.code).toBe(0);
-  expect(again.out).toContain('· 2024-01-01 00:00  skipped  DONE');
+  expect(again.out).toContain('· 2026-12-01 00:00  skipped  DONE');
   expect(again.out).toContain(
-    'bookmark 2024-01-01T03:00:00Z · 0 pulled · 4 skipped · 0 not yet · 0 failed · 0 pending',
+    'bookmark 2026-12-01T03:00:00Z · 0 pulled · 4 skipped · 0 not yet · 0 failed · 0 pending',
   );
   for (let n = 0; n <= 3; n++) expect(server.requests.get(hour(n))).toBe(1);
 });
@@ -118,9 +118,9 @@ test('a failing hour exits 1 with the reason; the hours around it land', async (
     '--url',
     server.template,
     '--from',
-    '2024-01-01',
+    '2026-12-01',
     '--to',
-    '2024-01-01T02',
+    '2026-12-01T02',
     '--no-run',
     '--retry-base-ms',
     '1',
@@ -129,8 +129,8 @@ test('a failing hour exits 1 with the reason; the hours around it land', async (
   expect(r.json.periods.map((p) => p.status)).toEqual(['pulled', 'failed', 'pulled']);
   expect(r.json.periods[1]?.reason).toMatch(/HTTP 500/);
   expect(r.json.failures).toBe(1);
-  expect(r.json.bookmarkAfter).toBe('2024-01-01T00:00:00Z');
-  expect(landing()).toEqual(['github-events-2024-01-01-00.jsonl.gz', 'github-events-2024-01-01-02.jsonl.gz']);
+  expect(r.json.bookmarkAfter).toBe('2026-12-01T00:00:00Z');
+  expect(landing()).toEqual(['github-events-2026-12-01-00.jsonl.gz', 'github-events-2026-12-01-02.jsonl.gz']);
 });
 
 /** `bin/etl <args>` as its own process; the server keeps answering meanwhile (no spawnSync). */
@@ -150,22 +150,33 @@ function etlProcess(args: string[]): Promise<{ code: number | null; out: string;
 }
 
 test('two overlapping etl pull processes pull every hour exactly once between them', async () => {
-  // Slow hours (≈ 0.25–0.5 s each) so the two processes really are pulling at the same time.
-  server.faults.slowMs = new Map(Array.from({ length: 8 }, (_, n) => [hour(n), 250] as [number, number]));
+  server.faults.slowMs = new Map(Array.from({ length: 8 }, (_, n) => [hour(n), 50] as [number, number]));
   const args = [
     'pull',
     'github-events',
     '--url',
     server.template,
     '--from',
-    '2024-01-01T00',
+    '2026-12-01T00',
     '--to',
-    '2024-01-01T07',
+    '2026-12-01T07',
     '--no-run',
     '--json',
   ];
 
-  const [a, b] = await Promise.all([etlProcess(args), etlProcess(args)]);
+  // The first two hours are answered only once both were requested: whichever process claimed
+  // hour 0 waits on it while the other, finding it claimed, takes hour 1 — the pulls overlap for sure.
+  let release = () => {};
+  server.faults.hold = { hours: new Set([hour(0), hour(1)]), until: new Promise<void>((r) => (release = r)) };
+
+  const both = Promise.all([etlProcess(args), etlProcess(args)]);
+  await box.until(
+    () => server.requests.has(hour(0)) && server.requests.has(hour(1)),
+    'both processes pulling',
+    60_000,
+  );
+  release();
+  const [a, b] = await both;
 
   expect([a.err, b.err]).toEqual(['', '']);
   expect([a.code, b.code]).toEqual([0, 0]);
@@ -186,14 +197,58 @@ test('two overlapping etl pull processes pull every hour exactly once between th
     '--url',
     server.template,
     '--from',
-    '2024-01-01T00',
+    '2026-12-01T00',
     '--to',
-    '2024-01-01T07',
+    '2026-12-01T07',
     '--no-run',
   ]);
   expect(after.json.periods.every((p) => p.status === 'skipped' && p.reason === 'DONE')).toBe(true);
-  expect(after.json.bookmarkAfter).toBe('2024-01-01T07:00:00Z');
+  expect(after.json.bookmarkAfter).toBe('2026-12-01T07:00:00Z');
 }, 120_000);
+
+test('done when: each hour lands, is transformed and is bookmarked exactly once across overlapping pulls and reruns', async () => {
+  const base = ['pull', 'github-events', '--url', server.template, '--from', '2026-12-01T00'];
+  const args = [...base, '--to', '2026-12-01T05', '--json'];
+  // The table's first file alone (its crawl creates the table), then two pulls at once for the rest.
+  const first = await box.etlJson<PullJson>([...base, '--to', '2026-12-01T00']);
+  expect(first.json.runs.map((r) => r.status)).toEqual(['SUCCEEDED']);
+  let release = () => {};
+  server.faults.hold = { hours: new Set([hour(1), hour(2)]), until: new Promise<void>((r) => (release = r)) };
+  const both = Promise.all([etlProcess(args), etlProcess(args)]);
+  await box.until(
+    () => server.requests.has(hour(1)) && server.requests.has(hour(2)),
+    'both processes pulling',
+    60_000,
+  );
+  release();
+  const [a, b] = await both;
+  expect([a.code, b.code, a.err, b.err]).toEqual([0, 0, '', '']);
+  const views = [a, b].map(
+    (r) =>
+      JSON.parse(r.out) as PullJson & { runs: { status: string; source: string; rowsWritten: number }[] },
+  );
+  const runs = views.flatMap((v) => v.runs);
+  expect(runs.map((r) => r.source).sort()).toEqual(
+    [1, 2, 3, 4, 5].map((n) => `landing/incoming/github_events/github-events-2026-12-01-0${n}.jsonl.gz`),
+  );
+  expect(runs.every((r) => r.status === 'SUCCEEDED' && r.rowsWritten === 30)).toBe(true);
+
+  const rerun = await box.etlJson<PullJson>([...base, '--to', '2026-12-01T05']);
+  expect(rerun.json.runs).toEqual([]);
+  expect(rerun.json.periods.every((p) => p.status === 'skipped')).toBe(true);
+  expect(rerun.json.bookmarkAfter).toBe('2026-12-01T05:00:00Z');
+
+  for (let n = 0; n <= 5; n++) expect(server.requests.get(hour(n))).toBe(1);
+  const all = await box.etlJson<{ rows: { runs: string }[] }>(['runs']);
+  expect(all.json).toHaveLength(6);
+  const q = await box.etlJson<{ rows: Record<string, string>[] }>([
+    'query',
+    'select count(*) as n, count(distinct id) as ids, count(distinct actor_login) as actors, min(created_at) as lo from github_events',
+  ]);
+  expect(q.json.rows[0]).toMatchObject({ n: '180', ids: '180' });
+  expect(Number(q.json.rows[0]?.actors)).toBeGreaterThan(1); // nested actor.login flattened
+  expect(q.json.rows[0]?.lo).toMatch(/^2026-12-01[ T]00:00:00/);
+}, 180_000);
 
 describe('usage errors start nothing (exit 64)', () => {
   test('an unknown source lists the ones there are', async () => {
@@ -202,13 +257,16 @@ describe('usage errors start nothing (exit 64)', () => {
     expect(r.err).toMatch(/github-event\.source\.json#\/: no such source .* Fix: use one of: github-events/);
   });
 
-  test('a --from that is not a time, a --to before --from, a bad --url', async () => {
+  test('a --from that is not a time or before the start, a --to before --from, a bad --url', async () => {
     expect((await box.etl(['pull', 'github-events', '--from', 'yesterday'])).err).toMatch(
       /--from "yesterday" is not a time/,
     );
     expect(
-      (await box.etl(['pull', 'github-events', '--from', '2024-01-02', '--to', '2024-01-01'])).err,
-    ).toMatch(/--to 2024-01-01 is before --from/);
+      (await box.etl(['pull', 'github-events', '--from', '2026-12-02', '--to', '2026-12-01'])).err,
+    ).toMatch(/--to 2026-12-01 is before --from/);
+    expect((await box.etl(['pull', 'github-events', '--from', '2024-01-01'])).err).toMatch(
+      /--from 2024-01-01 is before the source's start 2026-12-01T00:00:00Z \(github-events\.source\.json\)/,
+    );
     const bad = await box.etl(['pull', 'github-events', '--url', 'http://127.0.0.1:1/{yyyy}-{MM}-{dd}.gz']);
     expect(bad.code).toBe(64);
     expect(bad.err).toMatch(/lacks \{HH\} or \{H\}/);
@@ -228,13 +286,13 @@ describe('usage errors start nothing (exit 64)', () => {
         version: 1,
         dataset: 'github_events',
         cadence: 'hourly',
-        start: '2024-01-01T00:00:00Z',
+        start: '2026-12-01T00:00:00Z',
         url: server.template,
         extension: '.jsonl.gz',
         headers: { Authorization: { secret: 'archive-token', prefix: 'token ' } },
       }),
     );
-    const r = await box.etl(['pull', 'private', '--from', '2024-01-01T00', '--to', '2024-01-01T00']);
+    const r = await box.etl(['pull', 'private', '--from', '2026-12-01T00', '--to', '2026-12-01T00']);
     expect(r.code).toBe(64);
     expect(r.err).toMatch(
       /secret "archive-token" not found: set ETL_SECRET_ARCHIVE_TOKEN or add "archive-token" to .*secrets\.json/,
@@ -247,9 +305,9 @@ describe('usage errors start nothing (exit 64)', () => {
       'pull',
       'private',
       '--from',
-      '2024-01-01T00',
+      '2026-12-01T00',
       '--to',
-      '2024-01-01T00',
+      '2026-12-01T00',
       '--no-run',
     ]);
     expect(ok.code).toBe(0);
@@ -269,7 +327,7 @@ describe('usage errors start nothing (exit 64)', () => {
         version: 1,
         dataset: 'github_events',
         cadence: 'hourly',
-        start: '2024-01-01T00:00:00Z',
+        start: '2026-12-01T00:00:00Z',
         url: server.template,
         extension: '.csv.gz',
       }),

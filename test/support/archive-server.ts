@@ -98,6 +98,8 @@ export interface ArchiveFaults {
   slowMs?: Map<number, number>;
   /** Answers with this status (401, 403 ...). */
   status?: Map<number, number>;
+  /** Requests for these hours wait for `until` before they are answered (to make pulls overlap). */
+  hold?: { readonly hours: Set<number>; readonly until: Promise<void> };
 }
 
 export interface ArchiveServer {
@@ -135,6 +137,10 @@ export async function startArchiveServer(options: ArchiveServerOptions = {}): Pr
     if (!m || Number.isNaN(hourMs) || +m[4]! > 23) return end(res, 404, 'no such file');
     const n = (requests.get(hourMs) ?? 0) + 1;
     requests.set(hourMs, n);
+    if (faults.hold?.hours.has(hourMs)) void faults.hold.until.then(() => answer(res, hourMs, n));
+    else answer(res, hourMs, n);
+  });
+  function answer(res: ServerResponse, hourMs: number, n: number): void {
     if (faults.status?.has(hourMs)) return end(res, faults.status.get(hourMs)!, 'refused');
     if (
       (faults.publishedUntilMs !== undefined && hourMs > faults.publishedUntilMs) ||
@@ -160,7 +166,7 @@ export async function startArchiveServer(options: ArchiveServerOptions = {}): Pr
       setTimeout(next, delay);
     };
     next();
-  });
+  }
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
