@@ -213,13 +213,16 @@ export async function pullSource(options: PullOptions): Promise<PullResult> {
         now,
       });
       report(outcome);
-      if (outcome.status === 'pulled' || outcome.status === 'missing') await settleContiguous(period);
+      // A claim lost to an invocation that has just finished the period counts as done here too.
+      const done =
+        outcome.status === 'pulled' ||
+        outcome.status === 'missing' ||
+        (outcome.status === 'skipped' && outcome.reason === 'DONE');
+      if (done) await settleContiguous(period);
       else breakContiguity();
       failedInRow = outcome.status === 'failed' ? failedInRow + 1 : 0;
     }
   }
-  // Another invocation may have finished periods past ours: a scheduled pull leaves the bookmark
-  // as far as it can go (the next one starts there).
   return {
     source: def.name,
     dataset: def.dataset,

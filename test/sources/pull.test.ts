@@ -263,6 +263,23 @@ test('a live claim of another invocation is skipped; an expired one is taken ove
   expect(second.bookmarkAfter).toBe(period(5));
 });
 
+test('a period another invocation finishes between our look and our claim counts as done for the bookmark', async () => {
+  const real = ledger();
+  const racing: typeof real = Object.assign(Object.create(real) as typeof real, {
+    claim: async (source: string, p: SourcePeriod, owner: string, lease: number) => {
+      if (p === period(0)) {
+        await real.claim(source, p, 'other', lease);
+        await real.complete(source, p, 'other', { key: keyOf(0), bytes: 1 });
+      }
+      return real.claim(source, p, owner, lease);
+    },
+  });
+  const result = await pull(definition(), { ledger: racing });
+  expect(result.periods[0]).toMatchObject({ status: 'skipped', reason: 'DONE', requests: 0 });
+  expect(result.bookmarkAfter).toBe(period(5));
+  expect(server.requests.get(hour(0))).toBeUndefined();
+});
+
 test('a schedule missed for a day is caught up: bounded per invocation, every hour once, in order', async () => {
   const def = definition({ maxPeriodsPerRun: 24 });
   clock = hour(2) + 60_000;
