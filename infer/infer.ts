@@ -1,5 +1,5 @@
 /**
- * `etl init`'s engine: reads one CSV file as a stream and proposes a contract v2 for it — the
+ * `etl init`'s engine: reads one CSV file (`.csv.gz`: decompressed as it streams) and proposes a contract v2 for it — the
  * dialect, per column a SQL name, type, nullability and checks, a primary key and a partition —
  * with the reason for every choice. Pure: no AWS, no Lambda, no pipeline state.
  *
@@ -17,8 +17,10 @@
 import { createReadStream, openSync, readSync, closeSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { CsvError } from 'csv-parse';
 import type { CsvDialect } from '../core/contract';
+import { landingFileOf } from '../core/layout';
 import { CsvRecordReader, QUOTED_EMPTY, parseFailureOf, type Cell } from '../csv/csv-records';
 import {
   csvReaderOf,
@@ -27,7 +29,9 @@ import {
   type CsvReader,
   type CsvReaderKind,
 } from '../csv/csv-splitter';
+import { gunzipStages, gzipProblem, type CompressedBytes } from '../csv/gzip';
 import { ByteInspector, sniff, UnreadableBytesError } from '../csv/inspect-bytes';
+
 import { ColumnProfile, type ColumnDecision } from './column-profile';
 import { KeyCandidates, KEY_MEMORY_BUDGET, type KeyDecision } from './key';
 import { columnNames } from './names';
@@ -191,6 +195,35 @@ export function chooseDelimiter(head: Buffer, complete: boolean): { delimiter: s
   };
 }
 
+/**
+ * The first `bytes` of the text of a `.csv.gz` (decompressed as it streams), and whether that is
+ * all of it; undefined when the file is not gzip (the full read then says why).
+ */
+async function readGzipHead(
+  file: string,
+  bytes: number,
+): Promise<{ head: Buffer; complete: boolean } | undefined> {
+  const source = createReadStream(file, { highWaterMark: 64 * 1024 });
+  const gunzip = createGunzip();
+  source.on('error', (e) => gunzip.destroy(e));
+  source.pipe(gunzip);
+  const parts: Buffer[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of gunzip) {
+      parts.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length > bytes) return { head: Buffer.concat(parts).subarray(0, bytes), complete: false };
+    }
+    return { head: Buffer.concat(parts), complete: true };
+  } catch {
+    return undefined;
+  } finally {
+    source.destroy();
+    gunzip.destroy();
+  }
+}
+
 /** The physical line a byte offset is on (for encoding errors). */
 function lineAtOffset(file: string, offset: number): number {
   const buf = readHead(file, Math.min(offset, 64 * 2 ** 20));
@@ -228,6 +261,7 @@ async function readPass(
   relaxQuotes: boolean,
   maxBytes: number,
   keyMemoryBytes: number,
+  gzip: boolean,
 ): Promise<PassResult> {
   const reader = csvReaderOf(kind, dialectOf(delimiter, relaxQuotes), MAX_RECORD_BYTES);
   const result: PassResult = {
@@ -261,8 +295,10 @@ async function readPass(
   };
   const inspector = new ByteInspector();
   const source = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  // A .csv.gz is decompressed as it streams, as the validate step does (csv/gzip.ts).
+  const gz = gzip ? gunzipStages() : undefined;
   let streamError: unknown;
-  pipeline(source, inspector, (err) => {
+  pipeline([source, ...(gz?.stages ?? []), inspector], (err) => {
     if (
       err &&
       err.name !== 'AbortError' &&
@@ -286,20 +322,29 @@ async function readPass(
     }
     if (result.complete) reader.feed(undefined, onRecord);
   } catch (e) {
-    throw translate(e, file, reader, relaxQuotes);
+    throw translate(e, file, reader, relaxQuotes, gz?.counter);
   } finally {
     source.destroy();
     inspector.destroy();
   }
-  if (streamError) throw translate(streamError, file, reader, relaxQuotes);
+  if (streamError) throw translate(streamError, file, reader, relaxQuotes, gz?.counter);
   return result;
 }
 
-function translate(e: unknown, file: string, reader: CsvReader, relaxQuotes: boolean): Error {
+function translate(
+  e: unknown,
+  file: string,
+  reader: CsvReader,
+  relaxQuotes: boolean,
+  gzip: CompressedBytes | undefined,
+): Error {
   if (e instanceof LeaveToCsvParseError) return e;
+  const gz = gzip && gzipProblem(e, gzip);
+  if (gz) return new InferError(gz.problem, gz.fix);
   if (e instanceof UnreadableBytesError) {
-    // The inspector's problem names the byte offset; the line helps to find it in an editor.
-    const line = e.byteOffset > 0 ? ` (line ${lineAtOffset(file, e.byteOffset)})` : '';
+    // The inspector's problem names the byte offset (of the text, for a .csv.gz); the line helps
+    // to find it in an editor.
+    const line = e.byteOffset > 0 && !gzip ? ` (line ${lineAtOffset(file, e.byteOffset)})` : '';
     return new InferError(`${e.problem}${line}`, e.fix);
   }
   if (e instanceof CsvError && reader instanceof CsvRecordReader) {
@@ -328,11 +373,17 @@ function translate(e: unknown, file: string, reader: CsvReader, relaxQuotes: boo
 export async function inferContract(file: string, options: InferOptions = {}): Promise<Inference> {
   const maxBytes = options.maxBytes ?? WHOLE_FILE_BYTES;
   const fileBytes = statSync(file).size;
-  const head = readHead(file, Math.min(HEAD_BYTES, fileBytes));
+  const gzip = landingFileOf(path.basename(file))?.gzip === true;
+  let head = readHead(file, Math.min(HEAD_BYTES, fileBytes));
+  let headComplete = head.length === fileBytes;
+  if (gzip && head[0] === 0x1f && head[1] === 0x8b) {
+    const text = await readGzipHead(file, HEAD_BYTES);
+    if (text) ({ head, complete: headComplete } = text);
+  }
   const binary = sniff(head.subarray(0, 4096));
-  if (binary) throw new InferError(binary.problem, binary.fix);
+  if (binary && !(gzip && binary.problem.includes('gzip'))) throw new InferError(binary.problem, binary.fix);
   const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf;
-  const { delimiter, why: delimiterWhy } = chooseDelimiter(head, head.length === fileBytes);
+  const { delimiter, why: delimiterWhy } = chooseDelimiter(head, headComplete);
 
   // The validate step's readers, in its order: the fast splitter for well-formed CSV (same
   // records), csv-parse for what the splitter leaves to it, and csv-parse with relaxed quotes when
@@ -343,19 +394,19 @@ export async function inferContract(file: string, options: InferOptions = {}): P
   let pass: PassResult | undefined;
   if (splitterHandles(dialectOf(delimiter, false))) {
     try {
-      pass = await readPass(file, 'splitter', delimiter, false, maxBytes, keyMemory);
+      pass = await readPass(file, 'splitter', delimiter, false, maxBytes, keyMemory, gzip);
     } catch (e) {
       if (!(e instanceof LeaveToCsvParseError)) throw e;
     }
   }
   if (!pass) {
     try {
-      pass = await readPass(file, 'csv-parse', delimiter, false, maxBytes, keyMemory);
+      pass = await readPass(file, 'csv-parse', delimiter, false, maxBytes, keyMemory, gzip);
     } catch (e) {
       if (!(e instanceof NeedsRelaxedQuotes)) throw e;
       relaxQuotes = true;
       relaxLine = e.line;
-      pass = await readPass(file, 'csv-parse', delimiter, true, maxBytes, keyMemory);
+      pass = await readPass(file, 'csv-parse', delimiter, true, maxBytes, keyMemory, gzip);
     }
   }
   if (!pass.header) {
@@ -378,7 +429,7 @@ export async function inferContract(file: string, options: InferOptions = {}): P
 
   if (!wholeFile) {
     warnings.push(
-      `the file is ${mib(fileBytes)}: only its first ${mib(pass.bytesRead)} (${count(pass.rows)} rows, about ${Math.round((100 * pass.bytesRead) / fileBytes)}%) were read. Types and empty cells are judged on that part (a later row that differs is rejected by etl run), no enum is proposed and no key (uniqueness needs the whole file)`,
+      `${gzip ? `the file's text is over ${mib(maxBytes)} (gzip, ${mib(fileBytes)} compressed)` : `the file is ${mib(fileBytes)}`}: only its first ${mib(pass.bytesRead)}${gzip ? ' of text' : ''} (${count(pass.rows)} rows${gzip ? '' : `, about ${Math.round((100 * pass.bytesRead) / fileBytes)}%`}) were read. Types and empty cells are judged on that part (a later row that differs is rejected by etl run), no enum is proposed and no key (uniqueness needs the whole file)`,
     );
   }
   if (pass.rows === 0) warnings.push('the file has a header but no rows: every column is text and nullable');
@@ -421,6 +472,9 @@ export async function inferContract(file: string, options: InferOptions = {}): P
       bom
         ? 'encoding UTF-8, with a byte-order mark (skipped when reading)'
         : 'encoding UTF-8 (checked over every byte read)',
+      ...(gzip
+        ? ['compression gzip (the name ends in .gz): decompressed as it streams, as etl run does']
+        : []),
       delimiterWhy,
       'quote ": fields may be quoted with ", a quote inside one is written twice ("")',
       `header: line ${pass.headerLine} is taken as the header (a header line is assumed)`,

@@ -1,6 +1,7 @@
 /** Encoding, delimiter, quote, header and relaxQuotes decisions, and files that are not CSV text. */
-import { InferError } from '../../infer/infer';
-import { inferText, lines } from './support';
+import { gzipSync } from 'node:zlib';
+import { inferContract, InferError } from '../../infer/infer';
+import { csvFile, inferText, lines } from './support';
 
 describe('dialect', () => {
   test.each([
@@ -81,7 +82,9 @@ describe('files that are not UTF-8 CSV text', () => {
   test('UTF-16 and gzip are refused with the fix', async () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n', 'utf16le')]);
     await expect(inferText(utf16)).rejects.toThrow(/UTF-16.*Fix: save the file as UTF-8/);
-    await expect(inferText(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]))).rejects.toThrow(/gzip-compressed file.*Fix: name it with \.gz at the end/);
+    await expect(inferText(Buffer.from([0x1f, 0x8b, 8, 0, 0, 0]))).rejects.toThrow(
+      /gzip-compressed file.*Fix: name it with \.gz at the end/,
+    );
   });
 
   test('an empty file has no header', async () => {
@@ -92,6 +95,44 @@ describe('files that are not UTF-8 CSV text', () => {
     await expect(inferText('a,b\n1,"open\n2,3\n')).rejects.toThrow(
       /not well-formed CSV.*Fix: close the quoted field that starts on line 2/s,
     );
+  });
+});
+
+describe('a .csv.gz', () => {
+  const text = lines(
+    'id;amount;day',
+    120,
+    (i) => `${i + 1};${i}.5;2024-01-${String((i % 28) + 1).padStart(2, '0')}`,
+  );
+
+  test('is decompressed as it streams: the same dialect and columns as the plain file, and it says so', async () => {
+    const plain = await inferText(text);
+    const gz = await inferContract(csvFile(gzipSync(text), 'data.csv.gz'));
+    expect(gz.contract).toEqual({
+      ...plain.contract,
+      description: expect.stringContaining('data.csv.gz') as string,
+    });
+    expect(gz.dialect.delimiter).toBe(';');
+    expect(gz.dialect.why).toContain(
+      'compression gzip (the name ends in .gz): decompressed as it streams, as etl run does',
+    );
+    expect(gz.key.columns).toEqual(['id']);
+  });
+
+  test('past the limit, the warning speaks of the text read, not of the compressed size', async () => {
+    const gz = await inferContract(csvFile(gzipSync(text), 'data.csv.gz'), { maxBytes: 600 });
+    expect(gz.sampled).toBe(true);
+    expect(gz.warnings.join('\n')).toMatch(
+      /the file's text is over .* \(gzip, .* compressed\): only its first .* of text \(\d+ rows\) were read/,
+    );
+  });
+
+  test('that is not gzip, or is cut short, is refused with the fix', async () => {
+    await expect(inferContract(csvFile(text, 'plain.csv.gz'))).rejects.toThrow(
+      /named \.gz but is not gzip data \(it looks like uncompressed text\).*Fix: /,
+    );
+    const cut = gzipSync(text).subarray(0, 60);
+    await expect(inferContract(csvFile(cut, 'cut.csv.gz'))).rejects.toThrow(/gzip data is cut short.*Fix: /);
   });
 });
 
