@@ -10,8 +10,10 @@
  *  - **Numbers are exact**: {@link parseJsonExact} keeps a number's text as written whenever a JS
  *    number would not print it back the same (`12345678901234567890`, `1.50`, `1e3`, `-0`) as a
  *    {@link JsonNumber}; the cell is that text, so int64 and decimals never pass through a float.
- *  - **Cells**: a missing path or JSON `null` → an empty cell (null; a REQUIRED_EMPTY error when
- *    the column is required). A string → its text, exactly as a CSV cell's text would be coerced
+ *  - **Cells**: a missing key or JSON `null` (at the end of the path or on the way) → an empty
+ *    cell (null; a REQUIRED_EMPTY error when the column is required); a step that is not an
+ *    object (`actor.login` with `actor` an array or a string) → {@link PathBlocked}, a
+ *    WRONG_JSON_TYPE row error. A string → its text, exactly as a CSV cell's text would be coerced
  *    (`"12"` in an integer column is 12, `"2024-07-01"` in a date column is a date; `""` is an
  *    empty string in a string column and null in any other). A number → its text as written
  *    (`12` in an integer column is 12, `1.5` is NOT_AN_INTEGER, `12` in a string column is the
@@ -105,6 +107,42 @@ export function valueAtPath(record: JsonObject, keys: readonly string[]): JsonVa
   for (const key of keys) {
     if (!isJsonObject(node) || !Object.prototype.hasOwnProperty.call(node, key)) return undefined;
     node = node[key]!;
+  }
+  return node;
+}
+
+/** A path step that is not an object (`actor.login` where `actor` is an array, a string, a number). */
+export class PathBlocked {
+  constructor(
+    /** The keys up to the value that is not an object (`actor`). */
+    readonly at: string,
+    readonly found: 'an array' | 'a string' | 'a number' | 'a boolean',
+    /** A short JSON text of that value. */
+    readonly text: string,
+  ) {}
+}
+
+/**
+ * Like {@link valueAtPath}, but tells a missing key or a `null` on the way (undefined: the value is
+ * absent, a null cell) from a step that is not an object ({@link PathBlocked}: the record has
+ * another shape than the contract says, a row error).
+ */
+export function lookupPath(record: JsonObject, keys: readonly string[]): JsonValue | undefined | PathBlocked {
+  let node: JsonValue = record;
+  for (let i = 0; i < keys.length; i++) {
+    if (node === null) return undefined;
+    if (!isJsonObject(node)) {
+      const found = Array.isArray(node)
+        ? 'an array'
+        : typeof node === 'string'
+          ? 'a string'
+          : typeof node === 'boolean'
+            ? 'a boolean'
+            : 'a number';
+      return new PathBlocked(joinPath(keys.slice(0, i)), found, jsonText(node).slice(0, 200));
+    }
+    if (!Object.prototype.hasOwnProperty.call(node, keys[i]!)) return undefined;
+    node = node[keys[i]!]!;
   }
   return node;
 }

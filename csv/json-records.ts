@@ -221,7 +221,9 @@ export class JsonRecordReader {
     try {
       value = parseJsonExact(text);
     } catch (e) {
-      sink.bad(line, 'NOT_JSON', text.slice(0, SHOWN_BYTES), (e as Error).message);
+      const detail =
+        e instanceof RangeError ? `nested too deeply to be read: ${e.message}` : (e as Error).message;
+      sink.bad(line, 'NOT_JSON', text.slice(0, SHOWN_BYTES), detail);
       return;
     }
     this.parsed++;

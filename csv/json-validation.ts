@@ -14,7 +14,8 @@ import {
   EMPTY_STRING,
   isJsonObject,
   jsonText,
-  valueAtPath,
+  lookupPath,
+  PathBlocked,
   WrongJsonType,
   type JsonValue,
 } from './json-flatten';
@@ -69,6 +70,24 @@ export class JsonValidationSink extends Writable implements RecordSource {
   }
 
   private onRecord(value: JsonValue, line: number): void {
+    try {
+      this.check(value, line);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      // Nested deeper than the stack allows (thousands of levels): that record only.
+      this.validator.onBadRow([
+        {
+          line,
+          column: null,
+          value: null,
+          reason: 'NOT_JSON',
+          message: `line ${line}: the value is nested too deeply to be read (${e.message}); flatten it`,
+        },
+      ]);
+    }
+  }
+
+  private check(value: JsonValue, line: number): void {
     const unit = this.format === 'jsonl' ? 'line' : 'array element';
     if (!isJsonObject(value)) {
       const kind = Array.isArray(value)
@@ -91,7 +110,19 @@ export class JsonValidationSink extends Writable implements RecordSource {
     let wrong: RowError[] | undefined;
     for (let i = 0; i < this.columns.length; i++) {
       const column = this.columns[i]!;
-      const cell = cellOf(valueAtPath(value, column.path!), column.json === true);
+      const found = lookupPath(value, column.path!);
+      if (found instanceof PathBlocked) {
+        (wrong ??= []).push({
+          line,
+          column: column.source,
+          value: truncateValue(found.text),
+          reason: 'WRONG_JSON_TYPE',
+          message: `line ${line}, path ${JSON.stringify(column.source)}: "${found.at}" is ${found.found} where an object is expected; correct the record, or change the column's "path" to the record's shape`,
+        });
+        cells[i] = '';
+        continue;
+      }
+      const cell = cellOf(found, column.json === true);
       if (cell instanceof WrongJsonType) {
         (wrong ??= []).push({
           line,

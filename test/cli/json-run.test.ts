@@ -111,6 +111,8 @@ function eventsText(n: number): string {
   });
   lines[40] = JSON.stringify({ id: 4, type: 'X', amount: 1.005, created_at: '2015-01-01T00:00:00Z' });
   lines[50] = JSON.stringify({ id: 'x5', type: 'X', created_at: '2015-01-01T00:00:00Z' });
+  lines[60] = JSON.stringify({ id: 6, type: 'X', actor: ['octocat'], created_at: '2015-01-01T00:00:00Z' });
+  lines[70] = JSON.stringify({ id: 7, type: null, created_at: '2015-01-01T00:00:00Z' });
   return `${lines.slice(0, 100).join('\r\n')}\r\n\n${lines.slice(100).join('\n')}\n`;
 }
 
@@ -151,14 +153,14 @@ describe('etl run <events>.jsonl.gz', () => {
       execFileSync(PYTHON, [path.join(__dirname, 'json_reference.py'), file], { encoding: 'utf8' }),
     ) as Reference;
     expect(reference.read).toBe(2000);
-    expect(reference.rejected).toBe(5);
+    expect(reference.rejected).toBe(7);
     expect(run.json).toMatchObject({
       rowsRead: reference.read,
       rowsRejected: reference.rejected,
       rowsValid: reference.read - reference.rejected,
       rowsWritten: reference.rows.length,
     });
-    expect(reference.rows.length).toBeLessThan(1995); // duplicates were dropped
+    expect(reference.rows.length).toBeLessThan(1993); // duplicates were dropped
 
     const { rows } = await queryLake(
       path.join(box.home, 'lake'),
@@ -184,6 +186,9 @@ describe('etl run <events>.jsonl.gz', () => {
       [31, 'WRONG_JSON_TYPE', 'actor.login'],
       [41, 'DECIMAL_TOO_MANY_FRACTION_DIGITS', 'amount'],
       [51, 'NOT_AN_INTEGER', 'id'],
+      [61, 'WRONG_JSON_TYPE', 'actor.login'],
+      [61, 'WRONG_JSON_TYPE', 'actor.id'],
+      [71, 'REQUIRED_EMPTY', 'type'],
     ]);
     for (const r of rejects)
       expect(Object.keys(r).sort()).toEqual(['column', 'line', 'message', 'reason', 'value']);
@@ -208,7 +213,7 @@ describe('etl run: files that are not what they are named are REJECTED and quara
       status: 'SUCCEEDED',
       dataset: 'nested_events',
       rowsRead: 200,
-      rowsRejected: 5,
+      rowsRejected: 7,
     });
   });
 

@@ -20,8 +20,14 @@ class Bad(Exception):
 
 
 def at(obj, path):
+    """The value at a dot path; None when a key is missing or a step is null; Bad when a step is
+    not an object (the record has another shape than the contract)."""
     for key in path.split("."):
-        if not isinstance(obj, dict) or key not in obj:
+        if obj is None:
+            return None
+        if not isinstance(obj, dict):
+            raise Bad("a step of the path is not an object")
+        if key not in obj:
             return None
         obj = obj[key]
     return obj

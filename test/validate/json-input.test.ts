@@ -4,6 +4,8 @@
  * shape); and the files rejected as a whole (MALFORMED_JSON, NOT_GZIP, FORMAT_MISMATCH, EMPTY_FILE,
  * BINARY_CONTENT) with their staging cleared and the original left intact.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { ValidationReport } from '../../functions/validate/validate';
 import { TestLake } from './harness';
@@ -163,6 +165,75 @@ describe('row errors: line numbers, the CSV rejects shape', () => {
     expect(report.reasons).toMatchObject({ NOT_JSON: 1, NOT_AN_OBJECT: 1, WRONG_JSON_TYPE: 1 });
   });
 
+  test('null where a column is required; a nested path missing in some objects; an array where an object is expected', async () => {
+    const created = '2015-01-01T00:00:00Z';
+    const lines = [
+      { id: 1, type: null, created_at: created }, // null in a required column
+      { id: 2, type: 'A', created_at: created }, // actor, repo, meta missing: nulls
+      { id: 3, type: 'A', actor: null, repo: {}, created_at: created }, // null / empty on the way: nulls
+      { id: 4, type: 'A', actor: [{ login: 'x' }], created_at: created }, // an array where an object is expected
+      { id: 5, type: 'A', actor: 'octocat', created_at: created }, // a string where an object is expected
+      { id: 6, type: 'A', actor: { login: ['x'] }, created_at: created }, // an array where a scalar is expected
+    ];
+    const result = await lake.validate(
+      await lake.upload('incoming/events/shapes.jsonl', lines.map((l) => JSON.stringify(l)).join('\n')),
+    );
+    expect(result).toMatchObject({ rowsRead: 6, rowsValid: 2, rowsRejected: 4 });
+    const rejects = await lake.jsonLines<Record<string, unknown>>(result.rejects!.key);
+    expect(rejects.map((r) => [r.line, r.reason, r.column, r.value])).toEqual([
+      [1, 'REQUIRED_EMPTY', 'type', null],
+      [4, 'WRONG_JSON_TYPE', 'actor.login', '[{"login":"x"}]'],
+      [4, 'WRONG_JSON_TYPE', 'actor.id', '[{"login":"x"}]'],
+      [5, 'WRONG_JSON_TYPE', 'actor.login', '"octocat"'],
+      [5, 'WRONG_JSON_TYPE', 'actor.id', '"octocat"'],
+      [6, 'WRONG_JSON_TYPE', 'actor.login', '["x"]'],
+    ]);
+    expect(rejects[1]!.message).toMatch(/"actor" is an array where an object is expected/);
+    expect(rejects[5]!.message).toMatch(/an array where a string value is expected/);
+    const rows = await staged(result);
+    expect(rows.map((r) => [r.id, r.actor_login, r.repo_name, r.dotted])).toEqual([
+      ['2', null, null, null],
+      ['3', null, null, null],
+    ]);
+  });
+
+  test('a 20-level deep object: a path 20 keys down reads its leaf, a JSON-text column keeps it whole; thousands of levels are a row error', async () => {
+    let deep: unknown = { leaf: 'bottom' };
+    for (let i = 19; i >= 1; i--) deep = { [`k${i}`]: deep };
+    const deepPath = [...Array.from({ length: 19 }, (_, i) => `k${i + 1}`), 'leaf'].join('.');
+    const schemas = path.join(lake.root, 'deep-schemas');
+    mkdirSync(schemas);
+    writeFileSync(
+      path.join(schemas, 'deep.schema.json'),
+      JSON.stringify({
+        version: 2,
+        format: 'jsonl',
+        columns: [
+          { name: 'id', type: 'integer', required: true },
+          { name: 'leaf', path: deepPath, type: 'string', required: true },
+          { name: 'whole', path: 'k1', type: 'string', json: true },
+        ],
+        rejectThreshold: 0.5,
+      }),
+    );
+    const tooDeep = `{"id":3,"k1":${'['.repeat(20000)}${']'.repeat(20000)}}`;
+    const text = [
+      JSON.stringify({ id: 1, ...(deep as object) }),
+      JSON.stringify({ id: 2, ...(deep as object) }),
+      tooDeep,
+    ].join('\n');
+    const result = await lake.validate(await lake.upload('incoming/deep/d.jsonl', text), {
+      schemasDir: schemas,
+    });
+    expect(result).toMatchObject({ rowsRead: 3, rowsValid: 2, rowsRejected: 1 });
+    const rows = await staged(result);
+    expect(rows[0]!.leaf).toBe('bottom');
+    expect(JSON.parse(rows[0]!.whole as string)).toEqual((deep as Record<string, unknown>).k1);
+    const [reject] = await lake.jsonLines<Record<string, unknown>>(result.rejects!.key);
+    expect(reject).toMatchObject({ line: 3, reason: 'NOT_JSON' });
+    expect(reject!.message).toMatch(/nested too deeply/);
+  });
+
   test('a record over the limit is RECORD_TOO_LONG; the file goes on', async () => {
     const big = JSON.stringify({ ...EVENTS[0], id: 3, note: 'x'.repeat(5000) });
     const text = [JSON.stringify(EVENTS[0]), big, JSON.stringify(EVENTS[1])].join('\n');
@@ -253,6 +324,13 @@ describe('files rejected as a whole', () => {
     ['a gzip of nothing', 'incoming/events/x.jsonl.gz', gzipSync(''), 'EMPTY_FILE', /0 bytes/],
     ['whitespace only', 'incoming/events/x.jsonl', ' \n\r\n', 'EMPTY_FILE', /only whitespace/],
     ['an empty array', 'incoming/events_array/x.json', '[ ]\n', 'EMPTY_FILE', /holds no records/],
+    [
+      'a JSON array file with a trailing comma',
+      'incoming/events_array/x.json',
+      `[${JSON.stringify(EVENTS[0])},\n]\n`,
+      'MALFORMED_JSON',
+      /line 2: a comma right before the closing "\]"/,
+    ],
     [
       'Parquet named .jsonl',
       'incoming/events/x.jsonl',
