@@ -189,7 +189,16 @@ export type IamResourceName =
   /** Data API statements: no resource-level permissions (scoped to the caller's own statements). */
   | 'redshiftStatements'
   /** The role COPY reads the curated objects with (passed in the SQL, not assumed by the Lambda). */
-  | 'redshiftCopyRole';
+  | 'redshiftCopyRole'
+  /**
+   * The landing bucket, only under `incoming/<dataset>/` of the datasets pulled sources feed
+   * (functions/pull); the stack supplies those prefixes, so a need on it names none.
+   */
+  | 'sourceLanding'
+  /** The bookmarks table of pulled sources (adapters/aws/dynamodb-source-ledger.ts). */
+  | 'sourceLedgerTable'
+  /** The Secrets Manager secrets the source definitions' request headers name. */
+  | 'sourceSecrets';
 
 export interface IamNeed {
   /** The stack resource the actions apply to. */
@@ -233,6 +242,11 @@ export const STEP_ENV: Readonly<Record<IamResourceName | 'schemasDir', string>> 
   redshiftSecrets: 'REDSHIFT_SECRETS',
   redshiftStatements: 'REDSHIFT_STATEMENTS',
   redshiftCopyRole: 'REDSHIFT_COPY_ROLE_ARN',
+  /** Not set: functions/pull writes to LANDING_BUCKET, under the prefixes its role allows. */
+  sourceLanding: 'SOURCE_LANDING_BUCKET',
+  sourceLedgerTable: 'SOURCE_LEDGER_TABLE',
+  /** Not set: the definitions name their secrets. */
+  sourceSecrets: 'SOURCE_SECRETS',
   /** Folder holding the bundled dataset contracts (`<dataset>.schema.json`). */
   schemasDir: 'SCHEMAS_DIR',
 };

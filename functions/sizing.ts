@@ -31,6 +31,8 @@ export const STEP_MEMORY_MIB: Readonly<Record<string, number>> = {
   archive: 512,
   reconcile: 512,
   'record-failure': 256,
+  // Streams downloads into S3 (≤ 5 parts of 5 MiB in flight); memory also buys network bandwidth.
+  pull: 512,
 };
 
 /** The stack's memory for a step it has no figure for. */

@@ -13,6 +13,7 @@ import { iamNeeds as claim } from './claim/iam';
 import { iamNeeds as loadDynamoDbSink } from './load-dynamodb-sink/iam';
 import { iamNeeds as loadRedshiftSink } from './load-redshift-sink/iam';
 import { iamNeeds as pollCrawl } from './poll-crawl/iam';
+import { iamNeeds as pull } from './pull/iam';
 import { iamNeeds as quarantine } from './quarantine/iam';
 import { iamNeeds as reconcile } from './reconcile/iam';
 import { iamNeeds as recordFailure } from './record-failure/iam';
@@ -40,6 +41,11 @@ export interface StepRegistration {
   readonly nativeModules?: readonly string[];
   /** @default 'arm64' */
   readonly architecture?: 'arm64' | 'x86_64';
+  /**
+   * The step reads source definitions (`<name>.source.json`): they are bundled beside the
+   * contracts. @default false
+   */
+  readonly sourceDefinitions?: boolean;
 }
 
 export const STEPS = {
@@ -64,6 +70,8 @@ export const STEPS = {
   quarantine: { iamNeeds: quarantine },
   'record-failure': { iamNeeds: recordFailure },
   reconcile: { iamNeeds: reconcile },
+  // Outside the state machine: one schedule per source definition invokes it (issue 14).
+  pull: { iamNeeds: pull, sourceDefinitions: true },
 } as const satisfies Readonly<Record<string, StepRegistration>>;
 
 /** A step folder under functions/ that the stack can build. */

@@ -102,6 +102,19 @@ export interface EtlPipelineProps {
    */
   readonly notifySuccesses?: boolean;
   /**
+   * The pulled sources to schedule, by name (`<name>.source.json` beside the contracts: URL
+   * template, cadence, dataset, start, secret headers). Each gets an EventBridge Scheduler schedule
+   * invoking the pull Lambda; none (no definition there, or `[]`) creates no pull resources.
+   * @default every `<name>.source.json` in `contractsDir`
+   */
+  readonly sources?: readonly string[];
+  /**
+   * Create the pull schedules enabled. `false` deploys them disabled: set the secrets and check the
+   * endpoint first, then enable them (infra/README.md "Pulled sources").
+   * @default true
+   */
+  readonly pullSchedulesEnabled?: boolean;
+  /**
    * Settings already loaded by infra/config.ts `loadConfig` (the example app, from `cdk.json`
    * context); when given, the settings props above are ignored.
    * @default none: the props above

@@ -39,6 +39,8 @@ import { LakeStorage } from './constructs/lake-storage';
 import { NotificationTopic, PipelineAlerts } from './constructs/pipeline-alerts';
 import { StepFunctions, type StepFunctionSettings } from './constructs/step-functions';
 import { SinkResources } from './constructs/sinks';
+import { SourcePulls } from './constructs/source-pulls';
+import { sourcesOfPipeline } from './sources';
 import { addPipelineNagSuppressions } from './nag-suppressions';
 
 export type { EtlPipelineProps } from './etl-pipeline-props';
@@ -156,6 +158,11 @@ export class EtlPipeline extends Construct {
   readonly recordFailure: StepFunctions;
   readonly recordFailureRule: events.Rule;
   readonly recordFailureDeadLetterQueue: sqs.Queue;
+  /**
+   * Pulled sources (issue 14): the bookmarks table, the pull function, one schedule per source
+   * definition beside the contracts, their alarms. Undefined when there is no definition.
+   */
+  readonly pulls?: SourcePulls;
 
   constructor(scope: Construct, id: string, props: EtlPipelineProps) {
     super(scope, id);
@@ -600,8 +607,28 @@ export class EtlPipeline extends Construct {
       controlFlowErrors: [],
       errorsAlarm: false,
     });
+    // --- pulled sources: a schedule per <name>.source.json beside the contracts ----------------
+    const sources = sourcesOfPipeline(config, props.sources);
+    if (sources.length > 0) {
+      this.pulls = new SourcePulls(this, 'Pulls', {
+        namePrefix: prefix,
+        sources,
+        key,
+        landingBucket: this.storage.landingBucket,
+        removalPolicy,
+        stepFunctions: stepFunctionsProps,
+        topic,
+        alerts: this.alerts,
+        schedulesEnabled: props.pullSchedulesEnabled ?? true,
+      });
+    }
+
     addPipelineNagSuppressions(this, {
-      deadLetterQueues: [this.deadLetterQueue, this.recordFailureDeadLetterQueue],
+      deadLetterQueues: [
+        this.deadLetterQueue,
+        this.recordFailureDeadLetterQueue,
+        ...(this.pulls ? [this.pulls.deadLetterQueue] : []),
+      ],
     });
   }
 

@@ -11,6 +11,11 @@ import type { IamNeed, IamNeeds, IamResourceName } from '../core/steps';
 /** How a resource name in an {@link IamNeed} maps to ARNs of this stack. */
 export type IamResourceArns =
   | { readonly kind: 'bucket'; readonly bucketArn: string }
+  /**
+   * A bucket, only under these key prefixes (ending in `/`), which the stack knows and the code
+   * does not (the pulled datasets' `incoming/<dataset>/`): a need on it names no prefixes.
+   */
+  | { readonly kind: 'bucketPrefixes'; readonly bucketArn: string; readonly prefixes: readonly string[] }
   | { readonly kind: 'arns'; readonly arns: readonly string[] }
   /** Nothing of this kind in the deployment (e.g. no contract has a dynamodb sink): grant nothing. */
   | { readonly kind: 'none' }
@@ -106,8 +111,14 @@ export function statementsFor(
     }
     if (target.kind === 'none') continue;
     const actions = [...need.actions];
-    if (target.kind === 'bucket') {
-      const prefixes = need.prefixes ?? [];
+    if (target.kind === 'bucketPrefixes' && need.prefixes !== undefined) {
+      throw new Error(
+        `${owner}: iamNeeds on ${need.on} names prefixes; the stack supplies them (${target.prefixes.join(', ')}). Fix: drop "prefixes" from that need.`,
+      );
+    }
+    if (target.kind === 'bucketPrefixes' && target.prefixes.length === 0) continue;
+    if (target.kind === 'bucket' || target.kind === 'bucketPrefixes') {
+      const prefixes = target.kind === 'bucketPrefixes' ? target.prefixes : (need.prefixes ?? []);
       const objectActions = actions.filter((a) => !BUCKET_LEVEL_S3.has(a));
       const bucketActions = actions.filter((a) => BUCKET_LEVEL_S3.has(a));
       if (objectActions.length > 0) {
@@ -158,6 +169,8 @@ export function statementsFor(
         'ledgerTable',
         'notificationTopic',
         'sinkTables',
+        'sourceLanding',
+        'sourceLedgerTable',
       ].includes(need.on)
     ) {
       for (const a of kmsActionsFor(need)) kmsActions.add(a);

@@ -57,7 +57,8 @@ function wildcardReason(resource: string, actions: readonly string[]): string | 
     if (others.length > 0) return undefined;
     return `${actions.join(', ')} support no resource-level permissions (X-Ray tracing, Step Functions log delivery, Glue metrics under a cloudwatch:namespace condition, Redshift Data API statements, which are owner-scoped); nothing else in this policy uses "*"`;
   }
-  let m = /^<([A-Za-z0-9]+)\.Arn>\/([a-z0-9-]+\/)*\*$/.exec(resource);
+  // Prefixes are key folders: incoming/, curated/<dataset>/ (a dataset name may hold `_`).
+  let m = /^<([A-Za-z0-9]+)\.Arn>\/([a-z0-9_-]+\/)*\*$/.exec(resource);
   if (m) {
     const prefix = resource.slice(resource.indexOf('>/') + 2, -1);
     return prefix === ''
@@ -132,7 +133,7 @@ export function addPipelineNagSuppressions(
     acknowledge(
       queue,
       'AwsSolutions-SQS3',
-      "this queue is itself the dead-letter queue of an EventBridge rule's target (the trigger's, or record-failure's); its depth alarms and it is drained by reconcile/redrive or by hand",
+      "this queue is itself the dead-letter queue of an EventBridge rule's or schedule's target (the trigger's, record-failure's, or the pull schedules'); its depth alarms and it is drained by reconcile/redrive or by hand (a pull's next run catches its periods up)",
     );
   }
 }

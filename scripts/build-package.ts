@@ -64,7 +64,11 @@ function bundleLambdas(): string[] {
       namePrefix: 'package-build',
     });
     const built: string[] = [];
-    for (const group of [pipeline.steps, pipeline.recordFailure, pipeline.reconcile]) {
+    const groups = [pipeline.steps, pipeline.recordFailure, pipeline.reconcile];
+    // functions/pull exists only in a stack with a source definition beside its contracts.
+    if (pipeline.pulls) groups.push(pipeline.pulls.functions);
+    else fail('schemas/ has no <name>.source.json: the pull function would not be bundled');
+    for (const group of groups) {
       for (const [step, { fn }] of group.byStep) {
         const staged = stagedBundleOf(app, fn);
         const target = path.join(DIST, 'lambda', step);

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/instrumentation';
 import { STEP_ENV, type IamNeeds, type IamResourceName } from '../../core/steps';
 import { stepRegistration } from '../../functions/steps';
+import { SOURCE_FILE_SUFFIX } from '../../sources/definition';
 import { statementsFor, type IamResourceMap } from '../iam-needs';
 import { nativePackageDir, nativePackagesFor, type LambdaArchitecture } from '../native-modules';
 
@@ -132,6 +133,7 @@ export class StepFunctions extends Construct {
         workers: workerEntries = [],
         nativeModules = [],
         architecture = 'arm64',
+        sourceDefinitions = false,
       } = stepRegistration(step);
       const source = fromSource(step);
       // `record-failure` → `RecordFailure` (construct ids and logical ids).
@@ -199,8 +201,12 @@ export class StepFunctions extends Construct {
             workerEntries,
             nativeModules,
             architecture,
+            sourceDefinitions,
           })
-        : new lambda.Function(this, title, { ...common, code: prebuiltCode(step, schemasDir) });
+        : new lambda.Function(this, title, {
+            ...common,
+            code: prebuiltCode(step, schemasDir, sourceDefinitions),
+          });
       built.set(step, { step, fn, role, logGroup, iamNeeds });
     }
     this.byStep = built;
@@ -221,6 +227,8 @@ interface SourceBundling {
   readonly workerEntries: readonly string[];
   readonly nativeModules: readonly string[];
   readonly architecture: LambdaArchitecture;
+  /** Also bundle `<schemasDir>/*.source.json` (functions/pull). */
+  readonly sourceDefinitions: boolean;
 }
 
 /**
@@ -278,6 +286,11 @@ function bundledFromSource(
           `mv "${outputDir}/index.js" "${outputDir}/functions/index.js"`,
           `if [ -f "${outputDir}/index.js.map" ]; then mv "${outputDir}/index.js.map" "${outputDir}/functions/index.js.map"; fi`,
           `cp "${b.schemasDir}"/*.schema.json "${outputDir}/schemas/"`,
+          ...(b.sourceDefinitions
+            ? [
+                `for f in "${b.schemasDir}"/*${SOURCE_FILE_SUFFIX}; do if [ -f "$f" ]; then cp "$f" "${outputDir}/schemas/"; fi; done`,
+              ]
+            : []),
           // Native packages as installed, where Node's resolution from functions/ finds them.
           // The Lambda's Linux binary too, fetched for its architecture when npm installed another.
           ...natives.flatMap((m) => [
@@ -298,7 +311,7 @@ function bundledFromSource(
  * An installed package's prebuilt bundle of `step` with the app's contracts: staged by a local
  * copy (no Docker), hashed by what was staged, so new contracts make a new asset.
  */
-function prebuiltCode(step: string, schemasDir: string): lambda.Code {
+function prebuiltCode(step: string, schemasDir: string, sourceDefinitions: boolean): lambda.Code {
   const dir = path.join(PREBUILT_LAMBDA_DIR, step);
   if (!existsSync(path.join(dir, BUNDLED_HANDLER_DIR, 'index.js'))) {
     throw new Error(
@@ -317,7 +330,9 @@ function prebuiltCode(step: string, schemasDir: string): lambda.Code {
           if (existsSync(natives)) cpSync(natives, path.join(outputDir, 'node_modules'), { recursive: true });
           const schemas = path.join(outputDir, 'schemas');
           mkdirSync(schemas, { recursive: true });
-          for (const f of readdirSync(schemasDir).filter((n) => n.endsWith('.schema.json')))
+          const bundled = (n: string) =>
+            n.endsWith('.schema.json') || (sourceDefinitions && n.endsWith(SOURCE_FILE_SUFFIX));
+          for (const f of readdirSync(schemasDir).filter(bundled))
             copyFileSync(path.join(schemasDir, f), path.join(schemas, f));
           return true;
         },

@@ -84,6 +84,14 @@ export function audit(grants: readonly Grant[], uses: readonly Use[]): AuditFind
 /** What marks each named resource in a rendered ARN: a logical id or a physical name. */
 export type ResourceMarkers = Readonly<Record<IamResourceName | 'key', string>>;
 
+/**
+ * Needs on `sourceLanding` (functions/pull) as the needs on the landing bucket under the prefixes
+ * the stack supplies for it (SourcePulls.landingPrefixes), which is what the stack grants.
+ */
+export function withSourceLandingPrefixes(needs: IamNeeds, prefixes: readonly string[]): IamNeeds {
+  return needs.map((n) => (n.on === 'sourceLanding' ? { ...n, on: 'landingBucket', prefixes } : n));
+}
+
 /** The uses a step's declared needs imply, KMS included (as the stack derives it). */
 export function usesOfNeeds(needs: IamNeeds, markers: ResourceMarkers): Use[] {
   const uses: Use[] = [];
@@ -94,6 +102,8 @@ export function usesOfNeeds(needs: IamNeeds, markers: ResourceMarkers): Use[] {
     'ledgerTable',
     'notificationTopic',
     'sinkTables',
+    'sourceLanding',
+    'sourceLedgerTable',
   ]);
   for (const need of needs) {
     const prefixes = need.prefixes ?? [];

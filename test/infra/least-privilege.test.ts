@@ -10,6 +10,7 @@ import {
   grantsOf,
   usesOfDefinition,
   usesOfNeeds,
+  withSourceLandingPrefixes,
   type ResourceMarkers,
   type TemplateJson,
   type Use,
@@ -48,6 +49,10 @@ beforeAll(() => {
     redshiftClusterUsers: 'no cluster user',
     redshiftSecrets: 'no secret',
     redshiftCopyRole: 'no copy role',
+    // The repository's schemas/ has one pulled source (github-events): no secret headers.
+    sourceLanding: 'mapped to landingBucket (withSourceLandingPrefixes)',
+    sourceLedgerTable: logicalIdOf(s.pipeline.pulls!.table),
+    sourceSecrets: 'no source secret',
     key: logicalIdOf(s.storage.key as never),
   };
 });
@@ -63,6 +68,8 @@ const SINK_RESOURCES: readonly string[] = [
   'redshiftClusterDatabases',
   'redshiftClusterUsers',
   'redshiftSecrets',
+  // The repository's pulled source names no secret: nothing is granted.
+  'sourceSecrets',
 ];
 
 /** A rendered substitution value → what a granting resource must contain to be about it. */
@@ -119,6 +126,8 @@ describe('least privilege: every role grants exactly what its code or definition
     ].map((step): [string, () => StepFunctions] => [step, stepsOf]),
     ['reconcile', () => synth.stack.reconcile],
     ['record-failure', () => synth.stack.recordFailure],
+    // Outside the state machine: the pulled sources' schedules invoke it (issue 14).
+    ['pull', () => synth.stack.pipeline.pulls!.functions],
     // Without a sink in any contract they get their lake reads only (the Choice skips them).
     ['load-dynamodb-sink', stepsOf],
     ['load-redshift-sink', stepsOf],
@@ -126,7 +135,10 @@ describe('least privilege: every role grants exactly what its code or definition
     const built = group().get(step);
     const uses: Use[] = [
       ...usesOfNeeds(
-        built.iamNeeds.filter((n) => !SINK_RESOURCES.includes(n.on)),
+        withSourceLandingPrefixes(
+          built.iamNeeds.filter((n) => !SINK_RESOURCES.includes(n.on)),
+          synth.stack.pipeline.pulls!.landingPrefixes,
+        ),
         markers,
       ),
       ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
