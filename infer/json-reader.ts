@@ -47,20 +47,15 @@ export function jsonFileSource(file: string, bad: BadJsonRecords): JsonSource {
   let bytes = 0;
   let complete = false;
   let counter: CompressedBytes | undefined;
-  const name = path.basename(file);
   return {
     format,
     gzip: landing.gzip,
     bytesRead: () => bytes,
     complete: () => complete,
     problem(e: unknown): InferError | undefined {
-      if (e instanceof MalformedJsonError) {
-        // A .json file that is JSON Lines (one object per line) is a common naming slip.
-        return new InferError(
-          `${name} is not ${format === 'json' ? 'one JSON array' : 'JSON Lines'}: ${e.problem}`,
-          e.fix,
-        );
-      }
+      // The reader's problem names the line; for a .json file of JSON Lines (a common naming
+      // slip) its fix says to name it .jsonl.
+      if (e instanceof MalformedJsonError) return new InferError(e.problem, e.fix);
       if (e instanceof NotGzipError) return new InferError(e.problem, e.fix);
       const gz = counter && gzipProblem(e, counter);
       if (gz) return new InferError(gz.problem, gz.fix);
