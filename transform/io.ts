@@ -32,8 +32,9 @@ export interface TransformIo {
   /** Names the staging input in messages (a folder, or `<bucket>/<prefix>`). */
   readonly stagingLabel: string;
   /**
-   * Lists the staging parts, sorted (references for {@link localStagingFiles}), and refuses
-   * staging without `_SUCCESS` (TransformFailedError). Writes nothing.
+   * Lists the staging parts (`.jsonl` or `.parquet`), sorted (references for
+   * {@link localStagingFiles}), and refuses staging without `_SUCCESS` or with both kinds of part
+   * (TransformFailedError). Writes nothing.
    */
   listStagingParts(): Promise<readonly string[]>;
   /**
