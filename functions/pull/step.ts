@@ -9,13 +9,21 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { bindRun, logger, metrics } from '../../core/instrumentation';
-import type { ObjectStore, SecretResolver, SourceLedger } from '../../core/ports';
+import type { ObjectStore, SecretResolver, SourceLedger, SourcePeriod } from '../../core/ports';
 import { findSourceDefinition, type SourceDefinition } from '../../sources/definition';
+import { parseTime, periodContaining } from '../../sources/periods';
 import { pullSource, type PullResult } from '../../sources/pull';
 
-/** What the schedule sends. */
+/** What the schedule sends (`{source}`); an operator may add a range to pull again. */
 export interface PullInput {
   readonly source: string;
+  /**
+   * Pull exactly these periods (UTC, both included; `2026-12-01`, `2026-12-01T05`, ...), like
+   * `etl pull --from/--to`: not bounded by maxPeriodsPerRun, and periods given up as MISSING are
+   * tried again. @default from the bookmark to the newest period due
+   */
+  readonly from?: string;
+  readonly to?: string;
 }
 
 /** The Lambda context fields the step uses. */
@@ -50,6 +58,33 @@ export interface PullStepResult extends Omit<PullResult, 'periods'> {
   readonly periods: readonly { period: string; status: string; reason?: string; key: string }[];
 }
 
+/** The explicit range of the input, as periods of the source's cadence. */
+function rangeOf(
+  input: PullInput,
+  def: SourceDefinition,
+): { from?: SourcePeriod; to?: SourcePeriod } | undefined {
+  if (input.from === undefined && input.to === undefined) return undefined;
+  const at = (field: 'from' | 'to'): SourcePeriod | undefined => {
+    const text = input[field];
+    if (text === undefined) return undefined;
+    const ms = typeof text === 'string' ? parseTime(text) : undefined;
+    if (ms === undefined)
+      throw new Error(
+        `pull ${def.name}: "${field}": ${JSON.stringify(text)} is not a time. Fix: write e.g. 2026-12-01, 2026-12-01T05 or 2026-12-01T05:00Z (UTC)`,
+      );
+    return periodContaining(ms, def.cadence);
+  };
+  const from = at('from');
+  const to = at('to');
+  if (from !== undefined && from < def.start)
+    throw new Error(
+      `pull ${def.name}: "from" ${input.from} is before the source's start ${def.start} (${def.file}). Fix: pull from ${def.start} on, or move "start"`,
+    );
+  if (from !== undefined && to !== undefined && to < from)
+    throw new Error(`pull ${def.name}: "to" ${input.to} is before "from" ${input.from}`);
+  return { ...(from !== undefined && { from }), ...(to !== undefined && { to }) };
+}
+
 function sourceOf(input: unknown): string {
   const source = (input as { source?: unknown } | null)?.source;
   if (typeof source !== 'string' || source === '')
@@ -67,6 +102,7 @@ export function createPullStep(
     const definition: SourceDefinition = findSourceDefinition(ports.sourcesDir, name);
     bindRun({ dataset: definition.dataset });
     logger.appendKeys({ source: definition.name });
+    const range = rangeOf(input, definition);
     const remaining = context.getRemainingTimeInMillis();
     const started = Date.now();
     const result = await pullSource({
@@ -76,6 +112,7 @@ export function createPullStep(
       landingBucket: ports.landingBucket,
       secrets: ports.secrets,
       owner: context.awsRequestId,
+      ...(range && { range }),
       deadlineMs: started + remaining - Math.min(DEADLINE_MARGIN_MS, remaining / 2),
       leaseMs: remaining + LEASE_MARGIN_MS,
       ...ports.pull,

@@ -259,6 +259,29 @@ const run = requirePythonSide('moto', 'functions/pull on AWS');
     expect(await landed()).toHaveLength(4);
   });
 
+  test('an operator range ({source, from, to}) pulls exactly those periods; a bad time is refused with the fix', async () => {
+    const result = await step()(
+      { source: 'archive', from: '2026-01-01T02', to: '2026-01-01T03:00Z' },
+      context('req-1'),
+    );
+
+    expect(result.periods.map((p) => [p.period, p.status])).toEqual([
+      ['2026-01-01T02:00:00Z', 'pulled'],
+      ['2026-01-01T03:00:00Z', 'pulled'],
+    ]);
+    expect(await landed()).toEqual([
+      'incoming/github_events/archive-2026-01-01-02.jsonl.gz',
+      'incoming/github_events/archive-2026-01-01-03.jsonl.gz',
+    ]);
+    expect(result.bookmarkAfter).toBeUndefined(); // hours 00 and 01 are not done
+    await expect(step()({ source: 'archive', from: 'yesterday' }, context('req-2'))).rejects.toThrow(
+      /"from": "yesterday" is not a time\. Fix: write e\.g\. 2026-12-01/,
+    );
+    await expect(step()({ source: 'archive', from: '2025-12-31' }, context('req-2'))).rejects.toThrow(
+      /is before the source's start 2026-01-01T00:00:00Z/,
+    );
+  });
+
   test('an event without a source, or naming none beside the contracts, fails the invocation with the fix', async () => {
     await expect(step()({} as never, context('req-1'))).rejects.toThrow(
       /has no "source"\. Fix: invoke it with/,
