@@ -147,9 +147,29 @@ export function lookupPath(record: JsonObject, keys: readonly string[]): JsonVal
   return node;
 }
 
+/** Letters NFKD does not take apart, spelled as etl init's CSV header rule spells them. */
+const SPELLED: Record<string, string> = {
+  ß: 'ss',
+  æ: 'ae',
+  Æ: 'ae',
+  œ: 'oe',
+  Œ: 'oe',
+  ø: 'o',
+  Ø: 'o',
+  ł: 'l',
+  Ł: 'l',
+  đ: 'd',
+  Đ: 'd',
+  ð: 'd',
+  Ð: 'd',
+  þ: 'th',
+  Þ: 'th',
+  ı: 'i',
+};
+
 /**
  * The column name for a path: each key in snake_case words (camelCase split, accents dropped,
- * other characters `_`), keys joined by `_` — `actor.login` → `actor_login`,
+ * `ß` → `ss`, `ø` → `o` …, other characters `_`), keys joined by `_` — `actor.login` → `actor_login`,
  * `payload.pullRequest.id` → `payload_pull_request_id`, `user.Display Name` → `user_display_name`.
  * It may be empty (a key of only `東京`) or start with a digit: `etl init` makes names unique and
  * valid (its `columnNames` rule) from this base.
@@ -157,8 +177,9 @@ export function lookupPath(record: JsonObject, keys: readonly string[]): JsonVal
 export function columnNameOfPath(path: string): string {
   return splitPath(path)
     .map((key) =>
-      key
-        .normalize('NFKD')
+      [...key.normalize('NFKD')]
+        .map((ch) => SPELLED[ch] ?? ch)
+        .join('')
         .replace(/\p{M}/gu, '')
         .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
         .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')

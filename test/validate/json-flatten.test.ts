@@ -57,6 +57,7 @@ describe('paths', () => {
     expect(columnNameOfPath('payload.pullRequest.id')).toBe('payload_pull_request_id');
     expect(columnNameOfPath('user.Display Name')).toBe('user_display_name');
     expect(columnNameOfPath('Café.naïve')).toBe('cafe_naive');
+    expect(columnNameOfPath('Größe.Ærø')).toBe('grosse_aero'); // ö → o (NFKD), ß → ss, Æ → ae, ø → o
   });
   test('valueAtPath stops at non-objects', () => {
     const v = parseJsonExact('{"a":{"b":[1]},"s":"x"}') as JsonObject;
