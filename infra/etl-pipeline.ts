@@ -618,7 +618,6 @@ export class EtlPipeline extends Construct {
         removalPolicy,
         stepFunctions: stepFunctionsProps,
         topic,
-        alerts: this.alerts,
         schedulesEnabled: props.pullSchedulesEnabled ?? true,
       });
     }

@@ -16,8 +16,8 @@
  *   dead-letter queue for invocations the scheduler could not deliver.
  * - Alarms to the pipeline topic: `PullFailures-<source>` (the step's metric: periods that failed
  *   after their retries, or were given up as missing), `PullErrors` (the function failed: a broken
- *   definition, an unreadable secret, the table unreachable), `PullDeadLettersNotEmpty`; throttles
- *   and duration through PipelineAlerts.watchFunction.
+ *   definition, an unreadable secret, the table unreachable), `PullThrottles`,
+ *   `PullDeadLettersNotEmpty`. No duration alarm: a catch-up run works until its deadline on purpose.
  */
 import { ArnFormat, Duration, Stack, TimeZone, type RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -38,7 +38,6 @@ import { LANDING_PREFIX } from '../../core/layout';
 import { STEP_MEMORY_MIB } from '../../functions/sizing';
 import type { SourceDefinition } from '../../sources/definition';
 import type { IamResourceArns } from '../iam-needs';
-import type { PipelineAlerts } from './pipeline-alerts';
 import { StepFunctions, type StepFunction, type StepFunctionsProps } from './step-functions';
 
 /** The pull Lambda's timeout (Lambda's maximum: a catch-up of many periods streams for a while). */
@@ -61,8 +60,6 @@ export interface SourcePullsProps {
   readonly stepFunctions: Omit<StepFunctionsProps, 'steps'>;
   /** Alarm actions go to this topic. */
   readonly topic: sns.ITopic;
-  /** The pipeline's alerts: the function's throttles and duration alarms. */
-  readonly alerts: PipelineAlerts;
   /** Create the schedules enabled. @default true */
   readonly schedulesEnabled?: boolean;
 }
@@ -241,6 +238,12 @@ export class SourcePulls extends Construct {
         'functions/pull failed: a source definition that does not load, a secret it cannot read, or the bookmarks table unreachable; no period of that source is pulled until it is fixed',
         this.pull.fn.metricErrors({ period: Duration.hours(1), statistic: 'Sum' }),
       ),
+      // No duration alarm: a catch-up run works until its deadline (90 s before the timeout) by design.
+      alarm(
+        'PullThrottles',
+        "functions/pull was throttled (the account's concurrency exhausted): the schedule retries delivery; periods are caught up by the next runs",
+        this.pull.fn.metricThrottles({ period: Duration.hours(1), statistic: 'Sum' }),
+      ),
       alarm(
         'PullDeadLettersNotEmpty',
         'A pull schedule could not invoke functions/pull and its event waits in the dead-letter queue (the next run catches the periods up)',
@@ -252,13 +255,6 @@ export class SourcePulls extends Construct {
       ),
     );
     this.alarms = alarms;
-    props.alerts.watchFunction({
-      step: 'pull',
-      fn: this.pull.fn,
-      timeout: PULL_TIMEOUT,
-      controlFlowErrors: [],
-      errorsAlarm: false,
-    });
   }
 }
 

@@ -8,14 +8,16 @@
  * a secret by name and a publish delay, an hourly one with a secret by ARN, two datasets).
  */
 import { App, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { STEP_ENV } from '../../core/steps';
+import { STEP_ENV, type IamNeeds } from '../../core/steps';
 import { STEP_MEMORY_MIB } from '../../functions/sizing';
 import { pullScheduleExpression, secretArnOf } from '../../infra/constructs/source-pulls';
 import { EtlPipeline } from '../../infra/etl-pipeline';
+import { statementsFor, type IamResourceMap } from '../../infra/iam-needs';
 import {
   LAMBDA_TRACING_ACTIONS,
   audit,
@@ -235,6 +237,38 @@ describe('the bookmarks table and the pull function', () => {
     ).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
   });
 
+  test("a bucketPrefixes resource: the stack's prefixes scope the need; a need naming prefixes itself, or no prefix at all, is refused or grants nothing", () => {
+    const stack = new Stack();
+    const key = new kms.Key(stack, 'K');
+    const resources = {
+      sourceLanding: { kind: 'bucketPrefixes', bucketArn: 'arn:aws:s3:::landing', prefixes: ['incoming/a/'] },
+    } as const;
+    const render = (needs: IamNeeds, r: IamResourceMap = resources) =>
+      statementsFor('functions/pull', needs, r, key).map((st) => stack.resolve(st.toStatementJson()));
+
+    const granted = render([
+      { on: 'sourceLanding', actions: ['s3:PutObject', 's3:ListBucket'], why: 'test' },
+    ]);
+    expect(granted.slice(0, 2)).toEqual([
+      { Action: 's3:PutObject', Effect: 'Allow', Resource: 'arn:aws:s3:::landing/incoming/a/*' },
+      {
+        Action: 's3:ListBucket',
+        Effect: 'Allow',
+        Resource: 'arn:aws:s3:::landing',
+        Condition: { StringLike: { 's3:prefix': ['incoming/a/*'] } },
+      },
+    ]);
+    expect(granted[2].Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(() =>
+      render([{ on: 'sourceLanding', actions: ['s3:PutObject'], prefixes: ['incoming/'], why: 'test' }]),
+    ).toThrow(/names prefixes; the stack supplies them \(incoming\/a\/\)/);
+    expect(
+      render([{ on: 'sourceLanding', actions: ['s3:PutObject'], why: 'test' }], {
+        sourceLanding: { kind: 'bucketPrefixes', bucketArn: 'arn:aws:s3:::landing', prefixes: [] },
+      }),
+    ).toEqual([]);
+  });
+
   test('a secret id becomes its ARN pattern; an ARN stays as written', () => {
     const stack = new Stack(undefined, 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
     expect(stack.resolve(secretArnOf(stack, 'etl/token'))).toEqual({
@@ -254,7 +288,7 @@ describe('alarms', () => {
     );
   const topicRef = () => ({ Ref: idOf(synth.stack.notifications.topic) });
 
-  test("PullFailures per source on the step's metric (service, dataset, source), PullErrors, dead letters, throttles and duration — all to the topic", () => {
+  test("PullFailures per source on the step's metric (service, dataset, source), PullErrors, throttles, dead letters — all to the topic; no duration alarm (a catch-up run works to its deadline)", () => {
     const alarms = alarmsByName();
     for (const [source, dataset] of [
       ['registrations-feed', 'registrations'],
@@ -282,8 +316,15 @@ describe('alarms', () => {
     const errors = alarms.get('serverless-etl-PullErrors')!;
     expect(errors).toMatchObject({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 });
     expect(errors.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: idOf(pulls().pull.fn) } }]);
-    for (const name of ['PullErrors', 'PullDeadLettersNotEmpty', 'PullThrottles', 'PullDuration'])
+    for (const name of ['PullErrors', 'PullDeadLettersNotEmpty', 'PullThrottles'])
       expect(alarms.get(`serverless-etl-${name}`)?.AlarmActions).toEqual([topicRef()]);
+    expect([...alarms.keys()].filter((n) => n.includes('Pull')).sort()).toEqual([
+      'serverless-etl-PullDeadLettersNotEmpty',
+      'serverless-etl-PullErrors',
+      'serverless-etl-PullFailures-registrations-feed',
+      'serverless-etl-PullFailures-session-log',
+      'serverless-etl-PullThrottles',
+    ]);
   });
 });
 
