@@ -34,3 +34,11 @@ export {
   type StepFunctionSettings,
   type StepFunctionsProps,
 } from './constructs/step-functions';
+export {
+  SourcePulls,
+  pullScheduleExpression,
+  PULL_SCHEDULE_SLACK_MINUTES,
+  PULL_TIMEOUT,
+  type SourcePullsProps,
+} from './constructs/source-pulls';
+export { sourcesOfPipeline } from './sources';
