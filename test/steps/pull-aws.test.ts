@@ -150,6 +150,8 @@ const run = requirePythonSide('moto', 'functions/pull on AWS');
   });
   afterEach(async () => {
     jest.restoreAllMocks();
+    metrics.clearMetrics();
+    metrics.clearDimensions();
     await origin?.close();
     rmSync(sourcesDir, { recursive: true, force: true });
   });
@@ -176,13 +178,6 @@ const run = requirePythonSide('moto', 'functions/pull on AWS');
   }
 
   test('pulls every due period once into incoming/<dataset>/ with the secret header; the unpublished newest is not a failure', async () => {
-    const added: [string, number][] = [];
-    jest.spyOn(metrics, 'addMetric').mockImplementation((name, _unit, value) => {
-      added.push([name, value]);
-      return undefined as never;
-    });
-    const dims = jest.spyOn(metrics, 'addDimension');
-
     const result = await step()({ source: 'archive' }, context('req-1'));
 
     expect(result).toMatchObject({
@@ -199,14 +194,33 @@ const run = requirePythonSide('moto', 'functions/pull on AWS');
       [0, 1, 2, 3].map((h) => `incoming/github_events/archive-2026-01-01-0${h}.jsonl.gz`),
     );
     expect(origin.lastHeaders?.authorization).toBe('Bearer tok-42');
-    expect(dims).toHaveBeenCalledWith('source', 'archive');
-    expect(added).toEqual(
-      expect.arrayContaining([
-        ['PeriodsPulled', 4],
-        ['PullFailures', 0],
-        ['PeriodsPending', 0],
-      ]),
-    );
+    // The EMF record the handler's logMetrics flushes: the metric and exactly the dimension set
+    // the stack's PullFailures-<source> alarm watches (service, dataset, source).
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown> & {
+      _aws: {
+        CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+      };
+    };
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    const directive = emf._aws.CloudWatchMetrics[0]!;
+    expect(directive.Namespace).toBe('ServerlessEtl');
+    expect(directive.Dimensions.map((d) => [...d].sort())).toEqual([['dataset', 'service', 'source']]);
+    expect(directive.Metrics.map((m) => m.Name).sort()).toEqual([
+      'BytesPulled',
+      'PeriodsPending',
+      'PeriodsPulled',
+      'PullFailures',
+    ]);
+    expect(emf).toMatchObject({
+      service: 'serverless-etl',
+      dataset: 'github_events',
+      source: 'archive',
+      PeriodsPulled: 4,
+      PullFailures: 0,
+      PeriodsPending: 0,
+    });
+    expect(emf.BytesPulled).toBeGreaterThan(0);
     // Nothing left half-uploaded.
     const mpu = await new S3Client(moto.clientConfig).send(
       new ListMultipartUploadsCommand({ Bucket: LANDING }),
