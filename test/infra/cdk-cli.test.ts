@@ -64,7 +64,8 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
     >;
   };
   const functions = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(14); // twelve Task-state steps + reconcile + record-failure
+  // twelve Task-state steps + reconcile + record-failure + pull (schemas/ has a source definition)
+  expect(functions).toHaveLength(15);
 
   // What the nodejs22.x runtime provides besides the bundle: the AWS SDK v3, nothing else.
   const runtimeModules = path.join(outdir, 'lambda-runtime', 'node_modules');
@@ -104,8 +105,13 @@ test('cdk synth bundles every function offline and needs no AWS credentials', ()
       expect({ step, machine }).toEqual({ step, machine: arch === 'arm64' ? 0xb7 : 0x3e });
       expect(existsSync(path.join(bundle, 'node_modules', 'detect-libc', 'package.json'))).toBe(true);
     }
-    // The contracts travel with the code; SCHEMAS_DIR points at them.
+    // The contracts travel with the code; SCHEMAS_DIR points at them. The source definitions only
+    // with the function that reads them (functions/pull).
     expect(existsSync(path.join(bundle, 'schemas', 'registrations.schema.json'))).toBe(true);
+    expect({ step, sources: existsSync(path.join(bundle, 'schemas', 'github-events.source.json')) }).toEqual({
+      step,
+      sources: registration.sourceDefinitions === true,
+    });
     // AWS SDK v3 stays external (the runtime ships it): required, never inlined.
     expect(code).not.toMatch(/class S3Client\b|class DynamoDBClient\b/);
     expect(statSync(path.join(bundle, 'functions', 'index.js')).size).toBeLessThan(2 * 1024 * 1024);
