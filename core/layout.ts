@@ -58,6 +58,18 @@ export function landingFileOf(name: string): LandingFile | undefined {
   return undefined;
 }
 
+/** The Content-Type an upload of `name` is stored with: by its landing suffix (gzip when `.gz`). */
+export function landingContentType(name: string): string {
+  const file = landingFileOf(name);
+  if (!file) return 'application/octet-stream';
+  if (file.gzip) return 'application/gzip';
+  return file.format === 'csv'
+    ? 'text/csv'
+    : file.format === 'jsonl'
+      ? 'application/x-ndjson'
+      : 'application/json';
+}
+
 /** Whether `name` (a key or a file name) ends in one of {@link LANDING_SUFFIXES}, ignoring ASCII case. */
 export function hasLandingSuffix(name: string): boolean {
   return landingFileOf(name) !== undefined;

@@ -5,7 +5,7 @@
  */
 import { createReadStream, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { hasLandingSuffix, LANDING_PREFIX } from '../core/layout';
+import { hasLandingSuffix, LANDING_PREFIX, landingContentType } from '../core/layout';
 import type { ObjectInfo } from '../core/ports';
 import type { LocalObjectStore } from '../adapters/local/object-store';
 import type { EtlHome } from './home';
@@ -73,7 +73,7 @@ export async function landingObject(
   if (!info) return undefined;
   if (info.versionId !== undefined) return { key, info };
   const adopted = await store.put(home.landingBucket, key, createReadStream(file), {
-    contentType: 'text/csv',
+    contentType: landingContentType(key),
   });
   return { key, info: adopted };
 }

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { objectCreatedEventFor, type S3ObjectCreatedEvent } from '../core/events';
-import { LANDING_PREFIX } from '../core/layout';
+import { LANDING_PREFIX, landingContentType } from '../core/layout';
 import type { ObjectInfo, ObjectStore } from '../core/ports';
 
 const LOCAL_REGION = 'local';
@@ -49,5 +49,5 @@ export async function putInLanding(
   key: string,
   file: string,
 ): Promise<ObjectInfo> {
-  return store.put(bucket, key, createReadStream(file), { contentType: 'text/csv' });
+  return store.put(bucket, key, createReadStream(file), { contentType: landingContentType(key) });
 }

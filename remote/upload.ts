@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Upload } from '@aws-sdk/lib-storage';
 import { listDatasets, DEFAULT_SCHEMAS_DIR } from '../core/contract';
-import { checkLandingKey, LANDING_PREFIX } from '../core/layout';
+import { checkLandingKey, LANDING_PREFIX, landingContentType } from '../core/layout';
 import type { RemoteStack } from './stack';
 
 export interface UploadOptions {
@@ -91,7 +91,11 @@ export async function uploadFile(
   try {
     const st = await stat(file);
     if (!st.isFile())
-      throw new UploadRefusedError(file, 'is not a regular file', 'pass the path of a .csv file');
+      throw new UploadRefusedError(
+        file,
+        'is not a regular file',
+        'pass the path of a .csv, .jsonl or .json file (optionally .gz)',
+      );
     size = st.size;
   } catch (err) {
     if (err instanceof UploadRefusedError) throw err;
@@ -109,7 +113,7 @@ export async function uploadFile(
       Bucket: remote.info.landingBucket,
       Key: key,
       Body: createReadStream(file),
-      ContentType: 'text/csv',
+      ContentType: landingContentType(key),
     },
     partSize,
     queueSize: options.queueSize ?? 4,

@@ -27,6 +27,7 @@ import {
   isTriggerKey,
   LANDING_PREFIX,
   LANDING_SUFFIXES,
+  landingContentType,
   landingFileOf,
   sourceIdOf,
   triggerKeyPattern,
@@ -156,6 +157,13 @@ describe('one landing suffix rule, case-insensitive', () => {
       gzip: true,
     });
     expect(sourceIdOf('incoming/e/Day 1.JSONL.GZ')).toMatch(/^day-1-[0-9a-f]{12}$/);
+    expect(['a.CSV', 'a.jsonl', 'a.json', 'a.json.GZ', 'a.txt'].map(landingContentType)).toEqual([
+      'text/csv',
+      'application/x-ndjson',
+      'application/json',
+      'application/gzip',
+      'application/octet-stream',
+    ]);
     // .csv keys keep the source id they always had
     expect(sourceIdOf('incoming/registrations/march sign-ups.csv')).toMatch(/^march-sign-ups-[0-9a-f]{12}$/);
   });
