@@ -32,10 +32,37 @@ export class CompressedBytes extends Transform {
   }
 }
 
-/** The stages that decompress a `.gz` landing object: a byte counter, then gunzip. */
-export function gunzipStages(): { counter: CompressedBytes; stages: [CompressedBytes, Gunzip] } {
+/** A `.gz` file whose text is larger than the validate step takes (a gzip bomb, or just too big). */
+export class DecompressedTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`FILE_TOO_LARGE: the gzip data decompresses to more than ${limit} bytes`);
+  }
+}
+
+/** Fails the stream once more than `max` decompressed bytes came through. */
+class DecompressedLimit extends Transform {
+  private bytes = 0;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) return callback(new DecompressedTooLargeError(this.max));
+    callback(null, chunk);
+  }
+}
+
+/**
+ * The stages that decompress a `.gz` landing object: a byte counter, gunzip, and a limit on the
+ * decompressed bytes (the same limit as an uncompressed file's size: a small gzip can hold
+ * gigabytes, which would otherwise run the step into its timeout).
+ */
+export function gunzipStages(maxDecompressedBytes = Number.POSITIVE_INFINITY): {
+  counter: CompressedBytes;
+  stages: [CompressedBytes, Gunzip, Transform];
+} {
   const counter = new CompressedBytes();
-  return { counter, stages: [counter, createGunzip()] };
+  return { counter, stages: [counter, createGunzip(), new DecompressedLimit(maxDecompressedBytes)] };
 }
 
 /** zlib's error from the gunzip stage as a {@link NotGzipError}, or undefined for any other error. */

@@ -20,7 +20,7 @@ import { STAGING_SUCCESS } from '../../core/staging';
 import type { Location, ValidateInput, ValidateResult } from '../../core/steps';
 import { ParseFailureError } from '../../csv/csv-records';
 import { LeaveToCsvParseError, splitterHandles, type CsvReaderKind } from '../../csv/csv-splitter';
-import { gunzipStages, gzipProblem } from '../../csv/gzip';
+import { DecompressedTooLargeError, gunzipStages, gzipProblem } from '../../csv/gzip';
 import { ByteInspector, UnreadableBytesError } from '../../csv/inspect-bytes';
 import { MalformedJsonError } from '../../csv/json-records';
 import { jsonEndProblem, JsonValidationSink } from '../../csv/json-validation';
@@ -200,7 +200,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
       staging,
       () => new ObjectTextWriter(deps.store, bucket, rejectsRef.key, 'application/x-ndjson'),
     );
-    const gz = keyCheck.gzip ? gunzipStages() : undefined;
+    const gz = keyCheck.gzip ? gunzipStages(maxFileBytes) : undefined;
     const records: RecordSource =
       contract.format !== 'csv'
         ? new JsonValidationSink(contract.format, limits.maxRecordBytes, validator, contract.columns)
@@ -294,6 +294,16 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     if (e instanceof ParseFailureError) return reject(malformedCsv(e.failure, key, validator.header, limits));
     const notGzip = pass.gz && gzipProblem(e, pass.gz.counter);
     if (notGzip) return reject(rejection('NOT_GZIP', key, notGzip.problem, notGzip.fix));
+    if (e instanceof DecompressedTooLargeError)
+      return reject(
+        rejection(
+          'FILE_TOO_LARGE',
+          key,
+          `the gzip file (${source.size} bytes) decompresses to more than ${e.limit} bytes, the most the validate step takes (ETL_VALIDATE_MAX_FILE_BYTES / etl:validateMaxFileBytes)`,
+          `split the data into files whose uncompressed text is under ${e.limit} bytes each${contract.format === 'csv' ? ', every part with the header line,' : ''} and upload them`,
+          { size: source.size, limit: e.limit },
+        ),
+      );
     if (e instanceof MalformedJsonError)
       return reject(rejection('MALFORMED_JSON', key, e.problem, e.fix, { line: e.line }));
     await staging.abort();

@@ -7,8 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { ValidationReport } from '../../functions/validate/validate';
-import { TestLake } from './harness';
+import { FileRejectedError } from '../../core/errors';
+import { validateObject, type ValidationReport } from '../../functions/validate/validate';
+import { LAKE, TestLake, TEST_SCHEMAS } from './harness';
 
 let lake: TestLake;
 beforeEach(() => (lake = new TestLake()));
@@ -343,6 +344,20 @@ describe('files rejected as a whole', () => {
     expect(e.reason).toBe(reason);
     expect(e.message).toMatch(message);
     expect(e.message).toMatch(/Fix: /);
+    await lake.expectNoStaging();
+  });
+
+  test('a small gzip that decompresses past the file-size limit (a gzip bomb) → FILE_TOO_LARGE, read no further', async () => {
+    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20)); // 50 MiB of spaces in ≈ 50 KB
+    expect(bomb.length).toBeLessThan(100_000);
+    const source = await lake.upload('incoming/events/bomb.jsonl.gz', bomb);
+    const e = await validateObject(
+      { store: lake.store, lakeBucket: LAKE, schemasDir: TEST_SCHEMAS, maxFileBytes: 1024 * 1024 },
+      { runId: 'bomb', source },
+    ).catch((err: unknown) => err as FileRejectedError);
+    expect(e).toBeInstanceOf(FileRejectedError);
+    expect((e as FileRejectedError).reason).toBe('FILE_TOO_LARGE');
+    expect((e as FileRejectedError).message).toMatch(/decompresses to more than 1048576 bytes.*Fix: split/);
     await lake.expectNoStaging();
   });
 
