@@ -50,7 +50,8 @@ export interface StepRegistration {
 
 export const STEPS = {
   claim: { iamNeeds: claim },
-  validate: { iamNeeds: validate, workers: ['csv/parse-worker.ts'] },
+  // The DuckDB fast path (csv/sql-validate.ts) reads the landing object from /tmp.
+  validate: { iamNeeds: validate, workers: ['csv/parse-worker.ts'], nativeModules: ['@duckdb/node-api'] },
   'check-still-latest': { iamNeeds: checkStillLatest },
   'register-partitions': { iamNeeds: registerPartitions },
   // The DuckDB engine over S3 (transform/duckdb.ts): files up to the routing threshold.

@@ -236,6 +236,8 @@ export function createLocalPipeline(options: LocalPipelineOptions): LocalPipelin
         schemasDir,
         transformLambdaMaxBytes,
         maxFileBytes,
+        // The DuckDB fast path reads the landing version's own file in place (no copy).
+        localFile: (ref) => store.versionFileOf(ref),
       }),
     // The Transform Lambda's step with the local object store: the same runTransformOnStore,
     // staging copied into a scratch folder inside the home, as into a Lambda's /tmp.

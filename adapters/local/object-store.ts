@@ -85,6 +85,17 @@ export class LocalObjectStore implements ObjectStore {
     return path.join(this.bucketDir(bucket), ...key.split('/').map((s) => this.encodeSegment(s)));
   }
 
+  /**
+   * The file holding one version's bytes, to read in place (the validate step's DuckDB fast
+   * path): only for a ref with a `versionId` — a version file never changes — and undefined when
+   * that version does not exist. Never write to it.
+   */
+  async versionFileOf(ref: ObjectRef): Promise<string | undefined> {
+    if (ref.versionId === undefined) return undefined;
+    const file = this.versionFile(ref.bucket, ref.key, ref.versionId);
+    return (await statFile(file))?.isFile() ? file : undefined;
+  }
+
   async get(ref: ObjectRef): Promise<Readable> {
     const file = ref.versionId
       ? this.versionFile(ref.bucket, ref.key, ref.versionId)

@@ -17,7 +17,13 @@ runAsWorker<{ file: string; root: string; parallel?: boolean }>(async ({ file, r
   const info = await store.put('landing', key, createReadStream(file));
   clock.restart();
   const result = await validateObject(
-    { store, lakeBucket: 'lake', ...(parallel !== undefined && { parallel }) },
+    // As the local runtime wires it: the DuckDB fast path reads the landing version in place.
+    {
+      store,
+      lakeBucket: 'lake',
+      localFile: (ref) => store.versionFileOf(ref),
+      ...(parallel !== undefined && { parallel }),
+    },
     {
       runId: 'bench',
       source: {

@@ -37,6 +37,12 @@ import {
 import { loadCompiledContract, type FormulaCell } from '../../csv/row-checker';
 import type { RowError } from '../../csv/row-errors';
 import { ObjectTextWriter, StagingWriter } from '../../csv/writers';
+import { mkdtemp, rm, statfs } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { cpuBudget } from '../../csv/parallel';
+import { DeclineFastPathError, validateWithDuckdb, type ParquetStaging } from '../../csv/sql-validate';
 
 export { DEFAULT_LIMITS, type CsvReport, type ValidateLimits };
 
@@ -61,7 +67,25 @@ export interface ValidateDeps {
    * size, before it is read. @default core/file-size-limit DEFAULT_VALIDATE_MAX_FILE_BYTES
    */
   readonly maxFileBytes?: number | undefined;
+  /**
+   * The DuckDB fast path (csv/sql-validate.ts; csv/README.md "DuckDB fast path"): DuckDB reads the
+   * CSV and stages the rows a conservative SQL predicate proves valid as Parquet; the JavaScript
+   * checker decides every other row. Same rejects, counts and report as the usual path; a file it
+   * cannot read exactly is left to the usual path (report.json `csv.duckdbLeft`). `'auto'`: CSV
+   * (not gzip) of at least {@link FAST_PATH_MIN_BYTES}. Threads: `parallel` (`'auto'`: 2 when
+   * the process has 2 vCPUs of time, else 1).
+   * @default 'auto'
+   */
+  readonly fastPath?: boolean | 'auto';
+  /**
+   * The landing object as a local file to read in place (the local lake's version file), or
+   * undefined to download it. Without it the fast path streams the object into a temp folder.
+   */
+  readonly localFile?: (ref: ObjectRef) => Promise<string | undefined>;
 }
+
+/** Smallest object the fast path takes with `fastPath: 'auto'` (below, starting DuckDB costs more than it saves). */
+export const FAST_PATH_MIN_BYTES = 1024 * 1024;
 
 /** report.json. */
 export interface ValidationReport {
@@ -218,8 +242,24 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     return { staging, inspector, validator, error, records, gz };
   };
 
-  let reader: CsvReport = { reader: splitterHandles(contract.csv) ? 'splitter' : 'csv-parse' };
-  let pass = await read(reader.reader);
+  const firstReader: CsvReaderKind = splitterHandles(contract.csv) ? 'splitter' : 'csv-parse';
+  let reader: CsvReport = { reader: firstReader };
+  const fastSetting = deps.fastPath ?? 'auto';
+  const duckdb =
+    fastSetting !== false &&
+    (fastSetting === true || source.size >= FAST_PATH_MIN_BYTES) &&
+    contract.format === 'csv' &&
+    !keyCheck.gzip &&
+    splitterHandles(contract.csv)
+      ? await readWithDuckdb(deps, landing, source.size, compiled, key, limits, stagingPrefix, rejectsRef.key)
+      : undefined;
+  if (duckdb && 'declined' in duckdb) {
+    await clearPrefix(deps.store, bucket, stagingPrefix);
+    await clearPrefix(deps.store, bucket, rejectsPrefix);
+    reader = { ...reader, duckdbLeft: duckdb.declined };
+  } else if (duckdb) reader = { reader: 'duckdb' };
+  let pass: Awaited<ReturnType<typeof read>> | FastPass =
+    duckdb && 'pass' in duckdb ? duckdb.pass : await read(firstReader);
   if (pass.error instanceof LeaveToCsvParseError) {
     // Unusual or malformed CSV: start again with csv-parse, which reads it or says what is wrong.
     await pass.staging.abort();
@@ -383,4 +423,78 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
 
 function ratio(validator: RecordValidator): number {
   return validator.rowsRead === 0 ? 0 : validator.rowsRejected / validator.rowsRead;
+}
+
+/** A pass of the DuckDB fast path, shaped like the usual pass. */
+interface FastPass {
+  readonly staging: ParquetStaging;
+  readonly inspector: ByteInspector;
+  readonly validator: RecordValidator;
+  error: unknown;
+  readonly records: undefined;
+  readonly gz: undefined;
+}
+
+/**
+ * Validates the object with the DuckDB fast path (csv/sql-validate.ts) from a local file: the
+ * store's own file when it has one (`localFile`), else a download into a temp folder. Returns the
+ * pass, or why the fast path left the file to the usual path (nothing of it is left behind).
+ */
+async function readWithDuckdb(
+  deps: ValidateDeps,
+  landing: ObjectRef,
+  size: number,
+  compiled: NonNullable<ReturnType<typeof loadCompiledContract>>,
+  key: string,
+  limits: ValidateLimits,
+  stagingPrefix: string,
+  rejectsKey: string,
+): Promise<{ pass: FastPass } | { declined: string }> {
+  const workDir = await mkdtemp(path.join(tmpdir(), 'etl-validate-'));
+  const cleanup = () => rm(workDir, { recursive: true, force: true });
+  try {
+    let file = await deps.localFile?.(landing);
+    // Room for the download, DuckDB's spill and the staging parts (≈ 2× the object, measured
+    // at most ≈ 1.6×); else the usual path, which streams and needs none.
+    const free = await statfs(workDir).then((f) => f.bavail * f.bsize);
+    const needed = (file === undefined ? size : 0) + size + 64 * 1024 * 1024;
+    if (free < needed)
+      throw new DeclineFastPathError(
+        `the temp folder has ${free} bytes free, the fast path needs about ${needed}`,
+      );
+    if (file === undefined) {
+      file = path.join(workDir, 'landing.csv');
+      await pipeline(await deps.store.get(landing), createWriteStream(file));
+    }
+    const setting = deps.parallel ?? 'auto';
+    const threads = setting === true ? 2 : setting === false ? 1 : cpuBudget() >= 2 ? 2 : 1;
+    const r = await validateWithDuckdb({
+      file,
+      compiled,
+      key,
+      limits,
+      store: deps.store,
+      bucket: deps.lakeBucket,
+      stagingPrefix,
+      openRejects: () =>
+        new ObjectTextWriter(deps.store, deps.lakeBucket, rejectsKey, 'application/x-ndjson'),
+      workDir,
+      threads,
+      onDone: cleanup,
+    });
+    return {
+      pass: {
+        staging: r.staging,
+        inspector: r.inspector,
+        validator: r.validator,
+        error: undefined,
+        records: undefined,
+        gz: undefined,
+      },
+    };
+  } catch (e) {
+    await cleanup();
+    if (e instanceof DeclineFastPathError) return { declined: e.why };
+    throw e;
+  }
 }

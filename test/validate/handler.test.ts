@@ -122,7 +122,13 @@ const runS3 = requirePythonSide('moto', 'validate handler on S3');
       (_, i) => `${i + 1},Person ${i},p${i}@example.com,${i % 999}.5,0.5,true,2024-03-01,,`,
     );
     const put = await store.put('landing', 'incoming/people/s3.csv', `${header}\n${rows.join('\n')}\n`);
-    const handle = createValidateStep({ store, lakeBucket: 'lake', schemasDir: TEST_SCHEMAS });
+    // The JSON Lines path (streamed multi-part Upload); the DuckDB fast path would stage Parquet.
+    const handle = createValidateStep({
+      store,
+      lakeBucket: 'lake',
+      schemasDir: TEST_SCHEMAS,
+      fastPath: false,
+    });
 
     const result = await handle({
       runId: 'exec-s3',

@@ -35,7 +35,7 @@ export class TestLake {
 
   validate(
     source: SourceObject,
-    opts: { schemasDir?: string; limits?: Partial<ValidateLimits> } = {},
+    opts: { schemasDir?: string; limits?: Partial<ValidateLimits>; fastPath?: boolean | 'auto' } = {},
   ): Promise<ValidateResult> {
     return validateObject(
       {
@@ -43,6 +43,10 @@ export class TestLake {
         lakeBucket: LAKE,
         schemasDir: opts.schemasDir ?? TEST_SCHEMAS,
         ...(opts.limits && { limits: opts.limits }),
+        // ETL_TEST_FAST_PATH=1: every validate scenario through the DuckDB fast path (where it applies).
+        ...((opts.fastPath ?? (process.env.ETL_TEST_FAST_PATH ? true : undefined)) !== undefined && {
+          fastPath: opts.fastPath ?? true,
+        }),
       },
       { runId: 'run-test', source },
     );

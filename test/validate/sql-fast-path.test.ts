@@ -1,0 +1,458 @@
+/**
+ * Differential test of the DuckDB fast path (csv/sql-validate.ts) against the JavaScript path:
+ * on generated hostile and well-formed files for every column type and constraint, the shipped
+ * contracts and the validate fixtures, both paths must leave the same rejects.jsonl (reason,
+ * message, line — byte for byte), the same report.json (counts, reasons, first errors, formula
+ * cells, ambiguous local times, rejection) and the same result, and staged rows that are equal
+ * once typed (the JavaScript path's JSON Lines cast to the Parquet staging types with DuckDB, then
+ * compared with the fast path's Parquet parts row for row, `_line` included).
+ *
+ * Where the fast path declines a file it must say why in report.json and still match; the
+ * generated well-formed files must NOT be declined (else this test would prove nothing).
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { mulberry32, registrationsCsvText } from '../../bench/registrations-generator';
+import { DEFAULT_SCHEMAS_DIR } from '../../core/contract';
+import { FileRejectedError } from '../../core/errors';
+import type { SourceObject } from '../../core/events';
+import { LINE_COLUMN, type TransformPlan } from '../../core/plan';
+import { STAGING_SUCCESS } from '../../core/staging';
+import { validateObject } from '../../functions/validate/validate';
+import { writeParquetStaging } from '../support/parquet-staging';
+import { FIXTURES, LAKE, TestLake, TEST_SCHEMAS } from './harness';
+
+jest.setTimeout(240_000);
+
+let lake: TestLake;
+let work: string;
+beforeEach(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'etl-sql-diff-'));
+});
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+const withoutTimes = (text: string) =>
+  text.replace(/"(startedAt|finishedAt|durationMs)": [^,\n]+/g, '"$1": "…"');
+
+interface Outcome {
+  readonly result: Record<string, unknown>;
+  readonly report: Record<string, unknown> | undefined;
+  readonly rejects: string | undefined;
+  readonly stagingDir: string | undefined;
+  readonly plan: TransformPlan | undefined;
+}
+
+async function run(source: SourceObject, fast: boolean, schemasDir: string, tag: string): Promise<Outcome> {
+  let result: Record<string, unknown>;
+  try {
+    const r = await validateObject(
+      { store: lake.store, lakeBucket: LAKE, schemasDir, fastPath: fast, parallel: false },
+      { runId: 'run-diff', source },
+    );
+    result = { ...r, stagingBytes: '…' };
+  } catch (e) {
+    if (!(e instanceof FileRejectedError)) throw e;
+    result = { rejected: e.reason, message: e.message, details: e.details };
+  }
+  const keys = await lake.keys('');
+  const find = (suffix: string) => keys.find((k) => k.endsWith(suffix));
+  const reportKey = find('report.json');
+  const report = reportKey
+    ? (JSON.parse(withoutTimes(await lake.text(reportKey))) as Record<string, unknown>)
+    : undefined;
+  const rejectsKey = find('rejects.jsonl');
+  const rejects = rejectsKey ? await lake.text(rejectsKey) : undefined;
+  const planKey = find('plan.json');
+  const plan = planKey ? (JSON.parse(await lake.text(planKey)) as TransformPlan) : undefined;
+  // Copy the staging parts out: the next run replaces them.
+  let stagingDir: string | undefined;
+  const parts = keys.filter((k) => k.startsWith('staging/') && /part-\d{5}\.(jsonl|parquet)$/.test(k));
+  if (find(STAGING_SUCCESS)) {
+    stagingDir = path.join(work, tag);
+    mkdirSync(stagingDir, { recursive: true });
+    for (const k of parts) {
+      const chunks: Buffer[] = [];
+      for await (const c of await lake.store.get({ bucket: LAKE, key: k })) chunks.push(c as Buffer);
+      writeFileSync(path.join(stagingDir, path.basename(k)), Buffer.concat(chunks));
+    }
+  }
+  return { result, report, rejects, stagingDir, plan };
+}
+
+/** Rows of a Parquet staging folder, typed, as sortable text (`_line` first). */
+async function parquetRows(dir: string, plan: TransformPlan): Promise<string[]> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.parquet'));
+  if (files.length === 0) return [];
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await instance.connect();
+  try {
+    await connection.run(`SET TimeZone = 'UTC'`);
+    const list = files.map((f) => `'${path.join(dir, f)}'`).join(', ');
+    const cols = [LINE_COLUMN, ...plan.stagingColumns].map((c) => `"${c}"`);
+    // Each part's schema must be exactly the staging contract.
+    for (const f of files) {
+      const described = (
+        await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path.join(dir, f)}')`)
+      ).getRows();
+      expect(described.map((r) => r[0])).toEqual([...plan.stagingColumns, LINE_COLUMN]);
+    }
+    const rows = (
+      await connection.runAndReadAll(
+        `SELECT ${cols.join(', ')} FROM read_parquet([${list}]) ORDER BY "${LINE_COLUMN}"`,
+      )
+    ).getRows();
+    return rows.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Runs one file through both paths and requires the same outcome. Returns the fast path's report. */
+let calls = 0;
+async function same(key: string, bytes: Buffer | string, schemasDir = TEST_SCHEMAS) {
+  lake = new TestLake(); // one lake per file: every object in it is this file's
+  try {
+    return await compare(key, bytes, schemasDir);
+  } finally {
+    await lake.expectLandingIntact();
+    lake.dispose();
+  }
+}
+
+async function compare(key: string, bytes: Buffer | string, schemasDir: string) {
+  const source = await lake.upload(key, bytes);
+  const n = ++calls;
+  const js = await run(source, false, schemasDir, `js-${n}`);
+  const fast = await run(source, true, schemasDir, `fast-${n}`);
+  expect(fast.result).toEqual(js.result);
+  expect(fast.rejects).toEqual(js.rejects);
+  const csvOf = (r: Record<string, unknown> | undefined) =>
+    r?.csv as { reader: string; duckdbLeft?: string } | undefined;
+  expect({ ...fast.report, csv: undefined }).toEqual({ ...js.report, csv: undefined });
+  expect(fast.plan).toEqual(js.plan);
+  expect(fast.stagingDir === undefined).toBe(js.stagingDir === undefined);
+  if (fast.stagingDir && js.stagingDir && fast.plan) {
+    const fastCsv = csvOf(fast.report);
+    const typedJs = path.join(work, `js-typed-${n}`);
+    const mismatched = await writeParquetStaging(fast.plan, js.stagingDir, typedJs);
+    expect(mismatched).toEqual([]);
+    const want = await parquetRows(typedJs, fast.plan);
+    let got: string[];
+    if (fastCsv?.reader === 'duckdb') got = await parquetRows(fast.stagingDir, fast.plan);
+    else {
+      // Declined: the usual path wrote JSON Lines, typed here the same way.
+      const typedFast = path.join(work, `fast-typed-${n}`);
+      expect(await writeParquetStaging(fast.plan, fast.stagingDir, typedFast)).toEqual([]);
+      got = await parquetRows(typedFast, fast.plan);
+    }
+
+    expect(got).toEqual(want);
+  }
+  return csvOf(fast.report);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated files: every type and constraint, hostile and well-formed values
+// ---------------------------------------------------------------------------------------------
+
+const CONTRACT = {
+  version: 2,
+  table: 'kinds',
+  csv: { delimiter: ',', quote: '"', escape: '"', encoding: 'utf-8', header: 'anyOrder' },
+  columns: [
+    { name: 'id', type: 'string', required: true, pattern: '^ID-[0-9]{3}$' },
+    { name: 's', type: 'string', maxLength: 5, minLength: 1 },
+    { name: 'e', type: 'string', format: 'email' },
+    { name: 'k', type: 'string', enum: ['a', 'b', 'c d'] },
+    { name: 'i', type: 'integer', minimum: -5, maximum: 1000000 },
+    { name: 'i2', type: 'integer' },
+    { name: 'd', type: 'decimal', precision: 6, scale: 2, minimum: 0 },
+    { name: 'd0', type: 'decimal', precision: 3, scale: 0 },
+    { name: 'f', type: 'double', maximum: 1000000 },
+    { name: 'b', type: 'boolean' },
+    { name: 'dt', type: 'date' },
+    { name: 'ts', type: 'timestamp' },
+    { name: 'tsb', type: 'timestamp', timezone: 'Europe/Berlin' },
+    { name: 'req', type: 'integer', required: true },
+    { name: 'notes', source: 'Notes, free', type: 'string' },
+  ],
+  primaryKey: ['id'],
+  rejectThreshold: 1,
+};
+
+const POOLS: Record<string, string[]> = {
+  id: ['ID-001', 'ID-123', 'ID-999', 'ID-1234', 'id-123', 'xID-123', 'ID-12a', 'ID-123\n', '', '""'],
+  s: [
+    'abc',
+    'a',
+    'abcde',
+    'abcdef',
+    '😀😀😀😀😀',
+    '😀😀😀😀😀😀',
+    'é',
+    '',
+    '""',
+    '=1+1',
+    '+x',
+    '-x',
+    '@x',
+    '\tx',
+    ' x ',
+    'a,b',
+    'a"b',
+    'a\nb',
+    'a\r\nb',
+  ],
+  e: [
+    'a@b.co',
+    'A.B@C.DE',
+    'first.last+tag@mail.example.org',
+    'a@b',
+    'ſ@x.com',
+    'a@bK.com',
+    'a..b@c.de',
+    'a@-b.com',
+    'x@y.z\n',
+    '-a@b.co',
+    'no-at',
+    '',
+    '""',
+  ],
+  k: ['a', 'b', 'c d', 'A', 'c  d', '', '""', 'b '],
+  i: [
+    '0',
+    '-0',
+    '+5',
+    '007',
+    '42',
+    '-5',
+    '-6',
+    '1000000',
+    '1000001',
+    '1.0',
+    '1e3',
+    '1,000',
+    ' 5',
+    'abc',
+    '',
+    '""',
+  ],
+  i2: [
+    '9223372036854775807',
+    '9223372036854775808',
+    '-9223372036854775808',
+    '-9223372036854775809',
+    '999999999999999999',
+    '123456789012345678',
+    '00000000000000000001',
+    '-0',
+    '12',
+  ],
+  d: [
+    '0',
+    '0.5',
+    '.5',
+    '-0.00',
+    '1.5',
+    '1.500',
+    '1.505',
+    '9999.99',
+    '10000',
+    '-1',
+    '1,5',
+    '1e2',
+    '+1.25',
+    '00.10',
+    '5.',
+    '0.00',
+  ],
+  d0: ['0', '999', '1000', '-999', '5.0', '5.5', '12'],
+  f: [
+    '0',
+    '-0',
+    '0.1',
+    '1e3',
+    '1.5e-3',
+    'NaN',
+    'inf',
+    '1e309',
+    '1e-400',
+    '123456789012345678',
+    '-0.0',
+    '.5',
+    '5.',
+    '1000000',
+    '1000000.1',
+    '0.30000000000000004',
+    '3.14159',
+    '-2.5',
+  ],
+  b: ['true', 'TRUE', 'True', 'false', '1', '0', 'yes', 't', 'truE', 'ſalse', '', '""'],
+  dt: [
+    '2024-02-29',
+    '2023-02-29',
+    '2024-13-01',
+    '0000-01-01',
+    '0001-01-01',
+    '9999-12-31',
+    '2024-1-1',
+    '2024-01-01T00:00:00',
+    '20240101',
+    '2024-06-30',
+  ],
+  ts: [
+    '2024-03-31T14:05:00Z',
+    '2024-03-31 14:05:00+02:00',
+    '2024-03-31T14:05:00',
+    '2024-03-31T14:05:00.123Z',
+    '2024-03-31T14:05Z',
+    '2024-03-31T24:00:00Z',
+    '2024-03-31T14:05:00+19:00',
+    '2024-03-31T14:05:00+0200',
+    '2024-03-31T14:05:00z',
+    '0001-01-01T00:00:00+01:00',
+    '9999-12-31T23:59:59-01:00',
+    '2024-12-31T23:59:59-14:00',
+    '2024-02-30T10:00:00Z',
+  ],
+  tsb: [
+    '2024-10-27T02:30:00',
+    '2024-03-31T02:30:00',
+    '2024-07-01T12:00:00',
+    '2024-07-01T12:00:00Z',
+    '2024-07-01T12:00:00+05:30',
+    '2024-01-15 08:00:00',
+  ],
+  req: ['1', '2', '', '""', 'x'],
+  notes: [
+    '',
+    'plain',
+    'a "quoted" word',
+    'line one\nline two',
+    'three\r\nlines\nhere',
+    'comma, inside',
+    '-starts with minus',
+    '=HYPERLINK()',
+    'zoë',
+  ],
+};
+/** Values every row of a well-formed file takes (each accepted by both paths). */
+const GOOD: Record<string, string[]> = {
+  id: ['ID-001', 'ID-123'],
+  s: ['abc', 'é', '😀😀😀😀😀', ''],
+  e: ['a@b.co', 'first.last+tag@mail.example.org', ''],
+  k: ['a', 'c d', ''],
+  i: ['0', '42', '-5', '1000000'],
+  i2: ['9223372036854775807', '-9223372036854775808', '12', ''],
+  d: ['0', '1.5', '9999.99', '0.50'],
+  d0: ['0', '999', '-12'],
+  f: ['0', '0.1', '3.14159', '-2.5'],
+  b: ['true', 'false', '1', '0', 'TRUE'],
+  dt: ['2024-02-29', '0001-01-01', '9999-12-31'],
+  ts: ['2024-03-31T14:05:00Z', '2024-03-31 14:05:00+02:00', '2024-03-31T14:05:00'],
+  tsb: ['2024-07-01T12:00:00Z', '2024-07-01T12:00:00+05:30'],
+  req: ['1', '2'],
+  notes: ['', 'plain', 'line one\nline two', 'comma, inside', 'zoë'],
+};
+
+function cell(v: string): string {
+  if (v === '""') return '""';
+  return /[",\r\n]/.test(v) || v === '' ? (v === '' ? '' : `"${v.replaceAll('"', '""')}"`) : v;
+}
+
+function generate(
+  seed: number,
+  rows: number,
+  pools: Record<string, string[]>,
+  hostile: boolean,
+  eol: string,
+): string {
+  const rand = mulberry32(seed);
+  const pick = <T>(a: readonly T[]) => a[Math.floor(rand() * a.length)]!;
+  const names = CONTRACT.columns.map((c) => c.source ?? c.name);
+  const order = names.map((_, i) => i);
+  // anyOrder header: shuffle the columns
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const lines = [order.map((i) => cell(names[i]!)).join(',')];
+  for (let r = 0; r < rows; r++) {
+    // Hostile rows: one or two columns from the hostile pool, the rest well-formed, so each
+    // hostile value is what the row stands or falls by.
+    const hostileCols = hostile
+      ? new Set([Math.floor(rand() * order.length), Math.floor(rand() * order.length)])
+      : new Set();
+    const values = order.map((i, at) =>
+      cell(pick((hostileCols.has(at) ? pools : GOOD)[CONTRACT.columns[i]!.name]!)),
+    );
+    if (hostile) {
+      const shape = rand();
+      if (shape < 0.04)
+        values.pop(); // short row
+      else if (shape < 0.07)
+        values.push('extra'); // long row
+      else if (shape < 0.1)
+        values.push(''); // long row with an empty last field: DuckDB reads it
+      else if (shape < 0.12)
+        values.push('""'); // the same, quoted
+      else if (shape < 0.13)
+        values.push('', ''); // two more, empty
+      else if (shape < 0.14) values.splice(0, values.length, ' '); // one blank-ish field
+    }
+    lines.push(values.join(','));
+  }
+  return lines.join(eol) + (rand() < 0.5 ? eol : '');
+}
+
+let schemasDir: string;
+beforeAll(() => {
+  schemasDir = mkdtempSync(path.join(tmpdir(), 'etl-sql-diff-schemas-'));
+  writeFileSync(path.join(schemasDir, 'kinds.schema.json'), JSON.stringify(CONTRACT, null, 2));
+});
+afterAll(() => rmSync(schemasDir, { recursive: true, force: true }));
+
+test('well-formed generated files are read by DuckDB, with the same outcome as the JavaScript path', async () => {
+  for (let seed = 1; seed <= 4; seed++) {
+    const csv = generate(seed, 400, GOOD, false, seed % 2 ? '\n' : '\r\n');
+    const how = await same(`incoming/kinds/good-${seed}.csv`, csv, schemasDir);
+    expect(how).toEqual({ reader: 'duckdb' });
+  }
+});
+
+test('hostile generated files: every type and constraint, short and long rows — same rejects, report, staging', async () => {
+  let readByDuckdb = 0;
+  for (let seed = 11; seed <= 22; seed++) {
+    const csv = generate(seed, 300, POOLS, true, seed % 3 === 0 ? '\r\n' : '\n');
+    const how = await same(`incoming/kinds/hostile-${seed}.csv`, csv, schemasDir);
+    if (how?.reader === 'duckdb') readByDuckdb++;
+    else {
+      if (process.env.SHOW_DECLINES) console.log(seed, how?.duckdbLeft);
+      expect(how?.duckdbLeft).toEqual(expect.any(String));
+    }
+  }
+  expect(readByDuckdb).toBeGreaterThanOrEqual(10);
+});
+
+test('the shipped registrations contract on a generated file (quoted newlines, short and long rows, formulas)', async () => {
+  const { text } = registrationsCsvText({ rows: 3000, seed: 7 });
+  const how = await same('incoming/registrations/gen.csv', text, DEFAULT_SCHEMAS_DIR);
+  expect(how).toEqual({ reader: 'duckdb' });
+});
+
+test('every validate fixture, on every test contract that reads it: same outcome (DuckDB or a reasoned decline)', async () => {
+  const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.csv'));
+  const datasets = readdirSync(TEST_SCHEMAS)
+    .filter((f) => f.endsWith('.schema.json') && !f.startsWith('broken') && !f.startsWith('events'))
+    .map((f) => f.replace('.schema.json', ''));
+  let readByDuckdb = 0;
+  for (const dataset of datasets)
+    for (const f of fixtures) {
+      const how = await same(`incoming/${dataset}/${f}`, readFileSync(path.join(FIXTURES, f)), TEST_SCHEMAS);
+      if (how?.reader === 'duckdb') readByDuckdb++;
+    }
+  expect(readByDuckdb).toBeGreaterThan(0);
+});
