@@ -17,6 +17,7 @@ import { benchSmallFiles } from './small-files';
 import { BENCH_DIR, ensureInput, REPO_ROOT, type BenchInput } from './inputs';
 import { buildWorkers, profileWorkersInto, runWorker, workerBuilt, type Measurement } from './measure';
 import { parseSize } from './registrations-generator';
+import { stagingParts } from './workers/worker';
 import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
 
 const PARTS = ['validate', 'transform', 'peer', 'archive', 'run', 'cost', 'small'] as const;
@@ -220,19 +221,32 @@ function validateRoot(input: BenchInput): string {
 
 const stagingMarker = (input: BenchInput) => `${validateRoot(input)}.staging.json`;
 
-/** Records that the validate run left complete staging for `input` (what the transform reads). */
+/**
+ * Records that the validate run left complete staging for `input` (what the transform reads) —
+ * JSON Lines staging only: the transform part compares the engines on it (and converts it to
+ * Parquet itself); the DuckDB fast path's Parquet staging is not kept.
+ */
 function keepStaging(input: BenchInput, validate: Measurement): void {
+  const dir = (validate.details as { stagingDir?: string } | undefined)?.stagingDir;
+  if (dir === undefined || !existsSync(dir) || stagingParts(dir).files.length === 0) return;
   writeFileSync(stagingMarker(input), JSON.stringify(validate.details));
 }
 
-/** The staging folder the validate step wrote for `input`, validating once more if there is none. */
+/**
+ * The JSON Lines staging folder the validate step wrote for `input`, validating once more on the
+ * usual path (`fastPath: false`, its own lake) if there is none.
+ */
 async function stagingFor(input: BenchInput): Promise<string | { error: string }> {
   const kept = existsSync(stagingMarker(input))
     ? (JSON.parse(readFileSync(stagingMarker(input), 'utf8')) as { stagingDir: string }).stagingDir
     : undefined;
-  if (kept !== undefined && existsSync(kept)) return kept;
-  console.log(`  producing staging for ${input.label} with the validate step (once) ...`);
-  const v = await runWorker('validate', { file: input.file, root: validateRoot(input) });
+  if (kept !== undefined && existsSync(kept) && stagingParts(kept).files.length > 0) return kept;
+  console.log(`  producing JSON Lines staging for ${input.label} with the validate step (once) ...`);
+  const v = await runWorker('validate', {
+    file: input.file,
+    root: `${validateRoot(input)}-jsonl`,
+    fastPath: false,
+  });
   if (!v.ok) return { error: `validate failed, so there is no staging: ${v.error}` };
   keepStaging(input, v);
   return (v.details as { stagingDir: string }).stagingDir;

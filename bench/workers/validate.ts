@@ -10,7 +10,13 @@ import { LocalObjectStore } from '../../adapters/local/object-store';
 import { validateObject } from '../../functions/validate/validate';
 import { runAsWorker } from './worker';
 
-runAsWorker<{ file: string; root: string; parallel?: boolean }>(async ({ file, root, parallel }, clock) => {
+runAsWorker<{
+  file: string;
+  root: string;
+  parallel?: boolean;
+  /** Passed to validateObject as `fastPath` (the DuckDB fast path); absent: its default. */
+  fastPath?: boolean;
+}>(async ({ file, root, parallel, fastPath }, clock) => {
   rmSync(root, { recursive: true, force: true });
   const store = new LocalObjectStore(root);
   const key = 'incoming/registrations/bench.csv';
@@ -23,6 +29,7 @@ runAsWorker<{ file: string; root: string; parallel?: boolean }>(async ({ file, r
       lakeBucket: 'lake',
       localFile: (ref) => store.versionFileOf(ref),
       ...(parallel !== undefined && { parallel }),
+      ...(fastPath !== undefined && { fastPath }),
     },
     {
       runId: 'bench',
