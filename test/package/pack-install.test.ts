@@ -19,6 +19,8 @@ import path from 'node:path';
 
 const REPO = path.resolve(__dirname, '../..');
 const CONTRACTS = path.join(REPO, 'test/fixtures/infra/schemas');
+/** A pulled source beside the team's contracts (issue 14): the installed package schedules it. */
+const SOURCE = path.join(REPO, 'test/fixtures/sources/schemas/registrations-feed.source.json');
 const BIN = path.join(REPO, 'node_modules', '.bin');
 const STEPS_DIR = path.join(REPO, 'functions');
 
@@ -96,6 +98,7 @@ beforeAll(() => {
       }
     ).version;
   cpSync(CONTRACTS, path.join(appDir, 'contracts'), { recursive: true });
+  cpSync(SOURCE, path.join(appDir, 'contracts', path.basename(SOURCE)));
   writeFileSync(
     path.join(appDir, 'package.json'),
     JSON.stringify({ name: 'team-app', version: '1.0.0', private: true }, null, 2),
@@ -188,8 +191,9 @@ describe('npm pack → install in a fresh CDK app → synth', () => {
     expect(machines).toHaveLength(1);
     expect(JSON.stringify(machines[0]![1].Properties!.DefinitionString)).toContain('FileRejected');
     const functions = ofType(installed, 'AWS::Lambda::Function');
-    // One per step folder (functions/<step>/handler.ts): the 14 of today.
+    // One per step folder (functions/<step>/handler.ts): the 15 of today (pull: the app has a source).
     expect(functions).toHaveLength(stepFolders().length);
+    const contracts = readdirSync(CONTRACTS).sort();
     const assets = JSON.parse(readFileSync(path.join(cdkOut, 'TeamData.assets.json'), 'utf8')) as {
       files: Record<string, { source: { path: string } }>;
     };
@@ -197,8 +201,14 @@ describe('npm pack → install in a fresh CDK app → synth', () => {
       const hash = String(fn.Properties!.Code.S3Key).replace(/\.zip$/, '');
       const staged = path.join(cdkOut, assets.files[hash]!.source.path);
       expect(`${id}: ${existsSync(path.join(staged, 'functions', 'index.js'))}`).toBe(`${id}: true`);
-      expect(readdirSync(path.join(staged, 'schemas')).sort()).toEqual(readdirSync(CONTRACTS).sort());
+      // The contracts travel with every function; the source definition only with the pull function.
+      const pull = String(fn.Properties!.FunctionName).endsWith('-pull');
+      expect(`${id}: ${readdirSync(path.join(staged, 'schemas')).sort().join(' ')}`).toBe(
+        `${id}: ${(pull ? [...contracts, path.basename(SOURCE)].sort() : contracts).join(' ')}`,
+      );
     }
+    const schedules = ofType(installed, 'AWS::Scheduler::Schedule').map(([, r]) => r.Properties!.Name);
+    expect(schedules.filter((n: string) => n.endsWith('-pull-registrations-feed'))).toHaveLength(1);
     // The transform step (arm64) ships DuckDB's Linux arm64 binding where Node finds it.
     const transform = functions.find(([, fn]) => String(fn.Properties!.FunctionName).endsWith('-transform'));
     const staged = path.join(
