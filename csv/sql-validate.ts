@@ -94,16 +94,27 @@ export class ParquetStaging {
 /** The staging lines the JavaScript checker accepts, gathered in a local JSON Lines file. */
 class JsonLinesFile {
   private fd: number | undefined;
+  private pending: string[] = [];
+  private pendingChars = 0;
   rows = 0;
-  constructor(readonly file: string) {}
   bytes = 0;
+  constructor(readonly file: string) {}
   write(lines: string): undefined {
-    this.fd ??= openSync(this.file, 'w');
-    this.bytes += writeSync(this.fd, lines);
+    this.pending.push(lines);
+    this.pendingChars += lines.length;
     this.rows++;
+    if (this.pendingChars >= 1 << 20) this.flush();
     return undefined;
   }
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    this.fd ??= openSync(this.file, 'w');
+    this.bytes += writeSync(this.fd, this.pending.join(''));
+    this.pending = [];
+    this.pendingChars = 0;
+  }
   close(): void {
+    this.flush();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
@@ -217,16 +228,11 @@ async function rows(connection: DuckDBConnection, sql: string): Promise<unknown[
 export async function validateWithDuckdb(input: FastValidateInput): Promise<FastValidateResult> {
   const { file, compiled, limits, workDir } = input;
   t0 = Date.now();
-  const { inspector, index } = await scan(file, compiled, limits);
-  T('scan');
-  if (index.declined !== undefined) throw new DeclineFastPathError(index.declined);
-  if (index.records === 0) throw new DeclineFastPathError('no data records');
-
   const jsStaged = new JsonLinesFile(path.join(workDir, 'checked-rows.jsonl'));
   const validator = new RecordValidator(compiled, input.key, limits, jsStaged, input.openRejects);
   const fd = openSync(file, 'r');
   try {
-    return await validateOpen(input, fd, index, inspector, validator, jsStaged);
+    return await validateOpen(input, fd, validator, jsStaged);
   } catch (e) {
     await validator.rejects?.abort();
     throw e;
@@ -236,29 +242,51 @@ export async function validateWithDuckdb(input: FastValidateInput): Promise<Fast
   }
 }
 
+/** The first record of the file (the header), split as the usual path splits it. */
+function readHeader(fd: number, compiled: CompiledContract, limits: ValidateLimits): Cell[] {
+  const splitter = new CsvSplitter(compiled.contract.csv, { maxRecordBytes: limits.maxRecordBytes });
+  let header: { cells: Cell[]; line: number } | undefined;
+  const take = (cells: Cell[], line: number) => {
+    header ??= { cells, line };
+  };
+  const chunk = Buffer.allocUnsafe(64 * 1024);
+  let at = 0;
+  try {
+    while (!header) {
+      const n = readSync(fd, chunk, 0, chunk.length, at);
+      splitter.feed(n === 0 ? undefined : chunk.subarray(0, n), take);
+      if (n === 0) break;
+      at += n;
+    }
+  } catch (e) {
+    if (!(e instanceof LeaveToCsvParseError)) throw e;
+  }
+  if (!header) throw new DeclineFastPathError('no header record');
+  const { cells, line } = header;
+  if (line !== 1) throw new DeclineFastPathError('blank lines before the header');
+  return cells;
+}
+
 async function validateOpen(
   input: FastValidateInput,
   fd: number,
-  index: RecordIndex,
-  inspector: ByteInspector,
   validator: RecordValidator,
   jsStaged: JsonLinesFile,
 ): Promise<FastValidateResult> {
-  const { compiled, limits, workDir } = input;
+  const { compiled, limits, workDir, file } = input;
   const { contract } = compiled;
   {
-    const headerCells = cellsAt(fd, index.header.start, index.header.end, compiled, limits);
+    const headerCells = readHeader(fd, compiled, limits);
     if (headerCells.every((c) => c !== QUOTED_EMPTY && c.trim() === ''))
       throw new DeclineFastPathError('a blank first line');
     try {
-      validator.onRecord(headerCells, index.header.line);
+      validator.onRecord(headerCells, 1);
     } catch (e) {
       if (e instanceof FileRejectedError)
         throw new DeclineFastPathError(`the header is rejected (${e.reason})`);
       throw e;
     }
     const header = validator.header!;
-    if (header.width !== index.width) throw new DeclineFastPathError('the header splits differently');
     const checks = sqlChecksFor(contract, (i) => `c${header.sourceIndex[i]}`);
     if (checks.unsupported !== undefined) throw new DeclineFastPathError(checks.unsupported);
 
@@ -273,11 +301,32 @@ async function validateOpen(
     let sqlRows: number;
     let jsonLinesBytes: number;
     let failing: string;
+    let inspector: ByteInspector;
+    let index: RecordIndex;
     try {
       await connection.run(`SET TimeZone = 'UTC'`);
       T('duckdb open');
-      await readIntoTable(connection, input, index, checks.columns, header.width);
+      // DuckDB reads and checks the rows in its threads while this thread checks the bytes and
+      // indexes the records (on one vCPU they take turns; on two they overlap).
+      const [read, scanned] = await Promise.allSettled([
+        readIntoTable(connection, input, checks.columns, header.width),
+        scan(file, compiled, limits),
+      ]);
+      if (scanned.status === 'rejected') throw scanned.reason;
+      ({ inspector, index } = scanned.value);
+      T('scan');
+      if (index.declined !== undefined) throw new DeclineFastPathError(index.declined);
+      if (index.records === 0) throw new DeclineFastPathError('no data records');
+      if (index.header.line !== 1 || index.width !== header.width)
+        throw new DeclineFastPathError('the header splits differently');
+      if (read.status === 'rejected') throw read.reason;
       T('read');
+      const [[tableRows]] = (await rows(connection, `SELECT count(*) FROM t`)) as [[bigint]];
+      if (Number(tableRows) !== index.duckdbRows)
+        throw new DeclineFastPathError(
+          `DuckDB read ${tableRows} rows, the index counted ${index.duckdbRows}`,
+        );
+      await createLines(connection, index);
       const staged = await stageGoodRows(connection, input);
       sqlRows = staged.rows;
       jsonLinesBytes = staged.jsonLinesBytes;
@@ -310,7 +359,7 @@ async function validateOpen(
       if (text === '') continue;
       const row = JSON.parse(text) as Record<string, string | number | boolean | null>;
       const line = row.line;
-      if (typeof line !== 'number' || row.present !== true || line <= lastLine)
+      if (typeof line !== 'number' || line <= lastLine)
         throw new DeclineFastPathError('DuckDB rows and the index do not line up');
       lastLine = line;
       if (row.js === true) {
@@ -341,6 +390,7 @@ async function validateOpen(
       staging.parts.push(path.join(workDir, STAGING_PART_PARQUET(1)));
       await stageCheckedRows(input, jsStaged.file, staging.parts[1]!);
     }
+    T(`staged ${jsStaged.rows} checked rows`);
     staging.jsonLinesBytes = jsonLinesBytes + jsStaged.bytes;
     return { inspector, validator, staging, sqlRows };
   }
@@ -350,7 +400,7 @@ function readCsv(input: FastValidateInput, width: number): string {
   const { csv } = input.compiled.contract;
   const columns = Array.from({ length: width }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
   return (
-    `(SELECT *, true AS present FROM read_csv(${sqlString(input.file)}, header = true, auto_detect = false, ` +
+    `(SELECT * FROM read_csv(${sqlString(input.file)}, header = true, auto_detect = false, ` +
     `columns = {${columns}}, delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, ` +
     `escape = ${sqlString(csv.escape)}, strict_mode = true, null_padding = false, allow_quoted_nulls = false, ` +
     `store_rejects = true, max_line_size = ${input.limits.maxRecordBytes + 1024}, buffer_size = ${2 * (input.limits.maxRecordBytes + 1024)}, encoding = 'utf-8'))`
@@ -380,19 +430,18 @@ async function createLines(connection: DuckDBConnection, index: RecordIndex): Pr
 async function readIntoTable(
   connection: DuckDBConnection,
   input: FastValidateInput,
-  index: RecordIndex,
   checks: readonly { ok: string; value: string }[],
   width: number,
 ): Promise<void> {
-  await createLines(connection, index);
   const ok = checks.map((c) => `(${c.ok})`).join(' AND ');
   const values = checks.map((c, i) => `${c.value} AS v${i}`).join(', ');
   const raw = Array.from({ length: width }, (_, i) => `CASE WHEN NOT good THEN c${i} END AS c${i}`).join(
     ', ',
   );
+  // No join here: a POSITIONAL JOIN inside this scan kept it on one thread.
   await connection.run(
-    `CREATE TABLE t AS SELECT ${values}, line, present, js, good, ${raw} FROM ` +
-      `(SELECT *, coalesce((${ok}) AND present AND NOT js, false) AS good FROM ${readCsv(input, width)} POSITIONAL JOIN ln)`,
+    `CREATE TABLE t AS SELECT ${values}, good, ${raw} FROM ` +
+      `(SELECT *, coalesce(${ok}, false) AS good FROM ${readCsv(input, width)})`,
   );
 }
 
@@ -405,7 +454,7 @@ async function stageGoodRows(
   const values = columns.map((c, i) => `v${i} AS ${ident(c.name)}`).join(', ');
   const out = path.join(input.workDir, STAGING_PART_PARQUET(0));
   await connection.run(
-    `COPY (SELECT ${values}, line::BIGINT AS ${ident(LINE_COLUMN)} FROM t WHERE good) TO ${sqlString(out)} (FORMAT parquet)`,
+    `COPY (SELECT ${values}, line::BIGINT AS ${ident(LINE_COLUMN)} FROM t POSITIONAL JOIN ln WHERE good AND NOT js) TO ${sqlString(out)} (FORMAT parquet)`,
   );
   // What these rows would take as JSON Lines staging (routing is sized on JSON Lines bytes):
   // keys, quotes, commas, braces and `_line` per row, plus each value's canonical text (JSON
@@ -428,13 +477,13 @@ async function stageGoodRows(
   });
   const [[count, bytes]] = (await rows(
     connection,
-    `SELECT count(*), coalesce(sum(${[...valueBytes, 'strlen(CAST(line AS VARCHAR))'].join(' + ')}), 0) FROM t WHERE good`,
+    `SELECT count(*), coalesce(sum(${[...valueBytes, 'strlen(CAST(line AS VARCHAR))'].join(' + ')}), 0) FROM t POSITIONAL JOIN ln WHERE good AND NOT js`,
   )) as [[bigint, unknown]];
   return { rows: Number(count), jsonLinesBytes: Number(count) * perRow + Number(bytes) };
 }
 
 /**
- * The other rows, in line order, written by DuckDB as JSON Lines `{"line", "present", "js", "c0",
+ * The other rows, in line order, written by DuckDB as JSON Lines `{"line", "js", "c0",
  * …}` (NULL stays null): reading them back with JSON.parse is many times cheaper than taking
  * DuckDB values over the binding.
  */
@@ -446,7 +495,7 @@ async function failingRows(
   const cells = Array.from({ length: width }, (_, i) => `c${i}`).join(', ');
   const out = path.join(input.workDir, 'failing.jsonl');
   await connection.run(
-    `COPY (SELECT line, present, js, ${cells} FROM t WHERE NOT good ORDER BY line) TO ${sqlString(out)} (FORMAT json)`,
+    `COPY (SELECT line, js, ${cells} FROM t POSITIONAL JOIN ln WHERE NOT good OR js ORDER BY line) TO ${sqlString(out)} (FORMAT json)`,
   );
   return out;
 }
