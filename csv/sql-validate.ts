@@ -556,5 +556,6 @@ async function stageCheckedRows(input: FastValidateInput, jsonl: string, out: st
  * Lambda's architecture cannot load, as in the synth test on an x86-64 machine.
  */
 function duckdb(): typeof DuckDBInstanceType {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('@duckdb/node-api') as typeof import('@duckdb/node-api')).DuckDBInstance;
 }
