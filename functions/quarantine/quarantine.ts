@@ -118,9 +118,11 @@ const FIX: Record<RejectionCode, string> = {
   UNKNOWN_DATASET: 'upload under incoming/<dataset>/ for a dataset that has a contract',
   KEY_NOT_ALLOWED: 'rename the file as the message says and upload again',
   FILE_TOO_LARGE: 'split the file and upload the parts',
-  MALFORMED_JSON: "save the file as the contract's format (JSON Lines: one object per line; JSON: one array of objects) and upload again",
+  MALFORMED_JSON:
+    "save the file as the contract's format (JSON Lines: one object per line; JSON: one array of objects) and upload again",
   NOT_GZIP: 'compress the file with gzip (or upload it without the .gz suffix) and upload again',
-  FORMAT_MISMATCH: "name the file with the suffix of the contract's format (.csv, .jsonl or .json, optionally .gz) and upload again",
+  FORMAT_MISMATCH:
+    "name the file with the suffix of the contract's format (.csv, .jsonl or .json, optionally .gz) and upload again",
   UNCLASSIFIED: 'read the message, correct the file and upload again',
 };
 
