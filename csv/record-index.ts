@@ -60,7 +60,16 @@ export interface RecordIndex {
   /** DuckDB's rows: the good records plus the odd ones it reads. */
   readonly duckdbRows: number;
   readonly odd: readonly OddRecord[];
+  /**
+   * Every {@link SAMPLE_EVERY}th DuckDB row that is a good record (and the last good one): its
+   * 0-based DuckDB row and byte offsets. The caller compares these records' cells with DuckDB's
+   * row at that position, so a read that did not keep file order is caught, not staged.
+   */
+  readonly samples: readonly { readonly row: number; readonly start: number; readonly end: number }[];
 }
+
+/** One good record in this many is a {@link RecordIndex} sample (DuckDB vectors are 2,048 rows). */
+export const SAMPLE_EVERY = 512;
 
 // Byte classes outside quotes.
 const NORMAL = 0;
@@ -103,6 +112,10 @@ export class RecordIndexer {
   private duckdbRows = 0;
   private nextGoodLine = -1;
   private readonly odd: OddRecord[] = [];
+  private readonly samples: { row: number; start: number; end: number }[] = [];
+  private lastRow = -1;
+  private lastStart = 0;
+  private lastEnd = 0;
   private declined: string | undefined;
 
   constructor(
@@ -265,6 +278,13 @@ export class RecordIndexer {
       return;
     }
     this.goodRecords++;
+    if (this.duckdbRows % SAMPLE_EVERY === 0)
+      this.samples.push({ row: this.duckdbRows, start: this.recordStart, end });
+    else {
+      this.lastRow = this.duckdbRows;
+      this.lastStart = this.recordStart;
+      this.lastEnd = end;
+    }
     this.duckdbRows++;
     if (this.recordLine === this.nextGoodLine) this.runLength[this.runLength.length - 1]!++;
     else {
@@ -300,6 +320,10 @@ export class RecordIndexer {
       runJs: this.runJs,
       duckdbRows: this.duckdbRows,
       odd: this.odd,
+      samples:
+        this.lastRow > (this.samples.at(-1)?.row ?? -1)
+          ? [...this.samples, { row: this.lastRow, start: this.lastStart, end: this.lastEnd }]
+          : this.samples,
     };
   }
 }

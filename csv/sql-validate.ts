@@ -5,10 +5,12 @@
  *    any finding and the file is left to the usual path, which rejects it with the usual message)
  *    and the {@link RecordIndexer} (record boundaries, physical start lines, field counts).
  * 2. The header record is checked by the JavaScript `checkHeader` (via the {@link RecordValidator}).
- * 3. DuckDB reads the file (every field VARCHAR, in the header's order) and, per row, evaluates
+ * 3. DuckDB reads the file (every field VARCHAR, in the header's order) on every thread; sampled
+ *    records (one in 512, from the index) must hold the same cells at the same row position, else
+ *    the read did not keep file order and the fast path declines. Then, per row, DuckDB evaluates
  *    the contract's conservative predicate (sql-checks.ts). Rows that pass are written, typed, to
- *    the Parquet staging part `part-00000.parquet` with `_line` from the record index (a
- *    POSITIONAL JOIN with the lines of the well-formed records, in file order).
+ *    the Parquet staging part `part-00000.parquet` with `_line` from the record index (joined on
+ *    the row's position, carried explicitly: no statement depends on the order DuckDB keeps).
  * 4. The few others — rows failing the predicate (cells from DuckDB: NULL = unquoted empty, '' =
  *    `""`) and records with another field count (their bytes re-read and split by the splitter) —
  *    go, in line order, through the same {@link RecordValidator} as on the usual path: the same
@@ -309,7 +311,7 @@ async function validateOpen(
       // DuckDB reads and checks the rows in its threads while this thread checks the bytes and
       // indexes the records (on one vCPU they take turns; on two they overlap).
       const [read, scanned] = await Promise.allSettled([
-        readIntoTable(connection, input, checks.columns, header.width),
+        readRaw(connection, input, header.width),
         scan(file, compiled, limits),
       ]);
       if (scanned.status === 'rejected') throw scanned.reason;
@@ -321,11 +323,15 @@ async function validateOpen(
         throw new DeclineFastPathError('the header splits differently');
       if (read.status === 'rejected') throw read.reason;
       T('read');
-      const [[tableRows]] = (await rows(connection, `SELECT count(*) FROM t`)) as [[bigint]];
+      const [[tableRows]] = (await rows(connection, `SELECT count(*) FROM raw`)) as [[bigint]];
       if (Number(tableRows) !== index.duckdbRows)
         throw new DeclineFastPathError(
           `DuckDB read ${tableRows} rows, the index counted ${index.duckdbRows}`,
         );
+      await checkSamples(connection, fd, index, compiled, limits);
+      T(`${index.samples.length} samples`);
+      await createChecked(connection, checks.columns, header.width);
+      T('checked');
       await createLines(connection, index);
       const staged = await stageGoodRows(connection, input);
       sqlRows = staged.rows;
@@ -409,27 +415,87 @@ function readCsv(input: FastValidateInput, width: number): string {
 
 /** The lines of the well-formed records, in file order, as table `ln` (from the index's runs). */
 async function createLines(connection: DuckDBConnection, index: RecordIndex): Promise<void> {
-  await connection.run(`CREATE TABLE runs (first BIGINT, n BIGINT, js BOOLEAN)`);
+  await connection.run(`CREATE TABLE runs (off BIGINT, first BIGINT, n BIGINT, js BOOLEAN)`);
   const appender = await connection.createAppender('runs');
+  let off = 0;
   for (let i = 0; i < index.runFirstLine.length; i++) {
+    appender.appendBigInt(BigInt(off));
+    off += index.runLength[i]!;
     appender.appendBigInt(BigInt(index.runFirstLine[i]!));
     appender.appendBigInt(BigInt(index.runLength[i]!));
     appender.appendBoolean(index.runJs[i]!);
     appender.endRow();
   }
   appender.closeSync();
-  await connection.run(`CREATE TABLE ln AS SELECT unnest(range(first, first + n)) AS line, js FROM runs`);
+  // Row `rn` of DuckDB's read (0-based, raw's rowid) is on `line`: explicit, so no statement
+  // depends on the order DuckDB keeps rows in.
+  await connection.run(
+    `CREATE TABLE ln AS SELECT off + u AS rn, first + u AS line, js FROM (SELECT off, first, js, unnest(range(n)) AS u FROM runs)`,
+  );
 }
 
 /**
- * One read of the CSV into table `t`: per row its line (POSITIONAL JOIN with `ln`), the typed
- * values, `good` (the predicate holds and the index does not flag the record), and — only for the
- * other rows — the raw fields. Reading the CSV twice (once for each output) cost about twice as
- * much CPU as keeping the typed rows here (DuckDB spills them past `memory_limit`).
+ * One read of the CSV into table `raw` (every field VARCHAR), on every DuckDB thread. Nothing
+ * else happens in this statement: with the predicate evaluated in the same statement, DuckDB
+ * 1.5 on two threads stored the rows out of file order (measured on the 100 MB bench file),
+ * while the plain read kept it. The order is not taken on trust: {@link checkSamples} compares
+ * sampled rows with the file's bytes, and every later statement carries `raw.rowid` as `r`.
  */
-async function readIntoTable(
+async function readRaw(connection: DuckDBConnection, input: FastValidateInput, width: number): Promise<void> {
+  await connection.run(`CREATE TABLE raw AS SELECT * FROM ${readCsv(input, width)}`);
+}
+
+/**
+ * The rows of `raw` that the index sampled must hold the cells the splitter reads from those
+ * records' bytes: else DuckDB's row positions are not the file's record order and the fast path
+ * declines.
+ */
+export async function checkSamples(
   connection: DuckDBConnection,
-  input: FastValidateInput,
+  fd: number,
+  index: RecordIndex,
+  compiled: CompiledContract,
+  limits: ValidateLimits,
+): Promise<void> {
+  if (index.samples.length === 0) return;
+  const width = index.width;
+  const cells = Array.from({ length: width }, (_, i) => `c${i}`).join(', ');
+  await connection.run(`CREATE TABLE samples (r BIGINT)`);
+  const appender = await connection.createAppender('samples');
+  for (const s of index.samples) {
+    appender.appendBigInt(BigInt(s.row));
+    appender.endRow();
+  }
+  appender.closeSync();
+  const got = await rows(
+    connection,
+    `SELECT raw.rowid, ${cells} FROM raw JOIN samples ON raw.rowid = samples.r ORDER BY raw.rowid`,
+  );
+  if (got.length !== index.samples.length)
+    throw new DeclineFastPathError(`DuckDB has ${got.length} of the ${index.samples.length} sampled rows`);
+  for (let i = 0; i < got.length; i++) {
+    const s = index.samples[i]!;
+    const want = cellsAt(fd, s.start, s.end, compiled, limits);
+    const row = got[i]!;
+    for (let c = 0; c < width; c++) {
+      const v = row[c + 1] as string | null;
+      const asCell = v === null ? '' : v === '' ? QUOTED_EMPTY : v;
+      if (asCell !== want[c])
+        throw new DeclineFastPathError(
+          `DuckDB's row ${s.row} is not the record at byte ${s.start} (the read did not keep file order)`,
+        );
+    }
+  }
+}
+
+/**
+ * Table `t` from `raw`: per row its position `r` (raw's rowid), the typed values, `good` (the
+ * predicate holds), and — only for the other rows — the raw fields. Reading the CSV twice (once
+ * for each output) cost about twice as much CPU as keeping the typed rows here (DuckDB spills
+ * them past `memory_limit`).
+ */
+async function createChecked(
+  connection: DuckDBConnection,
   checks: readonly { ok: string; value: string }[],
   width: number,
 ): Promise<void> {
@@ -438,11 +504,11 @@ async function readIntoTable(
   const raw = Array.from({ length: width }, (_, i) => `CASE WHEN NOT good THEN c${i} END AS c${i}`).join(
     ', ',
   );
-  // No join here: a POSITIONAL JOIN inside this scan kept it on one thread.
   await connection.run(
-    `CREATE TABLE t AS SELECT ${values}, good, ${raw} FROM ` +
-      `(SELECT *, coalesce(${ok}, false) AS good FROM ${readCsv(input, width)})`,
+    `CREATE TABLE t AS SELECT r, ${values}, good, ${raw} FROM ` +
+      `(SELECT rowid AS r, *, coalesce(${ok}, false) AS good FROM raw)`,
   );
+  await connection.run(`DROP TABLE raw`);
 }
 
 /** Writes the good rows, typed, as the first Parquet staging part; returns how many. */
@@ -454,7 +520,7 @@ async function stageGoodRows(
   const values = columns.map((c, i) => `v${i} AS ${ident(c.name)}`).join(', ');
   const out = path.join(input.workDir, STAGING_PART_PARQUET(0));
   await connection.run(
-    `COPY (SELECT ${values}, line::BIGINT AS ${ident(LINE_COLUMN)} FROM t POSITIONAL JOIN ln WHERE good AND NOT js) TO ${sqlString(out)} (FORMAT parquet)`,
+    `COPY (SELECT ${values}, line::BIGINT AS ${ident(LINE_COLUMN)} FROM t JOIN ln ON t.r = ln.rn WHERE good AND NOT js) TO ${sqlString(out)} (FORMAT parquet)`,
   );
   // What these rows would take as JSON Lines staging (routing is sized on JSON Lines bytes):
   // keys, quotes, commas, braces and `_line` per row, plus each value's canonical text (JSON
@@ -477,7 +543,7 @@ async function stageGoodRows(
   });
   const [[count, bytes]] = (await rows(
     connection,
-    `SELECT count(*), coalesce(sum(${[...valueBytes, 'strlen(CAST(line AS VARCHAR))'].join(' + ')}), 0) FROM t POSITIONAL JOIN ln WHERE good AND NOT js`,
+    `SELECT count(*), coalesce(sum(${[...valueBytes, 'strlen(CAST(line AS VARCHAR))'].join(' + ')}), 0) FROM t JOIN ln ON t.r = ln.rn WHERE good AND NOT js`,
   )) as [[bigint, unknown]];
   return { rows: Number(count), jsonLinesBytes: Number(count) * perRow + Number(bytes) };
 }
@@ -495,7 +561,7 @@ async function failingRows(
   const cells = Array.from({ length: width }, (_, i) => `c${i}`).join(', ');
   const out = path.join(input.workDir, 'failing.jsonl');
   await connection.run(
-    `COPY (SELECT line, js, ${cells} FROM t POSITIONAL JOIN ln WHERE NOT good OR js ORDER BY line) TO ${sqlString(out)} (FORMAT json)`,
+    `COPY (SELECT line, js, ${cells} FROM t JOIN ln ON t.r = ln.rn WHERE NOT good OR js ORDER BY line) TO ${sqlString(out)} (FORMAT json)`,
   );
   return out;
 }

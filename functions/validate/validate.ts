@@ -39,7 +39,7 @@ import type { RowError } from '../../csv/row-errors';
 import { ObjectTextWriter, StagingWriter } from '../../csv/writers';
 import { mkdtemp, rm, statfs } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeclineFastPathError, validateWithDuckdb, type ParquetStaging } from '../../csv/sql-validate';
 
@@ -465,10 +465,9 @@ async function readWithDuckdb(
       file = path.join(workDir, 'landing.csv');
       await pipeline(await deps.store.get(landing), createWriteStream(file));
     }
-    // One DuckDB thread: with two, the CSV read into the table did not keep file order on the
-    // 100 MB bench file (rows staged on the wrong lines), so the POSITIONAL JOIN with the record
-    // index went wrong. The byte pass still overlaps with DuckDB's thread on a second core.
-    const threads = 1;
+    // Every core: the rows carry their position from the plain read (csv/sql-validate.ts
+    // readRaw), which sampled records check against the bytes; ETL_FASTPATH_THREADS overrides.
+    const threads = Number(process.env.ETL_FASTPATH_THREADS ?? availableParallelism());
     const r = await validateWithDuckdb({
       file,
       compiled,

@@ -10,7 +10,16 @@
  * Where the fast path declines a file it must say why in report.json and still match; the
  * generated well-formed files must NOT be declined (else this test would prove nothing).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -20,6 +29,10 @@ import { FileRejectedError } from '../../core/errors';
 import type { SourceObject } from '../../core/events';
 import { LINE_COLUMN, type TransformPlan } from '../../core/plan';
 import { STAGING_SUCCESS } from '../../core/staging';
+import { SAMPLE_EVERY, RecordIndexer } from '../../csv/record-index';
+import { DEFAULT_LIMITS } from '../../csv/record-validator';
+import { loadCompiledContract } from '../../csv/row-checker';
+import { checkSamples, DeclineFastPathError } from '../../csv/sql-validate';
 import { validateObject } from '../../functions/validate/validate';
 import { writeParquetStaging } from '../support/parquet-staging';
 import { FIXTURES, LAKE, TestLake, TEST_SCHEMAS } from './harness';
@@ -441,6 +454,52 @@ test('the shipped registrations contract on a generated file (quoted newlines, s
   const { text } = registrationsCsvText({ rows: 3000, seed: 7 });
   const how = await same('incoming/registrations/gen.csv', text, DEFAULT_SCHEMAS_DIR);
   expect(how).toEqual({ reader: 'duckdb' });
+});
+
+test('a file DuckDB reads on two threads (≈ 15 MB, quoted newlines, bad rows): same outcome as the JavaScript path', async () => {
+  // Files under DuckDB's CSV buffer (2 × (maxRecordBytes + 1 KiB)) are read by one thread; this
+  // one spans several buffers, so the fast path's read runs on every core of this machine.
+  const { text } = registrationsCsvText({ rows: 120_000, seed: 3 });
+  expect(text.length).toBeGreaterThan(12 * 1024 * 1024);
+  const how = await same('incoming/registrations/two-threads.csv', text, DEFAULT_SCHEMAS_DIR);
+  expect(how).toEqual({ reader: 'duckdb' });
+});
+
+test('the sampled records catch a read that did not keep file order: rows out of order decline, in order pass', async () => {
+  const { text } = registrationsCsvText({ rows: 5_000, seed: 9 });
+  const file = path.join(work, 'order.csv');
+  writeFileSync(file, text);
+  const compiled = loadCompiledContract('registrations')!;
+  const indexer = new RecordIndexer(compiled.contract.csv, DEFAULT_LIMITS.maxRecordBytes);
+  indexer.feed(Buffer.from(text));
+  indexer.feed(undefined);
+  const index = indexer.result();
+  expect(index.samples.length).toBeGreaterThan(5_000 / SAMPLE_EVERY);
+  const columns = Array.from({ length: index.width }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+  const read = `read_csv('${file}', header = true, auto_detect = false, columns = {${columns}}, strict_mode = true, null_padding = false, allow_quoted_nulls = false, ignore_errors = true)`;
+  const outcome = async (order: string) => {
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    const connection = await instance.connect();
+    const fd = openSync(file, 'r');
+    try {
+      await connection.run(`CREATE TABLE raw AS SELECT * FROM ${read} ${order}`);
+      await checkSamples(connection, fd, index, compiled, DEFAULT_LIMITS);
+      return 'kept';
+    } catch (e) {
+      if (e instanceof DeclineFastPathError) return e.why;
+      throw e;
+    } finally {
+      closeSync(fd);
+      connection.closeSync();
+      instance.closeSync();
+    }
+  };
+  expect(await outcome('')).toBe('kept');
+  // DuckDB's reorders move whole vectors and buffers (thousands of rows): shuffled and reversed.
+  expect(await outcome('ORDER BY hash(c0)')).toMatch(
+    /is not the record at byte \d+ \(the read did not keep file order\)/,
+  );
+  expect(await outcome('ORDER BY c0 DESC')).toMatch(/did not keep file order/);
 });
 
 test('every validate fixture, on every test contract that reads it: same outcome (DuckDB or a reasoned decline)', async () => {
