@@ -68,6 +68,16 @@ export interface RecordIndex {
   readonly samples: readonly { readonly row: number; readonly start: number; readonly end: number }[];
 }
 
+/**
+ * A place where the data may be cut into chunks DuckDB reads one at a time: the byte where data
+ * record `record` starts (1-based; the header is record 0), with the DuckDB rows before it.
+ */
+export interface RecordCut {
+  readonly offset: number;
+  readonly record: number;
+  readonly row: number;
+}
+
 /** One good record in this many is a {@link RecordIndex} sample (DuckDB vectors are 2,048 rows). */
 export const SAMPLE_EVERY = 512;
 
@@ -118,10 +128,18 @@ export class RecordIndexer {
   private lastEnd = 0;
   private declined: string | undefined;
 
+  /**
+   * Cuts so far, in order: the first where the first data record starts, then one at the first
+   * record start at least `cutBytes` after the previous cut. Read while feeding (only appended).
+   */
+  readonly cuts: RecordCut[] = [];
+  private cutPending = false;
+
   constructor(
     dialect: CsvDialect,
     private readonly maxRecordBytes: number,
     private readonly maxOdd = 1_000_000,
+    private readonly cutBytes = Number.POSITIVE_INFINITY,
   ) {
     this.quote = dialect.quote.charCodeAt(0);
     this.delimiter = dialect.delimiter.charCodeAt(0);
@@ -129,6 +147,26 @@ export class RecordIndexer {
     this.cls[this.quote] = QUOTE;
     this.cls[LF] = NEWLINE;
     this.cls[CR] = NEWLINE;
+  }
+
+  /** Why the fast path cannot read this file, once known. */
+  get declinedWhy(): string | undefined {
+    return this.declined;
+  }
+
+  /** The regular samples so far (only appended; {@link RecordIndex.samples} adds the last record). */
+  get samplesSoFar(): readonly { readonly row: number; readonly start: number; readonly end: number }[] {
+    return this.samples;
+  }
+
+  /** The odd records so far (only appended). */
+  get oddSoFar(): readonly OddRecord[] {
+    return this.odd;
+  }
+
+  private cut(): void {
+    this.cutPending = false;
+    this.cuts.push({ offset: this.recordStart, record: this.recordNo, row: this.duckdbRows });
   }
 
   private decline(why: string): void {
@@ -183,6 +221,7 @@ export class RecordIndexer {
               state = FIELD_START;
               this.recordStart = this.fieldStart = base + i + 1;
               this.recordLine = this.line;
+              if (this.cutPending) this.cut();
             }
           } else state = UNQUOTED;
           i++;
@@ -232,6 +271,7 @@ export class RecordIndexer {
           state = FIELD_START;
           this.recordStart = this.fieldStart = base + i + 1;
           this.recordLine = this.line;
+          if (this.cutPending) this.cut();
           i++;
           break;
         }
@@ -261,9 +301,11 @@ export class RecordIndexer {
       this.width = fields;
       this.header = { start: this.recordStart, end, line: this.recordLine };
       this.recordNo = 1;
+      this.cutPending = true;
       return;
     }
     const record = this.recordNo++;
+    if (end - (this.cuts.at(-1)?.offset ?? 0) >= this.cutBytes) this.cutPending = true;
     if (fields !== this.width) {
       if (this.odd.length >= this.maxOdd) this.decline('too many records with another field count');
       const duckdbReads = fields > this.width && contentWidth <= this.width;

@@ -21,7 +21,7 @@
  * byte than the index says, a DuckDB error, the header rejected — makes it decline: the caller
  * deletes what was written and validates the file the usual way from its first byte.
  */
-import { closeSync, createReadStream, openSync, readSync, writeSync, promises as fs } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, rmSync, writeSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -137,6 +137,8 @@ export interface FastValidateInput {
   readonly threads: number;
   /** DuckDB memory_limit. @default '256MB' */
   readonly memoryLimit?: string;
+  /** Bytes per chunk DuckDB reads at a time. @default {@link CHUNK_BYTES} */
+  readonly chunkBytes?: number;
   /** Called when the staging is uploaded or dropped (removes `workDir`). */
   readonly onDone: () => Promise<void>;
 }
@@ -150,30 +152,6 @@ export interface FastValidateResult {
 }
 
 /** One pass: bytes checked and records indexed. */
-async function scan(file: string, compiled: CompiledContract, limits: ValidateLimits) {
-  const inspector = new ByteInspector();
-  const indexer = new RecordIndexer(compiled.contract.csv, limits.maxRecordBytes);
-  const sink = new Writable({
-    highWaterMark: 1024 * 1024,
-    write(chunk: Buffer, _enc, cb) {
-      indexer.feed(chunk);
-      cb();
-    },
-    final(cb) {
-      indexer.feed(undefined);
-      cb();
-    },
-  });
-  try {
-    await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), inspector, sink);
-  } catch (e) {
-    if (e instanceof UnreadableBytesError)
-      throw new DeclineFastPathError(`${e.reason} at byte ${e.byteOffset}`);
-    throw e;
-  }
-  return { inspector, index: indexer.result() };
-}
-
 /** The cells of one record read from the file by its byte range, split as the usual path splits. */
 function cellsAt(
   fd: number,
@@ -275,7 +253,7 @@ async function validateOpen(
   validator: RecordValidator,
   jsStaged: JsonLinesFile,
 ): Promise<FastValidateResult> {
-  const { compiled, limits, workDir, file } = input;
+  const { compiled, limits, workDir } = input;
   const { contract } = compiled;
   {
     const headerCells = readHeader(fd, compiled, limits);
@@ -300,113 +278,368 @@ async function validateOpen(
       autoload_known_extensions: 'false',
     });
     const connection = await instance.connect();
-    let sqlRows: number;
-    let jsonLinesBytes: number;
-    let failing: string;
+    const staging = new ParquetStaging(input.store, input.bucket, input.stagingPrefix, input.onDone);
+    const state: ChunkState = {
+      runIndex: 0,
+      runRow: 0,
+      sampleIndex: 0,
+      oddIndex: 0,
+      sqlRows: 0,
+      jsonLinesBytes: 0,
+      failingRows: 0,
+      flagged: 0,
+      lastLine: 0,
+    };
     let inspector: ByteInspector;
     let index: RecordIndex;
     try {
       await connection.run(`SET TimeZone = 'UTC'`);
       T('duckdb open');
-      // DuckDB reads and checks the rows in its threads while this thread checks the bytes and
-      // indexes the records (on one vCPU they take turns; on two they overlap).
-      const [read, scanned] = await Promise.allSettled([
-        readRaw(connection, input, header.width),
-        scan(file, compiled, limits),
-      ]);
-      if (scanned.status === 'rejected') throw scanned.reason;
-      ({ inspector, index } = scanned.value);
-      T('scan');
+      // This thread reads the bytes, indexes the records and cuts them into chunk files; DuckDB
+      // validates each chunk on its threads as soon as it is cut, and this thread checks the
+      // chunk's failing rows between reads. Memory stays one chunk's worth at any file size.
+      let chain: Promise<void> = Promise.resolve();
+      let failed: unknown;
+      const live: LiveIndex = { indexer: undefined };
+      const scanned = await scanInChunks(input, live, (chunk) => {
+        chain = chain.then(async () => {
+          if (failed !== undefined) return;
+          try {
+            await validateChunk(
+              connection,
+              input,
+              fd,
+              validator,
+              checks.columns,
+              header.width,
+              live,
+              chunk,
+              state,
+            );
+            staging.parts.push(chunk.parquet);
+          } catch (e) {
+            failed = e;
+          }
+        });
+      }).catch((e: unknown) => {
+        failed ??= e;
+        return undefined;
+      });
+      await chain;
+      if (failed !== undefined) throw failed;
+      ({ inspector, index } = scanned!);
+      T('chunks');
       if (index.declined !== undefined) throw new DeclineFastPathError(index.declined);
       if (index.records === 0) throw new DeclineFastPathError('no data records');
       if (index.header.line !== 1 || index.width !== header.width)
         throw new DeclineFastPathError('the header splits differently');
-      if (read.status === 'rejected') throw read.reason;
-      T('read');
-      const [[tableRows]] = (await rows(connection, `SELECT count(*) FROM raw`)) as [[bigint]];
-      if (Number(tableRows) !== index.duckdbRows)
-        throw new DeclineFastPathError(
-          `DuckDB read ${tableRows} rows, the index counted ${index.duckdbRows}`,
-        );
-      await checkSamples(connection, fd, index, compiled, limits);
-      T(`${index.samples.length} samples`);
-      await createChecked(connection, checks.columns, header.width);
-      T('checked');
-      await createLines(connection, index);
-      const staged = await stageGoodRows(connection, input);
-      sqlRows = staged.rows;
-      jsonLinesBytes = staged.jsonLinesBytes;
-      T('copy');
-      failing = await failingRows(connection, input, header.width);
-      T('failing');
-      await checkRejects(connection, index.odd);
+      // Odd records after the last row DuckDB read.
+      await checkOddUntil(fd, validator, live, Number.POSITIVE_INFINITY, state, compiled, limits);
+      const read = state.sqlRows + state.failingRows + state.flagged;
+      if (read !== index.duckdbRows)
+        throw new DeclineFastPathError(`DuckDB read ${read} rows, the index counted ${index.duckdbRows}`);
     } catch (e) {
-      if (e instanceof DeclineFastPathError) throw e;
+      if (e instanceof DeclineFastPathError || e instanceof FileRejectedError) throw e;
       throw new DeclineFastPathError(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
     } finally {
       connection.closeSync();
       instance.closeSync();
     }
-
-    // The JavaScript checker sees every other record, in line order.
-    const { odd } = index;
-    let o = 0;
-    const next = async (cells: Cell[], line: number) => {
-      validator.onRecord(cells, line);
-      const wait = validator.takeWait();
-      if (wait) await wait;
-    };
-    const checkOdd = async (r: OddRecord) => next(cellsAt(fd, r.start, r.end, compiled, limits), r.line);
-    const names = Array.from({ length: header.width }, (_, i) => `c${i}`);
-    let failingCount = 0;
-    let flagged = 0;
-    let lastLine = 0;
-    for await (const text of createInterface({ input: createReadStream(failing), crlfDelay: Infinity })) {
-      if (text === '') continue;
-      const row = JSON.parse(text) as Record<string, string | number | boolean | null>;
-      const line = row.line;
-      if (typeof line !== 'number' || line <= lastLine)
-        throw new DeclineFastPathError('DuckDB rows and the index do not line up');
-      lastLine = line;
-      if (row.js === true) {
-        flagged++; // an odd record DuckDB read as a row: checked from its bytes below
-        continue;
-      }
-      failingCount++;
-      while (o < odd.length && odd[o]!.line < line) await checkOdd(odd[o++]!);
-      const cells: Cell[] = new Array(header.width);
-      for (let c = 0; c < header.width; c++) {
-        const v = row[names[c]!];
-        cells[c] = v === null ? '' : v === '' ? QUOTED_EMPTY : (v as string);
-      }
-      await next(cells, line);
-    }
-    while (o < odd.length) await checkOdd(odd[o++]!);
-    const read = sqlRows + failingCount + flagged;
-    if (read !== index.duckdbRows)
-      throw new DeclineFastPathError(`DuckDB read ${read} rows, the index counted ${index.duckdbRows}`);
-    T(`checked ${failingCount} + ${odd.length}`);
+    T(`checked ${state.failingRows} + ${index.odd.length}`);
     jsStaged.close();
-    validator.rowsRead += sqlRows;
-    validator.rowsValid += sqlRows;
+    validator.rowsRead += state.sqlRows;
+    validator.rowsValid += state.sqlRows;
 
-    const staging = new ParquetStaging(input.store, input.bucket, input.stagingPrefix, input.onDone);
-    staging.parts.push(path.join(workDir, STAGING_PART_PARQUET(0)));
     if (jsStaged.rows > 0) {
-      staging.parts.push(path.join(workDir, STAGING_PART_PARQUET(1)));
-      await stageCheckedRows(input, jsStaged.file, staging.parts[1]!);
+      const checkedPart = path.join(workDir, 'checked.parquet');
+      staging.parts.push(checkedPart);
+      await stageCheckedRows(input, jsStaged.file, checkedPart);
     }
     T(`staged ${jsStaged.rows} checked rows`);
-    staging.jsonLinesBytes = jsonLinesBytes + jsStaged.bytes;
-    return { inspector, validator, staging, sqlRows };
+    staging.jsonLinesBytes = state.jsonLinesBytes + jsStaged.bytes;
+    return { inspector, validator, staging, sqlRows: state.sqlRows };
   }
 }
 
-function readCsv(input: FastValidateInput, width: number): string {
+/** Bytes DuckDB reads at a time: a chunk ends at the first record start past this many. */
+export const CHUNK_BYTES = 32 * 1024 * 1024;
+
+/** A run of whole records cut from the file, as its own CSV file (after a copy of the header). */
+interface Chunk {
+  readonly n: number;
+  readonly file: string;
+  /** Where its good rows are staged. */
+  readonly parquet: string;
+  /** Add to a byte position in the chunk file to get the file's (negative: the header is copied). */
+  readonly offset: number;
+  /** DuckDB rows [rowStart, rowEnd) and data records [recordStart, recordEnd) of the file. */
+  readonly rowStart: number;
+  readonly rowEnd: number;
+  readonly recordStart: number;
+  readonly recordEnd: number;
+}
+
+/** The indexer while it reads (its arrays are only appended to, so earlier entries are final). */
+interface LiveIndex {
+  indexer: RecordIndexer | undefined;
+}
+
+/** Where the chunk-by-chunk checks are, between chunks. */
+interface ChunkState {
+  /** The first run not wholly before the next chunk, and the DuckDB row it starts at. */
+  runIndex: number;
+  runRow: number;
+  sampleIndex: number;
+  /** The next odd record for the JavaScript checker. */
+  oddIndex: number;
+  sqlRows: number;
+  jsonLinesBytes: number;
+  failingRows: number;
+  flagged: number;
+  lastLine: number;
+}
+
+/**
+ * One pass over the file: the byte checks, the record index, and the data cut at record starts
+ * into chunk files of about `input.chunkBytes`, each starting with a copy of the header record.
+ * `onChunk` gets each chunk once its bytes are written, in file order.
+ */
+async function scanInChunks(
+  input: FastValidateInput,
+  live: LiveIndex,
+  onChunk: (chunk: Chunk) => void,
+): Promise<{ inspector: ByteInspector; index: RecordIndex }> {
+  const { file, compiled, limits, workDir } = input;
+  const inspector = new ByteInspector();
+  const indexer = new RecordIndexer(
+    compiled.contract.csv,
+    limits.maxRecordBytes,
+    undefined,
+    input.chunkBytes ?? CHUNK_BYTES,
+  );
+  live.indexer = indexer;
+  const { cuts } = indexer;
+  let header: Buffer | undefined;
+  let at = 0;
+  let used = 0;
+  let out:
+    | { fd: number; n: number; file: string; offset: number; rowStart: number; recordStart: number }
+    | undefined;
+  const close = (rowEnd: number, recordEnd: number) => {
+    if (!out) return;
+    closeSync(out.fd);
+    const { n, file: chunkFile, offset, rowStart, recordStart } = out;
+    out = undefined;
+    // Nothing after the last cut (the file ends with a line end right there): no chunk.
+    if (recordEnd === recordStart) return void rmSync(chunkFile, { force: true });
+    onChunk({
+      n,
+      file: chunkFile,
+      offset,
+      parquet: path.join(workDir, `good-${n}.parquet`),
+      rowStart,
+      rowEnd,
+      recordStart,
+      recordEnd,
+    });
+  };
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(block: Buffer, _enc, cb) {
+      try {
+        indexer.feed(block);
+        const blockStart = at;
+        let from = blockStart;
+        if (indexer.declinedWhy === undefined)
+          for (; used < cuts.length; used++) {
+            const cut = cuts[used]!;
+            if (out && cut.offset > from) writeSync(out.fd, block, from - blockStart, cut.offset - from);
+            close(cut.row, cut.record);
+            const n = used;
+            const chunkFile = path.join(workDir, `chunk-${n}.csv`);
+            // Each chunk starts with the header record and its line end, as the file does: DuckDB
+            // then reads every chunk as it reads the whole file (its newline detection looks at
+            // the first line; a chunk starting in a record with a quoted CRLF misled it).
+            header ??= headerBytes(file, cuts[0]!.offset);
+            const fd = openSync(chunkFile, 'w');
+            writeSync(fd, header);
+            out = {
+              fd,
+              n,
+              file: chunkFile,
+              offset: cut.offset - header.length,
+              rowStart: cut.row,
+              recordStart: cut.record,
+            };
+            from = Math.max(from, cut.offset);
+          }
+        if (out && indexer.declinedWhy === undefined && blockStart + block.length > from)
+          writeSync(out.fd, block, from - blockStart, blockStart + block.length - from);
+        at += block.length;
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
+    final(cb) {
+      indexer.feed(undefined);
+      cb();
+    },
+  });
+  try {
+    await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), inspector, sink);
+  } catch (e) {
+    if (out) closeSync(out.fd);
+    if (e instanceof UnreadableBytesError)
+      throw new DeclineFastPathError(`${e.reason} at byte ${e.byteOffset}`);
+    throw e;
+  }
+  const index = indexer.result();
+  if (index.declined === undefined) close(index.duckdbRows, index.records + 1);
+  else if (out) closeSync(out.fd);
+  return { inspector, index };
+}
+
+/** The file's first `length` bytes: the header record and its line end. */
+function headerBytes(file: string, length: number): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  const fd = openSync(file, 'r');
+  try {
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, bytes, got, length - got, got);
+      if (n === 0) throw new DeclineFastPathError('the file changed while it was read');
+      got += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return bytes;
+}
+
+/**
+ * One chunk: DuckDB reads it into `raw`, the sampled rows are checked against the bytes, the
+ * predicate splits good rows (staged to the chunk's Parquet part with their lines) from failing
+ * ones, DuckDB's rejects must be the chunk's records of another field count, and the failing rows
+ * and odd records go through the JavaScript checker in line order.
+ */
+async function validateChunk(
+  connection: DuckDBConnection,
+  input: FastValidateInput,
+  fd: number,
+  validator: RecordValidator,
+  checks: readonly { ok: string; value: string }[],
+  width: number,
+  live: LiveIndex,
+  chunk: Chunk,
+  state: ChunkState,
+): Promise<void> {
+  const { compiled, limits } = input;
+  const indexer = live.indexer!;
+  try {
+    await readRaw(connection, input, chunk.file, width);
+    const [[tableRows]] = (await rows(connection, `SELECT count(*) FROM raw`)) as [[bigint]];
+    if (Number(tableRows) !== chunk.rowEnd - chunk.rowStart)
+      throw new DeclineFastPathError(
+        `DuckDB read ${tableRows} rows of chunk ${chunk.n}, the index counted ${chunk.rowEnd - chunk.rowStart}`,
+      );
+    // The index's arrays as they are now: complete up to this chunk's end.
+    const index = indexer.result();
+    const samples: { row: number; start: number; end: number }[] = [];
+    const sampled = indexer.samplesSoFar;
+    for (; state.sampleIndex < sampled.length; state.sampleIndex++) {
+      const s = sampled[state.sampleIndex]!;
+      if (s.row >= chunk.rowEnd) break;
+      samples.push({ row: s.row - chunk.rowStart, start: s.start, end: s.end });
+    }
+    await checkSamples(connection, fd, samples, width, compiled, limits);
+    await createChecked(connection, checks, width);
+    await createLines(connection, index, chunk, state);
+    const staged = await stageGoodRows(connection, input, chunk.parquet);
+    state.sqlRows += staged.rows;
+    state.jsonLinesBytes += staged.jsonLinesBytes;
+    const failing = await failingRows(connection, input, width, chunk.n);
+    await checkRejects(connection, index.odd, chunk);
+    await connection.run(`DROP TABLE t; DROP TABLE ln; DROP TABLE runs`);
+    await fs.rm(chunk.file, { force: true });
+    await checkFailing(fd, validator, live, failing, width, chunk, state, compiled, limits);
+    await fs.rm(failing, { force: true });
+  } catch (e) {
+    if (e instanceof DeclineFastPathError || e instanceof FileRejectedError) throw e;
+    throw new DeclineFastPathError(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** The chunk's failing rows (DuckDB's cells) and odd records (their bytes), in line order. */
+async function checkFailing(
+  fd: number,
+  validator: RecordValidator,
+  live: LiveIndex,
+  failing: string,
+  width: number,
+  chunk: Chunk,
+  state: ChunkState,
+  compiled: CompiledContract,
+  limits: ValidateLimits,
+): Promise<void> {
+  const names = Array.from({ length: width }, (_, i) => `c${i}`);
+  for await (const text of createInterface({ input: createReadStream(failing), crlfDelay: Infinity })) {
+    if (text === '') continue;
+    const row = JSON.parse(text) as Record<string, string | number | boolean | null>;
+    const line = row.line;
+    if (typeof line !== 'number' || line <= state.lastLine)
+      throw new DeclineFastPathError('DuckDB rows and the index do not line up');
+    state.lastLine = line;
+    if (row.js === true) {
+      state.flagged++; // an odd record DuckDB read as a row: checked from its bytes below
+      continue;
+    }
+    state.failingRows++;
+    await checkOddUntil(fd, validator, live, line, state, compiled, limits);
+    const cells: Cell[] = new Array(width);
+    for (let c = 0; c < width; c++) {
+      const v = row[names[c]!];
+      cells[c] = v === null ? '' : v === '' ? QUOTED_EMPTY : (v as string);
+    }
+    await next(validator, cells, line);
+  }
+  // The odd records of this chunk after its last failing row.
+  const odd = live.indexer!.oddSoFar;
+  while (state.oddIndex < odd.length && odd[state.oddIndex]!.record < chunk.recordEnd) {
+    const r = odd[state.oddIndex++]!;
+    await next(validator, cellsAt(fd, r.start, r.end, compiled, limits), r.line);
+  }
+}
+
+/** Checks the odd records (from their bytes) on lines before `line`. */
+async function checkOddUntil(
+  fd: number,
+  validator: RecordValidator,
+  live: LiveIndex,
+  line: number,
+  state: ChunkState,
+  compiled: CompiledContract,
+  limits: ValidateLimits,
+): Promise<void> {
+  const odd = live.indexer!.oddSoFar;
+  while (state.oddIndex < odd.length && odd[state.oddIndex]!.line < line) {
+    const r = odd[state.oddIndex++]!;
+    await next(validator, cellsAt(fd, r.start, r.end, compiled, limits), r.line);
+  }
+}
+
+async function next(validator: RecordValidator, cells: Cell[], line: number): Promise<void> {
+  validator.onRecord(cells, line);
+  const wait = validator.takeWait();
+  if (wait) await wait;
+}
+
+/** A chunk file (the header, then the chunk's records), every field VARCHAR. */
+function readCsv(input: FastValidateInput, file: string, width: number): string {
   const { csv } = input.compiled.contract;
   const columns = Array.from({ length: width }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
   return (
-    `(SELECT * FROM read_csv(${sqlString(input.file)}, header = true, auto_detect = false, ` +
+    `(SELECT * FROM read_csv(${sqlString(file)}, header = true, auto_detect = false, ` +
     `columns = {${columns}}, delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, ` +
     `escape = ${sqlString(csv.escape)}, strict_mode = true, null_padding = false, allow_quoted_nulls = false, ` +
     `store_rejects = true, max_line_size = ${input.limits.maxRecordBytes + 1024}, buffer_size = ${2 * (input.limits.maxRecordBytes + 1024)}, encoding = 'utf-8'))`
@@ -414,20 +647,37 @@ function readCsv(input: FastValidateInput, width: number): string {
 }
 
 /** The lines of the well-formed records, in file order, as table `ln` (from the index's runs). */
-async function createLines(connection: DuckDBConnection, index: RecordIndex): Promise<void> {
+async function createLines(
+  connection: DuckDBConnection,
+  index: RecordIndex,
+  chunk: Chunk,
+  state: ChunkState,
+): Promise<void> {
   await connection.run(`CREATE TABLE runs (off BIGINT, first BIGINT, n BIGINT, js BOOLEAN)`);
   const appender = await connection.createAppender('runs');
-  let off = 0;
-  for (let i = 0; i < index.runFirstLine.length; i++) {
-    appender.appendBigInt(BigInt(off));
-    off += index.runLength[i]!;
-    appender.appendBigInt(BigInt(index.runFirstLine[i]!));
-    appender.appendBigInt(BigInt(index.runLength[i]!));
-    appender.appendBoolean(index.runJs[i]!);
-    appender.endRow();
+  // The runs (or their parts) on rows [rowStart, rowEnd); a run crossing the chunk's end is taken
+  // up to it here and from it with the next chunk (its length may still grow as the index reads).
+  let i = state.runIndex;
+  let row = state.runRow;
+  while (i < index.runLength.length && row < chunk.rowEnd) {
+    const length = index.runLength[i]!;
+    const from = Math.max(row, chunk.rowStart);
+    const to = Math.min(row + length, chunk.rowEnd);
+    if (to > from) {
+      appender.appendBigInt(BigInt(from - chunk.rowStart));
+      appender.appendBigInt(BigInt(index.runFirstLine[i]! + (from - row)));
+      appender.appendBigInt(BigInt(to - from));
+      appender.appendBoolean(index.runJs[i]!);
+      appender.endRow();
+    }
+    if (row + length > chunk.rowEnd) break;
+    row += length;
+    i++;
   }
+  state.runIndex = i;
+  state.runRow = row;
   appender.closeSync();
-  // Row `rn` of DuckDB's read (0-based, raw's rowid) is on `line`: explicit, so no statement
+  // Row `rn` of the chunk's read (0-based, raw's rowid) is on `line`: explicit, so no statement
   // depends on the order DuckDB keeps rows in.
   await connection.run(
     `CREATE TABLE ln AS SELECT off + u AS rn, first + u AS line, js FROM (SELECT off, first, js, unnest(range(n)) AS u FROM runs)`,
@@ -441,8 +691,16 @@ async function createLines(connection: DuckDBConnection, index: RecordIndex): Pr
  * while the plain read kept it. The order is not taken on trust: {@link checkSamples} compares
  * sampled rows with the file's bytes, and every later statement carries `raw.rowid` as `r`.
  */
-async function readRaw(connection: DuckDBConnection, input: FastValidateInput, width: number): Promise<void> {
-  await connection.run(`CREATE TABLE raw AS SELECT * FROM ${readCsv(input, width)}`);
+async function readRaw(
+  connection: DuckDBConnection,
+  input: FastValidateInput,
+  file: string,
+  width: number,
+): Promise<void> {
+  // A scan without rejects adds no row to reject_scans, so the last scan's id would name an
+  // earlier chunk's: the tables are dropped before each read and hold this chunk's rejects only.
+  await connection.run(`DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans`);
+  await connection.run(`CREATE TABLE raw AS SELECT * FROM ${readCsv(input, file, width)}`);
 }
 
 /**
@@ -453,16 +711,16 @@ async function readRaw(connection: DuckDBConnection, input: FastValidateInput, w
 export async function checkSamples(
   connection: DuckDBConnection,
   fd: number,
-  index: RecordIndex,
+  samples: readonly { readonly row: number; readonly start: number; readonly end: number }[],
+  width: number,
   compiled: CompiledContract,
   limits: ValidateLimits,
 ): Promise<void> {
-  if (index.samples.length === 0) return;
-  const width = index.width;
+  if (samples.length === 0) return;
   const cells = Array.from({ length: width }, (_, i) => `c${i}`).join(', ');
-  await connection.run(`CREATE TABLE samples (r BIGINT)`);
+  await connection.run(`CREATE OR REPLACE TABLE samples (r BIGINT)`);
   const appender = await connection.createAppender('samples');
-  for (const s of index.samples) {
+  for (const s of samples) {
     appender.appendBigInt(BigInt(s.row));
     appender.endRow();
   }
@@ -471,10 +729,10 @@ export async function checkSamples(
     connection,
     `SELECT raw.rowid, ${cells} FROM raw JOIN samples ON raw.rowid = samples.r ORDER BY raw.rowid`,
   );
-  if (got.length !== index.samples.length)
-    throw new DeclineFastPathError(`DuckDB has ${got.length} of the ${index.samples.length} sampled rows`);
+  if (got.length !== samples.length)
+    throw new DeclineFastPathError(`DuckDB has ${got.length} of the ${samples.length} sampled rows`);
   for (let i = 0; i < got.length; i++) {
-    const s = index.samples[i]!;
+    const s = samples[i]!;
     const want = cellsAt(fd, s.start, s.end, compiled, limits);
     const row = got[i]!;
     for (let c = 0; c < width; c++) {
@@ -515,10 +773,10 @@ async function createChecked(
 async function stageGoodRows(
   connection: DuckDBConnection,
   input: FastValidateInput,
+  out: string,
 ): Promise<{ rows: number; jsonLinesBytes: number }> {
   const columns = input.compiled.contract.columns;
   const values = columns.map((c, i) => `v${i} AS ${ident(c.name)}`).join(', ');
-  const out = path.join(input.workDir, STAGING_PART_PARQUET(0));
   await connection.run(
     `COPY (SELECT ${values}, line::BIGINT AS ${ident(LINE_COLUMN)} FROM t JOIN ln ON t.r = ln.rn WHERE good AND NOT js) TO ${sqlString(out)} (FORMAT parquet)`,
   );
@@ -557,28 +815,40 @@ async function failingRows(
   connection: DuckDBConnection,
   input: FastValidateInput,
   width: number,
+  n: number,
 ): Promise<string> {
   const cells = Array.from({ length: width }, (_, i) => `c${i}`).join(', ');
-  const out = path.join(input.workDir, 'failing.jsonl');
+  const out = path.join(input.workDir, `failing-${n}.jsonl`);
   await connection.run(
     `COPY (SELECT line, js, ${cells} FROM t JOIN ln ON t.r = ln.rn WHERE NOT good OR js ORDER BY line) TO ${sqlString(out)} (FORMAT json)`,
   );
   return out;
 }
 
-/** DuckDB's rejects of the last scan must be exactly the records with another field count. */
-async function checkRejects(connection: DuckDBConnection, odd: readonly OddRecord[]): Promise<void> {
+/**
+ * DuckDB's rejects of the last scan (the chunk's) must be exactly the chunk's records with another
+ * field count. DuckDB numbers records from its file's header, line 1.
+ */
+async function checkRejects(
+  connection: DuckDBConnection,
+  odd: readonly OddRecord[],
+  chunk: Chunk,
+): Promise<void> {
   const got = await rows(
     connection,
-    `SELECT DISTINCT line, line_byte_position, error_type FROM reject_errors ` +
-      `WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) ORDER BY line`,
+    `SELECT DISTINCT line, line_byte_position, error_type FROM reject_errors ORDER BY line`,
   );
-  const want = new Map(odd.filter((r) => !r.duckdbReads).map((r) => [r.record + 1, r]));
+  const want = new Map(
+    odd
+      .filter((r) => !r.duckdbReads && r.record >= chunk.recordStart && r.record < chunk.recordEnd)
+      .map((r) => [r.record - chunk.recordStart + 2, r]),
+  );
   const seen = new Set<number>();
   for (const [line, byte, type] of got) {
     const r = want.get(Number(line));
-    // DuckDB's line_byte_position is the record's first byte, or (after an LF) the one after it.
-    const off = Number(byte) - (r?.start ?? 0);
+    // DuckDB's line_byte_position (in the chunk file) is the record's first byte, or (after an
+    // LF) the one after it.
+    const off = Number(byte) + chunk.offset - (r?.start ?? 0);
     if (!r || (off !== 0 && off !== 1) || (type !== 'TOO MANY COLUMNS' && type !== 'MISSING COLUMNS'))
       throw new DeclineFastPathError(`DuckDB rejected record ${String(line)} (${String(type)}) unexpectedly`);
     seen.add(Number(line));

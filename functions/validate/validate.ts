@@ -71,11 +71,13 @@ export interface ValidateDeps {
    * CSV and stages the rows a conservative SQL predicate proves valid as Parquet; the JavaScript
    * checker decides every other row. Same rejects, counts and report as the usual path; a file it
    * cannot read exactly is left to the usual path (report.json `csv.duckdbLeft`). `'auto'`: CSV
-   * (not gzip) of at least {@link FAST_PATH_MIN_BYTES}. DuckDB runs on one thread (see
-   * readWithDuckdb).
+   * (not gzip) of at least {@link FAST_PATH_MIN_BYTES}. DuckDB runs on every core and reads the
+   * file in chunks of `fastPathChunkBytes`.
    * @default 'auto'
    */
   readonly fastPath?: boolean | 'auto';
+  /** Bytes per chunk the fast path's DuckDB reads at a time. @default csv/sql-validate CHUNK_BYTES */
+  readonly fastPathChunkBytes?: number;
   /**
    * The landing object as a local file to read in place (the local lake's version file), or
    * undefined to download it. Without it the fast path streams the object into a temp folder.
@@ -480,6 +482,7 @@ async function readWithDuckdb(
         new ObjectTextWriter(deps.store, deps.lakeBucket, rejectsKey, 'application/x-ndjson'),
       workDir,
       threads,
+      ...(deps.fastPathChunkBytes !== undefined && { chunkBytes: deps.fastPathChunkBytes }),
       onDone: cleanup,
     });
     return {
