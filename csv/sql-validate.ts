@@ -321,6 +321,7 @@ async function validateOpen(
             failed = e;
           }
         });
+        return chain;
       }).catch((e: unknown) => {
         failed ??= e;
         return undefined;
@@ -364,6 +365,9 @@ async function validateOpen(
 /** Bytes DuckDB reads at a time: a chunk ends at the first record start past this many. */
 export const CHUNK_BYTES = 32 * 1024 * 1024;
 
+/** Chunks cut and not yet validated before the read waits. */
+const CHUNKS_AHEAD = 2;
+
 /** A run of whole records cut from the file, as its own CSV file (after a copy of the header). */
 interface Chunk {
   readonly n: number;
@@ -402,12 +406,14 @@ interface ChunkState {
 /**
  * One pass over the file: the byte checks, the record index, and the data cut at record starts
  * into chunk files of about `input.chunkBytes`, each starting with a copy of the header record.
- * `onChunk` gets each chunk once its bytes are written, in file order.
+ * `onChunk` gets each chunk once its bytes are written, in file order, and returns when it is
+ * done with it: the read waits while {@link CHUNKS_AHEAD} chunks are cut and not done, so the
+ * chunk files on disk and in the page cache stay a few chunks, not the file.
  */
 async function scanInChunks(
   input: FastValidateInput,
   live: LiveIndex,
-  onChunk: (chunk: Chunk) => void,
+  onChunk: (chunk: Chunk) => Promise<void>,
 ): Promise<{ inspector: ByteInspector; index: RecordIndex }> {
   const { file, compiled, limits, workDir } = input;
   const inspector = new ByteInspector();
@@ -422,6 +428,8 @@ async function scanInChunks(
   let header: Buffer | undefined;
   let at = 0;
   let used = 0;
+  const done: Promise<void>[] = [];
+  let finished = 0;
   let out:
     | { fd: number; n: number; file: string; offset: number; rowStart: number; recordStart: number }
     | undefined;
@@ -432,7 +440,7 @@ async function scanInChunks(
     out = undefined;
     // Nothing after the last cut (the file ends with a line end right there): no chunk.
     if (recordEnd === recordStart) return void rmSync(chunkFile, { force: true });
-    onChunk({
+    const settled = onChunk({
       n,
       file: chunkFile,
       offset,
@@ -442,6 +450,7 @@ async function scanInChunks(
       recordStart,
       recordEnd,
     });
+    done.push(settled.finally(() => void finished++));
   };
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
@@ -476,7 +485,8 @@ async function scanInChunks(
         if (out && indexer.declinedWhy === undefined && blockStart + block.length > from)
           writeSync(out.fd, block, from - blockStart, blockStart + block.length - from);
         at += block.length;
-        cb();
+        if (done.length - finished > CHUNKS_AHEAD) void done[finished]!.then(() => cb(), cb);
+        else cb();
       } catch (e) {
         cb(e as Error);
       }
