@@ -16,7 +16,10 @@ runAsWorker<{
   parallel?: boolean;
   /** Passed to validateObject as `fastPath` (the DuckDB fast path); absent: its default. */
   fastPath?: boolean;
-}>(async ({ file, root, parallel, fastPath }, clock) => {
+  /** DuckDB threads of the fast path (ETL_FASTPATH_THREADS); absent: every core. */
+  threads?: number;
+}>(async ({ file, root, parallel, fastPath, threads }, clock) => {
+  if (threads !== undefined) process.env.ETL_FASTPATH_THREADS = String(threads);
   rmSync(root, { recursive: true, force: true });
   const store = new LocalObjectStore(root);
   const key = 'incoming/registrations/bench.csv';
