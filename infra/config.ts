@@ -65,6 +65,13 @@ export interface ValidateLambdaSettings {
    * DEFAULT_VALIDATE_MAX_FILE_BYTES (measured one-thread throughput × the 855 s timeout × 0.6)
    */
   readonly maxFileBytes: number;
+  /**
+   * /tmp in MiB. The DuckDB fast path (csv/sql-validate.ts) downloads the file there and asks
+   * for half of it and 160 MiB more (chunk files, spill, Parquet staging); a file without room
+   * takes the streaming path, which needs none (about half as fast on the bench file).
+   * @default 4096 (the fast path for files up to about 2.6 GB)
+   */
+  readonly ephemeralStorageMiB: number;
 }
 
 export interface PipelineConfig {
@@ -96,7 +103,10 @@ export interface PipelineConfig {
    * `etl:transformLambdaEphemeralStorageMiB`, `etl:transformLambdaReservedConcurrency`.
    */
   readonly transformLambda: TransformLambdaSettings;
-  /** The validate Lambda: `etl:validateReservedConcurrency`, `etl:validateMaxFileBytes`. */
+  /**
+   * The validate Lambda: `etl:validateReservedConcurrency`, `etl:validateMaxFileBytes`,
+   * `etl:validateEphemeralStorageMiB`.
+   */
   readonly validateLambda: ValidateLambdaSettings;
   /** How often the reconcile sweep looks for files whose event was missed, in minutes. @default 60 */
   readonly reconcileEveryMinutes: number;
@@ -133,6 +143,7 @@ const SETTINGS = {
   transformLambdaReservedConcurrency: { env: 'ETL_TRANSFORM_LAMBDA_RESERVED_CONCURRENCY', default: 10 },
   validateReservedConcurrency: { env: 'ETL_VALIDATE_RESERVED_CONCURRENCY', default: 10 },
   validateMaxFileBytes: { env: 'ETL_VALIDATE_MAX_FILE_BYTES', default: DEFAULT_VALIDATE_MAX_FILE_BYTES },
+  validateEphemeralStorageMiB: { env: 'ETL_VALIDATE_EPHEMERAL_STORAGE_MIB', default: 4096 },
   reconcileEveryMinutes: { env: 'ETL_RECONCILE_EVERY_MINUTES', default: 60 },
   retainData: { env: 'ETL_RETAIN_DATA', default: true },
 } as const;
@@ -164,6 +175,7 @@ const SCHEMA = {
     transformLambdaReservedConcurrency: { type: 'integer', minimum: 1, maximum: 1000 },
     validateReservedConcurrency: { type: 'integer', minimum: 0, maximum: 1000 },
     validateMaxFileBytes: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+    validateEphemeralStorageMiB: { type: 'integer', minimum: 512, maximum: 10240 },
     reconcileEveryMinutes: { type: 'integer', minimum: 5, maximum: 1440 },
     retainData: { type: 'boolean' },
   },
@@ -259,6 +271,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
     transformLambdaReservedConcurrency: number;
     validateReservedConcurrency: number;
     validateMaxFileBytes: number;
+    validateEphemeralStorageMiB: number;
     reconcileEveryMinutes: number;
     retainData: boolean;
   };
@@ -315,6 +328,7 @@ export function loadConfig(sources: ConfigSources): PipelineConfig {
     validateLambda: {
       reservedConcurrency: v.validateReservedConcurrency,
       maxFileBytes: v.validateMaxFileBytes,
+      ephemeralStorageMiB: v.validateEphemeralStorageMiB,
     },
     reconcileEveryMinutes: v.reconcileEveryMinutes,
     retainData: v.retainData,

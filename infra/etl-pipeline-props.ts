@@ -79,6 +79,8 @@ export interface EtlPipelineProps {
    * @default the measured figure in core/file-size-limit.ts (one-thread throughput × timeout × 0.6)
    */
   readonly validateMaxFileBytes?: number;
+  /** The validate function's /tmp in MiB (room for the DuckDB fast path). @default 4096 */
+  readonly validateEphemeralStorageMiB?: number;
   /** Minutes between reconcile sweeps (files whose event was missed). @default 60 */
   readonly reconcileEveryMinutes?: number;
   /** Keep the buckets, the key and the ledger when the stack is deleted. @default true */
@@ -164,6 +166,7 @@ export function resolvePipelineConfig(scope: Construct, props: EtlPipelineProps)
     transformLambdaReservedConcurrency: props.transformLambdaReservedConcurrency,
     validateReservedConcurrency: props.validateReservedConcurrency,
     validateMaxFileBytes: props.validateMaxFileBytes,
+    validateEphemeralStorageMiB: props.validateEphemeralStorageMiB,
     reconcileEveryMinutes: props.reconcileEveryMinutes,
     retainData: props.retainData,
   };

@@ -326,6 +326,8 @@ export class EtlPipeline extends Construct {
         // FILE_TOO_LARGE above it (core/file-size-limit.ts): never a timeout-retry loop.
         [VALIDATE_MAX_FILE_BYTES_ENV]: String(config.validateLambda.maxFileBytes),
       },
+      // Room for the DuckDB fast path's download and Parquet staging (issue 13).
+      ephemeralStorageMiB: config.validateLambda.ephemeralStorageMiB,
       // Every file passes Validate: reserved so a burst cannot starve the other steps (issue 12).
       ...(config.validateLambda.reservedConcurrency > 0 && {
         reservedConcurrency: config.validateLambda.reservedConcurrency,

@@ -30,6 +30,15 @@ describe('the validate limit', () => {
     expect(fnProps(custom, 'validate').Environment.Variables.VALIDATE_MAX_FILE_BYTES).toBe('5000000000');
   });
 
+  test('the validate function has /tmp room for the DuckDB fast path: 4096 MiB by default, configurable', () => {
+    expect(fnProps(synthPipeline(), 'validate').EphemeralStorage).toEqual({ Size: 4096 });
+    const custom = synthPipeline({ settings: { validateEphemeralStorageMiB: 10240 } });
+    expect(fnProps(custom, 'validate').EphemeralStorage).toEqual({ Size: 10240 });
+    const context = (key: string) =>
+      ({ 'etl:notificationEmail': 'oncall@data.test', 'etl:validateEphemeralStorageMiB': 100 })[key];
+    expect(() => loadConfig({ context })).toThrow(/validateEphemeralStorageMiB/);
+  });
+
   test('context, environment (wins) and the EtlPipeline prop set it; a wrong value names the setting and the fix', () => {
     const context = (settings: Record<string, unknown>) => (key: string) =>
       ({ 'etl:notificationEmail': 'oncall@data.test', ...settings })[key];
