@@ -151,7 +151,18 @@ export interface FastValidateResult {
   readonly sqlRows: number;
 }
 
-/** One pass: bytes checked and records indexed. */
+/** Bytes [start, end) of the open file. */
+function bytesAt(fd: number, start: number, end: number): Buffer {
+  const bytes = Buffer.allocUnsafe(end - start);
+  let got = 0;
+  while (got < bytes.length) {
+    const n = readSync(fd, bytes, got, bytes.length - got, start + got);
+    if (n === 0) throw new DeclineFastPathError('the file changed while it was read');
+    got += n;
+  }
+  return bytes;
+}
+
 /** The cells of one record read from the file by its byte range, split as the usual path splits. */
 function cellsAt(
   fd: number,
@@ -160,13 +171,7 @@ function cellsAt(
   compiled: CompiledContract,
   limits: ValidateLimits,
 ): Cell[] {
-  const bytes = Buffer.allocUnsafe(end - start);
-  let got = 0;
-  while (got < bytes.length) {
-    const n = readSync(fd, bytes, got, bytes.length - got, start + got);
-    if (n === 0) throw new DeclineFastPathError('the file changed while it was read');
-    got += n;
-  }
+  const bytes = bytesAt(fd, start, end);
   const splitter = new CsvSplitter(compiled.contract.csv, { maxRecordBytes: limits.maxRecordBytes });
   let cells: Cell[] | undefined;
   let count = 0;
@@ -301,7 +306,7 @@ async function validateOpen(
       let chain: Promise<void> = Promise.resolve();
       let failed: unknown;
       const live: LiveIndex = { indexer: undefined };
-      const scanned = await scanInChunks(input, live, (chunk) => {
+      const scanned = await scanInChunks(input, fd, live, (chunk) => {
         chain = chain.then(async () => {
           if (failed !== undefined) return;
           try {
@@ -335,7 +340,7 @@ async function validateOpen(
       if (index.header.line !== 1 || index.width !== header.width)
         throw new DeclineFastPathError('the header splits differently');
       // Odd records after the last row DuckDB read.
-      await checkOddUntil(fd, validator, live, Number.POSITIVE_INFINITY, state, compiled, limits);
+      await checkOddWhile(fd, validator, live, () => true, state, compiled, limits);
       const read = state.sqlRows + state.failingRows + state.flagged;
       if (read !== index.duckdbRows)
         throw new DeclineFastPathError(`DuckDB read ${read} rows, the index counted ${index.duckdbRows}`);
@@ -412,6 +417,7 @@ interface ChunkState {
  */
 async function scanInChunks(
   input: FastValidateInput,
+  fd: number,
   live: LiveIndex,
   onChunk: (chunk: Chunk) => Promise<void>,
 ): Promise<{ inspector: ByteInspector; index: RecordIndex }> {
@@ -469,11 +475,11 @@ async function scanInChunks(
             // Each chunk starts with the header record and its line end, as the file does: DuckDB
             // then reads every chunk as it reads the whole file (its newline detection looks at
             // the first line; a chunk starting in a record with a quoted CRLF misled it).
-            header ??= headerBytes(file, cuts[0]!.offset);
-            const fd = openSync(chunkFile, 'w');
-            writeSync(fd, header);
+            header ??= bytesAt(fd, 0, cuts[0]!.offset);
+            const chunkFd = openSync(chunkFile, 'w');
+            writeSync(chunkFd, header);
             out = {
-              fd,
+              fd: chunkFd,
               n,
               file: chunkFile,
               offset: cut.offset - header.length,
@@ -508,23 +514,6 @@ async function scanInChunks(
   if (index.declined === undefined) close(index.duckdbRows, index.records + 1);
   else if (out) closeSync(out.fd);
   return { inspector, index };
-}
-
-/** The file's first `length` bytes: the header record and its line end. */
-function headerBytes(file: string, length: number): Buffer {
-  const bytes = Buffer.allocUnsafe(length);
-  const fd = openSync(file, 'r');
-  try {
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, bytes, got, length - got, got);
-      if (n === 0) throw new DeclineFastPathError('the file changed while it was read');
-      got += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return bytes;
 }
 
 /**
@@ -605,7 +594,7 @@ async function checkFailing(
       continue;
     }
     state.failingRows++;
-    await checkOddUntil(fd, validator, live, line, state, compiled, limits);
+    await checkOddWhile(fd, validator, live, (r) => r.line < line, state, compiled, limits);
     const cells: Cell[] = new Array(width);
     for (let c = 0; c < width; c++) {
       const v = row[names[c]!];
@@ -614,25 +603,21 @@ async function checkFailing(
     await next(validator, cells, line);
   }
   // The odd records of this chunk after its last failing row.
-  const odd = live.indexer!.oddSoFar;
-  while (state.oddIndex < odd.length && odd[state.oddIndex]!.record < chunk.recordEnd) {
-    const r = odd[state.oddIndex++]!;
-    await next(validator, cellsAt(fd, r.start, r.end, compiled, limits), r.line);
-  }
+  await checkOddWhile(fd, validator, live, (r) => r.record < chunk.recordEnd, state, compiled, limits);
 }
 
-/** Checks the odd records (from their bytes) on lines before `line`. */
-async function checkOddUntil(
+/** Checks the next odd records (from their bytes) while `take` holds for them. */
+async function checkOddWhile(
   fd: number,
   validator: RecordValidator,
   live: LiveIndex,
-  line: number,
+  take: (r: OddRecord) => boolean,
   state: ChunkState,
   compiled: CompiledContract,
   limits: ValidateLimits,
 ): Promise<void> {
   const odd = live.indexer!.oddSoFar;
-  while (state.oddIndex < odd.length && odd[state.oddIndex]!.line < line) {
+  while (state.oddIndex < odd.length && take(odd[state.oddIndex]!)) {
     const r = odd[state.oddIndex++]!;
     await next(validator, cellsAt(fd, r.start, r.end, compiled, limits), r.line);
   }
