@@ -33,7 +33,7 @@ import { SAMPLE_EVERY, RecordIndexer } from '../../csv/record-index';
 import { DEFAULT_LIMITS } from '../../csv/record-validator';
 import { loadCompiledContract } from '../../csv/row-checker';
 import { checkSamples, DeclineFastPathError } from '../../csv/sql-validate';
-import { validateObject } from '../../functions/validate/validate';
+import { FAST_PATH_MIN_BYTES, validateObject } from '../../functions/validate/validate';
 import { writeParquetStaging } from '../support/parquet-staging';
 import { FIXTURES, LAKE, TestLake, TEST_SCHEMAS } from './harness';
 
@@ -494,6 +494,27 @@ test('cut into many small chunks (runs, odd records and quoted line breaks acros
   } finally {
     chunkBytes = undefined;
   }
+});
+
+test("'auto' leaves files under FAST_PATH_MIN_BYTES to the streaming path and reads larger ones with DuckDB", async () => {
+  const readerOf = async (rows: number) => {
+    lake = new TestLake();
+    try {
+      const { text } = registrationsCsvText({ rows, seed: 4 });
+      const source = await lake.upload(`incoming/registrations/auto-${rows}.csv`, text);
+      await validateObject(
+        { store: lake.store, lakeBucket: LAKE, schemasDir: DEFAULT_SCHEMAS_DIR },
+        { runId: 'run-auto', source },
+      );
+      const reportKey = (await lake.keys('')).find((k) => k.endsWith('report.json'))!;
+      const report = JSON.parse(await lake.text(reportKey)) as { csv: { reader: string } };
+      return { size: Buffer.byteLength(text) >= FAST_PATH_MIN_BYTES, reader: report.csv.reader };
+    } finally {
+      lake.dispose();
+    }
+  };
+  expect(await readerOf(20_000)).toEqual({ size: false, reader: expect.not.stringMatching(/^duckdb$/) });
+  expect(await readerOf(200_000)).toEqual({ size: true, reader: 'duckdb' });
 });
 
 test('the sampled records catch a read that did not keep file order: rows out of order decline, in order pass', async () => {
