@@ -498,8 +498,21 @@ function exactDuplicatesSelect(plan: TransformPlan, staging: Staging, options: D
       ? `CAST(${ident(c)} AS VARCHAR)`
       : ident(c),
   );
+  const key = plan.dedupe?.key ?? [];
+  if (key.length === 0 || !key.every((k) => plan.stagingColumns.includes(k)))
+    return (
+      `SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM ${stagingRead(plan, staging, options)} ` +
+      `GROUP BY ${groups.join(', ')})`
+    );
+  // Equal rows have equal keys: only rows whose key occurs more than once can be duplicates, so
+  // the wide GROUP BY runs over those (a few per cent of a file) after a narrow one over the key.
+  // Rows minus distinct rows is the same difference as over the whole staging.
+  const keys = key.map(ident);
+  const same = keys.map((k) => `s.${k} IS NOT DISTINCT FROM d.${k}`).join(' AND ');
   return (
-    `SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM ${stagingRead(plan, staging, options)} ` +
+    `WITH s AS (SELECT * FROM ${stagingRead(plan, staging, options)}), ` +
+    `d AS (SELECT ${keys.join(', ')} FROM s GROUP BY ${keys.join(', ')} HAVING count(*) > 1) ` +
+    `SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM s SEMI JOIN d ON ${same} ` +
     `GROUP BY ${groups.join(', ')})`
   );
 }
@@ -743,7 +756,10 @@ async function run(connection: DuckDBConnection, where: string, sql: string): Pr
 
 async function runRows(connection: DuckDBConnection, where: string, sql: string): Promise<unknown[][]> {
   try {
-    return (await connection.runAndReadAll(sql)).getRows() as unknown[][];
+    const t0 = Date.now();
+    const r = (await connection.runAndReadAll(sql)).getRows() as unknown[][];
+    if (process.env.ETL_TRACE_SQL) console.error(`${Date.now() - t0} ms: ${sql.slice(0, 100)}`);
+    return r;
   } catch (e) {
     const message = (e as Error).message.split('\n')[0]!;
     const fix = /out of memory/i.test(message)
