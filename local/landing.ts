@@ -8,6 +8,7 @@ import path from 'node:path';
 import { objectCreatedEventFor, type S3ObjectCreatedEvent } from '../core/events';
 import { LANDING_PREFIX, landingContentType } from '../core/layout';
 import type { ObjectInfo, ObjectStore } from '../core/ports';
+import { LocalObjectStore } from '../adapters/local/object-store';
 
 const LOCAL_REGION = 'local';
 const LOCAL_ACCOUNT = '000000000000';
@@ -49,5 +50,8 @@ export async function putInLanding(
   key: string,
   file: string,
 ): Promise<ObjectInfo> {
-  return store.put(bucket, key, createReadStream(file), { contentType: landingContentType(key) });
+  const options = { contentType: landingContentType(key) };
+  // The local lake copies the file in the kernel (not through this thread): measurably faster.
+  if (store instanceof LocalObjectStore) return store.putFile(bucket, key, file, options);
+  return store.put(bucket, key, createReadStream(file), options);
 }

@@ -26,9 +26,15 @@
  * are one file.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { constants as fsConstants, createWriteStream, promises as fs, type Stats } from 'node:fs';
+import {
+  constants as fsConstants,
+  createReadStream,
+  createWriteStream,
+  promises as fs,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   NoSuchKeyError,
@@ -145,19 +151,11 @@ export class LocalObjectStore implements ObjectStore {
     body: Buffer | string | Readable,
     options: PutOptions = {},
   ): Promise<ObjectInfo> {
-    const target = this.pathOf(bucket, key);
-    const versionDir = this.versionDir(bucket, key);
-    await fs.mkdir(versionDir, { recursive: true });
-    await this.mkdirFor(target, key);
-
-    const versionId = randomUUID().replace(/-/g, '');
-    const versionFile = path.join(versionDir, versionId);
-    const tmp = path.join(versionDir, `${TEMP_PREFIX}${versionId}`);
-    const md5 = createHash('md5');
-    let size = 0;
-    const source =
-      typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
-    try {
+    return this.putVersion(bucket, key, options, async (tmp) => {
+      const md5 = createHash('md5');
+      let size = 0;
+      const source =
+        typeof body === 'string' || Buffer.isBuffer(body) ? Readable.from([Buffer.from(body)]) : body;
       await pipeline(
         source,
         new Transform({
@@ -169,6 +167,59 @@ export class LocalObjectStore implements ObjectStore {
         }),
         createWriteStream(tmp, { highWaterMark: 1024 * 1024 }),
       );
+      return { etag: md5.digest('hex'), size };
+    });
+  }
+
+  /**
+   * {@link put} of a local file's bytes, without passing them through this thread: the kernel
+   * copies the file (a reflink where the file system has them) while this thread reads it once for
+   * the MD5 etag. About half the time of streaming it through `put` (which reads, hashes and
+   * writes on this thread). A file that changes while it is copied is refused.
+   */
+  async putFile(bucket: string, key: string, file: string, options: PutOptions = {}): Promise<ObjectInfo> {
+    return this.putVersion(bucket, key, options, async (tmp) => {
+      const before = await fs.stat(file);
+      const md5 = createHash('md5');
+      let size = 0;
+      await Promise.all([
+        fs.copyFile(file, tmp, fsConstants.COPYFILE_FICLONE),
+        pipeline(
+          createReadStream(file, { highWaterMark: 1024 * 1024 }),
+          new Writable({
+            write(chunk: Buffer, _enc, done) {
+              md5.update(chunk);
+              size += chunk.length;
+              done();
+            },
+          }),
+        ),
+      ]);
+      const [after, copied] = await Promise.all([fs.stat(file), fs.stat(tmp)]);
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || copied.size !== size)
+        throw new Error(`${file} changed while it was copied into ${bucket}/${key}; upload it again`);
+      return { etag: md5.digest('hex'), size };
+    });
+  }
+
+  /** A new version of `bucket/key` whose bytes `write` puts into the temp file it is given. */
+  private async putVersion(
+    bucket: string,
+    key: string,
+    options: PutOptions,
+    write: (tmp: string) => Promise<{ etag: string; size: number }>,
+  ): Promise<ObjectInfo> {
+    const target = this.pathOf(bucket, key);
+    const versionDir = this.versionDir(bucket, key);
+    await fs.mkdir(versionDir, { recursive: true });
+    await this.mkdirFor(target, key);
+
+    const versionId = randomUUID().replace(/-/g, '');
+    const versionFile = path.join(versionDir, versionId);
+    const tmp = path.join(versionDir, `${TEMP_PREFIX}${versionId}`);
+    let written: { etag: string; size: number };
+    try {
+      written = await write(tmp);
       await fs.rename(tmp, versionFile);
     } catch (e) {
       await fs.rm(tmp, { force: true });
@@ -177,8 +228,8 @@ export class LocalObjectStore implements ObjectStore {
     const meta: VersionMeta = {
       key,
       versionId,
-      etag: md5.digest('hex'),
-      size,
+      etag: written.etag,
+      size: written.size,
       lastModified: new Date().toISOString(),
       ...(options.contentType !== undefined && { contentType: options.contentType }),
       ...(options.metadata !== undefined && { metadata: { ...options.metadata } }),

@@ -310,6 +310,27 @@ describe('LocalObjectStore: files a person can open, and no key escapes its buck
     ).toBe('{"a":"1"}\n');
   });
 
+  test('putFile (how `etl run` lands a file) makes the same object as put: bytes, size, MD5 etag, a new version each time', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const store = new LocalObjectStore(root);
+    const source = path.join(root, 'outside.csv');
+    const bytes = Buffer.concat([Buffer.from('id,name\n'), Buffer.alloc(3 * 1024 * 1024 + 17, 'x,y\n')]);
+    writeFileSync(source, bytes);
+    const a = await store.putFile('landing', 'incoming/t/a.csv', source, { contentType: 'text/csv' });
+    expect((await localMetaOf(store, 'landing', 'incoming/t/a.csv')).contentType).toBe('text/csv');
+    const b = await store.put('landing', 'incoming/t/b.csv', readFileSync(source));
+    expect(a.etag).toBe(createHash('md5').update(bytes).digest('hex'));
+    expect(a.etag).toBe(b.etag);
+    expect(a.size).toBe(bytes.length);
+    expect(readFileSync(path.join(root, 'landing', 'incoming', 't', 'a.csv')).equals(bytes)).toBe(true);
+    const again = await store.putFile('landing', 'incoming/t/a.csv', source);
+    expect(again.versionId).not.toBe(a.versionId);
+    // The landed copy is its own file: changing the source afterwards leaves the object alone.
+    writeFileSync(source, 'changed\n');
+    expect(readFileSync(path.join(root, 'landing', 'incoming', 't', 'a.csv')).equals(bytes)).toBe(true);
+  });
+
   test('a ../ key stays inside the bucket folder', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
     roots.push(root);
