@@ -33,12 +33,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `moto_server` from .venv on 127.0.0.1 and waits until it answers. */
+/**
+ * Starts `moto_server` from .venv on 127.0.0.1 and waits until it answers — through
+ * moto_server_atomic.py, which makes moto's DynamoDB item writes atomic as DynamoDB's are (the
+ * ledgers' race tests otherwise failed on moto under load).
+ */
 export async function startMoto(): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const motoServer = path.join(path.dirname(VENV_PYTHON), 'moto_server');
-  const child: ChildProcess = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
+  const atomic = path.join(__dirname, 'moto_server_atomic.py');
+  const child: ChildProcess = spawn(VENV_PYTHON, [atomic, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: {
       ...process.env,
