@@ -311,10 +311,10 @@ async function validateOpen(
       await connection.run(`SET TimeZone = 'UTC'`);
       T('duckdb open');
       // This thread reads the bytes, indexes the records and cuts them into chunk files; DuckDB
-      // validates each chunk on its threads as soon as it is cut, and this thread checks the
-      // chunk's failing rows between reads. Memory stays one chunk's worth at any file size.
-      // Two chains: DuckDB validates chunk n+1 while this thread checks chunk n's failing rows
-      // (the JavaScript checks stay in line order: chunk by chunk, each after its DuckDB part).
+      // validates each chunk on its threads as soon as it is cut. Two chains: DuckDB's (chunk
+      // after chunk) and this thread's check of each chunk's failing rows (after that chunk's
+      // DuckDB part and the previous chunk's check, so line order holds), so DuckDB works on
+      // chunk n+1 while chunk n is checked. Memory stays a few chunks' worth at any file size.
       let duckChain: Promise<void> = Promise.resolve();
       let chain: Promise<void> = Promise.resolve();
       let failed: unknown;
