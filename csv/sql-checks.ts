@@ -184,10 +184,23 @@ function columnSql(
         checks.push(`regexp_full_match(${raw}, ${sqlString(RE2_EMAIL)})`);
       } else return `${where} has no exact SQL form here`;
     } else if (isNumeric && keyword in NUMERIC_BOUNDS && typeof arg === 'number' && Number.isFinite(arg)) {
-      // ajv compares Number(canonical); DuckDB's text → DOUBLE rounds the same way (correctly).
-      checks.push(
-        `TRY_CAST(${raw} AS DOUBLE) ${NUMERIC_BOUNDS[keyword]} CAST(${sqlString(String(arg))} AS DOUBLE)`,
-      );
+      if (
+        (keyword === 'minimum' || keyword === 'maximum') &&
+        column.type !== 'double' &&
+        Number.isInteger(arg) &&
+        Math.abs(arg) < 1e15
+      ) {
+        // An inclusive whole bound on an exact type: compared exactly (no cast to DOUBLE). Where
+        // the exact value is within the bound, so is its double (rounding keeps order and the bound
+        // is a double); where it is not but its double is, the row goes to JavaScript. A strict
+        // bound could pass a value whose double equals it, so those compare as ajv does, below.
+        checks.push(`TRY_CAST(${raw} AS ${type}) ${NUMERIC_BOUNDS[keyword]} ${String(arg)}`);
+      } else {
+        // ajv compares Number(canonical); DuckDB's text → DOUBLE rounds the same way (correctly).
+        checks.push(
+          `TRY_CAST(${raw} AS DOUBLE) ${NUMERIC_BOUNDS[keyword]} CAST(${sqlString(String(arg))} AS DOUBLE)`,
+        );
+      }
     } else return `${where} has no exact SQL form here`;
   }
   const required = column.required ? 'false' : 'true';
@@ -207,7 +220,10 @@ function columnSql(
   let value: string;
   switch (column.type) {
     case 'integer':
-      shape = `regexp_full_match(${raw}, '-?(?:0|[1-9][0-9]{0,17})')`;
+      // Canonical text of at most 18 characters (19-digit values go to JavaScript, as before):
+      // DuckDB prints the cast back exactly as written (no sign, zero, space, fraction or exponent
+      // that the cast would drop; -0 prints 0). 1.3× cheaper than the shape in RE2.
+      shape = `strlen(${raw}) <= 18 AND CAST(TRY_CAST(${raw} AS BIGINT) AS VARCHAR) = ${raw}`;
       value = `TRY_CAST(${raw} AS BIGINT)`;
       break;
     case 'decimal': {
@@ -227,8 +243,10 @@ function columnSql(
       value = `(${raw} = '1' OR lower(${raw}) = 'true')`;
       break;
     case 'date':
-      // The shape in RE2, the calendar (Feb 30, Apr 31, Feb 29 of common years) by DuckDB's cast.
-      shape = `regexp_full_match(${raw}, '[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])') AND ${raw} >= '0001' AND TRY_CAST(${raw} AS DATE) IS NOT NULL`;
+      // YYYY-MM-DD of a real day in 0001–9999: DuckDB's cast prints back exactly the text (the
+      // calendar by the cast; a 5-digit or BC year prints longer, `2024-1-5` prints padded).
+      // 1.5× cheaper than the shape in RE2 plus the cast (70 vs 105 ms, 100 MB file, one thread).
+      shape = `strlen(${raw}) = 10 AND CAST(TRY_CAST(${raw} AS DATE) AS VARCHAR) = ${raw}`;
       value = `TRY_CAST(${raw} AS DATE)`;
       break;
     case 'timestamp': {
