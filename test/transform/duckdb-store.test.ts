@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { LocalObjectStore, readObjectText } from '../../adapters/local/object-store';
 import { S3ObjectStore } from '../../adapters/aws/s3-object-store';
-import { TransformFailedError } from '../../core/errors';
+import { TransformFailedError, TransientDependencyError } from '../../core/errors';
 import { lake as layout } from '../../core/layout';
 import type { TransformPlan } from '../../core/plan';
 import type { ObjectStore } from '../../core/ports';
@@ -268,6 +268,29 @@ function storePathSuite(name: string, freshStore: FreshStore) {
       const notes = new Set((await rowsOf(manifest.objects, 'registrations')).map((r) => r.attendee_notes));
       expect(notes).toEqual(new Set([manifest.versionTag === 'v2' ? 'v2 moved' : 'v1']));
       expect(Object.keys(await lakeSnapshot()).filter((k) => k.startsWith('tmp/'))).toEqual([]);
+    });
+
+    test('a throttled release of the publish lock is tried again: the lock goes, the next run publishes at once', async () => {
+      const lock = `tmp/transform/${MINE}.publish.lock`;
+      const real = store;
+      let refused = 0;
+      store = Object.assign(Object.create(real) as ObjectStore, {
+        delete: async (ref: { bucket: string; key: string }) => {
+          if (ref.key === lock && refused < 2) {
+            refused++;
+            throw new TransientDependencyError('S3 DeleteObject: ThrottlingException (test)');
+          }
+          return real.delete(ref);
+        },
+      });
+      try {
+        await transformOnStore(MINE, 'rerun-v1');
+      } finally {
+        store = real;
+      }
+      expect(refused).toBe(2);
+      expect(Object.keys(await lakeSnapshot()).filter((k) => k.startsWith('tmp/'))).toEqual([]);
+      await transformOnStore(MINE, 'rerun-v2', { versionTag: 'v2', publishLockWaitMs: 300 });
     });
 
     test('staging without _SUCCESS is refused, naming the prefix, and nothing is written', async () => {
