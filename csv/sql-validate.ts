@@ -94,7 +94,7 @@ export class ParquetStaging {
 }
 
 /** The staging lines the JavaScript checker accepts, gathered in a local JSON Lines file. */
-class JsonLinesFile {
+export class JsonLinesFile {
   private fd: number | undefined;
   private pending: string[] = [];
   private pendingChars = 0;
@@ -171,7 +171,20 @@ function cellsAt(
   compiled: CompiledContract,
   limits: ValidateLimits,
 ): Cell[] {
-  const bytes = bytesAt(fd, start, end);
+  return cellsOf(bytesAt(fd, start, end), compiled, limits, start, end);
+}
+
+/**
+ * The cells of one record's bytes (no line end), split as the usual path splits; `start`–`end`
+ * only name the bytes in the decline.
+ */
+export function cellsOf(
+  bytes: Buffer,
+  compiled: CompiledContract,
+  limits: ValidateLimits,
+  start: number,
+  end: number,
+): Cell[] {
   const splitter = new CsvSplitter(compiled.contract.csv, { maxRecordBytes: limits.maxRecordBytes });
   let cells: Cell[] | undefined;
   let count = 0;
@@ -238,7 +251,7 @@ export async function validateWithDuckdb(input: FastValidateInput): Promise<Fast
 }
 
 /** The first record of the file (the header), split as the usual path splits it. */
-function readHeader(fd: number, compiled: CompiledContract, limits: ValidateLimits): Cell[] {
+export function readHeader(fd: number, compiled: CompiledContract, limits: ValidateLimits): Cell[] {
   const splitter = new CsvSplitter(compiled.contract.csv, { maxRecordBytes: limits.maxRecordBytes });
   let header: { cells: Cell[]; line: number } | undefined;
   const take = (cells: Cell[], line: number) => {
@@ -670,7 +683,7 @@ async function checkOddWhile(
   }
 }
 
-async function next(validator: RecordValidator, cells: Cell[], line: number): Promise<void> {
+export async function next(validator: RecordValidator, cells: Cell[], line: number): Promise<void> {
   validator.onRecord(cells, line);
   const wait = validator.takeWait();
   if (wait) await wait;
@@ -909,7 +922,7 @@ async function checkRejects(
 }
 
 /** The rows the JavaScript checker staged (canonical text, core/staging.ts), typed into Parquet. */
-async function stageCheckedRows(input: FastValidateInput, jsonl: string, out: string): Promise<void> {
+export async function stageCheckedRows(input: FastValidateInput, jsonl: string, out: string): Promise<void> {
   const cols = input.compiled.contract.columns;
   const instance = await duckdb().create(':memory:', {
     threads: '1',
@@ -942,7 +955,7 @@ async function stageCheckedRows(input: FastValidateInput, jsonl: string, out: st
  * runs, so the validate bundle loads (and its JavaScript path works) where the binding of the
  * Lambda's architecture cannot load, as in the synth test on an x86-64 machine.
  */
-function duckdb(): typeof DuckDBInstanceType {
+export function duckdb(): typeof DuckDBInstanceType {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require('@duckdb/node-api') as typeof import('@duckdb/node-api')).DuckDBInstance;
 }

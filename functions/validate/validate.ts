@@ -42,6 +42,8 @@ import { createWriteStream } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeclineFastPathError, validateWithDuckdb, type ParquetStaging } from '../../csv/sql-validate';
+import { byteChecksFor } from '../../csv/byte-checks';
+import { validateChecked } from '../../csv/checked-fast-path';
 
 export { DEFAULT_LIMITS, type CsvReport, type ValidateLimits };
 
@@ -78,6 +80,13 @@ export interface ValidateDeps {
   readonly fastPath?: boolean | 'auto';
   /** Bytes per chunk the fast path's DuckDB reads at a time. @default csv/sql-validate CHUNK_BYTES */
   readonly fastPathChunkBytes?: number;
+  /**
+   * Who decides the rows on the fast path: `'bytes'` — the per-column byte checks in JavaScript,
+   * DuckDB only converting the good records (csv/checked-fast-path.ts) — or `'sql'` — DuckDB's
+   * predicate (csv/sql-validate.ts). A contract with a rule the byte checks lack takes `'sql'`.
+   * @default 'bytes' (ETL_FASTPATH_CHECKS overrides)
+   */
+  readonly fastPathChecks?: 'bytes' | 'sql';
   /**
    * The landing object as a local file to read in place (the local lake's version file), or
    * undefined to download it. Without it the fast path streams the object into a temp folder.
@@ -476,7 +485,7 @@ async function readWithDuckdb(
     // Every core: the rows carry their position from the plain read (csv/sql-validate.ts
     // readRaw), which sampled records check against the bytes; ETL_FASTPATH_THREADS overrides.
     const threads = Number(process.env.ETL_FASTPATH_THREADS ?? availableParallelism());
-    const r = await validateWithDuckdb({
+    const input = {
       file,
       compiled,
       key,
@@ -490,7 +499,13 @@ async function readWithDuckdb(
       threads,
       ...(deps.fastPathChunkBytes !== undefined && { chunkBytes: deps.fastPathChunkBytes }),
       onDone: cleanup,
-    });
+    };
+    const checksSetting = deps.fastPathChecks ?? process.env.ETL_FASTPATH_CHECKS ?? 'bytes';
+    const byteChecks = checksSetting === 'sql' ? undefined : byteChecksFor(compiled.contract);
+    const r =
+      byteChecks?.columns !== undefined
+        ? await validateChecked(input, byteChecks.columns)
+        : await validateWithDuckdb(input);
     return {
       pass: {
         staging: r.staging,

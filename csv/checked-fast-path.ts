@@ -1,0 +1,554 @@
+/**
+ * The validate step's checked fast path: "JavaScript checks the bytes, DuckDB only converts".
+ *
+ * One JavaScript pass over the local file (after the {@link ByteInspector}: binary, BOM, NUL,
+ * UTF-8) splits each record into fields where they lie in the bytes — no strings — and runs the
+ * contract's per-column byte checks (byte-checks.ts) on them:
+ *  - a record of the header's width whose every cell passes is copied, bytes as they are, into
+ *    the current chunk file, after its line number as one more first field;
+ *  - every other record (a cell a check cannot vouch for, a doubled quote, another field count)
+ *    is split by the usual path's splitter and goes, in line order, through the same
+ *    {@link RecordValidator} as on the usual path: the same row errors, messages, lines, formula
+ *    cells and counts. The rows it accepts after all are staged with its canonical values.
+ * Once a chunk file holds about `chunkBytes`, DuckDB turns it into a Parquet staging part on its
+ * threads (one statement: read every field as text, CAST each to its staging type, `_line` from
+ * the first field) while this thread checks the next bytes. DuckDB never decides a row: its
+ * row count must equal the records copied, and a cast it refuses fails the statement.
+ *
+ * Compared with the SQL fast path (sql-validate.ts, still used when a contract has a rule the byte
+ * checks lack): no table of every row, no predicate pass, no line index or order samples (the line
+ * travels with the row), one DuckDB statement per chunk.
+ *
+ * Whatever does not add up — a record the splitter would leave to csv-parse, a blank line, a quote
+ * inside an unquoted field, a DuckDB error or a row count that differs — makes it decline: the
+ * caller deletes what was written and validates the file the usual way from its first byte.
+ */
+import { closeSync, createReadStream, openSync, writeSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { FileRejectedError } from '../core/errors';
+import { LINE_COLUMN } from '../core/plan';
+import {
+  CELL_NON_ASCII,
+  CELL_QUOTED,
+  checkedValueSql,
+  jsonLengthsFor,
+  type CellCheck,
+  type JsonLength,
+} from './byte-checks';
+import { QUOTED_EMPTY } from './csv-records';
+import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
+import { RecordValidator } from './record-validator';
+import {
+  cellsOf,
+  DeclineFastPathError,
+  duckdb,
+  JsonLinesFile,
+  next,
+  ParquetStaging,
+  readHeader,
+  stageCheckedRows,
+  type FastValidateInput,
+  type FastValidateResult,
+} from './sql-validate';
+import { sqlString } from './sql-checks';
+
+const LF = 10;
+const CR = 13;
+/** Byte classes outside quotes: ordinary, above ASCII, and the ones that end or open a field. */
+const NORMAL = 0;
+const HIGH = 1;
+const SPECIAL = 2;
+
+/** Most fields a record may have before the byte checks give it to the JavaScript checker. */
+const MAX_FIELDS = 4096;
+
+/** One record that goes to the JavaScript checker: its bytes (no line end) and first line. */
+interface Failing {
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly line: number;
+}
+
+/**
+ * Splits records and fields over the bytes as the usual path's splitter does (RFC 4180 with the
+ * contract's delimiter and quote, the quote doubled inside quotes; LF or CRLF line ends, line breaks
+ * inside quotes counted as the JavaScript readers count them), checks the good ones and copies them.
+ * Feed it whole buffers; it consumes complete records only and returns where the first incomplete
+ * one starts (the caller carries those bytes over to the next buffer).
+ * @internal exported for its tests
+ */
+export class CheckedScanner {
+  private readonly cls = new Uint8Array(256);
+  private readonly quote: number;
+  private readonly delimiter: number;
+  private readonly starts = new Int32Array(MAX_FIELDS);
+  private readonly ends = new Int32Array(MAX_FIELDS);
+  private readonly flags = new Uint8Array(MAX_FIELDS);
+  private readonly pairs = new Int32Array(MAX_FIELDS);
+  private readonly escapes = new Int32Array(MAX_FIELDS);
+  /** The physical line the next record starts on. */
+  line = 1;
+  /** The header's field count (after the first record). */
+  width = -1;
+  declined: string | undefined;
+  good = 0;
+  records = 0;
+
+  constructor(
+    dialect: { readonly delimiter: string; readonly quote: string },
+    private readonly checks: readonly CellCheck[],
+    /** Per contract column, its field in the record. */
+    private readonly sourceIndex: readonly number[],
+    private readonly maxRecordBytes: number,
+    private readonly jsonLengths: readonly JsonLength[],
+    /** JSON Lines bytes of a staged row besides its values: keys, punctuation, `_line` key. */
+    private readonly jsonPerRow: number,
+    /** A good record [start, end) (no line end) on line `line`; `json`: its bytes as JSON Lines staging. */
+    private readonly onGood: (buf: Buffer, start: number, end: number, line: number, json: number) => void,
+    private readonly onFailing: (buf: Buffer, start: number, end: number, line: number) => void,
+  ) {
+    this.quote = dialect.quote.charCodeAt(0);
+    this.delimiter = dialect.delimiter.charCodeAt(0);
+    for (let b = 0x80; b < 256; b++) this.cls[b] = HIGH;
+    for (const b of [this.delimiter, this.quote, LF, CR]) this.cls[b] = SPECIAL;
+  }
+
+  private decline(why: string, line: number): number {
+    this.declined ??= `${why} (line ${line})`;
+    return -1;
+  }
+
+  /**
+   * Consumes the complete records of `buf` (all of them when `final`); returns the offset of the
+   * first record not complete, or -1 once declined.
+   */
+  scan(buf: Buffer, final: boolean): number {
+    const { cls, quote, delimiter, starts, ends, flags, pairs, escapes, checks, sourceIndex } = this;
+    const n = buf.length;
+    let i = 0;
+    while (i < n) {
+      const recordStart = i;
+      let line = this.line;
+      let fields = 0;
+      let end: number;
+      let next: number;
+      for (;;) {
+        let start: number;
+        let stop: number;
+        let flag = 0;
+        let doubled = 0;
+        let escaped = 0;
+        if (buf[i] === quote) {
+          flag = CELL_QUOTED;
+          start = ++i;
+          for (;;) {
+            const q = buf.indexOf(quote, i);
+            if (q === -1) {
+              if (!final) return recordStart;
+              return this.decline('a quoted field left open at the end', this.line);
+            }
+            for (let j = i; j < q; j++) {
+              const x = buf[j]!;
+              if (x < 0x20 || x === 92) {
+                escaped++;
+                if (x === LF) {
+                  if (j === 0 || buf[j - 1] !== CR) line++;
+                } else if (x === CR) line++;
+              } else if (x >= 0x80) flag |= CELL_NON_ASCII;
+            }
+            if (q + 1 === n && !final) return recordStart;
+            if (buf[q + 1] === quote) {
+              doubled++;
+              i = q + 2;
+              continue;
+            }
+            stop = q;
+            i = q + 1;
+            break;
+          }
+          if (i < n) {
+            const x = buf[i]!;
+            if (x !== delimiter && x !== LF && x !== CR)
+              return this.decline('text after a closing quote', line);
+          }
+        } else {
+          start = i;
+          for (;;) {
+            if (i === n) break;
+            const c = cls[buf[i]!];
+            if (c === NORMAL) i++;
+            else if (c === HIGH) {
+              flag |= CELL_NON_ASCII;
+              i++;
+            } else break;
+          }
+          if (i < n && buf[i] === quote) return this.decline('a quote inside an unquoted field', line);
+          stop = i;
+        }
+        if (fields < MAX_FIELDS) {
+          starts[fields] = start;
+          ends[fields] = stop;
+          flags[fields] = flag;
+          pairs[fields] = doubled;
+          escapes[fields] = escaped;
+        }
+        fields++;
+        if (i === n) {
+          if (!final) return recordStart;
+          end = next = n;
+          break;
+        }
+        const c = buf[i]!;
+        if (c === delimiter) {
+          i++;
+          continue;
+        }
+        if (c === LF) {
+          end = i;
+          next = i + 1;
+          break;
+        }
+        // CR: only as CRLF
+        if (i + 1 === n && !final) return recordStart;
+        if (buf[i + 1] !== LF) return this.decline('a line ending in CR alone', line);
+        end = i;
+        next = i + 2;
+        break;
+      }
+      if (fields === 1 && ends[0] === starts[0] && flags[0] === 0 && end !== n)
+        return this.decline('a blank line', this.line);
+      if (end - recordStart > this.maxRecordBytes)
+        return this.decline(`a record longer than ${this.maxRecordBytes} bytes`, this.line);
+      const first = this.line;
+      this.line = line + (end === n && next === n ? 0 : 1);
+      i = next;
+      if (this.width < 0) {
+        // The header (checked by the caller): its width, and it must be one line.
+        if (line !== first) return this.decline('a header spanning several lines', first);
+        this.width = fields;
+        continue;
+      }
+      this.records++;
+      let ok = fields === this.width;
+      for (let c = 0; ok && c < checks.length; c++) {
+        const f = sourceIndex[c]!;
+        ok = checks[c]!(buf, starts[f]!, ends[f]!, flags[f]!, pairs[f]!);
+      }
+      if (ok) {
+        this.good++;
+        let json = this.jsonPerRow;
+        for (let c = 0; c < checks.length; c++) {
+          const f = sourceIndex[c]!;
+          json += this.jsonLengths[c]!(buf, starts[f]!, ends[f]!, flags[f]!, escapes[f]!);
+        }
+        for (let v = first; v >= 1; v = Math.floor(v / 10)) json++;
+        this.onGood(buf, recordStart, end, first, json);
+      } else this.onFailing(buf, recordStart, end, first);
+    }
+    return n;
+  }
+}
+
+/** Good records with their line as a first field, written to chunk files of about `chunkBytes`. */
+class ChunkWriter {
+  private out = Buffer.allocUnsafe(4 * 1024 * 1024);
+  private used = 0;
+  private fd: number | undefined;
+  private n = 0;
+  /** The open chunk: its file, records and bytes. */
+  file = '';
+  rows = 0;
+  bytes = 0;
+  /** JSON Lines bytes of the chunk's rows as staging. */
+  json = 0;
+
+  constructor(
+    private readonly workDir: string,
+    private readonly delimiter: number,
+  ) {}
+
+  add(buf: Buffer, start: number, end: number, line: number, json: number): void {
+    const need = end - start + 24;
+    if (this.used + need > this.out.length) {
+      this.flush();
+      if (need > this.out.length) this.out = Buffer.allocUnsafe(need * 2);
+    }
+    if (this.fd === undefined) {
+      this.file = path.join(this.workDir, `checked-${this.n}.csv`);
+      this.fd = openSync(this.file, 'w');
+    }
+    let digits = 1;
+    for (let v = line; v >= 10; v = Math.floor(v / 10)) digits++;
+    for (let k = digits - 1, v = line; k >= 0; k--, v = Math.floor(v / 10))
+      this.out[this.used + k] = 48 + (v % 10);
+    this.used += digits;
+    this.out[this.used++] = this.delimiter;
+    this.used += buf.copy(this.out, this.used, start, end);
+    this.out[this.used++] = LF;
+    this.rows++;
+    this.bytes += need;
+    this.json += json;
+  }
+
+  private flush(): void {
+    if (this.used === 0 || this.fd === undefined) return;
+    writeSync(this.fd, this.out, 0, this.used);
+    this.used = 0;
+  }
+
+  /** Closes the open chunk; undefined when it holds no record. */
+  close(): { n: number; file: string; rows: number; json: number } | undefined {
+    if (this.fd === undefined) return undefined;
+    this.flush();
+    closeSync(this.fd);
+    this.fd = undefined;
+    const chunk = { n: this.n++, file: this.file, rows: this.rows, json: this.json };
+    this.rows = this.bytes = this.json = 0;
+    return chunk;
+  }
+}
+
+/**
+ * Bytes of good records per chunk file. Smaller than the SQL path's chunks: DuckDB only converts
+ * here, so a chunk costs it little, and the last chunk's conversion is all that runs after the
+ * byte pass ends.
+ */
+export const CHECKED_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** Chunks cut and not yet converted before the read waits. */
+const CHUNKS_AHEAD = 2;
+
+/**
+ * Validates a local CSV file with the byte checks and DuckDB's conversion (module comment).
+ * @throws DeclineFastPathError when the file must be read the usual way (nothing usable written)
+ */
+export async function validateChecked(
+  input: FastValidateInput,
+  checks: readonly CellCheck[],
+): Promise<FastValidateResult> {
+  const { file, compiled, limits, workDir } = input;
+  const jsStaged = new JsonLinesFile(path.join(workDir, 'checked-rows.jsonl'));
+  const validator = new RecordValidator(compiled, input.key, limits, jsStaged, input.openRejects);
+  const fd = openSync(file, 'r');
+  try {
+    const headerCells = readHeader(fd, compiled, limits);
+    if (headerCells.every((c) => c !== QUOTED_EMPTY && c.trim() === ''))
+      throw new DeclineFastPathError('a blank first line');
+    try {
+      validator.onRecord(headerCells, 1);
+    } catch (e) {
+      if (e instanceof FileRejectedError)
+        throw new DeclineFastPathError(`the header is rejected (${e.reason})`);
+      throw e;
+    }
+  } catch (e) {
+    await validator.rejects?.abort();
+    jsStaged.close();
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return await validateBody(input, checks, validator, jsStaged);
+  } catch (e) {
+    await validator.rejects?.abort();
+    throw e;
+  } finally {
+    jsStaged.close();
+  }
+}
+
+async function validateBody(
+  input: FastValidateInput,
+  checks: readonly CellCheck[],
+  validator: RecordValidator,
+  jsStaged: JsonLinesFile,
+): Promise<FastValidateResult> {
+  const { file, compiled, limits, workDir } = input;
+  const { contract } = compiled;
+  const header = validator.header!;
+  const chunkBytes = input.chunkBytes ?? CHECKED_CHUNK_BYTES;
+  // One DuckDB thread: the byte pass on this thread is the slower side (100 MB bench file: the
+  // whole pass 1.62–1.65 s with one, 1.82–1.91 s with two, which take CPU from the byte pass).
+  const instance = await duckdb().create(':memory:', {
+    threads: '1',
+    memory_limit: input.memoryLimit ?? '256MB',
+    temp_directory: path.join(workDir, 'spill'),
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const connection = await instance.connect();
+  const staging = new ParquetStaging(input.store, input.bucket, input.stagingPrefix, input.onDone);
+  const inspector = new ByteInspector();
+  const writer = new ChunkWriter(workDir, contract.csv.delimiter.charCodeAt(0));
+  let failing: Failing[] = [];
+  const scanner = new CheckedScanner(
+    contract.csv,
+    checks,
+    header.sourceIndex,
+    limits.maxRecordBytes,
+    jsonLengthsFor(contract),
+    // {"name":…,…,"_line":N}\n less the values and N's digits
+    contract.columns.reduce((n, c) => n + JSON.stringify(c.name).length + 2, 0) +
+      JSON.stringify(LINE_COLUMN).length +
+      4,
+    (buf, start, end, line, json) => writer.add(buf, start, end, line, json),
+    (buf, start, end, line) => failing.push({ bytes: Buffer.from(buf.subarray(start, end)), start, line }),
+  );
+  let staged = 0;
+  const trace = { scan: 0, failing: 0, convert: 0, wait: 0, at: Date.now() };
+  let jsonLinesBytes = 0;
+  let duckChain: Promise<void> = Promise.resolve();
+  let failed: unknown;
+  const pending: Promise<void>[] = [];
+  let settled = 0;
+  const convert = (chunk: NonNullable<ReturnType<ChunkWriter['close']>>) => {
+    const parquet = path.join(workDir, `good-${chunk.n}.parquet`);
+    staging.parts.push(parquet);
+    duckChain = duckChain.then(async () => {
+      if (failed !== undefined) return;
+      try {
+        const t = Date.now();
+        const rows = await convertChunk(
+          connection,
+          input,
+          header.sourceIndex,
+          header.width,
+          chunk.file,
+          parquet,
+        );
+        trace.convert += Date.now() - t;
+        if (rows !== chunk.rows)
+          throw new DeclineFastPathError(
+            `DuckDB read ${rows} rows of chunk ${chunk.n}, ${chunk.rows} were copied`,
+          );
+        staged += rows;
+        jsonLinesBytes += chunk.json;
+        await fs.rm(chunk.file, { force: true });
+      } catch (e) {
+        failed ??=
+          e instanceof DeclineFastPathError
+            ? e
+            : new DeclineFastPathError(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
+      }
+    });
+    pending.push(duckChain.finally(() => void settled++));
+  };
+  const checkFailing = async () => {
+    const batch = failing;
+    failing = [];
+    for (const r of batch) {
+      await next(validator, cellsOf(r.bytes, compiled, limits, r.start, r.start + r.bytes.length), r.line);
+    }
+  };
+  let carry: Buffer | undefined;
+  const scan = (buf: Buffer, final: boolean) => {
+    const used = scanner.scan(buf, final);
+    if (scanner.declined !== undefined) throw new DeclineFastPathError(scanner.declined);
+    carry = used < buf.length ? buf.subarray(used) : undefined;
+    if (carry && carry.length > limits.maxRecordBytes + 2)
+      throw new DeclineFastPathError(
+        `a record longer than ${limits.maxRecordBytes} bytes (line ${scanner.line})`,
+      );
+  };
+  // A chunk is cut once the good records copied into it reach `chunkBytes` (ChunkWriter.bytes).
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(block: Buffer, _enc, cb) {
+      const run = async () => {
+        const buf = carry ? Buffer.concat([carry, block]) : block;
+        let t = Date.now();
+        scan(buf, false);
+        trace.scan += Date.now() - t;
+        t = Date.now();
+        await checkFailing();
+        trace.failing += Date.now() - t;
+        if (failed !== undefined) throw failed;
+        if (writer.bytes >= chunkBytes) {
+          convert(writer.close()!);
+          t = Date.now();
+          if (pending.length - settled > CHUNKS_AHEAD) await pending[settled];
+          trace.wait += Date.now() - t;
+        }
+      };
+      run().then(() => cb(), cb);
+    },
+    final(cb) {
+      const run = async () => {
+        scan(carry ?? Buffer.alloc(0), true);
+        carry = undefined;
+        await checkFailing();
+      };
+      run().then(() => cb(), cb);
+    },
+  });
+  try {
+    await connection.run(`SET TimeZone = 'UTC'`);
+    try {
+      await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), inspector, sink);
+    } catch (e) {
+      if (e instanceof UnreadableBytesError)
+        throw new DeclineFastPathError(`${e.reason} at byte ${e.byteOffset}`);
+      throw e;
+    }
+    const last = writer.close();
+    if (last) convert(last);
+    await duckChain;
+    if (failed !== undefined) throw failed;
+    if (scanner.records === 0) throw new DeclineFastPathError('no data records');
+    if (scanner.width !== header.width) throw new DeclineFastPathError('the header splits differently');
+  } catch (e) {
+    writer.close();
+    await duckChain;
+    if (e instanceof DeclineFastPathError || e instanceof FileRejectedError) throw e;
+    throw new DeclineFastPathError(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+  if (process.env.ETL_FASTPATH_TRACE)
+    console.error(`checked fast path: ${Date.now() - trace.at} ms, phases (ms) ${JSON.stringify(trace)}`);
+  jsStaged.close();
+  validator.rowsRead += staged;
+  validator.rowsValid += staged;
+  if (jsStaged.rows > 0) {
+    const checkedPart = path.join(workDir, 'checked.parquet');
+    staging.parts.push(checkedPart);
+    await stageCheckedRows(input, jsStaged.file, checkedPart);
+  }
+  staging.jsonLinesBytes = jsonLinesBytes + jsStaged.bytes;
+  return { inspector, validator, staging, sqlRows: staged };
+}
+
+/** DuckDB reads one chunk file (line, then the record's fields) and writes its Parquet part. */
+async function convertChunk(
+  connection: DuckDBConnection,
+  input: FastValidateInput,
+  sourceIndex: readonly number[],
+  width: number,
+  chunkFile: string,
+  parquet: string,
+): Promise<number> {
+  const { columns, csv } = input.compiled.contract;
+  const fields = [`'l': 'BIGINT'`, ...Array.from({ length: width }, (_, i) => `'c${i}': 'VARCHAR'`)].join(
+    ', ',
+  );
+  const values = columns
+    .map((c, i) => `${checkedValueSql(c, `c${sourceIndex[i]}`)} AS ${ident(c.name)}`)
+    .join(', ');
+  const maxLine = input.limits.maxRecordBytes + 1024;
+  const result = await connection.runAndReadAll(
+    `COPY (SELECT ${values}, l AS ${ident(LINE_COLUMN)} FROM read_csv(${sqlString(chunkFile)}, header = false, ` +
+      `auto_detect = false, columns = {${fields}}, delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, ` +
+      `escape = ${sqlString(csv.escape)}, new_line = '\\n', strict_mode = true, null_padding = false, ` +
+      `allow_quoted_nulls = false, max_line_size = ${maxLine}, buffer_size = ${2 * maxLine}, encoding = 'utf-8')) ` +
+      `TO ${sqlString(parquet)} (FORMAT parquet)`,
+  );
+  const [[count]] = result.getRows() as [[bigint]];
+  return Number(count);
+}
+
+const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;

@@ -1,0 +1,163 @@
+/**
+ * The checked fast path's byte checks (csv/byte-checks.ts) against the rules they stand for: a
+ * cell they pass must pass the JavaScript checker (ajv's RegExp, ajv-formats' email, the coercers
+ * and bounds) — generated hostile and well-formed cells, both ways where the check is exact.
+ */
+import { fastFormats } from 'ajv-formats/dist/formats';
+import { mulberry32 } from '../../bench/registrations-generator';
+import type { DatasetContract } from '../../core/contract';
+import { byteChecksFor, CELL_NON_ASCII, CELL_QUOTED, patternAt } from '../../csv/byte-checks';
+import { coerceDate, coerceInteger, decimalCoercer, timestampCoercer } from '../../csv/coerce';
+import { RowProblem } from '../../csv/row-errors';
+
+const rnd = mulberry32(7);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+/** A random string over `alphabet`, 0–`max` characters. */
+const word = (alphabet: string, max: number) =>
+  Array.from({ length: Math.floor(rnd() * (max + 1)) }, () => pick([...alphabet])).join('');
+
+const cell = (s: string) => {
+  const buf = Buffer.from(s, 'utf8');
+  return [buf, 0, buf.length, [...s].some((ch) => ch.charCodeAt(0) > 0x7f) ? CELL_NON_ASCII : 0, 0] as const;
+};
+
+test('an anchored pattern over bytes matches exactly what its RegExp matches', () => {
+  const patterns = [
+    '^REG-[0-9]{8}$',
+    '^EVT-\\d{4}$',
+    '^[A-Z]{2,3}-[a-z0-9_]+$',
+    '^a?b*c$',
+    '^[A-Za-z]+x\\.y$',
+    '^[0-9]{1,3}\\.[0-9]{1,}$',
+  ];
+  const alphabet = 'REGVT-0123456789ABCXYZabcxy_.é ';
+  for (const p of patterns) {
+    const matcher = patternAt(p);
+    expect(matcher).toBeDefined();
+    const re = new RegExp(p, 'u');
+    for (let n = 0; n < 20_000; n++) {
+      const s =
+        n % 3 === 0
+          ? word(alphabet, 14)
+          : p.startsWith('^REG')
+            ? `REG-${word('0123456789a', 9)}`
+            : word(alphabet, 8);
+      const [buf, start, end] = cell(s);
+      expect([s, matcher!(buf, start, end)]).toEqual([s, re.test(s)]);
+    }
+  }
+  // Not anchored, a group, alternation, dot, negated class, three open-ended atoms: left to the RegExp.
+  for (const p of ['REG-[0-9]+', '^(a|b)$', '^a.b$', '^[^a]$', '^a?b*c+$'])
+    expect(patternAt(p)).toBeUndefined();
+});
+
+function contractOf(
+  columns: DatasetContract['columns'],
+  properties: Record<string, unknown>,
+): DatasetContract {
+  return {
+    dataset: 't',
+    columns,
+    rowSchema: { type: 'object', properties, required: columns.filter((c) => c.required).map((c) => c.name) },
+    csv: { delimiter: ',', quote: '"', escape: '"' },
+  } as unknown as DatasetContract;
+}
+
+test('email over bytes: a cell it passes passes ajv-formats; on ASCII without quotes it decides as the regex does', () => {
+  const checks = byteChecksFor(
+    contractOf(
+      [{ name: 'e', source: 'e', type: 'string', required: true }] as unknown as DatasetContract['columns'],
+      {
+        e: { type: 'string', format: 'email' },
+      },
+    ),
+  );
+  const check = checks.columns![0]!;
+  const email = (fastFormats as Record<string, RegExp>).email!;
+  const parts = [
+    'a',
+    'B',
+    '0',
+    '.',
+    '-',
+    '_',
+    '+',
+    '@',
+    '@@',
+    'x'.repeat(62),
+    'x'.repeat(63),
+    'é',
+    '!',
+    '"',
+    ' ',
+  ];
+  let passed = 0;
+  for (let n = 0; n < 50_000; n++) {
+    const s =
+      n % 2 === 0
+        ? Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => pick(parts)).join('')
+        : `${word('abc.+-_', 6)}@${word('ab-9.', 10)}${pick(['', '.com', '-', '.', '.x-'])}`;
+    const [buf, start, end, flags] = cell(s);
+    const ok = check(buf, start, end, flags, 0);
+    // '=', '+', '-', '@' first: a formula, left to JavaScript whatever the regex says.
+    const formula = /^[=+\-@\t\r]/.test(s);
+    expect([s, ok]).toEqual([s, !formula && email.test(s)]);
+    if (ok) passed++;
+  }
+  expect(passed).toBeGreaterThan(1000);
+});
+
+test('numbers, dates and timestamps: what the byte checks pass the coercers accept, within the bounds', () => {
+  const columns = [
+    { name: 'i', source: 'i', type: 'integer', required: false },
+    { name: 'd', source: 'd', type: 'decimal', precision: 8, scale: 2, required: false },
+    { name: 'day', source: 'day', type: 'date', required: false },
+    { name: 'ts', source: 'ts', type: 'timestamp', required: false },
+  ] as unknown as DatasetContract['columns'];
+  const checks = byteChecksFor(
+    contractOf(columns, {
+      i: { type: 'integer', minimum: -5, exclusiveMaximum: 1000 },
+      d: { type: 'number', minimum: 0.5, maximum: 999999.99 },
+      day: { type: 'string', format: 'date' },
+      ts: { type: 'string', format: 'date-time' },
+    }),
+  ).columns!;
+  const decimal = decimalCoercer(8, 2);
+  const timestamp = timestampCoercer('UTC', { ambiguousLocalTimes: 0 });
+  const digits = '0123456789';
+  const gens: (() => string)[] = [
+    () => pick(['', '-', '+', '0', '00']) + word(digits, 5) + pick(['', '.', '.5', 'e3', ' ']),
+    () => pick(['', '-']) + word(digits, 7) + pick(['', '.', '.0', '.25', '.125', '.9']),
+    () =>
+      `${pick(['0000', '0001', '2024', '1900', '2000', '9999', '12345'])}-${pick(['00', '01', '02', '12', '13'])}-${pick(['00', '01', '28', '29', '30', '31', '32'])}`,
+    () =>
+      `${pick(['0001', '0002', '2024', '9998', '9999'])}-${pick(['01', '02', '13'])}-${pick(['01', '29', '30'])}${pick(['T', ' ', 't'])}` +
+      `${pick(['00', '23', '24'])}:${pick(['00', '59', '60'])}:${pick(['00', '59', '60'])}${pick(['', '.1', '.123456', '.1234567'])}${pick(['', 'Z', 'z', '+02:00', '-14:59', '+15:00', '+0200'])}`,
+  ];
+  const accepts: ((s: string) => boolean)[] = [
+    (s) => {
+      const r = coerceInteger(s);
+      return !(r instanceof RowProblem) && Number(r) >= -5 && Number(r) < 1000;
+    },
+    (s) => {
+      const r = decimal(s);
+      return !(r instanceof RowProblem) && Number(r) >= 0.5 && Number(r) <= 999999.99;
+    },
+    (s) => !(coerceDate(s) instanceof RowProblem),
+    (s) => !(timestamp(s) instanceof RowProblem),
+  ];
+  for (let c = 0; c < 4; c++) {
+    let passed = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const s = gens[c]!();
+      const [buf, start, end, flags] = cell(s);
+      const ok = checks[c]!(buf, start, end, flags | CELL_QUOTED, 0);
+      if (s === '') continue;
+      if (ok) {
+        passed++;
+        expect([columns[c]!.name, s, accepts[c]!(s)]).toEqual([columns[c]!.name, s, true]);
+      }
+    }
+    expect(passed).toBeGreaterThan(100);
+  }
+});
