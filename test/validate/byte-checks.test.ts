@@ -4,11 +4,14 @@
  * and bounds) — generated hostile and well-formed cells, both ways where the check is exact.
  */
 import { fastFormats } from 'ajv-formats/dist/formats';
-import { mulberry32 } from '../../bench/registrations-generator';
-import type { DatasetContract } from '../../core/contract';
-import { byteChecksFor, CELL_NON_ASCII, CELL_QUOTED, patternAt } from '../../csv/byte-checks';
+import { mulberry32, registrationsCsvText } from '../../bench/registrations-generator';
+import { DEFAULT_SCHEMAS_DIR, type DatasetContract } from '../../core/contract';
+import { byteChecksFor, CELL_NON_ASCII, CELL_QUOTED, jsonLengthsFor, patternAt } from '../../csv/byte-checks';
+import { CheckedScanner } from '../../csv/checked-fast-path';
+import { CsvSplitter } from '../../csv/csv-splitter';
 import { coerceDate, coerceInteger, decimalCoercer, timestampCoercer } from '../../csv/coerce';
 import { RowProblem } from '../../csv/row-errors';
+import { loadCompiledContract } from '../../csv/row-checker';
 
 const rnd = mulberry32(7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -160,4 +163,50 @@ test('numbers, dates and timestamps: what the byte checks pass the coercers acce
     }
     expect(passed).toBeGreaterThan(100);
   }
+});
+
+test('the scanner gives the same records, lines and verdicts whatever pieces the bytes come in', () => {
+  const { contract } = loadCompiledContract('registrations', DEFAULT_SCHEMAS_DIR)!;
+  const text = registrationsCsvText({ rows: 3000, seed: 11, invalidShare: 0 }).text.replaceAll('\n', () =>
+    rnd() < 0.3 ? '\r\n' : '\n',
+  );
+  const bytes = Buffer.from(text, 'utf8');
+  const header = text.slice(0, text.search(/\r?\n/)).split(',');
+  const sourceIndex = contract.columns.map((c) => header.indexOf(c.source));
+  const run = (piece: () => number) => {
+    const seen: string[] = [];
+    const scanner = new CheckedScanner(
+      contract.csv,
+      byteChecksFor(contract).columns!,
+      sourceIndex,
+      1 << 20,
+      jsonLengthsFor(contract),
+      0,
+      (buf, start, end, line, json) => seen.push(`good ${line} ${json} ${buf.toString('utf8', start, end)}`),
+      (buf, start, end, line) => seen.push(`other ${line} ${buf.toString('utf8', start, end)}`),
+    );
+    let carry: Buffer | undefined;
+    for (let at = 0; at < bytes.length;) {
+      const next = Math.min(bytes.length, at + piece());
+      const buf = carry ? Buffer.concat([carry, bytes.subarray(at, next)]) : bytes.subarray(at, next);
+      const used = scanner.scan(buf, false);
+      expect(scanner.declined).toBeUndefined();
+      carry = used < buf.length ? buf.subarray(used) : undefined;
+      at = next;
+    }
+    scanner.scan(carry ?? Buffer.alloc(0), true);
+    return seen;
+  };
+  const whole = run(() => bytes.length);
+  expect(whole.filter((s) => s.startsWith('good')).length).toBeGreaterThan(2000);
+  expect(whole.filter((s) => s.startsWith('other')).length).toBeGreaterThan(10);
+  // Lines: where the usual path's splitter says each record starts.
+  const firstLines: number[] = [];
+  const splitter = new CsvSplitter(contract.csv, { maxRecordBytes: 1 << 20 });
+  const take = (_cells: unknown, line: number) => void firstLines.push(line);
+  splitter.feed(bytes, take);
+  splitter.feed(undefined, take);
+  firstLines.shift(); // the header
+  expect(whole.map((s) => Number(s.split(' ')[1]))).toEqual(firstLines);
+  for (const size of [5, 64, 4096]) expect(run(() => 1 + Math.floor(rnd() * size))).toEqual(whole);
 });
