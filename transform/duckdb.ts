@@ -347,6 +347,18 @@ async function writePartitions(
       const value = folder.slice(PARTITION_COLUMN.length + 1);
       rowsOf.set(value, (rowsOf.get(value) ?? 0) + n);
     }
+    // Before the losers' file goes: its keys are the keys that occur more than once.
+    const losers = await fs
+      .readdir(path.join(outDir, losersFolder))
+      .then((files) =>
+        files.filter((f) => f.endsWith('.parquet')).map((f) => path.join(outDir, losersFolder, f)),
+      )
+      .catch(() => [] as string[]);
+    const [[rows, distinct]] = (await runRows(
+      connection,
+      where,
+      exactDuplicatesSelect(plan, staging, options, plan.dedupe ? losers : undefined),
+    )) as [[unknown, unknown]];
     await fs.rm(path.join(outDir, losersFolder), { recursive: true, force: true });
     const whole = await onePerPartition(connection, where, PARTITION_COLUMN, [outDir], tempDir);
     const staged = await splitLargePartitions(connection, where, plan, whole, rowsOf, tempDir);
@@ -354,11 +366,6 @@ async function writePartitions(
       throw new TransformFailedError(
         `${where}: a table without a partition got partition folders. Fix: report this as an engine bug`,
       );
-    const [[rows, distinct]] = (await runRows(
-      connection,
-      where,
-      exactDuplicatesSelect(plan, staging, options),
-    )) as [[unknown, unknown]];
     return { rowsIn, rowsOut, exactDuplicates: Number(rows ?? 0) - Number(distinct ?? 0), staged };
   } finally {
     connection.closeSync();
@@ -492,7 +499,13 @@ function stagingRead(plan: TransformPlan, staging: Staging, options: DuckdbEngin
  * value. Parquet staging groups the typed values, doubles by their shortest text, so that -0 and 0
  * stay two values as their canonical texts are (grouping would take them as equal).
  */
-function exactDuplicatesSelect(plan: TransformPlan, staging: Staging, options: DuckdbEngineOptions): string {
+function exactDuplicatesSelect(
+  plan: TransformPlan,
+  staging: Staging,
+  options: DuckdbEngineOptions,
+  /** The dedupe COPY's losers (every row of a key but its first), when it wrote them. */
+  losers?: readonly string[],
+): string {
   const groups = plan.stagingColumns.map((c) =>
     staging.format === 'parquet' && stagingTypeOf(plan, c).type === 'double'
       ? `CAST(${ident(c)} AS VARCHAR)`
@@ -509,9 +522,21 @@ function exactDuplicatesSelect(plan: TransformPlan, staging: Staging, options: D
   // Rows minus distinct rows is the same difference as over the whole staging.
   const keys = key.map(ident);
   const same = keys.map((k) => `s.${k} IS NOT DISTINCT FROM d.${k}`).join(' AND ');
+  // The keys that occur more than once are the losers' keys: read from the losers' file (a few per
+  // cent of the rows) instead of grouping every row by its key (1 GB bench file: 1.0 s against
+  // 2.3 s). No losers: no key occurs twice, so no row can equal another.
+  const written = fileColumns(plan);
+  const asWritten = key.map((k) => written.find((c) => c.source === k)?.name);
+  let duplicated = `SELECT ${keys.join(', ')} FROM s GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
+  if (losers !== undefined && asWritten.every((n) => n !== undefined)) {
+    if (losers.length === 0) return 'SELECT 0, 0';
+    duplicated =
+      `SELECT DISTINCT ${asWritten.map((n, i) => `${ident(n!)} AS ${keys[i]}`).join(', ')} ` +
+      `FROM read_parquet([${losers.map(sqlString).join(', ')}], hive_partitioning = false)`;
+  }
   return (
     `WITH s AS (SELECT * FROM ${stagingRead(plan, staging, options)}), ` +
-    `d AS (SELECT ${keys.join(', ')} FROM s GROUP BY ${keys.join(', ')} HAVING count(*) > 1) ` +
+    `d AS (${duplicated}) ` +
     `SELECT coalesce(sum(n), 0), count(*) FROM (SELECT count(*) AS n FROM s SEMI JOIN d ON ${same} ` +
     `GROUP BY ${groups.join(', ')})`
   );
