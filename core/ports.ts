@@ -51,11 +51,6 @@ export interface ObjectStore {
     body: Buffer | string | Readable,
     options?: PutOptions,
   ): Promise<ObjectInfo>;
-  /**
-   * Writes a local file as an object, where the store has a faster way than streaming it through
-   * {@link put} (the local lake: a kernel copy beside one read for the MD5 etag). Optional.
-   */
-  putFile?(bucket: string, key: string, file: string, options?: PutOptions): Promise<ObjectInfo>;
   /** Server-side copy of one version; idempotent. */
   copy(source: ObjectRef, bucket: string, key: string): Promise<void>;
   /** Deletes the current version (a delete marker in a versioned bucket); idempotent. */

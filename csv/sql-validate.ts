@@ -74,11 +74,12 @@ export class ParquetStaging {
   async end(): Promise<void> {
     try {
       for (const [n, file] of this.parts.entries()) {
-        const key = `${this.prefix}${STAGING_PART_PARQUET(n)}`;
-        const options = { contentType: 'application/vnd.apache.parquet' };
-        const info = this.store.putFile
-          ? await this.store.putFile(this.bucket, key, file, options)
-          : await this.store.put(this.bucket, key, createReadStream(file), options);
+        const info = await this.store.put(
+          this.bucket,
+          `${this.prefix}${STAGING_PART_PARQUET(n)}`,
+          createReadStream(file),
+          { contentType: 'application/vnd.apache.parquet' },
+        );
         this.parquetBytes += info.size;
       }
     } finally {
