@@ -18,6 +18,7 @@ import { fastFormats } from 'ajv-formats/dist/formats';
 import type { ColumnSpec, DatasetContract } from '../core/contract';
 import { PARTITION_VALUE } from '../core/plan';
 import { stagingParquetType } from '../core/staging';
+import { DESCRIPTIVE, FORMULA_START, ROW_LEVEL_HANDLED } from './row-checker';
 
 /** The cell was quoted in the file (`""` is an empty text, an unquoted empty cell is NULL). */
 export const CELL_QUOTED = 1;
@@ -33,31 +34,6 @@ export type CellCheck = (buf: Buffer, start: number, end: number, flags: number,
 export type ByteChecks =
   | { readonly columns: readonly CellCheck[]; readonly unsupported?: undefined }
   | { readonly unsupported: string; readonly columns?: undefined };
-
-const DESCRIPTIVE = new Set([
-  'type',
-  'description',
-  'title',
-  '$comment',
-  'examples',
-  'default',
-  'deprecated',
-  'readOnly',
-  'writeOnly',
-]);
-const ROW_LEVEL_HANDLED = new Set([
-  ...DESCRIPTIVE,
-  '$schema',
-  '$id',
-  '$defs',
-  'properties',
-  'required',
-  'additionalProperties',
-]);
-
-/** First bytes of a formula-looking cell (row-checker.ts FORMULA_START): `=`, `+`, `-`, `@`, tab, CR. */
-const FORMULA = new Uint8Array(256);
-for (const ch of '=+-@\t\r') FORMULA[ch.charCodeAt(0)] = 1;
 
 /** The cell's value as text: its bytes decoded, a doubled quote made one. */
 const text = (
@@ -97,7 +73,8 @@ function dayAt(buf: Buffer, i: number, minYear: number, maxYear: number): boolea
   return !(month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)));
 }
 
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
+/** 10^0 … 10^15, exact doubles. */
+export const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /**
  * The shape of a canonical number: `-?(0|[1-9][0-9]*)` of at most `whole` digits, then optionally
@@ -364,7 +341,7 @@ function columnCheck(
     const allBytes = rules.every((r) => r.bytes !== undefined);
     return (buf, start, end, flags, pairs) => {
       if (start === end && !(flags & CELL_QUOTED)) return !required;
-      if (start < end && FORMULA[buf[start]!] === 1) return false;
+      if (start < end && FORMULA_START[buf[start]!] === 1) return false;
       if (lengthChecks.length > 0) {
         const n = codePoints(buf, start, end, flags) - pairs;
         for (const c of lengthChecks) if (!c(n)) return false;

@@ -35,20 +35,21 @@ import {
   CELL_QUOTED,
   checkedValueSql,
   jsonLengthsFor,
+  POW10,
   type CellCheck,
   type JsonLength,
 } from './byte-checks';
-import { QUOTED_EMPTY } from './csv-records';
 import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
 import { RecordValidator } from './record-validator';
 import {
   cellsOf,
   DeclineFastPathError,
   duckdb,
+  ident,
   JsonLinesFile,
   next,
   ParquetStaging,
-  readHeader,
+  checkHeaderRecord,
   stageCheckedRows,
   type FastValidateInput,
   type FastValidateResult,
@@ -71,7 +72,6 @@ const digitsOf = (v: number): number => {
   while (v >= POW10[d]!) d++;
   return d;
 };
-const POW10 = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /** One record that goes to the JavaScript checker: its bytes (no line end) and first line. */
 interface Failing {
@@ -342,26 +342,13 @@ export async function validateChecked(
   const { file, compiled, limits, workDir } = input;
   const jsStaged = new JsonLinesFile(path.join(workDir, 'checked-rows.jsonl'));
   const validator = new RecordValidator(compiled, input.key, limits, jsStaged, input.openRejects);
-  const fd = openSync(file, 'r');
   try {
-    const headerCells = readHeader(fd, compiled, limits);
-    if (headerCells.every((c) => c !== QUOTED_EMPTY && c.trim() === ''))
-      throw new DeclineFastPathError('a blank first line');
+    const fd = openSync(file, 'r');
     try {
-      validator.onRecord(headerCells, 1);
-    } catch (e) {
-      if (e instanceof FileRejectedError)
-        throw new DeclineFastPathError(`the header is rejected (${e.reason})`);
-      throw e;
+      checkHeaderRecord(fd, validator, compiled, limits);
+    } finally {
+      closeSync(fd);
     }
-  } catch (e) {
-    await validator.rejects?.abort();
-    jsStaged.close();
-    throw e;
-  } finally {
-    closeSync(fd);
-  }
-  try {
     return await validateBody(input, checks, validator, jsStaged);
   } catch (e) {
     await validator.rejects?.abort();
@@ -575,5 +562,3 @@ async function convertChunk(
   const [[count]] = result.getRows() as [[bigint]];
   return Number(count);
 }
-
-const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;

@@ -38,8 +38,11 @@ export interface CompiledContract {
   readonly checkedByAjv: readonly boolean[];
 }
 
-/** Keywords that only describe; a property with nothing else adds no check beyond its type. */
-const DESCRIPTIVE = new Set([
+/**
+ * Keywords that only describe; a property with nothing else adds no check beyond its type. The fast
+ * paths' checks (sql-checks.ts, byte-checks.ts) skip the same ones.
+ */
+export const DESCRIPTIVE = new Set([
   'type',
   'description',
   'title',
@@ -51,7 +54,7 @@ const DESCRIPTIVE = new Set([
   'writeOnly',
 ]);
 /** Top-level keywords the per-column schema handles; anything else needs the whole row in ajv. */
-const ROW_LEVEL_HANDLED = new Set([
+export const ROW_LEVEL_HANDLED = new Set([
   ...DESCRIPTIVE,
   '$schema',
   '$id',
@@ -131,7 +134,8 @@ function jsonString(text: string): string {
 const NEEDS_JSON_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
 /** First characters that make a spreadsheet evaluate a cell: = + - @ tab CR. */
-const FORMULA_START = new Uint8Array(128);
+/** First characters (codes below 128) of a formula-looking cell; a byte of 128 or more is none. */
+export const FORMULA_START = new Uint8Array(128);
 for (const ch of '=+-@\t\r') FORMULA_START[ch.charCodeAt(0)] = 1;
 
 /**

@@ -14,6 +14,7 @@ import { fastFormats } from 'ajv-formats/dist/formats';
 import type { ColumnSpec, DatasetContract } from '../core/contract';
 import { PARTITION_VALUE } from '../core/plan';
 import { stagingParquetType } from '../core/staging';
+import { DESCRIPTIVE, ROW_LEVEL_HANDLED } from './row-checker';
 
 /** One contract column in SQL over its raw VARCHAR field (NULL = unquoted empty, '' = `""`). */
 export interface ColumnSql {
@@ -31,28 +32,6 @@ export type SqlChecks =
 
 /** An SQL string literal. */
 export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
-
-/** Keywords that only describe (as row-checker.ts). */
-const DESCRIPTIVE = new Set([
-  'type',
-  'description',
-  'title',
-  '$comment',
-  'examples',
-  'default',
-  'deprecated',
-  'readOnly',
-  'writeOnly',
-]);
-const ROW_LEVEL_HANDLED = new Set([
-  ...DESCRIPTIVE,
-  '$schema',
-  '$id',
-  '$defs',
-  'properties',
-  'required',
-  'additionalProperties',
-]);
 
 /** ajv-formats' "fast" email, as this translation was written for. */
 const AJV_FAST_EMAIL =

@@ -222,7 +222,7 @@ const phase = (name: string, clock: { at: number }) => {
   clock.at = now;
 };
 
-const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 async function rows(connection: DuckDBConnection, sql: string): Promise<unknown[][]> {
   return (await connection.runAndReadAll(sql)).getRows() as unknown[][];
@@ -250,8 +250,30 @@ export async function validateWithDuckdb(input: FastValidateInput): Promise<Fast
   }
 }
 
+/**
+ * Reads the header record and gives it to the validator, as the usual path's first record: a blank
+ * first line or a header the validator rejects declines (the usual path rejects it with its report).
+ */
+export function checkHeaderRecord(
+  fd: number,
+  validator: RecordValidator,
+  compiled: CompiledContract,
+  limits: ValidateLimits,
+): void {
+  const headerCells = readHeader(fd, compiled, limits);
+  if (headerCells.every((c) => c !== QUOTED_EMPTY && c.trim() === ''))
+    throw new DeclineFastPathError('a blank first line');
+  try {
+    validator.onRecord(headerCells, 1);
+  } catch (e) {
+    if (e instanceof FileRejectedError)
+      throw new DeclineFastPathError(`the header is rejected (${e.reason})`);
+    throw e;
+  }
+}
+
 /** The first record of the file (the header), split as the usual path splits it. */
-export function readHeader(fd: number, compiled: CompiledContract, limits: ValidateLimits): Cell[] {
+function readHeader(fd: number, compiled: CompiledContract, limits: ValidateLimits): Cell[] {
   const splitter = new CsvSplitter(compiled.contract.csv, { maxRecordBytes: limits.maxRecordBytes });
   let header: { cells: Cell[]; line: number } | undefined;
   const take = (cells: Cell[], line: number) => {
@@ -284,16 +306,7 @@ async function validateOpen(
   const { compiled, limits, workDir } = input;
   const { contract } = compiled;
   {
-    const headerCells = readHeader(fd, compiled, limits);
-    if (headerCells.every((c) => c !== QUOTED_EMPTY && c.trim() === ''))
-      throw new DeclineFastPathError('a blank first line');
-    try {
-      validator.onRecord(headerCells, 1);
-    } catch (e) {
-      if (e instanceof FileRejectedError)
-        throw new DeclineFastPathError(`the header is rejected (${e.reason})`);
-      throw e;
-    }
+    checkHeaderRecord(fd, validator, compiled, limits);
     const header = validator.header!;
     const checks = sqlChecksFor(contract, (i) => `c${header.sourceIndex[i]}`);
     if (checks.unsupported !== undefined) throw new DeclineFastPathError(checks.unsupported);

@@ -408,6 +408,8 @@ function generate(
   pools: Record<string, string[]>,
   hostile: boolean,
   eol: string,
+  /** The well-formed values. */
+  good: Record<string, string[]> = GOOD,
 ): string {
   const rand = mulberry32(seed);
   const pick = <T>(a: readonly T[]) => a[Math.floor(rand() * a.length)]!;
@@ -426,7 +428,7 @@ function generate(
       ? new Set([Math.floor(rand() * order.length), Math.floor(rand() * order.length)])
       : new Set();
     const values = order.map((i, at) =>
-      cell(pick((hostileCols.has(at) ? pools : GOOD)[CONTRACT.columns[i]!.name]!)),
+      cell(pick((hostileCols.has(at) ? pools : good)[CONTRACT.columns[i]!.name]!)),
     );
     if (hostile) {
       const shape = rand();
@@ -460,6 +462,18 @@ test('well-formed generated files are read by DuckDB, with the same outcome as t
     const how = await same(`incoming/kinds/good-${seed}.csv`, csv, schemasDir);
     expect(how).toEqual({ reader: 'duckdb' });
   }
+});
+
+test('records of hundreds of KiB (the read buffer follows the longest line of a chunk): read by DuckDB, same outcome', async () => {
+  const long = {
+    ...GOOD,
+    // Every row long (the SQL path sizes staging from each chunk's share of bytes).
+    notes: ['x'.repeat(200_000), `a "quoted" ${'y'.repeat(200_000)}\nand a line`],
+  };
+  const csv = generate(31, 60, GOOD, false, '\n', long);
+  expect(csv.length).toBeGreaterThan(10_000_000);
+  const how = await same('incoming/kinds/long-lines.csv', csv, schemasDir);
+  expect(how).toEqual({ reader: 'duckdb' });
 });
 
 test('hostile generated files: every type and constraint, short and long rows — same rejects, report, staging', async () => {
