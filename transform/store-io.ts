@@ -41,10 +41,11 @@ const STALE_LOCK_MS = 15 * 60_000;
 /** A Lambda has at most 15 minutes: wait a minute, then fail clearly and let the state machine retry. */
 const LOCK_WAIT_MS = 60_000;
 const LOCK_POLL_MS = 200;
-/** Staging parts downloaded, and Parquet objects uploaded, at once. */
 /** Tries at deleting the publish lock when the store throttles or fails transiently. */
 const RELEASE_TRIES = 5;
+/** Staging parts downloaded, and Parquet objects uploaded, at once. */
 const TRANSFERS_AT_ONCE = 4;
+const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /**
  * Deletes the publish lock, again after a transient failure (a throttle once the SDK's retries are
@@ -62,7 +63,6 @@ async function releaseLock(store: ObjectStore, bucket: string, key: string): Pro
     }
   }
 }
-const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /** A {@link TransformTarget} whose lake is a bucket of an object store: what a Transform Lambda asks. */
 export interface StoreTransformRequest extends TransformTarget {
