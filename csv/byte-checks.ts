@@ -4,8 +4,9 @@
  * checks (coerce.ts, row-checker.ts, ajv) would certainly accept the cell AND DuckDB's cast of its
  * text ({@link checkedValueSql}) is the value they would stage. Conservative by construction, as
  * the SQL predicate (sql-checks.ts) is: every form it does not cover (`+5`, `007`, `1e3`, an offset
- * past ±14:00, a formula-looking string, a quoted cell with a doubled quote, a number of more than
- * 15 digits, ...) is FALSE, and that row goes to the JavaScript checker, which stages it or explains it.
+ * past ±14:00, a quoted cell with a doubled quote, a number of more than 15 digits, ...) is FALSE, and
+ * that row goes to the JavaScript checker, which stages it or explains it. A formula-looking text
+ * passes (it is staged as it is); the scanner counts it ({@link formulaAt}) for the report.
  *
  * Where the SQL predicate translates ajv's rules into RE2 and DuckDB casts, these use ajv's own
  * rules: a `pattern` is tested with the RegExp ajv compiles (`u` flag), an email with ajv-formats'
@@ -34,6 +35,13 @@ export type CellCheck = (buf: Buffer, start: number, end: number, flags: number,
 export type ByteChecks =
   | { readonly columns: readonly CellCheck[]; readonly unsupported?: undefined }
   | { readonly unsupported: string; readonly columns?: undefined };
+
+/**
+ * The text cell [start, end) looks like a spreadsheet formula, as row-checker.ts judges the
+ * decoded cell (its first character; an empty cell never does).
+ */
+export const formulaAt = (buf: Buffer, start: number, end: number): boolean =>
+  start < end && FORMULA_START[buf[start]!] === 1;
 
 /** The cell's value as text: its bytes decoded, a doubled quote made one. */
 const text = (
@@ -341,7 +349,6 @@ function columnCheck(
     const allBytes = rules.every((r) => r.bytes !== undefined);
     return (buf, start, end, flags, pairs) => {
       if (start === end && !(flags & CELL_QUOTED)) return !required;
-      if (start < end && FORMULA_START[buf[start]!] === 1) return false;
       if (lengthChecks.length > 0) {
         const n = codePoints(buf, start, end, flags) - pairs;
         for (const c of lengthChecks) if (!c(n)) return false;

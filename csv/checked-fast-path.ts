@@ -34,6 +34,7 @@ import {
   CELL_NON_ASCII,
   CELL_QUOTED,
   checkedValueSql,
+  formulaAt,
   jsonLengthsFor,
   POW10,
   type CellCheck,
@@ -58,10 +59,14 @@ import { sqlString } from './sql-checks';
 
 const LF = 10;
 const CR = 13;
-/** Byte classes outside quotes: ordinary, above ASCII, and the ones that end or open a field. */
+/**
+ * Byte classes outside quotes: ordinary, above ASCII, JSON-escaped (controls, backslash), and the
+ * ones that end or open a field.
+ */
 const NORMAL = 0;
 const HIGH = 1;
-const SPECIAL = 2;
+const ESCAPED = 2;
+const SPECIAL = 3;
 
 /** Most fields a record may have before the byte checks give it to the JavaScript checker. */
 const MAX_FIELDS = 4096;
@@ -78,6 +83,16 @@ interface Failing {
   readonly bytes: Buffer;
   readonly start: number;
   readonly line: number;
+}
+
+/**
+ * Where the formula-looking text cells of good records go (the report's count and samples;
+ * the RowChecker): while its samples are not all taken, a record holding one is checked by
+ * JavaScript, which samples it in line order; after that the scanner only counts.
+ */
+export interface FormulaCells {
+  readonly formulaSamplesFull: boolean;
+  countFormulaCells(n: number): void;
 }
 
 /**
@@ -114,6 +129,9 @@ export class CheckedScanner {
     private readonly jsonLengths: readonly JsonLength[],
     /** JSON Lines bytes of a staged row besides its values: keys, punctuation, `_line` key. */
     private readonly jsonPerRow: number,
+    /** Per contract column, 1 for text (its cells may look like formulas). */
+    private readonly isText: Uint8Array,
+    private readonly formulas: FormulaCells,
     /** A good record [start, end) (no line end) on line `line`; `json`: its bytes as JSON Lines staging. */
     private readonly onGood: (buf: Buffer, start: number, end: number, line: number, json: number) => void,
     private readonly onFailing: (buf: Buffer, start: number, end: number, line: number) => void,
@@ -121,6 +139,8 @@ export class CheckedScanner {
     this.quote = dialect.quote.charCodeAt(0);
     this.delimiter = dialect.delimiter.charCodeAt(0);
     for (let b = 0x80; b < 256; b++) this.cls[b] = HIGH;
+    for (let b = 0; b < 0x20; b++) this.cls[b] = ESCAPED;
+    this.cls[92] = ESCAPED;
     for (const b of [this.delimiter, this.quote, LF, CR]) this.cls[b] = SPECIAL;
   }
 
@@ -134,7 +154,7 @@ export class CheckedScanner {
    * first record not complete, or -1 once declined.
    */
   scan(buf: Buffer, final: boolean): number {
-    const { cls, quote, delimiter, starts, ends, flags, pairs, escapes, checks, sourceIndex } = this;
+    const { cls, quote, delimiter, starts, ends, flags, pairs, escapes, checks, sourceIndex, isText } = this;
     const n = buf.length;
     let i = 0;
     while (i < n) {
@@ -191,6 +211,9 @@ export class CheckedScanner {
             else if (c === HIGH) {
               flag |= CELL_NON_ASCII;
               i++;
+            } else if (c === ESCAPED) {
+              escaped++;
+              i++;
             } else break;
           }
           if (i < n && buf[i] === quote) return this.decline('a quote inside an unquoted field', line);
@@ -241,11 +264,23 @@ export class CheckedScanner {
       }
       this.records++;
       let ok = fields === this.width;
+      let formulas = 0;
       for (let c = 0; ok && c < checks.length; c++) {
         const f = sourceIndex[c]!;
-        ok = checks[c]!(buf, starts[f]!, ends[f]!, flags[f]!, pairs[f]!);
+        const start = starts[f]!;
+        const stop = ends[f]!;
+        ok = checks[c]!(buf, start, stop, flags[f]!, pairs[f]!);
+        if (isText[c] === 1 && formulaAt(buf, start, stop)) formulas++;
       }
       if (ok) {
+        if (formulas > 0) {
+          // Sampled by the JavaScript checker, in line order, until the samples are all taken.
+          if (!this.formulas.formulaSamplesFull) {
+            this.onFailing(buf, recordStart, end, first);
+            continue;
+          }
+          this.formulas.countFormulaCells(formulas);
+        }
         this.good++;
         let json = this.jsonPerRow;
         for (let c = 0; c < checks.length; c++) {
@@ -392,6 +427,8 @@ async function validateBody(
     contract.columns.reduce((n, c) => n + JSON.stringify(c.name).length + 2, 0) +
       JSON.stringify(LINE_COLUMN).length +
       4,
+    Uint8Array.from(contract.columns, (c) => (c.type === 'string' ? 1 : 0)),
+    validator.checker!,
     (buf, start, end, line, json) => writer.add(buf, start, end, line, json),
     (buf, start, end, line) => failing.push({ bytes: Buffer.from(buf.subarray(start, end)), start, line }),
   );
@@ -511,8 +548,7 @@ async function validateBody(
     connection.closeSync();
     instance.closeSync();
   }
-  if (process.env.ETL_FASTPATH_TRACE)
-    console.error(`checked fast path: ${Date.now() - trace.at} ms, phases (ms) ${JSON.stringify(trace)}`);
+  const closed = Date.now();
   jsStaged.close();
   validator.rowsRead += staged;
   validator.rowsValid += staged;
@@ -521,6 +557,10 @@ async function validateBody(
     staging.parts.push(checkedPart);
     await stageCheckedRows(input, jsStaged.file, checkedPart);
   }
+  if (process.env.ETL_FASTPATH_TRACE)
+    console.error(
+      `checked fast path: ${Date.now() - trace.at} ms, phases (ms) ${JSON.stringify({ ...trace, stage: Date.now() - closed, jsRows: jsStaged.rows })}`,
+    );
   staging.jsonLinesBytes = jsonLinesBytes + jsStaged.bytes;
   return { inspector, validator, staging, sqlRows: staged };
 }

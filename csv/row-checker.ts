@@ -274,6 +274,19 @@ export class RowChecker {
     return `${out},"${LINE_COLUMN}":${lineNo}}\n`;
   }
 
+  /** True once the report's formula samples are all taken: later formula cells only count. */
+  get formulaSamplesFull(): boolean {
+    return this.formulaSamples.length >= this.maxFormulaSamples;
+  }
+
+  /**
+   * Counts `n` formula-looking cells found elsewhere (the checked fast path's byte pass, only once
+   * {@link formulaSamplesFull}: before that, their records come through {@link check}).
+   */
+  countFormulaCells(n: number): void {
+    this.formulaCellCount += n;
+  }
+
   private noteFormula(line: number, column: string, value: string): void {
     this.formulaCellCount++;
     if (this.formulaSamples.length < this.maxFormulaSamples)
