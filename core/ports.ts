@@ -51,6 +51,13 @@ export interface ObjectStore {
     body: Buffer | string | Readable,
     options?: PutOptions,
   ): Promise<ObjectInfo>;
+  /**
+   * Optional: {@link put} of a local file the caller wrote and no longer needs (a step's scratch);
+   * the store may take the file itself instead of copying its bytes (the local lake moves it into
+   * its version folder), so the file may be gone afterwards. Without it, callers stream the file
+   * through `put` (core/uploads.ts putScratchFile).
+   */
+  putScratchFile?(bucket: string, key: string, file: string, options?: PutOptions): Promise<ObjectInfo>;
   /** Server-side copy of one version; idempotent. */
   copy(source: ObjectRef, bucket: string, key: string): Promise<void>;
   /** Deletes the current version (a delete marker in a versioned bucket); idempotent. */

@@ -31,6 +31,7 @@ import { FileRejectedError } from '../core/errors';
 import type { ObjectStore } from '../core/ports';
 import { LINE_COLUMN } from '../core/plan';
 import { STAGING_PART_PARQUET, stagingParquetType } from '../core/staging';
+import { inPool, putScratchFile, TRANSFERS_AT_ONCE } from '../core/uploads';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
 import { CsvSplitter, LeaveToCsvParseError } from './csv-splitter';
 import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
@@ -70,18 +71,15 @@ export class ParquetStaging {
     private readonly onDone: () => Promise<void>,
   ) {}
 
-  /** Uploads the parts, then removes the local folder. */
+  /** Uploads the parts (several at once; the store may take the files), then removes the local folder. */
   async end(): Promise<void> {
     try {
-      for (const [n, file] of this.parts.entries()) {
-        const info = await this.store.put(
-          this.bucket,
-          `${this.prefix}${STAGING_PART_PARQUET(n)}`,
-          createReadStream(file),
-          { contentType: 'application/vnd.apache.parquet' },
-        );
-        this.parquetBytes += info.size;
-      }
+      const infos = await inPool([...this.parts.entries()], TRANSFERS_AT_ONCE, ([n, file]) =>
+        putScratchFile(this.store, this.bucket, `${this.prefix}${STAGING_PART_PARQUET(n)}`, file, {
+          contentType: 'application/vnd.apache.parquet',
+        }),
+      );
+      for (const info of infos) this.parquetBytes += info.size;
     } finally {
       await this.onDone();
     }

@@ -17,13 +17,14 @@
  * completion, is atomic); a failure before publishing leaves the lake as it was; a crash while
  * publishing leaves whole objects and the previous manifest, and a re-run converges.
  */
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { TransformFailedError, TransientDependencyError } from '../core/errors';
 import { lake } from '../core/layout';
 import { NoSuchKeyError, ObjectExistsError, type ObjectStore } from '../core/ports';
+import { inPool, putScratchFile, TRANSFERS_AT_ONCE } from '../core/uploads';
 import { STAGING_SUCCESS } from '../core/staging';
 import type { TransformIo, TransformIoOptions } from './io';
 import { createRunTempDir, manifestText } from './publish';
@@ -43,8 +44,6 @@ const LOCK_WAIT_MS = 60_000;
 const LOCK_POLL_MS = 200;
 /** Tries at deleting the publish lock when the store throttles or fails transiently. */
 const RELEASE_TRIES = 5;
-/** Staging parts downloaded, and Parquet objects uploaded, at once. */
-const TRANSFERS_AT_ONCE = 4;
 const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /**
@@ -191,7 +190,7 @@ export function objectStoreIo(lakeRef: ObjectStoreLake, options: TransformIoOpti
         file: s.file,
       }));
       await inPool(uploads, TRANSFERS_AT_ONCE, ({ key, file }) =>
-        store.put(bucket, key, createReadStream(file), { contentType: PARQUET_CONTENT_TYPE }),
+        putScratchFile(store, bucket, key, file, { contentType: PARQUET_CONTENT_TYPE }),
       );
       // Code-point order, as the folder path and the Glue job sort them.
       const objects = uploads.map((u) => u.key).sort();
@@ -213,29 +212,4 @@ export function objectStoreIo(lakeRef: ObjectStoreLake, options: TransformIoOpti
       });
     },
   };
-}
-
-/**
- * `work` over every item, at most `limit` at once; results in item order. The first failure
- * rejects (after the calls in flight settle, so nothing writes into a folder being removed).
- */
-async function inPool<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await work(items[i]!);
-      } catch (e) {
-        failed = true; // no worker starts another item
-        throw e;
-      }
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const rejected = settled.find((s) => s.status === 'rejected');
-  if (rejected) throw (rejected as PromiseRejectedResult).reason;
-  return results;
 }

@@ -331,6 +331,30 @@ describe('LocalObjectStore: files a person can open, and no key escapes its buck
     expect(readFileSync(path.join(root, 'landing', 'incoming', 't', 'a.csv')).equals(bytes)).toBe(true);
   });
 
+  test('putScratchFile (staging parts, output partitions) makes the object put makes, and takes the file', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
+    roots.push(root);
+    const store = new LocalObjectStore(root);
+    const scratch = path.join(root, 'scratch.parquet');
+    const bytes = Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(2 * 1024 * 1024 + 5, 7)]);
+    writeFileSync(scratch, bytes);
+    const a = await store.putScratchFile('lake', 'staging/t/part-00000.parquet', scratch, {
+      contentType: 'application/vnd.apache.parquet',
+    });
+    const b = await store.put('lake', 'staging/t/part-00001.parquet', bytes);
+    expect(a.etag).toBe(createHash('md5').update(bytes).digest('hex'));
+    expect(a.etag).toBe(b.etag);
+    expect(a.size).toBe(bytes.length);
+    expect(existsSync(scratch)).toBe(false); // moved, not copied
+    expect(readFileSync(path.join(root, 'lake', 'staging', 't', 'part-00000.parquet')).equals(bytes)).toBe(true);
+    expect((await localMetaOf(store, 'lake', 'staging/t/part-00000.parquet')).contentType).toBe(
+      'application/vnd.apache.parquet',
+    );
+    const head = await store.head({ bucket: 'lake', key: 'staging/t/part-00000.parquet' });
+    expect(head).toMatchObject({ etag: a.etag, size: bytes.length, versionId: a.versionId });
+    await expect(store.putScratchFile('lake', 'staging/t/x', path.join(root, 'missing'))).rejects.toThrow(/ENOENT/);
+  });
+
   test('a ../ key stays inside the bucket folder', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'etl-store-'));
     roots.push(root);
