@@ -123,24 +123,21 @@ function numberAt(buf: Buffer, start: number, end: number, whole: number, scale:
   return negative ? -value : value;
 }
 
-type Bound = (n: number) => boolean;
-
-/** ajv's numeric keywords over the staged number. */
-function boundOf(keyword: string, arg: unknown): Bound | undefined {
-  if (typeof arg !== 'number' || !Number.isFinite(arg)) return undefined;
-  switch (keyword) {
-    case 'minimum':
-      return (n) => n >= arg;
-    case 'maximum':
-      return (n) => n <= arg;
-    case 'exclusiveMinimum':
-      return (n) => n > arg;
-    case 'exclusiveMaximum':
-      return (n) => n < arg;
-    default:
-      return undefined;
-  }
+/** ajv's numeric keywords over the staged number, as limits (NaN is within none of them). */
+interface Bounds {
+  minimum: number;
+  maximum: number;
+  exclusiveMinimum: number;
+  exclusiveMaximum: number;
 }
+
+const isBound = (keyword: string, arg: unknown): keyword is keyof Bounds =>
+  typeof arg === 'number' &&
+  Number.isFinite(arg) &&
+  (keyword === 'minimum' ||
+    keyword === 'maximum' ||
+    keyword === 'exclusiveMinimum' ||
+    keyword === 'exclusiveMaximum');
 
 /** A text rule over the cell's bytes where it can be exact (no doubled quote), and over its value. */
 interface TextRule {
@@ -183,15 +180,33 @@ function emailAt(buf: Buffer, start: number, end: number): boolean {
   }
 }
 
-/** An enum of texts over bytes: equal UTF-8 bytes are equal texts. */
+/**
+ * An enum of texts over bytes: equal UTF-8 bytes are equal texts. The options are indexed by
+ * length and first byte, so a cell meets at most the options it could equal (usually one).
+ */
 function enumAt(options: readonly string[]): (buf: Buffer, start: number, end: number) => boolean {
-  const all = options.map((o) => Buffer.from(o, 'utf8'));
+  const all = [...new Set(options)].map((o) => Buffer.from(o, 'utf8'));
+  const hasEmpty = all.some((o) => o.length === 0);
+  const longest = Math.max(0, ...all.map((o) => o.length));
+  const index: (Uint8Array[] | undefined)[] = new Array<Uint8Array[] | undefined>((longest + 1) * 256).fill(
+    undefined,
+  );
+  for (const o of all) {
+    if (o.length === 0) continue;
+    const k = o.length * 256 + o[0]!;
+    index[k] = [...(index[k] ?? []), Uint8Array.from(o)];
+  }
   return (buf, start, end) => {
     const n = end - start;
-    next: for (const o of all) {
-      if (o.length !== n) continue;
-      for (let k = 0; k < n; k++) if (o[k] !== buf[start + k]) continue next;
-      return true;
+    if (n === 0) return hasEmpty;
+    if (n > longest) return false;
+    const candidates = index[n * 256 + buf[start]!];
+    if (candidates === undefined) return false;
+    for (let j = 0; j < candidates.length; j++) {
+      const o = candidates[j]!;
+      let k = 1;
+      while (k < n && o[k] === buf[start + k]) k++;
+      if (k === n) return true;
     }
     return false;
   };
@@ -281,9 +296,12 @@ export function patternAt(p: string): ((buf: Buffer, start: number, end: number)
     // Fixed length: one set per byte.
     const sets = atoms.flatMap((a) => Array.from({ length: a.min }, () => a.set));
     const length = sets.length;
+    // One table: the byte at offset k is allowed when table[k * 256 + byte] is 1.
+    const table = new Uint8Array(Math.max(1, length) * 256);
+    sets.forEach((set, k) => table.set(set, k * 256));
     return (buf, start, end) => {
       if (end - start !== length) return false;
-      for (let k = 0; k < length; k++) if (sets[k]![buf[start + k]!] !== 1) return false;
+      for (let k = 0; k < length; k++) if (table[k * 256 + buf[start + k]!] !== 1) return false;
       return true;
     };
   }
@@ -307,8 +325,15 @@ function columnCheck(
 ): CellCheck | string {
   const proven = column.type === 'date' ? 'date' : column.type === 'timestamp' ? 'date-time' : undefined;
   const rules: TextRule[] = [];
-  const lengthChecks: ((n: number) => boolean)[] = [];
-  const bounds: Bound[] = [];
+  let minLength = 0;
+  let maxLength = Number.POSITIVE_INFINITY;
+  let hasLength = false;
+  const bounds: Bounds = {
+    minimum: Number.NEGATIVE_INFINITY,
+    maximum: Number.POSITIVE_INFINITY,
+    exclusiveMinimum: Number.NEGATIVE_INFINITY,
+    exclusiveMaximum: Number.POSITIVE_INFINITY,
+  };
   const isNumeric = column.type === 'integer' || column.type === 'decimal' || column.type === 'double';
   for (const [keyword, arg] of Object.entries(prop)) {
     if (DESCRIPTIVE.has(keyword)) continue;
@@ -327,16 +352,20 @@ function columnCheck(
         }
         rules.push({ bytes: patternAt(arg), text: (s) => re.test(s) });
       } else if ((keyword === 'maxLength' || keyword === 'minLength') && Number.isSafeInteger(arg)) {
-        const limit = arg as number;
-        lengthChecks.push(keyword === 'maxLength' ? (n) => n <= limit : (n) => n >= limit);
+        hasLength = true;
+        if (keyword === 'maxLength') maxLength = Math.min(maxLength, arg as number);
+        else minLength = Math.max(minLength, arg as number);
       } else if (keyword === 'format' && arg === 'email') {
         const email = (fastFormats as Record<string, unknown>).email;
         if (!(email instanceof RegExp)) return `${where}: ajv-formats has no email regex`;
         const exact = email.source === AJV_FAST_EMAIL && email.flags === 'i';
         rules.push({ bytes: exact ? emailAt : undefined, text: (s) => email.test(s) });
       } else return `${where} has no byte check here`;
-    } else if (isNumeric && boundOf(keyword, arg)) {
-      bounds.push(boundOf(keyword, arg)!);
+    } else if (isNumeric && isBound(keyword, arg)) {
+      const limit = arg as number;
+      if (keyword === 'minimum' || keyword === 'exclusiveMinimum')
+        bounds[keyword] = Math.max(bounds[keyword], limit);
+      else bounds[keyword] = Math.min(bounds[keyword], limit);
     } else return `${where} has no byte check here`;
   }
   if (isStringPartition) {
@@ -346,20 +375,24 @@ function columnCheck(
   }
   const required = column.required === true;
   if (column.type === 'string') {
-    const allBytes = rules.every((r) => r.bytes !== undefined);
+    // Plain loops over arrays of functions and numeric limits: this runs for every text cell.
+    const byteRules = rules.every((r) => r.bytes !== undefined) ? rules.map((r) => r.bytes!) : undefined;
+    const oneByteRule = byteRules?.length === 1 ? byteRules[0] : undefined;
+    const textRules = rules.map((r) => r.text);
     return (buf, start, end, flags, pairs) => {
       if (start === end && !(flags & CELL_QUOTED)) return !required;
-      if (lengthChecks.length > 0) {
+      if (hasLength) {
         const n = codePoints(buf, start, end, flags) - pairs;
-        for (const c of lengthChecks) if (!c(n)) return false;
+        if (n < minLength || n > maxLength) return false;
       }
-      if (rules.length === 0) return true;
-      if (allBytes && pairs === 0) {
-        for (const r of rules) if (!r.bytes!(buf, start, end)) return false;
+      if (textRules.length === 0) return true;
+      if (pairs === 0 && byteRules !== undefined) {
+        if (oneByteRule !== undefined) return oneByteRule(buf, start, end);
+        for (let k = 0; k < byteRules.length; k++) if (!byteRules[k]!(buf, start, end)) return false;
         return true;
       }
       const s = text(buf, start, end, flags, pairs, quote);
-      for (const r of rules) if (!r.text(s)) return false;
+      for (let k = 0; k < textRules.length; k++) if (!textRules[k]!(s)) return false;
       return true;
     };
   }
@@ -371,11 +404,10 @@ function columnCheck(
       if (flags & CELL_NON_ASCII || pairs > 0) return false;
       return check(buf, start, end);
     };
-  const inBounds = (n: number) => {
-    if (Number.isNaN(n)) return false;
-    for (const b of bounds) if (!b(n)) return false;
-    return true;
-  };
+  const { minimum, maximum, exclusiveMinimum, exclusiveMaximum } = bounds;
+  // NaN (not a number of the taken shape) compares false with every limit, infinite ones too.
+  const inBounds = (n: number) =>
+    n >= minimum && n <= maximum && n > exclusiveMinimum && n < exclusiveMaximum;
   switch (column.type) {
     case 'integer':
       // DuckDB prints the BIGINT back exactly as written (sql-checks.ts): no `-0`.

@@ -85,6 +85,49 @@ interface Failing {
   readonly line: number;
 }
 
+/** A record's cells: where each field starts and ends in the buffer, its flags, doubled quotes, escapes. */
+type Fields = Int32Array;
+/** All the byte checks of one record: -1 when one fails, else how many text cells look like formulas. */
+type RecordCheck = (buf: Buffer, starts: Fields, ends: Fields, flags: Uint8Array, pairs: Fields) => number;
+/** The JSON Lines bytes of a good record's values. */
+type RecordJson = (buf: Buffer, starts: Fields, ends: Fields, flags: Uint8Array, escapes: Fields) => number;
+
+/**
+ * The per-column checks and JSON lengths of a contract as ONE function each, generated with a
+ * direct call per column (a loop over an array of closures calls through one megamorphic site,
+ * which V8 cannot inline; here each site sees one function). Only column and field numbers go
+ * into the generated text; the functions are passed in.
+ * @internal exported for its tests
+ */
+export function compileRecordChecks(
+  checks: readonly CellCheck[],
+  jsonLengths: readonly JsonLength[],
+  sourceIndex: readonly number[],
+  isText: Uint8Array,
+): { check: RecordCheck; json: RecordJson } {
+  const cols = checks.map((_, c) => c);
+  for (const f of sourceIndex) if (!Number.isSafeInteger(f) || f < 0) throw new Error(`field ${f}`);
+  const field = (c: number) => `starts[${sourceIndex[c]}], ends[${sourceIndex[c]}]`;
+  const checkBody = [
+    'let formulas = 0;',
+    ...cols.map(
+      (c) =>
+        `if (!check${c}(buf, ${field(c)}, flags[${sourceIndex[c]}], pairs[${sourceIndex[c]}])) return -1;` +
+        (isText[c] === 1 ? ` if (formulaAt(buf, ${field(c)})) formulas++;` : ''),
+    ),
+    'return formulas;',
+  ].join('\n');
+  const jsonBody = `return ${cols.map((c) => `json${c}(buf, ${field(c)}, flags[${sourceIndex[c]}], escapes[${sourceIndex[c]}])`).join(' + ') || '0'};`;
+  const names = [...cols.map((c) => `check${c}`), ...cols.map((c) => `json${c}`), 'formulaAt'];
+  // Generated from numbers only (above): no contract text reaches the code.
+  const make = new Function(
+    ...names,
+    `return [function (buf, starts, ends, flags, pairs) {\n${checkBody}\n}, function (buf, starts, ends, flags, escapes) {\n${jsonBody}\n}];`,
+  ) as (...fns: unknown[]) => [RecordCheck, RecordJson];
+  const [check, json] = make(...checks, ...jsonLengths, formulaAt);
+  return { check, json };
+}
+
 /**
  * Where the formula-looking text cells of good records go (the report's count and samples;
  * the RowChecker): while its samples are not all taken, a record holding one is checked by
@@ -112,6 +155,7 @@ export class CheckedScanner {
   private readonly flags = new Uint8Array(MAX_FIELDS);
   private readonly pairs = new Int32Array(MAX_FIELDS);
   private readonly escapes = new Int32Array(MAX_FIELDS);
+  private readonly record: ReturnType<typeof compileRecordChecks>;
   /** The physical line the next record starts on. */
   line = 1;
   /** The header's field count (after the first record). */
@@ -122,20 +166,21 @@ export class CheckedScanner {
 
   constructor(
     dialect: { readonly delimiter: string; readonly quote: string },
-    private readonly checks: readonly CellCheck[],
+    checks: readonly CellCheck[],
     /** Per contract column, its field in the record. */
-    private readonly sourceIndex: readonly number[],
+    sourceIndex: readonly number[],
     private readonly maxRecordBytes: number,
-    private readonly jsonLengths: readonly JsonLength[],
+    jsonLengths: readonly JsonLength[],
     /** JSON Lines bytes of a staged row besides its values: keys, punctuation, `_line` key. */
     private readonly jsonPerRow: number,
     /** Per contract column, 1 for text (its cells may look like formulas). */
-    private readonly isText: Uint8Array,
+    isText: Uint8Array,
     private readonly formulas: FormulaCells,
     /** A good record [start, end) (no line end) on line `line`; `json`: its bytes as JSON Lines staging. */
     private readonly onGood: (buf: Buffer, start: number, end: number, line: number, json: number) => void,
     private readonly onFailing: (buf: Buffer, start: number, end: number, line: number) => void,
   ) {
+    this.record = compileRecordChecks(checks, jsonLengths, sourceIndex, isText);
     this.quote = dialect.quote.charCodeAt(0);
     this.delimiter = dialect.delimiter.charCodeAt(0);
     for (let b = 0x80; b < 256; b++) this.cls[b] = HIGH;
@@ -154,7 +199,9 @@ export class CheckedScanner {
    * first record not complete, or -1 once declined.
    */
   scan(buf: Buffer, final: boolean): number {
-    const { cls, quote, delimiter, starts, ends, flags, pairs, escapes, checks, sourceIndex, isText } = this;
+    const { cls, quote, delimiter, starts, ends, flags, pairs, escapes } = this;
+    const checkRecord = this.record.check;
+    const jsonOf = this.record.json;
     const n = buf.length;
     let i = 0;
     while (i < n) {
@@ -263,16 +310,8 @@ export class CheckedScanner {
         continue;
       }
       this.records++;
-      let ok = fields === this.width;
-      let formulas = 0;
-      for (let c = 0; ok && c < checks.length; c++) {
-        const f = sourceIndex[c]!;
-        const start = starts[f]!;
-        const stop = ends[f]!;
-        ok = checks[c]!(buf, start, stop, flags[f]!, pairs[f]!);
-        if (isText[c] === 1 && formulaAt(buf, start, stop)) formulas++;
-      }
-      if (ok) {
+      const formulas = fields === this.width ? checkRecord(buf, starts, ends, flags, pairs) : -1;
+      if (formulas >= 0) {
         if (formulas > 0) {
           // Sampled by the JavaScript checker, in line order, until the samples are all taken.
           if (!this.formulas.formulaSamplesFull) {
@@ -282,12 +321,7 @@ export class CheckedScanner {
           this.formulas.countFormulaCells(formulas);
         }
         this.good++;
-        let json = this.jsonPerRow;
-        for (let c = 0; c < checks.length; c++) {
-          const f = sourceIndex[c]!;
-          json += this.jsonLengths[c]!(buf, starts[f]!, ends[f]!, flags[f]!, escapes[f]!);
-        }
-        json += digitsOf(first);
+        const json = this.jsonPerRow + jsonOf(buf, starts, ends, flags, escapes) + digitsOf(first);
         this.onGood(buf, recordStart, end, first, json);
       } else this.onFailing(buf, recordStart, end, first);
     }

@@ -164,6 +164,33 @@ test('numbers, dates and timestamps: what the byte checks pass the coercers acce
   }
 });
 
+test('enums and lengths on text: the byte check decides exactly as the set and the code-point count do', () => {
+  const options = ['', 'ab', 'ac', 'abc', 'b', 'zoë', 'zoe', 'vip', 'volunteer', 'ab'];
+  const columns = [
+    { name: 'e', source: 'e', type: 'string', required: false },
+    { name: 'l', source: 'l', type: 'string', required: false },
+  ] as unknown as DatasetContract['columns'];
+  const [inEnum, inLength] = byteChecksFor(
+    contractOf(columns, {
+      e: { type: 'string', enum: options },
+      l: { type: 'string', minLength: 2, maxLength: 4 },
+    }),
+  ).columns!;
+  const set = new Set(options);
+  const alphabet = 'abcëoz vilp-';
+  let hits = 0;
+  for (let n = 0; n < 30_000; n++) {
+    const s = n % 3 === 0 ? pick(options) + pick(['', '', 'x', 'c']) : word(alphabet, 10);
+    const [buf, start, end, flags] = cell(s);
+    const e = inEnum!(buf, start, end, flags | CELL_QUOTED, 0);
+    expect([s, e]).toEqual([s, set.has(s)]);
+    if (e) hits++;
+    const length = [...s].length;
+    expect([s, inLength!(buf, start, end, flags | CELL_QUOTED, 0)]).toEqual([s, length >= 2 && length <= 4]);
+  }
+  expect(hits).toBeGreaterThan(5000);
+});
+
 test('the scanner gives the same records, lines and verdicts whatever pieces the bytes come in', () => {
   const { contract } = loadCompiledContract('registrations', DEFAULT_SCHEMAS_DIR)!;
   const text = registrationsCsvText({ rows: 3000, seed: 11, invalidShare: 0 }).text.replaceAll('\n', () =>
