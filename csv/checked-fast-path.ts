@@ -467,7 +467,16 @@ async function validateBody(
     (buf, start, end, line) => failing.push({ bytes: Buffer.from(buf.subarray(start, end)), start, line }),
   );
   let staged = 0;
-  const trace = { scan: 0, failing: 0, convert: 0, wait: 0, at: Date.now() };
+  const trace = {
+    scan: 0,
+    failing: 0,
+    convert: 0,
+    wait: 0,
+    firstConvert: 0,
+    scanEnd: 0,
+    duckEnd: 0,
+    at: Date.now(),
+  };
   let jsonLinesBytes = 0;
   let duckChain: Promise<void> = Promise.resolve();
   let failed: unknown;
@@ -480,6 +489,7 @@ async function validateBody(
       if (failed !== undefined) return;
       try {
         const t = Date.now();
+        trace.firstConvert ||= t - trace.at;
         const rows = await convertChunk(connection, input, header.sourceIndex, header.width, chunk, parquet);
         trace.convert += Date.now() - t;
         if (rows !== chunk.rows)
@@ -567,9 +577,11 @@ async function validateBody(
         throw new DeclineFastPathError(`${e.reason} at byte ${e.byteOffset}`);
       throw e;
     }
+    trace.scanEnd = Date.now() - trace.at;
     const last = writer.close();
     if (last) convert(last);
     await duckChain;
+    trace.duckEnd = Date.now() - trace.at;
     if (failed !== undefined) throw failed;
     if (scanner.records === 0) throw new DeclineFastPathError('no data records');
     if (scanner.width !== header.width) throw new DeclineFastPathError('the header splits differently');
