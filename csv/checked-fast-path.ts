@@ -467,6 +467,8 @@ async function validateBody(
     (buf, start, end, line) => failing.push({ bytes: Buffer.from(buf.subarray(start, end)), start, line }),
   );
   let staged = 0;
+  /** Parts DuckDB has written. */
+  const converted: number[] = [];
   const trace = {
     scan: 0,
     failing: 0,
@@ -484,7 +486,7 @@ async function validateBody(
   let settled = 0;
   const convert = (chunk: NonNullable<ReturnType<ChunkWriter['close']>>) => {
     const parquet = path.join(workDir, `good-${chunk.n}.parquet`);
-    staging.parts.push(parquet);
+    const part = staging.parts.push(parquet) - 1;
     duckChain = duckChain.then(async () => {
       if (failed !== undefined) return;
       try {
@@ -499,6 +501,8 @@ async function validateBody(
         staged += rows;
         jsonLinesBytes += chunk.json;
         await fs.rm(chunk.file, { force: true });
+        converted.push(part);
+        if (trace.scanEnd > 0) staging.uploadNow(part);
       } catch (e) {
         failed ??=
           e instanceof DeclineFastPathError
@@ -578,6 +582,9 @@ async function validateBody(
       throw e;
     }
     trace.scanEnd = Date.now() - trace.at;
+    // This thread has nothing left but waiting for DuckDB's last chunks: upload what is converted
+    // (during the byte pass the upload's hashing took CPU from it and from DuckDB: slower).
+    for (const part of converted) staging.uploadNow(part);
     const last = writer.close();
     if (last) convert(last);
     await duckChain;
@@ -588,6 +595,8 @@ async function validateBody(
   } catch (e) {
     writer.close();
     await duckChain;
+    // No part may land after the caller clears the staging prefix.
+    await staging.settle();
     if (e instanceof DeclineFastPathError || e instanceof FileRejectedError) throw e;
     throw new DeclineFastPathError(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
   } finally {
@@ -601,7 +610,12 @@ async function validateBody(
   if (jsStaged.rows > 0) {
     const checkedPart = path.join(workDir, 'checked.parquet');
     staging.parts.push(checkedPart);
-    await stageCheckedRows(input, jsStaged.file, checkedPart);
+    try {
+      await stageCheckedRows(input, jsStaged.file, checkedPart);
+    } catch (e) {
+      await staging.settle();
+      throw e;
+    }
   }
   if (process.env.ETL_FASTPATH_TRACE)
     console.error(

@@ -28,7 +28,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DuckDBConnection, DuckDBInstance as DuckDBInstanceType } from '@duckdb/node-api';
 import { FileRejectedError } from '../core/errors';
-import type { ObjectStore } from '../core/ports';
+import type { ObjectInfo, ObjectStore } from '../core/ports';
 import { LINE_COLUMN } from '../core/plan';
 import { STAGING_PART_PARQUET, stagingParquetType } from '../core/staging';
 import { inPool, putScratchFile, TRANSFERS_AT_ONCE } from '../core/uploads';
@@ -63,6 +63,8 @@ export class ParquetStaging {
     return this.jsonLinesBytes;
   }
   readonly parts: string[] = [];
+  /** Uploads started before {@link end}, by part number. */
+  private readonly early = new Map<number, Promise<ObjectInfo>>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -71,22 +73,53 @@ export class ParquetStaging {
     private readonly onDone: () => Promise<void>,
   ) {}
 
-  /** Uploads the parts (several at once; the store may take the files), then removes the local folder. */
+  private upload(n: number): Promise<ObjectInfo> {
+    return putScratchFile(
+      this.store,
+      this.bucket,
+      `${this.prefix}${STAGING_PART_PARQUET(n)}`,
+      this.parts[n]!,
+      {
+        contentType: 'application/vnd.apache.parquet',
+      },
+    );
+  }
+
+  /**
+   * Starts uploading part `n` now (its file is complete) while the pass goes on; {@link end} waits
+   * for it. Whoever ends the pass without {@link end} must {@link settle} first, so that no part
+   * lands after the staging prefix is cleared.
+   */
+  uploadNow(n: number): void {
+    if (this.early.has(n)) return;
+    const started = this.upload(n);
+    started.catch(() => undefined); // observed by end() or settle()
+    this.early.set(n, started);
+  }
+
+  /** Waits for the uploads started early, whatever their outcome. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.early.values());
+  }
+
+  /** Uploads the parts not yet up (several at once; the store may take the files), then removes the local folder. */
   async end(): Promise<void> {
     try {
-      const infos = await inPool([...this.parts.entries()], TRANSFERS_AT_ONCE, ([n, file]) =>
-        putScratchFile(this.store, this.bucket, `${this.prefix}${STAGING_PART_PARQUET(n)}`, file, {
-          contentType: 'application/vnd.apache.parquet',
-        }),
+      const infos = await inPool(
+        [...this.parts.keys()],
+        TRANSFERS_AT_ONCE,
+        (n) => this.early.get(n) ?? this.upload(n),
       );
       for (const info of infos) this.parquetBytes += info.size;
     } finally {
+      await this.settle();
       await this.onDone();
     }
   }
 
-  /** Nothing was uploaded yet: only the local folder goes. */
+  /** The parts uploaded early stay (the caller clears the staging prefix); the local folder goes. */
   async abort(): Promise<void> {
+    await this.settle();
     await this.onDone();
   }
 }
