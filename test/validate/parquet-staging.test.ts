@@ -9,6 +9,7 @@ import path from 'node:path';
 import { LocalObjectStore } from '../../adapters/local/object-store';
 import type { ObjectInfo, PutOptions } from '../../core/ports';
 import { ParquetStaging } from '../../csv/sql-validate';
+import { TRANSFERS_AT_ONCE } from '../../core/uploads';
 
 let root: string;
 beforeEach(() => {
@@ -19,16 +20,28 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 /** A local lake whose scratch-file puts take `delayMs` and are counted. */
 class SlowStore extends LocalObjectStore {
   puts: string[] = [];
+  inFlight = 0;
+  mostInFlight = 0;
   constructor(
     dir: string,
     private readonly delayMs: number,
   ) {
     super(dir);
   }
-  override async putScratchFile(bucket: string, key: string, file: string, options?: PutOptions): Promise<ObjectInfo> {
+  override async putScratchFile(
+    bucket: string,
+    key: string,
+    file: string,
+    options?: PutOptions,
+  ): Promise<ObjectInfo> {
     this.puts.push(key);
-    await new Promise((r) => setTimeout(r, this.delayMs));
-    return super.putScratchFile(bucket, key, file, options);
+    this.mostInFlight = Math.max(this.mostInFlight, ++this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, this.delayMs));
+      return await super.putScratchFile(bucket, key, file, options);
+    } finally {
+      this.inFlight--;
+    }
   }
 }
 
@@ -76,4 +89,15 @@ test('abort() waits for the uploads in flight: once it returns, nothing more lan
   for (const key of after) await store.delete({ bucket: 'lake', key });
   await new Promise((r) => setTimeout(r, 120));
   expect(await keysOf(store)).toEqual([]);
+});
+
+test('however many parts are started early, at most TRANSFERS_AT_ONCE upload at a time (each holds a read buffer)', async () => {
+  const store = new SlowStore(path.join(root, 'lake-root'), 10);
+  const staging = new ParquetStaging(store, 'lake', 'staging/z/', async () => undefined);
+  staging.parts.push(...scratchParts(12));
+  for (let n = 0; n < 9; n++) staging.uploadNow(n);
+  await staging.end();
+  expect(store.puts).toHaveLength(12);
+  expect(store.mostInFlight).toBe(TRANSFERS_AT_ONCE);
+  expect((await keysOf(store)).length).toBe(12);
 });
