@@ -437,8 +437,9 @@ async function validateBody(
   const { contract } = compiled;
   const header = validator.header!;
   const chunkBytes = input.chunkBytes ?? CHECKED_CHUNK_BYTES;
-  // One DuckDB thread: the byte pass on this thread is the slower side (100 MB bench file: the
-  // whole pass 1.62–1.65 s with one, 1.82–1.91 s with two, which take CPU from the byte pass).
+  // One DuckDB thread beside this thread's byte pass: two DuckDB threads took CPU from the byte pass
+  // (100 MB bench file, measured when the byte pass was the slower side: the whole pass 1.62–1.65 s
+  // with one, 1.82–1.91 s with two).
   const instance = await duckdb().create(':memory:', {
     threads: '1',
     memory_limit: input.memoryLimit ?? '256MB',
