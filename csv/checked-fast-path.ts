@@ -468,8 +468,9 @@ async function validateBody(
     (buf, start, end, line) => failing.push({ bytes: Buffer.from(buf.subarray(start, end)), start, line }),
   );
   let staged = 0;
-  /** Parts DuckDB has written. */
+  /** Parts DuckDB has written; once the byte pass is over, each goes up as soon as it is written. */
   const converted: number[] = [];
+  let passOver = false;
   const trace = {
     scan: 0,
     failing: 0,
@@ -503,7 +504,7 @@ async function validateBody(
         jsonLinesBytes += chunk.json;
         await fs.rm(chunk.file, { force: true });
         converted.push(part);
-        if (trace.scanEnd > 0) staging.uploadNow(part);
+        if (passOver) staging.uploadNow(part);
       } catch (e) {
         failed ??=
           e instanceof DeclineFastPathError
@@ -583,6 +584,7 @@ async function validateBody(
       throw e;
     }
     trace.scanEnd = Date.now() - trace.at;
+    passOver = true;
     // This thread has nothing left but waiting for DuckDB's last chunks: upload what is converted
     // (during the byte pass the upload's hashing took CPU from it and from DuckDB: slower).
     for (const part of converted) staging.uploadNow(part);

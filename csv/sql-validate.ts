@@ -63,8 +63,8 @@ export class ParquetStaging {
     return this.jsonLinesBytes;
   }
   readonly parts: string[] = [];
-  /** Uploads started before {@link end}, by part number. */
-  private readonly early = new Map<number, Promise<ObjectInfo>>();
+  /** Uploads started (by {@link uploadNow} or {@link end}), by part number. */
+  private readonly uploads = new Map<number, Promise<ObjectInfo>>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -91,7 +91,7 @@ export class ParquetStaging {
    * lands after the staging prefix is cleared.
    */
   uploadNow(n: number): void {
-    if (this.early.has(n)) return;
+    if (this.uploads.has(n)) return;
     const started = (async () => {
       await this.slot();
       try {
@@ -101,7 +101,7 @@ export class ParquetStaging {
       }
     })();
     started.catch(() => undefined); // observed by end() or settle()
-    this.early.set(n, started);
+    this.uploads.set(n, started);
   }
 
   /**
@@ -126,16 +126,16 @@ export class ParquetStaging {
     else this.slots++;
   }
 
-  /** Waits for the uploads started early, whatever their outcome. */
+  /** Waits for the uploads started, whatever their outcome. */
   async settle(): Promise<void> {
-    await Promise.allSettled(this.early.values());
+    await Promise.allSettled(this.uploads.values());
   }
 
   /** Uploads the parts not yet up (a few at once; the store may take the files), then removes the local folder. */
   async end(): Promise<void> {
     try {
       for (const n of this.parts.keys()) this.uploadNow(n);
-      const infos = await Promise.all([...this.parts.keys()].map((n) => this.early.get(n)!));
+      const infos = await Promise.all([...this.parts.keys()].map((n) => this.uploads.get(n)!));
       for (const info of infos) this.parquetBytes += info.size;
     } finally {
       await this.settle();

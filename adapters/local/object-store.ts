@@ -180,25 +180,11 @@ export class LocalObjectStore implements ObjectStore {
   async putFile(bucket: string, key: string, file: string, options: PutOptions = {}): Promise<ObjectInfo> {
     return this.putVersion(bucket, key, options, async (tmp) => {
       const before = await fs.stat(file);
-      const md5 = createHash('md5');
-      let size = 0;
-      await Promise.all([
-        fs.copyFile(file, tmp, fsConstants.COPYFILE_FICLONE),
-        pipeline(
-          createReadStream(file, { highWaterMark: 1024 * 1024 }),
-          new Writable({
-            write(chunk: Buffer, _enc, done) {
-              md5.update(chunk);
-              size += chunk.length;
-              done();
-            },
-          }),
-        ),
-      ]);
+      const [, read] = await Promise.all([fs.copyFile(file, tmp, fsConstants.COPYFILE_FICLONE), md5Of(file)]);
       const [after, copied] = await Promise.all([fs.stat(file), fs.stat(tmp)]);
-      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || copied.size !== size)
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || copied.size !== read.size)
         throw new Error(`${file} changed while it was copied into ${bucket}/${key}; upload it again`);
-      return { etag: md5.digest('hex'), size };
+      return read;
     });
   }
 
@@ -207,7 +193,12 @@ export class LocalObjectStore implements ObjectStore {
    * folder (a rename; a copy, then removal, across file systems) and read once for the MD5 etag,
    * instead of read, hashed and written again as `put` does. The file is gone afterwards.
    */
-  async putScratchFile(bucket: string, key: string, file: string, options: PutOptions = {}): Promise<ObjectInfo> {
+  async putScratchFile(
+    bucket: string,
+    key: string,
+    file: string,
+    options: PutOptions = {},
+  ): Promise<ObjectInfo> {
     return this.putVersion(bucket, key, options, async (tmp) => {
       try {
         await fs.rename(file, tmp);
@@ -216,19 +207,7 @@ export class LocalObjectStore implements ObjectStore {
         await fs.copyFile(file, tmp);
         await fs.rm(file, { force: true });
       }
-      const md5 = createHash('md5');
-      let size = 0;
-      await pipeline(
-        createReadStream(tmp, { highWaterMark: 1024 * 1024 }),
-        new Writable({
-          write(chunk: Buffer, _enc, done) {
-            md5.update(chunk);
-            size += chunk.length;
-            done();
-          },
-        }),
-      );
-      return { etag: md5.digest('hex'), size };
+      return md5Of(tmp);
     });
   }
 
@@ -586,6 +565,23 @@ async function shareBytes(from: string, to: string): Promise<void> {
     // EXDEV, EPERM, EMLINK (too many links to one inode): copy the bytes in the kernel.
     await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL);
   }
+}
+
+/** A file's MD5 etag and size, read once in 1 MiB blocks. */
+async function md5Of(file: string): Promise<{ etag: string; size: number }> {
+  const md5 = createHash('md5');
+  let size = 0;
+  await pipeline(
+    createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        md5.update(chunk);
+        size += chunk.length;
+        done();
+      },
+    }),
+  );
+  return { etag: md5.digest('hex'), size };
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
