@@ -346,13 +346,17 @@ describe('LocalObjectStore: files a person can open, and no key escapes its buck
     expect(a.etag).toBe(b.etag);
     expect(a.size).toBe(bytes.length);
     expect(existsSync(scratch)).toBe(false); // moved, not copied
-    expect(readFileSync(path.join(root, 'lake', 'staging', 't', 'part-00000.parquet')).equals(bytes)).toBe(true);
+    expect(readFileSync(path.join(root, 'lake', 'staging', 't', 'part-00000.parquet')).equals(bytes)).toBe(
+      true,
+    );
     expect((await localMetaOf(store, 'lake', 'staging/t/part-00000.parquet')).contentType).toBe(
       'application/vnd.apache.parquet',
     );
     const head = await store.head({ bucket: 'lake', key: 'staging/t/part-00000.parquet' });
     expect(head).toMatchObject({ etag: a.etag, size: bytes.length, versionId: a.versionId });
-    await expect(store.putScratchFile('lake', 'staging/t/x', path.join(root, 'missing'))).rejects.toThrow(/ENOENT/);
+    await expect(store.putScratchFile('lake', 'staging/t/x', path.join(root, 'missing'))).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 
   test('a ../ key stays inside the bucket folder', async () => {

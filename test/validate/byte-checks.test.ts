@@ -248,6 +248,8 @@ test('the scanner gives the same records, lines and verdicts whatever pieces the
   splitter.feed(bytes, take);
   splitter.feed(undefined, take);
   firstLines.shift(); // the header
-  expect(whole.filter((s) => !s.startsWith('formulas')).map((s) => Number(s.split(' ')[1]))).toEqual(firstLines);
+  expect(whole.filter((s) => !s.startsWith('formulas')).map((s) => Number(s.split(' ')[1]))).toEqual(
+    firstLines,
+  );
   for (const size of [5, 64, 4096]) expect(run(() => 1 + Math.floor(rnd() * size))).toEqual(whole);
 });
