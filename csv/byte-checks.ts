@@ -19,7 +19,7 @@ import { fastFormats } from 'ajv-formats/dist/formats';
 import type { ColumnSpec, DatasetContract } from '../core/contract';
 import { PARTITION_VALUE } from '../core/plan';
 import { stagingParquetType } from '../core/staging';
-import { DESCRIPTIVE, FORMULA_START, ROW_LEVEL_HANDLED } from './row-checker';
+import { compileColumns, DESCRIPTIVE, FORMULA_START, type ColumnRules } from './row-checker';
 
 /** The cell was quoted in the file (`""` is an empty text, an unquoted empty cell is NULL). */
 export const CELL_QUOTED = 1;
@@ -32,9 +32,7 @@ export const CELL_NON_ASCII = 2;
  */
 export type CellCheck = (buf: Buffer, start: number, end: number, flags: number, pairs: number) => boolean;
 
-export type ByteChecks =
-  | { readonly columns: readonly CellCheck[]; readonly unsupported?: undefined }
-  | { readonly unsupported: string; readonly columns?: undefined };
+export type ByteChecks = ColumnRules<CellCheck>;
 
 /**
  * The text cell [start, end) looks like a spreadsheet formula, as row-checker.ts judges the
@@ -507,25 +505,9 @@ export function jsonLengthsFor(contract: DatasetContract): readonly JsonLength[]
 
 /** The byte checks of a contract (per contract column), or why it has none. */
 export function byteChecksFor(contract: DatasetContract): ByteChecks {
-  const schema = contract.rowSchema;
-  const rowLevel = Object.keys(schema).find((k) => !ROW_LEVEL_HANDLED.has(k));
-  if (rowLevel !== undefined) return { unsupported: `the row-level rule "${rowLevel}"` };
-  const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
-  const partition = contract.partition as { kind?: string; column?: string } | undefined;
-  const columns: CellCheck[] = [];
-  for (const column of contract.columns) {
-    if (column.json || column.path)
-      return { unsupported: `column ${JSON.stringify(column.name)} is a JSON column` };
-    const check = columnCheck(
-      column,
-      properties[column.name] ?? {},
-      partition?.kind === 'string' && partition.column === column.name,
-      contract.csv.quote,
-    );
-    if (typeof check === 'string') return { unsupported: check };
-    columns.push(check);
-  }
-  return { columns };
+  return compileColumns(contract, (column, prop, isTextPartition) =>
+    columnCheck(column, prop, isTextPartition, contract.csv.quote),
+  );
 }
 
 /**

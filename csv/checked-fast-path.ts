@@ -45,10 +45,10 @@ import { RecordValidator } from './record-validator';
 import {
   cellsOf,
   DeclineFastPathError,
-  duckdb,
   ident,
   JsonLinesFile,
   next,
+  openPassDuckdb,
   ParquetStaging,
   checkHeaderRecord,
   stageCheckedRows,
@@ -440,14 +440,7 @@ async function validateBody(
   // One DuckDB thread beside this thread's byte pass: two DuckDB threads took CPU from the byte pass
   // (100 MB bench file, measured when the byte pass was the slower side: the whole pass 1.62–1.65 s
   // with one, 1.82–1.91 s with two).
-  const instance = await duckdb().create(':memory:', {
-    threads: '1',
-    memory_limit: input.memoryLimit ?? '256MB',
-    temp_directory: path.join(workDir, 'spill'),
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
-  const connection = await instance.connect();
+  const { instance, connection } = await openPassDuckdb(input, 1);
   const staging = new ParquetStaging(input.store, input.bucket, input.stagingPrefix, input.onDone);
   const inspector = new ByteInspector();
   const writer = new ChunkWriter(workDir, contract.csv.delimiter.charCodeAt(0));

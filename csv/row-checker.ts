@@ -64,6 +64,46 @@ export const ROW_LEVEL_HANDLED = new Set([
   'additionalProperties',
 ]);
 
+/** A fast path's rules compiled per contract column, or why the contract has none there. */
+export type ColumnRules<T> =
+  | { readonly columns: readonly T[]; readonly unsupported?: undefined }
+  | { readonly unsupported: string; readonly columns?: undefined };
+
+/**
+ * Compiles every contract column with `compileColumn` (its row-schema property, whether it is the
+ * text partition column, its index); a row-level rule, a JSON column, or a column `compileColumn`
+ * answers with a reason (a string) leaves the whole contract to the JavaScript checker.
+ */
+export function compileColumns<T>(
+  contract: DatasetContract,
+  compileColumn: (
+    column: ColumnSpec,
+    prop: Record<string, unknown>,
+    isTextPartition: boolean,
+    index: number,
+  ) => T | string,
+): ColumnRules<T> {
+  const schema = contract.rowSchema;
+  const rowLevel = Object.keys(schema).find((k) => !ROW_LEVEL_HANDLED.has(k));
+  if (rowLevel !== undefined) return { unsupported: `the row-level rule "${rowLevel}"` };
+  const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const partition = contract.partition as { kind?: string; column?: string } | undefined;
+  const columns: T[] = [];
+  for (const column of contract.columns) {
+    if (column.json || column.path)
+      return { unsupported: `column ${JSON.stringify(column.name)} is a JSON column` };
+    const r = compileColumn(
+      column,
+      properties[column.name] ?? {},
+      partition?.kind === 'string' && partition.column === column.name,
+      columns.length,
+    );
+    if (typeof r === 'string') return { unsupported: r };
+    columns.push(r);
+  }
+  return { columns };
+}
+
 function compile(contract: DatasetContract): CompiledContract {
   const schema = contract.rowSchema;
   const properties = schema.properties as Record<string, Record<string, unknown>>;

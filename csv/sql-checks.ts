@@ -14,7 +14,7 @@ import { fastFormats } from 'ajv-formats/dist/formats';
 import type { ColumnSpec, DatasetContract } from '../core/contract';
 import { PARTITION_VALUE } from '../core/plan';
 import { stagingParquetType } from '../core/staging';
-import { DESCRIPTIVE, ROW_LEVEL_HANDLED } from './row-checker';
+import { compileColumns, DESCRIPTIVE, type ColumnRules } from './row-checker';
 
 /** One contract column in SQL over its raw VARCHAR field (NULL = unquoted empty, '' = `""`). */
 export interface ColumnSql {
@@ -26,9 +26,7 @@ export interface ColumnSql {
   readonly type: string;
 }
 
-export type SqlChecks =
-  | { readonly columns: readonly ColumnSql[]; readonly unsupported?: undefined }
-  | { readonly unsupported: string };
+export type SqlChecks = ColumnRules<ColumnSql>;
 
 /** An SQL string literal. */
 export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
@@ -252,23 +250,7 @@ function columnSql(
 
 /** The SQL checks of a contract (per contract column, over `raw`), or why it has none. */
 export function sqlChecksFor(contract: DatasetContract, fieldOf: (column: number) => string): SqlChecks {
-  const schema = contract.rowSchema;
-  const rowLevel = Object.keys(schema).find((k) => !ROW_LEVEL_HANDLED.has(k));
-  if (rowLevel !== undefined) return { unsupported: `the row-level rule "${rowLevel}"` };
-  const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
-  const partition = contract.partition as { kind?: string; column?: string } | undefined;
-  const columns: ColumnSql[] = [];
-  for (const column of contract.columns) {
-    if (column.json || column.path)
-      return { unsupported: `column ${JSON.stringify(column.name)} is a JSON column` };
-    const r = columnSql(
-      column,
-      properties[column.name] ?? {},
-      partition?.kind === 'string' && partition.column === column.name,
-      fieldOf(columns.length),
-    );
-    if (typeof r === 'string') return { unsupported: r };
-    columns.push(r);
-  }
-  return { columns };
+  return compileColumns(contract, (column, prop, isTextPartition, index) =>
+    columnSql(column, prop, isTextPartition, fieldOf(index)),
+  );
 }

@@ -368,14 +368,7 @@ async function validateOpen(
     const checks = sqlChecksFor(contract, (i) => `c${header.sourceIndex[i]}`);
     if (checks.unsupported !== undefined) throw new DeclineFastPathError(checks.unsupported);
 
-    const instance = await duckdb().create(':memory:', {
-      threads: String(input.threads),
-      memory_limit: input.memoryLimit ?? '256MB',
-      temp_directory: path.join(workDir, 'spill'),
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-    });
-    const connection = await instance.connect();
+    const { instance, connection } = await openPassDuckdb(input, input.threads);
     const staging = new ParquetStaging(input.store, input.bucket, input.stagingPrefix, input.onDone);
     const state: ChunkState = {
       runIndex: 0,
@@ -1018,6 +1011,24 @@ export async function stageCheckedRows(input: FastValidateInput, jsonl: string, 
     instance.closeSync();
   }
   await fs.rm(jsonl, { force: true });
+}
+
+/**
+ * The DuckDB of one fast pass: `threads`, the pass's memory limit, spill in its work folder, and
+ * never an extension fetched at run time.
+ */
+export async function openPassDuckdb(
+  input: FastValidateInput,
+  threads: number,
+): Promise<{ instance: DuckDBInstanceType; connection: DuckDBConnection }> {
+  const instance = await duckdb().create(':memory:', {
+    threads: String(threads),
+    memory_limit: input.memoryLimit ?? '256MB',
+    temp_directory: path.join(input.workDir, 'spill'),
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  return { instance, connection: await instance.connect() };
 }
 
 /**
