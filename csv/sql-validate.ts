@@ -986,7 +986,6 @@ async function checkRejects(
 
 /** The rows the JavaScript checker staged (canonical text, core/staging.ts), typed into Parquet. */
 export async function stageCheckedRows(input: FastValidateInput, jsonl: string, out: string): Promise<void> {
-  const cols = input.compiled.contract.columns;
   const instance = await duckdb().create(':memory:', {
     threads: '1',
     autoinstall_known_extensions: 'false',
@@ -995,21 +994,32 @@ export async function stageCheckedRows(input: FastValidateInput, jsonl: string, 
   const connection = await instance.connect();
   try {
     await connection.run(`SET TimeZone = 'UTC'`);
-    const spec = [
-      ...cols.map((c) => `${sqlString(c.name)}: 'VARCHAR'`),
-      `${sqlString(LINE_COLUMN)}: 'BIGINT'`,
-    ].join(', ');
-    const values = cols
-      .map((c) => `CAST(${ident(c.name)} AS ${stagingParquetType(c)}) AS ${ident(c.name)}`)
-      .join(', ');
-    await connection.run(
-      `COPY (SELECT ${values}, ${ident(LINE_COLUMN)} FROM read_json(${sqlString(jsonl)}, format = 'newline_delimited', ` +
-        `columns = {${spec}}, maximum_object_size = ${input.limits.maxRecordBytes * 7 + 1024})) TO ${sqlString(out)} (FORMAT parquet)`,
-    );
+    await stageCheckedRowsOn(connection, input, jsonl, out);
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** {@link stageCheckedRows} on a connection of the caller's (its TimeZone set to UTC). */
+export async function stageCheckedRowsOn(
+  connection: DuckDBConnection,
+  input: FastValidateInput,
+  jsonl: string,
+  out: string,
+): Promise<void> {
+  const cols = input.compiled.contract.columns;
+  const spec = [
+    ...cols.map((c) => `${sqlString(c.name)}: 'VARCHAR'`),
+    `${sqlString(LINE_COLUMN)}: 'BIGINT'`,
+  ].join(', ');
+  const values = cols
+    .map((c) => `CAST(${ident(c.name)} AS ${stagingParquetType(c)}) AS ${ident(c.name)}`)
+    .join(', ');
+  await connection.run(
+    `COPY (SELECT ${values}, ${ident(LINE_COLUMN)} FROM read_json(${sqlString(jsonl)}, format = 'newline_delimited', ` +
+      `columns = {${spec}}, maximum_object_size = ${input.limits.maxRecordBytes * 7 + 1024})) TO ${sqlString(out)} (FORMAT parquet)`,
+  );
   await fs.rm(jsonl, { force: true });
 }
 

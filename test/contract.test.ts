@@ -1,6 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileRowSchema, findContract, listDatasets, parseContract } from '../core/contract';
+import Ajv2020 from 'ajv/dist/2020';
+import {
+  compileRowSchema,
+  CONTRACT_V2_SCHEMA,
+  findContract,
+  listDatasets,
+  loadContractFile,
+  parseContract,
+  X_ETL_SCHEMA,
+} from '../core/contract';
 import { ContractError } from '../core/errors';
 import { compilePlan } from '../core/plan';
 
@@ -357,6 +366,48 @@ describe('contract v2', () => {
 });
 
 describe('compiling row schemas with the one shared Ajv', () => {
+  test('a version-1 row schema is checked against the 2020-12 meta-schema: a keyword value of the wrong type is refused', () => {
+    const err = contractErrorOf(parseMutated((d) => (d.properties.notes.maxLength = '500')));
+
+    expect(err.problem).toMatch(/does not compile: schema is invalid: .*maxLength must be integer/);
+  });
+
+  test("the contract formats' own schemas are valid 2020-12 schemas (they are compiled unchecked)", () => {
+    const meta = new Ajv2020({ strict: false });
+
+    expect([meta.validateSchema(CONTRACT_V2_SCHEMA), meta.validateSchema(X_ETL_SCHEMA)]).toEqual([
+      true,
+      true,
+    ]);
+    expect(meta.validateSchema({ ...CONTRACT_V2_SCHEMA, required: 'version' })).toBe(false);
+  });
+
+  test('every version-2 contract in the repository makes a row schema the meta-schema accepts (it is compiled unchecked)', () => {
+    const meta = new Ajv2020({ strict: false });
+    const files = [
+      ...readdirSync(path.resolve(__dirname, '../schemas')).map((f) =>
+        path.resolve(__dirname, '../schemas', f),
+      ),
+      ...readdirSync(path.resolve(__dirname, 'fixtures'), { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.schema.json'))
+        .map((f) => path.resolve(__dirname, 'fixtures', f)),
+    ].filter((f) => f.endsWith('.schema.json') && JSON.parse(readFileSync(f, 'utf8')).version === 2);
+    const checked = files.flatMap((f) => {
+      let contract;
+      try {
+        contract = loadContractFile(f);
+      } catch {
+        return []; // a fixture that is broken on purpose
+      }
+      return [
+        { file: path.basename(f), valid: meta.validateSchema(contract.rowSchema), errors: meta.errorsText() },
+      ];
+    });
+
+    expect(checked.length).toBeGreaterThan(10);
+    expect(checked.filter((c) => !c.valid)).toEqual([]);
+  });
+
   test('a schema that fails to compile leaves nothing behind: the corrected one with the same $id compiles', () => {
     const broken = {
       $id: 'urn:etl:rows',
