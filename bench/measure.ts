@@ -3,7 +3,7 @@
  * no TypeScript loader inflating its memory — tsx adds ≈37 MB of RSS to every process), then runs
  * each measurement in a fresh child and collects its {@link WorkerReport}.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
@@ -108,6 +108,16 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Where {@link buildWorkers} put the bundles. @default .bench/workers */
   readonly workersDir?: string;
+  /**
+   * Run the child on one CPU (`taskset -c 0`, util-linux): every thread it has shares one core, as
+   * in a Lambda of one vCPU, and `os.availableParallelism()` is 1 in it. Check {@link canPinToOneCore}.
+   */
+  readonly oneCore?: boolean;
+}
+
+/** Whether `taskset` (util-linux) is here to run a worker on one core. */
+export function canPinToOneCore(): boolean {
+  return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
 
 let profileDir: string | undefined;
@@ -133,7 +143,9 @@ export async function runWorker(
     ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${worker}-${Date.now()}.cpuprofile`]
     : [];
   const flags = [...profileFlags, ...(options.nodeFlags ?? [])];
-  const child = spawn(process.execPath, [...flags, file, JSON.stringify(args)], {
+  const command = [process.execPath, ...flags, file, JSON.stringify(args)];
+  if (options.oneCore) command.unshift('taskset', '-c', '0'); // execs node: same pid
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: REPO_ROOT,
     // The code under test may log to stdout; only errors are worth showing.
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],

@@ -15,7 +15,14 @@ import { pythonSide } from '../test/support/python';
 import { benchCost } from './cost';
 import { benchSmallFiles } from './small-files';
 import { BENCH_DIR, ensureInput, REPO_ROOT, type BenchInput } from './inputs';
-import { buildWorkers, profileWorkersInto, runWorker, workerBuilt, type Measurement } from './measure';
+import {
+  buildWorkers,
+  canPinToOneCore,
+  profileWorkersInto,
+  runWorker,
+  workerBuilt,
+  type Measurement,
+} from './measure';
 import { parseSize } from './registrations-generator';
 import { stagingParts } from './workers/worker';
 import { MIB, machineInfo, median, mib, mibPerSecond, percent, renderTable, verdict } from './report';
@@ -91,14 +98,18 @@ function failureNote(label: string, m: Measurement | undefined): string[] {
  * (ETL_FASTPATH_THREADS) and the usual path's splitter worker (csv/parallel.ts).
  */
 const VALIDATE_MODES = [
-  { job: 'validate-1', label: 'one', parallel: false, threads: 1 },
-  { job: 'validate-2', label: 'two', parallel: true, threads: 2 },
+  { job: 'validate-1', label: 'one', parallel: false, threads: 1, oneCore: false },
+  { job: 'validate-2', label: 'two', parallel: true, threads: 2, oneCore: false },
+  // Every thread on one core (taskset), as a validate Lambda of one vCPU runs: the checked fast
+  // path then writes CSV staging for a file the Transform Lambda takes (functions/validate `stagingFormat`).
+  { job: 'validate-1c', label: 'one core', parallel: false, threads: 1, oneCore: true },
 ] as const;
 
 async function benchValidate(inputs: readonly BenchInput[], options: BenchOptions): Promise<string[]> {
   const out: string[] = [];
   const hasValidate = workerAvailable('validate');
   const hasInMemory = workerAvailable('in-memory');
+  const pinnable = canPinToOneCore();
   const rows: string[][] = [];
   const notes: string[] = [];
   for (const input of inputs) {
@@ -108,15 +119,15 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
     ];
     if (hasValidate) {
       for (const mode of VALIDATE_MODES) {
+        if (mode.oneCore && !pinnable) continue;
         jobs.push([
           mode.job,
           async () => {
-            const v = await runWorker('validate', {
-              file: input.file,
-              root: validateRoot(input),
-              parallel: mode.parallel,
-              threads: mode.threads,
-            });
+            const v = await runWorker(
+              'validate',
+              { file: input.file, root: validateRoot(input), parallel: mode.parallel, threads: mode.threads },
+              { oneCore: mode.oneCore },
+            );
             // Each run replaces the last one's lake, so the staging to keep is the latest run's.
             if (v.ok) keepStaging(input, v);
             return v;
@@ -192,6 +203,9 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
     'PASS/FAIL is judged on wall-clock throughput; "same, CPU time" is the ratio of CPU seconds (all threads), steadier on a busy machine.',
     'Files of 24 MiB and more take the DuckDB fast path (csv/README.md): "one" runs DuckDB on one thread beside the byte pass, "two" on two.',
     'One thread is what a validate Lambda of 1,769 MB (one vCPU, the stack default) has; two what it has from 3,538 MB or on a 2-core machine.',
+    '"one" and "two" have both cores of this machine (the byte pass and DuckDB each on its own); "one core" runs the worker with every',
+    'thread on one core (`taskset -c 0`), as that Lambda does: a file the Transform Lambda takes then gets CSV staging (no DuckDB in',
+    `the step; csv/README.md "CSV staging"), a larger one Parquet converted on the same core.${pinnable ? '' : ' (taskset is not here: "one core" not measured.)'}`,
     '',
     renderTable(
       [

@@ -14,6 +14,7 @@ import {
   type DatasetContract,
 } from './contract';
 import { TransformFailedError } from './errors';
+import type { StagingCsvLayout } from './staging';
 
 export const PLAN_VERSION = 2;
 /** Staging column holding the 1-based CSV line the row started on (dedupe tie-breaker). */
@@ -110,6 +111,11 @@ export interface TransformPlan {
      */
     readonly maxRowsPerFile: number;
   };
+  /**
+   * Present only in the plan.json the validate step writes beside CSV staging parts: how their lines
+   * are laid out (core/staging.ts). Never part of the plan compiled from a contract.
+   */
+  readonly stagingCsv?: StagingCsvLayout;
 }
 
 /** The contract's default; glue/etl_job.py DEFAULT_MAX_ROWS_PER_FILE (test/glue checks they agree). */
@@ -336,6 +342,7 @@ export function checkPlan(value: unknown, source: string): TransformPlan {
     p.output.timestampUnit !== 'micros'
   )
     fail('/output', 'must be parquet, snappy, micros', recompile);
+  if (p.stagingCsv !== undefined) checkStagingCsv(p, (where, problem) => fail(where, problem, recompile));
   const maxRows = (p.output as { maxRowsPerFile?: unknown }).maxRowsPerFile;
   if (maxRows === undefined)
     // Staging written before the field existed: the default, as its contract had then.
@@ -395,4 +402,24 @@ export function parsePlan(text: string, source: string): TransformPlan {
     );
   }
   return checkPlan(value, source);
+}
+
+/** The CSV staging layout of a plan: one ASCII delimiter and quote, a field for every staging column. */
+function checkStagingCsv(p: TransformPlan, fail: (where: string, problem: string) => never): void {
+  const csv = p.stagingCsv!;
+  if (typeof csv !== 'object' || csv === null) fail('/stagingCsv', 'must be an object');
+  const oneAscii = (c: unknown) => typeof c === 'string' && /^[\x20-\x7e\t]$/.test(c) && c !== '\n';
+  if (!oneAscii(csv.delimiter) || !oneAscii(csv.quote) || csv.delimiter === csv.quote)
+    fail('/stagingCsv', 'needs a delimiter and a quote, one different ASCII character each');
+  const whole = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min;
+  if (!whole(csv.fields, 1)) fail('/stagingCsv/fields', 'must be a whole number ≥ 1');
+  if (!whole(csv.maxLineBytes, 1)) fail('/stagingCsv/maxLineBytes', 'must be a whole number ≥ 1');
+  if (!whole(csv.rows, 0)) fail('/stagingCsv/rows', 'must be a whole number ≥ 0');
+  if (typeof csv.columnFields !== 'object' || csv.columnFields === null)
+    fail('/stagingCsv/columnFields', 'must be an object');
+  for (const c of p.stagingColumns) {
+    const f = csv.columnFields[c];
+    if (!Number.isSafeInteger(f) || f! < 0 || f! >= csv.fields)
+      fail(`/stagingCsv/columnFields/${c}`, `must be a field number below ${csv.fields}`);
+  }
 }

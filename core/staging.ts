@@ -71,3 +71,66 @@ export function stagingParquetType(t: {
       throw new Error(`no Parquet staging type for column type ${JSON.stringify(t.type)}`);
   }
 }
+
+/**
+ * Staging written as CSV (issue 13), for a file the Transform Lambda will read: the validate step's
+ * checked fast path copies each good record's bytes as they are, after its line number, so the step
+ * never re-encodes a value and needs no DuckDB. Files: `<stagingPrefix>part-00000.csv` (…-00001, …),
+ * plus at most one JSON Lines part (`.jsonl`, the rows the JavaScript checker accepted after all,
+ * in canonical text), and `_SUCCESS` last. The layout is in plan.json, `stagingCsv`
+ * ({@link StagingCsvLayout}). Each line: `_line` (digits), the delimiter, then the source record's
+ * `fields` fields exactly as they were in the file (quoted or not, line breaks inside quotes kept),
+ * `\n`. An unquoted empty field is NULL, a quoted empty one `""` an empty string. Every value of a
+ * staging column passed the validate step's byte checks, which vouch that {@link csvStagingValueSql}
+ * (a plain CAST) is the value the JavaScript checker stages. The Glue job never reads these: the
+ * step writes CSV only for files the Transform Lambda takes ({@link CSV_STAGING_MAX_SHARE}).
+ */
+export const STAGING_PART_CSV = (n: number): string => `part-${String(n).padStart(5, '0')}.csv`;
+
+/** Whether a staging part name is a CSV part. */
+export const isCsvStagingPart = (name: string): boolean => name.endsWith('.csv');
+
+/** How the CSV staging parts of one prefix are laid out (plan.json `stagingCsv`). */
+export interface StagingCsvLayout {
+  /** The contract's delimiter and quote (one ASCII character each; the quote is doubled inside quotes). */
+  readonly delimiter: string;
+  readonly quote: string;
+  /** Fields per line after `_line`: the source header's width. */
+  readonly fields: number;
+  /** Per staging column, its field (0-based, after `_line`). */
+  readonly columnFields: Readonly<Record<string, number>>;
+  /** The longest line of any part, in bytes (`_line`, delimiter and line end included). */
+  readonly maxLineBytes: number;
+  /** Lines in the CSV parts altogether (the JSON Lines part not counted). */
+  readonly rows: number;
+}
+
+/**
+ * The validate step writes CSV staging for a file of at most this share of the Transform Lambda
+ * threshold (`transformLambdaMaxBytes`, JSON Lines bytes), and such a file always goes to the Lambda:
+ * the JSON Lines equivalent of the bench file is 2.4× its CSV, so a third leaves room for files whose
+ * rows expand more (short values, long column names), and the Lambda reads a CSV of this size in
+ * less time than the JSON Lines the threshold was measured on.
+ */
+export const CSV_STAGING_MAX_SHARE = 1 / 3;
+
+/**
+ * The staged value of a CSV staging field, in DuckDB SQL over its VARCHAR text `raw` (NULL =
+ * unquoted empty, '' = `""`): a plain CAST, so a value DuckDB would not cast fails the statement
+ * instead of becoming NULL. An empty field of any type but string is NULL, as the checker stages it.
+ *
+ * @example csvStagingValueSql({ type: 'integer' }, 'c3') // "CASE WHEN c3 IS NULL OR c3 = '' THEN NULL ELSE CAST(c3 AS BIGINT) END"
+ */
+export function csvStagingValueSql(
+  t: { readonly type: string; readonly precision?: number; readonly scale?: number },
+  raw: string,
+): string {
+  if (t.type === 'string') return raw;
+  const value =
+    t.type === 'boolean'
+      ? `(${raw} = '1' OR lower(${raw}) = 'true')`
+      : t.type === 'double'
+        ? `(CAST(${raw} AS DOUBLE) + 0.0)` // -0 becomes 0, as JavaScript stages it
+        : `CAST(${raw} AS ${stagingParquetType(t)})`;
+  return `CASE WHEN ${raw} IS NULL OR ${raw} = '' THEN NULL ELSE ${value} END`;
+}

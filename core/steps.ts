@@ -59,6 +59,12 @@ export interface ValidateResult {
    * {@link ValidateStepResult}).
    */
   readonly stagingBytes: number;
+  /**
+   * How the staging parts are written (core/staging.ts): JSON Lines, Parquet, or CSV (the checked
+   * fast path's records as they were; such a file always goes to the Transform Lambda). Absent in
+   * results written before the field existed.
+   */
+  readonly stagingFormat?: 'jsonl' | 'parquet' | 'csv';
   /** Cells that start with = + - @ tab or CR: stored as text, counted and listed in the report. */
   readonly formulaCells: number;
   /** Prefix holding part-*.jsonl, plan.json (the compiled TransformPlan) and _SUCCESS. */

@@ -18,7 +18,7 @@
 import { fastFormats } from 'ajv-formats/dist/formats';
 import type { ColumnSpec, DatasetContract } from '../core/contract';
 import { PARTITION_VALUE } from '../core/plan';
-import { stagingParquetType } from '../core/staging';
+import { csvStagingValueSql } from '../core/staging';
 import { compileColumns, DESCRIPTIVE, FORMULA_START, type ColumnRules } from './row-checker';
 
 /** The cell was quoted in the file (`""` is an empty text, an unquoted empty cell is NULL). */
@@ -511,18 +511,9 @@ export function byteChecksFor(contract: DatasetContract): ByteChecks {
 }
 
 /**
- * The staged value of a cell the check passed, in SQL over its VARCHAR field `raw` (NULL =
- * unquoted empty, '' = `""`): a plain CAST, so a cell the check passed and DuckDB would not cast
- * fails the statement (and the fast path declines) instead of staging NULL.
+ * The staged value of a cell the check passed, in SQL over its VARCHAR field `raw`: core/staging
+ * `csvStagingValueSql`, which the transform runs on CSV staging too.
  */
 export function checkedValueSql(column: ColumnSpec, raw: string): string {
-  const type = stagingParquetType(column);
-  if (column.type === 'string') return raw;
-  const value =
-    column.type === 'boolean'
-      ? `(${raw} = '1' OR lower(${raw}) = 'true')`
-      : column.type === 'double'
-        ? `(CAST(${raw} AS DOUBLE) + 0.0)` // -0 becomes 0, as JavaScript stages it
-        : `CAST(${raw} AS ${type})`;
-  return `CASE WHEN ${raw} IS NULL OR ${raw} = '' THEN NULL ELSE ${value} END`;
+  return csvStagingValueSql(column, raw);
 }

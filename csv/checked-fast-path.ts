@@ -443,13 +443,20 @@ async function validateBody(
   // One DuckDB thread beside this thread's byte pass: two DuckDB threads took CPU from the byte pass
   // (100 MB bench file, measured when the byte pass was the slower side: the whole pass 1.62–1.65 s
   // with one, 1.82–1.91 s with two). The instance opens on DuckDB's side while the pass starts.
-  const duck = openPassDuckdb(input, 1).then(async (d) => {
-    await d.connection.run(`SET TimeZone = 'UTC'`);
-    return d;
-  });
+  // CSV staging (the file goes to the Transform Lambda): the chunk files are the staging parts, and
+  // DuckDB is never opened here.
+  const csvStaging = input.csvStaging === true;
+  const duck = csvStaging
+    ? undefined
+    : openPassDuckdb(input, 1).then(async (d) => {
+        await d.connection.run(`SET TimeZone = 'UTC'`);
+        return d;
+      });
   // Awaited by the first conversion and at the end; this keeps an early failure from going unhandled.
-  duck.catch(() => undefined);
-  const pool = new ConnectionPool(duck.then((d) => d.connection));
+  duck?.catch(() => undefined);
+  const pool = duck && new ConnectionPool(duck.then((d) => d.connection));
+  let chunksCut = 0;
+  let longestLine = 0;
   const staging = new ParquetStaging(input.store, input.bucket, input.stagingPrefix, input.onDone);
   const inspector = new ByteInspector();
   const writer = new ChunkWriter(workDir, contract.csv.delimiter.charCodeAt(0));
@@ -488,6 +495,16 @@ async function validateBody(
   const pending: Promise<void>[] = [];
   let settled = 0;
   const convert = (chunk: NonNullable<ReturnType<ChunkWriter['close']>>) => {
+    chunksCut++;
+    if (!pool) {
+      // CSV staging: the chunk file is the part, uploaded (moved, in the local lake) as it is.
+      const part = staging.parts.push(chunk.file) - 1;
+      staged += chunk.rows;
+      jsonLinesBytes += chunk.json;
+      longestLine = Math.max(longestLine, chunk.longest);
+      staging.uploadNow(part);
+      return;
+    }
     const parquet = path.join(workDir, `good-${chunk.n}.parquet`);
     const part = staging.parts.push(parquet) - 1;
     const done = pool.submit(async (connection) => {
@@ -558,8 +575,9 @@ async function validateBody(
         trace.failing += Date.now() - t;
         if (failed !== undefined) throw failed;
         // The first chunk is cut small, so DuckDB starts sooner.
-        if (writer.bytes >= (pending.length === 0 ? Math.min(chunkBytes, FIRST_CHUNK_BYTES) : chunkBytes)) {
-          if (pending.length === 0) await duck; // its failure ends the pass here
+        const first = chunksCut === 0 && duck !== undefined;
+        if (writer.bytes >= (first ? Math.min(chunkBytes, FIRST_CHUNK_BYTES) : chunkBytes)) {
+          if (first) await duck; // its failure ends the pass here
           convert(writer.close()!);
           t = Date.now();
           if (pending.length - settled > CHUNKS_AHEAD) await pending[settled];
@@ -592,11 +610,14 @@ async function validateBody(
     for (const part of converted) staging.uploadNow(part);
     // ... and its core is free: the chunks still waiting convert two at a time, beside the rows
     // the JavaScript checker staged (complete now).
-    pool.add((await duck).instance.connect());
+    if (pool) pool.add((await duck!).instance.connect());
     const last = writer.close();
     if (last) convert(last);
     jsStaged.close();
-    if (jsStaged.rows > 0) {
+    if (jsStaged.rows > 0 && !pool) {
+      // CSV staging: the JavaScript checker's rows are a JSON Lines part beside the CSV parts.
+      staging.uploadNow(staging.parts.push(jsStaged.file) - 1);
+    } else if (jsStaged.rows > 0 && pool) {
       const checkedPart = path.join(workDir, 'checked.parquet');
       const part = staging.parts.push(checkedPart) - 1;
       pending.push(
@@ -624,8 +645,8 @@ async function validateBody(
     if (e instanceof DeclineFastPathError || e instanceof FileRejectedError) throw e;
     throw new DeclineFastPathError(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
   } finally {
-    await pool.closeAll();
-    (await duck.catch(() => undefined))?.instance.closeSync();
+    await pool?.closeAll();
+    (await duck?.catch(() => undefined))?.instance.closeSync();
   }
   validator.rowsRead += staged;
   validator.rowsValid += staged;
@@ -634,7 +655,17 @@ async function validateBody(
       `checked fast path: ${Date.now() - trace.at} ms, phases (ms) ${JSON.stringify({ ...trace, jsRows: jsStaged.rows })}`,
     );
   staging.jsonLinesBytes = jsonLinesBytes + jsStaged.bytes;
-  return { inspector, validator, staging, sqlRows: staged };
+  const stagingCsv = csvStaging
+    ? {
+        delimiter: contract.csv.delimiter,
+        quote: contract.csv.quote,
+        fields: header.width,
+        columnFields: Object.fromEntries(contract.columns.map((c, i) => [c.name, header.sourceIndex[i]!])),
+        maxLineBytes: longestLine,
+        rows: staged + jsStaged.rows,
+      }
+    : undefined;
+  return { inspector, validator, staging, sqlRows: staged, ...(stagingCsv && { stagingCsv }) };
 }
 
 /**

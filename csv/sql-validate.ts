@@ -30,7 +30,13 @@ import type { DuckDBConnection, DuckDBInstance as DuckDBInstanceType } from '@du
 import { FileRejectedError } from '../core/errors';
 import type { ObjectInfo, ObjectStore } from '../core/ports';
 import { LINE_COLUMN } from '../core/plan';
-import { STAGING_PART_PARQUET, stagingParquetType } from '../core/staging';
+import {
+  STAGING_PART,
+  STAGING_PART_CSV,
+  STAGING_PART_PARQUET,
+  stagingParquetType,
+  type StagingCsvLayout,
+} from '../core/staging';
 import { putScratchFile, TRANSFERS_AT_ONCE } from '../core/uploads';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
 import { CsvSplitter, LeaveToCsvParseError } from './csv-splitter';
@@ -73,16 +79,15 @@ export class ParquetStaging {
     private readonly onDone: () => Promise<void>,
   ) {}
 
+  /** Part `n`'s file goes up as `part-<n>` with its file's kind: `.parquet`, `.csv` or `.jsonl` (core/staging.ts). */
   private upload(n: number): Promise<ObjectInfo> {
-    return putScratchFile(
-      this.store,
-      this.bucket,
-      `${this.prefix}${STAGING_PART_PARQUET(n)}`,
-      this.parts[n]!,
-      {
-        contentType: 'application/vnd.apache.parquet',
-      },
-    );
+    const file = this.parts[n]!;
+    const [name, contentType] = file.endsWith('.csv')
+      ? [STAGING_PART_CSV(n), 'text/csv']
+      : file.endsWith('.jsonl')
+        ? [STAGING_PART(n), 'application/x-ndjson']
+        : [STAGING_PART_PARQUET(n), 'application/vnd.apache.parquet'];
+    return putScratchFile(this.store, this.bucket, `${this.prefix}${name}`, file, { contentType });
   }
 
   /**
@@ -198,6 +203,11 @@ export interface FastValidateInput {
   readonly chunkBytes?: number;
   /** Called when the staging is uploaded or dropped (removes `workDir`). */
   readonly onDone: () => Promise<void>;
+  /**
+   * The checked fast path only: write CSV staging parts (core/staging.ts) instead of converting to
+   * Parquet; the caller decided the file goes to the Transform Lambda.
+   */
+  readonly csvStaging?: boolean;
 }
 
 export interface FastValidateResult {
@@ -206,6 +216,8 @@ export interface FastValidateResult {
   readonly staging: ParquetStaging;
   /** Rows DuckDB staged directly; the JavaScript checker saw the others. */
   readonly sqlRows: number;
+  /** CSV staging: its layout (plan.json `stagingCsv`). */
+  readonly stagingCsv?: StagingCsvLayout;
 }
 
 /** Bytes [start, end) of the open file. */

@@ -53,6 +53,9 @@ LAKE_TMP_PREFIX = "tmp/transform/"
 # Exactly the part names the DuckDB engine reads (transform/request.ts), so both read the same:
 # JSON Lines parts or Parquet parts (core/staging.ts), never both in one prefix.
 STAGING_PART = re.compile(r"^part-\d{5}\.(?:jsonl|parquet)$")
+# CSV staging parts (core/staging.ts STAGING_PART_CSV): the validate step writes them only for files
+# it routes to the Transform Lambda; this job refuses them rather than read the prefix without them.
+CSV_STAGING_PART = re.compile(r"^part-\d{5}\.csv$")
 COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "timestamp")
 # The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
 # column names and folder names, so anything else in a plan means it was not compiled by us.
@@ -999,7 +1002,16 @@ def open_staging(args: JobArgs, s3_client: Any = None) -> tuple[Store, list[str]
             "writing this file's staging rows. Re-run (or redrive) the run from Validate; "
             "the transform never reads a half-written staging prefix."
         )
-    parts = [k for k in staging.list("") if "/" not in k and STAGING_PART.match(k)]
+    names = [k for k in staging.list("") if "/" not in k]
+    csv_parts = sorted(k for k in names if CSV_STAGING_PART.match(k))
+    if csv_parts:
+        raise TransformInputError(
+            f"{_dir_uri(args.staging)} holds CSV staging parts ({csv_parts[0]}), which only the "
+            "Transform Lambda reads: the validate step writes them for files it routes there. Re-run "
+            "the run from Validate with the routing threshold that sends this file to Glue "
+            "(transformLambdaMaxBytes), which makes it write Parquet staging; the original is untouched."
+        )
+    parts = [k for k in names if STAGING_PART.match(k)]
     parquet = [k for k in parts if k.endswith(".parquet")]
     if parquet and len(parquet) != len(parts):
         jsonl = next(k for k in parts if not k.endswith(".parquet"))

@@ -83,7 +83,7 @@ import {
 } from '../core/plan';
 import type { TransformManifest } from '../core/steps';
 import { UNORDERED_SOURCE } from '../core/events';
-import { stagingParquetType } from '../core/staging';
+import { csvStagingValueSql, isCsvStagingPart, stagingParquetType } from '../core/staging';
 import { lake } from '../core/layout';
 import { lakeFolderIo, type TransformIo } from './io';
 import { newerPublished, type StagedObject } from './publish';
@@ -360,6 +360,10 @@ async function writePartitions(
       exactDuplicatesSelect(plan, staging, options, plan.dedupe ? losers : undefined),
     )) as [[unknown, unknown]];
     await fs.rm(path.join(outDir, losersFolder), { recursive: true, force: true });
+    if (staging.format === 'csv' && rowsIn !== plan.stagingCsv!.rows)
+      throw new TransformFailedError(
+        `${where}: the CSV staging parts read as ${rowsIn} rows, the validate step staged ${plan.stagingCsv!.rows}. Fix: re-run the validate step for this file (the original is untouched), then the transform; if it happens again, report it with the staging folder`,
+      );
     const whole = await onePerPartition(connection, where, PARTITION_COLUMN, [outDir], tempDir);
     const staged = await splitLargePartitions(connection, where, plan, whole, rowsOf, tempDir);
     if (!plan.partition && staged.some((s) => s.day !== NO_PARTITION))
@@ -467,7 +471,7 @@ function typedSelect(plan: TransformPlan, staging: Staging, options: DuckdbEngin
     ...(plan.dedupe?.key ?? []),
     ...(plan.partition ? [plan.partition.source] : []),
   ]);
-  const typed = staging.format === 'parquet' ? parquetValueExpression : castExpression;
+  const typed = typedStaging(staging) ? parquetValueExpression : castExpression;
   const select = plan.stagingColumns
     .filter((c) => needed.has(c))
     .map((c) => `${typed(c, stagingTypeOf(plan, c), mustHaveValue.has(c))} AS ${ident(c)}`);
@@ -482,6 +486,61 @@ function stagingRead(plan: TransformPlan, staging: Staging, options: DuckdbEngin
   const { parts } = staging;
   if (staging.format === 'parquet')
     return `read_parquet([${parts.map(sqlString).join(', ')}], hive_partitioning = false)`;
+  if (staging.format === 'csv') return csvStagingRows(plan, parts, options);
+  return jsonStagingRead(plan, parts, options);
+}
+
+/** Parquet parts, and CSV parts once cast: the staging columns hold typed values, not text. */
+const typedStaging = (staging: Staging): boolean => staging.format !== 'jsonl';
+
+/**
+ * CSV staging (core/staging.ts) as typed rows: each part's lines read as text (the layout of
+ * plan.json `stagingCsv`: `_line`, then the source record's fields; NULL = unquoted empty, '' =
+ * `""`), each staging column cast from its field as the validate step vouched
+ * (`csvStagingValueSql`: a plain CAST, which fails the statement rather than make a NULL), plus the
+ * JSON Lines part of the rows JavaScript staged, checked and cast as JSON Lines staging is.
+ * @internal exported for the validate step's differential tests, which read its CSV staging with it
+ */
+export function csvStagingRows(
+  plan: TransformPlan,
+  parts: readonly string[],
+  options: DuckdbEngineOptions = {},
+): string {
+  const layout = plan.stagingCsv;
+  const csvParts = parts.filter((p) => isCsvStagingPart(p));
+  const jsonParts = parts.filter((p) => !isCsvStagingPart(p));
+  if (layout === undefined)
+    throw new TransformFailedError(
+      `transform of ${plan.dataset}: staging holds CSV parts (${path.basename(csvParts[0]!)}) but its plan.json has no stagingCsv layout. Fix: re-run the validate step for this file (it writes both), then the transform`,
+    );
+  const fields = [
+    `'_etl_line': 'BIGINT'`,
+    ...Array.from({ length: layout.fields }, (_, i) => `'_etl_f${i}': 'VARCHAR'`),
+  ];
+  const values = plan.stagingColumns.map(
+    (c) => `${csvStagingValueSql(stagingTypeOf(plan, c), `_etl_f${layout.columnFields[c]}`)} AS ${ident(c)}`,
+  );
+  // DuckDB allocates its read buffer whole: sized to the longest line validate wrote.
+  const maxLine = Math.max(layout.maxLineBytes + 1024, 64 * 1024);
+  const csvRows =
+    `SELECT ${values.join(', ')}, _etl_line AS ${ident(LINE_COLUMN)} FROM read_csv([${csvParts.map(sqlString).join(', ')}], ` +
+    `header = false, auto_detect = false, columns = {${fields.join(', ')}}, delim = ${sqlString(layout.delimiter)}, ` +
+    `quote = ${sqlString(layout.quote)}, escape = ${sqlString(layout.quote)}, new_line = '\\n', strict_mode = true, ` +
+    `null_padding = false, allow_quoted_nulls = false, max_line_size = ${maxLine}, ` +
+    `buffer_size = ${Math.max(2 * maxLine, 8 * 1024 * 1024)}, encoding = 'utf-8')`;
+  if (jsonParts.length === 0) return `(${csvRows})`;
+  const jsonRows =
+    `SELECT ${plan.stagingColumns.map((c) => `${castExpression(c, stagingTypeOf(plan, c), false)} AS ${ident(c)}`).join(', ')}, ` +
+    `${ident(LINE_COLUMN)} FROM ${jsonStagingRead(plan, jsonParts, options)}`;
+  return `(${csvRows} UNION ALL ${jsonRows})`;
+}
+
+/** JSON Lines parts: every contract column VARCHAR (never auto-detected), `_line` BIGINT. */
+function jsonStagingRead(
+  plan: TransformPlan,
+  parts: readonly string[],
+  options: DuckdbEngineOptions,
+): string {
   const columns = [
     ...plan.stagingColumns.map((c) => `${ident(c)}: 'VARCHAR'`),
     `${ident(LINE_COLUMN)}: 'BIGINT'`,
@@ -507,7 +566,7 @@ function exactDuplicatesSelect(
   losers?: readonly string[],
 ): string {
   const groups = plan.stagingColumns.map((c) =>
-    staging.format === 'parquet' && stagingTypeOf(plan, c).type === 'double'
+    typedStaging(staging) && stagingTypeOf(plan, c).type === 'double'
       ? `CAST(${ident(c)} AS VARCHAR)`
       : ident(c),
   );

@@ -6,7 +6,7 @@ import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { TransformFailedError } from '../core/errors';
 import { LINE_COLUMN, checkPlan, type TransformPlan } from '../core/plan';
-import { STAGING_SUCCESS, isParquetStagingPart } from '../core/staging';
+import { STAGING_SUCCESS, isCsvStagingPart, isParquetStagingPart } from '../core/staging';
 import { SOURCE_ORDER_KEY, UNORDERED_SOURCE } from '../core/events';
 
 /** One transform of one version of one source file, wherever its staging and lake live. */
@@ -41,27 +41,39 @@ const SOURCE_ID = /^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$/;
 const VERSION_TAG = /^[A-Za-z0-9_-]{1,64}$/;
 /**
  * A staging part's name inside its prefix (what the validate step writes; the Glue job reads the
- * same): JSON Lines `part-NNNNN.jsonl` or Parquet `part-NNNNN.parquet` (core/staging.ts).
+ * same, CSV parts aside): JSON Lines `part-NNNNN.jsonl`, Parquet `part-NNNNN.parquet` or CSV
+ * `part-NNNNN.csv` (core/staging.ts).
  */
-export const PART_FILE = /^part-\d{5}\.(?:jsonl|parquet)$/;
-
-/** How a staging prefix's parts are written (core/staging.ts): JSON Lines text or typed Parquet. */
-export type StagingFormat = 'jsonl' | 'parquet';
+export const PART_FILE = /^part-\d{5}\.(?:jsonl|parquet|csv)$/;
 
 /**
- * The format of a staging prefix's parts. A prefix holds `.jsonl` parts or `.parquet` parts, never
- * both (core/staging.ts): both kinds mean two writers left rows there (or one run's leftovers beside
- * another's) and no engine can tell which rows are the file's, so it is refused.
- * No parts at all count as JSON Lines (zero rows either way).
+ * How a staging prefix's parts are written (core/staging.ts): JSON Lines text, typed Parquet, or
+ * CSV parts (the source's records as they were, plan.json `stagingCsv`) with at most one JSON Lines
+ * part beside them.
+ */
+export type StagingFormat = 'jsonl' | 'parquet' | 'csv';
+
+/**
+ * The format of a staging prefix's parts. A prefix holds `.jsonl` parts, `.parquet` parts, or `.csv`
+ * parts with at most one `.jsonl` part (core/staging.ts); any other mix means two writers left rows
+ * there (or one run's leftovers beside another's) and no engine can tell which rows are the file's,
+ * so it is refused. No parts at all count as JSON Lines (zero rows either way).
  */
 export function stagingFormatOf(parts: readonly string[], sourceId: string, where: string): StagingFormat {
   const parquet = parts.filter((p) => isParquetStagingPart(p));
-  if (parquet.length === 0) return 'jsonl';
-  if (parquet.length === parts.length) return 'parquet';
-  const jsonl = parts.filter((p) => !isParquetStagingPart(p));
-  throw new TransformFailedError(
-    `transform of ${sourceId}: staging ${where} holds both JSON Lines parts (${path.basename(jsonl[0]!)}) and Parquet parts (${path.basename(parquet[0]!)}); a staging prefix holds one kind only. Fix: re-run the validate step for this file (it rewrites the prefix; the original is untouched), then the transform`,
-  );
+  const csv = parts.filter((p) => isCsvStagingPart(p));
+  const jsonl = parts.filter((p) => !isParquetStagingPart(p) && !isCsvStagingPart(p));
+  const fix =
+    'Fix: re-run the validate step for this file (it rewrites the prefix; the original is untouched), then the transform';
+  if (parquet.length > 0 && parquet.length !== parts.length)
+    throw new TransformFailedError(
+      `transform of ${sourceId}: staging ${where} holds both ${csv.length > 0 ? `CSV parts (${path.basename(csv[0]!)})` : `JSON Lines parts (${path.basename(jsonl[0]!)})`} and Parquet parts (${path.basename(parquet[0]!)}); a staging prefix holds one kind only. ${fix}`,
+    );
+  if (csv.length > 0 && jsonl.length > 1)
+    throw new TransformFailedError(
+      `transform of ${sourceId}: staging ${where} holds CSV parts and ${jsonl.length} JSON Lines parts; CSV staging has at most one JSON Lines part beside it (core/staging.ts). ${fix}`,
+    );
+  return parquet.length > 0 ? 'parquet' : csv.length > 0 ? 'csv' : 'jsonl';
 }
 
 /**
@@ -138,7 +150,7 @@ export async function checkStagingColumns(
 ): Promise<void> {
   const expected = [...plan.stagingColumns, LINE_COLUMN];
   for (const file of parts) {
-    if (isParquetStagingPart(file)) continue;
+    if (isParquetStagingPart(file) || isCsvStagingPart(file)) continue;
     const part = nameOf(file);
     const line = await firstLineOf(file);
     if (line === undefined) continue; // an empty part holds no rows

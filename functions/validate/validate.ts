@@ -16,8 +16,13 @@ import type { SourceObject } from '../../core/events';
 import { DEFAULT_VALIDATE_MAX_FILE_BYTES, fileTooLarge } from '../../core/file-size-limit';
 import { checkLandingKey, lake, sourceIdOf, versionTagOf } from '../../core/layout';
 import type { ObjectRef, ObjectStore } from '../../core/ports';
-import { STAGING_SUCCESS } from '../../core/staging';
-import type { Location, ValidateInput, ValidateResult } from '../../core/steps';
+import { CSV_STAGING_MAX_SHARE, STAGING_SUCCESS, type StagingCsvLayout } from '../../core/staging';
+import {
+  DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES,
+  type Location,
+  type ValidateInput,
+  type ValidateResult,
+} from '../../core/steps';
 import { ParseFailureError } from '../../csv/csv-records';
 import { LeaveToCsvParseError, splitterHandles, type CsvReaderKind } from '../../csv/csv-splitter';
 import { DecompressedTooLargeError, gunzipStages, gzipProblem } from '../../csv/gzip';
@@ -92,6 +97,22 @@ export interface ValidateDeps {
    * undefined to download it. Without it the fast path streams the object into a temp folder.
    */
   readonly localFile?: (ref: ObjectRef) => Promise<string | undefined>;
+  /**
+   * The transform routing threshold (JSON Lines bytes): the checked fast path may write CSV staging
+   * (core/staging.ts) only for a file of at most core/staging CSV_STAGING_MAX_SHARE of it, which
+   * then always goes to the Transform Lambda. 0: never CSV (every file goes to Glue, which reads none).
+   * @default core/steps DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES
+   */
+  readonly transformLambdaMaxBytes?: number | undefined;
+  /**
+   * The checked fast path's staging: `'parquet'` (DuckDB converts the good records beside the byte
+   * pass), `'csv'` (the records as they are, no DuckDB in this step; only for a file within the share
+   * above, else Parquet), or `'auto'`: CSV on one core, where the conversion would take the byte
+   * pass's core (a validate Lambda below 1,770 MB), Parquet with two or more, where it runs beside the
+   * pass and the transform then reads typed Parquet (csv/README.md "CSV staging").
+   * @default 'auto' (ETL_STAGING_FORMAT overrides)
+   */
+  readonly stagingFormat?: 'auto' | 'parquet' | 'csv';
 }
 
 /**
@@ -411,7 +432,9 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   }
 
   await staging.end();
-  await deps.store.put(bucket, `${stagingPrefix}plan.json`, `${JSON.stringify(compiled.plan, null, 2)}\n`, {
+  const stagingCsv = 'stagingCsv' in pass ? pass.stagingCsv : undefined;
+  const plan = stagingCsv ? { ...compiled.plan, stagingCsv } : compiled.plan;
+  await deps.store.put(bucket, `${stagingPrefix}plan.json`, `${JSON.stringify(plan, null, 2)}\n`, {
     contentType: 'application/json',
   });
   await validator.rejects?.end();
@@ -429,6 +452,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     rejectRatio: ratio(validator),
     bytesRead: inspector.bytesRead,
     stagingBytes: staging.bytes,
+    stagingFormat: stagingCsv ? 'csv' : staging instanceof StagingWriter ? 'jsonl' : 'parquet',
     formulaCells: validator.checker?.formulaCellCount ?? 0,
     staging: { bucket, key: stagingPrefix },
     ...(validator.rejects && { rejects: rejectsRef }),
@@ -448,6 +472,8 @@ interface FastPass {
   error: unknown;
   readonly records: undefined;
   readonly gz: undefined;
+  /** CSV staging's layout (plan.json `stagingCsv`); absent for Parquet staging. */
+  readonly stagingCsv: StagingCsvLayout | undefined;
 }
 
 /**
@@ -469,11 +495,19 @@ async function readWithDuckdb(
   const cleanup = () => rm(workDir, { recursive: true, force: true });
   try {
     let file = await deps.localFile?.(landing);
+    // CSV staging for a file the Transform Lambda will take (core/staging.ts CSV_STAGING_MAX_SHARE).
+    const lambdaMaxBytes = deps.transformLambdaMaxBytes ?? DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES;
+    const format = process.env.ETL_STAGING_FORMAT ?? deps.stagingFormat ?? 'auto';
+    const csvStaging =
+      (format === 'csv' || (format === 'auto' && availableParallelism() === 1)) &&
+      size <= lambdaMaxBytes * CSV_STAGING_MAX_SHARE;
     // Room for the download, the chunk files (at most three of 32 MiB: the read waits), DuckDB's
     // spill and the staging parts (Parquet, ≈ 0.26× the CSV on the bench file): half the object
-    // and 160 MiB on top; else the usual path, which streams and needs none.
+    // and 160 MiB on top; else the usual path, which streams and needs none. CSV staging parts are
+    // the object's size at most, all on disk if the uploads fall behind.
     const free = await statfs(workDir).then((f) => f.bavail * f.bsize);
-    const needed = (file === undefined ? size : 0) + Math.ceil(size / 2) + 160 * 1024 * 1024;
+    const needed =
+      (file === undefined ? size : 0) + (csvStaging ? size : Math.ceil(size / 2)) + 160 * 1024 * 1024;
     if (free < needed)
       throw new DeclineFastPathError(
         `the temp folder has ${free} bytes free, the fast path needs about ${needed}`,
@@ -499,6 +533,7 @@ async function readWithDuckdb(
       threads,
       ...(deps.fastPathChunkBytes !== undefined && { chunkBytes: deps.fastPathChunkBytes }),
       onDone: cleanup,
+      csvStaging,
     };
     const checksSetting = deps.fastPathChecks ?? process.env.ETL_FASTPATH_CHECKS ?? 'bytes';
     const byteChecks = checksSetting === 'sql' ? undefined : byteChecksFor(compiled.contract);
@@ -514,6 +549,7 @@ async function readWithDuckdb(
         error: undefined,
         records: undefined,
         gz: undefined,
+        stagingCsv: 'stagingCsv' in r ? r.stagingCsv : undefined,
       },
     };
   } catch (e) {

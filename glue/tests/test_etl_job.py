@@ -128,6 +128,22 @@ def test_a_staging_prefix_with_both_jsonl_and_parquet_parts_is_refused(staging_c
     assert etl_job.is_parquet_staging(parts)
 
 
+def test_a_staging_prefix_with_csv_parts_is_refused_never_read_without_them(staging_copy):
+    """core/staging.ts: CSV staging is for the Transform Lambda only; the JSON Lines part beside it
+    holds a few rows, so reading the prefix without the CSV parts would lose the others (issue 13)."""
+    import shutil
+
+    staging = staging_copy("numeric_limits")
+    shutil.copyfile(os.path.join(staging, "part-00000.jsonl"), os.path.join(staging, "part-00001.csv"))
+    plan = os.path.join(os.path.dirname(__file__), "fixtures", "parity_mix.plan.json")
+    args = JobArgs(staging, os.path.dirname(staging), "parity_mix", SOURCE_ID, "v1", plan=plan)
+    with pytest.raises(TransformInputError, match=r"CSV staging parts \(part-00001\.csv\).*Transform Lambda"):
+        etl_job.open_staging(args)
+    os.remove(os.path.join(staging, "part-00001.csv"))
+    _store, parts, _plan = etl_job.open_staging(args)
+    assert [os.path.basename(p) for p in parts] == ["part-00000.jsonl"]
+
+
 def test_on_glue_the_job_arguments_come_from_get_resolved_options(monkeypatch):
     """Glue passes `--JOB_NAME` and its own arguments; optional ones may be absent."""
     import sys

@@ -119,6 +119,30 @@ describe('TransformEngine', () => {
     expect(above).toMatchObject({ transformEngine: 'glue', transformLambdaMaxBytes: above.stagingBytes - 1 });
   });
 
+  test('CSV staging is written only for a file within a third of the threshold, and such a file goes to the Lambda', async () => {
+    const lake = new TestLake();
+    try {
+      const source = await lake.upload('incoming/people/p.csv', fixture('people.csv'));
+      const step = (transformLambdaMaxBytes: number) =>
+        createValidateStep({
+          store: lake.store,
+          lakeBucket: 'lake',
+          schemasDir: TEST_SCHEMAS,
+          fastPath: true,
+          stagingFormat: 'csv',
+          transformLambdaMaxBytes,
+        })({ runId: 'run-csv', source });
+      const within = await step(3 * source.size);
+      expect(within).toMatchObject({ stagingFormat: 'csv', transformEngine: 'lambda' });
+      const beyond = await step(3 * source.size - 3);
+      expect(beyond.stagingFormat).toBe('parquet');
+      const never = await step(0); // 0: every file to Glue, which reads no CSV
+      expect(never).toMatchObject({ stagingFormat: 'parquet', transformEngine: 'glue' });
+    } finally {
+      lake.dispose();
+    }
+  });
+
   test('"lambda": TransformInLambda runs with the staging and order, its result at $.transform, then RegisterPartitions', async () => {
     const v = await validated(0);
     const { output, visited, inputOf } = await route(v as unknown as Json);

@@ -34,6 +34,7 @@ import { DEFAULT_LIMITS, type ValidateLimits } from '../../csv/record-validator'
 import { loadCompiledContract } from '../../csv/row-checker';
 import { checkSamples, DeclineFastPathError } from '../../csv/sql-validate';
 import { FAST_PATH_MIN_BYTES, validateObject } from '../../functions/validate/validate';
+import { csvStagingRows } from '../../transform/duckdb';
 import { writeParquetStaging } from '../support/parquet-staging';
 import { FIXTURES, LAKE, TestLake, TEST_SCHEMAS } from './harness';
 
@@ -57,7 +58,15 @@ interface Outcome {
   readonly plan: TransformPlan | undefined;
   /** The step's stagingBytes (masked in `result`: the fast path estimates it). */
   readonly stagingBytes: number | undefined;
+  /** The step's stagingFormat (masked in `result`: the paths differ in it by design). */
+  readonly stagingFormat: string | undefined;
 }
+
+/**
+ * `ETL_STAGING_FORMAT=csv` (sql-fast-path-csv-staging.test.ts): the checked fast path writes CSV
+ * staging, read here through the transform's own reader (transform/duckdb.ts csvStagingRows).
+ */
+const CSV_STAGING = process.env.ETL_STAGING_FORMAT === 'csv';
 
 /** The fast path's chunk size for the next files (undefined: its default). */
 let chunkBytes: number | undefined;
@@ -66,6 +75,7 @@ let limits: Partial<ValidateLimits> | undefined;
 async function run(source: SourceObject, fast: boolean, schemasDir: string, tag: string): Promise<Outcome> {
   let result: Record<string, unknown>;
   let stagingBytes: number | undefined;
+  let stagingFormat: string | undefined;
   try {
     const r = await validateObject(
       {
@@ -80,7 +90,8 @@ async function run(source: SourceObject, fast: boolean, schemasDir: string, tag:
       { runId: 'run-diff', source },
     );
     stagingBytes = r.stagingBytes;
-    result = { ...r, stagingBytes: '…' };
+    stagingFormat = r.stagingFormat;
+    result = { ...r, stagingBytes: '…', stagingFormat: '…' };
   } catch (e) {
     if (!(e instanceof FileRejectedError)) throw e;
     result = { rejected: e.reason, message: e.message, details: e.details };
@@ -97,7 +108,7 @@ async function run(source: SourceObject, fast: boolean, schemasDir: string, tag:
   const plan = planKey ? (JSON.parse(await lake.text(planKey)) as TransformPlan) : undefined;
   // Copy the staging parts out: the next run replaces them.
   let stagingDir: string | undefined;
-  const parts = keys.filter((k) => k.startsWith('staging/') && /part-\d{5}\.(jsonl|parquet)$/.test(k));
+  const parts = keys.filter((k) => k.startsWith('staging/') && /part-\d{5}\.(jsonl|parquet|csv)$/.test(k));
   if (find(STAGING_SUCCESS)) {
     stagingDir = path.join(work, tag);
     mkdirSync(stagingDir, { recursive: true });
@@ -107,7 +118,7 @@ async function run(source: SourceObject, fast: boolean, schemasDir: string, tag:
       writeFileSync(path.join(stagingDir, path.basename(k)), Buffer.concat(chunks));
     }
   }
-  return { result, report, rejects, stagingDir, plan, stagingBytes };
+  return { result, report, rejects, stagingDir, plan, stagingBytes, stagingFormat };
 }
 
 /** Rows of a Parquet staging folder, typed, as sortable text (`_line` first). */
@@ -139,6 +150,39 @@ async function parquetRows(dir: string, plan: TransformPlan): Promise<string[]> 
   }
 }
 
+/**
+ * Rows of a CSV staging folder (and its JSON Lines part), typed by the transform's reader, as
+ * sortable text like {@link parquetRows}. Two threads: DuckDB's parallel CSV reader, as the
+ * transform runs it, over records with line breaks inside quotes.
+ */
+async function csvStagingRowsOf(dir: string, plan: TransformPlan): Promise<string[]> {
+  const files = readdirSync(dir)
+    .filter((f) => /^part-\d{5}\.(csv|jsonl)$/.test(f))
+    .map((f) => path.join(dir, f));
+  if (!files.some((f) => f.endsWith('.csv'))) {
+    // Every row went through the JavaScript checker: its JSON Lines part alone, typed as usual.
+    const typed = `${dir}-typed`;
+    expect(await writeParquetStaging(plan, dir, typed)).toEqual([]);
+    return parquetRows(typed, plan);
+  }
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const connection = await instance.connect();
+  try {
+    await connection.run(`SET TimeZone = 'UTC'`);
+    const cols = [LINE_COLUMN, ...plan.stagingColumns].map((c) => `"${c}"`);
+    const rows = (
+      await connection.runAndReadAll(
+        `SELECT ${cols.join(', ')} FROM ${csvStagingRows(plan, files)} ORDER BY "${LINE_COLUMN}"`,
+      )
+    ).getRows();
+    expect(rows.length).toBe(plan.stagingCsv!.rows);
+    return rows.map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 /** Runs one file through both paths and requires the same outcome. Returns the fast path's report. */
 let calls = 0;
 async function same(key: string, bytes: Buffer | string, schemasDir = TEST_SCHEMAS) {
@@ -161,7 +205,15 @@ async function compare(key: string, bytes: Buffer | string, schemasDir: string) 
   const csvOf = (r: Record<string, unknown> | undefined) =>
     r?.csv as { reader: string; duckdbLeft?: string } | undefined;
   expect({ ...fast.report, csv: undefined }).toEqual({ ...js.report, csv: undefined });
-  expect(fast.plan).toEqual(js.plan);
+  const { stagingCsv, ...fastPlan } = fast.plan ?? {};
+  expect(fast.plan && (fastPlan as TransformPlan)).toEqual(js.plan);
+  // CSV staging exactly when the checked path read the file and was asked to write it.
+  const checkedPath = csvOf(fast.report)?.reader === 'duckdb' && process.env.ETL_FASTPATH_CHECKS !== 'sql';
+  expect(stagingCsv !== undefined).toBe(CSV_STAGING && checkedPath && js.stagingDir !== undefined);
+  if (!('rejected' in fast.result))
+    expect(fast.stagingFormat).toBe(
+      stagingCsv ? 'csv' : csvOf(fast.report)?.reader === 'duckdb' ? 'parquet' : 'jsonl',
+    );
   // The transform is routed on stagingBytes: DuckDB's estimate stays near the JSON Lines bytes
   // the JavaScript path writes (measured: 0.99 on the generated registrations files, 0.90–1.08 on
   // the few-row fixtures, where one row's quoting moves the share).
@@ -177,7 +229,8 @@ async function compare(key: string, bytes: Buffer | string, schemasDir: string) 
     expect(mismatched).toEqual([]);
     const want = await parquetRows(typedJs, fast.plan);
     let got: string[];
-    if (fastCsv?.reader === 'duckdb') got = await parquetRows(fast.stagingDir, fast.plan);
+    if (stagingCsv) got = await csvStagingRowsOf(fast.stagingDir, fast.plan);
+    else if (fastCsv?.reader === 'duckdb') got = await parquetRows(fast.stagingDir, fast.plan);
     else {
       // Declined: the usual path wrote JSON Lines, typed here the same way.
       const typedFast = path.join(work, `fast-typed-${n}`);

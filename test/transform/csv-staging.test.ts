@@ -1,0 +1,139 @@
+/**
+ * CSV staging (core/staging.ts, issue 13): the validate step's checked fast path writes the good
+ * records as they were (plan.json `stagingCsv`) plus a JSON Lines part of the rows JavaScript
+ * staged, and the DuckDB transform reads them. The same file validated with Parquet staging must
+ * transform to exactly the same curated rows and counts; staging that does not add up is refused.
+ */
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { registrationsCsvText } from '../../bench/registrations-generator';
+import { DEFAULT_SCHEMAS_DIR } from '../../core/contract';
+import { TransformFailedError } from '../../core/errors';
+import type { TransformPlan } from '../../core/plan';
+import type { ValidateResult } from '../../core/steps';
+import { validateObject } from '../../functions/validate/validate';
+import { runTransformOnStore } from '../../transform/duckdb';
+import { LAKE, TestLake } from '../validate/harness';
+
+jest.setTimeout(120_000);
+
+const lakes: TestLake[] = [];
+afterAll(() => lakes.forEach((l) => l.dispose()));
+
+// Quoted line breaks, doubled quotes, short/long rows, bad values, duplicates: the bench generator.
+const { text } = registrationsCsvText({ rows: 20_000, seed: 7 });
+
+async function validated(
+  stagingFormat: 'csv' | 'parquet',
+): Promise<{ lake: TestLake; result: ValidateResult; plan: TransformPlan }> {
+  const lake = new TestLake();
+  lakes.push(lake);
+  const source = await lake.upload('incoming/registrations/registrations.csv', text);
+  const result = await validateObject(
+    {
+      store: lake.store,
+      lakeBucket: LAKE,
+      schemasDir: DEFAULT_SCHEMAS_DIR,
+      fastPath: true,
+      parallel: false,
+      fastPathChunkBytes: 256 * 1024, // several CSV parts
+      stagingFormat,
+    },
+    { runId: 'run-csv-staging', source },
+  );
+  const plan = await lake.json<TransformPlan>(`${result.staging.key}plan.json`);
+  return { lake, result, plan: plan as unknown as TransformPlan };
+}
+
+async function transform(v: Awaited<ReturnType<typeof validated>>, plan = v.plan) {
+  return runTransformOnStore({
+    store: v.lake.store,
+    lakeBucket: LAKE,
+    scratchDir: path.join(v.lake.root, 'scratch'),
+    stagingPrefix: v.result.staging.key,
+    plan,
+    sourceId: v.result.sourceId,
+    versionTag: v.result.versionTag,
+  });
+}
+
+/** Every curated row of a lake, as sortable JSON text. */
+async function curatedRows(lake: TestLake): Promise<string[]> {
+  const keys = (await lake.keys('curated/')).filter((k) => k.endsWith('.parquet'));
+  if (keys.length === 0) return [];
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await instance.connect();
+  try {
+    await connection.run(`SET TimeZone = 'UTC'`);
+    const files = keys.map((k) => `'${lake.store.pathOf(LAKE, k)}'`).join(', ');
+    const rows = (
+      await connection.runAndReadAll(`SELECT * FROM read_parquet([${files}], hive_partitioning = false)`)
+    ).getRows();
+    return rows
+      .map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+      .sort();
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+test('a file transforms from CSV staging to exactly what it transforms to from Parquet staging', async () => {
+  const csv = await validated('csv');
+  const parquet = await validated('parquet');
+  expect(csv.result.stagingFormat).toBe('csv');
+  expect(parquet.result.stagingFormat).toBe('parquet');
+  const parts = (await csv.lake.keys(csv.result.staging.key)).map((k) => path.basename(k));
+  expect(parts.filter((p) => p.endsWith('.csv')).length).toBeGreaterThan(1);
+  expect(parts.filter((p) => p.endsWith('.jsonl')).length).toBe(1); // rows only JavaScript vouched for
+  expect(parts.some((p) => p.endsWith('.parquet'))).toBe(false);
+  expect(csv.plan.stagingCsv).toMatchObject({
+    delimiter: ',',
+    quote: '"',
+    fields: 10,
+    rows: csv.result.rowsValid,
+  });
+  expect(parquet.plan.stagingCsv).toBeUndefined();
+
+  const a = await transform(csv);
+  const b = await transform(parquet);
+  expect({ ...a, timingsMs: undefined, startedAt: undefined, finishedAt: undefined }).toMatchObject({
+    rowsIn: b.rowsIn,
+    rowsOut: b.rowsOut,
+    exactDuplicates: b.exactDuplicates,
+  });
+  expect(a.rowsIn).toBe(csv.result.rowsValid);
+  const rows = await curatedRows(csv.lake);
+  expect(rows.length).toBe(a.rowsOut);
+  expect(rows).toEqual(await curatedRows(parquet.lake));
+});
+
+test('CSV staging that does not add up is refused, naming what and how to fix it', async () => {
+  const v = await validated('csv');
+  const prefix = v.result.staging.key;
+  const layout = v.plan.stagingCsv!;
+  // The layout is in plan.json: without it the parts cannot be read.
+  const { stagingCsv: _dropped, ...bare } = v.plan;
+  await expect(transform(v, bare as TransformPlan)).rejects.toThrow(
+    /holds CSV parts \(part-00000\.csv\) but its plan\.json has no stagingCsv layout\. Fix: re-run the validate step/,
+  );
+  // A row count that is not the validate step's.
+  await expect(transform(v, { ...v.plan, stagingCsv: { ...layout, rows: layout.rows + 1 } })).rejects.toThrow(
+    new RegExp(`CSV staging parts read as ${layout.rows} rows, the validate step staged ${layout.rows + 1}`),
+  );
+  // A value the byte checks would never have passed: the CAST fails the statement, no NULL is staged.
+  const first = (await v.lake.keys(prefix)).find((k) => k.endsWith('part-00000.csv'))!;
+  const lines = (await v.lake.text(first)).split('\n');
+  const plain = lines.findIndex((l) => l.length > 0 && !l.includes('"'));
+  const fields = lines[plain]!.split(',');
+  fields[1 + layout.columnFields.quantity!] = 'many';
+  lines[plain] = fields.join(',');
+  await v.lake.store.put(LAKE, first, lines.join('\n'));
+  const failed = await transform(v).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(failed).toBeInstanceOf(TransformFailedError);
+  expect((failed as Error).message).toMatch(/many/);
+  expect(await curatedRows(v.lake)).toEqual([]); // nothing published
+});
