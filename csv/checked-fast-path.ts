@@ -40,6 +40,7 @@ import {
   type CellCheck,
   type JsonLength,
 } from './byte-checks';
+import { QUOTED_EMPTY, type Cell } from './csv-records';
 import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
 import { RecordValidator } from './record-validator';
 import {
@@ -47,7 +48,6 @@ import {
   DeclineFastPathError,
   ident,
   JsonLinesFile,
-  next,
   openPassDuckdb,
   ParquetStaging,
   checkHeaderRecord,
@@ -78,9 +78,10 @@ const digitsOf = (v: number): number => {
   return d;
 };
 
-/** One record that goes to the JavaScript checker: its bytes (no line end) and first line. */
+/** One record that goes to the JavaScript checker: its cells (or bytes, no line end) and first line. */
 interface Failing {
-  readonly bytes: Buffer;
+  readonly cells: Cell[] | undefined;
+  readonly bytes: Buffer | undefined;
   readonly start: number;
   readonly line: number;
 }
@@ -149,6 +150,8 @@ export interface FormulaCells {
 export class CheckedScanner {
   private readonly cls = new Uint8Array(256);
   private readonly quote: number;
+  private readonly quoteChar: string;
+  private readonly doubledQuote: string;
   private readonly delimiter: number;
   private readonly starts = new Int32Array(MAX_FIELDS);
   private readonly ends = new Int32Array(MAX_FIELDS);
@@ -178,10 +181,19 @@ export class CheckedScanner {
     private readonly formulas: FormulaCells,
     /** A good record [start, end) (no line end) on line `line`; `json`: its bytes as JSON Lines staging. */
     private readonly onGood: (buf: Buffer, start: number, end: number, line: number, json: number) => void,
-    private readonly onFailing: (buf: Buffer, start: number, end: number, line: number) => void,
+    /** A record for the JavaScript checker; `fields`: how many it has ({@link cellsOf} reads them until the next record). */
+    private readonly onFailing: (
+      buf: Buffer,
+      start: number,
+      end: number,
+      line: number,
+      fields: number,
+    ) => void,
   ) {
     this.record = compileRecordChecks(checks, jsonLengths, sourceIndex, isText);
     this.quote = dialect.quote.charCodeAt(0);
+    this.quoteChar = dialect.quote;
+    this.doubledQuote = dialect.quote + dialect.quote;
     this.delimiter = dialect.delimiter.charCodeAt(0);
     for (let b = 0x80; b < 256; b++) this.cls[b] = HIGH;
     for (let b = 0; b < 0x20; b++) this.cls[b] = ESCAPED;
@@ -192,6 +204,29 @@ export class CheckedScanner {
   private decline(why: string, line: number): number {
     this.declined ??= `${why} (line ${line})`;
     return -1;
+  }
+
+  /**
+   * The cells of the record just split (call it from `onFailing`: the next record overwrites them),
+   * as the usual path's splitter gives them — text decoded per field, a quoted field's doubled
+   * quotes made single, `""` the QUOTED_EMPTY mark — with no second split of its bytes; undefined
+   * for a record of more than MAX_FIELDS fields (the caller splits those).
+   */
+  cellsOf(buf: Buffer, fields: number): Cell[] | undefined {
+    if (fields > MAX_FIELDS) return undefined;
+    const { starts, ends, flags, pairs } = this;
+    const cells: Cell[] = new Array<Cell>(fields);
+    for (let f = 0; f < fields; f++) {
+      const start = starts[f]!;
+      const end = ends[f]!;
+      if ((flags[f]! & CELL_QUOTED) === 0) cells[f] = buf.toString('utf8', start, end);
+      else if (start === end) cells[f] = QUOTED_EMPTY;
+      else {
+        const text = buf.toString('utf8', start, end);
+        cells[f] = pairs[f]! > 0 ? text.replaceAll(this.doubledQuote, this.quoteChar) : text;
+      }
+    }
+    return cells;
   }
 
   /**
@@ -315,7 +350,7 @@ export class CheckedScanner {
         if (formulas > 0) {
           // Sampled by the JavaScript checker, in line order, until the samples are all taken.
           if (!this.formulas.formulaSamplesFull) {
-            this.onFailing(buf, recordStart, end, first);
+            this.onFailing(buf, recordStart, end, first, fields);
             continue;
           }
           this.formulas.countFormulaCells(formulas);
@@ -323,7 +358,7 @@ export class CheckedScanner {
         this.good++;
         const json = this.jsonPerRow + jsonOf(buf, starts, ends, flags, escapes) + digitsOf(first);
         this.onGood(buf, recordStart, end, first, json);
-      } else this.onFailing(buf, recordStart, end, first);
+      } else this.onFailing(buf, recordStart, end, first, fields);
     }
     return n;
   }
@@ -474,7 +509,10 @@ async function validateBody(
     Uint8Array.from(contract.columns, (c) => (c.type === 'string' ? 1 : 0)),
     validator.checker!,
     (buf, start, end, line, json) => writer.add(buf, start, end, line, json),
-    (buf, start, end, line) => failing.push({ bytes: Buffer.from(buf.subarray(start, end)), start, line }),
+    (buf, start, end, line, fields) => {
+      const cells = scanner.cellsOf(buf, fields);
+      failing.push({ cells, bytes: cells ? undefined : Buffer.from(buf.subarray(start, end)), start, line });
+    },
   );
   let staged = 0;
   /** Parts DuckDB has written; once the byte pass is over, each goes up as soon as it is written. */
@@ -536,7 +574,10 @@ async function validateBody(
     const batch = failing;
     failing = [];
     for (const r of batch) {
-      await next(validator, cellsOf(r.bytes, compiled, limits, r.start, r.start + r.bytes.length), r.line);
+      const cells = r.cells ?? cellsOf(r.bytes!, compiled, limits, r.start, r.start + r.bytes!.length);
+      validator.onRecord(cells, r.line);
+      const wait = validator.takeWait();
+      if (wait) await wait;
     }
   };
   let carry: Buffer | undefined;
