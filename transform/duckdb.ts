@@ -306,7 +306,7 @@ async function writePartitions(
   options: DuckdbEngineOptions,
 ): Promise<Written> {
   if (parts.length === 0) return { rowsIn: 0, rowsOut: 0, exactDuplicates: 0, staged: [] };
-  const staging: Staging = { format: stagingFormatOf(parts, sourceId, stagingDir), parts };
+  let staging: Staging = { format: stagingFormatOf(parts, sourceId, stagingDir), parts };
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(options.threads ?? availableParallelism()),
     ...(options.memoryLimit !== undefined && { memory_limit: options.memoryLimit }),
@@ -325,6 +325,16 @@ async function writePartitions(
     const maxOpen = Math.max(1, Math.floor(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES));
     await run(connection, where, `SET partitioned_write_max_open_files = ${maxOpen}`);
     if (staging.format === 'parquet') await checkParquetStaging(connection, where, plan, parts, nameOf);
+    if (staging.format === 'csv') {
+      // Typed once into a table: the COPY and the duplicates count below each read staging, and a
+      // second CSV parse and cast cost more than the table (100 MB bench file: 2.57 s → 2.15 s).
+      await run(
+        connection,
+        where,
+        `CREATE TEMP TABLE ${CSV_STAGING_TABLE} AS SELECT * FROM ${csvStagingRows(plan, parts, options)}`,
+      );
+      staging = { ...staging, table: CSV_STAGING_TABLE };
+    }
     const outDir = path.join(tempDir, 'out');
     const stats = await runRows(
       connection,
@@ -454,7 +464,12 @@ const NO_PARTITION = 'all';
 interface Staging {
   readonly format: StagingFormat;
   readonly parts: readonly string[];
+  /** CSV staging, typed into this temp table (each statement reads it instead of the parts). */
+  readonly table?: string;
 }
+
+/** The temp table CSV staging is typed into ({@link csvStagingRows}). */
+const CSV_STAGING_TABLE = 'etl_csv_staging';
 
 /**
  * The staging read with each needed column typed and checked: JSON Lines text (every column
@@ -486,7 +501,7 @@ function stagingRead(plan: TransformPlan, staging: Staging, options: DuckdbEngin
   const { parts } = staging;
   if (staging.format === 'parquet')
     return `read_parquet([${parts.map(sqlString).join(', ')}], hive_partitioning = false)`;
-  if (staging.format === 'csv') return csvStagingRows(plan, parts, options);
+  if (staging.format === 'csv') return staging.table ?? csvStagingRows(plan, parts, options);
   return jsonStagingRead(plan, parts, options);
 }
 
