@@ -134,3 +134,10 @@ export function csvStagingValueSql(
         : `CAST(${raw} AS ${stagingParquetType(t)})`;
   return `CASE WHEN ${raw} IS NULL OR ${raw} = '' THEN NULL ELSE ${value} END`;
 }
+
+/**
+ * The environment variable that sets the validate step's staging on the checked fast path
+ * (`csv` or `parquet`; functions/validate `stagingFormat`): infra sets it on the validate Lambda
+ * from its memory (one vCPU: csv). Unset: `auto`.
+ */
+export const STAGING_FORMAT_ENV = 'ETL_STAGING_FORMAT';

@@ -23,6 +23,10 @@ import { LEDGER_TABLE_KEYS } from '../adapters/aws/dynamodb-ledger';
 import { LANDING_PREFIX, triggerKeyPattern } from '../core/layout';
 import { VALIDATE_MAX_FILE_BYTES_ENV } from '../core/file-size-limit';
 import { TRANSFORM_LAMBDA_MAX_BYTES_ENV } from '../core/steps';
+import { STAGING_FORMAT_ENV } from '../core/staging';
+
+/** Lambda gives a function one vCPU per 1,769 MB of memory. */
+const LAMBDA_MIB_PER_VCPU = 1769;
 import {
   DEFINITION_PLACEHOLDERS,
   TASK_STATES,
@@ -325,6 +329,11 @@ export class EtlPipeline extends Construct {
         [TRANSFORM_LAMBDA_MAX_BYTES_ENV]: String(config.transformLambda.maxBytes),
         // FILE_TOO_LARGE above it (core/file-size-limit.ts): never a timeout-retry loop.
         [VALIDATE_MAX_FILE_BYTES_ENV]: String(config.validateLambda.maxFileBytes),
+        // The checked fast path's staging for a file the Transform Lambda takes (functions/validate
+        // `stagingFormat`): CSV with one vCPU (below 3,538 MB), where converting to Parquet would take
+        // the byte pass's core; Parquet with two or more, where it runs beside it. Set here, not left
+        // to os.availableParallelism(): a Lambda's CPU share is not its visible CPU count.
+        [STAGING_FORMAT_ENV]: stepSettings.validate!.memoryMiB < 2 * LAMBDA_MIB_PER_VCPU ? 'csv' : 'parquet',
       },
       // Room for the DuckDB fast path's download and Parquet staging (issue 13).
       ephemeralStorageMiB: config.validateLambda.ephemeralStorageMiB,

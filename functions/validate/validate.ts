@@ -16,7 +16,12 @@ import type { SourceObject } from '../../core/events';
 import { DEFAULT_VALIDATE_MAX_FILE_BYTES, fileTooLarge } from '../../core/file-size-limit';
 import { checkLandingKey, lake, sourceIdOf, versionTagOf } from '../../core/layout';
 import type { ObjectRef, ObjectStore } from '../../core/ports';
-import { CSV_STAGING_MAX_SHARE, STAGING_SUCCESS, type StagingCsvLayout } from '../../core/staging';
+import {
+  CSV_STAGING_MAX_SHARE,
+  STAGING_FORMAT_ENV,
+  STAGING_SUCCESS,
+  type StagingCsvLayout,
+} from '../../core/staging';
 import {
   DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES,
   type Location,
@@ -110,7 +115,7 @@ export interface ValidateDeps {
    * above, else Parquet), or `'auto'`: CSV on one core, where the conversion would take the byte
    * pass's core (a validate Lambda below 1,770 MB), Parquet with two or more, where it runs beside the
    * pass and the transform then reads typed Parquet (csv/README.md "CSV staging").
-   * @default 'auto' (ETL_STAGING_FORMAT overrides)
+   * @default the ETL_STAGING_FORMAT environment variable (infra sets it on the validate Lambda), else 'auto'
    */
   readonly stagingFormat?: 'auto' | 'parquet' | 'csv';
 }
@@ -497,7 +502,7 @@ async function readWithDuckdb(
     let file = await deps.localFile?.(landing);
     // CSV staging for a file the Transform Lambda will take (core/staging.ts CSV_STAGING_MAX_SHARE).
     const lambdaMaxBytes = deps.transformLambdaMaxBytes ?? DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES;
-    const format = process.env.ETL_STAGING_FORMAT ?? deps.stagingFormat ?? 'auto';
+    const format = deps.stagingFormat ?? (process.env[STAGING_FORMAT_ENV] || 'auto');
     const csvStaging =
       (format === 'csv' || (format === 'auto' && availableParallelism() === 1)) &&
       size <= lambdaMaxBytes * CSV_STAGING_MAX_SHARE;

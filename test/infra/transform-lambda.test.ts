@@ -65,6 +65,12 @@ describe('the transform function', () => {
     expect(fnProps(synth, 'transform').Environment.Variables.TRANSFORM_LAMBDA_MAX_BYTES).toBeUndefined();
   });
 
+  test('the validate function (1,769 MB: one vCPU) writes CSV staging for files the Transform Lambda takes', () => {
+    expect(fnProps(synth, 'validate').MemorySize).toBe(1769);
+    expect(fnProps(synth, 'validate').Environment.Variables).toMatchObject({ ETL_STAGING_FORMAT: 'csv' });
+    expect(fnProps(synth, 'transform').Environment.Variables.ETL_STAGING_FORMAT).toBeUndefined();
+  });
+
   test('its role grants exactly its iamNeeds: staging/manifests/lock read, curated/manifests/lock write, the key; nothing on landing', () => {
     const t = synth.template.toJSON() as TemplateJson;
     const s = synth.stack;
