@@ -5,6 +5,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   transformIgnorePatterns: ['/node_modules/(?!(aws-local-stepfunctions)/)'],
+  setupFiles: ['<rootDir>/test/support/env.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

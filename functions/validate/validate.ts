@@ -286,9 +286,15 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   const firstReader: CsvReaderKind = splitterHandles(contract.csv) ? 'splitter' : 'csv-parse';
   let reader: CsvReport = { reader: firstReader };
   const fastSetting = deps.fastPath ?? 'auto';
+  // `auto`: from FAST_PATH_MIN_BYTES, where DuckDB's start pays for itself — and at any size when the
+  // checked path writes CSV staging (no DuckDB) for a contract its byte checks cover.
   const duckdb =
     fastSetting !== false &&
-    (fastSetting === true || source.size >= FAST_PATH_MIN_BYTES) &&
+    (fastSetting === true ||
+      source.size >= FAST_PATH_MIN_BYTES ||
+      (writesCsvStaging(deps, source.size) &&
+        (deps.fastPathChecks ?? process.env.ETL_FASTPATH_CHECKS ?? 'bytes') !== 'sql' &&
+        byteChecksFor(contract).columns !== undefined)) &&
     contract.format === 'csv' &&
     !keyCheck.gzip &&
     splitterHandles(contract.csv)
@@ -469,6 +475,24 @@ function ratio(validator: RecordValidator): number {
   return validator.rowsRead === 0 ? 0 : validator.rowsRejected / validator.rowsRead;
 }
 
+/**
+ * Whether the checked fast path writes CSV staging for an object of `size` bytes (csv/README.md
+ * "CSV staging"): asked for (`stagingFormat` / ETL_STAGING_FORMAT `csv`, or `auto` on one core), and
+ * within core/staging CSV_STAGING_MAX_SHARE of the Transform Lambda threshold.
+ * @internal exported for its tests
+ */
+export function writesCsvStaging(
+  deps: Pick<ValidateDeps, 'stagingFormat' | 'transformLambdaMaxBytes'>,
+  size: number,
+  cores: number = availableParallelism(),
+): boolean {
+  const lambdaMaxBytes = deps.transformLambdaMaxBytes ?? DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES;
+  const format = deps.stagingFormat ?? (process.env[STAGING_FORMAT_ENV] || 'auto');
+  return (
+    (format === 'csv' || (format === 'auto' && cores === 1)) && size <= lambdaMaxBytes * CSV_STAGING_MAX_SHARE
+  );
+}
+
 /** A pass of the DuckDB fast path, shaped like the usual pass. */
 interface FastPass {
   readonly staging: ParquetStaging;
@@ -500,12 +524,7 @@ async function readWithDuckdb(
   const cleanup = () => rm(workDir, { recursive: true, force: true });
   try {
     let file = await deps.localFile?.(landing);
-    // CSV staging for a file the Transform Lambda will take (core/staging.ts CSV_STAGING_MAX_SHARE).
-    const lambdaMaxBytes = deps.transformLambdaMaxBytes ?? DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES;
-    const format = deps.stagingFormat ?? (process.env[STAGING_FORMAT_ENV] || 'auto');
-    const csvStaging =
-      (format === 'csv' || (format === 'auto' && availableParallelism() === 1)) &&
-      size <= lambdaMaxBytes * CSV_STAGING_MAX_SHARE;
+    const csvStaging = writesCsvStaging(deps, size);
     // Room for the download, the chunk files (at most three of 32 MiB: the read waits), DuckDB's
     // spill and the staging parts (Parquet, ≈ 0.26× the CSV on the bench file): half the object
     // and 160 MiB on top; else the usual path, which streams and needs none. CSV staging parts are

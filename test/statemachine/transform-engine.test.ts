@@ -10,6 +10,7 @@ import path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { ValidateStepResult } from '../../core/steps';
 import { createValidateStep } from '../../functions/validate/step';
+import { writesCsvStaging } from '../../functions/validate/validate';
 import { loadDefinition, TASK_STATES, WAIT_STATES } from '../../statemachines/definition';
 import { fixture, TestLake, TEST_SCHEMAS } from '../validate/harness';
 import { SAMPLE_SUBSTITUTIONS } from './sample-substitutions';
@@ -193,5 +194,18 @@ describe('TransformEngine', () => {
 
     expect(visited).toContain('Transform');
     expect(visited).not.toContain('TransformInLambda');
+  });
+});
+
+describe('writesCsvStaging (functions/validate)', () => {
+  const GiB = 1024 ** 3;
+  test('auto: CSV on one core only, and only within a third of the Transform Lambda threshold', () => {
+    const auto = { stagingFormat: 'auto' as const, transformLambdaMaxBytes: 3 * GiB };
+    expect(writesCsvStaging(auto, GiB, 1)).toBe(true);
+    expect(writesCsvStaging(auto, GiB + 1, 1)).toBe(false);
+    expect(writesCsvStaging(auto, GiB, 2)).toBe(false);
+    expect(writesCsvStaging({ ...auto, stagingFormat: 'csv' }, GiB, 8)).toBe(true);
+    expect(writesCsvStaging({ ...auto, stagingFormat: 'parquet' }, 1, 1)).toBe(false);
+    expect(writesCsvStaging({ stagingFormat: 'csv', transformLambdaMaxBytes: 0 }, 1, 1)).toBe(false);
   });
 });
