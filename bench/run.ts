@@ -123,13 +123,16 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
         jobs.push([
           mode.job,
           async () => {
+            // "one core" writes CSV staging, which the transform part's Spark run cannot read: its own
+            // lake, never the staging kept for the transform.
+            const root = mode.oneCore ? `${validateRoot(input)}-one-core` : validateRoot(input);
             const v = await runWorker(
               'validate',
-              { file: input.file, root: validateRoot(input), parallel: mode.parallel, threads: mode.threads },
+              { file: input.file, root, parallel: mode.parallel, threads: mode.threads },
               { oneCore: mode.oneCore },
             );
             // Each run replaces the last one's lake, so the staging to keep is the latest run's.
-            if (v.ok) keepStaging(input, v);
+            if (v.ok && !mode.oneCore) keepStaging(input, v);
             return v;
           },
         ]);
