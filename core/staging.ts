@@ -141,3 +141,38 @@ export function csvStagingValueSql(
  * from its memory (one vCPU: csv). Unset: `auto`.
  */
 export const STAGING_FORMAT_ENV = 'ETL_STAGING_FORMAT';
+
+/**
+ * CSV staging files as typed rows, in DuckDB SQL: each line read as text (`_line`, then `fields`
+ * VARCHAR fields; `strict_mode`; NULL = unquoted empty, '' = `""`), each column cast from its field
+ * with {@link csvStagingValueSql}, `_line` last. The one statement both sides read CSV staging with:
+ * the validate step's conversion of a chunk to Parquet and the transform's read of CSV parts.
+ * `minBufferBytes`: DuckDB allocates its read buffer whole, so it follows the longest line, no less
+ * than this.
+ */
+export function csvStagingSelectSql(
+  files: readonly string[],
+  layout: Pick<StagingCsvLayout, 'delimiter' | 'quote' | 'fields' | 'maxLineBytes'>,
+  columns: readonly {
+    readonly name: string;
+    readonly field: number;
+    readonly type: { readonly type: string; readonly precision?: number; readonly scale?: number };
+  }[],
+  minBufferBytes: number,
+): string {
+  const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  const fields = [
+    `'_etl_line': 'BIGINT'`,
+    ...Array.from({ length: layout.fields }, (_, i) => `'_etl_f${i}': 'VARCHAR'`),
+  ];
+  const values = columns.map((c) => `${csvStagingValueSql(c.type, `_etl_f${c.field}`)} AS ${ident(c.name)}`);
+  const maxLine = Math.max(layout.maxLineBytes + 1024, 64 * 1024);
+  return (
+    `SELECT ${values.join(', ')}, _etl_line AS ${ident('_line')} FROM read_csv([${files.map(literal).join(', ')}], ` +
+    `header = false, auto_detect = false, columns = {${fields.join(', ')}}, delim = ${literal(layout.delimiter)}, ` +
+    `quote = ${literal(layout.quote)}, escape = ${literal(layout.quote)}, new_line = '\\n', strict_mode = true, ` +
+    `null_padding = false, allow_quoted_nulls = false, max_line_size = ${maxLine}, ` +
+    `buffer_size = ${Math.max(2 * maxLine, minBufferBytes)}, encoding = 'utf-8')`
+  );
+}

@@ -2,7 +2,7 @@
  * The checked fast path's per-column cell checks, compiled from a contract (checked-fast-path.ts):
  * a function per contract column over the cell's bytes in the file, TRUE only when the JavaScript
  * checks (coerce.ts, row-checker.ts, ajv) would certainly accept the cell AND DuckDB's cast of its
- * text ({@link checkedValueSql}) is the value they would stage. Conservative by construction, as
+ * text (core/staging `csvStagingValueSql`) is the value they would stage. Conservative by construction, as
  * the SQL predicate (sql-checks.ts) is: every form it does not cover (`+5`, `007`, `1e3`, an offset
  * past ±14:00, a quoted cell with a doubled quote, a number of more than 15 digits, ...) is FALSE, and
  * that row goes to the JavaScript checker, which stages it or explains it. A formula-looking text
@@ -18,7 +18,6 @@
 import { fastFormats } from 'ajv-formats/dist/formats';
 import type { ColumnSpec, DatasetContract } from '../core/contract';
 import { PARTITION_VALUE } from '../core/plan';
-import { csvStagingValueSql } from '../core/staging';
 import { compileColumns, DESCRIPTIVE, FORMULA_START, type ColumnRules } from './row-checker';
 
 /** The cell was quoted in the file (`""` is an empty text, an unquoted empty cell is NULL). */
@@ -508,12 +507,4 @@ export function byteChecksFor(contract: DatasetContract): ByteChecks {
   return compileColumns(contract, (column, prop, isTextPartition) =>
     columnCheck(column, prop, isTextPartition, contract.csv.quote),
   );
-}
-
-/**
- * The staged value of a cell the check passed, in SQL over its VARCHAR field `raw`: core/staging
- * `csvStagingValueSql`, which the transform runs on CSV staging too.
- */
-export function checkedValueSql(column: ColumnSpec, raw: string): string {
-  return csvStagingValueSql(column, raw);
 }

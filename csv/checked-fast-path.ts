@@ -33,20 +33,19 @@ import { LINE_COLUMN } from '../core/plan';
 import {
   CELL_NON_ASCII,
   CELL_QUOTED,
-  checkedValueSql,
   formulaAt,
   jsonLengthsFor,
   POW10,
   type CellCheck,
   type JsonLength,
 } from './byte-checks';
+import { csvStagingSelectSql } from '../core/staging';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
 import { ByteInspector, UnreadableBytesError } from './inspect-bytes';
 import { RecordValidator } from './record-validator';
 import {
   cellsOf,
   DeclineFastPathError,
-  ident,
   JsonLinesFile,
   openPassDuckdb,
   ParquetStaging,
@@ -181,7 +180,7 @@ export class CheckedScanner {
     private readonly formulas: FormulaCells,
     /** A good record [start, end) (no line end) on line `line`; `json`: its bytes as JSON Lines staging. */
     private readonly onGood: (buf: Buffer, start: number, end: number, line: number, json: number) => void,
-    /** A record for the JavaScript checker; `fields`: how many it has ({@link cellsOf} reads them until the next record). */
+    /** A record for the JavaScript checker; `fields`: how many it has ({@link CheckedScanner.cells} reads them until the next record). */
     private readonly onFailing: (
       buf: Buffer,
       start: number,
@@ -212,7 +211,7 @@ export class CheckedScanner {
    * quotes made single, `""` the QUOTED_EMPTY mark — with no second split of its bytes; undefined
    * for a record of more than MAX_FIELDS fields (the caller splits those).
    */
-  cellsOf(buf: Buffer, fields: number): Cell[] | undefined {
+  cells(buf: Buffer, fields: number): Cell[] | undefined {
     if (fields > MAX_FIELDS) return undefined;
     const { starts, ends, flags, pairs } = this;
     const cells: Cell[] = new Array<Cell>(fields);
@@ -510,7 +509,7 @@ async function validateBody(
     validator.checker!,
     (buf, start, end, line, json) => writer.add(buf, start, end, line, json),
     (buf, start, end, line, fields) => {
-      const cells = scanner.cellsOf(buf, fields);
+      const cells = scanner.cells(buf, fields);
       failing.push({ cells, bytes: cells ? undefined : Buffer.from(buf.subarray(start, end)), start, line });
     },
   );
@@ -774,22 +773,16 @@ async function convertChunk(
   parquet: string,
 ): Promise<number> {
   const { columns, csv } = input.compiled.contract;
-  const fields = [`'l': 'BIGINT'`, ...Array.from({ length: width }, (_, i) => `'c${i}': 'VARCHAR'`)].join(
-    ', ',
+  const select = csvStagingSelectSql(
+    [chunk.file],
+    { delimiter: csv.delimiter, quote: csv.quote, fields: width, maxLineBytes: chunk.longest },
+    columns.map((c, i) => ({ name: c.name, field: sourceIndex[i]!, type: c })),
+    // Sized to the chunk's longest line, not the largest record the contract allows (16 MiB by
+    // default, a 32 MiB buffer per chunk).
+    1024 * 1024,
   );
-  const values = columns
-    .map((c, i) => `${checkedValueSql(c, `c${sourceIndex[i]}`)} AS ${ident(c.name)}`)
-    .join(', ');
-  // DuckDB allocates its read buffer whole: sized to the chunk's longest line, not the largest
-  // record the contract allows (16 MiB by default, a 32 MiB buffer per chunk).
-  const maxLine = Math.max(chunk.longest + 1024, 64 * 1024);
-  const bufferSize = Math.max(2 * maxLine, 1024 * 1024);
   const result = await connection.runAndReadAll(
-    `COPY (SELECT ${values}, l AS ${ident(LINE_COLUMN)} FROM read_csv(${sqlString(chunk.file)}, header = false, ` +
-      `auto_detect = false, columns = {${fields}}, delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, ` +
-      `escape = ${sqlString(csv.escape)}, new_line = '\\n', strict_mode = true, null_padding = false, ` +
-      `allow_quoted_nulls = false, max_line_size = ${maxLine}, buffer_size = ${bufferSize}, encoding = 'utf-8')) ` +
-      `TO ${sqlString(parquet)} (FORMAT parquet, ROW_GROUP_SIZE ${STAGING_ROW_GROUP_ROWS})`,
+    `COPY (${select}) TO ${sqlString(parquet)} (FORMAT parquet, ROW_GROUP_SIZE ${STAGING_ROW_GROUP_ROWS})`,
   );
   const [[count]] = result.getRows() as [[bigint]];
   return Number(count);

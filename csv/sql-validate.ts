@@ -55,7 +55,10 @@ export class DeclineFastPathError extends Error {
   }
 }
 
-/** Staging written as Parquet parts in a local folder; uploaded by {@link end}. */
+/**
+ * Staging part files in a local folder, uploaded by {@link end} (or earlier): Parquet, or on the
+ * checked fast path's CSV staging CSV parts and one JSON Lines part (core/staging.ts).
+ */
 export class ParquetStaging {
   /** Bytes of the uploaded Parquet parts. */
   parquetBytes = 0;

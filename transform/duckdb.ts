@@ -83,7 +83,7 @@ import {
 } from '../core/plan';
 import type { TransformManifest } from '../core/steps';
 import { UNORDERED_SOURCE } from '../core/events';
-import { csvStagingValueSql, isCsvStagingPart, stagingParquetType } from '../core/staging';
+import { csvStagingSelectSql, isCsvStagingPart, stagingParquetType } from '../core/staging';
 import { lake } from '../core/layout';
 import { lakeFolderIo, type TransformIo } from './io';
 import { newerPublished, type StagedObject } from './publish';
@@ -364,16 +364,16 @@ async function writePartitions(
         files.filter((f) => f.endsWith('.parquet')).map((f) => path.join(outDir, losersFolder, f)),
       )
       .catch(() => [] as string[]);
+    if (staging.format === 'csv' && rowsIn !== plan.stagingCsv!.rows)
+      throw new TransformFailedError(
+        `${where}: the CSV staging parts read as ${rowsIn} rows, the validate step staged ${plan.stagingCsv!.rows}. Fix: re-run the validate step for this file (the original is untouched), then the transform; if it happens again, report it with the staging folder`,
+      );
     const [[rows, distinct]] = (await runRows(
       connection,
       where,
       exactDuplicatesSelect(plan, staging, options, plan.dedupe ? losers : undefined),
     )) as [[unknown, unknown]];
     await fs.rm(path.join(outDir, losersFolder), { recursive: true, force: true });
-    if (staging.format === 'csv' && rowsIn !== plan.stagingCsv!.rows)
-      throw new TransformFailedError(
-        `${where}: the CSV staging parts read as ${rowsIn} rows, the validate step staged ${plan.stagingCsv!.rows}. Fix: re-run the validate step for this file (the original is untouched), then the transform; if it happens again, report it with the staging folder`,
-      );
     const whole = await onePerPartition(connection, where, PARTITION_COLUMN, [outDir], tempDir);
     const staged = await splitLargePartitions(connection, where, plan, whole, rowsOf, tempDir);
     if (!plan.partition && staged.some((s) => s.day !== NO_PARTITION))
@@ -528,21 +528,12 @@ export function csvStagingRows(
     throw new TransformFailedError(
       `transform of ${plan.dataset}: staging holds CSV parts (${path.basename(csvParts[0]!)}) but its plan.json has no stagingCsv layout. Fix: re-run the validate step for this file (it writes both), then the transform`,
     );
-  const fields = [
-    `'_etl_line': 'BIGINT'`,
-    ...Array.from({ length: layout.fields }, (_, i) => `'_etl_f${i}': 'VARCHAR'`),
-  ];
-  const values = plan.stagingColumns.map(
-    (c) => `${csvStagingValueSql(stagingTypeOf(plan, c), `_etl_f${layout.columnFields[c]}`)} AS ${ident(c)}`,
-  );
-  // DuckDB allocates its read buffer whole: sized to the longest line validate wrote.
-  const maxLine = Math.max(layout.maxLineBytes + 1024, 64 * 1024);
-  const csvRows =
-    `SELECT ${values.join(', ')}, _etl_line AS ${ident(LINE_COLUMN)} FROM read_csv([${csvParts.map(sqlString).join(', ')}], ` +
-    `header = false, auto_detect = false, columns = {${fields.join(', ')}}, delim = ${sqlString(layout.delimiter)}, ` +
-    `quote = ${sqlString(layout.quote)}, escape = ${sqlString(layout.quote)}, new_line = '\\n', strict_mode = true, ` +
-    `null_padding = false, allow_quoted_nulls = false, max_line_size = ${maxLine}, ` +
-    `buffer_size = ${Math.max(2 * maxLine, 8 * 1024 * 1024)}, encoding = 'utf-8')`;
+  const columns = plan.stagingColumns.map((name) => ({
+    name,
+    field: layout.columnFields[name]!,
+    type: stagingTypeOf(plan, name),
+  }));
+  const csvRows = csvStagingSelectSql(csvParts, layout, columns, 8 * 1024 * 1024);
   if (jsonParts.length === 0) return `(${csvRows})`;
   const jsonRows =
     `SELECT ${plan.stagingColumns.map((c) => `${castExpression(c, stagingTypeOf(plan, c), false)} AS ${ident(c)}`).join(', ')}, ` +

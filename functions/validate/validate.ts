@@ -52,7 +52,7 @@ import { createWriteStream } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeclineFastPathError, validateWithDuckdb, type ParquetStaging } from '../../csv/sql-validate';
-import { byteChecksFor } from '../../csv/byte-checks';
+import { byteChecksFor, type CellCheck } from '../../csv/byte-checks';
 import { validateChecked } from '../../csv/checked-fast-path';
 
 export { DEFAULT_LIMITS, type CsvReport, type ValidateLimits };
@@ -286,19 +286,37 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   const firstReader: CsvReaderKind = splitterHandles(contract.csv) ? 'splitter' : 'csv-parse';
   let reader: CsvReport = { reader: firstReader };
   const fastSetting = deps.fastPath ?? 'auto';
+  // The checked fast path's byte checks (compiled once, and only when a fast path is considered);
+  // undefined: the SQL path decides (ETL_FASTPATH_CHECKS=sql, or a rule the byte checks lack).
+  let byteChecks: { columns: readonly CellCheck[] | undefined } | undefined;
+  const checkedColumns = () =>
+    (byteChecks ??= {
+      columns:
+        (deps.fastPathChecks ?? process.env.ETL_FASTPATH_CHECKS ?? 'bytes') === 'sql'
+          ? undefined
+          : byteChecksFor(contract).columns,
+    }).columns;
   // `auto`: from FAST_PATH_MIN_BYTES, where DuckDB's start pays for itself — and at any size when the
   // checked path writes CSV staging (no DuckDB) for a contract its byte checks cover.
   const duckdb =
     fastSetting !== false &&
     (fastSetting === true ||
       source.size >= FAST_PATH_MIN_BYTES ||
-      (writesCsvStaging(deps, source.size) &&
-        (deps.fastPathChecks ?? process.env.ETL_FASTPATH_CHECKS ?? 'bytes') !== 'sql' &&
-        byteChecksFor(contract).columns !== undefined)) &&
+      (writesCsvStaging(deps, source.size) && checkedColumns() !== undefined)) &&
     contract.format === 'csv' &&
     !keyCheck.gzip &&
     splitterHandles(contract.csv)
-      ? await readWithDuckdb(deps, landing, source.size, compiled, key, limits, stagingPrefix, rejectsRef.key)
+      ? await readWithDuckdb(
+          deps,
+          landing,
+          source.size,
+          compiled,
+          checkedColumns(),
+          key,
+          limits,
+          stagingPrefix,
+          rejectsRef.key,
+        )
       : undefined;
   if (duckdb && 'declined' in duckdb) {
     await clearPrefix(deps.store, bucket, stagingPrefix);
@@ -515,6 +533,8 @@ async function readWithDuckdb(
   landing: ObjectRef,
   size: number,
   compiled: NonNullable<ReturnType<typeof loadCompiledContract>>,
+  /** The byte checks of the checked fast path; undefined: the SQL fast path. */
+  checkedColumns: readonly CellCheck[] | undefined,
   key: string,
   limits: ValidateLimits,
   stagingPrefix: string,
@@ -524,7 +544,8 @@ async function readWithDuckdb(
   const cleanup = () => rm(workDir, { recursive: true, force: true });
   try {
     let file = await deps.localFile?.(landing);
-    const csvStaging = writesCsvStaging(deps, size);
+    // Only the checked path writes CSV staging.
+    const csvStaging = checkedColumns !== undefined && writesCsvStaging(deps, size);
     // Room for the download, the chunk files (at most three of 32 MiB: the read waits), DuckDB's
     // spill and the staging parts (Parquet, ≈ 0.26× the CSV on the bench file): half the object
     // and 160 MiB on top; else the usual path, which streams and needs none. CSV staging parts are
@@ -559,11 +580,9 @@ async function readWithDuckdb(
       onDone: cleanup,
       csvStaging,
     };
-    const checksSetting = deps.fastPathChecks ?? process.env.ETL_FASTPATH_CHECKS ?? 'bytes';
-    const byteChecks = checksSetting === 'sql' ? undefined : byteChecksFor(compiled.contract);
     const r =
-      byteChecks?.columns !== undefined
-        ? await validateChecked(input, byteChecks.columns)
+      checkedColumns !== undefined
+        ? await validateChecked(input, checkedColumns)
         : await validateWithDuckdb(input);
     return {
       pass: {
