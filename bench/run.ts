@@ -8,7 +8,7 @@
  *   npm run bench -- --sizes 10MB --only validate  # a quick look
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { pythonSide } from '../test/support/python';
@@ -101,7 +101,7 @@ const VALIDATE_MODES = [
   { job: 'validate-1', label: 'one', parallel: false, threads: 1, oneCore: false },
   { job: 'validate-2', label: 'two', parallel: true, threads: 2, oneCore: false },
   // Every thread on one core (taskset), as a validate Lambda of one vCPU runs: the checked fast
-  // path then writes CSV staging for a file the Transform Lambda takes (functions/validate `stagingFormat`).
+  // path then writes CSV staging (functions/validate `stagingFormat`).
   { job: 'validate-1c', label: 'one core', parallel: false, threads: 1, oneCore: true },
 ] as const;
 
@@ -123,8 +123,8 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
         jobs.push([
           mode.job,
           async () => {
-            // "one core" writes CSV staging, which the transform part's Spark run cannot read: its own
-            // lake, never the staging kept for the transform.
+            // "one core" writes CSV staging: its own lake, never the JSON Lines staging kept for the
+            // transform part.
             const root = mode.oneCore ? `${validateRoot(input)}-one-core` : validateRoot(input);
             const v = await runWorker(
               'validate',
@@ -207,8 +207,8 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
     'Files of 24 MiB and more take the DuckDB fast path (csv/README.md): "one" runs DuckDB on one thread beside the byte pass, "two" on two.',
     'One thread is what a validate Lambda of 1,769 MB (one vCPU, the stack default) has; two what it has from 3,538 MB or on a 2-core machine.',
     '"one" and "two" have both cores of this machine (the byte pass and DuckDB each on its own); "one core" runs the worker with every',
-    'thread on one core (`taskset -c 0`), as that Lambda does: a file the Transform Lambda takes then gets CSV staging (no DuckDB in',
-    `the step; csv/README.md "CSV staging"), a larger one Parquet converted on the same core.${pinnable ? '' : ' (taskset is not here: "one core" not measured.)'}`,
+    'thread on one core (`taskset -c 0`), as that Lambda does: the step then writes CSV staging at every size (no DuckDB in the step;',
+    `both engines read it; csv/README.md "CSV staging"); on two cores, Parquet.${pinnable ? '' : ' (taskset is not here: "one core" not measured.)'}`,
     '',
     renderTable(
       [
@@ -242,14 +242,21 @@ function validateRoot(input: BenchInput): string {
 
 const stagingMarker = (input: BenchInput) => `${validateRoot(input)}.staging.json`;
 
+/** Whether a staging folder is JSON Lines staging only (no Parquet or CSV part beside its .jsonl). */
+const isJsonLinesStaging = (dir: string): boolean =>
+  existsSync(dir) &&
+  stagingParts(dir).files.length > 0 &&
+  !readdirSync(dir).some((f) => f.endsWith('.parquet') || f.endsWith('.csv'));
+
 /**
  * Records that the validate run left complete staging for `input` (what the transform reads) —
  * JSON Lines staging only: the transform part compares the engines on it (and converts it to
- * Parquet itself); the DuckDB fast path's Parquet staging is not kept.
+ * Parquet itself); the DuckDB fast path's Parquet or CSV staging (whose one .jsonl part holds only
+ * the rows JavaScript staged) is not kept.
  */
 function keepStaging(input: BenchInput, validate: Measurement): void {
   const dir = (validate.details as { stagingDir?: string } | undefined)?.stagingDir;
-  if (dir === undefined || !existsSync(dir) || stagingParts(dir).files.length === 0) return;
+  if (dir === undefined || !isJsonLinesStaging(dir)) return;
   writeFileSync(stagingMarker(input), JSON.stringify(validate.details));
 }
 
@@ -261,7 +268,7 @@ async function stagingFor(input: BenchInput): Promise<string | { error: string }
   const kept = existsSync(stagingMarker(input))
     ? (JSON.parse(readFileSync(stagingMarker(input), 'utf8')) as { stagingDir: string }).stagingDir
     : undefined;
-  if (kept !== undefined && existsSync(kept) && stagingParts(kept).files.length > 0) return kept;
+  if (kept !== undefined && isJsonLinesStaging(kept)) return kept;
   console.log(`  producing JSON Lines staging for ${input.label} with the validate step (once) ...`);
   const v = await runWorker('validate', {
     file: input.file,

@@ -73,8 +73,7 @@ export function stagingParquetType(t: {
 }
 
 /**
- * Staging written as CSV (issue 13), for a file the Transform Lambda will read: the validate step's
- * checked fast path copies each good record's bytes as they are, after its line number, so the step
+ * Staging written as CSV (issue 13): the validate step's checked fast path copies each good record's bytes as they are, after its line number, so the step
  * never re-encodes a value and needs no DuckDB. Files: `<stagingPrefix>part-00000.csv` (…-00001, …),
  * plus at most one JSON Lines part (`.jsonl`, the rows the JavaScript checker accepted after all,
  * in canonical text), and `_SUCCESS` last. The layout is in plan.json, `stagingCsv`
@@ -82,8 +81,10 @@ export function stagingParquetType(t: {
  * `fields` fields exactly as they were in the file (quoted or not, line breaks inside quotes kept),
  * `\n`. An unquoted empty field is NULL, a quoted empty one `""` an empty string. Every value of a
  * staging column passed the validate step's byte checks, which vouch that {@link csvStagingValueSql}
- * (a plain CAST) is the value the JavaScript checker stages. The Glue job never reads these: the
- * step writes CSV only for files the Transform Lambda takes ({@link CSV_STAGING_MAX_SHARE}).
+ * (a plain CAST) is the value the JavaScript checker stages. Both engines read them: the DuckDB
+ * transform with {@link csvStagingSelectSql}, the Glue job with Spark's CSV reader and the same
+ * casts (glue/etl_job.py read_csv_staging). The step writes them on one core (functions/validate
+ * `stagingFormat`), where DuckDB's conversion to Parquet would take the byte pass's own core.
  */
 export const STAGING_PART_CSV = (n: number): string => `part-${String(n).padStart(5, '0')}.csv`;
 
@@ -101,18 +102,9 @@ export interface StagingCsvLayout {
   readonly columnFields: Readonly<Record<string, number>>;
   /** The longest line of any part, in bytes (`_line`, delimiter and line end included). */
   readonly maxLineBytes: number;
-  /** Lines in the CSV parts altogether (the JSON Lines part not counted). */
+  /** Rows of the staging altogether: the CSV parts' lines and the JSON Lines part's rows. */
   readonly rows: number;
 }
-
-/**
- * The validate step writes CSV staging for a file of at most this share of the Transform Lambda
- * threshold (`transformLambdaMaxBytes`, JSON Lines bytes), and such a file always goes to the Lambda:
- * the JSON Lines equivalent of the bench file is 2.4× its CSV, so a third leaves room for files whose
- * rows expand more (short values, long column names), and the Lambda reads a CSV of this size in
- * less time than the JSON Lines the threshold was measured on.
- */
-export const CSV_STAGING_MAX_SHARE = 1 / 3;
 
 /**
  * The staged value of a CSV staging field, in DuckDB SQL over its VARCHAR text `raw` (NULL =

@@ -51,11 +51,16 @@ PLAN_FILE = "plan.json"
 # lifecycle rule expires what a killed run leaves behind (infra/constructs/lake-storage.ts).
 LAKE_TMP_PREFIX = "tmp/transform/"
 # Exactly the part names the DuckDB engine reads (transform/request.ts), so both read the same:
-# JSON Lines parts or Parquet parts (core/staging.ts), never both in one prefix.
-STAGING_PART = re.compile(r"^part-\d{5}\.(?:jsonl|parquet)$")
-# CSV staging parts (core/staging.ts STAGING_PART_CSV): the validate step writes them only for files
-# it routes to the Transform Lambda; this job refuses them rather than read the prefix without them.
+# JSON Lines parts, Parquet parts, or CSV parts with at most one JSON Lines part beside them
+# (core/staging.ts), never another mix in one prefix.
+STAGING_PART = re.compile(r"^part-\d{5}\.(?:jsonl|parquet|csv)$")
+# CSV staging parts (core/staging.ts STAGING_PART_CSV): the source's good records as they were,
+# after their line number, laid out as plan.json `stagingCsv` says.
 CSV_STAGING_PART = re.compile(r"^part-\d{5}\.csv$")
+# What a quoted empty field (`""`) of a CSV staging part reads as, to tell it from an unquoted empty
+# one (NULL), which Spark's CSV reader otherwise makes the same. A NUL can be no value: the validate
+# step refuses a file holding a NUL byte (csv/inspect-bytes.ts).
+CSV_QUOTED_EMPTY = "\u0000"
 COLUMN_TYPES = ("string", "integer", "decimal", "double", "boolean", "date", "timestamp")
 # The same identifier rule the contract loader applies (core/contract.ts): names become Parquet
 # column names and folder names, so anything else in a plan means it was not compiled by us.
@@ -176,7 +181,31 @@ def load_plan(text: str, where: str) -> dict[str, Any]:
     if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 1:
         raise bad("output.maxRowsPerFile", f"{max_rows!r} is not a whole number >= 1", "re-run validate")
     plan["output"] = {**output, "maxRowsPerFile": max_rows}
+    if plan.get("stagingCsv") is not None:
+        check_staging_csv(plan["stagingCsv"], staging, bad)
     return plan
+
+
+def check_staging_csv(layout: Any, staging: list[str], bad) -> None:
+    """plan.json `stagingCsv` (core/staging.ts StagingCsvLayout): how CSV staging parts are laid out."""
+    if not isinstance(layout, dict):
+        raise bad("stagingCsv", "is not an object", "re-run validate")
+    for key in ("delimiter", "quote"):
+        v = layout.get(key)
+        if not isinstance(v, str) or len(v) != 1 or v in "\r\n":
+            raise bad(f"stagingCsv.{key}", f"{v!r} is not one character", "re-run validate")
+    if layout["delimiter"] == layout["quote"]:
+        raise bad("stagingCsv", "delimiter and quote are the same character", "re-run validate")
+    for key in ("fields", "maxLineBytes", "rows"):
+        v = layout.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < (1 if key == "fields" else 0):
+            raise bad(f"stagingCsv.{key}", f"{v!r} is not a whole number", "re-run validate")
+    fields = layout.get("columnFields")
+    if not isinstance(fields, dict) or set(fields) != set(staging):
+        raise bad("stagingCsv.columnFields", "must give a field for every staging column", "re-run validate")
+    for name, f in fields.items():
+        if not isinstance(f, int) or isinstance(f, bool) or not 0 <= f < layout["fields"]:
+            raise bad(f"stagingCsv.columnFields.{name}", f"{f!r} is not a field of the line", "re-run validate")
 
 
 def check_dedupe(dedupe: Any, columns: list[dict[str, Any]], staging: list[str], bad) -> None:
@@ -554,6 +583,17 @@ def staging_schema(plan: dict[str, Any]):
     return StructType(fields)
 
 
+def is_csv_staging(paths: Sequence[str]) -> bool:
+    """Whether staging is CSV parts (with at most one JSON Lines part beside them; open_staging has
+    refused any other mix)."""
+    return any(p.endswith(".csv") for p in paths)
+
+
+def is_typed_staging(paths: Sequence[str]) -> bool:
+    """Whether read_staging gives typed values (Parquet or CSV staging) rather than canonical text."""
+    return is_parquet_staging(paths) or is_csv_staging(paths)
+
+
 def is_parquet_staging(paths: Sequence[str]) -> bool:
     """Whether staging parts are Parquet (core/staging.ts isParquetStagingPart). open_staging has
     already refused a prefix holding both kinds."""
@@ -629,11 +669,77 @@ def check_parquet_staging(spark, paths: Sequence[str], plan: dict[str, Any]) -> 
             )
 
 
+def csv_value(raw, t: dict[str, Any]):
+    """The staged value of a CSV staging field read as text (NULL = unquoted empty, CSV_QUOTED_EMPTY
+    = `""`): core/staging.ts csvStagingValueSql in Spark. A plain CAST, which with ANSI on fails the
+    job rather than make a NULL; every value passed the validate step's byte checks, which vouch
+    that the cast is the value the JavaScript checker stages. Empty is NULL in a column not text."""
+    from pyspark.sql import functions as F
+
+    quoted_empty = raw == F.lit(CSV_QUOTED_EMPTY)
+    if t["type"] == "string":
+        return F.when(quoted_empty, F.lit("")).otherwise(raw)
+    if t["type"] == "boolean":
+        value = (raw == F.lit("1")) | (F.lower(raw) == F.lit("true"))
+    elif t["type"] == "double":
+        value = raw.cast("double") + F.lit(0.0)  # -0 becomes 0, as JavaScript stages it
+    else:
+        value = raw.cast(sql_type(t))
+    return F.when(raw.isNull() | quoted_empty, F.lit(None).cast(sql_type(t))).otherwise(value)
+
+
+def read_csv_staging(spark, paths: Sequence[str], plan: dict[str, Any]):
+    """CSV staging as typed rows (the staging columns, then `_line`): the CSV parts read as text in
+    FAILFAST mode with the layout of plan.json `stagingCsv` (the quote doubled inside quotes, line
+    breaks inside quotes kept, whole files: multiLine), each column cast by csv_value; plus the one
+    JSON Lines part of rows only JavaScript vouched for, parsed from canonical text (typed_column)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+    layout = plan["stagingCsv"]
+    csv_paths = [p for p in paths if p.endswith(".csv")]
+    jsonl_paths = [p for p in paths if p.endswith(".jsonl")]
+    schema = StructType(
+        [StructField(LINE_COLUMN, LongType(), True)]
+        + [StructField(f"__etl_f{i}__", StringType(), True) for i in range(layout["fields"])]
+    )
+    text = (
+        spark.read.schema(schema)
+        .option("header", "false")
+        .option("sep", layout["delimiter"])
+        .option("quote", layout["quote"])
+        .option("escape", layout["quote"])
+        .option("multiLine", "true")
+        .option("mode", "FAILFAST")
+        .option("encoding", "UTF-8")
+        .option("emptyValue", CSV_QUOTED_EMPTY)
+        .option("ignoreLeadingWhiteSpace", "false")
+        .option("ignoreTrailingWhiteSpace", "false")
+        .option("maxCharsPerColumn", "-1")
+        .option("unescapedQuoteHandling", "RAISE_ERROR")
+        .csv(csv_paths)
+    )
+    names = plan["stagingColumns"]
+    types = plan["stagingTypes"]
+    rows = text.select(
+        *[csv_value(F.col(f"__etl_f{layout['columnFields'][s]}__"), types[s]).alias(s) for s in names],
+        F.col(LINE_COLUMN),
+    )
+    if jsonl_paths:
+        js = read_staging(spark, jsonl_paths, plan)
+        rows = rows.unionByName(
+            js.select(*[typed_column(s, types[s]).alias(s) for s in names], F.col(LINE_COLUMN))
+        )
+    return rows
+
+
 def read_staging(spark, paths: Sequence[str], plan: dict[str, Any], checked: bool = False):
     """Reads staging. JSON Lines: with the explicit all-string schema in FAILFAST mode, so a
     malformed line stops the job instead of turning into a row of nulls (PERMISSIVE's silent
     default). Parquet: each part's schema checked (check_parquet_staging, skipped when `checked`
-    says it was already), then read with exactly that schema."""
+    says it was already), then read with exactly that schema. CSV: typed by read_csv_staging."""
+    if is_csv_staging(paths):
+        return read_csv_staging(spark, paths, plan)
     if is_parquet_staging(paths):
         if not checked:
             check_parquet_staging(spark, paths, plan)
@@ -806,8 +912,8 @@ def partition_value(plan: dict[str, Any], ref, line):
 def apply_plan(raw, plan: dict[str, Any], typed_staging: bool = False):
     """Staging rows -> typed, deduplicated rows: the columns written inside the files
     (file_columns) in order, plus PARTITION_COLUMN, the folder value as text. `typed_staging`:
-    `raw` is Parquet staging read by read_staging (typed, schema checked), whose values are
-    checked by checked_column instead of parsed from canonical text.
+    `raw` is Parquet or CSV staging read by read_staging (typed), whose values are checked by
+    checked_column instead of parsed from canonical text.
 
     With plan.dedupe null every row is kept. Otherwise dedupe keeps, per plan.dedupe.key, the
     first row after sorting by plan.dedupe.orderBy with nulls last in either direction. Order
@@ -1003,20 +1109,20 @@ def open_staging(args: JobArgs, s3_client: Any = None) -> tuple[Store, list[str]
             "the transform never reads a half-written staging prefix."
         )
     names = [k for k in staging.list("") if "/" not in k]
-    csv_parts = sorted(k for k in names if CSV_STAGING_PART.match(k))
-    if csv_parts:
-        raise TransformInputError(
-            f"{_dir_uri(args.staging)} holds CSV staging parts ({csv_parts[0]}), which only the "
-            "Transform Lambda reads: the validate step writes them for files it routes there. Re-run "
-            "the run from Validate with the routing threshold that sends this file to Glue "
-            "(transformLambdaMaxBytes), which makes it write Parquet staging; the original is untouched."
-        )
-    parts = [k for k in names if STAGING_PART.match(k)]
+    parts = sorted(k for k in names if STAGING_PART.match(k))
+    csv_parts = [k for k in parts if k.endswith(".csv")]
     parquet = [k for k in parts if k.endswith(".parquet")]
-    if parquet and len(parquet) != len(parts):
-        jsonl = next(k for k in parts if not k.endswith(".parquet"))
+    jsonl = [k for k in parts if k.endswith(".jsonl")]
+    if csv_parts and (parquet or len(jsonl) > 1):
+        other = parquet[0] if parquet else jsonl[1]
         raise TransformInputError(
-            f"{_dir_uri(args.staging)} holds both JSON Lines parts ({jsonl}) and Parquet parts "
+            f"{_dir_uri(args.staging)} holds CSV parts ({csv_parts[0]}) and {other}; beside CSV parts a "
+            "staging prefix holds one JSON Lines part at most. Re-run the validate step for this file "
+            "(it rewrites the prefix; the original is untouched), then the transform."
+        )
+    if parquet and len(parquet) != len(parts):
+        raise TransformInputError(
+            f"{_dir_uri(args.staging)} holds both JSON Lines parts ({jsonl[0]}) and Parquet parts "
             f"({parquet[0]}); a staging prefix holds one kind only. Re-run the validate step for "
             "this file (it rewrites the prefix; the original is untouched), then the transform."
         )
@@ -1038,6 +1144,12 @@ def open_staging(args: JobArgs, s3_client: Any = None) -> tuple[Store, list[str]
         raise TransformInputError(
             f"{plan_uri}: plan is for dataset {plan['dataset']!r}, the job was started for "
             f"{args.dataset!r}. Fix the job arguments."
+        )
+    if csv_parts and plan.get("stagingCsv") is None:
+        raise TransformInputError(
+            f"transform of {plan['dataset']}: staging holds CSV parts ({csv_parts[0]}) but its "
+            f"plan.json has no stagingCsv layout. Fix: re-run the validate step for this file (it "
+            "writes both), then the transform"
         )
     return staging, [staging.spark_path(p) for p in parts], plan
 
@@ -1186,7 +1298,7 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
     # Rows in and out are observed during the one write job instead of counted by extra jobs
     # (each a full read of the staging JSON).
     seen_in, seen_out = Observation("rows_in"), Observation("rows_out")
-    typed_staging = is_parquet_staging(part_paths)
+    typed_staging = is_typed_staging(part_paths)
     raw = read_staging(spark, part_paths, plan).observe(seen_in, F.count(F.lit(1)).alias("rows"))
     out = apply_plan(raw, plan, typed_staging).observe(seen_out, F.count(F.lit(1)).alias("rows"))
 
@@ -1207,6 +1319,15 @@ def run_job(spark, args: JobArgs, s3_client: Any = None) -> dict[str, Any]:
         rows_in, rows_out = (
             (int(seen_in.get["rows"]), int(seen_out.get["rows"])) if written else (0, 0)
         )
+        if is_csv_staging(part_paths) and rows_in != plan["stagingCsv"]["rows"]:
+            # As the DuckDB engine checks it: the rows read are the rows the validate step staged
+            # (a line of a CSV part that read as two, or two as one, cannot go unnoticed).
+            raise TransformInputError(
+                f"transform of {plan['dataset']}: the CSV staging parts read as {rows_in} rows, the "
+                f"validate step staged {plan['stagingCsv']['rows']}. Fix: re-run the validate step "
+                "for this file (the original is untouched), then the transform; if it happens "
+                "again, report it with the staging folder"
+            )
         duplicates = (
             exact_duplicates(read_staging(spark, part_paths, plan, checked=True)) if written else 0
         )

@@ -49,10 +49,8 @@ export function createValidateStep(ports: ValidatePorts): ValidateStep {
       metrics.addMetric('FilesRejected', MetricUnit.Count, 0);
       const routed: ValidateStepResult = {
         ...result,
-        // CSV staging is written only for files well within the threshold, and only the Transform
-        // Lambda reads it (the Glue job refuses it).
-        transformEngine:
-          result.stagingFormat === 'csv' ? 'lambda' : transformEngineFor(result.stagingBytes, maxBytes),
+        // Every staging format is read by both engines; the size routed on is the rows' JSON Lines bytes.
+        transformEngine: transformEngineFor(result.stagingBytes, maxBytes),
         transformLambdaMaxBytes: maxBytes,
       };
       logger.info('validated', { result: routed });

@@ -16,18 +16,8 @@ import type { SourceObject } from '../../core/events';
 import { DEFAULT_VALIDATE_MAX_FILE_BYTES, fileTooLarge } from '../../core/file-size-limit';
 import { checkLandingKey, lake, sourceIdOf, versionTagOf } from '../../core/layout';
 import type { ObjectRef, ObjectStore } from '../../core/ports';
-import {
-  CSV_STAGING_MAX_SHARE,
-  STAGING_FORMAT_ENV,
-  STAGING_SUCCESS,
-  type StagingCsvLayout,
-} from '../../core/staging';
-import {
-  DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES,
-  type Location,
-  type ValidateInput,
-  type ValidateResult,
-} from '../../core/steps';
+import { STAGING_FORMAT_ENV, STAGING_SUCCESS, type StagingCsvLayout } from '../../core/staging';
+import { type Location, type ValidateInput, type ValidateResult } from '../../core/steps';
 import { ParseFailureError } from '../../csv/csv-records';
 import { LeaveToCsvParseError, splitterHandles, type CsvReaderKind } from '../../csv/csv-splitter';
 import { DecompressedTooLargeError, gunzipStages, gzipProblem } from '../../csv/gzip';
@@ -103,18 +93,11 @@ export interface ValidateDeps {
    */
   readonly localFile?: (ref: ObjectRef) => Promise<string | undefined>;
   /**
-   * The transform routing threshold (JSON Lines bytes): the checked fast path may write CSV staging
-   * (core/staging.ts) only for a file of at most core/staging CSV_STAGING_MAX_SHARE of it, which
-   * then always goes to the Transform Lambda. 0: never CSV (every file goes to Glue, which reads none).
-   * @default core/steps DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES
-   */
-  readonly transformLambdaMaxBytes?: number | undefined;
-  /**
    * The checked fast path's staging: `'parquet'` (DuckDB converts the good records beside the byte
-   * pass), `'csv'` (the records as they are, no DuckDB in this step; only for a file within the share
-   * above, else Parquet), or `'auto'`: CSV on one core, where the conversion would take the byte
-   * pass's core (a validate Lambda below 1,770 MB), Parquet with two or more, where it runs beside the
-   * pass and the transform then reads typed Parquet (csv/README.md "CSV staging").
+   * pass), `'csv'` (the records as they are, no DuckDB in this step), or `'auto'`: CSV on one core,
+   * where the conversion would take the byte pass's core (a validate Lambda below 3,538 MB); Parquet
+   * with two or more, where it runs beside the pass and the transform then reads typed Parquet,
+   * which is faster end to end there (csv/README.md "CSV staging"). Both engines read both.
    * @default the ETL_STAGING_FORMAT environment variable (infra sets it on the validate Lambda), else 'auto'
    */
   readonly stagingFormat?: 'auto' | 'parquet' | 'csv';
@@ -302,7 +285,7 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     fastSetting !== false &&
     (fastSetting === true ||
       source.size >= FAST_PATH_MIN_BYTES ||
-      (writesCsvStaging(deps, source.size) && checkedColumns() !== undefined)) &&
+      (writesCsvStaging(deps) && checkedColumns() !== undefined)) &&
     contract.format === 'csv' &&
     !keyCheck.gzip &&
     splitterHandles(contract.csv)
@@ -494,21 +477,16 @@ function ratio(validator: RecordValidator): number {
 }
 
 /**
- * Whether the checked fast path writes CSV staging for an object of `size` bytes (csv/README.md
- * "CSV staging"): asked for (`stagingFormat` / ETL_STAGING_FORMAT `csv`, or `auto` on one core), and
- * within core/staging CSV_STAGING_MAX_SHARE of the Transform Lambda threshold.
+ * Whether the checked fast path writes CSV staging (csv/README.md "CSV staging"): asked for
+ * (`stagingFormat` / ETL_STAGING_FORMAT `csv`), or `auto` on one core.
  * @internal exported for its tests
  */
 export function writesCsvStaging(
-  deps: Pick<ValidateDeps, 'stagingFormat' | 'transformLambdaMaxBytes'>,
-  size: number,
+  deps: Pick<ValidateDeps, 'stagingFormat'>,
   cores: number = availableParallelism(),
 ): boolean {
-  const lambdaMaxBytes = deps.transformLambdaMaxBytes ?? DEFAULT_TRANSFORM_LAMBDA_MAX_BYTES;
   const format = deps.stagingFormat ?? (process.env[STAGING_FORMAT_ENV] || 'auto');
-  return (
-    (format === 'csv' || (format === 'auto' && cores === 1)) && size <= lambdaMaxBytes * CSV_STAGING_MAX_SHARE
-  );
+  return format === 'csv' || (format === 'auto' && cores === 1);
 }
 
 /** A pass of the DuckDB fast path, shaped like the usual pass. */
@@ -545,7 +523,7 @@ async function readWithDuckdb(
   try {
     let file = await deps.localFile?.(landing);
     // Only the checked path writes CSV staging.
-    const csvStaging = checkedColumns !== undefined && writesCsvStaging(deps, size);
+    const csvStaging = checkedColumns !== undefined && writesCsvStaging(deps);
     // Room for the download, the chunk files (at most three of 32 MiB: the read waits), DuckDB's
     // spill and the staging parts (Parquet, ≈ 0.26× the CSV on the bench file): half the object
     // and 160 MiB on top; else the usual path, which streams and needs none. CSV staging parts are

@@ -128,20 +128,55 @@ def test_a_staging_prefix_with_both_jsonl_and_parquet_parts_is_refused(staging_c
     assert etl_job.is_parquet_staging(parts)
 
 
-def test_a_staging_prefix_with_csv_parts_is_refused_never_read_without_them(staging_copy):
-    """core/staging.ts: CSV staging is for the Transform Lambda only; the JSON Lines part beside it
-    holds a few rows, so reading the prefix without the CSV parts would lose the others (issue 13)."""
+def test_csv_staging_parts_need_their_layout_and_no_other_mix(staging_copy):
+    """core/staging.ts: CSV parts are read with plan.json `stagingCsv`, beside one JSON Lines part at
+    most; a prefix without the layout, or mixing other parts in, is refused before Spark starts."""
+    import json
     import shutil
 
     staging = staging_copy("numeric_limits")
+    plan_file = os.path.join(os.path.dirname(__file__), "fixtures", "parity_mix.plan.json")
     shutil.copyfile(os.path.join(staging, "part-00000.jsonl"), os.path.join(staging, "part-00001.csv"))
-    plan = os.path.join(os.path.dirname(__file__), "fixtures", "parity_mix.plan.json")
-    args = JobArgs(staging, os.path.dirname(staging), "parity_mix", SOURCE_ID, "v1", plan=plan)
-    with pytest.raises(TransformInputError, match=r"CSV staging parts \(part-00001\.csv\).*Transform Lambda"):
+    args = JobArgs(staging, os.path.dirname(staging), "parity_mix", SOURCE_ID, "v1", plan=plan_file)
+    with pytest.raises(TransformInputError, match=r"CSV parts \(part-00001\.csv\) but its plan\.json has no stagingCsv"):
         etl_job.open_staging(args)
-    os.remove(os.path.join(staging, "part-00001.csv"))
-    _store, parts, _plan = etl_job.open_staging(args)
-    assert [os.path.basename(p) for p in parts] == ["part-00000.jsonl"]
+
+    plan = json.loads(open(plan_file).read())
+    columns = plan["stagingColumns"]
+    layout = {
+        "delimiter": ",",
+        "quote": '"',
+        "fields": len(columns),
+        "columnFields": {c: i for i, c in enumerate(columns)},
+        "maxLineBytes": 100,
+        "rows": 1,
+    }
+    with_layout = os.path.join(os.path.dirname(staging), "plan-csv.json")
+    with open(with_layout, "w") as f:
+        json.dump({**plan, "stagingCsv": layout}, f)
+    args = JobArgs(staging, os.path.dirname(staging), "parity_mix", SOURCE_ID, "v1", plan=with_layout)
+    _store, parts, got = etl_job.open_staging(args)
+    assert [os.path.basename(p) for p in parts] == ["part-00000.jsonl", "part-00001.csv"]
+    assert etl_job.is_csv_staging(parts) and etl_job.is_typed_staging(parts)
+    assert not etl_job.is_parquet_staging(parts)
+    assert got["stagingCsv"] == layout
+
+    shutil.copyfile(os.path.join(staging, "part-00000.jsonl"), os.path.join(staging, "part-00002.jsonl"))
+    with pytest.raises(TransformInputError, match=r"CSV parts \(part-00001\.csv\) and part-00002\.jsonl"):
+        etl_job.open_staging(args)
+    os.remove(os.path.join(staging, "part-00002.jsonl"))
+
+    for bad, where in (
+        ({**layout, "columnFields": {columns[0]: 0}}, "stagingCsv.columnFields"),
+        ({**layout, "fields": 0}, "stagingCsv.fields"),
+        ({**layout, "quote": ","}, "stagingCsv"),
+        ({**layout, "delimiter": "ab"}, "stagingCsv.delimiter"),
+        ({**layout, "columnFields": {**layout["columnFields"], columns[0]: len(columns)}}, "stagingCsv.columnFields"),
+    ):
+        with open(with_layout, "w") as f:
+            json.dump({**plan, "stagingCsv": bad}, f)
+        with pytest.raises(TransformInputError, match=re.escape(where)):
+            etl_job.open_staging(args)
 
 
 def test_on_glue_the_job_arguments_come_from_get_resolved_options(monkeypatch):

@@ -120,7 +120,7 @@ describe('TransformEngine', () => {
     expect(above).toMatchObject({ transformEngine: 'glue', transformLambdaMaxBytes: above.stagingBytes - 1 });
   });
 
-  test('CSV staging is written only for a file within a third of the threshold, and such a file goes to the Lambda', async () => {
+  test('CSV staging is routed by its staging bytes like any other: to the Lambda within the threshold, to Glue above it', async () => {
     const lake = new TestLake();
     try {
       const source = await lake.upload('incoming/people/p.csv', fixture('people.csv'));
@@ -133,12 +133,14 @@ describe('TransformEngine', () => {
           stagingFormat: 'csv',
           transformLambdaMaxBytes,
         })({ runId: 'run-csv', source });
-      const within = await step(3 * source.size);
+      const probe = await step(3 * source.size);
+      expect(probe).toMatchObject({ stagingFormat: 'csv', transformEngine: 'lambda' });
+      const within = await step(probe.stagingBytes);
       expect(within).toMatchObject({ stagingFormat: 'csv', transformEngine: 'lambda' });
-      const beyond = await step(3 * source.size - 3);
-      expect(beyond.stagingFormat).toBe('parquet');
-      const never = await step(0); // 0: every file to Glue, which reads no CSV
-      expect(never).toMatchObject({ stagingFormat: 'parquet', transformEngine: 'glue' });
+      const beyond = await step(probe.stagingBytes - 1);
+      expect(beyond).toMatchObject({ stagingFormat: 'csv', transformEngine: 'glue' });
+      const never = await step(0); // 0: every file to Glue, which reads CSV staging too
+      expect(never).toMatchObject({ stagingFormat: 'csv', transformEngine: 'glue' });
     } finally {
       lake.dispose();
     }
@@ -198,14 +200,10 @@ describe('TransformEngine', () => {
 });
 
 describe('writesCsvStaging (functions/validate)', () => {
-  const GiB = 1024 ** 3;
-  test('auto: CSV on one core only, and only within a third of the Transform Lambda threshold', () => {
-    const auto = { stagingFormat: 'auto' as const, transformLambdaMaxBytes: 3 * GiB };
-    expect(writesCsvStaging(auto, GiB, 1)).toBe(true);
-    expect(writesCsvStaging(auto, GiB + 1, 1)).toBe(false);
-    expect(writesCsvStaging(auto, GiB, 2)).toBe(false);
-    expect(writesCsvStaging({ ...auto, stagingFormat: 'csv' }, GiB, 8)).toBe(true);
-    expect(writesCsvStaging({ ...auto, stagingFormat: 'parquet' }, 1, 1)).toBe(false);
-    expect(writesCsvStaging({ stagingFormat: 'csv', transformLambdaMaxBytes: 0 }, 1, 1)).toBe(false);
+  test('auto: CSV on one core, whatever the size (both engines read it); Parquet on more; csv and parquet as asked', () => {
+    expect(writesCsvStaging({ stagingFormat: 'auto' }, 1)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'auto' }, 2)).toBe(false);
+    expect(writesCsvStaging({ stagingFormat: 'csv' }, 8)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'parquet' }, 1)).toBe(false);
   });
 });

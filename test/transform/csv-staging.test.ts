@@ -4,6 +4,8 @@
  * staged, and the DuckDB transform reads them. The same file validated with Parquet staging must
  * transform to exactly the same curated rows and counts; staging that does not add up is refused.
  */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { registrationsCsvText } from '../../bench/registrations-generator';
@@ -13,6 +15,8 @@ import type { TransformPlan } from '../../core/plan';
 import type { ValidateResult } from '../../core/steps';
 import { validateObject } from '../../functions/validate/validate';
 import { runTransformOnStore } from '../../transform/duckdb';
+import { runSparkTransforms } from '../../transform/spark';
+import { requirePythonSide } from '../support/python';
 import { LAKE, TestLake } from '../validate/harness';
 
 jest.setTimeout(120_000);
@@ -20,8 +24,22 @@ jest.setTimeout(120_000);
 const lakes: TestLake[] = [];
 afterAll(() => lakes.forEach((l) => l.dispose()));
 
-// Quoted line breaks, doubled quotes, short/long rows, bad values, duplicates: the bench generator.
-const { text } = registrationsCsvText({ rows: 20_000, seed: 7 });
+// Quoted line breaks, doubled quotes, short/long rows, bad values, duplicates: the bench generator;
+// then the cell forms whose reading differs most between CSV readers and casts: `""` (an empty
+// text) against an unquoted empty (NULL), CRLF inside quotes and as a line end, non-ASCII, a quoted
+// delimiter, timestamps with offsets, a space separator, no zone, six fraction digits; `-0` and an
+// unpadded decimal; a quoted number.
+const generated = registrationsCsvText({ rows: 20_000, seed: 7 }).text;
+const text =
+  generated +
+  [
+    'REG-90000001,EVT-0001,2024-03-01,a@example.com,vip,1,10.5,EUR,2024-03-01 10:00:00+02:00,""',
+    'REG-90000002,EVT-0001,2024-03-01,b@example.com,vip,2,-0,EUR,2024-03-01T23:59:59.123456-05:30,',
+    'REG-90000003,EVT-0002,"2024-03-02",c@example.com,general,"3",0.5,USD,2024-03-02T01:02:03,"é ü ""quoted"", comma\r\nsecond line"',
+    'REG-90000004,EVT-0002,2024-03-02,d@example.com,student,100,1000000,JPY,2024-03-02T01:02:03.1Z,"=1+2"',
+    'REG-90000005,EVT-0002,2024-03-02,e@example.com,speaker,4,7,GBP,2024-12-31T23:59:59+14:00,"naïve, ""déjà"" vu"',
+  ].join('\r\n') +
+  '\r\n';
 
 async function validated(
   stagingFormat: 'csv' | 'parquet',
@@ -43,6 +61,26 @@ async function validated(
   );
   const plan = await lake.json<TransformPlan>(`${result.staging.key}plan.json`);
   return { lake, result, plan: plan as unknown as TransformPlan };
+}
+
+/** Every curated row of a lake folder (Spark's), as sortable JSON text. */
+async function curatedRowsIn(dir: string, files: readonly string[]): Promise<string[]> {
+  if (files.length === 0) return [];
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await instance.connect();
+  try {
+    await connection.run(`SET TimeZone = 'UTC'`);
+    const list = files.map((k) => `'${path.join(dir, k)}'`).join(', ');
+    const rows = (
+      await connection.runAndReadAll(`SELECT * FROM read_parquet([${list}], hive_partitioning = false)`)
+    ).getRows();
+    return rows
+      .map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
+      .sort();
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
 }
 
 async function transform(v: Awaited<ReturnType<typeof validated>>, plan = v.plan) {
@@ -137,3 +175,78 @@ test('CSV staging that does not add up is refused, naming what and how to fix it
   expect((failed as Error).message).toMatch(/many/);
   expect(await curatedRows(v.lake)).toEqual([]); // nothing published
 });
+
+const sparkAvailable = requirePythonSide('spark', 'CSV staging on the Glue job');
+
+(sparkAvailable ? test : test.skip)(
+  'the Glue job (local Spark) transforms CSV staging to exactly what DuckDB makes of Parquet staging',
+  async () => {
+    const csv = await validated('csv');
+    const parquet = await validated('parquet');
+    expect(csv.result.stagingFormat).toBe('csv');
+    const expected = await transform(parquet);
+    const work = mkdtempSync(path.join(tmpdir(), 'etl-csv-staging-spark-'));
+    try {
+      // The staging prefix as a folder, as the job reads it on Glue (S3) or locally.
+      const stagingDir = path.join(work, 'staging');
+      mkdirSync(stagingDir);
+      for (const key of await csv.lake.keys(csv.result.staging.key))
+        writeFileSync(
+          path.join(stagingDir, path.basename(key)),
+          readFileSync(csv.lake.store.pathOf(LAKE, key)),
+        );
+      const [outcome] = await runSparkTransforms([
+        {
+          plan: csv.plan,
+          sourceId: csv.result.sourceId,
+          versionTag: csv.result.versionTag,
+          stagingDir,
+          lakeDir: path.join(work, 'lake'),
+        },
+      ]);
+      if (!outcome!.ok) throw outcome!.error;
+      expect(outcome!.manifest).toMatchObject({
+        engine: 'spark',
+        rowsIn: expected.rowsIn,
+        rowsOut: expected.rowsOut,
+        exactDuplicates: expected.exactDuplicates,
+        partitions: expected.partitions,
+      });
+      const lakeDir = path.join(work, 'lake');
+      const rows = await curatedRowsIn(lakeDir, outcome!.manifest.objects);
+      expect(rows.length).toBe(expected.rowsOut);
+      expect(rows).toEqual(await curatedRows(parquet.lake));
+      // The crafted rows passed the byte checks (they are in the CSV parts, not the JavaScript
+      // checker's JSON Lines part), and are in the lake as DuckDB stages them from Parquet.
+      const csvParts = (await csv.lake.keys(csv.result.staging.key)).filter((k) => k.endsWith('.csv'));
+      const csvText = (await Promise.all(csvParts.map((k) => csv.lake.text(k)))).join('');
+      for (let n = 1; n <= 5; n++) expect(csvText).toContain(`,REG-9000000${n},`);
+      const crafted = rows.filter((r) => r.includes('REG-9000000'));
+      expect(crafted.length).toBe(5);
+      expect(crafted.join('\n')).toContain('é ü \\"quoted\\", comma\\r\\nsecond line');
+
+      // A row count that is not the validate step's stops the job before anything is published.
+      const wrong = {
+        ...csv.plan,
+        stagingCsv: { ...csv.plan.stagingCsv!, rows: csv.plan.stagingCsv!.rows + 1 },
+      };
+      const [refused] = await runSparkTransforms([
+        {
+          plan: wrong,
+          sourceId: csv.result.sourceId,
+          versionTag: csv.result.versionTag,
+          stagingDir,
+          lakeDir: path.join(work, 'lake-wrong'),
+        },
+      ]);
+      expect(refused!.ok).toBe(false);
+      expect(!refused!.ok && refused!.error.message).toMatch(
+        new RegExp(
+          `CSV staging parts read as ${csv.plan.stagingCsv!.rows} rows, the validate step staged ${csv.plan.stagingCsv!.rows + 1}`,
+        ),
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);
