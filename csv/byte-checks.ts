@@ -313,47 +313,6 @@ export function patternAt(p: string): ((buf: Buffer, start: number, end: number)
   return (buf, start, end) => from(0, buf, start, end);
 }
 
-/**
- * The two cell wrappers below, as text: {@link ownCopy} compiles them once per column.
- * A text cell: NULL when empty and unquoted; its length in code points; then its byte rules where
- * each has one (and the cell no doubled quote), else its text rules over the decoded value.
- */
-const TEXT_CELL = `(buf, start, end, flags, pairs) => {
-  if (start === end && !(flags & ${CELL_QUOTED})) return !required;
-  if (hasLength) {
-    const n = codePoints(buf, start, end, flags) - pairs;
-    if (n < minLength || n > maxLength) return false;
-  }
-  if (textRules.length === 0) return true;
-  if (pairs === 0 && byteRules !== undefined) {
-    if (oneByteRule !== undefined) return oneByteRule(buf, start, end);
-    for (let k = 0; k < byteRules.length; k++) if (!byteRules[k](buf, start, end)) return false;
-    return true;
-  }
-  const s = text(buf, start, end, flags, pairs, quote);
-  for (let k = 0; k < textRules.length; k++) if (!textRules[k](s)) return false;
-  return true;
-}`;
-
-/** A cell of a column that is not text: empty (quoted or not) is NULL; else ASCII, no doubled quote, and its check. */
-const TYPED_CELL = `(buf, start, end, flags, pairs) => {
-  if (start === end) return !required;
-  if (flags & ${CELL_NON_ASCII} || pairs > 0) return false;
-  return check(buf, start, end);
-}`;
-
-/**
- * A wrapper compiled from its text for one column, its free names bound to `scope`. Closures made
- * from one function literal share V8's type feedback, so the call a wrapper makes (a date check in
- * one column, an email or enum check in another) would be megamorphic and never inlined; each
- * column's own copy calls one function. The texts are constants of this module: no contract text
- * reaches the code, only values through `scope`.
- */
-function ownCopy<F>(source: string, scope: Readonly<Record<string, unknown>>): F {
-  const names = Object.keys(scope);
-  return new Function(...names, `return ${source};`)(...names.map((n) => scope[n])) as F;
-}
-
 /** Compiles one column; a string is the reason it cannot be compiled. */
 function columnCheck(
   column: ColumnSpec,
@@ -415,23 +374,33 @@ function columnCheck(
   if (column.type === 'string') {
     // Plain loops over arrays of functions and numeric limits: this runs for every text cell.
     const byteRules = rules.every((r) => r.bytes !== undefined) ? rules.map((r) => r.bytes!) : undefined;
+    const oneByteRule = byteRules?.length === 1 ? byteRules[0] : undefined;
     const textRules = rules.map((r) => r.text);
-    return ownCopy<CellCheck>(TEXT_CELL, {
-      required,
-      hasLength,
-      minLength,
-      maxLength,
-      codePoints,
-      byteRules,
-      oneByteRule: byteRules?.length === 1 ? byteRules[0] : undefined,
-      textRules,
-      text,
-      quote,
-    });
+    return (buf, start, end, flags, pairs) => {
+      if (start === end && !(flags & CELL_QUOTED)) return !required;
+      if (hasLength) {
+        const n = codePoints(buf, start, end, flags) - pairs;
+        if (n < minLength || n > maxLength) return false;
+      }
+      if (textRules.length === 0) return true;
+      if (pairs === 0 && byteRules !== undefined) {
+        if (oneByteRule !== undefined) return oneByteRule(buf, start, end);
+        for (let k = 0; k < byteRules.length; k++) if (!byteRules[k]!(buf, start, end)) return false;
+        return true;
+      }
+      const s = text(buf, start, end, flags, pairs, quote);
+      for (let k = 0; k < textRules.length; k++) if (!textRules[k]!(s)) return false;
+      return true;
+    };
   }
   /** Empty (quoted or not) is NULL in a column that is not text. */
-  const typed = (check: (buf: Buffer, start: number, end: number) => boolean): CellCheck =>
-    ownCopy<CellCheck>(TYPED_CELL, { required, check });
+  const typed =
+    (check: (buf: Buffer, start: number, end: number) => boolean): CellCheck =>
+    (buf, start, end, flags, pairs) => {
+      if (start === end) return !required;
+      if (flags & CELL_NON_ASCII || pairs > 0) return false;
+      return check(buf, start, end);
+    };
   const { minimum, maximum, exclusiveMinimum, exclusiveMaximum } = bounds;
   // NaN (not a number of the taken shape) compares false with every limit, infinite ones too.
   const inBounds = (n: number) =>
