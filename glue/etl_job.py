@@ -202,10 +202,14 @@ def check_staging_csv(layout: Any, staging: list[str], bad) -> None:
             raise bad(f"stagingCsv.{key}", f"{v!r} is not a whole number", "re-run validate")
     fields = layout.get("columnFields")
     if not isinstance(fields, dict) or set(fields) != set(staging):
-        raise bad("stagingCsv.columnFields", "must give a field for every staging column", "re-run validate")
+        raise bad(
+            "stagingCsv.columnFields", "must give a field for every staging column", "re-run validate"
+        )
     for name, f in fields.items():
         if not isinstance(f, int) or isinstance(f, bool) or not 0 <= f < layout["fields"]:
-            raise bad(f"stagingCsv.columnFields.{name}", f"{f!r} is not a field of the line", "re-run validate")
+            raise bad(
+                f"stagingCsv.columnFields.{name}", f"{f!r} is not a field of the line", "re-run validate"
+            )
 
 
 def check_dedupe(dedupe: Any, columns: list[dict[str, Any]], staging: list[str], bad) -> None:
@@ -669,23 +673,42 @@ def check_parquet_staging(spark, paths: Sequence[str], plan: dict[str, Any]) -> 
             )
 
 
-def csv_value(raw, t: dict[str, Any]):
+def csv_value(raw, t: dict[str, Any], source: str):
     """The staged value of a CSV staging field read as text (NULL = unquoted empty, CSV_QUOTED_EMPTY
-    = `""`): core/staging.ts csvStagingValueSql in Spark. A plain CAST, which with ANSI on fails the
-    job rather than make a NULL; every value passed the validate step's byte checks, which vouch
-    that the cast is the value the JavaScript checker stages. Empty is NULL in a column not text."""
+    = `""`): core/staging.ts csvStagingValueSql in Spark — the same casts; every value passed the
+    validate step's byte checks, which vouch that the cast is the value the JavaScript checker
+    stages. Empty is NULL in a column not text. A value that does not cast (staging that is not
+    what the step wrote) fails the job naming the staging line and column, never a NULL."""
     from pyspark.sql import functions as F
 
     quoted_empty = raw == F.lit(CSV_QUOTED_EMPTY)
     if t["type"] == "string":
         return F.when(quoted_empty, F.lit("")).otherwise(raw)
     if t["type"] == "boolean":
+        # As csvStagingValueSql: 1 or true (any case) is true, anything else false; never NULL.
         value = (raw == F.lit("1")) | (F.lower(raw) == F.lit("true"))
-    elif t["type"] == "double":
-        value = raw.cast("double") + F.lit(0.0)  # -0 becomes 0, as JavaScript stages it
     else:
-        value = raw.cast(sql_type(t))
-    return F.when(raw.isNull() | quoted_empty, F.lit(None).cast(sql_type(t))).otherwise(value)
+        value = F.expr(f"try_cast(`{source}` AS {sql_type(t)})")
+        if t["type"] == "double":
+            value = value + F.lit(0.0)  # -0 becomes 0, as JavaScript stages it
+    type_name = sql_type(t) if t["type"] == "decimal" else t["type"]
+    message = F.concat(
+        F.lit("staging line "),
+        F.coalesce(F.col(LINE_COLUMN).cast("string"), F.lit("?")),
+        F.lit(f", column {source}: "),
+        F.regexp_extract(F.to_json(F.array(F.substring(raw, 1, 60))), r"^\[(.*)\]$", 1),
+        F.lit(
+            f" is not a valid {type_name} in CSV staging. Fix: staging must be exactly what the "
+            "validate step writes (core/staging.ts); re-run the validate step for this file — the "
+            "original is untouched"
+        ),
+    )
+    empty = raw.isNull() | quoted_empty
+    return (
+        F.when(empty, F.lit(None).cast(sql_type(t)))
+        .when(value.isNull(), F.raise_error(message))
+        .otherwise(value)
+    )
 
 
 def read_csv_staging(spark, paths: Sequence[str], plan: dict[str, Any]):
@@ -721,9 +744,11 @@ def read_csv_staging(spark, paths: Sequence[str], plan: dict[str, Any]):
     )
     names = plan["stagingColumns"]
     types = plan["stagingTypes"]
-    rows = text.select(
-        *[csv_value(F.col(f"__etl_f{layout['columnFields'][s]}__"), types[s]).alias(s) for s in names],
-        F.col(LINE_COLUMN),
+    fields = text.select(
+        *[F.col(f"__etl_f{layout['columnFields'][s]}__").alias(s) for s in names], F.col(LINE_COLUMN)
+    )
+    rows = fields.select(
+        *[csv_value(F.col(f"`{s}`"), types[s], s).alias(s) for s in names], F.col(LINE_COLUMN)
     )
     if jsonl_paths:
         js = read_staging(spark, jsonl_paths, plan)

@@ -245,6 +245,29 @@ const sparkAvailable = requirePythonSide('spark', 'CSV staging on the Glue job')
           `CSV staging parts read as ${csv.plan.stagingCsv!.rows} rows, the validate step staged ${csv.plan.stagingCsv!.rows + 1}`,
         ),
       );
+
+      // A value the byte checks would never have passed fails the job naming its staging line and
+      // column (no NULL is staged for it).
+      const part = path.join(stagingDir, 'part-00000.csv');
+      const lines = readFileSync(part, 'utf8').split('\n');
+      const plain = lines.findIndex((l) => l.length > 0 && !l.includes('"'));
+      const fields = lines[plain]!.split(',');
+      fields[1 + csv.plan.stagingCsv!.columnFields.quantity!] = 'many';
+      lines[plain] = fields.join(',');
+      writeFileSync(part, lines.join('\n'));
+      const [bad] = await runSparkTransforms([
+        {
+          plan: csv.plan,
+          sourceId: csv.result.sourceId,
+          versionTag: csv.result.versionTag,
+          stagingDir,
+          lakeDir: path.join(work, 'lake-bad'),
+        },
+      ]);
+      expect(bad!.ok).toBe(false);
+      expect(!bad!.ok && bad!.error.message).toContain(
+        `staging line ${fields[0]}, column quantity: "many" is not a valid integer in CSV staging`,
+      );
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
