@@ -477,8 +477,8 @@ async function validateBody(
   // One DuckDB thread beside this thread's byte pass: two DuckDB threads took CPU from the byte pass
   // (100 MB bench file, measured when the byte pass was the slower side: the whole pass 1.62–1.65 s
   // with one, 1.82–1.91 s with two). The instance opens on DuckDB's side while the pass starts.
-  // CSV staging (the file goes to the Transform Lambda): the chunk files are the staging parts, and
-  // DuckDB is never opened here.
+  // CSV staging (one core; both engines read it): the chunk files are the staging parts, and DuckDB
+  // is never opened here.
   const csvStaging = input.csvStaging === true;
   const duck = csvStaging
     ? undefined

@@ -54,9 +54,6 @@ LAKE_TMP_PREFIX = "tmp/transform/"
 # JSON Lines parts, Parquet parts, or CSV parts with at most one JSON Lines part beside them
 # (core/staging.ts), never another mix in one prefix.
 STAGING_PART = re.compile(r"^part-\d{5}\.(?:jsonl|parquet|csv)$")
-# CSV staging parts (core/staging.ts STAGING_PART_CSV): the source's good records as they were,
-# after their line number, laid out as plan.json `stagingCsv` says.
-CSV_STAGING_PART = re.compile(r"^part-\d{5}\.csv$")
 # What a quoted empty field (`""`) of a CSV staging part reads as, to tell it from an unquoted empty
 # one (NULL), which Spark's CSV reader otherwise makes the same. A NUL can be no value: the validate
 # step refuses a file holding a NUL byte (csv/inspect-bytes.ts).
@@ -692,21 +689,9 @@ def csv_value(raw, t: dict[str, Any], source: str):
         if t["type"] == "double":
             value = value + F.lit(0.0)  # -0 becomes 0, as JavaScript stages it
     type_name = sql_type(t) if t["type"] == "decimal" else t["type"]
-    message = F.concat(
-        F.lit("staging line "),
-        F.coalesce(F.col(LINE_COLUMN).cast("string"), F.lit("?")),
-        F.lit(f", column {source}: "),
-        F.regexp_extract(F.to_json(F.array(F.substring(raw, 1, 60))), r"^\[(.*)\]$", 1),
-        F.lit(
-            f" is not a valid {type_name} in CSV staging. Fix: staging must be exactly what the "
-            "validate step writes (core/staging.ts); re-run the validate step for this file — the "
-            "original is untouched"
-        ),
-    )
-    empty = raw.isNull() | quoted_empty
     return (
-        F.when(empty, F.lit(None).cast(sql_type(t)))
-        .when(value.isNull(), F.raise_error(message))
+        F.when(raw.isNull() | quoted_empty, F.lit(None).cast(sql_type(t)))
+        .when(value.isNull(), staging_error(source, raw, f"is not a valid {type_name} in CSV staging"))
         .otherwise(value)
     )
 
@@ -826,6 +811,25 @@ def sql_type(t: dict[str, Any]) -> str:
     }[t["type"]]
 
 
+def staging_error(source: str, shown, what: str):
+    """Fails the job for one staging value, naming it as the DuckDB engine does: `staging line 7,
+    column amount: "1.234" <what>. Fix: …` (`shown`: the value as text, its first 60 characters)."""
+    from pyspark.sql import functions as F
+
+    return F.raise_error(
+        F.concat(
+            F.lit("staging line "),
+            F.coalesce(F.col(LINE_COLUMN).cast("string"), F.lit("?")),
+            F.lit(f", column {source}: "),
+            F.regexp_extract(F.to_json(F.array(F.substring(shown, 1, 60))), r"^\[(.*)\]$", 1),
+            F.lit(
+                f" {what}. Fix: staging must be exactly what the validate step writes "
+                "(core/staging.ts); re-run the validate step for this file — the original is untouched"
+            ),
+        )
+    )
+
+
 def typed_column(source: str, t: dict[str, Any]):
     """One staging string as its typed value. A value that is not canonical text, or does not
     exist (2024-02-30, past int64), fails the job with a message naming the source line and the
@@ -843,18 +847,9 @@ def typed_column(source: str, t: dict[str, Any]):
     # Same words as the DuckDB engine: `staging line 7, column amount: "1.234" is not canonical
     # decimal(12,2) text`.
     type_name = sql_type(t) if t["type"] == "decimal" else t["type"]
-    message = F.concat(
-        F.lit("staging line "),
-        F.coalesce(F.col(LINE_COLUMN).cast("string"), F.lit("?")),
-        F.lit(f", column {source}: "),
-        F.regexp_extract(F.to_json(F.array(F.substring(raw, 1, 60))), r"^\[(.*)\]$", 1),
-        F.lit(
-            f" is not canonical {type_name} text. Fix: staging must be exactly what the validate "
-            "step writes (core/staging.ts); re-run the validate step for this file — the original "
-            "is untouched"
-        ),
-    )
-    return F.when(not_canonical, F.raise_error(message)).otherwise(value)
+    return F.when(
+        not_canonical, staging_error(source, raw, f"is not canonical {type_name} text")
+    ).otherwise(value)
 
 
 def checked_column(source: str, t: dict[str, Any], must_have_value: bool):
@@ -867,18 +862,7 @@ def checked_column(source: str, t: dict[str, Any], must_have_value: bool):
     value = F.col(f"`{source}`")
 
     def fail(what: str):
-        return F.raise_error(
-            F.concat(
-                F.lit("staging line "),
-                F.coalesce(F.col(LINE_COLUMN).cast("string"), F.lit("?")),
-                F.lit(f", column {source}: "),
-                F.regexp_extract(F.to_json(F.array(F.substring(value.cast("string"), 1, 60))), r"^\[(.*)\]$", 1),
-                F.lit(
-                    f" {what}. Fix: staging must be exactly what the validate step writes "
-                    "(core/staging.ts); re-run the validate step for this file — the original is untouched"
-                ),
-            )
-        )
+        return staging_error(source, value.cast("string"), what)
 
     kind = t["type"]
     bad = None

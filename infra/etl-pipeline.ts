@@ -329,9 +329,9 @@ export class EtlPipeline extends Construct {
         [TRANSFORM_LAMBDA_MAX_BYTES_ENV]: String(config.transformLambda.maxBytes),
         // FILE_TOO_LARGE above it (core/file-size-limit.ts): never a timeout-retry loop.
         [VALIDATE_MAX_FILE_BYTES_ENV]: String(config.validateLambda.maxFileBytes),
-        // The checked fast path's staging for a file the Transform Lambda takes (functions/validate
-        // `stagingFormat`): CSV with one vCPU (below 3,538 MB), where converting to Parquet would take
-        // the byte pass's core; Parquet with two or more, where it runs beside it. Set here, not left
+        // The checked fast path's staging (functions/validate `stagingFormat`; both transform engines
+        // read both): CSV with one vCPU (below 3,538 MB), where converting to Parquet would take the
+        // byte pass's core; Parquet with two or more, where it runs beside it. Set here, not left
         // to os.availableParallelism(): a Lambda's CPU share is not its visible CPU count.
         [STAGING_FORMAT_ENV]: stepSettings.validate!.memoryMiB < 2 * LAMBDA_MIB_PER_VCPU ? 'csv' : 'parquet',
       },

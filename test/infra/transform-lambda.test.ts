@@ -65,7 +65,7 @@ describe('the transform function', () => {
     expect(fnProps(synth, 'transform').Environment.Variables.TRANSFORM_LAMBDA_MAX_BYTES).toBeUndefined();
   });
 
-  test('the validate function (1,769 MB: one vCPU) writes CSV staging for files the Transform Lambda takes', () => {
+  test('the validate function (1,769 MB: one vCPU) writes CSV staging; the transform function sets no staging format', () => {
     expect(fnProps(synth, 'validate').MemorySize).toBe(1769);
     expect(fnProps(synth, 'validate').Environment.Variables).toMatchObject({ ETL_STAGING_FORMAT: 'csv' });
     expect(fnProps(synth, 'transform').Environment.Variables.ETL_STAGING_FORMAT).toBeUndefined();

@@ -63,26 +63,6 @@ async function validated(
   return { lake, result, plan: plan as unknown as TransformPlan };
 }
 
-/** Every curated row of a lake folder (Spark's), as sortable JSON text. */
-async function curatedRowsIn(dir: string, files: readonly string[]): Promise<string[]> {
-  if (files.length === 0) return [];
-  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
-  const connection = await instance.connect();
-  try {
-    await connection.run(`SET TimeZone = 'UTC'`);
-    const list = files.map((k) => `'${path.join(dir, k)}'`).join(', ');
-    const rows = (
-      await connection.runAndReadAll(`SELECT * FROM read_parquet([${list}], hive_partitioning = false)`)
-    ).getRows();
-    return rows
-      .map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
-      .sort();
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
 async function transform(v: Awaited<ReturnType<typeof validated>>, plan = v.plan) {
   return runTransformOnStore({
     store: v.lake.store,
@@ -95,17 +75,16 @@ async function transform(v: Awaited<ReturnType<typeof validated>>, plan = v.plan
   });
 }
 
-/** Every curated row of a lake, as sortable JSON text. */
-async function curatedRows(lake: TestLake): Promise<string[]> {
-  const keys = (await lake.keys('curated/')).filter((k) => k.endsWith('.parquet'));
-  if (keys.length === 0) return [];
+/** Every row of these Parquet files, as sortable JSON text. */
+async function parquetRows(files: readonly string[]): Promise<string[]> {
+  if (files.length === 0) return [];
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const connection = await instance.connect();
   try {
     await connection.run(`SET TimeZone = 'UTC'`);
-    const files = keys.map((k) => `'${lake.store.pathOf(LAKE, k)}'`).join(', ');
+    const list = files.map((f) => `'${f}'`).join(', ');
     const rows = (
-      await connection.runAndReadAll(`SELECT * FROM read_parquet([${files}], hive_partitioning = false)`)
+      await connection.runAndReadAll(`SELECT * FROM read_parquet([${list}], hive_partitioning = false)`)
     ).getRows();
     return rows
       .map((r) => JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)))
@@ -114,6 +93,12 @@ async function curatedRows(lake: TestLake): Promise<string[]> {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** Every curated row of a lake, as sortable JSON text. */
+async function curatedRows(lake: TestLake): Promise<string[]> {
+  const keys = (await lake.keys('curated/')).filter((k) => k.endsWith('.parquet'));
+  return parquetRows(keys.map((k) => lake.store.pathOf(LAKE, k)));
 }
 
 test('a file transforms from CSV staging to exactly what it transforms to from Parquet staging', async () => {
@@ -213,7 +198,7 @@ const sparkAvailable = requirePythonSide('spark', 'CSV staging on the Glue job')
         partitions: expected.partitions,
       });
       const lakeDir = path.join(work, 'lake');
-      const rows = await curatedRowsIn(lakeDir, outcome!.manifest.objects);
+      const rows = await parquetRows(outcome!.manifest.objects.map((k) => path.join(lakeDir, k)));
       expect(rows.length).toBe(expected.rowsOut);
       expect(rows).toEqual(await curatedRows(parquet.lake));
       // The crafted rows passed the byte checks (they are in the CSV parts, not the JavaScript
