@@ -184,9 +184,13 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   /**
-   * {@link put} of a scratch file the caller is done with: the file is MOVED into the version
-   * folder (a rename; a copy, then removal, across file systems) and read once for the MD5 etag,
-   * instead of read, hashed and written again as `put` does. The file is gone afterwards.
+   * {@link put} of a scratch file the caller is done with (a step's staging parts and output
+   * partitions): the file is MOVED into the version folder (a rename; a copy, then removal, across
+   * file systems), and its bytes are never read. Its etag is opaque — unique to this version, not
+   * an MD5 of the bytes — as S3's is for an object in an SSE-KMS bucket, which every data bucket of
+   * the stack is (infra/constructs/lake-storage.ts): the deployed pipeline never gets an MD5 etag
+   * for these objects, so nothing may rely on one, and the writer's CPU pays for no hash (hashing
+   * them was ≈ 2 s of CPU per GB of staging on the step's own core). The file is gone afterwards.
    */
   async putScratchFile(
     bucket: string,
@@ -202,7 +206,8 @@ export class LocalObjectStore implements ObjectStore {
         await fs.copyFile(file, tmp);
         await fs.rm(file, { force: true });
       }
-      return md5Of(tmp);
+      const { size } = await fs.stat(tmp);
+      return { etag: opaqueEtag(tmp), size };
     });
   }
 
@@ -562,11 +567,19 @@ async function shareBytes(from: string, to: string): Promise<void> {
   }
 }
 
-/** A file's MD5 etag and size, read once in 1 MiB blocks. */
+/**
+ * An etag that is not an MD5 of the bytes (S3's, for an SSE-KMS object, is not either): 32 hex
+ * digits from the version's own temp file path, whose version id is a fresh random UUID.
+ */
+function opaqueEtag(versionTemp: string): string {
+  return createHash('md5').update(`opaque:${versionTemp}`).digest('hex');
+}
+
 /**
  * A file's MD5 (its etag) and size, hashed in a worker thread: S3 computes an object's etag on its
- * own side, so the local lake's stand-in keeps that work off the caller's thread too (a validate
- * step's staging parts are the whole file again: ≈ 0.2 s of MD5 per 100 MB on a 2-core machine).
+ * own side, so the local lake's stand-in keeps that work off the caller's thread too (≈ 0.2 s of
+ * MD5 per 100 MB on a 2-core machine). Only {@link LocalObjectStore.putFile} needs it (a landed
+ * file, whose MD5 etag a person may compare); scratch files get an opaque etag.
  * One worker per process, started on first use and not keeping the process alive while idle.
  */
 function md5Of(file: string): Promise<{ etag: string; size: number }> {
