@@ -58,6 +58,11 @@ import { sqlString } from './sql-checks';
 
 const LF = 10;
 const CR = 13;
+const EMPTY = Buffer.alloc(0);
+/** "00" to "99" as ASCII bytes, two per number. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, k) =>
+  k % 2 === 0 ? 48 + Math.floor(k / 20) : 48 + ((k >> 1) % 10),
+);
 /**
  * Byte classes outside quotes: ordinary, above ASCII, JSON-escaped (controls, backslash), and the
  * ones that end or open a field.
@@ -230,13 +235,27 @@ export class CheckedScanner {
 
   /**
    * Consumes the complete records of `buf` (all of them when `final`); returns the offset of the
-   * first record not complete, or -1 once declined.
+   * first record not complete, or -1 once declined. Copies `buf` once to end it with the sentinel
+   * {@link scanEnded} needs; the byte pass gives its blocks to that directly.
    */
   scan(buf: Buffer, final: boolean): number {
+    const ended = Buffer.allocUnsafe(buf.length + 1);
+    buf.copy(ended, 0);
+    ended[buf.length] = LF;
+    return this.scanEnded(ended, final);
+  }
+
+  /**
+   * {@link scan} of the bytes of `buf` but its last, which must be a line feed that is not part of
+   * the input: a sentinel, so that the loop over an unquoted field's bytes stops at the end of the
+   * buffer without testing for it at every byte.
+   */
+  scanEnded(buf: Buffer, final: boolean): number {
     const { cls, quote, delimiter, starts, ends, flags, pairs, escapes } = this;
     const checkRecord = this.record.check;
     const jsonOf = this.record.json;
-    const n = buf.length;
+    const n = buf.length - 1;
+    if (buf[n] !== LF) throw new Error('scanEnded: the buffer must end with a sentinel line feed');
     let i = 0;
     while (i < n) {
       const recordStart = i;
@@ -285,17 +304,14 @@ export class CheckedScanner {
           }
         } else {
           start = i;
+          // Stops at a delimiter, quote or line end: at the latest the sentinel at n.
+          let c = cls[buf[i]!]!;
           for (;;) {
-            if (i === n) break;
-            const c = cls[buf[i]!];
-            if (c === NORMAL) i++;
-            else if (c === HIGH) {
-              flag |= CELL_NON_ASCII;
-              i++;
-            } else if (c === ESCAPED) {
-              escaped++;
-              i++;
-            } else break;
+            while (c === NORMAL) c = cls[buf[++i]!]!;
+            if (c === SPECIAL) break;
+            if (c === HIGH) flag |= CELL_NON_ASCII;
+            else escaped++;
+            c = cls[buf[++i]!]!;
           }
           if (i < n && buf[i] === quote) return this.decline('a quote inside an unquoted field', line);
           stop = i;
@@ -323,9 +339,9 @@ export class CheckedScanner {
           next = i + 1;
           break;
         }
-        // CR: only as CRLF
+        // CR: only as CRLF (the byte after the last is the sentinel, not the input's)
         if (i + 1 === n && !final) return recordStart;
-        if (buf[i + 1] !== LF) return this.decline('a line ending in CR alone', line);
+        if (i + 1 === n || buf[i + 1] !== LF) return this.decline('a line ending in CR alone', line);
         end = i;
         next = i + 2;
         break;
@@ -393,13 +409,27 @@ class ChunkWriter {
       this.file = path.join(this.workDir, `checked-${this.n}.csv`);
       this.fd = openSync(this.file, 'w');
     }
-    const digits = digitsOf(line);
-    for (let k = digits - 1, v = line; k >= 0; k--, v = Math.floor(v / 10))
-      this.out[this.used + k] = 48 + (v % 10);
-    this.used += digits;
-    this.out[this.used++] = this.delimiter;
-    this.used += buf.copy(this.out, this.used, start, end);
-    this.out[this.used++] = LF;
+    const out = this.out;
+    let at = this.used + digitsOf(line);
+    const digitsEnd = at;
+    // Two digits a step (lines stay below 2^31: the step takes no file that long).
+    let v = line;
+    while (v >= 100) {
+      const q = (v / 100) | 0;
+      const r = (v - q * 100) << 1;
+      out[--at] = DIGIT_PAIRS[r + 1]!;
+      out[--at] = DIGIT_PAIRS[r]!;
+      v = q;
+    }
+    if (v >= 10) {
+      out[at - 1] = DIGIT_PAIRS[(v << 1) + 1]!;
+      out[at - 2] = DIGIT_PAIRS[v << 1]!;
+    } else out[at - 1] = 48 + v;
+    let used = digitsEnd;
+    out[used++] = this.delimiter;
+    used += buf.copy(out, used, start, end);
+    out[used++] = LF;
+    this.used = used;
     this.rows++;
     this.bytes += need;
     this.json += json;
@@ -584,18 +614,21 @@ async function validateBody(
   // block, no allocation: the scanner's offsets die with the block, good records are copied out
   // and failing ones copied off).
   let work = Buffer.allocUnsafe(2 * 1024 * 1024 + 64 * 1024);
+  /** The carry and the next block in `work`, then the scanner's sentinel line feed. */
   const joined = (head: Buffer, block: Buffer): Buffer => {
     const n = head.length + block.length;
-    if (n > work.length) work = Buffer.allocUnsafe(n * 2);
+    if (n + 1 > work.length) work = Buffer.allocUnsafe(n * 2);
     // head may already lie in `work` (the carry of the last block): copyWithin-safe order
     head.copy(work, 0);
     block.copy(work, head.length);
-    return work.subarray(0, n);
+    work[n] = LF;
+    return work.subarray(0, n + 1);
   };
-  const scan = (buf: Buffer, final: boolean) => {
-    const used = scanner.scan(buf, final);
+  const scan = (ended: Buffer, final: boolean) => {
+    const used = scanner.scanEnded(ended, final);
     if (scanner.declined !== undefined) throw new DeclineFastPathError(scanner.declined);
-    carry = used < buf.length ? buf.subarray(used) : undefined;
+    const n = ended.length - 1;
+    carry = used < n ? ended.subarray(used, n) : undefined;
     if (carry && carry.length > limits.maxRecordBytes + 2)
       throw new DeclineFastPathError(
         `a record longer than ${limits.maxRecordBytes} bytes (line ${scanner.line})`,
@@ -606,7 +639,7 @@ async function validateBody(
     highWaterMark: 1024 * 1024,
     write(block: Buffer, _enc, cb) {
       const run = async () => {
-        const buf = carry ? joined(carry, block) : block;
+        const buf = joined(carry ?? EMPTY, block);
         let t = Date.now();
         scan(buf, false);
         trace.scan += Date.now() - t;
@@ -628,7 +661,7 @@ async function validateBody(
     },
     final(cb) {
       const run = async () => {
-        scan(carry ?? Buffer.alloc(0), true);
+        scan(joined(carry ?? EMPTY, EMPTY), true);
         carry = undefined;
         await checkFailing();
       };

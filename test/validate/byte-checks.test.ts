@@ -253,3 +253,42 @@ test('the scanner gives the same records, lines and verdicts whatever pieces the
   );
   for (const size of [5, 64, 4096]) expect(run(() => 1 + Math.floor(rnd() * size))).toEqual(whole);
 });
+
+test('the scanner ends at the end of its bytes: a CR as the last byte declines, a field runs up to the end', () => {
+  const { contract } = loadCompiledContract('registrations', DEFAULT_SCHEMAS_DIR)!;
+  const header = contract.columns.map((c) => c.source);
+  const good = 'REG-10000001,EVT-0001,2024-05-28,a@example.com,vip,1.50,EUR,1,2024-02-07T06:42:08Z,ok';
+  const scanner = () => {
+    const seen: string[] = [];
+    const s = new CheckedScanner(
+      contract.csv,
+      byteChecksFor(contract).columns!,
+      contract.columns.map((_, i) => i),
+      1 << 20,
+      jsonLengthsFor(contract),
+      0,
+      Uint8Array.from(contract.columns, (c) => (c.type === 'string' ? 1 : 0)),
+      { formulaSamplesFull: true, countFormulaCells: () => undefined },
+      (buf, start, end, line) => seen.push(`good ${line} ${buf.toString('utf8', start, end)}`),
+      (buf, start, end, line) => seen.push(`other ${line} ${buf.toString('utf8', start, end)}`),
+    );
+    return { s, seen };
+  };
+  const text = `${header.join(',')}\r\n${good}`;
+  // The last record without a line end: whole at the end, held back before it.
+  const a = scanner();
+  expect(a.s.scan(Buffer.from(text), false)).toBe(text.indexOf(good));
+  expect(a.s.scan(Buffer.from(good), true)).toBe(good.length);
+  expect(a.seen).toEqual([`good 2 ${good}`]);
+  // A CR that ends the input is no CRLF, whatever follows the bytes in memory.
+  const b = scanner();
+  expect(b.s.scan(Buffer.from(`${text}\r`), true)).toBe(-1);
+  expect(b.s.declined).toBe('a line ending in CR alone (line 2)');
+  expect(b.seen).toEqual([]);
+  // Before the end, it waits for the next byte.
+  const c = scanner();
+  expect(c.s.scan(Buffer.from(`${text}\r`), false)).toBe(text.indexOf(good));
+  expect(c.s.declined).toBeUndefined();
+  // scanEnded takes only a buffer that ends with its sentinel line feed.
+  expect(() => scanner().s.scanEnded(Buffer.from(text), false)).toThrow(/sentinel/);
+});
