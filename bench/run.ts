@@ -172,7 +172,9 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
         cpuRatio !== undefined ? percent(cpuRatio) : '—',
         mode.parallel
           ? 'n/a (one thread)'
-          : validate?.ok
+          : !mode.oneCore && pinnable
+            ? 'n/a (two cores; see "one core")'
+            : validate?.ok
             ? `${mibPerSecond(validate.bytes, validate.seconds)} ${verdict(validate.bytes / MIB / validate.seconds >= TARGETS.validateOneThreadMiBps)}`
             : '—',
         is1G && validate?.ok
@@ -202,7 +204,9 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
     'Validate step (`validateObject` streaming from a LocalObjectStore, writing staging + rejects) vs csv-parse',
     'alone on the same file (arrays of strings, no casting, streamed: the ceiling). Peak = the process’s own',
     `maxRSS. Targets: validate ≥ ${percent(TARGETS.validateVsParse)} of csv-parse; peak < ${mib(TARGETS.validatePeakBytes)} MB at 1 GB;`,
-    `on one thread ≥ ${TARGETS.validateOneThreadMiBps} MiB/s (issue 13, wall clock).`,
+    `on one thread ≥ ${TARGETS.validateOneThreadMiBps} MiB/s (issue 13, wall clock), judged on "one core": the row where every thread of the`,
+    'step shares one core, as on a validate Lambda of one vCPU. "one" is not one thread: from 24 MiB its byte pass and its DuckDB thread',
+    'each keep a core busy (see its CPU time); where taskset is missing, "one" is judged instead.',
     'PASS/FAIL is judged on wall-clock throughput; "same, CPU time" is the ratio of CPU seconds (all threads), steadier on a busy machine.',
     'Files of 24 MiB and more take the DuckDB fast path (csv/README.md): "one" runs DuckDB on one thread beside the byte pass, "two" on two.',
     'One thread is what a validate Lambda of 1,769 MB (one vCPU, the stack default) has; two what it has from 3,538 MB or on a 2-core machine.',

@@ -68,6 +68,7 @@ const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, k) =>
  * ones that end or open a field.
  */
 const NORMAL = 0;
+/** HIGH and ESCAPED are the bits 1 and 2: the loop over an unquoted field adds `c >> 1` escapes. */
 const HIGH = 1;
 const ESCAPED = 2;
 const SPECIAL = 3;
@@ -136,11 +137,11 @@ export function compileRecordChecks(
 /**
  * Where the formula-looking text cells of good records go (the report's count and samples;
  * the RowChecker): while its samples are not all taken, a record holding one is checked by
- * JavaScript, which samples it in line order; after that the scanner only counts.
+ * JavaScript, which samples it in line order; after that the scanner only counts them
+ * ({@link CheckedScanner.formulaCells}), and the caller adds its count to the checker's.
  */
 export interface FormulaCells {
   readonly formulaSamplesFull: boolean;
-  countFormulaCells(n: number): void;
 }
 
 /**
@@ -170,6 +171,11 @@ export class CheckedScanner {
   declined: string | undefined;
   good = 0;
   records = 0;
+  /**
+   * Formula-looking cells of the good records the scanner passed (not the ones it handed to the
+   * JavaScript checker for the samples): the caller adds them to the report's count.
+   */
+  formulaCells = 0;
 
   constructor(
     dialect: { readonly delimiter: string; readonly quote: string },
@@ -219,15 +225,17 @@ export class CheckedScanner {
   cells(buf: Buffer, fields: number): Cell[] | undefined {
     if (fields > MAX_FIELDS) return undefined;
     const { starts, ends, flags, pairs } = this;
-    const cells: Cell[] = new Array<Cell>(fields);
+    // Pushed, not `new Array(fields)`: a packed array, as the splitter's, so the checker's reads of
+    // cells see one kind of array whichever reader split the record.
+    const cells: Cell[] = [];
     for (let f = 0; f < fields; f++) {
       const start = starts[f]!;
       const end = ends[f]!;
-      if ((flags[f]! & CELL_QUOTED) === 0) cells[f] = buf.toString('utf8', start, end);
-      else if (start === end) cells[f] = QUOTED_EMPTY;
+      if ((flags[f]! & CELL_QUOTED) === 0) cells.push(buf.toString('utf8', start, end));
+      else if (start === end) cells.push(QUOTED_EMPTY);
       else {
         const text = buf.toString('utf8', start, end);
-        cells[f] = pairs[f]! > 0 ? text.replaceAll(this.doubledQuote, this.quoteChar) : text;
+        cells.push(pairs[f]! > 0 ? text.replaceAll(this.doubledQuote, this.quoteChar) : text);
       }
     }
     return cells;
@@ -309,8 +317,10 @@ export class CheckedScanner {
           for (;;) {
             while (c === NORMAL) c = cls[buf[++i]!]!;
             if (c === SPECIAL) break;
-            if (c === HIGH) flag |= CELL_NON_ASCII;
-            else escaped++;
+            // HIGH or ESCAPED, without a branch: an operation first reached after the loop was
+            // optimised (the first backslash of a file, say) throws the optimised code away.
+            flag |= (c & HIGH) * CELL_NON_ASCII;
+            escaped += c >> 1;
             c = cls[buf[++i]!]!;
           }
           if (i < n && buf[i] === quote) return this.decline('a quote inside an unquoted field', line);
@@ -368,8 +378,10 @@ export class CheckedScanner {
             this.onFailing(buf, recordStart, end, first, fields);
             continue;
           }
-          this.formulas.countFormulaCells(formulas);
         }
+        // Counted on every good record (mostly + 0): an operation first reached once the loop is
+        // optimised (the samples full) would throw its optimised code away.
+        this.formulaCells += formulas;
         this.good++;
         const json = this.jsonPerRow + jsonOf(buf, starts, ends, flags, escapes) + digitsOf(first);
         this.onGood(buf, recordStart, end, first, json);
@@ -383,7 +395,8 @@ export class CheckedScanner {
 class ChunkWriter {
   private out = Buffer.allocUnsafe(1024 * 1024);
   private used = 0;
-  private fd: number | undefined;
+  /** The open chunk file's descriptor, -1 when none is (a number either way: one field shape). */
+  private fd = -1;
   private n = 0;
   /** The open chunk: its file, records and bytes. */
   file = '';
@@ -401,14 +414,9 @@ class ChunkWriter {
 
   add(buf: Buffer, start: number, end: number, line: number, json: number): void {
     const need = end - start + 24;
-    if (this.used + need > this.out.length) {
-      this.flush();
-      if (need > this.out.length) this.out = Buffer.allocUnsafe(need * 2);
-    }
-    if (this.fd === undefined) {
-      this.file = path.join(this.workDir, `checked-${this.n}.csv`);
-      this.fd = openSync(this.file, 'w');
-    }
+    // One call for the rare cases (a full buffer, a new chunk file), reached by the first record:
+    // its code is optimised with them, not thrown away at the first flush.
+    if (this.used + need > this.out.length || this.fd === -1) this.makeRoom(need);
     const out = this.out;
     let at = this.used + digitsOf(line);
     const digitsEnd = at;
@@ -436,18 +444,30 @@ class ChunkWriter {
     if (need > this.longest) this.longest = need;
   }
 
+  /** Room for `need` bytes in the buffer, and a chunk file open. */
+  private makeRoom(need: number): void {
+    if (this.used + need > this.out.length) {
+      this.flush();
+      if (need > this.out.length) this.out = Buffer.allocUnsafe(need * 2);
+    }
+    if (this.fd === -1) {
+      this.file = path.join(this.workDir, `checked-${this.n}.csv`);
+      this.fd = openSync(this.file, 'w');
+    }
+  }
+
   private flush(): void {
-    if (this.used === 0 || this.fd === undefined) return;
+    if (this.used === 0 || this.fd === -1) return;
     writeSync(this.fd, this.out, 0, this.used);
     this.used = 0;
   }
 
   /** Closes the open chunk; undefined when it holds no record. */
   close(): { n: number; file: string; rows: number; json: number; longest: number } | undefined {
-    if (this.fd === undefined) return undefined;
+    if (this.fd === -1) return undefined;
     this.flush();
     closeSync(this.fd);
-    this.fd = undefined;
+    this.fd = -1;
     const chunk = { n: this.n++, file: this.file, rows: this.rows, json: this.json, longest: this.longest };
     this.rows = this.bytes = this.json = this.longest = 0;
     return chunk;
@@ -722,6 +742,7 @@ async function validateBody(
     (await duck?.catch(() => undefined))?.instance.closeSync();
   }
   validator.rowsRead += staged;
+  validator.checker!.countFormulaCells(scanner.formulaCells);
   validator.rowsValid += staged;
   if (process.env.ETL_FASTPATH_TRACE)
     console.error(
