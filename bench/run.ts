@@ -175,8 +175,8 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
           : !mode.oneCore && pinnable
             ? 'n/a (two cores; see "one core")'
             : validate?.ok
-            ? `${mibPerSecond(validate.bytes, validate.seconds)} ${verdict(validate.bytes / MIB / validate.seconds >= TARGETS.validateOneThreadMiBps)}`
-            : '—',
+              ? `${mibPerSecond(validate.bytes, validate.seconds)} ${verdict(validate.bytes / MIB / validate.seconds >= TARGETS.validateOneThreadMiBps)}`
+              : '—',
         is1G && validate?.ok
           ? verdict(validate.peakRssBytes < TARGETS.validatePeakBytes)
           : is1G
