@@ -217,12 +217,12 @@ export class RowChecker {
   formulaCellCount = 0;
   readonly formulaSamples: FormulaCell[] = [];
   /**
-   * True once the report's formula samples are all taken: later formula cells only count. A field,
-   * not a getter over the samples' length: the checked fast path reads it for every record with a
-   * formula-looking cell, and an array that changes its elements' kind with the first sample made
-   * that optimised read throw its code away.
+   * Whether the report's formula samples are all taken, kept as a flag rather than read from the
+   * samples' length: the checked fast path reads it for every record with a formula-looking cell,
+   * and an array that changes its elements' kind with the first sample made that optimised read
+   * throw its code away.
    */
-  formulaSamplesFull: boolean;
+  private samplesFull: boolean;
   private readonly columns: readonly ColumnSpec[];
   private readonly coercers: readonly Coercer[];
   private readonly keyPrefixes: readonly string[];
@@ -236,7 +236,7 @@ export class RowChecker {
     private readonly delimiter: string,
     private readonly maxFormulaSamples: number,
   ) {
-    this.formulaSamplesFull = maxFormulaSamples <= 0;
+    this.samplesFull = maxFormulaSamples <= 0;
     this.columns = compiled.contract.columns;
     this.coercers = this.columns.map((c) => coercerFor(c, this.notes));
     this.keyPrefixes = this.columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
@@ -339,6 +339,11 @@ export class RowChecker {
     return `${out},"${LINE_COLUMN}":${lineNo}}\n`;
   }
 
+  /** True once the report's formula samples are all taken: later formula cells only count. */
+  get formulaSamplesFull(): boolean {
+    return this.samplesFull;
+  }
+
   /**
    * Counts `n` formula-looking cells found elsewhere (the checked fast path's byte pass, only once
    * {@link formulaSamplesFull}: before that, their records come through {@link check}).
@@ -351,7 +356,7 @@ export class RowChecker {
     this.formulaCellCount++;
     if (this.formulaSamples.length < this.maxFormulaSamples) {
       this.formulaSamples.push(detached({ line, column, value: truncateValue(value) }));
-      this.formulaSamplesFull = this.formulaSamples.length >= this.maxFormulaSamples;
+      this.samplesFull = this.formulaSamples.length >= this.maxFormulaSamples;
     }
   }
 

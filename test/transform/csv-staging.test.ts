@@ -180,15 +180,20 @@ const sparkAvailable = requirePythonSide('spark', 'CSV staging on the Glue job')
           path.join(stagingDir, path.basename(key)),
           readFileSync(csv.lake.store.pathOf(LAKE, key)),
         );
-      const [outcome] = await runSparkTransforms([
-        {
-          plan: csv.plan,
-          sourceId: csv.result.sourceId,
-          versionTag: csv.result.versionTag,
-          stagingDir,
-          lakeDir: path.join(work, 'lake'),
-        },
-      ]);
+      /** The Glue job on local Spark over that staging, with `plan`, into the lake folder `lake`. */
+      const sparkOn = async (plan: typeof csv.plan, lake: string) =>
+        (
+          await runSparkTransforms([
+            {
+              plan,
+              sourceId: csv.result.sourceId,
+              versionTag: csv.result.versionTag,
+              stagingDir,
+              lakeDir: path.join(work, lake),
+            },
+          ])
+        )[0];
+      const outcome = await sparkOn(csv.plan, 'lake');
       if (!outcome!.ok) throw outcome!.error;
       expect(outcome!.manifest).toMatchObject({
         engine: 'spark',
@@ -215,15 +220,7 @@ const sparkAvailable = requirePythonSide('spark', 'CSV staging on the Glue job')
         ...csv.plan,
         stagingCsv: { ...csv.plan.stagingCsv!, rows: csv.plan.stagingCsv!.rows + 1 },
       };
-      const [refused] = await runSparkTransforms([
-        {
-          plan: wrong,
-          sourceId: csv.result.sourceId,
-          versionTag: csv.result.versionTag,
-          stagingDir,
-          lakeDir: path.join(work, 'lake-wrong'),
-        },
-      ]);
+      const refused = await sparkOn(wrong, 'lake-wrong');
       expect(refused!.ok).toBe(false);
       expect(!refused!.ok && refused!.error.message).toMatch(
         new RegExp(
@@ -240,15 +237,7 @@ const sparkAvailable = requirePythonSide('spark', 'CSV staging on the Glue job')
       fields[1 + csv.plan.stagingCsv!.columnFields.quantity!] = 'many';
       lines[plain] = fields.join(',');
       writeFileSync(part, lines.join('\n'));
-      const [bad] = await runSparkTransforms([
-        {
-          plan: csv.plan,
-          sourceId: csv.result.sourceId,
-          versionTag: csv.result.versionTag,
-          stagingDir,
-          lakeDir: path.join(work, 'lake-bad'),
-        },
-      ]);
+      const bad = await sparkOn(csv.plan, 'lake-bad');
       expect(bad!.ok).toBe(false);
       expect(!bad!.ok && bad!.error.message).toContain(
         `staging line ${fields[0]}, column quantity: "many" is not a valid integer in CSV staging`,
