@@ -11,6 +11,8 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DATASET_NAME } from '../../core/dataset-name';
+import { checkLandingKey } from '../../core/layout';
+import { landingKeyFor } from '../../local/landing';
 import { inferContract, InferError, type Inference } from '../../infer/infer';
 import { inferJsonContract, isJsonFileName } from '../../infer/json-reader';
 import type { JsonInference } from '../../infer/json-infer';
@@ -96,18 +98,25 @@ export async function initCommand(file: string, opts: InitFlags, io: CliIo): Pro
 
   const schemasFlag = opts.schemas !== undefined ? ` --schemas ${shortPath(dir, io.cwd)}` : '';
   const next = `etl run ${file} --dataset ${dataset}${schemasFlag}`;
+  // The name `etl run` will land the file under, checked as the Claim step checks it: a name it
+  // refuses (a .tsv, say) is said here, with the fix, not after the user runs it.
+  const landing = checkLandingKey(landingKeyFor(dataset, source));
+  const first = landing.ok
+    ? undefined
+    : `etl run will refuse this file's name (${landing.problem}); ${landing.fix}`;
   if (opts.json) {
     const view =
       'reading' in inference
         ? jsonInitView(inference, dataset, target, next)
         : initView(inference, dataset, target, next);
-    io.out(`${JSON.stringify(view)}\n`);
+    io.out(`${JSON.stringify(first === undefined ? view : { ...view, first })}\n`);
   } else {
     const lines =
       'reading' in inference
         ? jsonInitLines(inference, dataset, target, io.cwd)
         : initLines(inference, dataset, target, io.cwd);
     io.out(`${lines.join('\n')}\n`);
+    if (first !== undefined) io.out(`\nfirst: ${first}\n`);
     io.out(`\nnext: ${next}\n`);
   }
   return EXIT.ok;

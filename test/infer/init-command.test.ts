@@ -104,3 +104,32 @@ describe('etl init', () => {
     expect(existsSync(path.join(box.dir, 'contracts', 'latin1.schema.json'))).toBe(false);
   });
 });
+
+describe('etl init on a file whose name etl run would refuse', () => {
+  const box = new Sandbox('etl-init-name-');
+  afterAll(() => box.remove());
+
+  test('a .tsv: the contract is written, and init says first what etl run will refuse and how to fix it', async () => {
+    const tsv = path.join(box.dir, 'packages.tsv');
+    writeFileSync(tsv, 'name (every package)\tversion\nAcornima\t1.9.2\nADRaffy.ENSNormalize\t0.3.1\n');
+    const r = await box.etl(['init', tsv, '--schemas', 'contracts']);
+    expect(r.code).toBe(0);
+    expect(existsSync(path.join(box.dir, 'contracts', 'packages.schema.json'))).toBe(true);
+    expect(r.out).toMatch(
+      /\nfirst: etl run will refuse this file's name \(file name does not end in \.csv, .*\); name the file after its format: \*\.csv/,
+    );
+    expect(r.out.indexOf('first:')).toBeLessThan(r.out.indexOf('next: etl run'));
+    const json = await box.etl(['init', tsv, '--schemas', 'contracts', '--force', '--json']);
+    expect(JSON.parse(json.out)).toMatchObject({ first: expect.stringMatching(/^etl run will refuse/) });
+  });
+
+  test('a .csv says nothing of the kind', async () => {
+    const csv = path.join(box.dir, 'packages.csv');
+    writeFileSync(csv, 'name,version\nAcornima,1.9.2\nADRaffy.ENSNormalize,0.3.1\n');
+    const r = await box.etl(['init', csv, '--schemas', 'contracts', '--force']);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toMatch(/first:/);
+    const json = await box.etl(['init', csv, '--schemas', 'contracts', '--force', '--json']);
+    expect(JSON.parse(json.out)).not.toHaveProperty('first');
+  });
+});
