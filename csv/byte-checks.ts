@@ -121,7 +121,7 @@ function numberAt(buf: Buffer, start: number, end: number, whole: number, scale:
 }
 
 /** ajv's numeric keywords over the staged number, as limits (NaN is within none of them). */
-interface Bounds {
+export interface Bounds {
   minimum: number;
   maximum: number;
   exclusiveMinimum: number;
@@ -137,9 +137,15 @@ const isBound = (keyword: string, arg: unknown): keyword is keyof Bounds =>
     keyword === 'exclusiveMaximum');
 
 /** A text rule over the cell's bytes where it can be exact (no doubled quote), and over its value. */
-interface TextRule {
+export interface TextRule {
   readonly bytes: ((buf: Buffer, start: number, end: number) => boolean) | undefined;
   readonly text: (s: string) => boolean;
+  /** The rule as data for the scan kernel; undefined where it has no byte form. */
+  readonly kernel:
+    | { readonly enum: readonly string[] }
+    | { readonly atoms: readonly PatternAtom[] }
+    | { readonly email: true }
+    | undefined;
 }
 
 /** Byte sets of ASCII characters. */
@@ -209,7 +215,8 @@ function enumAt(options: readonly string[]): (buf: Buffer, start: number, end: n
   };
 }
 
-interface Atom {
+/** One atom of a byte pattern: a set of ASCII bytes (256 entries, 1 = allowed) taken min…max times. */
+export interface PatternAtom {
   readonly set: Uint8Array;
   readonly min: number;
   readonly max: number;
@@ -220,13 +227,12 @@ const PATTERN_ESCAPED = /[.^$*+?()[\]{}|\\/-]/;
 
 /**
  * A pattern anchored at both ends made only of ASCII literals, `\d`, `\w` and non-negated ASCII
- * classes, each with a quantifier, as a byte matcher (backtracking over at most two open-ended
- * atoms); undefined for any other pattern, which is tested with its RegExp on the text.
- * @internal exported for its tests
+ * classes, each with a quantifier, as atoms, at most two of them open-ended; undefined for any
+ * other pattern.
  */
-export function patternAt(p: string): ((buf: Buffer, start: number, end: number) => boolean) | undefined {
+export function patternAtoms(p: string): readonly PatternAtom[] | undefined {
   if (!p.startsWith('^') || !p.endsWith('$') || p.endsWith('\\$')) return undefined;
-  const atoms: Atom[] = [];
+  const atoms: PatternAtom[] = [];
   let i = 1;
   const n = p.length - 1;
   const escapeSet = (e: string): string | undefined =>
@@ -289,6 +295,20 @@ export function patternAt(p: string): ((buf: Buffer, start: number, end: number)
     atoms.push({ set: setOf(chars), min, max });
   }
   if (atoms.filter((a) => a.max !== a.min).length > 2) return undefined;
+  return atoms;
+}
+
+/**
+ * {@link patternAtoms} as a byte matcher (backtracking over at most two open-ended atoms);
+ * undefined for any other pattern, which is tested with its RegExp on the text.
+ * @internal exported for its tests
+ */
+export function patternAt(p: string): ((buf: Buffer, start: number, end: number) => boolean) | undefined {
+  const atoms = patternAtoms(p);
+  return atoms && patternMatcher(atoms);
+}
+
+function patternMatcher(atoms: readonly PatternAtom[]): (buf: Buffer, start: number, end: number) => boolean {
   if (atoms.every((a) => a.max === a.min)) {
     // Fixed length: one set per byte.
     const sets = atoms.flatMap((a) => Array.from({ length: a.min }, () => a.set));
@@ -313,13 +333,34 @@ export function patternAt(p: string): ((buf: Buffer, start: number, end: number)
   return (buf, start, end) => from(0, buf, start, end);
 }
 
-/** Compiles one column; a string is the reason it cannot be compiled. */
-function columnCheck(
+/**
+ * What a column's cell check decides, as data: compiled into a JavaScript function here
+ * ({@link cellCheckOf}) and into the scan kernel's column table (scan-kernel.ts). `kernel` on a
+ * text rule is its byte form for the kernel; a rule without one keeps the column out of the kernel.
+ */
+export interface ColumnProgram {
+  readonly column: ColumnSpec;
+  readonly required: boolean;
+  readonly hasLength: boolean;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly rules: readonly TextRule[];
+  readonly bounds: Readonly<Bounds>;
+  /** Decimal: whole and fraction digits allowed. */
+  readonly whole: number;
+  readonly scale: number;
+  /** Timestamp: the zone may be left out (a UTC column). */
+  readonly zoneOptional: boolean;
+  readonly quote: string;
+}
+
+/** Reads one column's rules; a string is the reason it cannot be compiled. */
+function columnProgram(
   column: ColumnSpec,
   prop: Record<string, unknown>,
   isStringPartition: boolean,
   quote: string,
-): CellCheck | string {
+): ColumnProgram | string {
   const proven = column.type === 'date' ? 'date' : column.type === 'timestamp' ? 'date-time' : undefined;
   const rules: TextRule[] = [];
   let minLength = 0;
@@ -339,7 +380,7 @@ function columnCheck(
     if (column.type === 'string') {
       if (keyword === 'enum' && Array.isArray(arg) && arg.every((v) => typeof v === 'string')) {
         const options = new Set(arg);
-        rules.push({ bytes: enumAt(arg), text: (s) => options.has(s) });
+        rules.push({ bytes: enumAt(arg), text: (s) => options.has(s), kernel: { enum: [...options] } });
       } else if (keyword === 'pattern' && typeof arg === 'string') {
         let re: RegExp;
         try {
@@ -347,7 +388,12 @@ function columnCheck(
         } catch {
           return `${where} does not compile`;
         }
-        rules.push({ bytes: patternAt(arg), text: (s) => re.test(s) });
+        const atoms = patternAtoms(arg);
+        rules.push({
+          bytes: atoms && patternMatcher(atoms),
+          text: (s) => re.test(s),
+          kernel: atoms && { atoms },
+        });
       } else if ((keyword === 'maxLength' || keyword === 'minLength') && Number.isSafeInteger(arg)) {
         hasLength = true;
         if (keyword === 'maxLength') maxLength = Math.min(maxLength, arg as number);
@@ -356,7 +402,11 @@ function columnCheck(
         const email = (fastFormats as Record<string, unknown>).email;
         if (!(email instanceof RegExp)) return `${where}: ajv-formats has no email regex`;
         const exact = email.source === AJV_FAST_EMAIL && email.flags === 'i';
-        rules.push({ bytes: exact ? emailAt : undefined, text: (s) => email.test(s) });
+        rules.push({
+          bytes: exact ? emailAt : undefined,
+          text: (s) => email.test(s),
+          kernel: exact ? { email: true } : undefined,
+        });
       } else return `${where} has no byte check here`;
     } else if (isNumeric && isBound(keyword, arg)) {
       const limit = arg as number;
@@ -368,9 +418,33 @@ function columnCheck(
   if (isStringPartition) {
     if (column.type !== 'string')
       return `column ${JSON.stringify(column.name)}: a text partition of a ${column.type} column`;
-    rules.push({ bytes: undefined, text: (s) => PARTITION_VALUE.test(s) });
+    rules.push({ bytes: undefined, text: (s) => PARTITION_VALUE.test(s), kernel: undefined });
   }
-  const required = column.required === true;
+  const scale = column.type === 'decimal' ? (column.scale ?? 0) : 0;
+  const whole = column.type === 'decimal' ? (column.precision ?? 18) - scale : 15;
+  if (whole < 1) return `column ${JSON.stringify(column.name)}: a decimal with no whole digits`;
+  const tz = column.defaultTimezone ?? 'UTC';
+  if (!KINDS.has(column.type)) return `column ${JSON.stringify(column.name)}: type ${String(column.type)}`;
+  return {
+    column,
+    required: column.required === true,
+    hasLength,
+    minLength,
+    maxLength,
+    rules,
+    bounds,
+    whole,
+    scale,
+    zoneOptional: tz === 'UTC' || tz === 'Etc/UTC',
+    quote,
+  };
+}
+
+const KINDS = new Set(['string', 'integer', 'decimal', 'double', 'boolean', 'date', 'timestamp']);
+
+/** Compiles one column's program into its JavaScript cell check. */
+function cellCheckOf(program: ColumnProgram): CellCheck {
+  const { column, required, hasLength, minLength, maxLength, rules, quote } = program;
   if (column.type === 'string') {
     // Plain loops over arrays of functions and numeric limits: this runs for every text cell.
     const byteRules = rules.every((r) => r.bytes !== undefined) ? rules.map((r) => r.bytes!) : undefined;
@@ -401,10 +475,11 @@ function columnCheck(
       if (flags & CELL_NON_ASCII || pairs > 0) return false;
       return check(buf, start, end);
     };
-  const { minimum, maximum, exclusiveMinimum, exclusiveMaximum } = bounds;
+  const { minimum, maximum, exclusiveMinimum, exclusiveMaximum } = program.bounds;
   // NaN (not a number of the taken shape) compares false with every limit, infinite ones too.
   const inBounds = (n: number) =>
     n >= minimum && n <= maximum && n > exclusiveMinimum && n < exclusiveMaximum;
+  const { whole, scale, zoneOptional } = program;
   switch (column.type) {
     case 'integer':
       // DuckDB prints the BIGINT back exactly as written (sql-checks.ts): no `-0`.
@@ -412,12 +487,8 @@ function columnCheck(
         if (buf[start] === 45 && end - start === 2 && buf[start + 1] === 48) return false;
         return inBounds(numberAt(buf, start, end, 15, 0));
       });
-    case 'decimal': {
-      const scale = column.scale ?? 0;
-      const whole = (column.precision ?? 18) - scale;
-      if (whole < 1) return `column ${JSON.stringify(column.name)}: a decimal with no whole digits`;
+    case 'decimal':
       return typed((buf, start, end) => inBounds(numberAt(buf, start, end, whole, scale)));
-    }
     case 'double':
       return typed((buf, start, end) => inBounds(numberAt(buf, start, end, 15, 15)));
     case 'boolean':
@@ -430,9 +501,8 @@ function columnCheck(
       });
     case 'date':
       return typed((buf, start, end) => end - start === 10 && dayAt(buf, start, 1, 9999));
-    case 'timestamp': {
-      const tz = column.defaultTimezone ?? 'UTC';
-      const zoneOptional = tz === 'UTC' || tz === 'Etc/UTC';
+    default:
+      // timestamp (columnProgram takes no other type)
       return typed((buf, start, end) => {
         // YYYY-MM-DD[T ]HH:MM:SS(.f{1,6})?(Z|±HH:MM), the zone optional only in a UTC column.
         if (end - start < 19 || !dayAt(buf, start, 2, 9998)) return false;
@@ -457,9 +527,6 @@ function columnCheck(
           return false;
         return two(buf, i + 1) <= 14 && two(buf, i + 4) <= 59;
       });
-    }
-    default:
-      return `column ${JSON.stringify(column.name)}: type ${String(column.type)}`;
   }
 }
 
@@ -504,9 +571,15 @@ export function jsonLengthsFor(contract: DatasetContract): readonly JsonLength[]
   return contract.columns.map(jsonLengthOf);
 }
 
+/** The column programs of a contract (per contract column), or why it has none. */
+export function columnProgramsFor(contract: DatasetContract): ColumnRules<ColumnProgram> {
+  return compileColumns(contract, (column, prop, isTextPartition) =>
+    columnProgram(column, prop, isTextPartition, contract.csv.quote),
+  );
+}
+
 /** The byte checks of a contract (per contract column), or why it has none. */
 export function byteChecksFor(contract: DatasetContract): ByteChecks {
-  return compileColumns(contract, (column, prop, isTextPartition) =>
-    columnCheck(column, prop, isTextPartition, contract.csv.quote),
-  );
+  const programs = columnProgramsFor(contract);
+  return programs.columns ? { columns: programs.columns.map(cellCheckOf) } : programs;
 }
