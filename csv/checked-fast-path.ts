@@ -33,6 +33,7 @@ import { LINE_COLUMN } from '../core/plan';
 import {
   CELL_NON_ASCII,
   CELL_QUOTED,
+  columnProgramsFor,
   formulaAt,
   jsonLengthsFor,
   POW10,
@@ -55,6 +56,7 @@ import {
   type FastValidateResult,
 } from './sql-validate';
 import { sqlString } from './sql-checks';
+import { KernelScanner, kernelUnsupported } from './scan-kernel';
 
 const LF = 10;
 const CR = 13;
@@ -412,6 +414,17 @@ class ChunkWriter {
     private readonly delimiter: number,
   ) {}
 
+  /** Good records the scan kernel wrote as chunk-file bytes (`line,record\n` each), and their counts. */
+  addOutput(bytes: Buffer, rows: number, chunkBytes: number, json: number, longest: number): void {
+    if (this.fd === -1) this.makeRoom(0);
+    this.flush();
+    writeSync(this.fd, bytes, 0, bytes.length);
+    this.rows += rows;
+    this.bytes += chunkBytes;
+    this.json += json;
+    if (longest > this.longest) this.longest = longest;
+  }
+
   add(buf: Buffer, start: number, end: number, line: number, json: number): void {
     const need = end - start + 24;
     // One call for the rare cases (a full buffer, a new chunk file), reached by the first record:
@@ -545,24 +558,43 @@ async function validateBody(
   const inspector = new ByteInspector();
   const writer = new ChunkWriter(workDir, contract.csv.delimiter.charCodeAt(0));
   let failing: Failing[] = [];
-  const scanner = new CheckedScanner(
-    contract.csv,
-    checks,
-    header.sourceIndex,
-    limits.maxRecordBytes,
-    jsonLengthsFor(contract),
-    // {"name":…,…,"_line":N}\n less the values and N's digits
+  const onFailing = (buf: Buffer, start: number, end: number, line: number, fields: number) => {
+    const cells = scanner.cells(buf, fields);
+    failing.push({ cells, bytes: cells ? undefined : Buffer.from(buf.subarray(start, end)), start, line });
+  };
+  // {"name":…,…,"_line":N}\n less the values and N's digits
+  const jsonPerRow =
     contract.columns.reduce((n, c) => n + JSON.stringify(c.name).length + 2, 0) +
-      JSON.stringify(LINE_COLUMN).length +
-      4,
-    Uint8Array.from(contract.columns, (c) => (c.type === 'string' ? 1 : 0)),
-    validator.checker!,
-    (buf, start, end, line, json) => writer.add(buf, start, end, line, json),
-    (buf, start, end, line, fields) => {
-      const cells = scanner.cells(buf, fields);
-      failing.push({ cells, bytes: cells ? undefined : Buffer.from(buf.subarray(start, end)), start, line });
-    },
-  );
+    JSON.stringify(LINE_COLUMN).length +
+    4;
+  // The scan kernel (scan-kernel.ts) where the contract's rules all have its byte forms; the
+  // JavaScript scanner otherwise, or when ETL_SCAN_KERNEL=0 (for comparing the two).
+  const programs = process.env.ETL_SCAN_KERNEL === '0' ? undefined : columnProgramsFor(contract).columns;
+  const scanner: CheckedScanner | KernelScanner =
+    programs && kernelUnsupported(programs) === undefined
+      ? new KernelScanner(
+          contract.csv,
+          programs,
+          header.sourceIndex,
+          limits.maxRecordBytes,
+          jsonPerRow,
+          validator.checker!,
+          (bytes, rows, chunkBytes, json, longest) =>
+            writer.addOutput(bytes, rows, chunkBytes, json, longest),
+          onFailing,
+        )
+      : new CheckedScanner(
+          contract.csv,
+          checks,
+          header.sourceIndex,
+          limits.maxRecordBytes,
+          jsonLengthsFor(contract),
+          jsonPerRow,
+          Uint8Array.from(contract.columns, (c) => (c.type === 'string' ? 1 : 0)),
+          validator.checker!,
+          (buf, start, end, line, json) => writer.add(buf, start, end, line, json),
+          onFailing,
+        );
   let staged = 0;
   /** Parts DuckDB has written; once the byte pass is over, each goes up as soon as it is written. */
   const converted: number[] = [];
@@ -636,6 +668,7 @@ async function validateBody(
   let work = Buffer.allocUnsafe(2 * 1024 * 1024 + 64 * 1024);
   /** The carry and the next block in `work`, then the scanner's sentinel line feed. */
   const joined = (head: Buffer, block: Buffer): Buffer => {
+    if (scanner instanceof KernelScanner) return scanner.join(head, block);
     const n = head.length + block.length;
     if (n + 1 > work.length) work = Buffer.allocUnsafe(n * 2);
     // head may already lie in `work` (the carry of the last block): copyWithin-safe order
