@@ -98,11 +98,21 @@ function failureNote(label: string, m: Measurement | undefined): string[] {
  * (ETL_FASTPATH_THREADS) and the usual path's splitter worker (csv/parallel.ts).
  */
 const VALIDATE_MODES = [
-  { job: 'validate-1', label: 'one', parallel: false, threads: 1, oneCore: false },
-  { job: 'validate-2', label: 'two', parallel: true, threads: 2, oneCore: false },
+  { job: 'validate-1', label: 'one', parallel: false, threads: 1, oneCore: false, kernel: true },
+  { job: 'validate-2', label: 'two', parallel: true, threads: 2, oneCore: false, kernel: true },
   // Every thread on one core (taskset), as a validate Lambda of one vCPU runs: the checked fast
   // path then writes CSV staging (functions/validate `stagingFormat`).
-  { job: 'validate-1c', label: 'one core', parallel: false, threads: 1, oneCore: true },
+  { job: 'validate-1c', label: 'one core', parallel: false, threads: 1, oneCore: true, kernel: true },
+  // The same with the JavaScript scanner instead of the scan kernel (ETL_SCAN_KERNEL=0): the
+  // kernel's gain, side by side in the same run.
+  {
+    job: 'validate-1c-js',
+    label: 'one core, JS scan',
+    parallel: false,
+    threads: 1,
+    oneCore: true,
+    kernel: false,
+  },
 ] as const;
 
 async function benchValidate(inputs: readonly BenchInput[], options: BenchOptions): Promise<string[]> {
@@ -129,7 +139,7 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
             const v = await runWorker(
               'validate',
               { file: input.file, root, parallel: mode.parallel, threads: mode.threads },
-              { oneCore: mode.oneCore },
+              { oneCore: mode.oneCore, ...(!mode.kernel && { env: { ETL_SCAN_KERNEL: '0' } }) },
             );
             // Each run replaces the last one's lake, so the staging to keep is the latest run's.
             if (v.ok && !mode.oneCore) keepStaging(input, v);
@@ -172,11 +182,13 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
         cpuRatio !== undefined ? percent(cpuRatio) : '—',
         mode.parallel
           ? 'n/a (one thread)'
-          : !mode.oneCore && pinnable
-            ? 'n/a (two cores; see "one core")'
-            : validate?.ok
-              ? `${mibPerSecond(validate.bytes, validate.seconds)} ${verdict(validate.bytes / MIB / validate.seconds >= TARGETS.validateOneThreadMiBps)}`
-              : '—',
+          : !mode.kernel
+            ? 'n/a (comparison)'
+            : !mode.oneCore && pinnable
+              ? 'n/a (two cores; see "one core")'
+              : validate?.ok
+                ? `${mibPerSecond(validate.bytes, validate.seconds)} ${verdict(validate.bytes / MIB / validate.seconds >= TARGETS.validateOneThreadMiBps)}`
+                : '—',
         is1G && validate?.ok
           ? verdict(validate.peakRssBytes < TARGETS.validatePeakBytes)
           : is1G
@@ -213,6 +225,8 @@ async function benchValidate(inputs: readonly BenchInput[], options: BenchOption
     '"one" and "two" have both cores of this machine (the byte pass and DuckDB each on its own); "one core" runs the worker with every',
     'thread on one core (`taskset -c 0`), as that Lambda does: the step then writes CSV staging at every size (no DuckDB in the step;',
     `both engines read it; csv/README.md "CSV staging"); on two cores, Parquet.${pinnable ? '' : ' (taskset is not here: "one core" not measured.)'}`,
+    'The byte pass is the scan kernel (WebAssembly, csv/kernel/scan.c) in every row but "one core, JS scan", which runs the',
+    "JavaScript scanner it replaced (ETL_SCAN_KERNEL=0) on one core: the kernel's gain, measured in the same run.",
     '',
     renderTable(
       [
