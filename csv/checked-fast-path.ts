@@ -771,6 +771,7 @@ async function validateBody(
     if (e instanceof DeclineFastPathError || e instanceof FileRejectedError) throw e;
     throw new DeclineFastPathError(`DuckDB: ${(e as Error).message.split('\n')[0]}`);
   } finally {
+    if (scanner instanceof KernelScanner) scanner.release();
     await pool?.closeAll();
     (await duck?.catch(() => undefined))?.instance.closeSync();
   }

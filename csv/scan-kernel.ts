@@ -133,19 +133,67 @@ function enumRule(t: TableImage, options: readonly string[]): number {
   return t.i32s([R_ENUM, all.length, all.includes('') ? 1 : 0, ...refs]);
 }
 
+/** One instance of the kernel: its memory (kept, grown, reused) and the calls it makes to a scanner. */
+interface KernelInstance {
+  readonly memory: WasmMemory;
+  readonly exports: {
+    scan: (buf: number, from: number, n: number, final: number) => number;
+    reset: () => void;
+  };
+  readonly cfgPtr: number;
+  readonly statePtr: number;
+  readonly fieldPtrs: { starts: number; ends: number; pairs: number; flags: number };
+  readonly heapBase: number;
+  /** The scanner using it, which the kernel's calls (failing, flush) reach. */
+  user: KernelScanner | undefined;
+}
+
+/**
+ * Instances no scanner uses. A warm Lambda container (or `etl watch`) validates file after file:
+ * each takes an instance whose memory is already grown and touched, instead of a new one
+ * (≈ 6 MB of fresh pages and an instantiation per file).
+ */
+const idle: KernelInstance[] = [];
+
+function newInstance(): KernelInstance {
+  const holder: { user: KernelScanner | undefined } = { user: undefined };
+  const instance = new wasm.Instance(kernelModule(), {
+    env: {
+      failing: (start: number, end: number, line: number, fields: number) =>
+        holder.user!.kernelFailing(start, end, line, fields),
+      flush: () => holder.user!.kernelFlush(),
+    },
+  });
+  const x = instance.exports as Record<string, unknown>;
+  const call = (name: string) => (x[name] as () => number)();
+  const k: KernelInstance = {
+    memory: x.memory as WasmMemory,
+    exports: x as unknown as KernelInstance['exports'],
+    cfgPtr: call('cfg'),
+    statePtr: call('state'),
+    fieldPtrs: { starts: call('starts'), ends: call('ends'), pairs: call('pairs'), flags: call('flags') },
+    heapBase: (x.__heap_base as { value: number }).value,
+    get user() {
+      return holder.user;
+    },
+    set user(u) {
+      holder.user = u;
+    },
+  };
+  return k;
+}
+
 /**
  * The checked scanner as the kernel: feed it blocks joined in its own memory ({@link join}); good
  * records reach `onOutput` as chunk-file bytes (`line,record\n`), the others `onFailing`.
  */
 export class KernelScanner {
+  private readonly kernel: KernelInstance;
   private readonly memory: WasmMemory;
-  private readonly exports: {
-    scan: (buf: number, from: number, n: number, final: number) => number;
-    reset: () => void;
-  };
+  private readonly exports: KernelInstance['exports'];
   private readonly cfgPtr: number;
   private readonly statePtr: number;
-  private readonly fieldPtrs: { starts: number; ends: number; pairs: number; flags: number };
+  private readonly fieldPtrs: KernelInstance['fieldPtrs'];
   private readonly outPtr: number;
   private readonly outCap: number;
   private readonly inPtr: number;
@@ -193,26 +241,16 @@ export class KernelScanner {
     if (unsupported) throw new Error(`the scan kernel cannot check ${unsupported}`);
     this.quoteChar = dialect.quote;
     this.doubledQuote = dialect.quote + dialect.quote;
-    const instance = new wasm.Instance(kernelModule(), {
-      env: {
-        failing: (start: number, end: number, line: number, fields: number) =>
-          this.onFailing(this.block, start, end, line, fields),
-        flush: () => this.flush(),
-      },
-    });
-    const x = instance.exports as Record<string, unknown>;
-    this.memory = x.memory as WasmMemory;
-    this.exports = x as unknown as KernelScanner['exports'];
-    const call = (name: string) => (x[name] as () => number)();
-    this.cfgPtr = call('cfg');
-    this.statePtr = call('state');
-    this.fieldPtrs = {
-      starts: call('starts'),
-      ends: call('ends'),
-      pairs: call('pairs'),
-      flags: call('flags'),
-    };
-    const heapBase = (x.__heap_base as { value: number }).value;
+    this.kernel = idle.pop() ?? newInstance();
+    this.kernel.user = this;
+    ({
+      memory: this.memory,
+      exports: this.exports,
+      cfgPtr: this.cfgPtr,
+      statePtr: this.statePtr,
+    } = this.kernel);
+    this.fieldPtrs = this.kernel.fieldPtrs;
+    const heapBase = this.kernel.heapBase;
 
     const t = new TableImage(heapBase);
     const cols: number[] = [];
@@ -244,8 +282,9 @@ export class KernelScanner {
     const boundsPtr = bounds.length > 0 ? t.f64s(bounds) : 0;
     // The output region holds at least one record of the largest size the contract allows.
     this.outCap = Math.max(4 * 1024 * 1024, maxRecordBytes + 64);
-    this.outPtr = t.alloc(this.outCap, 16);
-    this.inPtr = t.alloc(0, 16);
+    // After the table, not in its image (which is copied into memory).
+    this.outPtr = Math.ceil((heapBase + t.size) / 16) * 16;
+    this.inPtr = Math.ceil((this.outPtr + this.outCap) / 16) * 16;
     this.inCap = 0;
     this.ensure(this.inPtr + 2 * 1024 * 1024 + PAD);
     new Uint8Array(this.memory.buffer).set(t.image(), heapBase);
@@ -263,6 +302,23 @@ export class KernelScanner {
       boundsPtr,
     ]);
     this.exports.reset();
+  }
+
+  /** The kernel's instance back to the idle ones: call once the scan is over (its memory is reused). */
+  release(): void {
+    if (this.kernel.user !== this) return;
+    this.kernel.user = undefined;
+    idle.push(this.kernel);
+  }
+
+  /** The kernel's call for a record for the JavaScript checker. */
+  kernelFailing(start: number, end: number, line: number, fields: number): void {
+    this.onFailing(this.block, start, end, line, fields);
+  }
+
+  /** The kernel's call when its output region is full. */
+  kernelFlush(): void {
+    this.flush();
   }
 
   /** Memory up to `end`; views of the old memory are detached after a growth. */
@@ -297,6 +353,7 @@ export class KernelScanner {
   scanEnded(buf: Buffer, final: boolean): number {
     if (buf.buffer !== this.memory.buffer || buf.byteOffset !== this.inPtr)
       throw new Error('scanEnded: scan a buffer from join()');
+    if (this.kernel.user !== this) throw new Error('scanEnded: this scanner was released');
     const n = buf.length - 1;
     this.block = buf;
     this.state = new Int32Array(this.memory.buffer, this.statePtr, 12);

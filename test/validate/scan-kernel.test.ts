@@ -259,6 +259,9 @@ function runScanner(
     at = next;
   }
   if (ok) feed(Buffer.alloc(0), true);
+  // The instance goes back to the idle ones: the next kernel scanner reuses it (another contract,
+  // dialect and table), as file after file does in a warm container.
+  if (scanner instanceof KernelScanner) scanner.release();
   const { declined, line, width, records, good, formulaCells } = scanner;
   return { events, output, totals, declined, line, width, records, good, formulaCells };
 }
@@ -412,6 +415,29 @@ test('a contract with a text rule that has no byte form stays with the JavaScrip
         () => 0,
       ),
   ).toThrow(/cannot check/);
+});
+
+test('a released scanner cannot scan (its instance serves another file)', () => {
+  const { contract } = loadCompiledContract('registrations', DEFAULT_SCHEMAS_DIR)!;
+  const make = () =>
+    new KernelScanner(
+      contract.csv,
+      columnProgramsFor(contract).columns!,
+      contract.columns.map((_, i) => i),
+      1024,
+      0,
+      { formulaSamplesFull: true },
+      () => undefined,
+      () => undefined,
+    );
+  const first = make();
+  const buf = first.join(Buffer.alloc(0), Buffer.from('a,b\n'));
+  first.release();
+  expect(() => first.scanEnded(buf, false)).toThrow(/released/);
+  const second = make();
+  expect(second.scanEnded(second.join(Buffer.alloc(0), Buffer.from('a,b\n')), false)).toBe(4);
+  expect(second.width).toBe(2);
+  second.release();
 });
 
 test('the committed kernel module is built from the committed scan.c', () => {
