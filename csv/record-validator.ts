@@ -21,7 +21,7 @@ import {
 import { csvReaderOf, type CsvReader, type CsvReaderKind } from './csv-splitter';
 import { checkHeader, type HeaderMapping } from './header';
 import { RowChecker, type CompiledContract } from './row-checker';
-import { detached, type RowError } from './row-errors';
+import { detached, objectArray, type RowError } from './row-errors';
 import type { ObjectTextWriter, StagingWriter } from './writers';
 
 /** Safety limits; each one turns a hostile or broken file into a clear rejection. */
@@ -70,7 +70,7 @@ export class RecordValidator {
   rejectLines = 0;
   rowErrors = 0;
   readonly reasons = new Map<string, number>();
-  readonly firstErrors: RowError[] = [];
+  readonly firstErrors: RowError[] = objectArray();
   rejects: ObjectTextWriter | undefined;
   private wait: Promise<unknown> | undefined;
 

@@ -26,7 +26,14 @@ import {
 } from './coerce';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
 import type { HeaderMapping } from './header';
-import { detached, RowProblem, truncateValue, type RowError, type RowErrorCode } from './row-errors';
+import {
+  detached,
+  objectArray,
+  RowProblem,
+  truncateValue,
+  type RowError,
+  type RowErrorCode,
+} from './row-errors';
 
 /** A contract with everything derived from it that is worth computing once. */
 export interface CompiledContract {
@@ -201,6 +208,23 @@ function typedRowHolder(names: readonly string[]): Record<string, unknown> {
   return new (TypedRow as unknown as new () => Record<string, unknown>)();
 }
 
+/**
+ * One holder per compiled contract and column set, shared by its checkers (each row sets every
+ * field, and a check runs to its end before another starts): a file after the first in a warm
+ * process meets the holder, and so the object shape, its optimised checker was compiled for. A
+ * holder per checker has a shape of its own, which threw that code away (`--trace-deopt`: "wrong
+ * map"; ≈ 50 ms of recompiling per file on one core).
+ */
+const holders = new WeakMap<CompiledContract, Map<string, Record<string, unknown>>>();
+function sharedRowHolder(compiled: CompiledContract, names: readonly string[]): Record<string, unknown> {
+  let byNames = holders.get(compiled);
+  if (!byNames) holders.set(compiled, (byNames = new Map()));
+  const key = JSON.stringify(names);
+  let holder = byNames.get(key);
+  if (!holder) byNames.set(key, (holder = typedRowHolder(names)));
+  return holder;
+}
+
 /** A spreadsheet-formula-looking cell: kept as text, listed in the report. */
 export interface FormulaCell {
   readonly line: number;
@@ -215,7 +239,7 @@ export type RowOutcome = string | RowError[];
 export class RowChecker {
   readonly notes: CoercionNotes = { ambiguousLocalTimes: 0 };
   formulaCellCount = 0;
-  readonly formulaSamples: FormulaCell[] = [];
+  readonly formulaSamples: FormulaCell[] = objectArray();
   /**
    * Whether the report's formula samples are all taken, kept as a flag rather than read from the
    * samples' length: the checked fast path reads it for every record with a formula-looking cell,
@@ -243,7 +267,7 @@ export class RowChecker {
     this.isString = this.columns.map((c) => c.type === 'string');
     this.ajvKinds = this.columns.map((c) => schemaValueKind(c.type));
     this.checkedNames = this.columns.filter((_, i) => compiled.checkedByAjv[i]).map((c) => c.name);
-    this.typed = compiled.validateRow ? typedRowHolder(this.checkedNames) : undefined;
+    this.typed = compiled.validateRow ? sharedRowHolder(compiled, this.checkedNames) : undefined;
     const partition = compiled.contract.partition;
     this.partitionIndex =
       partition?.kind === 'string' ? this.columns.findIndex((c) => c.name === partition.column) : -1;
