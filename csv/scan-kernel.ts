@@ -101,8 +101,8 @@ class TableImage {
     return at;
   }
 
-  raw(data: Uint8Array): number {
-    const at = this.alloc(Math.max(1, data.length), 1);
+  raw(data: Uint8Array, align = 1): number {
+    const at = this.alloc(Math.max(1, data.length), align);
     this.bytes.set(data, at - this.base);
     return at;
   }
@@ -112,25 +112,52 @@ class TableImage {
   }
 }
 
+/**
+ * A fixed pattern of at most 16 bytes whose every position allows one range of bytes, as the
+ * kernel's 32-byte [lo × 16, hi × 16] (positions past the pattern allow every byte); else undefined.
+ */
+function rangesOf(sets: readonly Uint8Array[]): Uint8Array | undefined {
+  if (sets.length === 0 || sets.length > 16) return undefined;
+  const ranges = new Uint8Array(32);
+  ranges.fill(255, 16);
+  for (let k = 0; k < sets.length; k++) {
+    const set = sets[k]!;
+    const lo = set.indexOf(1);
+    const hi = set.lastIndexOf(1);
+    if (lo < 0 || set.subarray(lo, hi + 1).includes(0)) return undefined;
+    ranges[k] = lo;
+    ranges[16 + k] = hi;
+  }
+  return ranges;
+}
+
 function patternRule(t: TableImage, atoms: readonly PatternAtom[]): number {
   if (atoms.every((a) => a.min === a.max)) {
     const sets = atoms.flatMap((a) => Array.from({ length: a.min }, () => a.set));
     const table = new Uint8Array(Math.max(1, sets.length) * 256);
     sets.forEach((set, k) => table.set(set, k * 256));
     const tablePtr = t.raw(table);
-    return t.i32s([R_PATTERN, atoms.length, sets.length, tablePtr]);
+    const ranges = rangesOf(sets);
+    const rangesPtr = ranges ? t.raw(ranges, 16) : 0;
+    return t.i32s([R_PATTERN, atoms.length, sets.length, tablePtr, rangesPtr]);
   }
   const refs = atoms.flatMap((a) => [t.raw(a.set), a.min, clampI32(a.max)]);
-  return t.i32s([R_PATTERN, atoms.length, -1, 0, ...refs]);
+  return t.i32s([R_PATTERN, atoms.length, -1, 0, 0, ...refs]);
 }
 
 function enumRule(t: TableImage, options: readonly string[]): number {
-  const all = [...new Set(options)];
-  const refs = all.flatMap((o) => {
-    const bytes = Buffer.from(o, 'utf8');
-    return [bytes.length, t.raw(bytes)];
-  });
-  return t.i32s([R_ENUM, all.length, all.includes('') ? 1 : 0, ...refs]);
+  const all = [...new Set(options)].filter((o) => o !== '').map((o) => Buffer.from(o, 'utf8'));
+  // Per first byte, the 1-based index of its first option; per option, the next with that byte.
+  const first = new Array<number>(256).fill(0);
+  const next = new Array<number>(all.length).fill(0);
+  for (let k = all.length - 1; k >= 0; k--) {
+    const b = all[k]![0]!;
+    next[k] = first[b]!;
+    first[b] = k + 1;
+  }
+  const firstPtr = t.i32s(first);
+  const refs = all.flatMap((bytes, k) => [bytes.length, t.raw(bytes), next[k]!]);
+  return t.i32s([R_ENUM, all.length, options.includes('') ? 1 : 0, firstPtr, ...refs]);
 }
 
 /** One instance of the kernel: its memory (kept, grown, reused) and the calls it makes to a scanner. */

@@ -100,10 +100,23 @@ EXPORT("reset") void reset(void) {
 static inline int digit(u8 b) { return (u8)(b - 48) <= 9; }
 static inline int two(const u8 *b) { return (b[0] - 48) * 10 + b[1] - 48; }
 
-static int day_at(const u8 *b, int min_year, int max_year) {
-  if (b[4] != '-' || b[7] != '-') return 0;
-  if (!digit(b[0]) || !digit(b[1]) || !digit(b[2]) || !digit(b[3])) return 0;
-  if (!digit(b[5]) || !digit(b[6]) || !digit(b[8]) || !digit(b[9])) return 0;
+/* Every byte of the 16 at `b` within [lo, hi] (lo = rg[0..15], hi = rg[16..31]): one test for a
+   fixed shape instead of a branch per byte (the branches mispredicted on varied data). */
+static inline int all_in(const u8 *b, const u8 *rg) {
+  v128_t x = wasm_v128_load(b);
+  return wasm_i8x16_all_true(
+      wasm_v128_and(wasm_u8x16_ge(x, wasm_v128_load(rg)), wasm_u8x16_le(x, wasm_v128_load(rg + 16))));
+}
+
+/* YYYY-MM-DD, then anything (a date's 10 bytes are followed by the cell's end or more bytes). */
+static const u8 DATE_SHAPE[32] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', 0,   0,   0,   0,   0,   0,
+                                  '9', '9', '9', '9', '-', '9', '9', '-', '9', '9', 255, 255, 255, 255, 255, 255};
+/* YYYY-MM-DD?HH:MM (the separator at 10 is checked apart: T or a space). */
+static const u8 TIMESTAMP_SHAPE[32] = {'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', 0,   '0', '0', ':', '0', '0',
+                                       '9', '9', '9', '9', '-', '9', '9', '-', '9', '9', 255, '9', '9', ':', '9', '9'};
+
+/* The day of `YYYY-MM-DD` at `b` (shape already checked): real, year within [min_year, max_year]. */
+static int day_ok(const u8 *b, int min_year, int max_year) {
   int year = two(b) * 100 + two(b + 2), month = two(b + 5), day = two(b + 8);
   if (year < min_year || year > max_year || month < 1 || month > 12 || day < 1 || day > DAYS[month])
     return 0;
@@ -161,14 +174,18 @@ static int email_at(const u8 *b, int s, int e) {
   }
 }
 
+/* Enum rule: [R_ENUM, count, has_empty, first, (len, ptr, next) per option]; first[byte] is the
+   1-based index of the first option starting with that byte, next the one after it (0 ends). */
 static int enum_at(const i32 *r, const u8 *b, int s, int e) {
-  int n = e - s, count = r[1];
+  int n = e - s;
   if (n == 0) return r[2];
-  const i32 *o = r + 3;
-  for (int k = 0; k < count; k++, o += 2) {
+  const i32 *first = (const i32 *)(uintptr_t)r[3];
+  const i32 *opts = r + 4;
+  for (int k = first[b[s]]; k != 0; k = opts[3 * (k - 1) + 2]) {
+    const i32 *o = opts + 3 * (k - 1);
     if (o[0] != n) continue;
     const u8 *opt = (const u8 *)(uintptr_t)o[1];
-    int j = 0;
+    int j = 1;
     while (j < n && opt[j] == b[s + j]) j++;
     if (j == n) return 1;
   }
@@ -187,16 +204,19 @@ static int atoms_from(const i32 *atoms, int k, int natoms, const u8 *b, int at, 
   return 0;
 }
 
+/* Pattern rule: [R_PATTERN, natoms, fixed length or -1, table, ranges | atoms...]; `ranges` (a fixed
+   pattern of at most 16 bytes whose every position is one byte range) is tested in one step. */
 static int pattern_at(const i32 *r, const u8 *b, int s, int e) {
   int fixed = r[2];
   if (fixed >= 0) {
     if (e - s != fixed) return 0;
+    if (r[4] != 0) return all_in(b + s, (const u8 *)(uintptr_t)r[4]);
     const u8 *table = (const u8 *)(uintptr_t)r[3];
     for (int k = 0; k < fixed; k++)
       if (!table[k * 256 + b[s + k]]) return 0;
     return 1;
   }
-  return atoms_from(r + 4, 0, r[1], b, s, e);
+  return atoms_from(r + 5, 0, r[1], b, s, e);
 }
 
 /* Column table, 16 i32 per column (scan-kernel.ts writes it). */
@@ -254,14 +274,12 @@ static int check_cell(const i32 *c, const double *bounds, const u8 *b, int s, in
       return l[0] == 'f' && l[1] == 'a' && l[2] == 'l' && l[3] == 's' && l[4] == 'e';
     }
     case K_DATE:
-      return n == 10 && day_at(b + s, 1, 9999);
+      return n == 10 && all_in(b + s, DATE_SHAPE) && day_ok(b + s, 1, 9999);
     default: { /* K_TIMESTAMP */
-      if (n < 19 || !day_at(b + s, 2, 9998)) return 0;
       const u8 *t = b + s;
-      if (t[10] != 'T' && t[10] != ' ') return 0;
-      if (t[13] != ':' || t[16] != ':') return 0;
-      if (!digit(t[11]) || !digit(t[12]) || !digit(t[14]) || !digit(t[15]) || !digit(t[17]) || !digit(t[18]))
-        return 0;
+      if (n < 19 || !all_in(t, TIMESTAMP_SHAPE)) return 0;
+      if ((t[10] != 'T' && t[10] != ' ') || t[16] != ':' || !digit(t[17]) || !digit(t[18])) return 0;
+      if (!day_ok(t, 2, 9998)) return 0;
       if (two(t + 11) > 23 || two(t + 14) > 59 || two(t + 17) > 59) return 0;
       int i = s + 19;
       if (i < e && b[i] == '.') {
