@@ -559,7 +559,8 @@ async function validateBody(
   const writer = new ChunkWriter(workDir, contract.csv.delimiter.charCodeAt(0));
   let failing: Failing[] = [];
   const onFailing = (buf: Buffer, start: number, end: number, line: number, fields: number) => {
-    const cells = scanner.cells(buf, fields);
+    const cells =
+      scanner instanceof KernelScanner ? scanner.cells(buf, fields, start, end) : scanner.cells(buf, fields);
     failing.push({ cells, bytes: cells ? undefined : Buffer.from(buf.subarray(start, end)), start, line });
   };
   // {"name":…,…,"_line":N}\n less the values and N's digits
