@@ -71,16 +71,28 @@ export class RecordValidator {
   rowErrors = 0;
   readonly reasons = new Map<string, number>();
   readonly firstErrors: RowError[] = objectArray();
-  rejects: ObjectTextWriter | undefined;
   private wait: Promise<unknown> | undefined;
+  /**
+   * Made at once (it stores nothing until written to): a writer opened at the first row error put
+   * a "first reject" case inside the row loop, which the optimised code of a warm process's next
+   * file met once and was thrown away for (`--trace-deopt`).
+   */
+  private readonly rejectsWriter: ObjectTextWriter;
 
   constructor(
     private readonly compiled: CompiledContract,
     private readonly fileKey: string,
     private readonly limits: ValidateLimits,
     private readonly staging: Pick<StagingWriter, 'write'>,
-    private readonly openRejects: () => ObjectTextWriter,
-  ) {}
+    openRejects: () => ObjectTextWriter,
+  ) {
+    this.rejectsWriter = openRejects();
+  }
+
+  /** The row errors' object, once a row error was written to it (undefined while none was). */
+  get rejects(): ObjectTextWriter | undefined {
+    return this.rejectsWriter.chars > 0 ? this.rejectsWriter : undefined;
+  }
 
   /** The writes to wait for before more input is taken (undefined: none). */
   takeWait(): Promise<unknown> | undefined {
@@ -150,7 +162,7 @@ export class RecordValidator {
         text += `${JSON.stringify(err)}\n`;
       }
     }
-    if (text) this.later((this.rejects ??= this.openRejects()).write(text));
+    if (text) this.later(this.rejectsWriter.write(text));
   }
 }
 

@@ -173,6 +173,34 @@ interface KernelInstance {
   readonly heapBase: number;
   /** The scanner using it, which the kernel's calls (failing, flush) reach. */
   user: KernelScanner | undefined;
+  /**
+   * Views of its field arrays, made again only when its memory grows; kept with the instance, so a
+   * warm process's next file finds them (made per scanner, their first-call case threw the optimised
+   * `cells` away in each new file).
+   */
+  views: FieldViews | undefined;
+}
+
+interface FieldViews {
+  readonly buffer: ArrayBuffer;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly pairs: Int32Array;
+  readonly flags: Uint8Array;
+}
+
+function fieldViews(k: KernelInstance): FieldViews {
+  const buffer = k.memory.buffer;
+  if (k.views?.buffer === buffer) return k.views;
+  const { starts, ends, pairs, flags } = k.fieldPtrs;
+  k.views = {
+    buffer,
+    starts: new Int32Array(buffer, starts, MAX_FIELDS),
+    ends: new Int32Array(buffer, ends, MAX_FIELDS),
+    pairs: new Int32Array(buffer, pairs, MAX_FIELDS),
+    flags: new Uint8Array(buffer, flags, MAX_FIELDS),
+  };
+  return k.views;
 }
 
 /**
@@ -200,6 +228,7 @@ function newInstance(): KernelInstance {
     statePtr: call('state'),
     fieldPtrs: { starts: call('starts'), ends: call('ends'), pairs: call('pairs'), flags: call('flags') },
     heapBase: (x.__heap_base as { value: number }).value,
+    views: undefined,
     get user() {
       return holder.user;
     },
@@ -220,7 +249,6 @@ export class KernelScanner {
   private readonly exports: KernelInstance['exports'];
   private readonly cfgPtr: number;
   private readonly statePtr: number;
-  private readonly fieldPtrs: KernelInstance['fieldPtrs'];
   private readonly outPtr: number;
   private readonly outCap: number;
   private readonly inPtr: number;
@@ -276,7 +304,6 @@ export class KernelScanner {
       cfgPtr: this.cfgPtr,
       statePtr: this.statePtr,
     } = this.kernel);
-    this.fieldPtrs = this.kernel.fieldPtrs;
     const heapBase = this.kernel.heapBase;
 
     const t = new TableImage(heapBase);
@@ -409,11 +436,6 @@ export class KernelScanner {
     s[7] = s[8] = s[9] = s[10] = s[11] = 0;
   }
 
-  /** Views of the kernel's field arrays, made again only when its memory grows. */
-  private views:
-    | { buffer: ArrayBuffer; starts: Int32Array; ends: Int32Array; pairs: Int32Array; flags: Uint8Array }
-    | undefined;
-
   /**
    * As {@link CheckedScanner.cells}: the cells of the record `onFailing` was given. With the record's
    * bytes [start, end) and no cell beyond ASCII, the record is decoded once and its cells are cut
@@ -422,18 +444,7 @@ export class KernelScanner {
    */
   cells(buf: Buffer, fields: number, start = -1, end = -1): Cell[] | undefined {
     if (fields > MAX_FIELDS) return undefined;
-    const mem = this.memory.buffer;
-    if (this.views?.buffer !== mem) {
-      const { starts, ends, pairs, flags } = this.fieldPtrs;
-      this.views = {
-        buffer: mem,
-        starts: new Int32Array(mem, starts, MAX_FIELDS),
-        ends: new Int32Array(mem, ends, MAX_FIELDS),
-        pairs: new Int32Array(mem, pairs, MAX_FIELDS),
-        flags: new Uint8Array(mem, flags, MAX_FIELDS),
-      };
-    }
-    const { starts, ends, pairs, flags } = this.views;
+    const { starts, ends, pairs, flags } = fieldViews(this.kernel);
     let ascii = start >= 0;
     for (let f = 0; ascii && f < fields; f++) if ((flags[f]! & CELL_NON_ASCII) !== 0) ascii = false;
     const record = ascii ? buf.toString('latin1', start, end) : '';

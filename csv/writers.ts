@@ -20,7 +20,8 @@ const MAX_UTF8_PER_UNIT = 3;
 /** One object being written from a stream of text. */
 export class ObjectTextWriter {
   private readonly body = new PassThrough({ highWaterMark: 8 * 1024 * 1024 });
-  private readonly upload: Promise<ObjectInfo>;
+  /** Started by the first bytes handed to the stream: a writer no text reached stores nothing. */
+  private upload: Promise<ObjectInfo> | undefined;
   private failure: unknown;
   private readonly batch = Buffer.allocUnsafe(BATCH_BYTES);
   private used = 0;
@@ -28,21 +29,32 @@ export class ObjectTextWriter {
   /** Characters accepted so far (≈ bytes for ASCII-heavy data; used for part sizing only). */
   chars = 0;
 
+  /**
+   * Creates nothing yet: the object's upload starts with its first bytes (a batch handed over, or
+   * {@link end}). So a writer can be made before it is known whether anything will be written to
+   * it (the row errors of a file), and the code writing rows has no "first write" case.
+   */
   constructor(
-    store: ObjectStore,
+    private readonly store: ObjectStore,
     readonly bucket: string,
     readonly key: string,
-    contentType: string,
+    private readonly contentType: string,
   ) {
     // The store may attach its own listeners only after some awaits; until then an abort's
     // error must not count as unhandled (failures reach the caller through `upload`).
     this.body.on('error', () => undefined);
-    this.upload = store.put(bucket, key, this.body, { contentType });
+  }
+
+  private started(): Promise<ObjectInfo> {
+    if (this.upload) return this.upload;
+    const upload = this.store.put(this.bucket, this.key, this.body, { contentType: this.contentType });
     // If the upload fails, stop the writer at once (a waiting `drain` rejects on the error).
-    this.upload.catch((e: unknown) => {
+    upload.catch((e: unknown) => {
       this.failure = e;
       this.body.destroy(e as Error);
     });
+    this.upload = upload;
+    return upload;
   }
 
   /** Appends text; returns a promise only when the caller should wait (backpressure). */
@@ -77,6 +89,7 @@ export class ObjectTextWriter {
 
   private push(chunk: Buffer): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure as Error);
+    void this.started();
     if (this.body.write(chunk)) return undefined;
     // One shared wait per drain, however many writes are queued behind it.
     this.drained ??= once(this.body, 'drain').then(() => {
@@ -88,14 +101,15 @@ export class ObjectTextWriter {
   /** Writes what is left and waits until the object exists. */
   async end(): Promise<ObjectInfo> {
     if (this.used > 0) await this.flushBatch();
+    const upload = this.started();
     this.body.end();
-    return this.upload;
+    return upload;
   }
 
   /** Stops writing; whatever the store received is abandoned (the caller deletes it). */
   async abort(): Promise<void> {
     this.body.destroy(new Error('aborted'));
-    await this.upload.catch(() => undefined);
+    await this.upload?.catch(() => undefined);
   }
 }
 
