@@ -57,6 +57,7 @@ import {
 } from './sql-validate';
 import { sqlString } from './sql-checks';
 import { KernelScanner, kernelUnsupported } from './scan-kernel';
+import { ScanProgress, type OnFailingRecord } from './scan-progress';
 
 const LF = 10;
 const CR = 13;
@@ -154,7 +155,7 @@ export interface FormulaCells {
  * one starts (the caller carries those bytes over to the next buffer).
  * @internal exported for its tests
  */
-export class CheckedScanner {
+export class CheckedScanner extends ScanProgress {
   private readonly cls = new Uint8Array(256);
   private readonly quote: number;
   private readonly quoteChar: string;
@@ -166,18 +167,6 @@ export class CheckedScanner {
   private readonly pairs = new Int32Array(MAX_FIELDS);
   private readonly escapes = new Int32Array(MAX_FIELDS);
   private readonly record: ReturnType<typeof compileRecordChecks>;
-  /** The physical line the next record starts on. */
-  line = 1;
-  /** The header's field count (after the first record). */
-  width = -1;
-  declined: string | undefined;
-  good = 0;
-  records = 0;
-  /**
-   * Formula-looking cells of the good records the scanner passed (not the ones it handed to the
-   * JavaScript checker for the samples): the caller adds them to the report's count.
-   */
-  formulaCells = 0;
 
   constructor(
     dialect: { readonly delimiter: string; readonly quote: string },
@@ -193,15 +182,10 @@ export class CheckedScanner {
     private readonly formulas: FormulaCells,
     /** A good record [start, end) (no line end) on line `line`; `json`: its bytes as JSON Lines staging. */
     private readonly onGood: (buf: Buffer, start: number, end: number, line: number, json: number) => void,
-    /** A record for the JavaScript checker; `fields`: how many it has ({@link CheckedScanner.cells} reads them until the next record). */
-    private readonly onFailing: (
-      buf: Buffer,
-      start: number,
-      end: number,
-      line: number,
-      fields: number,
-    ) => void,
+    /** A record for the JavaScript checker ({@link cells} reads its fields until the next record). */
+    private readonly onFailing: OnFailingRecord,
   ) {
+    super();
     this.record = compileRecordChecks(checks, jsonLengths, sourceIndex, isText);
     this.quote = dialect.quote.charCodeAt(0);
     this.quoteChar = dialect.quote;

@@ -14,6 +14,7 @@ import type { ColumnProgram, PatternAtom } from './byte-checks';
 import { CELL_NON_ASCII, CELL_QUOTED } from './byte-checks';
 import { QUOTED_EMPTY, type Cell } from './csv-records';
 import { SCAN_KERNEL_WASM } from './kernel/scan-wasm';
+import { ScanProgress, type OnFailingRecord } from './scan-progress';
 
 const MAX_FIELDS = 4096;
 const PAGE = 65536;
@@ -243,7 +244,7 @@ function newInstance(): KernelInstance {
  * The checked scanner as the kernel: feed it blocks joined in its own memory ({@link join}); good
  * records reach `onOutput` as chunk-file bytes (`line,record\n`), the others `onFailing`.
  */
-export class KernelScanner {
+export class KernelScanner extends ScanProgress {
   private readonly kernel: KernelInstance;
   private readonly memory: WasmMemory;
   private readonly exports: KernelInstance['exports'];
@@ -258,13 +259,6 @@ export class KernelScanner {
   private state!: Int32Array;
   private readonly quoteChar: string;
   private readonly doubledQuote: string;
-  line = 1;
-  width = -1;
-  declined: string | undefined;
-  good = 0;
-  records = 0;
-  /** As {@link CheckedScanner.formulaCells}. */
-  formulaCells = 0;
 
   constructor(
     dialect: { readonly delimiter: string; readonly quote: string },
@@ -283,15 +277,10 @@ export class KernelScanner {
       json: number,
       longest: number,
     ) => void,
-    /** As CheckedScanner's: {@link cells} reads the record's fields until the next one. */
-    private readonly onFailing: (
-      buf: Buffer,
-      start: number,
-      end: number,
-      line: number,
-      fields: number,
-    ) => void,
+    /** A record for the JavaScript checker ({@link cells} reads its fields until the next record). */
+    private readonly onFailing: OnFailingRecord,
   ) {
+    super();
     const unsupported = kernelUnsupported(programs);
     if (unsupported) throw new Error(`the scan kernel cannot check ${unsupported}`);
     this.quoteChar = dialect.quote;
