@@ -578,8 +578,13 @@ export function columnProgramsFor(contract: DatasetContract): ColumnRules<Column
   );
 }
 
+/** The JavaScript cell checks of column programs (one per contract column). */
+export function cellChecksOf(programs: readonly ColumnProgram[]): CellCheck[] {
+  return programs.map(cellCheckOf);
+}
+
 /** The byte checks of a contract (per contract column), or why it has none. */
 export function byteChecksFor(contract: DatasetContract): ByteChecks {
   const programs = columnProgramsFor(contract);
-  return programs.columns ? { columns: programs.columns.map(cellCheckOf) } : programs;
+  return programs.columns ? { columns: cellChecksOf(programs.columns) } : programs;
 }

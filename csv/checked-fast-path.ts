@@ -33,11 +33,12 @@ import { LINE_COLUMN } from '../core/plan';
 import {
   CELL_NON_ASCII,
   CELL_QUOTED,
-  columnProgramsFor,
+  cellChecksOf,
   formulaAt,
   jsonLengthsFor,
   POW10,
   type CellCheck,
+  type ColumnProgram,
   type JsonLength,
 } from './byte-checks';
 import { csvStagingSelectSql } from '../core/staging';
@@ -490,7 +491,7 @@ const CHUNKS_AHEAD = 2;
  */
 export async function validateChecked(
   input: FastValidateInput,
-  checks: readonly CellCheck[],
+  programs: readonly ColumnProgram[],
 ): Promise<FastValidateResult> {
   const { file, compiled, limits, workDir } = input;
   const jsStaged = new JsonLinesFile(path.join(workDir, 'checked-rows.jsonl'));
@@ -502,7 +503,7 @@ export async function validateChecked(
     } finally {
       closeSync(fd);
     }
-    return await validateBody(input, checks, validator, jsStaged);
+    return await validateBody(input, programs, validator, jsStaged);
   } catch (e) {
     await validator.rejects?.abort();
     throw e;
@@ -513,7 +514,7 @@ export async function validateChecked(
 
 async function validateBody(
   input: FastValidateInput,
-  checks: readonly CellCheck[],
+  programs: readonly ColumnProgram[],
   validator: RecordValidator,
   jsStaged: JsonLinesFile,
 ): Promise<FastValidateResult> {
@@ -553,10 +554,10 @@ async function validateBody(
     JSON.stringify(LINE_COLUMN).length +
     4;
   // The scan kernel (scan-kernel.ts) where the contract's rules all have its byte forms; the
-  // JavaScript scanner otherwise, or when ETL_SCAN_KERNEL=0 (for comparing the two).
-  const programs = process.env.ETL_SCAN_KERNEL === '0' ? undefined : columnProgramsFor(contract).columns;
+  // JavaScript scanner (its checks compiled only then) otherwise, or when ETL_SCAN_KERNEL=0 (for
+  // comparing the two).
   const scanner: CheckedScanner | KernelScanner =
-    programs && kernelUnsupported(programs) === undefined
+    process.env.ETL_SCAN_KERNEL !== '0' && kernelUnsupported(programs) === undefined
       ? new KernelScanner(
           contract.csv,
           programs,
@@ -570,7 +571,7 @@ async function validateBody(
         )
       : new CheckedScanner(
           contract.csv,
-          checks,
+          cellChecksOf(programs),
           header.sourceIndex,
           limits.maxRecordBytes,
           jsonLengthsFor(contract),
@@ -650,7 +651,8 @@ async function validateBody(
   // The unfinished record and the next block, in one buffer kept for the whole pass (a copy per
   // block, no allocation: the scanner's offsets die with the block, good records are copied out
   // and failing ones copied off).
-  let work = Buffer.allocUnsafe(2 * 1024 * 1024 + 64 * 1024);
+  // (The scan kernel joins them in its own memory: no buffer here then.)
+  let work = scanner instanceof KernelScanner ? EMPTY : Buffer.allocUnsafe(2 * 1024 * 1024 + 64 * 1024);
   /** The carry and the next block in `work`, then the scanner's sentinel line feed. */
   const joined = (head: Buffer, block: Buffer): Buffer => {
     if (scanner instanceof KernelScanner) return scanner.join(head, block);

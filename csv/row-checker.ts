@@ -209,19 +209,16 @@ function typedRowHolder(names: readonly string[]): Record<string, unknown> {
 }
 
 /**
- * One holder per compiled contract and column set, shared by its checkers (each row sets every
- * field, and a check runs to its end before another starts): a file after the first in a warm
- * process meets the holder, and so the object shape, its optimised checker was compiled for. A
- * holder per checker has a shape of its own, which threw that code away (`--trace-deopt`: "wrong
- * map"; ≈ 50 ms of recompiling per file on one core).
+ * One holder per compiled contract, shared by its checkers (each row sets every field, and a check
+ * runs to its end before another starts): a file after the first in a warm process meets the
+ * holder, and so the object shape, its optimised checker was compiled for. A holder per checker had
+ * a shape of its own, which threw that code away (`--trace-deopt`: "wrong map"; ≈ 50 ms of
+ * recompiling per file on one core).
  */
-const holders = new WeakMap<CompiledContract, Map<string, Record<string, unknown>>>();
+const holders = new WeakMap<CompiledContract, Record<string, unknown>>();
 function sharedRowHolder(compiled: CompiledContract, names: readonly string[]): Record<string, unknown> {
-  let byNames = holders.get(compiled);
-  if (!byNames) holders.set(compiled, (byNames = new Map()));
-  const key = JSON.stringify(names);
-  let holder = byNames.get(key);
-  if (!holder) byNames.set(key, (holder = typedRowHolder(names)));
+  let holder = holders.get(compiled);
+  if (!holder) holders.set(compiled, (holder = typedRowHolder(names)));
   return holder;
 }
 

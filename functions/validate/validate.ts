@@ -42,7 +42,7 @@ import { createWriteStream } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeclineFastPathError, validateWithDuckdb, type ParquetStaging } from '../../csv/sql-validate';
-import { byteChecksFor, type CellCheck } from '../../csv/byte-checks';
+import { columnProgramsFor, type ColumnProgram } from '../../csv/byte-checks';
 import { validateChecked } from '../../csv/checked-fast-path';
 
 export { DEFAULT_LIMITS, type CsvReport, type ValidateLimits };
@@ -269,15 +269,16 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   const firstReader: CsvReaderKind = splitterHandles(contract.csv) ? 'splitter' : 'csv-parse';
   let reader: CsvReport = { reader: firstReader };
   const fastSetting = deps.fastPath ?? 'auto';
-  // The checked fast path's byte checks (compiled once, and only when a fast path is considered);
-  // undefined: the SQL path decides (ETL_FASTPATH_CHECKS=sql, or a rule the byte checks lack).
-  let byteChecks: { columns: readonly CellCheck[] | undefined } | undefined;
+  // The checked fast path's column programs (read once, and only when a fast path is considered;
+  // compiled by the fast path into the scan kernel's table or into JavaScript checks); undefined:
+  // the SQL path decides (ETL_FASTPATH_CHECKS=sql, or a rule the byte checks lack).
+  let byteChecks: { columns: readonly ColumnProgram[] | undefined } | undefined;
   const checkedColumns = () =>
     (byteChecks ??= {
       columns:
         (deps.fastPathChecks ?? process.env.ETL_FASTPATH_CHECKS ?? 'bytes') === 'sql'
           ? undefined
-          : byteChecksFor(contract).columns,
+          : columnProgramsFor(contract).columns,
     }).columns;
   // `auto`: from FAST_PATH_MIN_BYTES, where DuckDB's start pays for itself — and at any size when the
   // checked path writes CSV staging (no DuckDB) for a contract its byte checks cover.
@@ -511,8 +512,8 @@ async function readWithDuckdb(
   landing: ObjectRef,
   size: number,
   compiled: NonNullable<ReturnType<typeof loadCompiledContract>>,
-  /** The byte checks of the checked fast path; undefined: the SQL fast path. */
-  checkedColumns: readonly CellCheck[] | undefined,
+  /** The column programs of the checked fast path; undefined: the SQL fast path. */
+  checkedColumns: readonly ColumnProgram[] | undefined,
   key: string,
   limits: ValidateLimits,
   stagingPrefix: string,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { LocalObjectStore } from '../../adapters/local/object-store';
 import { registrationsCsvText } from '../../bench/registrations-generator';
-import { byteChecksFor } from '../../csv/byte-checks';
+import { columnProgramsFor } from '../../csv/byte-checks';
 import { ConnectionPool, validateChecked } from '../../csv/checked-fast-path';
 import { DEFAULT_LIMITS } from '../../csv/record-validator';
 import { loadCompiledContract } from '../../csv/row-checker';
@@ -102,7 +102,7 @@ test('a DuckDB that cannot open declines the pass, with the reason, instead of w
       memoryLimit: 'not a size',
       onDone: async () => undefined,
     },
-    byteChecksFor(compiled.contract).columns!,
+    columnProgramsFor(compiled.contract).columns!,
   );
 
   await expect(pass).rejects.toThrow(DeclineFastPathError);
