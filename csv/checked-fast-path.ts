@@ -93,6 +93,8 @@ interface Failing {
   readonly bytes: Buffer | undefined;
   readonly start: number;
   readonly line: number;
+  /** The columns that failed (OnFailingRecord), or 0. */
+  readonly failing: number;
 }
 
 /** A record's cells: where each field starts and ends in the buffer, its flags, doubled quotes, escapes. */
@@ -362,7 +364,7 @@ export class CheckedScanner extends ScanProgress {
         if (formulas > 0) {
           // Sampled by the JavaScript checker, in line order, until the samples are all taken.
           if (!this.formulas.formulaSamplesFull) {
-            this.onFailing(buf, recordStart, end, first, fields);
+            this.onFailing(buf, recordStart, end, first, fields, 0);
             continue;
           }
         }
@@ -372,7 +374,7 @@ export class CheckedScanner extends ScanProgress {
         this.good++;
         const json = this.jsonPerRow + jsonOf(buf, starts, ends, flags, escapes) + digitsOf(first);
         this.onGood(buf, recordStart, end, first, json);
-      } else this.onFailing(buf, recordStart, end, first, fields);
+      } else this.onFailing(buf, recordStart, end, first, fields, 0);
     }
     return n;
   }
@@ -543,10 +545,16 @@ async function validateBody(
   const inspector = new ByteInspector();
   const writer = new ChunkWriter(workDir, contract.csv.delimiter.charCodeAt(0));
   let failing: Failing[] = [];
-  const onFailing = (buf: Buffer, start: number, end: number, line: number, fields: number) => {
+  const onFailing: OnFailingRecord = (buf, start, end, line, fields, failingColumns) => {
     const cells =
       scanner instanceof KernelScanner ? scanner.cells(buf, fields, start, end) : scanner.cells(buf, fields);
-    failing.push({ cells, bytes: cells ? undefined : Buffer.from(buf.subarray(start, end)), start, line });
+    failing.push({
+      cells,
+      bytes: cells ? undefined : Buffer.from(buf.subarray(start, end)),
+      start,
+      line,
+      failing: failingColumns,
+    });
   };
   // {"name":…,…,"_line":N}\n less the values and N's digits
   const jsonPerRow =
@@ -642,7 +650,7 @@ async function validateBody(
     failing = [];
     for (const r of batch) {
       const cells = r.cells ?? cellsOf(r.bytes!, compiled, limits, r.start, r.start + r.bytes!.length);
-      validator.onRecord(cells, r.line);
+      validator.onFailingRecord(cells, r.line, r.failing);
       const wait = validator.takeWait();
       if (wait) await wait;
     }

@@ -135,6 +135,18 @@ export class RecordValidator {
   };
 
   /**
+   * A data record the scan kernel found failing in the columns `failing` names (OnFailingRecord):
+   * as {@link onRecord}, checking those columns first (RowChecker.checkFailing).
+   */
+  onFailingRecord(cells: Cell[], line: number, failing: number): void {
+    if (failing === 0 || !this.checker) return this.onRecord(cells, line);
+    const errors = this.checker.checkFailing(cells, line, failing);
+    if (errors === undefined) return this.onRecord(cells, line);
+    this.rowsRead++;
+    this.rejectRow(errors);
+  }
+
+  /**
    * Input without a header row (JSON): the cells of every row are the contract's columns, in
    * contract order. Call once, before the first row; `names` are what row errors call the columns.
    */

@@ -16,6 +16,7 @@ import {
   type ColumnSpec,
   type DatasetContract,
 } from '../core/contract';
+import { ContractError } from '../core/errors';
 import { compilePlan, LINE_COLUMN, PARTITION_VALUE, type TransformPlan } from '../core/plan';
 import {
   coercerFor,
@@ -136,7 +137,17 @@ function compile(contract: DatasetContract): CompiledContract {
           properties: reduced,
         };
     delete rowSchema.$id; // the shared Ajv forgets each schema after compiling it; no $id needed
-    validateRow = compileRowSchema(rowSchema);
+    try {
+      validateRow = compileRowSchema(rowSchema);
+    } catch (e) {
+      // As parseContract reports it (loadCompiledContract has it skip its own compile).
+      throw new ContractError(
+        contract.file,
+        '/columns',
+        `the row schema does not compile: ${(e as Error).message}`,
+        'correct the keyword or value it names',
+      );
+    }
   }
   return { contract, plan: compilePlan(contract), validateRow, checkedByAjv: checked };
 }
@@ -161,7 +172,8 @@ export function loadCompiledContract(
   }
   const hit = cache.get(file);
   if (hit && hit.stamp === stamp) return hit.compiled;
-  const contract = findContract(dataset, schemasDir);
+  // Its row schema is compiled once, here (compile), not also by the parse.
+  const contract = findContract(dataset, schemasDir, { compileRowSchema: false });
   if (!contract) return undefined;
   const compiled = compile(contract);
   cache.set(file, { stamp, compiled });
@@ -358,6 +370,76 @@ export class RowChecker {
     if (errors) return errors;
     if (typed && !validateRow!(typed)) return [this.schemaError(lineNo, validateRow!.errors![0]!, record)];
     return `${out},"${LINE_COLUMN}":${lineNo}}\n`;
+  }
+
+  /**
+   * The errors of a record the scan kernel found failing, from the columns it names alone (bit i:
+   * contract column i failed its byte checks; scan.c `failing_columns`): the same errors
+   * {@link check} gives, since a column that passes the byte checks passes here too, and the
+   * schema's first error among the named columns is its first error of the row (the other checked
+   * columns are left unset, and ajv checks only the properties a row has). Undefined when the named
+   * columns pass here after all: then {@link check} the whole record (nothing stays noted).
+   * Most rejected rows fail one column: this checks one, not every one.
+   */
+  checkFailing(record: Cell[], lineNo: number, failing: number): RowError[] | undefined {
+    if (failing === 0 || record.length !== this.header.width) return undefined;
+    const { sourceIndex } = this.header;
+    const { validateRow, checkedByAjv } = this.compiled;
+    const typed = this.typed;
+    if (typed) for (const name of this.checkedNames) typed[name] = undefined;
+    // A coercer notes what it meets (an ambiguous local time): undone when check follows.
+    const ambiguousLocalTimes = this.notes.ambiguousLocalTimes;
+    let errors: RowError[] | undefined;
+    for (let i = 0; i < this.columns.length; i++) {
+      if ((failing & (1 << i)) === 0) continue;
+      const cell = record[sourceIndex[i]!]!;
+      const column = this.columns[i]!;
+      let canonical: string | null;
+      if (cell === '' || (cell === QUOTED_EMPTY && !this.isString[i])) canonical = null;
+      else if (cell === QUOTED_EMPTY) canonical = '';
+      else if (this.isString[i]) canonical = cell;
+      else {
+        const r = this.coercers[i]!(cell);
+        if (r instanceof RowProblem) {
+          (errors ??= []).push(this.cellError(lineNo, column.source, cell, r.code, r.message));
+          continue;
+        }
+        canonical = r;
+      }
+      if (canonical === null) {
+        if (column.required)
+          (errors ??= []).push(
+            this.cellError(
+              lineNo,
+              column.source,
+              null,
+              'REQUIRED_EMPTY',
+              `column ${JSON.stringify(column.source)} is required but empty on line ${lineNo}`,
+            ),
+          );
+      } else if (i === this.partitionIndex && !PARTITION_VALUE.test(canonical)) {
+        (errors ??= []).push(this.badPartitionValue(lineNo, column.source, canonical));
+      } else if (typed && checkedByAjv[i]) {
+        const kind = this.ajvKinds[i];
+        typed[column.name] =
+          kind === 'number' ? Number(canonical) : kind === 'boolean' ? canonical === 'true' : canonical;
+      }
+    }
+    if (!errors) {
+      if (!typed || validateRow!(typed)) {
+        this.notes.ambiguousLocalTimes = ambiguousLocalTimes;
+        return undefined;
+      }
+      errors = [this.schemaError(lineNo, validateRow!.errors![0]!, record)];
+    }
+    // The formula-looking text cells, noted as check notes them (every column, in order).
+    for (let i = 0; i < this.columns.length; i++) {
+      if (!this.isString[i]) continue;
+      const cell = record[sourceIndex[i]!]!;
+      if (cell !== '' && cell !== QUOTED_EMPTY && FORMULA_START[cell.charCodeAt(0)] === 1)
+        this.noteFormula(lineNo, this.columns[i]!.source, cell);
+    }
+    return errors;
   }
 
   /** True once the report's formula samples are all taken: later formula cells only count. */

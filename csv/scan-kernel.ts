@@ -215,8 +215,8 @@ function newInstance(): KernelInstance {
   const holder: { user: KernelScanner | undefined } = { user: undefined };
   const instance = new wasm.Instance(kernelModule(), {
     env: {
-      failing: (start: number, end: number, line: number, fields: number) =>
-        holder.user!.kernelFailing(start, end, line, fields),
+      failing: (start: number, end: number, line: number, fields: number, failing: number) =>
+        holder.user!.kernelFailing(start, end, line, fields, failing),
       flush: () => holder.user!.kernelFlush(),
     },
   });
@@ -355,8 +355,8 @@ export class KernelScanner extends ScanProgress {
   }
 
   /** The kernel's call for a record for the JavaScript checker. */
-  kernelFailing(start: number, end: number, line: number, fields: number): void {
-    this.onFailing(this.block, start, end, line, fields);
+  kernelFailing(start: number, end: number, line: number, fields: number, failing: number): void {
+    this.onFailing(this.block, start, end, line, fields, failing);
   }
 
   /** The kernel's call when its output region is full. */

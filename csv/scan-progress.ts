@@ -23,6 +23,16 @@ export abstract class ScanProgress {
 
 /**
  * A record for the JavaScript checker: its bytes [start, end) in `buf`, the line it starts on, and
- * how many fields it has (the scanner's `cells` reads them until the next record).
+ * how many fields it has (the scanner's `cells` reads them until the next record). `failing`: the
+ * contract columns whose checks failed (bit i: column i; RowChecker.checkFailing), or 0 when the
+ * whole record needs checking (a wrong field count, a formula sample, a cell only the JavaScript
+ * checker can tell; the JavaScript scanner always passes 0).
  */
-export type OnFailingRecord = (buf: Buffer, start: number, end: number, line: number, fields: number) => void;
+export type OnFailingRecord = (
+  buf: Buffer,
+  start: number,
+  end: number,
+  line: number,
+  fields: number,
+  failing: number,
+) => void;

@@ -22,7 +22,9 @@ typedef uint64_t u64;
 
 /* A record for the JavaScript checker: its bytes [start, end), first line, field count. Its
    fields are in the field arrays until the next call. */
-IMPORT("failing") void js_failing(i32 start, i32 end, i32 line, i32 fields);
+/* failing: bit k set when the record's column k failed its checks (0: the whole record must be
+   checked: a wrong field count, a formula sample, a cell only JavaScript can tell, > 31 columns). */
+IMPORT("failing") void js_failing(i32 start, i32 end, i32 line, i32 fields, i32 failing);
 /* The output region is full: JavaScript writes it out (out_used bytes) and sets out_used to 0. */
 IMPORT("flush") void js_flush(void);
 
@@ -340,6 +342,22 @@ static int check_record(const u8 *b) {
   return unsure ? -2 : formulas;
 }
 
+/* The columns of a failing record that fail their checks (check_record's failure told only of the
+   first), or 0 when a cell needs the JavaScript checker or the columns do not fit the bits. */
+static i32 failing_columns(const u8 *b) {
+  if (cfg.ncols > 31) return 0;
+  const i32 *c = (const i32 *)(uintptr_t)cfg.cols_ptr;
+  const double *bounds = (const double *)(uintptr_t)cfg.bounds_ptr;
+  i32 failing = 0;
+  for (int k = 0; k < cfg.ncols; k++, c += C_SIZE, bounds += 4) {
+    int f = c[C_FIELD];
+    int ok = check_cell(c, bounds, b, starts[f], ends[f], flags[f], pairs[f]);
+    if (ok < 0) return 0;
+    if (ok == 0) failing |= (i32)1 << k;
+  }
+  return failing;
+}
+
 static int json_of(const u8 *b) {
   const i32 *c = (const i32 *)(uintptr_t)cfg.cols_ptr;
   int n = 0;
@@ -510,7 +528,7 @@ EXPORT("scan") i32 scan(const u8 *buf, i32 from, i32 n, i32 final) {
     i = next;
     st.records++;
     if (!good) {
-      js_failing(record_start, end, first, fields);
+      js_failing(record_start, end, first, fields, formulas == -1 && fields == st.width && fields <= MAX_FIELDS ? failing_columns(buf) : 0);
       continue;
     }
     st.formula_cells += formulas;

@@ -338,7 +338,9 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
         rejectThreshold: contract.rejectThreshold,
         bytesRead: inspector.bytesRead,
       },
-      reasons: Object.fromEntries([...validator.reasons].sort(([a], [b]) => a.localeCompare(b))),
+      // Reason codes are ASCII: code-unit order (localeCompare's first call loads ICU collation,
+      // ≈ 5 ms of a cold process).
+      reasons: Object.fromEntries([...validator.reasons].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       firstErrors: validator.firstErrors,
       rejectsTruncated: validator.rowErrors > validator.rejectLines,
       formulaCells: {
@@ -444,13 +446,17 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
     );
   }
 
-  await staging.end();
   const stagingCsv = 'stagingCsv' in pass ? pass.stagingCsv : undefined;
   const plan = stagingCsv ? { ...compiled.plan, stagingCsv } : compiled.plan;
-  await deps.store.put(bucket, `${stagingPrefix}plan.json`, `${JSON.stringify(plan, null, 2)}\n`, {
-    contentType: 'application/json',
-  });
-  await validator.rejects?.end();
+  // Three objects that do not depend on each other, written at once (on S3, one round trip
+  // instead of three); the report only once they are all there, and the marker last.
+  await Promise.all([
+    staging.end(),
+    deps.store.put(bucket, `${stagingPrefix}plan.json`, `${JSON.stringify(plan, null, 2)}\n`, {
+      contentType: 'application/json',
+    }),
+    validator.rejects?.end(),
+  ]);
   await writeReport('VALID');
   // Last: from here on the transform may read this prefix.
   await deps.store.put(bucket, `${stagingPrefix}${STAGING_SUCCESS}`, '', { contentType: 'text/plain' });

@@ -10,14 +10,16 @@
  * decide it itself.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { mulberry32, registrationsCsvText } from '../../bench/registrations-generator';
 import { DEFAULT_SCHEMAS_DIR, type DatasetContract } from '../../core/contract';
 import { byteChecksFor, columnProgramsFor, jsonLengthsFor } from '../../csv/byte-checks';
 import { CheckedScanner } from '../../csv/checked-fast-path';
 import { SCAN_KERNEL_SHA256 } from '../../csv/kernel/scan-wasm';
-import { loadCompiledContract } from '../../csv/row-checker';
+import type { Cell } from '../../csv/csv-records';
+import { loadCompiledContract, RowChecker, type CompiledContract } from '../../csv/row-checker';
 import { KernelScanner, kernelUnsupported } from '../../csv/scan-kernel';
 
 const rnd = mulberry32(20261207);
@@ -108,7 +110,14 @@ const VALUES: Record<string, readonly string[]> = {
     '2024-02-07T06:42',
     '',
   ],
-  local: ['2024-02-07T06:42:08Z', '2024-02-07T06:42:08+01:00', '2024-02-07T06:42:08', ''],
+  // 02:30 on 2024-10-27 happens twice in Berlin: an ambiguous local time, which the report counts.
+  local: [
+    '2024-02-07T06:42:08Z',
+    '2024-02-07T06:42:08+01:00',
+    '2024-02-07T06:42:08',
+    '2024-10-27T02:30:00',
+    '',
+  ],
 };
 
 /** A cell as it may appear in a file: as it is, quoted, quoted with a doubled quote or a line break. */
@@ -157,6 +166,8 @@ function hostileFile(rows: number, dialect: { delimiter: string; quote: string }
 interface Seen {
   readonly events: string[];
   readonly output: Buffer[];
+  /** The kernel's records for the JavaScript checker, with the columns it says failed (bits). */
+  readonly failing: { cells: Cell[]; line: number; failing: number }[];
   totals: { rows: number; bytes: number; json: number; longest: number };
   declined: string | undefined;
   line: number;
@@ -181,7 +192,18 @@ function runScanner(
   const jsonPerRow = 17;
   const formulas = { formulaSamplesFull: samplesFull };
   let scanner: CheckedScanner | KernelScanner;
-  const onFailing = (buf: Buffer, start: number, end: number, line: number, fields: number) =>
+  const failing: Seen['failing'] = [];
+  const onFailing = (
+    buf: Buffer,
+    start: number,
+    end: number,
+    line: number,
+    fields: number,
+    failingColumns: number,
+  ) => {
+    if (scanner instanceof KernelScanner)
+      failing.push({ cells: scanner.cells(buf, fields, start, end)!, line, failing: failingColumns });
+    else expect(failingColumns).toBe(0);
     events.push(
       `other ${line} ${JSON.stringify(buf.toString('utf8', start, end))} ${JSON.stringify(
         // The kernel's cells as validateBody asks for them: cut from the record decoded once where ASCII.
@@ -190,6 +212,7 @@ function runScanner(
           : scanner.cells(buf, fields),
       )}`,
     );
+  };
   if (which === 'js') {
     scanner = new CheckedScanner(
       contract.csv,
@@ -268,7 +291,7 @@ function runScanner(
   // dialect and table), as file after file does in a warm container.
   if (scanner instanceof KernelScanner) scanner.release();
   const { declined, line, width, records, good, formulaCells } = scanner;
-  return { events, output, totals, declined, line, width, records, good, formulaCells };
+  return { events, output, failing, totals, declined, line, width, records, good, formulaCells };
 }
 
 /** Where the chunk-file record starting at `at` ends (after its LF; line breaks inside quotes skipped). */
@@ -450,4 +473,96 @@ test('the committed kernel module is built from the committed scan.c', () => {
   // this catches an edit of scan.c without a rebuild wherever the tests run.
   const source = readFileSync(path.join(__dirname, '../../csv/kernel/scan.c'));
   expect(createHash('sha256').update(source).digest('hex')).toBe(SCAN_KERNEL_SHA256);
+});
+
+/**
+ * The kernel's failing records through RowChecker.checkFailing (only the columns it names; then
+ * check when that answers undefined, as RecordValidator.onFailingRecord does) and through check:
+ * the same errors, formula samples and notes.
+ */
+function expectFailingColumnsExplain(compiled: CompiledContract, sourceIndex: readonly number[], seen: Seen) {
+  const header = {
+    sourceIndex,
+    width: sourceIndex.length,
+    names: compiled.contract.columns.map((c) => c.source),
+  };
+  const masked = new RowChecker(compiled, header, compiled.contract.csv.delimiter, 5);
+  const whole = new RowChecker(compiled, header, compiled.contract.csv.delimiter, 5);
+  let explained = 0;
+  let several = 0;
+  for (const r of seen.failing) {
+    const errors = masked.checkFailing(r.cells, r.line, r.failing);
+    const expected = whole.check(r.cells, r.line);
+    if (errors !== undefined) {
+      explained++;
+      if ((r.failing & (r.failing - 1)) !== 0) several++;
+      expect({ line: r.line, errors }).toEqual({ line: r.line, errors: expected });
+    } else
+      expect({ line: r.line, outcome: masked.check(r.cells, r.line) }).toEqual({
+        line: r.line,
+        outcome: expected,
+      });
+  }
+  expect(masked.formulaSamples).toEqual(whole.formulaSamples);
+  expect(masked.formulaCellCount).toBe(whole.formulaCellCount);
+  expect(masked.notes).toEqual(whole.notes);
+  return { explained, several };
+}
+
+test("the columns the kernel names for a failing record give the whole record's errors", () => {
+  // ALL_KINDS as a version-2 contract file, compiled as the validate step compiles it.
+  const dir = mkdtempSync(path.join(tmpdir(), 'kernel-failing-'));
+  try {
+    const properties = ALL_KINDS.rowSchema.properties as Record<string, Record<string, unknown>>;
+    const columns = ALL_KINDS.columns.map((c) => {
+      const { type: _jsonType, ...rules } = properties[c.name]!;
+      const spec = c as unknown as Record<string, unknown>;
+      return {
+        name: c.name,
+        type: c.type,
+        required: c.required,
+        ...(spec.precision !== undefined && { precision: spec.precision, scale: spec.scale }),
+        ...(spec.defaultTimezone !== undefined && { timezone: spec.defaultTimezone }),
+        ...rules,
+      };
+    });
+    writeFileSync(
+      path.join(dir, 'all_kinds.schema.json'),
+      JSON.stringify({ version: 2, format: 'csv', columns, rejectThreshold: 1 }),
+    );
+    const compiled = loadCompiledContract('all_kinds', dir)!;
+    expect(kernelUnsupported(columnProgramsFor(compiled.contract).columns!)).toBeUndefined();
+    const sourceIndex = compiled.contract.columns.map((_, i) => i);
+    let explained = 0;
+    let several = 0;
+    for (let file = 0; file < 40; file++) {
+      const bytes = Buffer.from(hostileFile(150, ALL_KINDS.csv, false), 'utf8');
+      const seen = runScanner(
+        'kernel',
+        compiled.contract,
+        sourceIndex,
+        bytes,
+        () => 1 + Math.floor(rnd() * 4096),
+        file % 2 === 0,
+      );
+      const r = expectFailingColumnsExplain(compiled, sourceIndex, seen);
+      explained += r.explained;
+      several += r.several;
+    }
+    // Most failing records are explained by their columns alone, some by several columns.
+    expect(explained).toBeGreaterThan(1_000);
+    expect(several).toBeGreaterThan(200);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the same on the registrations contract and its generated invalid rows', () => {
+  const compiled = loadCompiledContract('registrations', DEFAULT_SCHEMAS_DIR)!;
+  const text = registrationsCsvText({ rows: 6000, seed: 4, invalidShare: 0.08 }).text;
+  const header = text.slice(0, text.indexOf('\n')).split(',');
+  const sourceIndex = compiled.contract.columns.map((c) => header.indexOf(c.source));
+  const seen = runScanner('kernel', compiled.contract, sourceIndex, Buffer.from(text), () => 65536, false);
+  const { explained } = expectFailingColumnsExplain(compiled, sourceIndex, seen);
+  expect(explained).toBeGreaterThan(200);
 });
