@@ -320,51 +320,19 @@ export class RowChecker {
     let errors: RowError[] | undefined;
     for (let i = 0; i < this.columns.length; i++) {
       const cell = record[sourceIndex[i]!]!;
-      const column = this.columns[i]!;
-      let canonical: string | null;
-      if (cell === '' || (cell === QUOTED_EMPTY && !this.isString[i])) {
-        canonical = null;
-      } else if (cell === QUOTED_EMPTY) {
-        canonical = '';
-      } else if (this.isString[i]) {
-        canonical = cell;
-        if (FORMULA_START[cell.charCodeAt(0)] === 1) this.noteFormula(lineNo, column.source, cell);
-      } else {
-        const r = this.coercers[i]!(cell);
-        if (r instanceof RowProblem) {
-          (errors ??= []).push(this.cellError(lineNo, column.source, cell, r.code, r.message));
-          continue;
-        }
-        canonical = r;
-      }
+      if (this.isString[i] && cell !== '' && cell !== QUOTED_EMPTY && FORMULA_START[cell.charCodeAt(0)] === 1)
+        this.noteFormula(lineNo, this.columns[i]!.source, cell);
+      const canonical = this.readCell(i, cell, lineNo);
       if (canonical === null) {
-        if (column.required) {
-          (errors ??= []).push(
-            this.cellError(
-              lineNo,
-              column.source,
-              null,
-              'REQUIRED_EMPTY',
-              `column ${JSON.stringify(column.source)} is required but empty on line ${lineNo}`,
-            ),
-          );
-          continue;
-        }
         out += this.keyPrefixes[i] + 'null';
         // Every checked column is set on every row (no reset pass): a missing value is undefined.
-        if (typed && checkedByAjv[i]) typed[column.name] = undefined;
+        if (typed && checkedByAjv[i]) typed[this.columns[i]!.name] = undefined;
+      } else if (typeof canonical !== 'string') {
+        (errors ??= []).push(canonical);
       } else {
-        if (i === this.partitionIndex && !PARTITION_VALUE.test(canonical)) {
-          (errors ??= []).push(this.badPartitionValue(lineNo, column.source, canonical));
-          continue;
-        }
         // Canonical numbers, dates, times and booleans never need JSON escaping; strings may.
         out += this.keyPrefixes[i] + (this.isString[i] ? jsonString(canonical) : `"${canonical}"`);
-        if (typed && checkedByAjv[i]) {
-          const kind = this.ajvKinds[i];
-          typed[column.name] =
-            kind === 'number' ? Number(canonical) : kind === 'boolean' ? canonical === 'true' : canonical;
-        }
+        if (typed && checkedByAjv[i]) typed[this.columns[i]!.name] = this.typedValue(i, canonical);
       }
     }
     if (errors) return errors;
@@ -392,38 +360,10 @@ export class RowChecker {
     let errors: RowError[] | undefined;
     for (let i = 0; i < this.columns.length; i++) {
       if ((failing & (1 << i)) === 0) continue;
-      const cell = record[sourceIndex[i]!]!;
-      const column = this.columns[i]!;
-      let canonical: string | null;
-      if (cell === '' || (cell === QUOTED_EMPTY && !this.isString[i])) canonical = null;
-      else if (cell === QUOTED_EMPTY) canonical = '';
-      else if (this.isString[i]) canonical = cell;
-      else {
-        const r = this.coercers[i]!(cell);
-        if (r instanceof RowProblem) {
-          (errors ??= []).push(this.cellError(lineNo, column.source, cell, r.code, r.message));
-          continue;
-        }
-        canonical = r;
-      }
-      if (canonical === null) {
-        if (column.required)
-          (errors ??= []).push(
-            this.cellError(
-              lineNo,
-              column.source,
-              null,
-              'REQUIRED_EMPTY',
-              `column ${JSON.stringify(column.source)} is required but empty on line ${lineNo}`,
-            ),
-          );
-      } else if (i === this.partitionIndex && !PARTITION_VALUE.test(canonical)) {
-        (errors ??= []).push(this.badPartitionValue(lineNo, column.source, canonical));
-      } else if (typed && checkedByAjv[i]) {
-        const kind = this.ajvKinds[i];
-        typed[column.name] =
-          kind === 'number' ? Number(canonical) : kind === 'boolean' ? canonical === 'true' : canonical;
-      }
+      const canonical = this.readCell(i, record[sourceIndex[i]!]!, lineNo);
+      if (canonical !== null && typeof canonical !== 'string') (errors ??= []).push(canonical);
+      else if (canonical !== null && typed && checkedByAjv[i])
+        typed[this.columns[i]!.name] = this.typedValue(i, canonical);
     }
     if (!errors) {
       if (!typed || validateRow!(typed)) {
@@ -440,6 +380,42 @@ export class RowChecker {
         this.noteFormula(lineNo, this.columns[i]!.source, cell);
     }
     return errors;
+  }
+
+  /**
+   * Column i's cell as a row check reads it: its canonical text, null when it is empty (and may
+   * be), or its error (the coercion's, REQUIRED_EMPTY, BAD_PARTITION_VALUE).
+   */
+  private readCell(i: number, cell: Cell, lineNo: number): string | null | RowError {
+    const column = this.columns[i]!;
+    let canonical: string | null;
+    if (cell === '' || (cell === QUOTED_EMPTY && !this.isString[i])) canonical = null;
+    else if (cell === QUOTED_EMPTY) canonical = '';
+    else if (this.isString[i]) canonical = cell;
+    else {
+      const r = this.coercers[i]!(cell);
+      if (r instanceof RowProblem) return this.cellError(lineNo, column.source, cell, r.code, r.message);
+      canonical = r;
+    }
+    if (canonical === null)
+      return column.required
+        ? this.cellError(
+            lineNo,
+            column.source,
+            null,
+            'REQUIRED_EMPTY',
+            `column ${JSON.stringify(column.source)} is required but empty on line ${lineNo}`,
+          )
+        : null;
+    if (i === this.partitionIndex && !PARTITION_VALUE.test(canonical))
+      return this.badPartitionValue(lineNo, column.source, canonical);
+    return canonical;
+  }
+
+  /** Column i's canonical text as ajv sees it (a number, a boolean or the text). */
+  private typedValue(i: number, canonical: string): unknown {
+    const kind = this.ajvKinds[i];
+    return kind === 'number' ? Number(canonical) : kind === 'boolean' ? canonical === 'true' : canonical;
   }
 
   /** True once the report's formula samples are all taken: later formula cells only count. */

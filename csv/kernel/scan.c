@@ -528,7 +528,9 @@ EXPORT("scan") i32 scan(const u8 *buf, i32 from, i32 n, i32 final) {
     i = next;
     st.records++;
     if (!good) {
-      js_failing(record_start, end, first, fields, formulas == -1 && fields == st.width && fields <= MAX_FIELDS ? failing_columns(buf) : 0);
+      /* a record whose checks failed, not one of the wrong width or for the samples */
+      int checked = formulas == -1 && fields == st.width && fields <= MAX_FIELDS;
+      js_failing(record_start, end, first, fields, checked ? failing_columns(buf) : 0);
       continue;
     }
     st.formula_cells += formulas;
