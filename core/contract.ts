@@ -545,6 +545,28 @@ export function compileRowSchema(
   }
 }
 
+/**
+ * {@link compileRowSchema} for a contract's row schema (or a schema derived from it): a failure is
+ * the contract's, a ContractError naming `file` and `pointer`.
+ */
+export function compileContractRowSchema(
+  schema: Record<string, unknown>,
+  file: string,
+  pointer: string,
+  options: { readonly checkSchema?: boolean } = {},
+): ValidateFunction {
+  try {
+    return compileRowSchema(schema, options);
+  } catch (e) {
+    throw new ContractError(
+      file,
+      pointer,
+      `the row schema does not compile: ${(e as Error).message}`,
+      'correct the keyword or value it names',
+    );
+  }
+}
+
 const escapePointer = (s: string) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 function pointerOf(err: ErrorObject): string {
@@ -1332,16 +1354,8 @@ function finish(dataset: string, file: string, d: Draft, options: ParseOptions):
     );
 
   // The row schema must compile on its own (strict mode catches typos such as "minimun").
-  try {
-    if (v1 || options.compileRowSchema !== false) compileRowSchema(d.rowSchema, { checkSchema: v1 });
-  } catch (e) {
-    throw new ContractError(
-      file,
-      v1 ? '' : '/columns',
-      `the row schema does not compile: ${(e as Error).message}`,
-      'correct the keyword or value it names',
-    );
-  }
+  if (v1 || options.compileRowSchema !== false)
+    compileContractRowSchema(d.rowSchema, file, v1 ? '' : '/columns', { checkSchema: v1 });
 
   return {
     dataset,

@@ -10,13 +10,12 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import {
-  compileRowSchema,
+  compileContractRowSchema,
   DEFAULT_SCHEMAS_DIR,
   findContract,
   type ColumnSpec,
   type DatasetContract,
 } from '../core/contract';
-import { ContractError } from '../core/errors';
 import { compilePlan, LINE_COLUMN, PARTITION_VALUE, type TransformPlan } from '../core/plan';
 import {
   coercerFor,
@@ -137,17 +136,8 @@ function compile(contract: DatasetContract): CompiledContract {
           properties: reduced,
         };
     delete rowSchema.$id; // the shared Ajv forgets each schema after compiling it; no $id needed
-    try {
-      validateRow = compileRowSchema(rowSchema);
-    } catch (e) {
-      // As parseContract reports it (loadCompiledContract has it skip its own compile).
-      throw new ContractError(
-        contract.file,
-        '/columns',
-        `the row schema does not compile: ${(e as Error).message}`,
-        'correct the keyword or value it names',
-      );
-    }
+    // A failure reported as parseContract reports it (loadCompiledContract has it skip its own).
+    validateRow = compileContractRowSchema(rowSchema, contract.file, '/columns');
   }
   return { contract, plan: compilePlan(contract), validateRow, checkedByAjv: checked };
 }
@@ -320,8 +310,7 @@ export class RowChecker {
     let errors: RowError[] | undefined;
     for (let i = 0; i < this.columns.length; i++) {
       const cell = record[sourceIndex[i]!]!;
-      if (this.isString[i] && cell !== '' && cell !== QUOTED_EMPTY && FORMULA_START[cell.charCodeAt(0)] === 1)
-        this.noteFormula(lineNo, this.columns[i]!.source, cell);
+      this.noteIfFormula(i, cell, lineNo);
       const canonical = this.readCell(i, cell, lineNo);
       if (canonical === null) {
         out += this.keyPrefixes[i] + 'null';
@@ -373,12 +362,7 @@ export class RowChecker {
       errors = [this.schemaError(lineNo, validateRow!.errors![0]!, record)];
     }
     // The formula-looking text cells, noted as check notes them (every column, in order).
-    for (let i = 0; i < this.columns.length; i++) {
-      if (!this.isString[i]) continue;
-      const cell = record[sourceIndex[i]!]!;
-      if (cell !== '' && cell !== QUOTED_EMPTY && FORMULA_START[cell.charCodeAt(0)] === 1)
-        this.noteFormula(lineNo, this.columns[i]!.source, cell);
-    }
+    for (let i = 0; i < this.columns.length; i++) this.noteIfFormula(i, record[sourceIndex[i]!]!, lineNo);
     return errors;
   }
 
@@ -410,6 +394,12 @@ export class RowChecker {
     if (i === this.partitionIndex && !PARTITION_VALUE.test(canonical))
       return this.badPartitionValue(lineNo, column.source, canonical);
     return canonical;
+  }
+
+  /** Notes column i's cell when it is text that looks like a spreadsheet formula. */
+  private noteIfFormula(i: number, cell: Cell, lineNo: number): void {
+    if (this.isString[i] && cell !== '' && cell !== QUOTED_EMPTY && FORMULA_START[cell.charCodeAt(0)] === 1)
+      this.noteFormula(lineNo, this.columns[i]!.source, cell);
   }
 
   /** Column i's canonical text as ajv sees it (a number, a boolean or the text). */
