@@ -413,7 +413,8 @@ function checkStagingCsv(p: TransformPlan, fail: (where: string, problem: string
     fail('/stagingCsv', 'needs a delimiter and a quote, one different ASCII character each');
   const whole = (n: unknown, min: number) => Number.isSafeInteger(n) && (n as number) >= min;
   if (!whole(csv.fields, 1)) fail('/stagingCsv/fields', 'must be a whole number ≥ 1');
-  if (!whole(csv.maxLineBytes, 1)) fail('/stagingCsv/maxLineBytes', 'must be a whole number ≥ 1');
+  // 0: no CSV part at all (every good row was staged by the JavaScript checker, as JSON Lines).
+  if (!whole(csv.maxLineBytes, 0)) fail('/stagingCsv/maxLineBytes', 'must be a whole number ≥ 0');
   if (!whole(csv.rows, 0)) fail('/stagingCsv/rows', 'must be a whole number ≥ 0');
   if (typeof csv.columnFields !== 'object' || csv.columnFields === null)
     fail('/stagingCsv/columnFields', 'must be an object');

@@ -100,7 +100,7 @@ export interface StagingCsvLayout {
   readonly fields: number;
   /** Per staging column, its field (0-based, after `_line`). */
   readonly columnFields: Readonly<Record<string, number>>;
-  /** The longest line of any part, in bytes (`_line`, delimiter and line end included). */
+  /** The longest line of any CSV part, in bytes (`_line`, delimiter and line end included); 0 when there is none. */
   readonly maxLineBytes: number;
   /** Rows of the staging altogether: the CSV parts' lines and the JSON Lines part's rows. */
   readonly rows: number;
@@ -129,8 +129,8 @@ export function csvStagingValueSql(
 
 /**
  * The environment variable that sets the validate step's staging on the checked fast path
- * (`csv` or `parquet`; functions/validate `stagingFormat`): infra sets it on the validate Lambda
- * from its memory (one vCPU: csv). Unset: `auto`.
+ * (`csv`, or `parquet` from 24 MiB and CSV below; functions/validate `stagingFormat`): infra sets it
+ * on the validate Lambda from its memory (one vCPU: csv). Unset: `auto`.
  */
 export const STAGING_FORMAT_ENV = 'ETL_STAGING_FORMAT';
 

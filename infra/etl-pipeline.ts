@@ -331,7 +331,8 @@ export class EtlPipeline extends Construct {
         [VALIDATE_MAX_FILE_BYTES_ENV]: String(config.validateLambda.maxFileBytes),
         // The checked fast path's staging (functions/validate `stagingFormat`; both transform engines
         // read both): CSV with one vCPU (below 3,538 MB), where converting to Parquet would take the
-        // byte pass's core; Parquet with two or more, where it runs beside it. Set here, not left
+        // byte pass's core; Parquet with two or more, where it runs beside it (from 24 MiB; a smaller
+        // file is staged as CSV by either, with no DuckDB to start). Set here, not left
         // to os.availableParallelism(): a Lambda's CPU share is not its visible CPU count.
         [STAGING_FORMAT_ENV]: stepSettings.validate!.memoryMiB < 2 * LAMBDA_MIB_PER_VCPU ? 'csv' : 'parquet',
       },

@@ -93,11 +93,13 @@ export interface ValidateDeps {
    */
   readonly localFile?: (ref: ObjectRef) => Promise<string | undefined>;
   /**
-   * The checked fast path's staging: `'parquet'` (DuckDB converts the good records beside the byte
-   * pass), `'csv'` (the records as they are, no DuckDB in this step), or `'auto'`: CSV on one core,
-   * where the conversion would take the byte pass's core (a validate Lambda below 3,538 MB); Parquet
-   * with two or more, where it runs beside the pass and the transform then reads typed Parquet,
-   * which is faster end to end there (csv/README.md "CSV staging"). Both engines read both.
+   * The checked fast path's staging: `'parquet'` (from {@link FAST_PATH_MIN_BYTES}, DuckDB converts
+   * the good records beside the byte pass; a smaller object is staged as CSV, where DuckDB's start
+   * costs more than it saves), `'csv'` (the records as they are at every size, no DuckDB in this
+   * step), or `'auto'`: CSV on one core, where the conversion would take the byte pass's core (a
+   * validate Lambda below 3,538 MB); as `'parquet'` with two or more, where it runs beside the pass
+   * and the transform then reads typed Parquet, which is faster end to end there for large files
+   * (csv/README.md "CSV staging"). Both engines read both.
    * @default the ETL_STAGING_FORMAT environment variable (infra sets it on the validate Lambda), else 'auto'
    */
   readonly stagingFormat?: 'auto' | 'parquet' | 'csv';
@@ -280,13 +282,13 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
           ? undefined
           : columnProgramsFor(contract).columns,
     }).columns;
-  // `auto`: from FAST_PATH_MIN_BYTES, where DuckDB's start pays for itself — and at any size when the
-  // checked path writes CSV staging (no DuckDB) for a contract its byte checks cover.
+  // `auto`: from FAST_PATH_MIN_BYTES, where DuckDB's start pays for itself — and below it whenever the
+  // checked path writes CSV staging (no DuckDB; every format below it) for a contract its byte checks cover.
   const duckdb =
     fastSetting !== false &&
     (fastSetting === true ||
       source.size >= FAST_PATH_MIN_BYTES ||
-      (writesCsvStaging(deps) && checkedColumns() !== undefined)) &&
+      (writesCsvStaging(deps, source.size) && checkedColumns() !== undefined)) &&
     contract.format === 'csv' &&
     !keyCheck.gzip &&
     splitterHandles(contract.csv)
@@ -484,16 +486,20 @@ function ratio(validator: RecordValidator): number {
 }
 
 /**
- * Whether the checked fast path writes CSV staging (csv/README.md "CSV staging"): asked for
- * (`stagingFormat` / ETL_STAGING_FORMAT `csv`), or `auto` on one core.
+ * Whether the checked fast path writes CSV staging for an object of `size` bytes (csv/README.md
+ * "CSV staging"): `csv` at every size; `parquet` below {@link FAST_PATH_MIN_BYTES}, where starting
+ * DuckDB to convert costs more than it saves (Parquet from there, and at any size when the fast
+ * path is forced: `fastPath: true`); `auto` as `csv` on one core, as `parquet` on more.
  * @internal exported for its tests
  */
 export function writesCsvStaging(
-  deps: Pick<ValidateDeps, 'stagingFormat'>,
+  deps: Pick<ValidateDeps, 'stagingFormat' | 'fastPath'>,
+  size: number,
   cores: number = availableParallelism(),
 ): boolean {
   const format = deps.stagingFormat ?? (process.env[STAGING_FORMAT_ENV] || 'auto');
-  return format === 'csv' || (format === 'auto' && cores === 1);
+  if (format === 'csv' || (format === 'auto' && cores === 1)) return true;
+  return deps.fastPath !== true && size < FAST_PATH_MIN_BYTES;
 }
 
 /** A pass of the DuckDB fast path, shaped like the usual pass. */
@@ -530,7 +536,7 @@ async function readWithDuckdb(
   try {
     let file = await deps.localFile?.(landing);
     // Only the checked path writes CSV staging.
-    const csvStaging = checkedColumns !== undefined && writesCsvStaging(deps);
+    const csvStaging = checkedColumns !== undefined && writesCsvStaging(deps, size);
     // Room for the download, the chunk files (at most three of 32 MiB: the read waits), DuckDB's
     // spill and the staging parts (Parquet, ≈ 0.26× the CSV on the bench file): half the object
     // and 160 MiB on top; else the usual path, which streams and needs none. CSV staging parts are

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { ValidateStepResult } from '../../core/steps';
 import { createValidateStep } from '../../functions/validate/step';
-import { writesCsvStaging } from '../../functions/validate/validate';
+import { FAST_PATH_MIN_BYTES, writesCsvStaging } from '../../functions/validate/validate';
 import { loadDefinition, TASK_STATES, WAIT_STATES } from '../../statemachines/definition';
 import { fixture, TestLake, TEST_SCHEMAS } from '../validate/harness';
 import { SAMPLE_SUBSTITUTIONS } from './sample-substitutions';
@@ -200,10 +200,23 @@ describe('TransformEngine', () => {
 });
 
 describe('writesCsvStaging (functions/validate)', () => {
-  test('auto: CSV on one core, whatever the size (both engines read it); Parquet on more; csv and parquet as asked', () => {
-    expect(writesCsvStaging({ stagingFormat: 'auto' }, 1)).toBe(true);
-    expect(writesCsvStaging({ stagingFormat: 'auto' }, 2)).toBe(false);
-    expect(writesCsvStaging({ stagingFormat: 'csv' }, 8)).toBe(true);
-    expect(writesCsvStaging({ stagingFormat: 'parquet' }, 1)).toBe(false);
+  const big = FAST_PATH_MIN_BYTES;
+  const small = FAST_PATH_MIN_BYTES - 1;
+
+  test('auto: CSV on one core, whatever the size (both engines read it); on more, Parquet from FAST_PATH_MIN_BYTES and CSV below', () => {
+    expect(writesCsvStaging({ stagingFormat: 'auto' }, big, 1)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'auto' }, small, 1)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'auto' }, big, 2)).toBe(false);
+    expect(writesCsvStaging({ stagingFormat: 'auto' }, small, 2)).toBe(true);
+  });
+
+  test('csv at every size; parquet from FAST_PATH_MIN_BYTES, CSV below it unless the fast path is forced', () => {
+    expect(writesCsvStaging({ stagingFormat: 'csv' }, big, 8)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'csv', fastPath: true }, small, 8)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'parquet' }, big, 1)).toBe(false);
+    expect(writesCsvStaging({ stagingFormat: 'parquet' }, small, 1)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'parquet', fastPath: 'auto' }, small, 8)).toBe(true);
+    expect(writesCsvStaging({ stagingFormat: 'parquet', fastPath: true }, small, 8)).toBe(false);
+    expect(writesCsvStaging({ stagingFormat: 'auto', fastPath: true }, small, 2)).toBe(false);
   });
 });

@@ -131,6 +131,36 @@ test('a file transforms from CSV staging to exactly what it transforms to from P
   expect(rows).toEqual(await curatedRows(parquet.lake));
 });
 
+test('CSV staging with no CSV part (every good row staged by the JavaScript checker) transforms from its JSON Lines part', async () => {
+  // Every row has a formula-looking note: its record goes to the checker for the report's samples,
+  // so the byte pass copies none and the layout's longest line is 0.
+  const header = registrationsCsvText({ rows: 1, seed: 3 }).text.split(/\r?\n/)[0]!;
+  const rows = Array.from(
+    { length: 40 },
+    (_, i) =>
+      `REG-${90000100 + i},EVT-0001,2024-03-0${1 + (i % 9)},p${i}@example.com,vip,1,10.50,EUR,2024-03-01T10:00:00Z,=1+2`,
+  );
+  const lake = new TestLake();
+  lakes.push(lake);
+  const source = await lake.upload(
+    'incoming/registrations/formulas.csv',
+    `${[header, ...rows].join('\n')}\n`,
+  );
+  const result = await validateObject(
+    { store: lake.store, lakeBucket: LAKE, schemasDir: DEFAULT_SCHEMAS_DIR, stagingFormat: 'csv' },
+    { runId: 'run-csv-staging', source },
+  );
+  expect(result.stagingFormat).toBe('csv');
+  expect(result.rowsValid).toBeGreaterThan(0);
+  const parts = (await lake.keys(result.staging.key)).map((k) => path.basename(k));
+  expect(parts.filter((p) => p.endsWith('.csv'))).toEqual([]);
+  const plan = await lake.json<TransformPlan>(`${result.staging.key}plan.json`);
+  expect(plan.stagingCsv).toMatchObject({ maxLineBytes: 0, rows: result.rowsValid });
+  const out = await transform({ lake, result, plan });
+  expect(out.rowsIn).toBe(result.rowsValid);
+  expect((await curatedRows(lake)).length).toBe(out.rowsOut);
+});
+
 test('CSV staging that does not add up is refused, naming what and how to fix it', async () => {
   const v = await validated('csv');
   const prefix = v.result.staging.key;

@@ -151,6 +151,7 @@ describe('line endings and quoting', () => {
   test('short and long rows are row errors, never padded or truncated', async () => {
     const result = await lake.validate(
       await lake.upload('incoming/people/sl.csv', fixture('short-long-rows.csv')),
+      { fastPath: false }, // its JSON Lines staging is read below (stagedRows)
     );
     expect(result).toMatchObject({ rowsRead: 4, rowsValid: 2, rowsRejected: 2 });
     const rejects = await lake.jsonLines(result.rejects!.key);
@@ -195,7 +196,9 @@ describe('headers', () => {
       'id,constructor,name,email,score,ratio,active,signup_date,seen_at,note,__proto__',
       '1,"{""polluted"":true}",Ada,,,,,2024-03-01,,,"{""polluted"":true}"',
     ].join('\n');
-    const result = await lake.validate(await lake.upload('incoming/people_extra/proto.csv', rows));
+    const result = await lake.validate(await lake.upload('incoming/people_extra/proto.csv', rows), {
+      fastPath: false, // its JSON Lines staging is read below (stagedRows)
+    });
     expect(result.rowsValid).toBe(1);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const [row] = await lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
@@ -205,7 +208,9 @@ describe('headers', () => {
   test('a different column order is fine for anyOrder, HEADER_MISMATCH for exact', async () => {
     const reordered = 'name,id,email,score,ratio,active,signup_date,seen_at,note';
     const body = `${reordered}\nAda,1,,,,,2024-03-01,,\n`;
-    const ok = await lake.validate(await lake.upload('incoming/people_any/r.csv', body));
+    const ok = await lake.validate(await lake.upload('incoming/people_any/r.csv', body), {
+      fastPath: false, // its JSON Lines staging is read below (stagedRows)
+    });
     expect(ok.rowsValid).toBe(1);
     expect((await lake.jsonLines<Row>(`${ok.staging.key}part-00000.jsonl`))[0]).toMatchObject({
       id: '1',
@@ -301,7 +306,9 @@ describe('values', () => {
   });
 
   test('NaN, Infinity, 1e309 and integers past int64 are rejected; past 2^53 is kept exactly', async () => {
-    const result = await lake.validate(await lake.upload('incoming/people/n.csv', fixture('numbers.csv')));
+    const result = await lake.validate(await lake.upload('incoming/people/n.csv', fixture('numbers.csv')), {
+      fastPath: false, // its JSON Lines staging is read below (stagedRows)
+    });
     const rejects = await lake.jsonLines(result.rejects!.key);
     expect(rejects.map((r) => [r.line, r.reason])).toEqual([
       [2, 'NOT_A_NUMBER'],
@@ -320,7 +327,9 @@ describe('values', () => {
   });
 
   test('dates that do not exist are rejected; far past/future and zones are converted to UTC', async () => {
-    const result = await lake.validate(await lake.upload('incoming/people/d.csv', fixture('dates.csv')));
+    const result = await lake.validate(await lake.upload('incoming/people/d.csv', fixture('dates.csv')), {
+      fastPath: false, // its JSON Lines staging is read below (stagedRows)
+    });
     const rejects = await lake.jsonLines(result.rejects!.key);
     expect(rejects.map((r) => [r.line, r.reason])).toEqual([
       [2, 'INVALID_DATE'],
@@ -374,6 +383,7 @@ describe('values', () => {
   test('empty cell = null; quoted "" = empty string for strings, null otherwise; required empty = row error', async () => {
     const result = await lake.validate(
       await lake.upload('incoming/people/qe.csv', fixture('quoted-empty.csv')),
+      { fastPath: false }, // its JSON Lines staging is read below (stagedRows)
     );
     // row 1: name is "" — an empty string is present, but minLength 1 rejects it
     const rejects = await lake.jsonLines(result.rejects!.key);
@@ -387,6 +397,7 @@ describe('values', () => {
         'incoming/people/qe2.csv',
         `${HEADER}\n1,Ada,,"",,,2024-03-01,,""\n2,,,,,,2024-03-02,,\n`,
       ),
+      { fastPath: false },
     );
     const [ada] = await lake.jsonLines<Row>(`${blank.staging.key}part-00000.jsonl`);
     expect(ada).toMatchObject({ score: null, note: '' });

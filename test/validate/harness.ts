@@ -26,6 +26,12 @@ export class TestLake {
   readonly store = new LocalObjectStore(this.root);
   private readonly uploaded = new Map<string, { bytes: Buffer; versionId: string }>();
 
+  /**
+   * @param defaults `fastPath` for every {@link validate} that does not set its own: `false` for a
+   * suite about the streaming path's outputs (its JSON Lines staging, its reader).
+   */
+  constructor(private readonly defaults: { fastPath?: boolean | 'auto' } = {}) {}
+
   async upload(key: string, bytes: Buffer | string): Promise<SourceObject> {
     const body = Buffer.from(bytes);
     const info = await this.store.put(LANDING, key, body);
@@ -37,16 +43,15 @@ export class TestLake {
     source: SourceObject,
     opts: { schemasDir?: string; limits?: Partial<ValidateLimits>; fastPath?: boolean | 'auto' } = {},
   ): Promise<ValidateResult> {
+    // ETL_TEST_FAST_PATH=1: every validate scenario through the DuckDB fast path (where it applies).
+    const fastPath = opts.fastPath ?? (process.env.ETL_TEST_FAST_PATH ? true : this.defaults.fastPath);
     return validateObject(
       {
         store: this.store,
         lakeBucket: LAKE,
         schemasDir: opts.schemasDir ?? TEST_SCHEMAS,
         ...(opts.limits && { limits: opts.limits }),
-        // ETL_TEST_FAST_PATH=1: every validate scenario through the DuckDB fast path (where it applies).
-        ...((opts.fastPath ?? (process.env.ETL_TEST_FAST_PATH ? true : undefined)) !== undefined && {
-          fastPath: opts.fastPath ?? true,
-        }),
+        ...(fastPath !== undefined && { fastPath }),
       },
       { runId: 'run-test', source },
     );

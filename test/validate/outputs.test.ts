@@ -45,7 +45,9 @@ class RecordingStore implements ObjectStore {
 }
 
 let lake: TestLake;
-beforeEach(() => (lake = new TestLake()));
+// The streaming path's outputs (JSON Lines staging, its readers); the fast paths' staging is held
+// equal to it by test/validate/sql-fast-path*.test.ts.
+beforeEach(() => (lake = new TestLake({ fastPath: false })));
 afterEach(async () => {
   await lake.expectLandingIntact();
   lake.dispose();
@@ -56,7 +58,7 @@ test('a valid file: canonical rows in order, plan.json from the contract, _SUCCE
   const source = await lake.upload('incoming/people/ok.csv', fixture('people.csv'));
 
   const result = await validateObject(
-    { store, lakeBucket: LAKE, schemasDir: TEST_SCHEMAS },
+    { store, lakeBucket: LAKE, schemasDir: TEST_SCHEMAS, fastPath: false },
     { runId: 'r1', source },
   );
 
@@ -192,7 +194,10 @@ test('the shipped registrations contract: a sample validates end to end', async 
   ].join('\r\n');
   const source = await lake.upload('incoming/registrations/sample.csv', csv);
 
-  const result = await validateObject({ store: lake.store, lakeBucket: LAKE }, { runId: 'r', source });
+  const result = await validateObject(
+    { store: lake.store, lakeBucket: LAKE, fastPath: false },
+    { runId: 'r', source },
+  );
 
   expect(result).toMatchObject({ dataset: 'registrations', rowsValid: 2, rowsRejected: 0 });
   const rows = await lake.jsonLines(`${result.staging.key}part-00000.jsonl`);
