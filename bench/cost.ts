@@ -24,7 +24,21 @@ interface CostRun {
   readonly error?: string;
 }
 
+/** The run records in `home`; none yet: empty. */
+function runRecords(runsDir: string): string[] {
+  try {
+    return readdirSync(runsDir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+}
+
 async function etlRun(home: string, file: string, env: NodeJS.ProcessEnv): Promise<CostRun> {
+  const runsDir = path.join(home, 'runs');
+  // This run's record is the one that was not there before: the names sort by start second, then
+  // by a random suffix, so two runs in the same second (under a second each on a fast host) do not
+  // sort by start — taking the last name once reported the first file's crawl for the second.
+  const before = new Set(runRecords(runsDir));
   const child = spawn(
     path.join(REPO_ROOT, 'bin', 'etl'),
     ['--home', home, 'run', file, '--dataset', 'registrations', '--json'],
@@ -33,16 +47,10 @@ async function etlRun(home: string, file: string, env: NodeJS.ProcessEnv): Promi
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   await new Promise((resolve) => child.on('close', resolve));
-  const runsDir = path.join(home, 'runs');
-  let newest: string | undefined;
-  try {
-    newest = readdirSync(runsDir)
-      .filter((n) => n.endsWith('.json'))
-      .sort()
-      .pop();
-  } catch {
-    newest = undefined;
-  }
+  const added = runRecords(runsDir).filter((n) => !before.has(n));
+  const newest = added.length === 1 ? added[0] : undefined;
+  if (added.length > 1)
+    return { label: path.basename(file), status: `${added.length} run records from one run` };
   if (!newest)
     return { label: path.basename(file), status: 'no run', error: stderr.trim().split('\n').pop() };
   const record = JSON.parse(readFileSync(path.join(runsDir, newest), 'utf8')) as {

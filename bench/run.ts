@@ -56,6 +56,12 @@ const TARGETS = {
   etlVsPeer: 1.5,
 };
 
+/**
+ * The etl / peer target is issue 13's at 100 MB and 1 GB; below this a file's ratio is printed
+ * but not judged (fixed costs dominate both sides).
+ */
+const ETL_VS_PEER_FROM_BYTES = 64 * MIB;
+
 function workerAvailable(worker: string): boolean {
   return workerBuilt(worker);
 }
@@ -706,7 +712,11 @@ async function benchPeer(inputs: readonly BenchInput[], options: BenchOptions): 
       peer.ok ? peer.seconds.toFixed(2) : 'failed',
       peer.ok ? peer.cpuSeconds.toFixed(1) : '—',
       peer.ok ? mib(peer.peakRssBytes) : '—',
-      ratio !== undefined ? `${ratio.toFixed(2)}× ${verdict(ratio <= TARGETS.etlVsPeer)}` : '—',
+      ratio === undefined
+        ? '—'
+        : input.stats.bytes >= ETL_VS_PEER_FROM_BYTES
+          ? `${ratio.toFixed(2)}× ${verdict(ratio <= TARGETS.etlVsPeer)}`
+          : `${ratio.toFixed(2)}× (n/a: target from 100 MB)`,
       etl.ok && peer.ok && etl.cpuSeconds > 0 && peer.cpuSeconds > 0
         ? `${(etl.cpuSeconds / peer.cpuSeconds).toFixed(2)}×`
         : '—',
@@ -751,7 +761,9 @@ async function benchPeer(inputs: readonly BenchInput[], options: BenchOptions): 
     'rejects (LONG_ROW): the timed statement keeps those (it is the natural statement, on the parallel reader); the same',
     'statement made exact (one more column + null_padding, which needs the one-thread reader on a file with quoted line',
     "breaks) runs once, untimed, and its rows out must equal `etl run`'s.",
-    `Target: etl / peer ≤ ${TARGETS.etlVsPeer}× (wall clock). "same, CPU time": the ratio of CPU seconds (all threads; the`,
+    `Target: etl / peer ≤ ${TARGETS.etlVsPeer}× (wall clock) at 100 MB and 1 GB (issue 13); a smaller file's ratio is shown,`,
+    'not judged: its fixed costs (Node start, the state machine, a DuckDB instance) are most of both runs.',
+    '"same, CPU time": the ratio of CPU seconds (all threads; the',
     'etl figure is GNU time of `bin/etl`), steadier on a busy machine, where one wall-clock run each can land in a quiet',
     'or a busy minute. Peak = maxRSS of the `bin/etl` process (GNU time) and of the peer process.',
     '',
