@@ -7,10 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { findContract } from '../../core/contract';
-import type { TransformPlan } from '../../core/plan';
-import { coercerFor } from '../../csv/coerce';
-import { RowProblem } from '../../csv/row-errors';
 import { queryLake } from '../../local/lake-query';
+import { stagedRowsIn } from '../support/staging-rows';
 import { REPO, Sandbox } from './harness';
 
 interface RunJson {
@@ -29,47 +27,15 @@ interface RunJson {
 
 type StagingRow = Record<string, string | null> & { _line: number };
 
-/**
- * The staged rows with canonical values, as JSON Lines staging holds them: a JSON Lines part as it
- * is; a CSV staging part (the checked fast path's: `_line`, then the record's fields as they were;
- * csv/README.md "CSV staging") read with csv-parse by its plan.json layout and each value made
- * canonical by the JavaScript checker's own coercion (csv/coerce.ts), not by the transform's reader.
- */
+/** The staged rows with canonical values, whatever staging was written (test/support/staging-rows.ts). */
 function stagingRows(lakeDir: string): StagingRow[] {
   const rows: StagingRow[] = [];
   const contract = findContract('registrations')!;
   const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      else if (/^part-\d{5}\.jsonl$/.test(e.name)) {
-        for (const line of readFileSync(full, 'utf8').split('\n'))
-          if (line) rows.push(JSON.parse(line) as StagingRow);
-      } else if (/^part-\d{5}\.csv$/.test(e.name)) {
-        const plan = JSON.parse(readFileSync(path.join(dir, 'plan.json'), 'utf8')) as TransformPlan;
-        const layout = plan.stagingCsv!;
-        const notes = { ambiguousLocalTimes: 0 };
-        const records = parse(readFileSync(full), {
-          delimiter: layout.delimiter,
-          quote: layout.quote,
-          // An unquoted empty field is NULL; a quoted one ("") an empty text.
-          cast: (value, context) => (value === '' && !context.quoting ? null : value),
-        }) as (string | null)[][];
-        for (const [line, ...fields] of records) {
-          expect(fields).toHaveLength(layout.fields);
-          const row: Record<string, string | number | null> = { _line: Number(line) };
-          for (const column of contract.columns) {
-            const raw = fields[layout.columnFields[column.name]!]!;
-            const value = raw === null || (raw === '' && column.type !== 'string') ? null : raw;
-            const canonical =
-              value === null || column.type === 'string' ? value : coercerFor(column, notes)(value);
-            if (canonical instanceof RowProblem) throw new Error(`${full}: ${canonical.message}`);
-            row[column.name] = canonical;
-          }
-          rows.push(row as StagingRow);
-        }
-      }
-    }
+    const entries = readdirSync(dir, { withFileTypes: true });
+    if (entries.some((e) => e.name === 'plan.json'))
+      rows.push(...(stagedRowsIn(dir, contract) as StagingRow[]));
+    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
   };
   walk(path.join(lakeDir, 'staging'));
   return rows;

@@ -19,11 +19,22 @@ afterEach(async () => {
   lake.dispose();
 });
 
-/** The rows the JavaScript path stages (JSON Lines; test/validate/sql-fast-path.test.ts holds the DuckDB fast path's Parquet equal). */
-async function stagedRows(key: string, bytes: Buffer | string): Promise<Row[]> {
-  const result = await lake.validate(await lake.upload(key, bytes), { fastPath: false });
-  expect(await lake.keys(result.staging.key)).toContain(`${result.staging.key}_SUCCESS`);
-  return lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
+/**
+ * The two ways a small CSV is read: the default (the checked fast path writing CSV staging, for a
+ * contract its byte checks cover, as every contract here is) and the streaming path (JSON Lines
+ * staging). Every test that reads staged rows runs on both, with the same expectations: the same
+ * rejects, reasons, lines and staged values. (test/validate/sql-fast-path.test.ts holds the
+ * Parquet-staging fast path equal to the streaming one.)
+ */
+const PATHS = [
+  { path: 'default path', fastPath: undefined },
+  { path: 'streaming path', fastPath: false },
+] as const;
+type Path = (typeof PATHS)[number];
+
+/** The rows `path` stages for the file, canonical (TestLake.stagedRows). */
+async function stagedRows(key: string, bytes: Buffer | string, { fastPath }: Path): Promise<Row[]> {
+  return lake.stagedRows(await lake.validate(await lake.upload(key, bytes), { fastPath }));
 }
 
 describe('empty and header-only files', () => {
@@ -53,8 +64,8 @@ describe('empty and header-only files', () => {
 });
 
 describe('encodings', () => {
-  test('a UTF-8 BOM before the header is skipped', async () => {
-    const rows = await stagedRows('incoming/people/bom.csv', fixture('bom.csv'));
+  test.each(PATHS)('a UTF-8 BOM before the header is skipped ($path)', async (p) => {
+    const rows = await stagedRows('incoming/people/bom.csv', fixture('bom.csv'), p);
     expect(rows).toEqual([expect.objectContaining({ id: '1', name: 'Ada', _line: 2 })]);
   });
 
@@ -113,24 +124,31 @@ describe('encodings', () => {
 });
 
 describe('line endings and quoting', () => {
-  test.each([
-    ['CRLF', 'crlf.csv', [2, 3]],
-    ['lone CR', 'cr.csv', [2, 3]],
-    ['mixed', 'mixed-endings.csv', [2, 3, 4, 5]],
-  ])('%s line endings give the same rows with physical line numbers', async (_name, file, lines) => {
-    const rows = await stagedRows(`incoming/people/${file}`, fixture(file));
+  test.each(
+    (
+      [
+        ['CRLF', 'crlf.csv', [2, 3]],
+        ['lone CR', 'cr.csv', [2, 3]],
+        ['mixed', 'mixed-endings.csv', [2, 3, 4, 5]],
+      ] as const
+    ).flatMap(([name, file, lines]) => PATHS.map((p) => [name, file, lines, p] as const)),
+  )('%s line endings give the same rows with physical line numbers (%#)', async (_name, file, lines, p) => {
+    const rows = await stagedRows(`incoming/people/${file}`, fixture(file), p);
     expect(rows.map((r) => r._line)).toEqual(lines);
     expect(rows[0]).toMatchObject({ id: '1', name: 'Ada', note: null });
   });
 
-  test('quoted newlines (LF and CRLF), delimiters and quotes are kept inside the field', async () => {
-    const rows = await stagedRows('incoming/people/q.csv', fixture('quoted-newlines.csv'));
-    expect(rows.map((r) => [r.name, r.note, r._line])).toEqual([
-      ['Ada\nLovelace', 'line one\r\nline two', 2],
-      ['Bob, "the builder"', 'x', 5],
-      ['Cy', 'a,b;c', 6],
-    ]);
-  });
+  test.each(PATHS)(
+    'quoted newlines (LF and CRLF), delimiters and quotes are kept inside the field ($path)',
+    async (p) => {
+      const rows = await stagedRows('incoming/people/q.csv', fixture('quoted-newlines.csv'), p);
+      expect(rows.map((r) => [r.name, r.note, r._line])).toEqual([
+        ['Ada\nLovelace', 'line one\r\nline two', 2],
+        ['Bob, "the builder"', 'x', 5],
+        ['Cy', 'a,b;c', 6],
+      ]);
+    },
+  );
 
   test('an unclosed quote is MALFORMED_CSV naming the line where the record starts', async () => {
     const err = await lake.rejection('incoming/people/uq.csv', fixture('unclosed-quote.csv'));
@@ -148,21 +166,24 @@ describe('line endings and quoting', () => {
     expect(err.message).toMatch(/"a""b"/);
   });
 
-  test('short and long rows are row errors, never padded or truncated', async () => {
-    const result = await lake.validate(
-      await lake.upload('incoming/people/sl.csv', fixture('short-long-rows.csv')),
-      { fastPath: false }, // its JSON Lines staging is read below (stagedRows)
-    );
-    expect(result).toMatchObject({ rowsRead: 4, rowsValid: 2, rowsRejected: 2 });
-    const rejects = await lake.jsonLines(result.rejects!.key);
-    expect(rejects.map((r) => [r.line, r.reason])).toEqual([
-      [3, 'SHORT_ROW'],
-      [4, 'LONG_ROW'],
-    ]);
-    expect(rejects[0]!.message).toMatch(/has 7 fields but the header has 9/);
-    const rows = await lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
-    expect(rows.map((r) => r.id)).toEqual(['1', '4']);
-  });
+  test.each(PATHS)(
+    'short and long rows are row errors, never padded or truncated ($path)',
+    async ({ fastPath }) => {
+      const result = await lake.validate(
+        await lake.upload('incoming/people/sl.csv', fixture('short-long-rows.csv')),
+        { fastPath },
+      );
+      expect(result).toMatchObject({ rowsRead: 4, rowsValid: 2, rowsRejected: 2 });
+      const rejects = await lake.jsonLines(result.rejects!.key);
+      expect(rejects.map((r) => [r.line, r.reason])).toEqual([
+        [3, 'SHORT_ROW'],
+        [4, 'LONG_ROW'],
+      ]);
+      expect(rejects[0]!.message).toMatch(/has 7 fields but the header has 9/);
+      const rows = await lake.stagedRows(result);
+      expect(rows.map((r) => r.id)).toEqual(['1', '4']);
+    },
+  );
 });
 
 describe('headers', () => {
@@ -186,40 +207,46 @@ describe('headers', () => {
     expect(err.message).toMatch(/column 5 has a blank name/);
   });
 
-  test('__proto__ / constructor headers are just unknown names, and pollute nothing', async () => {
-    const err = await lake.rejection(
-      ...withHeader('id,name,email,score,ratio,active,signup_date,seen_at,note,__proto__', 'people_any'),
-    );
-    expect(err.reason).toBe('HEADER_MISMATCH');
-    expect(err.message).toMatch(/unknown column\(s\) "__proto__"/);
-    const rows = [
-      'id,constructor,name,email,score,ratio,active,signup_date,seen_at,note,__proto__',
-      '1,"{""polluted"":true}",Ada,,,,,2024-03-01,,,"{""polluted"":true}"',
-    ].join('\n');
-    const result = await lake.validate(await lake.upload('incoming/people_extra/proto.csv', rows), {
-      fastPath: false, // its JSON Lines staging is read below (stagedRows)
-    });
-    expect(result.rowsValid).toBe(1);
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const [row] = await lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
-    expect(Object.keys(row!)).toEqual([...HEADER.split(','), '_line']);
-  });
+  test.each(PATHS)(
+    '__proto__ / constructor headers are just unknown names, and pollute nothing ($path)',
+    async ({ fastPath }) => {
+      const err = await lake.rejection(
+        ...withHeader('id,name,email,score,ratio,active,signup_date,seen_at,note,__proto__', 'people_any'),
+      );
+      expect(err.reason).toBe('HEADER_MISMATCH');
+      expect(err.message).toMatch(/unknown column\(s\) "__proto__"/);
+      const rows = [
+        'id,constructor,name,email,score,ratio,active,signup_date,seen_at,note,__proto__',
+        '1,"{""polluted"":true}",Ada,,,,,2024-03-01,,,"{""polluted"":true}"',
+      ].join('\n');
+      const result = await lake.validate(await lake.upload('incoming/people_extra/proto.csv', rows), {
+        fastPath,
+      });
+      expect(result.rowsValid).toBe(1);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      const [row] = await lake.stagedRows(result);
+      expect(Object.keys(row!)).toEqual([...HEADER.split(','), '_line']);
+    },
+  );
 
-  test('a different column order is fine for anyOrder, HEADER_MISMATCH for exact', async () => {
-    const reordered = 'name,id,email,score,ratio,active,signup_date,seen_at,note';
-    const body = `${reordered}\nAda,1,,,,,2024-03-01,,\n`;
-    const ok = await lake.validate(await lake.upload('incoming/people_any/r.csv', body), {
-      fastPath: false, // its JSON Lines staging is read below (stagedRows)
-    });
-    expect(ok.rowsValid).toBe(1);
-    expect((await lake.jsonLines<Row>(`${ok.staging.key}part-00000.jsonl`))[0]).toMatchObject({
-      id: '1',
-      name: 'Ada',
-    });
-    const err = await lake.rejection('incoming/people/r.csv', body);
-    expect(err.reason).toBe('HEADER_MISMATCH');
-    expect(err.message).toMatch(/column 1 is "name" but the contract \(header policy "exact"\) expects "id"/);
-  });
+  test.each(PATHS)(
+    'a different column order is fine for anyOrder, HEADER_MISMATCH for exact ($path)',
+    async ({ fastPath }) => {
+      const reordered = 'name,id,email,score,ratio,active,signup_date,seen_at,note';
+      const body = `${reordered}\nAda,1,,,,,2024-03-01,,\n`;
+      const ok = await lake.validate(await lake.upload('incoming/people_any/r.csv', body), { fastPath });
+      expect(ok.rowsValid).toBe(1);
+      expect((await lake.stagedRows(ok))[0]).toMatchObject({
+        id: '1',
+        name: 'Ada',
+      });
+      const err = await lake.rejection('incoming/people/r.csv', body);
+      expect(err.reason).toBe('HEADER_MISMATCH');
+      expect(err.message).toMatch(
+        /column 1 is "name" but the contract \(header policy "exact"\) expects "id"/,
+      );
+    },
+  );
 
   test('missing columns are named; extra columns are allowed only by extraAllowed', async () => {
     const missing = await lake.rejection(
@@ -250,11 +277,12 @@ describe('headers', () => {
 });
 
 describe('size limits', () => {
-  test('a 2 MiB field within limits is processed', async () => {
+  test.each(PATHS)('a 2 MiB field within limits is processed ($path)', async (p) => {
     const big = 'x'.repeat(2 * 1024 * 1024);
     const rows = await stagedRows(
       'incoming/people/big-field.csv',
       `${HEADER}\n1,Ada,,,,,2024-03-01,,${big}\n`,
+      p,
     );
     expect((rows[0]!.note as string).length).toBe(big.length);
   });
@@ -305,116 +333,132 @@ describe('values', () => {
     expect(rejects[1]!.message).toContain('write "1234.50"');
   });
 
-  test('NaN, Infinity, 1e309 and integers past int64 are rejected; past 2^53 is kept exactly', async () => {
-    const result = await lake.validate(await lake.upload('incoming/people/n.csv', fixture('numbers.csv')), {
-      fastPath: false, // its JSON Lines staging is read below (stagedRows)
-    });
-    const rejects = await lake.jsonLines(result.rejects!.key);
-    expect(rejects.map((r) => [r.line, r.reason])).toEqual([
-      [2, 'NOT_A_NUMBER'],
-      [3, 'NOT_A_NUMBER'],
-      [4, 'NUMBER_OUT_OF_RANGE'],
-      [7, 'INTEGER_OUT_OF_RANGE'],
-    ]);
-    const rows = await lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
-    expect(rows.map((r) => [r.id, r.ratio])).toEqual([
-      ['4', '1e+308'],
-      ['9007199254740993', null],
-      ['10', '-0.5'],
-      ['11', '0.1'],
-      ['12', '0'],
-    ]);
-  });
+  test.each(PATHS)(
+    'NaN, Infinity, 1e309 and integers past int64 are rejected; past 2^53 is kept exactly ($path)',
+    async ({ fastPath }) => {
+      const result = await lake.validate(await lake.upload('incoming/people/n.csv', fixture('numbers.csv')), {
+        fastPath,
+      });
+      const rejects = await lake.jsonLines(result.rejects!.key);
+      expect(rejects.map((r) => [r.line, r.reason])).toEqual([
+        [2, 'NOT_A_NUMBER'],
+        [3, 'NOT_A_NUMBER'],
+        [4, 'NUMBER_OUT_OF_RANGE'],
+        [7, 'INTEGER_OUT_OF_RANGE'],
+      ]);
+      const rows = await lake.stagedRows(result);
+      expect(rows.map((r) => [r.id, r.ratio])).toEqual([
+        ['4', '1e+308'],
+        ['9007199254740993', null],
+        ['10', '-0.5'],
+        ['11', '0.1'],
+        ['12', '0'],
+      ]);
+    },
+  );
 
-  test('dates that do not exist are rejected; far past/future and zones are converted to UTC', async () => {
-    const result = await lake.validate(await lake.upload('incoming/people/d.csv', fixture('dates.csv')), {
-      fastPath: false, // its JSON Lines staging is read below (stagedRows)
-    });
-    const rejects = await lake.jsonLines(result.rejects!.key);
-    expect(rejects.map((r) => [r.line, r.reason])).toEqual([
-      [2, 'INVALID_DATE'],
-      [5, 'NONEXISTENT_LOCAL_TIME'],
-      [8, 'INVALID_DATE'],
-    ]);
-    expect(rejects[0]!.message).toMatch(/February 2024 has 29 days/);
-    expect(rejects[1]!.message).toMatch(/does not exist in Europe\/Berlin/);
-    const rows = await lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
-    expect(rows.map((r) => [r.id, r.seen_at])).toEqual([
-      ['2', '0001-01-01T00:00:00.000000Z'],
-      ['3', '9999-12-31T23:59:59.999999Z'],
-      ['5', '2024-10-27T00:30:00.000000Z'], // ambiguous: the earlier instant (CEST)
-      ['6', '2024-07-01T17:00:00.000000Z'],
-    ]);
-    const report = await lake.json<{ ambiguousLocalTimes: number }>(result.report.key);
-    expect(report.ambiguousLocalTimes).toBe(1);
-  });
+  test.each(PATHS)(
+    'dates that do not exist are rejected; far past/future and zones are converted to UTC ($path)',
+    async ({ fastPath }) => {
+      const result = await lake.validate(await lake.upload('incoming/people/d.csv', fixture('dates.csv')), {
+        fastPath,
+      });
+      const rejects = await lake.jsonLines(result.rejects!.key);
+      expect(rejects.map((r) => [r.line, r.reason])).toEqual([
+        [2, 'INVALID_DATE'],
+        [5, 'NONEXISTENT_LOCAL_TIME'],
+        [8, 'INVALID_DATE'],
+      ]);
+      expect(rejects[0]!.message).toMatch(/February 2024 has 29 days/);
+      expect(rejects[1]!.message).toMatch(/does not exist in Europe\/Berlin/);
+      const rows = await lake.stagedRows(result);
+      expect(rows.map((r) => [r.id, r.seen_at])).toEqual([
+        ['2', '0001-01-01T00:00:00.000000Z'],
+        ['3', '9999-12-31T23:59:59.999999Z'],
+        ['5', '2024-10-27T00:30:00.000000Z'], // ambiguous: the earlier instant (CEST)
+        ['6', '2024-07-01T17:00:00.000000Z'],
+      ]);
+      const report = await lake.json<{ ambiguousLocalTimes: number }>(result.report.key);
+      expect(report.ambiguousLocalTimes).toBe(1);
+    },
+  );
 
-  test('formula-looking cells are stored unchanged, counted and listed; negative numbers are not', async () => {
-    const result = await lake.validate(
-      await lake.upload('incoming/people/f.csv', fixture('formula-cells.csv')),
-    );
-    expect(result.rowsValid).toBe(7);
-    const rows = await lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
-    expect(rows.map((r) => r.note)).toEqual([
-      '=1+2',
-      '+49 30 1234',
-      '-minus',
-      '@SUM(A1)',
-      '\tTAB',
-      '\rCR',
-      'plain',
-    ]);
-    // "-8" is a name (string column) so it is flagged; -1.50 and -2 are numbers and are not.
-    expect(result.formulaCells).toBe(7);
-    const report = await lake.json<{
-      formulaCells: { count: number; cells: { line: number; column: string }[] };
-    }>(result.report.key);
-    expect(report.formulaCells.cells.map((c) => [c.line, c.column])).toEqual([
-      [2, 'note'],
-      [3, 'note'],
-      [4, 'note'],
-      [5, 'note'],
-      [6, 'note'],
-      [7, 'note'],
-      [9, 'name'], // the quoted CR above is a line break: this row starts on line 9
-    ]);
-  });
+  test.each(PATHS)(
+    'formula-looking cells are stored unchanged, counted and listed; negative numbers are not ($path)',
+    async ({ fastPath }) => {
+      const result = await lake.validate(
+        await lake.upload('incoming/people/f.csv', fixture('formula-cells.csv')),
+        { fastPath },
+      );
+      expect(result.rowsValid).toBe(7);
+      const rows = await lake.stagedRows(result);
+      expect(rows.map((r) => r.note)).toEqual([
+        '=1+2',
+        '+49 30 1234',
+        '-minus',
+        '@SUM(A1)',
+        '\tTAB',
+        '\rCR',
+        'plain',
+      ]);
+      // "-8" is a name (string column) so it is flagged; -1.50 and -2 are numbers and are not.
+      expect(result.formulaCells).toBe(7);
+      const report = await lake.json<{
+        formulaCells: { count: number; cells: { line: number; column: string }[] };
+      }>(result.report.key);
+      expect(report.formulaCells.cells.map((c) => [c.line, c.column])).toEqual([
+        [2, 'note'],
+        [3, 'note'],
+        [4, 'note'],
+        [5, 'note'],
+        [6, 'note'],
+        [7, 'note'],
+        [9, 'name'], // the quoted CR above is a line break: this row starts on line 9
+      ]);
+    },
+  );
 
-  test('empty cell = null; quoted "" = empty string for strings, null otherwise; required empty = row error', async () => {
-    const result = await lake.validate(
-      await lake.upload('incoming/people/qe.csv', fixture('quoted-empty.csv')),
-      { fastPath: false }, // its JSON Lines staging is read below (stagedRows)
-    );
-    // row 1: name is "" — an empty string is present, but minLength 1 rejects it
-    const rejects = await lake.jsonLines(result.rejects!.key);
-    expect(rejects).toEqual([
-      expect.objectContaining({ line: 2, column: 'name', reason: 'SCHEMA_VIOLATION' }),
-    ]);
-    const rows = await lake.jsonLines<Row>(`${result.staging.key}part-00000.jsonl`);
-    expect(rows).toEqual([expect.objectContaining({ id: '2', email: null, score: null, note: null })]);
-    const blank = await lake.validate(
-      await lake.upload(
-        'incoming/people/qe2.csv',
-        `${HEADER}\n1,Ada,,"",,,2024-03-01,,""\n2,,,,,,2024-03-02,,\n`,
-      ),
-      { fastPath: false },
-    );
-    const [ada] = await lake.jsonLines<Row>(`${blank.staging.key}part-00000.jsonl`);
-    expect(ada).toMatchObject({ score: null, note: '' });
-    expect((await lake.jsonLines(blank.rejects!.key))[0]).toMatchObject({
-      line: 3,
-      column: 'name',
-      reason: 'REQUIRED_EMPTY',
-    });
-  });
+  test.each(PATHS)(
+    'empty cell = null; quoted "" = empty string for strings, null otherwise; required empty = row error ($path)',
+    async ({ fastPath }) => {
+      const result = await lake.validate(
+        await lake.upload('incoming/people/qe.csv', fixture('quoted-empty.csv')),
+        { fastPath },
+      );
+      // row 1: name is "" — an empty string is present, but minLength 1 rejects it
+      const rejects = await lake.jsonLines(result.rejects!.key);
+      expect(rejects).toEqual([
+        expect.objectContaining({ line: 2, column: 'name', reason: 'SCHEMA_VIOLATION' }),
+      ]);
+      const rows = await lake.stagedRows(result);
+      expect(rows).toEqual([expect.objectContaining({ id: '2', email: null, score: null, note: null })]);
+      const blank = await lake.validate(
+        await lake.upload(
+          'incoming/people/qe2.csv',
+          `${HEADER}\n1,Ada,,"",,,2024-03-01,,""\n2,,,,,,2024-03-02,,\n`,
+        ),
+        { fastPath },
+      );
+      const [ada] = await lake.stagedRows(blank);
+      expect(ada).toMatchObject({ score: null, note: '' });
+      expect((await lake.jsonLines(blank.rejects!.key))[0]).toMatchObject({
+        line: 3,
+        column: 'name',
+        reason: 'REQUIRED_EMPTY',
+      });
+    },
+  );
 
-  test("the same rows twice are both staged (dedupe is the transform's job), with their own lines", async () => {
-    const rows = await stagedRows('incoming/people/dup.csv', fixture('duplicate-rows.csv'));
-    expect(rows.map((r) => [r.id, r._line])).toEqual([
-      ['1', 2],
-      ['1', 3],
-    ]);
-  });
+  test.each(PATHS)(
+    "the same rows twice are both staged (dedupe is the transform's job), with their own lines ($path)",
+    async (p) => {
+      const rows = await stagedRows('incoming/people/dup.csv', fixture('duplicate-rows.csv'), p);
+      expect(rows.map((r) => [r.id, r._line])).toEqual([
+        ['1', 2],
+        ['1', 3],
+      ]);
+    },
+  );
 });
 
 describe('binary content named .csv', () => {

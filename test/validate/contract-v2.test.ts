@@ -20,22 +20,28 @@ const validate = async (key: string, text: string) =>
 const rejection = (key: string, text: string) => lake.rejection(key, text, { schemasDir: V2_SCHEMAS });
 
 describe('contract v2 in the validate step', () => {
-  test('headers with spaces, $ and unicode (after a BOM) are matched by source; staging is keyed by name', async () => {
-    const csv = `\ufeff${HEADER}\r\nZürich Airport,"1,234.50",Zürich,EU\r\nJFK,10,New York,US\r\n`;
+  // The default path (the checked fast path's CSV staging) and the streaming path (JSON Lines).
+  test.each([
+    { path: 'default path', fastPath: undefined },
+    { path: 'streaming path', fastPath: false },
+  ] as const)(
+    'headers with spaces, $ and unicode (after a BOM) are matched by source; staging is keyed by name ($path)',
+    async ({ fastPath }) => {
+      const csv = `\ufeff${HEADER}\r\nZürich Airport,"1,234.50",Zürich,EU\r\nJFK,10,New York,US\r\n`;
 
-    // The streaming path, whose JSON Lines staging (keyed by name) is read below.
-    const result = await lake.validate(
-      await lake.upload('incoming/airport-costs/costs.csv', csv.replace('"1,234.50"', '1234.50')),
-      { schemasDir: V2_SCHEMAS, fastPath: false },
-    );
+      const result = await lake.validate(
+        await lake.upload('incoming/airport-costs/costs.csv', csv.replace('"1,234.50"', '1234.50')),
+        { schemasDir: V2_SCHEMAS, fastPath },
+      );
 
-    expect(result).toMatchObject({ dataset: 'airport-costs', rowsValid: 2, rowsRejected: 0 });
-    const rows = await lake.jsonLines(`${result.staging.key}part-00000.jsonl`);
-    expect(rows).toEqual([
-      { airport_name: 'Zürich Airport', cost_total: '1234.50', stadt: 'Zürich', region: 'EU', _line: 2 },
-      { airport_name: 'JFK', cost_total: '10.00', stadt: 'New York', region: 'US', _line: 3 },
-    ]);
-  });
+      expect(result).toMatchObject({ dataset: 'airport-costs', rowsValid: 2, rowsRejected: 0 });
+      const rows = await lake.stagedRows(result, V2_SCHEMAS);
+      expect(rows).toEqual([
+        { airport_name: 'Zürich Airport', cost_total: '1234.50', stadt: 'Zürich', region: 'EU', _line: 2 },
+        { airport_name: 'JFK', cost_total: '10.00', stadt: 'New York', region: 'US', _line: 3 },
+      ]);
+    },
+  );
 
   test('exact duplicate lines without a key are all valid rows', async () => {
     const line = 'JFK,10,New York,US';

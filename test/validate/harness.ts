@@ -6,11 +6,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalObjectStore, readObjectText } from '../../adapters/local/object-store';
+import { findContract } from '../../core/contract';
 import { FileRejectedError } from '../../core/errors';
 import type { SourceObject } from '../../core/events';
 import type { ObjectInfo } from '../../core/ports';
 import type { ValidateResult } from '../../core/steps';
 import { validateObject, type ValidateLimits } from '../../functions/validate/validate';
+import { stagedRowsIn, type StagedRow } from '../support/staging-rows';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures/validate');
 export const TEST_SCHEMAS = path.join(FIXTURES, 'schemas');
@@ -86,6 +88,20 @@ export class TestLake {
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as T);
+  }
+
+  /**
+   * The rows `result` staged, whichever staging its path wrote (JSON Lines, or the checked fast
+   * path's CSV staging made canonical: test/support/staging-rows.ts), in line order; its
+   * `_SUCCESS` must be there.
+   */
+  async stagedRows(result: ValidateResult, schemasDir: string = TEST_SCHEMAS): Promise<StagedRow[]> {
+    expect(await this.keys(result.staging.key)).toContain(`${result.staging.key}_SUCCESS`);
+    const contract = findContract(result.dataset, schemasDir);
+    if (!contract) throw new Error(`no contract for ${result.dataset} in ${schemasDir}`);
+    // The folder of its marker (pathOf encodes a key that ends in "/").
+    const marker = this.store.pathOf(result.staging.bucket, `${result.staging.key}_SUCCESS`);
+    return stagedRowsIn(path.dirname(marker), contract);
   }
 
   async keys(prefix: string, bucket = LAKE): Promise<string[]> {
