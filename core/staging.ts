@@ -152,19 +152,64 @@ export function csvStagingSelectSql(
   }[],
   minBufferBytes: number,
 ): string {
-  const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
-  const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
+  const values = columns.map(
+    (c) => `${csvStagingValueSql(c.type, `_etl_f${c.field}`)} AS ${sqlIdent(c.name)}`,
+  );
+  return (
+    `SELECT ${values.join(', ')}, _etl_line AS ${sqlIdent('_line')} ` +
+    `FROM ${csvStagingReadSql(files, layout, minBufferBytes, false)}`
+  );
+}
+
+const sqlLiteral = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const sqlIdent = (s: string) => `"${s.replaceAll('"', '""')}"`;
+
+/** `read_csv(…)` of CSV staging files as text: `_etl_line` BIGINT, then `_etl_f0…` VARCHAR. */
+function csvStagingReadSql(
+  files: readonly string[],
+  layout: Pick<StagingCsvLayout, 'delimiter' | 'quote' | 'fields' | 'maxLineBytes'>,
+  minBufferBytes: number,
+  filename: boolean,
+): string {
   const fields = [
     `'_etl_line': 'BIGINT'`,
     ...Array.from({ length: layout.fields }, (_, i) => `'_etl_f${i}': 'VARCHAR'`),
   ];
-  const values = columns.map((c) => `${csvStagingValueSql(c.type, `_etl_f${c.field}`)} AS ${ident(c.name)}`);
   const maxLine = Math.max(layout.maxLineBytes + 1024, 64 * 1024);
   return (
-    `SELECT ${values.join(', ')}, _etl_line AS ${ident('_line')} FROM read_csv([${files.map(literal).join(', ')}], ` +
-    `header = false, auto_detect = false, columns = {${fields.join(', ')}}, delim = ${literal(layout.delimiter)}, ` +
-    `quote = ${literal(layout.quote)}, escape = ${literal(layout.quote)}, new_line = '\\n', strict_mode = true, ` +
+    `read_csv([${files.map(sqlLiteral).join(', ')}], ` +
+    `header = false, auto_detect = false, columns = {${fields.join(', ')}}, delim = ${sqlLiteral(layout.delimiter)}, ` +
+    `quote = ${sqlLiteral(layout.quote)}, escape = ${sqlLiteral(layout.quote)}, new_line = '\\n', strict_mode = true, ` +
     `null_padding = false, allow_quoted_nulls = false, max_line_size = ${maxLine}, ` +
-    `buffer_size = ${Math.max(2 * maxLine, minBufferBytes)}, encoding = 'utf-8')`
+    `buffer_size = ${Math.max(2 * maxLine, minBufferBytes)}, encoding = 'utf-8'${filename ? ', filename = true' : ''})`
+  );
+}
+
+/**
+ * The first CSV staging value (by `_line`) that {@link csvStagingValueSql}'s CAST refuses, in DuckDB
+ * SQL: one row of the part's file name, `_line`, then per column (in `columns` order) whether its
+ * value fails and the value — or no row. Run only after the read failed, to name what failed as the
+ * Glue job names it (glue/etl_job.py `csv_value`): the statement itself stays a plain CAST.
+ */
+export function csvStagingCastFailureSql(
+  files: readonly string[],
+  layout: Pick<StagingCsvLayout, 'delimiter' | 'quote' | 'fields' | 'maxLineBytes'>,
+  columns: readonly {
+    readonly field: number;
+    readonly type: { readonly type: string; readonly precision?: number; readonly scale?: number };
+  }[],
+  minBufferBytes: number,
+): string | undefined {
+  const fails = columns.flatMap((c) => {
+    if (c.type.type === 'string' || c.type.type === 'boolean') return []; // no cast to fail
+    const raw = `_etl_f${c.field}`;
+    const target = c.type.type === 'double' ? 'DOUBLE' : stagingParquetType(c.type);
+    return [{ raw, fails: `coalesce(${raw} <> '' AND TRY_CAST(${raw} AS ${target}) IS NULL, false)` }];
+  });
+  if (fails.length === 0) return undefined;
+  return (
+    `SELECT filename, _etl_line, ${fails.map((f) => `${f.fails}, ${f.raw}`).join(', ')} ` +
+    `FROM ${csvStagingReadSql(files, layout, minBufferBytes, true)} ` +
+    `WHERE ${fails.map((f) => f.fails).join(' OR ')} ORDER BY _etl_line LIMIT 1`
   );
 }

@@ -83,7 +83,12 @@ import {
 } from '../core/plan';
 import type { TransformManifest } from '../core/steps';
 import { UNORDERED_SOURCE } from '../core/events';
-import { csvStagingSelectSql, isCsvStagingPart, stagingParquetType } from '../core/staging';
+import {
+  csvStagingCastFailureSql,
+  csvStagingSelectSql,
+  isCsvStagingPart,
+  stagingParquetType,
+} from '../core/staging';
 import { lake } from '../core/layout';
 import { lakeFolderIo, type TransformIo } from './io';
 import { newerPublished, type StagedObject } from './publish';
@@ -328,11 +333,17 @@ async function writePartitions(
     if (staging.format === 'csv') {
       // Typed once into a table: the COPY and the duplicates count below each read staging, and a
       // second CSV parse and cast cost more than the table (100 MB bench file: 2.57 s → 2.15 s).
-      await run(
-        connection,
-        where,
-        `CREATE TEMP TABLE ${CSV_STAGING_TABLE} AS SELECT * FROM ${csvStagingRows(plan, parts, options)}`,
-      );
+      try {
+        await run(
+          connection,
+          where,
+          `CREATE TEMP TABLE ${CSV_STAGING_TABLE} AS SELECT * FROM ${csvStagingRows(plan, parts, options)}`,
+        );
+      } catch (e) {
+        // DuckDB's cast error names neither the line nor the column: find them, as the Glue job says them.
+        const named = await csvStagingCastFailure(connection, plan, parts).catch(() => undefined);
+        throw named ? new TransformFailedError(`${where}: ${named}. Fix: ${STAGING_FIX}`) : e;
+      }
       staging = { ...staging, table: CSV_STAGING_TABLE };
     }
     const outDir = path.join(tempDir, 'out');
@@ -840,6 +851,42 @@ export async function onePerPartition(
   return staged.sort((a, b) => a.day.localeCompare(b.day));
 }
 
+const STAGING_FIX =
+  'staging must be exactly what the validate step writes (core/staging.ts); re-run the validate ' +
+  'step for this file — the original is untouched';
+
+/**
+ * The first CSV staging value the transform's CAST refuses, in the Glue job's words
+ * (glue/etl_job.py `csv_value`): `staging line 7, column quantity: "many" is not a valid integer
+ * in CSV staging (part-00000.csv)`; undefined when every value casts (the read failed otherwise).
+ */
+async function csvStagingCastFailure(
+  connection: DuckDBConnection,
+  plan: TransformPlan,
+  parts: readonly string[],
+): Promise<string | undefined> {
+  const layout = plan.stagingCsv;
+  const csvParts = parts.filter((p) => isCsvStagingPart(p));
+  if (layout === undefined || csvParts.length === 0) return undefined;
+  const columns = plan.stagingColumns
+    .map((name) => ({ name, field: layout.columnFields[name]!, type: stagingTypeOf(plan, name) }))
+    .filter((c) => c.type.type !== 'string' && c.type.type !== 'boolean');
+  const sql = csvStagingCastFailureSql(csvParts, layout, columns, 8 * 1024 * 1024);
+  if (sql === undefined) return undefined;
+  const [row] = (await connection.runAndReadAll(sql)).getRows();
+  if (row === undefined) return undefined;
+  const at = columns.findIndex((_c, i) => row[2 + 2 * i] === true);
+  if (at < 0) return undefined;
+  const column = columns[at]!;
+  const value = String(row[3 + 2 * at]);
+  const typeName =
+    column.type.type === 'decimal' ? sqlType(column.type).toLowerCase().replace(' ', '') : column.type.type;
+  return (
+    `staging line ${String(row[1])}, column ${column.name}: ${JSON.stringify(value.slice(0, 60))} ` +
+    `is not a valid ${typeName} in CSV staging (${path.basename(String(row[0]))})`
+  );
+}
+
 async function run(connection: DuckDBConnection, where: string, sql: string): Promise<void> {
   await runRows(connection, where, sql);
 }
@@ -854,8 +901,7 @@ async function runRows(connection: DuckDBConnection, where: string, sql: string)
     const message = (e as Error).message.split('\n')[0]!;
     const fix = /out of memory/i.test(message)
       ? 'raise the engine memoryLimit, lower threads, or give tempDirectory more disk'
-      : 'staging must be exactly what the validate step writes (core/staging.ts); re-run the validate ' +
-        'step for this file — the original is untouched';
+      : STAGING_FIX;
     throw new TransformFailedError(`${where}: ${message}. Fix: ${fix}`);
   }
 }

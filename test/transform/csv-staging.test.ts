@@ -174,7 +174,8 @@ test('CSV staging that does not add up is refused, naming what and how to fix it
   await expect(transform(v, { ...v.plan, stagingCsv: { ...layout, rows: layout.rows + 1 } })).rejects.toThrow(
     new RegExp(`CSV staging parts read as ${layout.rows} rows, the validate step staged ${layout.rows + 1}`),
   );
-  // A value the byte checks would never have passed: the CAST fails the statement, no NULL is staged.
+  // A value the byte checks would never have passed: the CAST fails the statement (no NULL is
+  // staged), and the error names the staging line, column, value and part, as the Glue job does.
   const first = (await v.lake.keys(prefix)).find((k) => k.endsWith('part-00000.csv'))!;
   const lines = (await v.lake.text(first)).split('\n');
   const plain = lines.findIndex((l) => l.length > 0 && !l.includes('"'));
@@ -187,7 +188,9 @@ test('CSV staging that does not add up is refused, naming what and how to fix it
     (e: unknown) => e,
   );
   expect(failed).toBeInstanceOf(TransformFailedError);
-  expect((failed as Error).message).toMatch(/many/);
+  expect((failed as Error).message).toContain(
+    `staging line ${fields[0]}, column quantity: "many" is not a valid integer in CSV staging (part-00000.csv). Fix: staging must be exactly what the validate step writes`,
+  );
   expect(await curatedRows(v.lake)).toEqual([]); // nothing published
 });
 
