@@ -63,6 +63,20 @@ export function lakeTables(lakeDir: string, schemasDir = DEFAULT_SCHEMAS_DIR): L
     });
 }
 
+/**
+ * Datasets with curated Parquet in `lakeDir` but no contract in `schemasDir`: no table can be made
+ * for them (its name, types and partition come from the contract), so the query does not see them.
+ */
+export function uncontractedDatasets(lakeDir: string, schemasDir = DEFAULT_SCHEMAS_DIR): string[] {
+  const curated = path.join(lakeDir, 'curated');
+  if (!existsSync(curated)) return [];
+  return readdirSync(curated, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && hasParquet(path.join(curated, d.name)))
+    .map((d) => d.name)
+    .filter((name) => !findContract(name, schemasDir))
+    .sort();
+}
+
 /** A value bound to a `?` placeholder (`etl query --param`). */
 export type QueryParameter = string | number | bigint | boolean;
 

@@ -2,7 +2,13 @@
  * `etl query "<SQL>" [--param V]...`: SQL over the local lake, with the tables the Glue catalog
  * would have. Read-only for real (local/lake-query.ts): one SELECT, nothing else.
  */
-import { lakeTables, queryLake, ReadOnlyQueryError, type QueryParameter } from '../../local/lake-query';
+import {
+  lakeTables,
+  queryLake,
+  ReadOnlyQueryError,
+  uncontractedDatasets,
+  type QueryParameter,
+} from '../../local/lake-query';
 import { EXIT, UsageError, type CliIo } from '../io';
 import { cellText, table } from '../render';
 import { homeOf, schemasDirOf, type HomeFlag, type SchemasFlag } from './shared';
@@ -31,8 +37,19 @@ export async function queryCommand(
 ): Promise<number> {
   const home = homeOf(opts, io);
   const schemasDir = schemasDirOf(opts, io).dir;
+  // Curated data whose contract is not in this contracts folder has no table here: say so, and how.
+  const unseen = uncontractedDatasets(home.lakeDir, schemasDir);
+  const unseenNote =
+    unseen.length === 0
+      ? ''
+      : `\n  curated data without a contract in ${schemasDir}: ${unseen.join(', ')} — pass --schemas <dir>, the contracts folder those runs used`;
   if (lakeTables(home.lakeDir, schemasDir).length === 0)
-    throw new UsageError(`no tables yet in ${home.lakeDir}: run a file first (etl run <file.csv>)`);
+    throw new UsageError(
+      unseen.length === 0
+        ? `no tables yet in ${home.lakeDir}: run a file first (etl run <file.csv>)`
+        : `no tables in ${home.lakeDir} for the contracts in ${schemasDir}${unseenNote}`,
+      unseen.length === 0 ? EXIT.failed : EXIT.usage,
+    );
   let result;
   try {
     result = await queryLake(
@@ -47,7 +64,7 @@ export async function queryCommand(
     const tables = lakeTables(home.lakeDir, schemasDir)
       .map((t) => t.table)
       .join(', ');
-    throw new UsageError(`query failed: ${(e as Error).message}\n  tables: ${tables}`);
+    throw new UsageError(`query failed: ${(e as Error).message}\n  tables: ${tables}${unseenNote}`);
   }
   if (opts.json) {
     io.out(`${JSON.stringify(result)}\n`);

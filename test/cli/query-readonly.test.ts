@@ -2,9 +2,10 @@
  * `etl query` is read-only for real: one SELECT-type statement (DuckDB's own parser decides),
  * file access limited to the lake, configuration locked; `--param` binds `?` placeholders.
  */
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseQueryParam } from '../../cli/commands/query';
+import { DEFAULT_SCHEMAS_DIR } from '../../core/contract';
 import { Sandbox } from './harness';
 
 describe('etl query is read-only', () => {
@@ -84,6 +85,23 @@ describe('etl query is read-only', () => {
     const r = await box.etl(['query', 'SELECT ? AS a', '--param', '1', '--param', '2']);
     expect(r.code).toBe(64);
     expect(r.err).toMatch(/1 \? placeholder\(s\) but 2 --param/);
+  });
+
+  test('curated data whose contract is not in --schemas is named, with the flag to pass', async () => {
+    const other = path.join(box.dir, 'other-contracts');
+    mkdirSync(other);
+    const none = await box.etl(['query', 'SELECT 1 AS x FROM registrations', '--schemas', other]);
+    expect(none.code).toBe(64);
+    expect(none.err).toContain(
+      `curated data without a contract in ${other}: registrations — pass --schemas <dir>, the contracts folder those runs used`,
+    );
+    expect(none.err).not.toMatch(/run a file first/);
+    // With its contract there as well, the same query answers.
+    copyFileSync(
+      path.join(DEFAULT_SCHEMAS_DIR, 'registrations.schema.json'),
+      path.join(other, 'registrations.schema.json'),
+    );
+    expect((await box.etl(['query', 'SELECT 1 AS x FROM registrations', '--schemas', other])).code).toBe(0);
   });
 
   test('parseQueryParam: the one rule for local and remote', () => {
