@@ -192,6 +192,20 @@ test('CSV staging that does not add up is refused, naming what and how to fix it
     `staging line ${fields[0]}, column quantity: "many" is not a valid integer in CSV staging (part-00000.csv). Fix: staging must be exactly what the validate step writes`,
   );
   expect(await curatedRows(v.lake)).toEqual([]); // nothing published
+
+  // The same for a decimal, in the Glue job's words for its type.
+  const d = await validated('csv');
+  const part = (await d.lake.keys(d.result.staging.key)).find((k) => k.endsWith('part-00000.csv'))!;
+  const dLines = (await d.lake.text(part)).split('\n');
+  const at = dLines.findIndex((l) => l.length > 0 && !l.includes('"'));
+  const dFields = dLines[at]!.split(',');
+  dFields[1 + layout.columnFields.amount!] = '12.345.6';
+  dLines[at] = dFields.join(',');
+  await d.lake.store.put(LAKE, part, dLines.join('\n'));
+  const amount = d.plan.stagingTypes.amount as { precision: number; scale: number };
+  await expect(transform(d)).rejects.toThrow(
+    `staging line ${dFields[0]}, column amount: "12.345.6" is not a valid decimal(${amount.precision},${amount.scale}) in CSV staging (part-00000.csv)`,
+  );
 });
 
 const sparkAvailable = requirePythonSide('spark', 'CSV staging on the Glue job');
