@@ -48,10 +48,14 @@ export const DEFAULT_LIMITS: ValidateLimits = {
 
 /** How the file was split into records (report.json `csv`). */
 export interface CsvReport {
-  /** 'duckdb': the DuckDB fast path (sql-validate.ts) read it, the JavaScript checker decided its rejects. */
-  readonly reader: CsvReaderKind | 'duckdb';
-  /** The DuckDB fast path was tried and left the file to the usual readers, for this reason. */
-  readonly duckdbLeft?: string;
+  /**
+   * 'checked': the checked fast path read it (checked-fast-path.ts: the scan kernel's byte checks;
+   * staging as CSV, or converted to Parquet by DuckDB); 'duckdb': the SQL fast path (sql-validate.ts:
+   * DuckDB reads and checks). On both the JavaScript checker decided the rejects.
+   */
+  readonly reader: CsvReaderKind | 'checked' | 'duckdb';
+  /** A fast path was tried and left the file to the usual readers, for this reason. */
+  readonly fastPathLeft?: string;
   /** The fast splitter met something it leaves to csv-parse here; the file was read again. */
   readonly splitterLeft?: { readonly line: number; readonly why: string };
 }

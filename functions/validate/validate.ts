@@ -72,7 +72,7 @@ export interface ValidateDeps {
    * The DuckDB fast path (csv/sql-validate.ts; csv/README.md "DuckDB fast path"): DuckDB reads the
    * CSV and stages the rows a conservative SQL predicate proves valid as Parquet; the JavaScript
    * checker decides every other row. Same rejects, counts and report as the usual path; a file it
-   * cannot read exactly is left to the usual path (report.json `csv.duckdbLeft`). `'auto'`: CSV
+   * cannot read exactly is left to the usual path (report.json `csv.fastPathLeft`). `'auto'`: CSV
    * (not gzip) of at least {@link FAST_PATH_MIN_BYTES}. DuckDB runs on every core and reads the
    * file in chunks of `fastPathChunkBytes`.
    * @default 'auto'
@@ -307,8 +307,8 @@ export async function validateObject(deps: ValidateDeps, input: ValidateInput): 
   if (duckdb && 'declined' in duckdb) {
     await clearPrefix(deps.store, bucket, stagingPrefix);
     await clearPrefix(deps.store, bucket, rejectsPrefix);
-    reader = { ...reader, duckdbLeft: duckdb.declined };
-  } else if (duckdb) reader = { reader: 'duckdb' };
+    reader = { ...reader, fastPathLeft: duckdb.declined };
+  } else if (duckdb) reader = { reader: checkedColumns() !== undefined ? 'checked' : 'duckdb' };
   let pass: Awaited<ReturnType<typeof read>> | FastPass =
     duckdb && 'pass' in duckdb ? duckdb.pass : await read(firstReader);
   if (pass.error instanceof LeaveToCsvParseError) {

@@ -90,7 +90,7 @@ describe('contract v2 in the validate step', () => {
     // The checked fast path (which takes small files too) leaves such a quote to the splitter.
     expect((await lake.json(result.report.key)).csv).toEqual({
       reader: 'splitter',
-      duckdbLeft: 'a quote inside an unquoted field (line 2)',
+      fastPathLeft: 'a quote inside an unquoted field (line 2)',
     });
   });
 
