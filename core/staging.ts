@@ -187,14 +187,16 @@ function csvStagingReadSql(
 
 /**
  * The first CSV staging value (by `_line`) that {@link csvStagingValueSql}'s CAST refuses, in DuckDB
- * SQL: one row of the part's file name, `_line`, then per column (in `columns` order) whether its
- * value fails and the value — or no row. Run only after the read failed, to name what failed as the
- * Glue job names it (glue/etl_job.py `csv_value`): the statement itself stays a plain CAST.
+ * SQL: one row (`filename`, `_etl_line`, `column`: the first such column's name in `columns` order,
+ * `value`: its text) or none; undefined when no column has a CAST (strings and booleans). Run only
+ * after the read failed, to name what failed as the Glue job names it (glue/etl_job.py
+ * `csv_value`): the statement itself stays a plain CAST.
  */
 export function csvStagingCastFailureSql(
   files: readonly string[],
   layout: Pick<StagingCsvLayout, 'delimiter' | 'quote' | 'fields' | 'maxLineBytes'>,
   columns: readonly {
+    readonly name: string;
     readonly field: number;
     readonly type: { readonly type: string; readonly precision?: number; readonly scale?: number };
   }[],
@@ -204,11 +206,13 @@ export function csvStagingCastFailureSql(
     if (c.type.type === 'string' || c.type.type === 'boolean') return []; // no cast to fail
     const raw = `_etl_f${c.field}`;
     const target = c.type.type === 'double' ? 'DOUBLE' : stagingParquetType(c.type);
-    return [{ raw, fails: `coalesce(${raw} <> '' AND TRY_CAST(${raw} AS ${target}) IS NULL, false)` }];
+    return [{ name: c.name, raw, fails: `(${raw} <> '' AND TRY_CAST(${raw} AS ${target}) IS NULL)` }];
   });
   if (fails.length === 0) return undefined;
+  const first = (what: (f: (typeof fails)[number]) => string) =>
+    `CASE ${fails.map((f) => `WHEN ${f.fails} THEN ${what(f)}`).join(' ')} END`;
   return (
-    `SELECT filename, _etl_line, ${fails.map((f) => `${f.fails}, ${f.raw}`).join(', ')} ` +
+    `SELECT filename, _etl_line, ${first((f) => sqlLiteral(f.name))} AS "column", ${first((f) => f.raw)} AS value ` +
     `FROM ${csvStagingReadSql(files, layout, minBufferBytes, true)} ` +
     `WHERE ${fails.map((f) => f.fails).join(' OR ')} ORDER BY _etl_line LIMIT 1`
   );

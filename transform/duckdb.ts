@@ -544,7 +544,7 @@ export function csvStagingRows(
     field: layout.columnFields[name]!,
     type: stagingTypeOf(plan, name),
   }));
-  const csvRows = csvStagingSelectSql(csvParts, layout, columns, 8 * 1024 * 1024);
+  const csvRows = csvStagingSelectSql(csvParts, layout, columns, CSV_STAGING_MIN_BUFFER);
   if (jsonParts.length === 0) return `(${csvRows})`;
   const jsonRows =
     `SELECT ${plan.stagingColumns.map((c) => `${castExpression(c, stagingTypeOf(plan, c), false)} AS ${ident(c)}`).join(', ')}, ` +
@@ -851,6 +851,9 @@ export async function onePerPartition(
   return staged.sort((a, b) => a.day.localeCompare(b.day));
 }
 
+/** DuckDB's read buffer for CSV staging at least (it follows the longest line above this). */
+const CSV_STAGING_MIN_BUFFER = 8 * 1024 * 1024;
+
 const STAGING_FIX =
   'staging must be exactly what the validate step writes (core/staging.ts); re-run the validate ' +
   'step for this file — the original is untouched';
@@ -868,22 +871,21 @@ async function csvStagingCastFailure(
   const layout = plan.stagingCsv;
   const csvParts = parts.filter((p) => isCsvStagingPart(p));
   if (layout === undefined || csvParts.length === 0) return undefined;
-  const columns = plan.stagingColumns
-    .map((name) => ({ name, field: layout.columnFields[name]!, type: stagingTypeOf(plan, name) }))
-    .filter((c) => c.type.type !== 'string' && c.type.type !== 'boolean');
-  const sql = csvStagingCastFailureSql(csvParts, layout, columns, 8 * 1024 * 1024);
+  const columns = plan.stagingColumns.map((name) => ({
+    name,
+    field: layout.columnFields[name]!,
+    type: stagingTypeOf(plan, name),
+  }));
+  const sql = csvStagingCastFailureSql(csvParts, layout, columns, CSV_STAGING_MIN_BUFFER);
   if (sql === undefined) return undefined;
   const [row] = (await connection.runAndReadAll(sql)).getRows();
   if (row === undefined) return undefined;
-  const at = columns.findIndex((_c, i) => row[2 + 2 * i] === true);
-  if (at < 0) return undefined;
-  const column = columns[at]!;
-  const value = String(row[3 + 2 * at]);
-  const typeName =
-    column.type.type === 'decimal' ? sqlType(column.type).toLowerCase().replace(' ', '') : column.type.type;
+  const [file, line, name, value] = row.map(String) as [string, string, string, string];
+  const t = stagingTypeOf(plan, name);
+  const typeName = t.type === 'decimal' ? `decimal(${t.precision},${t.scale})` : t.type;
   return (
-    `staging line ${String(row[1])}, column ${column.name}: ${JSON.stringify(value.slice(0, 60))} ` +
-    `is not a valid ${typeName} in CSV staging (${path.basename(String(row[0]))})`
+    `staging line ${line}, column ${name}: ${JSON.stringify(value.slice(0, 60))} ` +
+    `is not a valid ${typeName} in CSV staging (${path.basename(file)})`
   );
 }
 

@@ -37,19 +37,23 @@ export async function queryCommand(
 ): Promise<number> {
   const home = homeOf(opts, io);
   const schemasDir = schemasDirOf(opts, io).dir;
-  // Curated data whose contract is not in this contracts folder has no table here: say so, and how.
-  const unseen = uncontractedDatasets(home.lakeDir, schemasDir);
-  const unseenNote =
-    unseen.length === 0
+  // Curated data whose contract is not in this contracts folder has no table here: on an error,
+  // say so and how (looked up only then, not before every query).
+  const unseenNote = () => {
+    const unseen = uncontractedDatasets(home.lakeDir, schemasDir);
+    return unseen.length === 0
       ? ''
       : `\n  curated data without a contract in ${schemasDir}: ${unseen.join(', ')} — pass --schemas <dir>, the contracts folder those runs used`;
-  if (lakeTables(home.lakeDir, schemasDir).length === 0)
+  };
+  if (lakeTables(home.lakeDir, schemasDir).length === 0) {
+    const note = unseenNote();
     throw new UsageError(
-      unseen.length === 0
+      note === ''
         ? `no tables yet in ${home.lakeDir}: run a file first (etl run <file.csv>)`
-        : `no tables in ${home.lakeDir} for the contracts in ${schemasDir}${unseenNote}`,
-      unseen.length === 0 ? EXIT.failed : EXIT.usage,
+        : `no tables in ${home.lakeDir} for the contracts in ${schemasDir}${note}`,
+      note === '' ? EXIT.failed : EXIT.usage,
     );
+  }
   let result;
   try {
     result = await queryLake(
@@ -64,7 +68,7 @@ export async function queryCommand(
     const tables = lakeTables(home.lakeDir, schemasDir)
       .map((t) => t.table)
       .join(', ');
-    throw new UsageError(`query failed: ${(e as Error).message}\n  tables: ${tables}${unseenNote}`);
+    throw new UsageError(`query failed: ${(e as Error).message}\n  tables: ${tables}${unseenNote()}`);
   }
   if (opts.json) {
     io.out(`${JSON.stringify(result)}\n`);

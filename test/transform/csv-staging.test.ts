@@ -161,9 +161,27 @@ test('CSV staging with no CSV part (every good row staged by the JavaScript chec
   expect((await curatedRows(lake)).length).toBe(out.rowsOut);
 });
 
+/**
+ * Writes `value` into `column` of the first CSV staging line of part-00000.csv with no quote in it
+ * (fields split on the comma as they are), as staging the validate step never writes; its `_line`.
+ */
+async function replaceStagedValue(
+  v: Awaited<ReturnType<typeof validated>>,
+  column: string,
+  value: string,
+): Promise<string> {
+  const part = (await v.lake.keys(v.result.staging.key)).find((k) => k.endsWith('part-00000.csv'))!;
+  const lines = (await v.lake.text(part)).split('\n');
+  const at = lines.findIndex((l) => l.length > 0 && !l.includes('"'));
+  const fields = lines[at]!.split(',');
+  fields[1 + v.plan.stagingCsv!.columnFields[column]!] = value;
+  lines[at] = fields.join(',');
+  await v.lake.store.put(LAKE, part, lines.join('\n'));
+  return fields[0]!;
+}
+
 test('CSV staging that does not add up is refused, naming what and how to fix it', async () => {
   const v = await validated('csv');
-  const prefix = v.result.staging.key;
   const layout = v.plan.stagingCsv!;
   // The layout is in plan.json: without it the parts cannot be read.
   const { stagingCsv: _dropped, ...bare } = v.plan;
@@ -176,35 +194,23 @@ test('CSV staging that does not add up is refused, naming what and how to fix it
   );
   // A value the byte checks would never have passed: the CAST fails the statement (no NULL is
   // staged), and the error names the staging line, column, value and part, as the Glue job does.
-  const first = (await v.lake.keys(prefix)).find((k) => k.endsWith('part-00000.csv'))!;
-  const lines = (await v.lake.text(first)).split('\n');
-  const plain = lines.findIndex((l) => l.length > 0 && !l.includes('"'));
-  const fields = lines[plain]!.split(',');
-  fields[1 + layout.columnFields.quantity!] = 'many';
-  lines[plain] = fields.join(',');
-  await v.lake.store.put(LAKE, first, lines.join('\n'));
+  const line = await replaceStagedValue(v, 'quantity', 'many');
   const failed = await transform(v).then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(failed).toBeInstanceOf(TransformFailedError);
   expect((failed as Error).message).toContain(
-    `staging line ${fields[0]}, column quantity: "many" is not a valid integer in CSV staging (part-00000.csv). Fix: staging must be exactly what the validate step writes`,
+    `staging line ${line}, column quantity: "many" is not a valid integer in CSV staging (part-00000.csv). Fix: staging must be exactly what the validate step writes`,
   );
   expect(await curatedRows(v.lake)).toEqual([]); // nothing published
 
   // The same for a decimal, in the Glue job's words for its type.
   const d = await validated('csv');
-  const part = (await d.lake.keys(d.result.staging.key)).find((k) => k.endsWith('part-00000.csv'))!;
-  const dLines = (await d.lake.text(part)).split('\n');
-  const at = dLines.findIndex((l) => l.length > 0 && !l.includes('"'));
-  const dFields = dLines[at]!.split(',');
-  dFields[1 + layout.columnFields.amount!] = '12.345.6';
-  dLines[at] = dFields.join(',');
-  await d.lake.store.put(LAKE, part, dLines.join('\n'));
+  const dLine = await replaceStagedValue(d, 'amount', '12.345.6');
   const amount = d.plan.stagingTypes.amount as { precision: number; scale: number };
   await expect(transform(d)).rejects.toThrow(
-    `staging line ${dFields[0]}, column amount: "12.345.6" is not a valid decimal(${amount.precision},${amount.scale}) in CSV staging (part-00000.csv)`,
+    `staging line ${dLine}, column amount: "12.345.6" is not a valid decimal(${amount.precision},${amount.scale}) in CSV staging (part-00000.csv)`,
   );
 });
 
