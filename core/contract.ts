@@ -262,9 +262,8 @@ export const CONTRACT_V2_SCHEMA = {
           },
           source: {
             type: 'string',
-            minLength: 1,
             description:
-              'csv only: the header text in the file, any text (spaces, $, unicode) (default: name).',
+              'csv only: the header text in the file, any text (spaces, $, unicode) (default: name); "" is the column whose header cell is blank (a trailing delimiter on the header line, say).',
           },
           path: {
             type: 'string',

@@ -443,7 +443,7 @@ export async function inferContract(file: string, options: InferOptions = {}): P
   pass.header.forEach((h, i) => {
     if (h.trim() === '')
       warnings.push(
-        `header column ${i + 1} has no name (named "${names[i]}" here); etl run may refuse a blank header name: give it one`,
+        `header column ${i + 1} has no name: named "${names[i]}" here, found by its source ${JSON.stringify(h)} (the blank header cell); a name in the file is clearer`,
       );
     const first = seen.get(h);
     if (first !== undefined && h.trim() !== '')
