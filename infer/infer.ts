@@ -441,16 +441,17 @@ export async function inferContract(file: string, options: InferOptions = {}): P
   }
   const seen = new Map<string, number>();
   pass.header.forEach((h, i) => {
-    if (h.trim() === '')
+    const first = seen.get(h);
+    if (first !== undefined)
+      // Two columns with one header text (two blank ones too) cannot both be found by it.
+      warnings.push(
+        `header ${show(h)} appears twice (columns ${first + 1} and ${i + 1}); etl run refuses a contract whose columns read the same header: give one its own name in the file`,
+      );
+    else if (h.trim() === '')
       warnings.push(
         `header column ${i + 1} has no name: named "${names[i]}" here, found by its source ${JSON.stringify(h)} (the blank header cell); a name in the file is clearer`,
       );
-    const first = seen.get(h);
-    if (first !== undefined && h.trim() !== '')
-      warnings.push(
-        `header ${show(h)} appears twice (columns ${first + 1} and ${i + 1}); etl run may refuse it: rename one`,
-      );
-    seen.set(h, i);
+    if (first === undefined) seen.set(h, i);
   });
   if (pass.rows > 0 && pass.header.length > 1 && looksLikeData(pass.header)) {
     warnings.push(

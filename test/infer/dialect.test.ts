@@ -44,6 +44,21 @@ describe('dialect', () => {
     expect(headless.warnings.join('\n')).toMatch(/looks like data/);
   });
 
+  test('a blank header cell is found by its empty source; two blank ones cannot both be, and the warning says so', async () => {
+    const one = await inferText('a,b,\n1,2,\n3,4,\n');
+    expect(one.columns.map((c) => c.source)).toEqual(['a', 'b', '']);
+    expect(one.warnings).toEqual([
+      expect.stringMatching(/header column 3 has no name: named "column_3" here, found by its source ""/),
+    ]);
+    const two = await inferText('a,,b,\n1,,2,\n3,x,4,\n');
+    expect(two.warnings).toEqual([
+      expect.stringMatching(/header column 2 has no name/),
+      expect.stringMatching(
+        /header "" appears twice \(columns 2 and 4\); etl run refuses a contract whose columns read the same header/,
+      ),
+    ]);
+  });
+
   test('relaxQuotes is off for a well-quoted file', async () => {
     const inference = await inferText('a,b\n"x ""y""",1\n');
     expect(inference.dialect.relaxQuotes).toBe(false);
